@@ -1,0 +1,78 @@
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/base/data_type.h"
+#include "core/base/parallel.h"
+#include "core/base/raw_buffer.h"
+
+namespace qt {
+namespace {
+
+TEST(HalfTest, KnownValuesRoundTrip) {
+  const struct { uint16_t h; float f; } cases[] = {
+      {0x0000, 0.f}, {0x3C00, 1.f}, {0xC000, -2.f}, {0x7BFF, 65504.f},
+      {0x0001, 5.9604645e-8f}, {0x03FF, 6.0975552e-5f}, {0x0400, 6.1035156e-5f}, {0x3555, 0.33325195f}};
+  for (const auto& c : cases) {
+    EXPECT_EQ(HalfToFloat(c.h), c.f) << std::hex << c.h;
+    EXPECT_EQ(FloatToHalf(c.f), c.h) << c.f;
+  }
+  EXPECT_TRUE(std::isinf(HalfToFloat(0x7C00)));
+  EXPECT_TRUE(std::isnan(HalfToFloat(0x7E00)));
+  EXPECT_EQ(FloatToHalf(1e6f), 0x7C00);
+}
+
+TEST(HalfTest, EveryHalfSurvivesFloatRoundTrip) {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const float f = HalfToFloat(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(FloatToHalf(f), h) << std::hex << h;
+  }
+}
+
+TEST(HalfTest, RoundsToNearestEven) {
+  // 1 + 2^-11 lies exactly between two halves: ties go to the even mantissa (1.0).
+  EXPECT_EQ(FloatToHalf(1.f + std::ldexp(1.f, -11)), 0x3C00);
+  EXPECT_EQ(FloatToHalf(1.f + 3 * std::ldexp(1.f, -11)), 0x3C02);
+}
+
+TEST(RawBufferTest, ConvertsHalfAndIntegersToFloat) {
+  std::vector<uint16_t> h = {0x3C00, 0xC000};
+  RawBuffer rb = RawBuffer::From(DataType::kHalf, h, {2});
+  EXPECT_EQ(rb.count(), 2);
+  EXPECT_EQ(rb.ToFloat(), (std::vector<float>{1.f, -2.f}));
+  EXPECT_EQ(RawBuffer::FromInt8({-3, 5}).ToFloat(), (std::vector<float>{-3.f, 5.f}));
+  EXPECT_EQ(RawBuffer::FromInt32({-70000}).ToFloat(), (std::vector<float>{-70000.f}));
+}
+
+TEST(ParallelTest, CoversRangeExactlyOnceForAnyThreadCount) {
+  for (int threads : {1, 2, 3, 8}) {
+    SetNumThreads(threads);
+    for (int64_t n : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      ParallelFor(n, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) hits[i]++;
+      });
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "threads " << threads << " n " << n;
+    }
+  }
+  SetNumThreads(2);
+}
+
+TEST(ParallelTest, NestedCallsRunSerially) {
+  SetNumThreads(2);
+  std::atomic<int> total{0};
+  ParallelFor(4, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      ParallelFor(10, [&](int64_t b2, int64_t e2) { total += static_cast<int>(e2 - b2); });
+    }
+  });
+  EXPECT_EQ(total.load(), 40);
+}
+
+}  // namespace
+}  // namespace qt
