@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string>
+
+#include "core/base/status.h"
+#include "core/graph/graph.h"
+
+namespace qt {
+
+// Loads a model into a graph, detecting the format by content: a TNN .tnnproto (with its .tnnmodel).
+// `model_path` may be empty where the format has a single file.
+Status LoadModel(const std::string& proto_path, const std::string& model_path, Graph* graph);
+
+}  // namespace qt

@@ -1,0 +1,464 @@
+#include "core/kernels/kernels_fp32.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "core/base/parallel.h"
+
+namespace qt {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MapConst = Eigen::Map<const RowMatrix>;
+using MapMut = Eigen::Map<RowMatrix>;
+
+inline float Activate(float v, Activation a) {
+  switch (a) {
+    case Activation::kNone: return v;
+    case Activation::kRelu: return v > 0.f ? v : 0.f;
+    case Activation::kRelu6: return std::min(std::max(v, 0.f), 6.f);
+  }
+  return v;
+}
+
+// Rows of the im2col matrix for one group: row (ic, ky, kx), column (oy, ox).
+void Im2Col(const Conv2dParams& p, const float* in, int icg, float* col) {
+  const int64_t hw = int64_t{p.out_h} * p.out_w;
+  for (int c = 0; c < icg; ++c) {
+    const float* plane = in + int64_t{c} * p.in_h * p.in_w;
+    for (int ky = 0; ky < p.kernel_h; ++ky) {
+      for (int kx = 0; kx < p.kernel_w; ++kx) {
+        float* row = col + ((int64_t{c} * p.kernel_h + ky) * p.kernel_w + kx) * hw;
+        for (int oy = 0; oy < p.out_h; ++oy) {
+          const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
+          float* dst = row + int64_t{oy} * p.out_w;
+          if (iy < 0 || iy >= p.in_h) {
+            std::fill(dst, dst + p.out_w, 0.f);
+            continue;
+          }
+          const float* src = plane + int64_t{iy} * p.in_w;
+          for (int ox = 0; ox < p.out_w; ++ox) {
+            const int ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
+            dst[ox] = (ix >= 0 && ix < p.in_w) ? src[ix] : 0.f;
+          }
+        }
+      }
+    }
+  }
+}
+
+void DepthwiseConv(const Conv2dParams& p, const float* in, const float* w, const float* bias, float* out) {
+  const int64_t planes = int64_t{p.batch} * p.out_c;
+  ParallelFor(planes, [&](int64_t b, int64_t e) {
+    for (int64_t pl = b; pl < e; ++pl) {
+      const int c = static_cast<int>(pl % p.out_c);
+      const float* src = in + pl * p.in_h * p.in_w;
+      const float* k = w + int64_t{c} * p.kernel_h * p.kernel_w;
+      float* dst = out + pl * p.out_h * p.out_w;
+      const float b0 = bias ? bias[c] : 0.f;
+      for (int oy = 0; oy < p.out_h; ++oy) {
+        for (int ox = 0; ox < p.out_w; ++ox) {
+          float acc = 0.f;
+          for (int ky = 0; ky < p.kernel_h; ++ky) {
+            const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
+            if (iy < 0 || iy >= p.in_h) continue;
+            for (int kx = 0; kx < p.kernel_w; ++kx) {
+              const int ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
+              if (ix < 0 || ix >= p.in_w) continue;
+              acc += src[iy * p.in_w + ix] * k[ky * p.kernel_w + kx];
+            }
+          }
+          dst[oy * p.out_w + ox] = Activate(acc + b0, p.activation);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void Conv2dFp32Ref(const Conv2dParams& p, const float* in, const float* w, const float* bias, float* out) {
+  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
+  for (int n = 0; n < p.batch; ++n) {
+    for (int oc = 0; oc < p.out_c; ++oc) {
+      const int g = oc / ocg;
+      for (int oy = 0; oy < p.out_h; ++oy) {
+        for (int ox = 0; ox < p.out_w; ++ox) {
+          double acc = bias ? bias[oc] : 0.0;
+          for (int ic = 0; ic < icg; ++ic) {
+            for (int ky = 0; ky < p.kernel_h; ++ky) {
+              const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
+              if (iy < 0 || iy >= p.in_h) continue;
+              for (int kx = 0; kx < p.kernel_w; ++kx) {
+                const int ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
+                if (ix < 0 || ix >= p.in_w) continue;
+                acc += double{in[((int64_t{n} * p.in_c + g * icg + ic) * p.in_h + iy) * p.in_w + ix]} *
+                       w[((int64_t{oc} * icg + ic) * p.kernel_h + ky) * p.kernel_w + kx];
+              }
+            }
+          }
+          out[((int64_t{n} * p.out_c + oc) * p.out_h + oy) * p.out_w + ox] =
+              Activate(static_cast<float>(acc), p.activation);
+        }
+      }
+    }
+  }
+}
+
+void Conv2dFp32(const Conv2dParams& p, const float* in, const float* w, const float* bias, float* out) {
+  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
+  if (p.group == p.in_c && p.group == p.out_c) {
+    DepthwiseConv(p, in, w, bias, out);
+    return;
+  }
+  const int64_t hw = int64_t{p.out_h} * p.out_w;
+  const int64_t k = int64_t{icg} * p.kernel_h * p.kernel_w;
+  const bool direct = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
+                      p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
+  std::vector<float> col(direct ? 0 : static_cast<size_t>(k * hw));
+  for (int n = 0; n < p.batch; ++n) {
+    for (int g = 0; g < p.group; ++g) {
+      const float* src = in + (int64_t{n} * p.in_c + int64_t{g} * icg) * p.in_h * p.in_w;
+      if (!direct) {
+        // Split im2col by input channel so both cores share it; each row is written by one thread.
+        ParallelFor(icg, [&](int64_t b, int64_t e) {
+          Conv2dParams sub = p;
+          Im2Col(sub, src + b * p.in_h * p.in_w, static_cast<int>(e - b), col.data() + b * p.kernel_h * p.kernel_w * hw);
+        });
+      }
+      const float* cols = direct ? src : col.data();
+      float* dst = out + (int64_t{n} * p.out_c + int64_t{g} * ocg) * hw;
+      const float* wg = w + int64_t{g} * ocg * k;
+      // Threads split the output: by channel blocks when there are enough channels, else by column blocks.
+      const bool by_rows = ocg >= 16;
+      const int64_t units = by_rows ? (ocg + 7) / 8 : (hw + 63) / 64;
+      ParallelFor(units, [&](int64_t b, int64_t e) {
+        if (by_rows) {
+          const int64_t r0 = b * 8, r1 = std::min<int64_t>(e * 8, ocg);
+          MapMut(dst + r0 * hw, r1 - r0, hw).noalias() =
+              MapConst(wg + r0 * k, r1 - r0, k) * MapConst(cols, k, hw);
+        } else {
+          const int64_t c0 = b * 64, c1 = std::min<int64_t>(e * 64, hw);
+          Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> o(dst + c0, ocg, c1 - c0, Eigen::OuterStride<>(hw));
+          Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> c(cols + c0, k, c1 - c0, Eigen::OuterStride<>(hw));
+          o.noalias() = MapConst(wg, ocg, k) * c;
+        }
+      });
+      ParallelFor(ocg, [&](int64_t b, int64_t e) {
+        for (int64_t oc = b; oc < e; ++oc) {
+          const float b0 = bias ? bias[g * ocg + oc] : 0.f;
+          float* row = dst + oc * hw;
+          for (int64_t i = 0; i < hw; ++i) row[i] = Activate(row[i] + b0, p.activation);
+        }
+      });
+    }
+  }
+}
+
+void Deconv2dFp32Ref(const Conv2dParams& p, const float* in, const float* w, const float* bias, float* out) {
+  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
+  for (int n = 0; n < p.batch; ++n) {
+    for (int oc = 0; oc < p.out_c; ++oc) {
+      float* dst = out + (int64_t{n} * p.out_c + oc) * p.out_h * p.out_w;
+      std::fill(dst, dst + int64_t{p.out_h} * p.out_w, bias ? bias[oc] : 0.f);
+    }
+    for (int ic = 0; ic < p.in_c; ++ic) {
+      const int g = ic / icg;
+      for (int iy = 0; iy < p.in_h; ++iy) {
+        for (int ix = 0; ix < p.in_w; ++ix) {
+          const float v = in[((int64_t{n} * p.in_c + ic) * p.in_h + iy) * p.in_w + ix];
+          for (int o = 0; o < ocg; ++o) {
+            const int oc = g * ocg + o;
+            for (int ky = 0; ky < p.kernel_h; ++ky) {
+              const int oy = iy * p.stride_h - p.pad_top + ky * p.dilation_h;
+              if (oy < 0 || oy >= p.out_h) continue;
+              for (int kx = 0; kx < p.kernel_w; ++kx) {
+                const int ox = ix * p.stride_w - p.pad_left + kx * p.dilation_w;
+                if (ox < 0 || ox >= p.out_w) continue;
+                out[((int64_t{n} * p.out_c + oc) * p.out_h + oy) * p.out_w + ox] +=
+                    v * w[((int64_t{ic} * ocg + o) * p.kernel_h + ky) * p.kernel_w + kx];
+              }
+            }
+          }
+        }
+      }
+    }
+    const int64_t total = int64_t{p.out_c} * p.out_h * p.out_w;
+    float* o = out + int64_t{n} * total;
+    for (int64_t i = 0; i < total; ++i) o[i] = Activate(o[i], p.activation);
+  }
+}
+
+void Pool2dFp32Ref(const Pool2dParams& p, const float* in, float* out) {
+  for (int64_t pl = 0; pl < int64_t{p.batch} * p.channels; ++pl) {
+    const float* src = in + pl * p.in_h * p.in_w;
+    float* dst = out + pl * p.out_h * p.out_w;
+    for (int oy = 0; oy < p.out_h; ++oy) {
+      for (int ox = 0; ox < p.out_w; ++ox) {
+        int hs = oy * p.stride_h - p.pad_top, ws = ox * p.stride_w - p.pad_left;
+        int he = std::min(hs + p.kernel_h, p.in_h + p.pad_bottom);
+        int we = std::min(ws + p.kernel_w, p.in_w + p.pad_right);
+        const int padded_size = (he - hs) * (we - ws);
+        hs = std::max(hs, 0);
+        ws = std::max(ws, 0);
+        he = std::min(he, p.in_h);
+        we = std::min(we, p.in_w);
+        if (p.type == PoolType::kMax) {
+          float m = -std::numeric_limits<float>::max();
+          for (int y = hs; y < he; ++y)
+            for (int x = ws; x < we; ++x) m = std::max(m, src[y * p.in_w + x]);
+          dst[oy * p.out_w + ox] = m;
+        } else {
+          float s = 0.f;
+          for (int y = hs; y < he; ++y)
+            for (int x = ws; x < we; ++x) s += src[y * p.in_w + x];
+          const int div = p.count_include_pad ? padded_size : (he - hs) * (we - ws);
+          dst[oy * p.out_w + ox] = div > 0 ? s / static_cast<float>(div) : 0.f;
+        }
+      }
+    }
+  }
+}
+
+void Pool2dFp32(const Pool2dParams& p, const float* in, float* out) {
+  // Planes are independent: each thread runs the reference over its own planes.
+  ParallelFor(int64_t{p.batch} * p.channels, [&](int64_t b, int64_t e) {
+    Pool2dParams sub = p;
+    sub.batch = 1;
+    for (int64_t pl = b; pl < e; ++pl) {
+      sub.channels = 1;
+      Pool2dFp32Ref(sub, in + pl * p.in_h * p.in_w, out + pl * p.out_h * p.out_w);
+    }
+  });
+}
+
+void InnerProductFp32Ref(const InnerProductParams2& p, const float* in, const float* w, const float* bias,
+                         float* out) {
+  for (int m = 0; m < p.m; ++m) {
+    for (int n = 0; n < p.n; ++n) {
+      double acc = bias ? bias[n] : 0.0;
+      for (int k = 0; k < p.k; ++k) acc += double{in[int64_t{m} * p.k + k]} * w[int64_t{n} * p.k + k];
+      out[int64_t{m} * p.n + n] = static_cast<float>(acc);
+    }
+  }
+}
+
+void InnerProductFp32(const InnerProductParams2& p, const float* in, const float* w, const float* bias, float* out) {
+  ParallelFor((p.n + 15) / 16, [&](int64_t b, int64_t e) {
+    const int64_t n0 = b * 16, n1 = std::min<int64_t>(e * 16, p.n);
+    Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> o(out + n0, p.m, n1 - n0, Eigen::OuterStride<>(p.n));
+    o.noalias() = MapConst(in, p.m, p.k) * MapConst(w + n0 * p.k, n1 - n0, p.k).transpose();
+    if (bias) {
+      for (int m = 0; m < p.m; ++m)
+        for (int64_t n = n0; n < n1; ++n) out[int64_t{m} * p.n + n] += bias[n];
+    }
+  });
+}
+
+void ReluFp32(const float* in, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = in[i] > 0.f ? in[i] : 0.f;
+}
+void ClipFp32(const float* in, float* out, int64_t n, float lo, float hi) {
+  for (int64_t i = 0; i < n; ++i) out[i] = std::min(std::max(in[i], lo), hi);
+}
+void SigmoidFp32(const float* in, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = 1.f / (1.f + std::exp(-in[i]));
+}
+void TanhFp32(const float* in, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = std::tanh(in[i]);
+}
+void HardSwishFp32(const float* in, float* out, int64_t n, float alpha, float beta) {
+  for (int64_t i = 0; i < n; ++i) out[i] = in[i] * std::min(std::max(alpha * in[i] + beta, 0.f), 1.f);
+}
+void HardSigmoidFp32(const float* in, float* out, int64_t n, float alpha, float beta) {
+  for (int64_t i = 0; i < n; ++i) out[i] = std::min(std::max(alpha * in[i] + beta, 0.f), 1.f);
+}
+void PReluFp32(const float* in, float* out, int batch, int channels, int64_t spatial, const float* slopes,
+               bool shared) {
+  for (int n = 0; n < batch; ++n) {
+    for (int c = 0; c < channels; ++c) {
+      const float s = shared ? slopes[0] : slopes[c];
+      const int64_t off = (int64_t{n} * channels + c) * spatial;
+      for (int64_t i = 0; i < spatial; ++i) out[off + i] = in[off + i] > 0.f ? in[off + i] : in[off + i] * s;
+    }
+  }
+}
+void ChannelAffineFp32(const float* in, float* out, int batch, int channels, int64_t spatial, const float* scale,
+                       const float* bias) {
+  for (int n = 0; n < batch; ++n) {
+    for (int c = 0; c < channels; ++c) {
+      const int64_t off = (int64_t{n} * channels + c) * spatial;
+      const float b = bias ? bias[c] : 0.f;
+      for (int64_t i = 0; i < spatial; ++i) out[off + i] = in[off + i] * scale[c] + b;
+    }
+  }
+}
+
+void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
+                const Dims& out_dims) {
+  const size_t rank = out_dims.size();
+  // Strides of a and b aligned to the output (0 along broadcast axes).
+  std::vector<int64_t> sa(rank, 0), sb(rank, 0);
+  int64_t st_a = 1, st_b = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    const size_t o = rank - 1 - i;
+    if (i < a_dims.size()) {
+      const int d = a_dims[a_dims.size() - 1 - i];
+      sa[o] = d == 1 ? 0 : st_a;
+      st_a *= d;
+    }
+    if (i < b_dims.size()) {
+      const int d = b_dims[b_dims.size() - 1 - i];
+      sb[o] = d == 1 ? 0 : st_b;
+      st_b *= d;
+    }
+  }
+  const int64_t total = DimsCount(out_dims);
+  std::vector<int> idx(rank, 0);
+  int64_t ia = 0, ib = 0;
+  for (int64_t i = 0; i < total; ++i) {
+    const float x = a[ia], y = b[ib];
+    switch (op) {
+      case BinaryOp::kAdd: out[i] = x + y; break;
+      case BinaryOp::kSub: out[i] = x - y; break;
+      case BinaryOp::kMul: out[i] = x * y; break;
+      case BinaryOp::kDiv: out[i] = x / y; break;
+    }
+    for (int d = static_cast<int>(rank) - 1; d >= 0; --d) {
+      ia += sa[d];
+      ib += sb[d];
+      if (++idx[d] < out_dims[d]) break;
+      ia -= sa[d] * out_dims[d];
+      ib -= sb[d] * out_dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+void ConcatFp32(const std::vector<const float*>& ins, const std::vector<Dims>& in_dims, int axis, float* out) {
+  const int64_t outer = DimsCount(Dims(in_dims[0].begin(), in_dims[0].begin() + axis));
+  int64_t out_inner = 0;
+  for (const auto& d : in_dims) out_inner += DimsCount(d, axis);
+  int64_t offset = 0;
+  for (size_t k = 0; k < ins.size(); ++k) {
+    const int64_t inner = DimsCount(in_dims[k], axis);
+    for (int64_t o = 0; o < outer; ++o) {
+      std::memcpy(out + o * out_inner + offset, ins[k] + o * inner, inner * sizeof(float));
+    }
+    offset += inner;
+  }
+}
+
+void SplitFp32(const float* in, const Dims& in_dims, int axis, const std::vector<float*>& outs,
+               const std::vector<int>& slices) {
+  const int64_t outer = DimsCount(Dims(in_dims.begin(), in_dims.begin() + axis));
+  const int64_t unit = DimsCount(in_dims, axis + 1);
+  const int64_t in_inner = DimsCount(in_dims, axis);
+  int64_t offset = 0;
+  for (size_t k = 0; k < outs.size(); ++k) {
+    const int64_t inner = slices[k] * unit;
+    for (int64_t o = 0; o < outer; ++o) std::memcpy(outs[k] + o * inner, in + o * in_inner + offset, inner * sizeof(float));
+    offset += inner;
+  }
+}
+
+void SoftmaxFp32(const float* in, float* out, const Dims& dims, int axis) {
+  const int64_t outer = DimsCount(Dims(dims.begin(), dims.begin() + axis));
+  const int64_t n = dims[axis];
+  const int64_t inner = DimsCount(dims, axis + 1);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const float* x = in + o * n * inner + i;
+      float* y = out + o * n * inner + i;
+      float m = x[0];
+      for (int64_t c = 1; c < n; ++c) m = std::max(m, x[c * inner]);
+      float s = 0.f;
+      for (int64_t c = 0; c < n; ++c) {
+        y[c * inner] = std::exp(x[c * inner] - m);
+        s += y[c * inner];
+      }
+      for (int64_t c = 0; c < n; ++c) y[c * inner] /= s;
+    }
+  }
+}
+
+void PermuteFp32(const float* in, const Dims& in_dims, const std::vector<int>& order, float* out) {
+  const size_t rank = in_dims.size();
+  std::vector<int64_t> in_stride(rank, 1);
+  for (int i = static_cast<int>(rank) - 2; i >= 0; --i) in_stride[i] = in_stride[i + 1] * in_dims[i + 1];
+  Dims out_dims(rank);
+  for (size_t i = 0; i < rank; ++i) out_dims[i] = in_dims[order[i]];
+  const int64_t total = DimsCount(in_dims);
+  std::vector<int> idx(rank, 0);
+  for (int64_t i = 0; i < total; ++i) {
+    int64_t src = 0;
+    for (size_t d = 0; d < rank; ++d) src += idx[d] * in_stride[order[d]];
+    out[i] = in[src];
+    for (int d = static_cast<int>(rank) - 1; d >= 0; --d) {
+      if (++idx[d] < out_dims[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+void PadFp32(const float* in, const Dims& d, const PadParams4d& p, float* out) {
+  const int n = d[0], c = d[1], h = d[2], w = d[3];
+  const int oc = c + p.pad_c_begin + p.pad_c_end, oh = h + p.pad_top + p.pad_bottom, ow = w + p.pad_left + p.pad_right;
+  auto map = [&](int i, int size, bool* inside) {
+    if (i >= 0 && i < size) {
+      *inside = true;
+      return i;
+    }
+    *inside = p.mode != PadMode::kConstant;
+    if (p.mode == PadMode::kEdge) return std::min(std::max(i, 0), size - 1);
+    if (size == 1) return 0;
+    const int period = 2 * (size - 1);
+    int r = ((i % period) + period) % period;
+    return r < size ? r : period - r;
+  };
+  for (int b = 0; b < n; ++b)
+    for (int z = 0; z < oc; ++z)
+      for (int y = 0; y < oh; ++y)
+        for (int x = 0; x < ow; ++x) {
+          bool ic = false, iy = false, ix = false;
+          const int sc = map(z - p.pad_c_begin, c, &ic), sy = map(y - p.pad_top, h, &iy), sx = map(x - p.pad_left, w, &ix);
+          out[((int64_t{b} * oc + z) * oh + y) * ow + x] =
+              (ic && iy && ix) ? in[((int64_t{b} * c + sc) * h + sy) * w + sx] : p.value;
+        }
+}
+
+void ResizeFp32(const ResizeParams& p, const float* in, float* out) {
+  const float sh = static_cast<float>(p.in_h) / p.out_h, sw = static_cast<float>(p.in_w) / p.out_w;
+  for (int64_t pl = 0; pl < int64_t{p.batch} * p.channels; ++pl) {
+    const float* src = in + pl * p.in_h * p.in_w;
+    float* dst = out + pl * p.out_h * p.out_w;
+    for (int y = 0; y < p.out_h; ++y) {
+      for (int x = 0; x < p.out_w; ++x) {
+        if (p.mode == ResizeMode::kNearest) {
+          const int iy = std::min(static_cast<int>(std::floor(y * sh)), p.in_h - 1);
+          const int ix = std::min(static_cast<int>(std::floor(x * sw)), p.in_w - 1);
+          dst[y * p.out_w + x] = src[iy * p.in_w + ix];
+          continue;
+        }
+        float fy, fx;
+        if (p.align_corners) {
+          fy = p.out_h > 1 ? y * static_cast<float>(p.in_h - 1) / (p.out_h - 1) : 0.f;
+          fx = p.out_w > 1 ? x * static_cast<float>(p.in_w - 1) / (p.out_w - 1) : 0.f;
+        } else {
+          fy = std::max((y + 0.5f) * sh - 0.5f, 0.f);
+          fx = std::max((x + 0.5f) * sw - 0.5f, 0.f);
+        }
+        const int y0 = std::min(static_cast<int>(fy), p.in_h - 1), x0 = std::min(static_cast<int>(fx), p.in_w - 1);
+        const int y1 = std::min(y0 + 1, p.in_h - 1), x1 = std::min(x0 + 1, p.in_w - 1);
+        const float ly = fy - y0, lx = fx - x0;
+        dst[y * p.out_w + x] = (1 - ly) * ((1 - lx) * src[y0 * p.in_w + x0] + lx * src[y0 * p.in_w + x1]) +
+                               ly * ((1 - lx) * src[y1 * p.in_w + x0] + lx * src[y1 * p.in_w + x1]);
+      }
+    }
+  }
+}
+
+}  // namespace qt

@@ -1,0 +1,106 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/base/tensor.h"
+
+namespace qt {
+
+// FP32 CPU kernels on NCHW float buffers. Output sizes are computed by the caller (shape inference) and passed
+// in; kernels never allocate their output. Kernels with a fast path have a plain reference twin `...Ref` with
+// the same signature, used as the test oracle. Fast paths partition work so that each output element is
+// computed by one thread in a fixed order: results do not depend on the thread count.
+
+enum class Activation { kNone, kRelu, kRelu6 };
+
+struct Conv2dParams {
+  int batch = 1, in_c = 0, in_h = 0, in_w = 0;
+  int out_c = 0, out_h = 0, out_w = 0;
+  int kernel_h = 1, kernel_w = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0;  // bottom/right padding is implied by out_h/out_w
+  int dilation_h = 1, dilation_w = 1;
+  int group = 1;
+  Activation activation = Activation::kNone;
+};
+
+// weights [out_c][in_c/group][kh][kw]; bias [out_c] or nullptr.
+void Conv2dFp32(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out);
+void Conv2dFp32Ref(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out);
+
+// Transposed convolution. weights [in_c][out_c/group][kh][kw] (Caffe layout); pad_top/pad_left crop the
+// full output.
+void Deconv2dFp32Ref(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out);
+
+enum class PoolType { kMax, kAvg };
+
+struct Pool2dParams {
+  int batch = 1, channels = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  PoolType type = PoolType::kMax;
+  // Average divisor: true = Caffe/TNN (window clipped to the padded input, pads counted), false = only the
+  // input elements inside the window (ONNX's default).
+  bool count_include_pad = true;
+};
+
+void Pool2dFp32(const Pool2dParams& p, const float* in, float* out);
+void Pool2dFp32Ref(const Pool2dParams& p, const float* in, float* out);
+
+// out[m][n] = Σ_k in[m][k] · weights[n][k] + bias[n]; bias may be nullptr.
+struct InnerProductParams2 {
+  int m = 1, k = 0, n = 0;
+};
+void InnerProductFp32(const InnerProductParams2& p, const float* in, const float* weights, const float* bias,
+                      float* out);
+void InnerProductFp32Ref(const InnerProductParams2& p, const float* in, const float* weights, const float* bias,
+                         float* out);
+
+// Elementwise activations; in == out is allowed.
+void ReluFp32(const float* in, float* out, int64_t n);
+void ClipFp32(const float* in, float* out, int64_t n, float lo, float hi);
+void SigmoidFp32(const float* in, float* out, int64_t n);
+void TanhFp32(const float* in, float* out, int64_t n);
+// y = x·clamp(alpha·x + beta, 0, 1)
+void HardSwishFp32(const float* in, float* out, int64_t n, float alpha, float beta);
+// y = clamp(alpha·x + beta, 0, 1)
+void HardSigmoidFp32(const float* in, float* out, int64_t n, float alpha, float beta);
+// Per-channel slopes (one shared slope when `shared`).
+void PReluFp32(const float* in, float* out, int batch, int channels, int64_t spatial, const float* slopes,
+               bool shared);
+// y = x·scale[c] + bias[c] (bias may be nullptr): BatchNorm and Scale.
+void ChannelAffineFp32(const float* in, float* out, int batch, int channels, int64_t spatial, const float* scale,
+                       const float* bias);
+
+enum class BinaryOp { kAdd, kSub, kMul, kDiv };
+// Numpy broadcasting of a and b (rank <= 6) into out_dims.
+void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
+                const Dims& out_dims);
+
+void ConcatFp32(const std::vector<const float*>& ins, const std::vector<Dims>& in_dims, int axis, float* out);
+void SplitFp32(const float* in, const Dims& in_dims, int axis, const std::vector<float*>& outs,
+               const std::vector<int>& slices);
+void SoftmaxFp32(const float* in, float* out, const Dims& dims, int axis);
+void PermuteFp32(const float* in, const Dims& in_dims, const std::vector<int>& order, float* out);
+
+enum class PadMode { kConstant, kReflect, kEdge };
+struct PadParams4d {
+  int pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0, pad_c_begin = 0, pad_c_end = 0;
+  PadMode mode = PadMode::kConstant;
+  float value = 0.f;
+};
+void PadFp32(const float* in, const Dims& in_dims, const PadParams4d& p, float* out);
+
+enum class ResizeMode { kNearest, kLinear };
+struct ResizeParams {
+  int batch = 1, channels = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  ResizeMode mode = ResizeMode::kNearest;
+  bool align_corners = false;
+};
+// TNN Upsample: nearest takes src = floor(dst · in/out); bilinear uses half-pixel centres, or
+// src = dst·(in−1)/(out−1) with align_corners.
+void ResizeFp32(const ResizeParams& p, const float* in, float* out);
+
+}  // namespace qt

@@ -1,0 +1,186 @@
+#include "core/runtime/net.h"
+
+#include "core/runtime/layer_exec.h"
+#include "core/runtime/reformat.h"
+
+namespace qt {
+
+Status LayerExec::Forward(const std::vector<const Tensor*>&, const std::vector<Tensor*>&) {
+  return Status::Internal("float forward called on an int8 layer");
+}
+Status LayerExec::ForwardInt8(const std::vector<const Int8Tensor*>&, const std::vector<Int8Tensor*>&) {
+  return Status::Internal("int8 forward called on a float layer");
+}
+
+// A blob holds a float value, an int8 value or both; a consumer of the other kind gets a conversion made on
+// first use (TNN's runtime inserts Reformat layers at the same places).
+struct Net::Blob {
+  Dims dims;
+  Tensor f;
+  Int8Tensor q;
+  bool has_float = false;
+  bool has_int8 = false;
+  const BlobScale* scale = nullptr;
+  std::string name;
+
+  Status NeedFloat() {
+    if (has_float) return Status::Ok();
+    if (!has_int8) return Status::Internal("blob '" + name + "' is read before it is written");
+    DequantizeTensor(q, &f);
+    has_float = true;
+    return Status::Ok();
+  }
+  Status NeedInt8() {
+    if (has_int8) return Status::Ok();
+    if (!has_float) return Status::Internal("blob '" + name + "' is read before it is written");
+    if (!scale) return Status::InvalidArgument("blob '" + name + "' feeds a quantized layer but has no scale");
+    QuantizeTensor(f, *scale, &q);
+    has_int8 = true;
+    return Status::Ok();
+  }
+};
+
+Net::Net() = default;
+Net::~Net() = default;
+
+Net::Blob* Net::FindBlob(const std::string& name) {
+  auto it = blobs_.find(name);
+  return it == blobs_.end() ? nullptr : it->second.get();
+}
+const Net::Blob* Net::FindBlob(const std::string& name) const {
+  auto it = blobs_.find(name);
+  return it == blobs_.end() ? nullptr : it->second.get();
+}
+
+Status Net::Init(const Graph& graph, const BlobDims& input_dims) {
+  graph_ = graph;
+  QT_RETURN_IF_ERROR(graph_.Validate());
+  QT_RETURN_IF_ERROR(InferShapes(graph_, input_dims, &blob_dims_));
+  inputs_ = graph_.inputs;
+  for (auto& in : inputs_) in.dims = blob_dims_.at(in.name);
+  blobs_.clear();
+  for (const auto& [name, dims] : blob_dims_) {
+    auto b = std::make_unique<Blob>();
+    b->name = name;
+    b->dims = dims;
+    auto it = graph_.blob_scales.find(name);
+    if (it != graph_.blob_scales.end()) {
+      const int64_t n = static_cast<int64_t>(it->second.scale.size());
+      const int channels = dims.size() > 1 ? dims[1] : 1;
+      if (n != 1 && n != channels) {
+        return Status::InvalidArgument("blob '" + name + "' has " + std::to_string(n) + " scales but " +
+                                       std::to_string(channels) + " channels");
+      }
+      b->scale = &it->second;
+    }
+    blobs_[name] = std::move(b);
+  }
+  execs_.clear();
+  for (const auto& layer : graph_.layers) {
+    std::unique_ptr<LayerExec> exec;
+    if (layer.quantized) {
+      QT_RETURN_IF_ERROR(CreateInt8LayerExec(layer, &exec));
+    } else {
+      exec = CreateFp32LayerExec(layer);
+    }
+    LayerContext ctx{graph_, layer, {}, {}};
+    for (const auto& n : layer.inputs) ctx.in_dims.push_back(blob_dims_.at(n));
+    for (const auto& n : layer.outputs) ctx.out_dims.push_back(blob_dims_.at(n));
+    QT_RETURN_IF_ERROR(exec->Prepare(ctx).WithContext("layer '" + layer.name + "' (" + layer.type_str + ")"));
+    execs_.push_back(std::move(exec));
+  }
+  return Status::Ok();
+}
+
+Status Net::SetInput(const std::string& name, const Tensor& input) {
+  Blob* b = FindBlob(name);
+  if (!b || !graph_.FindInput(name)) return Status::NotFound("the model has no input named '" + name + "'");
+  if (input.dims != b->dims) {
+    return Status::InvalidArgument("input '" + name + "' expects dims " + DimsToString(b->dims) + ", got " +
+                                   DimsToString(input.dims));
+  }
+  b->f = input;
+  b->has_float = true;
+  b->has_int8 = false;
+  return Status::Ok();
+}
+
+Status Net::Forward(const LayerCallback& callback) {
+  for (const auto& in : inputs_) {
+    const Blob* b = FindBlob(in.name);
+    if (!b->has_float && !b->has_int8) return Status::InvalidArgument("input '" + in.name + "' was not set");
+  }
+  for (auto& [name, b] : blobs_) {
+    if (!graph_.FindInput(name)) b->has_float = b->has_int8 = false;
+  }
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    const Layer& layer = graph_.layers[i];
+    LayerExec* exec = execs_[i].get();
+    std::vector<Blob*> ins, outs;
+    for (const auto& n : layer.inputs) ins.push_back(FindBlob(n));
+    for (const auto& n : layer.outputs) outs.push_back(FindBlob(n));
+    if (exec->is_int8()) {
+      std::vector<const Int8Tensor*> qin;
+      std::vector<Int8Tensor*> qout;
+      for (Blob* b : ins) {
+        QT_RETURN_IF_ERROR(b->NeedInt8());
+        qin.push_back(&b->q);
+      }
+      for (Blob* b : outs) {
+        if (!b->scale) return Status::InvalidArgument("quantized layer '" + layer.name + "' output '" + b->name +
+                                                      "' has no scale");
+        b->q.dims = b->dims;
+        b->q.data.resize(DimsCount(b->dims));
+        b->q.scales = b->scale->scale;
+        b->q.zero_points = b->scale->zero_point;
+        qout.push_back(&b->q);
+      }
+      QT_RETURN_IF_ERROR(exec->ForwardInt8(qin, qout).WithContext("layer '" + layer.name + "'"));
+      for (Blob* b : outs) {
+        b->has_int8 = true;
+        b->has_float = false;
+      }
+    } else {
+      std::vector<const Tensor*> fin;
+      std::vector<Tensor*> fout;
+      for (Blob* b : ins) {
+        QT_RETURN_IF_ERROR(b->NeedFloat());
+        fin.push_back(&b->f);
+      }
+      for (Blob* b : outs) {
+        b->f.dims = b->dims;
+        b->f.data.resize(DimsCount(b->dims));
+        fout.push_back(&b->f);
+      }
+      QT_RETURN_IF_ERROR(exec->Forward(fin, fout).WithContext("layer '" + layer.name + "'"));
+      for (Blob* b : outs) {
+        b->has_float = true;
+        b->has_int8 = false;
+      }
+    }
+    if (callback) {
+      std::vector<const Tensor*> views;
+      for (Blob* b : outs) {
+        QT_RETURN_IF_ERROR(b->NeedFloat());
+        views.push_back(&b->f);
+      }
+      QT_RETURN_IF_ERROR(callback(layer, views));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Net::GetBlob(const std::string& name, Tensor* out) const {
+  const Blob* b = FindBlob(name);
+  if (!b) return Status::NotFound("no blob named '" + name + "'");
+  if (b->has_float) {
+    *out = b->f;
+  } else if (b->has_int8) {
+    DequantizeTensor(b->q, out);
+  } else {
+    return Status::InvalidArgument("blob '" + name + "' has no value (run Forward first)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace qt

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/base/tensor.h"
+#include "core/graph/graph.h"
+#include "core/graph/shape_inference.h"
+
+namespace qt {
+
+class LayerExec;
+
+// Called after each layer has run, with the layer and its output blobs as float tensors (int8 outputs are
+// dequantized for the callback). Returning a non-ok Status stops the forward pass.
+using LayerCallback = std::function<Status(const Layer& layer, const std::vector<const Tensor*>& outputs)>;
+
+// Executes a graph on the CPU. Layers marked quantized run on int8 kernels with TNN's runtime semantics
+// (tnn_format.md §C.8); the conversions between int8 and float blobs that TNN's runtime inserts as Reformat
+// layers happen where a consumer needs the other representation.
+class Net {
+ public:
+  Net();
+  ~Net();
+  Net(const Net&) = delete;
+  Net& operator=(const Net&) = delete;
+
+  // Prepares the layers (fp16 weights converted to float, int8 requantization multipliers precomputed) and
+  // allocates every blob. `input_dims` overrides the model's declared input dims.
+  Status Init(const Graph& graph, const BlobDims& input_dims = {});
+
+  const std::vector<InputSpec>& inputs() const { return inputs_; }
+  const std::vector<std::string>& outputs() const { return graph_.outputs; }
+  const Graph& graph() const { return graph_; }
+  const BlobDims& blob_dims() const { return blob_dims_; }
+
+  // Copies a float input; its dims must equal the input's dims.
+  Status SetInput(const std::string& name, const Tensor& input);
+  Status Forward(const LayerCallback& callback = nullptr);
+
+  // The float value of a blob after Forward (an int8 blob is dequantized on demand).
+  Status GetBlob(const std::string& name, Tensor* out) const;
+
+ private:
+  struct Blob;
+  Blob* FindBlob(const std::string& name);
+  const Blob* FindBlob(const std::string& name) const;
+
+  Graph graph_;
+  std::vector<InputSpec> inputs_;
+  BlobDims blob_dims_;
+  std::map<std::string, std::unique_ptr<Blob>> blobs_;
+  std::vector<std::unique_ptr<LayerExec>> execs_;
+};
+
+}  // namespace qt

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/base/tensor.h"
+#include "quantization/inputs/preprocess.h"
+
+namespace qt {
+
+// Reads one input tensor of `dims` (NCHW) from a file, by extension (case-insensitive):
+// - .jpg .jpeg .png .bmp: decoded with OpenCV, converted to the input's channel count (gray, RGB, RGBA),
+//   resized straight to W×H with bilinear filtering when the size differs, preprocessed (see Preprocess),
+//   written to batch 0 (an image input must have batch 1).
+// - .txt: whitespace-separated floats, exactly N·C·H·W of them in NCHW order; no preprocessing.
+// - .npy: float32 or float64, C order, with N·C·H·W elements; no preprocessing.
+// Errors name the file and the rule broken (count found vs expected, NaN/Inf, undecodable image, ...).
+Status LoadInput(const std::string& path, const Dims& dims, const Preprocess& pre, Tensor* out);
+Status LoadImage(const std::string& path, const Dims& dims, const Preprocess& pre, Tensor* out);
+Status LoadTxt(const std::string& path, const Dims& dims, Tensor* out);
+Status LoadNpy(const std::string& path, const Dims& dims, Tensor* out);
+
+// Input files of a folder (not recursive, supported extensions only, hidden files skipped), sorted by name.
+Status ListInputFiles(const std::string& dir, std::vector<std::string>* files);
+
+}  // namespace qt

@@ -1,0 +1,104 @@
+#include "quantization/quantizer/graph_passes.h"
+
+#include <algorithm>
+
+namespace qt {
+
+int FuseConvActivation(Graph* graph) {
+  int fused = 0;
+  for (size_t i = 0; i < graph->layers.size(); ++i) {
+    Layer& conv = graph->layers[i];
+    if (conv.type != LayerType::kConvolution || conv.outputs.size() != 1) continue;
+    auto& p = conv.Params<ConvParams>();
+    if (p.activation != kActivationNone) continue;
+    const std::string blob = conv.outputs[0];
+    if (std::count(graph->outputs.begin(), graph->outputs.end(), blob)) continue;
+    const auto consumers = graph->Consumers(blob);
+    if (consumers.size() != 1) continue;
+    const Layer* act = consumers[0];
+    if ((act->type != LayerType::kRelu && act->type != LayerType::kRelu6) || act->inputs.size() != 1 ||
+        act->outputs.size() != 1 || act->quantized) {
+      continue;
+    }
+    p.activation = act->type == LayerType::kRelu ? kActivationRelu : kActivationRelu6;
+    conv.outputs[0] = act->outputs[0];
+    const std::string act_name = act->name;
+    graph->layers.erase(std::find_if(graph->layers.begin(), graph->layers.end(),
+                                     [&](const Layer& l) { return l.name == act_name; }));
+    ++fused;
+  }
+  return fused;
+}
+
+namespace {
+bool IsCalibratedType(LayerType t) {
+  return t == LayerType::kConvolution || t == LayerType::kAdd || t == LayerType::kConcat ||
+         t == LayerType::kInnerProduct || t == LayerType::kRelu || t == LayerType::kPooling;
+}
+}  // namespace
+
+std::vector<std::string> CalibratedBlobs(const Graph& graph) {
+  std::vector<std::string> blobs;
+  auto add = [&](const std::string& b) {
+    if (std::find(blobs.begin(), blobs.end(), b) == blobs.end()) blobs.push_back(b);
+  };
+  for (const auto& l : graph.layers) {
+    if (!IsCalibratedType(l.type)) continue;
+    for (const auto& b : l.inputs) add(b);
+    for (const auto& b : l.outputs) add(b);
+  }
+  return blobs;
+}
+
+std::set<std::string> PerTensorBlobs(const Graph& graph) {
+  std::set<std::string> blobs;
+  for (const auto& l : graph.layers) {
+    if (l.type != LayerType::kInnerProduct) continue;
+    blobs.insert(l.inputs.begin(), l.inputs.end());
+    blobs.insert(l.outputs.begin(), l.outputs.end());
+  }
+  return blobs;
+}
+
+bool IsQuantizableLayer(const Layer& layer) {
+  switch (layer.type) {
+    case LayerType::kConvolution:
+    case LayerType::kInnerProduct:
+    case LayerType::kConcat:
+      return true;
+    case LayerType::kAdd:
+      return layer.inputs.size() == 2;
+    default:
+      return false;
+  }
+}
+
+std::vector<std::string> MergeBlobScales(Graph* graph) {
+  std::vector<std::string> marked;
+  // Each layer is visited in order; a merge walks back through producers that themselves merge, so that the
+  // scale of the last layer of a ReLU → MaxPool chain reaches the convolution that feeds it.
+  for (size_t i = 0; i < graph->layers.size(); ++i) {
+    Layer* layer = &graph->layers[i];
+    while (layer) {
+      const bool mergeable =
+          (layer->type == LayerType::kRelu ||
+           (layer->type == LayerType::kPooling && layer->Params<PoolParams>().pool_type == 0)) &&
+          layer->inputs.size() == 1 && layer->outputs.size() == 1;
+      if (!mergeable) break;
+      const Layer* producer = graph->Producer(layer->inputs[0]);
+      if (!producer || !producer->quantized) break;
+      auto in = graph->blob_scales.find(layer->inputs[0]);
+      auto out = graph->blob_scales.find(layer->outputs[0]);
+      if (in == graph->blob_scales.end() || out == graph->blob_scales.end()) break;
+      in->second = out->second;
+      if (!layer->quantized) {
+        layer->quantized = true;
+        marked.push_back(layer->name);
+      }
+      layer = graph->FindLayer(producer->name);
+    }
+  }
+  return marked;
+}
+
+}  // namespace qt

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "core/base/status.h"
+#include "core/graph/graph.h"
+
+namespace qt {
+
+// Fuses Convolution → ReLU / ReLU6 as TNN's runtime optimizer does on every device (tnn_format.md §C.2): when
+// the convolution has no activation yet and its output is read only by that one activation layer (and is not a
+// model output), the activation layer disappears, the convolution's `activation` becomes 1 or 2 and its output
+// takes the activation's output name. Returns the number of fused pairs. The declared blob list is kept as is,
+// as TNN keeps it.
+int FuseConvActivation(Graph* graph);
+
+// The blobs whose statistics calibration collects: every input and output of Convolution, Add, Concat,
+// InnerProduct, ReLU and Pooling layers (§D.1 step 2), in layer order without duplicates.
+std::vector<std::string> CalibratedBlobs(const Graph& graph);
+
+// Blobs that must have a single (per-tensor) scale whatever the merge type: inputs and outputs of
+// InnerProduct, whose int8 kernel takes one input scale (§D.5).
+std::set<std::string> PerTensorBlobs(const Graph& graph);
+
+// Whether a layer is one quantization_cmd turns into an int8 layer by itself (Conv, FC, two-input Add,
+// Concat), before scale merging extends the int8 region through ReLU and max pooling.
+bool IsQuantizableLayer(const Layer& layer);
+
+// TNN's MergeBlobScale (§D.7): a ReLU or max Pooling whose producer is quantized and whose input and output
+// both have scales is marked quantized and its input blob takes its output blob's scale, repeated back along
+// chains (ReLU → MaxPool). Returns the names of the layers marked.
+std::vector<std::string> MergeBlobScales(Graph* graph);
+
+}  // namespace qt
