@@ -132,19 +132,22 @@ void Conv2dFp32(const Conv2dParams& p, const float* in, const float* w, const fl
       const float* cols = direct ? src : col.data();
       float* dst = out + (int64_t{n} * p.out_c + int64_t{g} * ocg) * hw;
       const float* wg = w + int64_t{g} * ocg * k;
-      // Threads split the output: by channel blocks when there are enough channels, else by column blocks.
+      // The output is cut into fixed units (8 channels, or 64 columns when channels are few), each computed by
+      // its own GEMM call: Eigen's summation order depends on the block shape, so a fixed cut keeps results
+      // identical whatever the thread count.
       const bool by_rows = ocg >= 16;
       const int64_t units = by_rows ? (ocg + 7) / 8 : (hw + 63) / 64;
       ParallelFor(units, [&](int64_t b, int64_t e) {
-        if (by_rows) {
-          const int64_t r0 = b * 8, r1 = std::min<int64_t>(e * 8, ocg);
-          MapMut(dst + r0 * hw, r1 - r0, hw).noalias() =
-              MapConst(wg + r0 * k, r1 - r0, k) * MapConst(cols, k, hw);
-        } else {
-          const int64_t c0 = b * 64, c1 = std::min<int64_t>(e * 64, hw);
-          Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> o(dst + c0, ocg, c1 - c0, Eigen::OuterStride<>(hw));
-          Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> c(cols + c0, k, c1 - c0, Eigen::OuterStride<>(hw));
-          o.noalias() = MapConst(wg, ocg, k) * c;
+        for (int64_t u = b; u < e; ++u) {
+          if (by_rows) {
+            const int64_t r0 = u * 8, r1 = std::min<int64_t>(r0 + 8, ocg);
+            MapMut(dst + r0 * hw, r1 - r0, hw).noalias() = MapConst(wg + r0 * k, r1 - r0, k) * MapConst(cols, k, hw);
+          } else {
+            const int64_t c0 = u * 64, c1 = std::min<int64_t>(c0 + 64, hw);
+            Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> o(dst + c0, ocg, c1 - c0, Eigen::OuterStride<>(hw));
+            Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> c(cols + c0, k, c1 - c0, Eigen::OuterStride<>(hw));
+            o.noalias() = MapConst(wg, ocg, k) * c;
+          }
         }
       });
       ParallelFor(ocg, [&](int64_t b, int64_t e) {
@@ -247,13 +250,16 @@ void InnerProductFp32Ref(const InnerProductParams2& p, const float* in, const fl
 }
 
 void InnerProductFp32(const InnerProductParams2& p, const float* in, const float* w, const float* bias, float* out) {
+  // Fixed 16-output units, one GEMM call each, for thread-count-independent results (see Conv2dFp32).
   ParallelFor((p.n + 15) / 16, [&](int64_t b, int64_t e) {
-    const int64_t n0 = b * 16, n1 = std::min<int64_t>(e * 16, p.n);
-    Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> o(out + n0, p.m, n1 - n0, Eigen::OuterStride<>(p.n));
-    o.noalias() = MapConst(in, p.m, p.k) * MapConst(w + n0 * p.k, n1 - n0, p.k).transpose();
-    if (bias) {
-      for (int m = 0; m < p.m; ++m)
-        for (int64_t n = n0; n < n1; ++n) out[int64_t{m} * p.n + n] += bias[n];
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t n0 = u * 16, n1 = std::min<int64_t>(n0 + 16, p.n);
+      Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> o(out + n0, p.m, n1 - n0, Eigen::OuterStride<>(p.n));
+      o.noalias() = MapConst(in, p.m, p.k) * MapConst(w + n0 * p.k, n1 - n0, p.k).transpose();
+      if (bias) {
+        for (int m = 0; m < p.m; ++m)
+          for (int64_t n = n0; n < n1; ++n) out[int64_t{m} * p.n + n] += bias[n];
+      }
     }
   });
 }

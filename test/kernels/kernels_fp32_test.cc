@@ -1,0 +1,222 @@
+#include <cmath>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/base/parallel.h"
+#include "core/kernels/kernels_fp32.h"
+
+namespace qt {
+namespace {
+
+std::vector<float> Random(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+std::string Describe(const Conv2dParams& p) {
+  std::ostringstream s;
+  s << "N" << p.batch << " C" << p.in_c << " " << p.in_h << "x" << p.in_w << " -> OC" << p.out_c << " " << p.out_h
+    << "x" << p.out_w << " k" << p.kernel_h << "x" << p.kernel_w << " s" << p.stride_h << "," << p.stride_w << " p"
+    << p.pad_top << "," << p.pad_left << " d" << p.dilation_h << "," << p.dilation_w << " g" << p.group << " act"
+    << static_cast<int>(p.activation);
+  return s.str();
+}
+
+Conv2dParams MakeConv(int n, int c, int h, int w, int oc, int kh, int kw, int s, int pad, int dil, int group,
+                      Activation act, int pad_extra = 0) {
+  Conv2dParams p{n, c, h, w, oc, 0, 0, kh, kw, s, s, pad, pad, dil, dil, group, act};
+  p.out_h = (h + 2 * pad + pad_extra - ((kh - 1) * dil + 1)) / s + 1;
+  p.out_w = (w + 2 * pad + pad_extra - ((kw - 1) * dil + 1)) / s + 1;
+  return p;
+}
+
+// Curated shapes: 1x1 (direct GEMM path), 3x3 stride 1/2, grouped, depthwise, dilated, odd sizes, batch 2,
+// kernel larger than the input with padding, asymmetric (SAME-style) extra padding, few output channels (the
+// column-split path) and many (the row-split path).
+std::vector<Conv2dParams> ConvCases() {
+  return {
+      MakeConv(1, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, Activation::kNone),
+      MakeConv(1, 16, 7, 9, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(2, 5, 11, 6, 7, 3, 3, 2, 1, 1, 1, Activation::kRelu6),
+      MakeConv(1, 8, 10, 10, 8, 3, 3, 1, 1, 1, 8, Activation::kRelu),
+      MakeConv(1, 8, 9, 9, 16, 3, 3, 2, 0, 1, 4, Activation::kNone),
+      MakeConv(1, 4, 12, 12, 6, 3, 3, 1, 2, 2, 1, Activation::kNone),
+      MakeConv(1, 2, 3, 3, 3, 5, 5, 1, 2, 1, 1, Activation::kNone),
+      MakeConv(1, 3, 13, 13, 64, 3, 3, 2, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 6, 8, 8, 5, 3, 3, 2, 0, 1, 1, Activation::kNone, 1),
+      MakeConv(2, 32, 6, 6, 32, 3, 3, 1, 1, 1, 32, Activation::kRelu6),
+  };
+}
+
+float MaxRelDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  float worst = 0.f;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]) / (1.f + std::fabs(b[i])));
+  return worst;
+}
+
+TEST(ConvFp32Test, FastMatchesReferenceOnCuratedShapes) {
+  uint32_t seed = 1;
+  for (const auto& p : ConvCases()) {
+    const auto in = Random(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+    const auto w = Random(size_t{1} * p.out_c * (p.in_c / p.group) * p.kernel_h * p.kernel_w, seed++);
+    const auto b = Random(p.out_c, seed++);
+    std::vector<float> ref(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w, 7.f), fast(ref.size(), -7.f);
+    Conv2dFp32Ref(p, in.data(), w.data(), b.data(), ref.data());
+    Conv2dFp32(p, in.data(), w.data(), b.data(), fast.data());
+    EXPECT_LT(MaxRelDiff(fast, ref), 1e-5f) << Describe(p);
+  }
+}
+
+TEST(ConvFp32Test, ResultsDoNotDependOnThreadCount) {
+  uint32_t seed = 100;
+  for (const auto& p : ConvCases()) {
+    const auto in = Random(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+    const auto w = Random(size_t{1} * p.out_c * (p.in_c / p.group) * p.kernel_h * p.kernel_w, seed++);
+    std::vector<float> one(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w), two(one.size());
+    SetNumThreads(1);
+    Conv2dFp32(p, in.data(), w.data(), nullptr, one.data());
+    SetNumThreads(2);
+    Conv2dFp32(p, in.data(), w.data(), nullptr, two.data());
+    EXPECT_EQ(one, two) << Describe(p);
+  }
+}
+
+TEST(ConvFp32Test, HandComputed3x3) {
+  // 1x1x4x4 input 0..15, all-ones 3x3 kernel, pad 1: corner = 0+1+4+5, centre (1,1) = sum of rows 0-2, cols 0-2.
+  Conv2dParams p = MakeConv(1, 1, 4, 4, 1, 3, 3, 1, 1, 1, 1, Activation::kNone);
+  std::vector<float> in(16), w(9, 1.f), out(16);
+  for (int i = 0; i < 16; ++i) in[i] = static_cast<float>(i);
+  Conv2dFp32(p, in.data(), w.data(), nullptr, out.data());
+  EXPECT_EQ(out[0], 10.f);
+  EXPECT_EQ(out[5], 0 + 1 + 2 + 4 + 5 + 6 + 8 + 9 + 10);
+  EXPECT_EQ(out[15], 10 + 11 + 14 + 15);
+}
+
+TEST(DeconvFp32Test, StrideTwoScattersKernel) {
+  // One input pixel of value 2 with a 2x2 kernel [1 2; 3 4], stride 2: the output is the scaled kernel.
+  Conv2dParams p{1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1, 1, Activation::kNone};
+  std::vector<float> in = {2.f}, w = {1, 2, 3, 4}, out(4);
+  Deconv2dFp32Ref(p, in.data(), w.data(), nullptr, out.data());
+  EXPECT_EQ(out, (std::vector<float>{2, 4, 6, 8}));
+}
+
+TEST(PoolFp32Test, FastMatchesReferenceAndCaffeAverageDivisor) {
+  // 3x3 average, stride 2, pad 1 on 4x4 (ceil mode gives 3x3 outputs): Caffe divides the corner window by the
+  // padded window size clipped to in + pad, i.e. 4 at (0,0) and 2x... as computed by hand below.
+  Pool2dParams p{1, 1, 4, 4, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, PoolType::kAvg, true};
+  std::vector<float> in(16, 1.f), ref(9), fast(9);
+  Pool2dFp32Ref(p, in.data(), ref.data());
+  Pool2dFp32(p, in.data(), fast.data());
+  EXPECT_EQ(ref, fast);
+  EXPECT_FLOAT_EQ(ref[0], 4.f / 9.f);  // window rows -1..1, cols -1..1: 4 real ones over 9 padded cells
+  EXPECT_FLOAT_EQ(ref[8], 1.f / 4.f);  // window rows 3..4 (clipped at in + pad = 5), 2x2 cells, 1 real one
+  p.count_include_pad = false;
+  Pool2dFp32Ref(p, in.data(), ref.data());
+  EXPECT_FLOAT_EQ(ref[0], 1.f);
+  p.type = PoolType::kMax;
+  std::vector<float> ramp(16);
+  for (int i = 0; i < 16; ++i) ramp[i] = static_cast<float>(i);
+  Pool2dFp32(p, ramp.data(), fast.data());
+  EXPECT_EQ(fast[0], 5.f);
+  EXPECT_EQ(fast[8], 15.f);
+}
+
+TEST(InnerProductFp32Test, FastMatchesReferenceAndThreads) {
+  for (auto [m, k, n] : std::vector<std::tuple<int, int, int>>{{1, 800, 500}, {3, 17, 10}, {2, 1000, 33}}) {
+    const InnerProductParams2 p{m, k, n};
+    const auto in = Random(size_t(m) * k, 5), w = Random(size_t(n) * k, 6), b = Random(n, 7);
+    std::vector<float> ref(size_t(m) * n), one(ref.size()), two(ref.size());
+    InnerProductFp32Ref(p, in.data(), w.data(), b.data(), ref.data());
+    SetNumThreads(1);
+    InnerProductFp32(p, in.data(), w.data(), b.data(), one.data());
+    SetNumThreads(2);
+    InnerProductFp32(p, in.data(), w.data(), b.data(), two.data());
+    EXPECT_LT(MaxRelDiff(one, ref), 1e-5f) << m << "x" << k << "x" << n;
+    EXPECT_EQ(one, two);
+  }
+}
+
+TEST(ElementwiseFp32Test, Activations) {
+  std::vector<float> x = {-7.f, -1.f, 0.f, 0.5f, 3.f, 8.f}, y(6);
+  ReluFp32(x.data(), y.data(), 6);
+  EXPECT_EQ(y, (std::vector<float>{0, 0, 0, 0.5f, 3, 8}));
+  ClipFp32(x.data(), y.data(), 6, 0.f, 6.f);
+  EXPECT_EQ(y, (std::vector<float>{0, 0, 0, 0.5f, 3, 6}));
+  HardSwishFp32(x.data(), y.data(), 6, 1.f / 6.f, 0.5f);
+  EXPECT_FLOAT_EQ(y[1], -1.f * (1.f / 3.f));
+  EXPECT_EQ(y[0], 0.f);
+  EXPECT_EQ(y[5], 8.f);
+  HardSigmoidFp32(x.data(), y.data(), 6, 0.2f, 0.5f);
+  EXPECT_FLOAT_EQ(y[3], 0.6f);
+  SigmoidFp32(x.data(), y.data(), 6);
+  EXPECT_FLOAT_EQ(y[2], 0.5f);
+  std::vector<float> slopes = {0.1f, 0.2f};
+  std::vector<float> px = {-1, 2, -1, 2}, py(4);
+  PReluFp32(px.data(), py.data(), 1, 2, 2, slopes.data(), false);
+  EXPECT_EQ(py, (std::vector<float>{-0.1f, 2, -0.2f, 2}));
+}
+
+TEST(BinaryFp32Test, Broadcasting) {
+  // [2,3] + [3] and [2,1,2] * [1,3,1].
+  std::vector<float> a = {1, 2, 3, 4, 5, 6}, b = {10, 20, 30}, out(6);
+  BinaryFp32(BinaryOp::kAdd, a.data(), {2, 3}, b.data(), {3}, out.data(), {2, 3});
+  EXPECT_EQ(out, (std::vector<float>{11, 22, 33, 14, 25, 36}));
+  std::vector<float> c = {1, 2, 3, 4}, d = {1, 10, 100}, o(12);
+  BinaryFp32(BinaryOp::kMul, c.data(), {2, 1, 2}, d.data(), {1, 3, 1}, o.data(), {2, 3, 2});
+  EXPECT_EQ(o, (std::vector<float>{1, 2, 10, 20, 100, 200, 3, 4, 30, 40, 300, 400}));
+  BinaryFp32(BinaryOp::kSub, b.data(), {1}, a.data(), {6}, out.data(), {6});
+  EXPECT_EQ(out, (std::vector<float>{9, 8, 7, 6, 5, 4}));
+}
+
+TEST(ShapeOpsFp32Test, ConcatSplitPermuteSoftmaxPad) {
+  std::vector<float> a = {1, 2, 3, 4}, b = {5, 6}, out(6);
+  ConcatFp32({a.data(), b.data()}, {{1, 2, 2}, {1, 1, 2}}, 1, out.data());
+  EXPECT_EQ(out, (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  std::vector<float> s1(4), s2(2);
+  SplitFp32(out.data(), {1, 3, 2}, 1, {s1.data(), s2.data()}, {2, 1});
+  EXPECT_EQ(s1, a);
+  EXPECT_EQ(s2, b);
+  std::vector<float> t = {1, 2, 3, 4, 5, 6}, tp(6);
+  PermuteFp32(t.data(), {2, 3}, {1, 0}, tp.data());
+  EXPECT_EQ(tp, (std::vector<float>{1, 4, 2, 5, 3, 6}));
+  std::vector<float> sm(6);
+  SoftmaxFp32(t.data(), sm.data(), {1, 3, 2}, 1);
+  EXPECT_NEAR(sm[0] + sm[2] + sm[4], 1.f, 1e-6f);
+  EXPECT_GT(sm[4], sm[2]);
+  std::vector<float> row = {1, 2, 3}, padded(7);
+  PadParams4d pr{0, 0, 2, 2, 0, 0, PadMode::kReflect, 0.f};
+  PadFp32(row.data(), {1, 1, 1, 3}, pr, padded.data());
+  EXPECT_EQ(padded, (std::vector<float>{3, 2, 1, 2, 3, 2, 1}));
+  pr.mode = PadMode::kEdge;
+  PadFp32(row.data(), {1, 1, 1, 3}, pr, padded.data());
+  EXPECT_EQ(padded, (std::vector<float>{1, 1, 1, 2, 3, 3, 3}));
+  pr.mode = PadMode::kConstant;
+  pr.value = -1.f;
+  PadFp32(row.data(), {1, 1, 1, 3}, pr, padded.data());
+  EXPECT_EQ(padded, (std::vector<float>{-1, -1, 1, 2, 3, -1, -1}));
+}
+
+TEST(ResizeFp32Test, NearestAndBilinear) {
+  std::vector<float> in = {0, 1, 2, 3}, out(16);
+  ResizeParams p{1, 1, 2, 2, 4, 4, ResizeMode::kNearest, false};
+  ResizeFp32(p, in.data(), out.data());
+  EXPECT_EQ(out[0], 0.f);
+  EXPECT_EQ(out[3], 1.f);
+  EXPECT_EQ(out[15], 3.f);
+  p.mode = ResizeMode::kLinear;
+  p.align_corners = true;
+  std::vector<float> lin(9);
+  p.out_h = p.out_w = 3;
+  ResizeFp32(p, in.data(), lin.data());
+  EXPECT_FLOAT_EQ(lin[4], 1.5f);
+  EXPECT_FLOAT_EQ(lin[1], 0.5f);
+}
+
+}  // namespace
+}  // namespace qt
