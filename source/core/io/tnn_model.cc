@@ -83,8 +83,9 @@ class Reader {
                                 DataTypeName(static_cast<DataType>(dtype)) + " size " + std::to_string(elem));
     }
     if (!dims.empty()) {
+      // Stops multiplying once past byte_length, so huge dims cannot overflow.
       int64_t count = 1;
-      for (int32_t d : dims) count *= d;
+      for (int32_t d : dims) count = count > byte_length ? count : count * d;
       if (count * static_cast<int64_t>(elem) != byte_length) {
         std::string ds;
         for (int32_t d : dims) ds += (ds.empty() ? "" : ",") + std::to_string(d);
@@ -382,6 +383,18 @@ Status ParseTnnModel(const std::vector<uint8_t>& bytes, const std::string& sourc
     const Layer* layer = graph->FindLayer(name);
     if (!layer) {
       return Status::ParseError(ctx(name) + ": no layer of the proto is named '" + name + "'");
+    }
+    const bool same_kind = [](LayerType a, LayerType b) {
+      auto group = [](LayerType t) {
+        if (t == LayerType::kDeconvolution) return LayerType::kConvolution;
+        if (t == LayerType::kSub || t == LayerType::kMul || t == LayerType::kDiv) return LayerType::kAdd;
+        return t;
+      };
+      return group(a) == group(b);
+    }(type, layer->type);
+    if (!same_kind) {
+      return Status::ParseError(ctx(name) + ": a " + LayerTypeName(type) + " resource for layer '" + name +
+                                "', which is a " + layer->type_str);
     }
     graph->resources[name] = std::move(res);
   }

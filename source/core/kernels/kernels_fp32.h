@@ -104,3 +104,12 @@ struct ResizeParams {
 void ResizeFp32(const ResizeParams& p, const float* in, float* out);
 
 }  // namespace qt
+
+namespace qt {
+
+// TNN's NAIVE-device float convolution, reproduced for --compat tnn calibration: float accumulation in the
+// order kernel row, kernel column, input channel, then the bias, then the activation. Slower than Conv2dFp32;
+// its only purpose is activations bit-identical with TNN's reference tool, so that compat scales match it.
+void Conv2dFp32Tnn(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out);
+
+}  // namespace qt

@@ -28,7 +28,7 @@ class LayerExec {
 };
 
 // The float executor of a layer type (one switch over LayerType).
-std::unique_ptr<LayerExec> CreateFp32LayerExec(const Layer& layer);
+std::unique_ptr<LayerExec> CreateFp32LayerExec(const Layer& layer, bool tnn_naive = false);
 // The int8 executor of a quantized layer, or an error naming a quantized type the runtime cannot run.
 Status CreateInt8LayerExec(const Layer& layer, std::unique_ptr<LayerExec>* exec);
 

@@ -29,7 +29,7 @@ int NormalizeAxis(int axis, size_t rank) { return axis < 0 ? axis + static_cast<
 
 class ConvExec : public LayerExec {
  public:
-  explicit ConvExec(bool deconv) : deconv_(deconv) {}
+  ConvExec(bool deconv, bool tnn_naive) : deconv_(deconv), tnn_naive_(tnn_naive) {}
   Status Prepare(const LayerContext& ctx) override {
     const auto& p = ctx.layer.Params<ConvParams>();
     const auto* r = FindResource<ConvResource>(ctx);
@@ -55,6 +55,8 @@ class ConvExec : public LayerExec {
     const float* b = bias_.empty() ? nullptr : bias_.data();
     if (deconv_) {
       Deconv2dFp32Ref(cp_, in[0]->data.data(), weights_.data(), b, out[0]->data.data());
+    } else if (tnn_naive_) {
+      Conv2dFp32Tnn(cp_, in[0]->data.data(), weights_.data(), b, out[0]->data.data());
     } else {
       Conv2dFp32(cp_, in[0]->data.data(), weights_.data(), b, out[0]->data.data());
     }
@@ -63,6 +65,7 @@ class ConvExec : public LayerExec {
 
  private:
   bool deconv_;
+  bool tnn_naive_;
   Conv2dParams cp_;
   std::vector<float> weights_, bias_;
 };
@@ -362,10 +365,10 @@ class UpsampleExec : public LayerExec {
 
 }  // namespace
 
-std::unique_ptr<LayerExec> CreateFp32LayerExec(const Layer& layer) {
+std::unique_ptr<LayerExec> CreateFp32LayerExec(const Layer& layer, bool tnn_naive) {
   switch (layer.type) {
-    case LayerType::kConvolution: return std::make_unique<ConvExec>(false);
-    case LayerType::kDeconvolution: return std::make_unique<ConvExec>(true);
+    case LayerType::kConvolution: return std::make_unique<ConvExec>(false, tnn_naive);
+    case LayerType::kDeconvolution: return std::make_unique<ConvExec>(true, tnn_naive);
     case LayerType::kPooling: return std::make_unique<PoolExec>();
     case LayerType::kRelu:
     case LayerType::kRelu6:

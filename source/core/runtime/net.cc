@@ -52,7 +52,7 @@ const Net::Blob* Net::FindBlob(const std::string& name) const {
   return it == blobs_.end() ? nullptr : it->second.get();
 }
 
-Status Net::Init(const Graph& graph, const BlobDims& input_dims) {
+Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive) {
   graph_ = graph;
   QT_RETURN_IF_ERROR(graph_.Validate());
   QT_RETURN_IF_ERROR(InferShapes(graph_, input_dims, &blob_dims_));
@@ -81,7 +81,7 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims) {
     if (layer.quantized) {
       QT_RETURN_IF_ERROR(CreateInt8LayerExec(layer, &exec));
     } else {
-      exec = CreateFp32LayerExec(layer);
+      exec = CreateFp32LayerExec(layer, tnn_naive);
     }
     LayerContext ctx{graph_, layer, {}, {}};
     for (const auto& n : layer.inputs) ctx.in_dims.push_back(blob_dims_.at(n));

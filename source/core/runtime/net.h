@@ -31,7 +31,8 @@ class Net {
 
   // Prepares the layers (fp16 weights converted to float, int8 requantization multipliers precomputed) and
   // allocates every blob. `input_dims` overrides the model's declared input dims.
-  Status Init(const Graph& graph, const BlobDims& input_dims = {});
+  // `tnn_naive` runs float convolutions with TNN's NAIVE-device arithmetic (see Conv2dFp32Tnn).
+  Status Init(const Graph& graph, const BlobDims& input_dims = {}, bool tnn_naive = false);
 
   const std::vector<InputSpec>& inputs() const { return inputs_; }
   const std::vector<std::string>& outputs() const { return graph_.outputs; }

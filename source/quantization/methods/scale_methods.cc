@@ -1,0 +1,258 @@
+#include "quantization/methods/scale_methods.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace qt {
+
+const char* BlobMethodName(BlobMethod m) {
+  switch (m) {
+    case BlobMethod::kMinMax: return "Min-Max";
+    case BlobMethod::kKl: return "KL";
+    case BlobMethod::kAsymMinMax: return "asymmetric Min-Max";
+    case BlobMethod::kAciqGauss: return "ACIQ-Gauss";
+    case BlobMethod::kAciqLaplace: return "ACIQ-Laplace";
+  }
+  return "?";
+}
+
+const char* WeightMethodName(WeightMethod m) {
+  switch (m) {
+    case WeightMethod::kMinMax: return "Min-Max";
+    case WeightMethod::kAdmm: return "ADMM";
+    case WeightMethod::kAsymMinMax: return "asymmetric Min-Max";
+  }
+  return "?";
+}
+
+Status ParseBlobMethod(int id, BlobMethod* m) {
+  switch (id) {
+    case 0: *m = BlobMethod::kMinMax; return Status::Ok();
+    case 2: *m = BlobMethod::kKl; return Status::Ok();
+    case 3: *m = BlobMethod::kAsymMinMax; return Status::Ok();
+    case 4: *m = BlobMethod::kAciqGauss; return Status::Ok();
+    case 5: *m = BlobMethod::kAciqLaplace; return Status::Ok();
+    default:
+      return Status::InvalidArgument("-b " + std::to_string(id) +
+                                     " is not a blob method (0 Min-Max, 2 KL, 3 asymmetric Min-Max, 4 ACIQ-Gauss, "
+                                     "5 ACIQ-Laplace; 1 ADMM is for weights only)");
+  }
+}
+
+Status ParseWeightMethod(int id, WeightMethod* m) {
+  switch (id) {
+    case 0: *m = WeightMethod::kMinMax; return Status::Ok();
+    case 1: *m = WeightMethod::kAdmm; return Status::Ok();
+    case 3: *m = WeightMethod::kAsymMinMax; return Status::Ok();
+    default:
+      return Status::InvalidArgument("-w " + std::to_string(id) +
+                                     " is not a weight method (0 Min-Max, 1 ADMM, 3 asymmetric Min-Max)");
+  }
+}
+
+int KlThresholdBin(std::vector<float> distribute) {
+  const int bins = static_cast<int>(distribute.size());
+  const int target = 128;
+  int threshold = target;
+  float sum = 0;
+  for (float n : distribute) sum += n;
+  for (float& n : distribute) n /= sum;
+
+  float kl_min = 1e6f;
+  float after = 0.0f;
+  for (int i = target; i < bins; ++i) after += distribute[i];
+  std::vector<float> ref, quantized(target), expanded;
+  for (int i = target; i < bins; ++i) {
+    ref.assign(distribute.begin(), distribute.begin() + i);
+    ref[i - 1] += after;
+    after -= distribute[i];
+
+    std::fill(quantized.begin(), quantized.end(), 0.f);
+    const float width = static_cast<float>(i) / static_cast<float>(target);
+    for (int j = 0; j < target; ++j) {
+      const float start = j * width;
+      const float end = start + width;
+      const int left_upper = static_cast<int>(std::ceil(start));
+      if (left_upper > start) quantized[j] += (left_upper - start) * distribute[left_upper - 1];
+      const int right_lower = static_cast<int>(std::floor(end));
+      if (right_lower < end) quantized[j] += (end - right_lower) * distribute[right_lower];
+      for (int k = left_upper; k < right_lower; ++k) quantized[j] += distribute[k];
+    }
+
+    expanded.assign(i, 0.f);
+    for (int j = 0; j < target; ++j) {
+      const float start = j * width;
+      const float end = start + width;
+      float count = 0;
+      const int left_upper = static_cast<int>(std::ceil(start));
+      float left_scale = 0.0f;
+      if (left_upper > start) {
+        left_scale = left_upper - start;
+        if (distribute[left_upper - 1] != 0) count += left_scale;
+      }
+      const int right_lower = static_cast<int>(std::floor(end));
+      float right_scale = 0.0f;
+      if (right_lower < end) {
+        right_scale = end - right_lower;
+        if (distribute[right_lower] != 0) count += right_scale;
+      }
+      for (int k = left_upper; k < right_lower; ++k) {
+        if (distribute[k] != 0) count += 1;
+      }
+      if (count == 0) continue;
+      const float value = quantized[j] / count;
+      if (left_upper > start && distribute[left_upper - 1] != 0) expanded[left_upper - 1] += value * left_scale;
+      if (right_lower < end && distribute[right_lower] != 0) expanded[right_lower] += value * right_scale;
+      for (int k = left_upper; k < right_lower; ++k) {
+        if (distribute[k] != 0) expanded[k] += value;
+      }
+    }
+
+    float kl = 0.0f;
+    for (int k = 0; k < i; ++k) {
+      if (ref[k] != 0) kl += expanded[k] == 0 ? 1.0f : ref[k] * std::log(ref[k] / expanded[k]);
+    }
+    if (kl < kl_min) {
+      kl_min = kl;
+      threshold = i;
+    }
+  }
+  return threshold;
+}
+
+namespace {
+
+Status ChannelScale(const BlobStatistics& s, int c, BlobMethod method, bool compat, const std::string& blob,
+                    float* scale, int8_t* zp) {
+  *zp = 0;
+  switch (method) {
+    case BlobMethod::kMinMax:
+    case BlobMethod::kKl: {
+      if (!compat && method == BlobMethod::kMinMax) {
+        *scale = s.max_abs(c) / 127.0f;
+        return Status::Ok();
+      }
+      const int t = method == BlobMethod::kMinMax ? BlobStatistics::kBins - 1 : KlThresholdBin(s.TnnHistogram(c));
+      *scale = static_cast<float>((static_cast<float>(t) + 0.5) / s.interval(c) / 127.0);
+      return Status::Ok();
+    }
+    case BlobMethod::kAsymMinMax: {
+      const float lo = std::min(0.f, s.min(c)), hi = std::max(0.f, s.max(c));
+      if (lo == hi) return Status::InvalidArgument("blob '" + blob + "' is constant: no asymmetric range");
+      *scale = (hi - lo) / 254.0f;
+      const float inv = 1 / *scale;
+      *zp = static_cast<int8_t>(127 - static_cast<int>(std::round(hi * inv)));
+      return Status::Ok();
+    }
+    case BlobMethod::kAciqGauss: {
+      const int64_t n = s.merged() ? s.spatial() * s.blob_channels() : s.spatial();
+      const double gaussian_const = (0.5 * 0.35) * (1 + std::sqrt(3.14159265358979323846 * std::log(4)));
+      const double sd = (s.max_abs(c) * 2 * gaussian_const) / std::sqrt(2 * std::log(static_cast<double>(n)));
+      const float alpha = static_cast<float>(static_cast<float>(3.92403714) * sd);
+      *scale = alpha / 127.0f;
+      return Status::Ok();
+    }
+    case BlobMethod::kAciqLaplace: {
+      const float alpha = static_cast<float>(static_cast<float>(9.89675982) * s.mean_abs(c));
+      *scale = alpha / 127.0f;
+      return Status::Ok();
+    }
+  }
+  return Status::Internal("unknown blob method");
+}
+
+}  // namespace
+
+Status ComputeBlobScale(const BlobStatistics& stats, BlobMethod method, bool tnn_compat, const std::string& blob,
+                        ScaleResult* result) {
+  const int n = stats.channels();
+  result->scale.assign(n, 0.f);
+  result->zero_point.assign(n, 0);
+  for (int c = 0; c < n; ++c) {
+    if (!stats.valid(c)) {
+      if (stats.merged()) {
+        return Status::InvalidArgument("blob '" + blob + "' is all zero (max |x| <= 1e-5) on the calibration set, so "
+                                       "it has no per-tensor scale; use per-channel blobs (-t 0) or other inputs");
+      }
+      continue;
+    }
+    QT_RETURN_IF_ERROR(ChannelScale(stats, c, method, tnn_compat, blob, &result->scale[c], &result->zero_point[c]));
+  }
+  return Status::Ok();
+}
+
+Status QuantizeWeights(const float* w, int channels, int64_t count, WeightMethod method, bool tnn_compat,
+                       std::vector<int8_t>* q, std::vector<float>* scales, std::vector<int8_t>* zero_points) {
+  q->assign(channels * count, 0);
+  scales->assign(channels, 0.f);
+  zero_points->assign(channels, 0);
+  for (int c = 0; c < channels; ++c) {
+    const float* ws = w + c * count;
+    int8_t* qs = q->data() + c * count;
+    const auto mm = std::minmax_element(ws, ws + count);
+    switch (method) {
+      case WeightMethod::kMinMax: {
+        const float max_abs = std::max(std::fabs(*mm.first), std::fabs(*mm.second));
+        (*scales)[c] = max_abs / 127.0f;
+        const float inv = max_abs != 0 ? 1 / (*scales)[c] : 1.0f;
+        for (int64_t i = 0; i < count; ++i) {
+          qs[i] = static_cast<int8_t>(std::min(127, std::max(-127, static_cast<int>(std::round(ws[i] * inv)))));
+        }
+        break;
+      }
+      case WeightMethod::kAdmm: {
+        float max = 0;
+        for (int64_t i = 0; i < count; ++i) max = std::max(max, std::fabs(ws[i]));
+        float scale = static_cast<float>(max / (127 * 1.25));
+        const float bound = 127.f, eps = 1e-9f;
+        std::vector<int8_t> prev;
+        for (int iter = 0; iter < 1000; ++iter) {
+          for (int64_t i = 0; i < count; ++i) {
+            qs[i] = static_cast<int8_t>(std::min(bound, std::max(-bound, std::roundf(ws[i] / (scale + eps)))));
+          }
+          float sum1 = 0, sum2 = 0;
+          for (int64_t i = 0; i < count; ++i) {
+            sum1 += ws[i] * qs[i];
+            sum2 += qs[i] * qs[i];
+          }
+          scale = sum1 / (sum2 + eps);
+          // q is a function of the scale and the scale a function of q: once q repeats, nothing changes.
+          if (!tnn_compat) {
+            if (prev.size() == static_cast<size_t>(count) && std::equal(prev.begin(), prev.end(), qs)) break;
+            prev.assign(qs, qs + count);
+          }
+        }
+        (*scales)[c] = scale;
+        break;
+      }
+      case WeightMethod::kAsymMinMax: {
+        const float lo = std::min(0.f, *mm.first), hi = std::max(0.f, *mm.second);
+        if (lo == hi) {
+          if (tnn_compat) return Status::InvalidArgument("an all-zero weight slice has no asymmetric range");
+          break;
+        }
+        (*scales)[c] = (hi - lo) / 254.0f;
+        const float inv = 1 / (*scales)[c];
+        const int8_t zp = static_cast<int8_t>(127 - static_cast<int>(std::round(hi * inv)));
+        (*zero_points)[c] = zp;
+        for (int64_t i = 0; i < count; ++i) {
+          const int v = static_cast<int>(std::round(ws[i] * inv)) + zp;
+          qs[i] = static_cast<int8_t>(std::min(127, std::max(-127, v)));
+        }
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+int32_t QuantizeBias(float bias, float weight_scale, bool tnn_compat) {
+  if (weight_scale == 0) return 0;
+  const float v = bias / weight_scale;
+  const double r = tnn_compat ? std::trunc(static_cast<double>(v)) : std::round(static_cast<double>(v));
+  return static_cast<int32_t>(std::min<double>(std::max<double>(r, std::numeric_limits<int32_t>::min()),
+                                               std::numeric_limits<int32_t>::max()));
+}
+
+}  // namespace qt

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+#include "quantization/methods/blob_statistics.h"
+
+namespace qt {
+
+// Blob ("activation") scale methods; ids are TNN's -b values.
+enum class BlobMethod { kMinMax = 0, kKl = 2, kAsymMinMax = 3, kAciqGauss = 4, kAciqLaplace = 5 };
+// Weight methods; ids are TNN's -w values.
+enum class WeightMethod { kMinMax = 0, kAdmm = 1, kAsymMinMax = 3 };
+
+const char* BlobMethodName(BlobMethod m);
+const char* WeightMethodName(WeightMethod m);
+Status ParseBlobMethod(int id, BlobMethod* m);
+Status ParseWeightMethod(int id, WeightMethod* m);
+
+struct ScaleResult {
+  std::vector<float> scale;       // one per statistics channel
+  std::vector<int8_t> zero_point;
+};
+
+// Scales of a blob from its statistics (tnn_format.md §D.2). With `tnn_compat` the reference tool's arithmetic
+// is reproduced exactly (the 2047.5/2048 Min-Max factor, KL over the 1e-7-floored float histogram); otherwise
+// Min-Max is max|x|/127. An invalid channel (max |x| <= 1e-5) gets scale 0; a merged (per-tensor) blob that is
+// invalid is an error naming the blob, as it would zero the whole tensor at run time.
+Status ComputeBlobScale(const BlobStatistics& stats, BlobMethod method, bool tnn_compat, const std::string& blob,
+                        ScaleResult* result);
+
+// KL threshold bin of a normalized 2048-bin histogram (TNN's CalculateScalePerDis).
+int KlThresholdBin(std::vector<float> histogram);
+
+// Quantizes `channels` contiguous slices of `count` weights each. q, scales and zero points are written.
+// Compat: TNN's exact arithmetic (ADMM with 1000 fixed float32 iterations); default: ADMM stops when the
+// quantized values stop changing (at most 1000 iterations), and an all-zero slice gets scale 0 instead of
+// failing in the asymmetric method.
+Status QuantizeWeights(const float* w, int channels, int64_t count, WeightMethod method, bool tnn_compat,
+                       std::vector<int8_t>* q, std::vector<float>* scales, std::vector<int8_t>* zero_points);
+
+// int32 bias of an int8 layer: compat truncates toward zero (TNN), default rounds half away from zero;
+// 0 when the weight scale is 0; saturated to the int32 range.
+int32_t QuantizeBias(float bias, float weight_scale, bool tnn_compat);
+
+}  // namespace qt
