@@ -225,6 +225,14 @@ Status InferLayer(const Graph& graph, const Layer& l, const std::vector<Dims>& i
   return Status::Internal("unhandled layer type");
 }
 
+// SAME_UPPER (0) or VALID (1) output size along one axis, with the padding TNN splits as begin = total/2.
+void TfWindow(int pad_type, int in, int k, int stride, int* out, int* pad_begin, int* pad_end) {
+  *out = pad_type == 0 ? (in + stride - 1) / stride : (in - k + stride) / stride;
+  const int along = std::max(0, (*out - 1) * stride + k - in);
+  *pad_begin = along / 2;
+  *pad_end = along - *pad_begin;
+}
+
 }  // namespace
 
 Status BroadcastShapes(const Dims& a, const Dims& b, Dims* out) {
@@ -282,19 +290,8 @@ Status ConvGeometry(const ConvParams& p, int in_h, int in_w, WindowGeometry* g) 
     g->out_h = (in_h + 2 * p.pad_h - kh) / p.stride_h + 1;
     g->out_w = (in_w + 2 * p.pad_w - kw) / p.stride_w + 1;
   } else {
-    if (p.pad_type == 0) {
-      g->out_h = (in_h + p.stride_h - 1) / p.stride_h;
-      g->out_w = (in_w + p.stride_w - 1) / p.stride_w;
-    } else {
-      g->out_h = (in_h - kh + p.stride_h) / p.stride_h;
-      g->out_w = (in_w - kw + p.stride_w) / p.stride_w;
-    }
-    const int along_h = std::max(0, (g->out_h - 1) * p.stride_h + kh - in_h);
-    const int along_w = std::max(0, (g->out_w - 1) * p.stride_w + kw - in_w);
-    g->pad_top = along_h / 2;
-    g->pad_bottom = along_h - g->pad_top;
-    g->pad_left = along_w / 2;
-    g->pad_right = along_w - g->pad_left;
+    TfWindow(p.pad_type, in_h, kh, p.stride_h, &g->out_h, &g->pad_top, &g->pad_bottom);
+    TfWindow(p.pad_type, in_w, kw, p.stride_w, &g->out_w, &g->pad_left, &g->pad_right);
   }
   if (g->out_h < 1 || g->out_w < 1 || in_h + g->pad_top + g->pad_bottom < kh || in_w + g->pad_left + g->pad_right < kw) {
     return Status::InvalidArgument("convolution kernel " + std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w) +
@@ -349,19 +346,8 @@ Status PoolGeometry(const PoolParams& p, int in_h, int in_w, WindowGeometry* g, 
     g->pad_bottom = std::max(0, (g->out_h - 1) * p.stride_h + kh - in_h - p.pad_h);
     g->pad_right = std::max(0, (g->out_w - 1) * p.stride_w + kw - in_w - p.pad_w);
   } else {
-    if (p.pad_type == 0) {
-      g->out_h = (in_h + p.stride_h - 1) / p.stride_h;
-      g->out_w = (in_w + p.stride_w - 1) / p.stride_w;
-    } else {
-      g->out_h = (in_h - kh + p.stride_h) / p.stride_h;
-      g->out_w = (in_w - kw + p.stride_w) / p.stride_w;
-    }
-    const int along_h = std::max(0, (g->out_h - 1) * p.stride_h + kh - in_h);
-    const int along_w = std::max(0, (g->out_w - 1) * p.stride_w + kw - in_w);
-    g->pad_top = along_h / 2;
-    g->pad_bottom = along_h - g->pad_top;
-    g->pad_left = along_w / 2;
-    g->pad_right = along_w - g->pad_left;
+    TfWindow(p.pad_type, in_h, kh, p.stride_h, &g->out_h, &g->pad_top, &g->pad_bottom);
+    TfWindow(p.pad_type, in_w, kw, p.stride_w, &g->out_w, &g->pad_left, &g->pad_right);
   }
   if (g->out_h < 1 || g->out_w < 1) {
     return Status::InvalidArgument("pooling window " + std::to_string(kh) + "x" + std::to_string(kw) +
