@@ -35,8 +35,8 @@ int KlThresholdBin(std::vector<float> histogram);
 
 // Quantizes `channels` contiguous slices of `count` weights each. q, scales and zero points are written.
 // Compat: TNN's exact arithmetic (ADMM with 1000 fixed float32 iterations); default: ADMM stops when the
-// quantized values stop changing (at most 1000 iterations), and an all-zero slice gets scale 0 instead of
-// failing in the asymmetric method.
+// quantized values stop changing (at most 1000 iterations) and keeps Min-Max's result where that has the lower
+// squared error, and an all-zero slice gets scale 0 instead of failing in the asymmetric method.
 Status QuantizeWeights(const float* w, int channels, int64_t count, WeightMethod method, bool tnn_compat,
                        std::vector<int8_t>* q, std::vector<float>* scales, std::vector<int8_t>* zero_points);
 
