@@ -94,11 +94,13 @@ Status Run() {
 
   Graph fp32;
   QT_RETURN_IF_ERROR(LoadModel(proto, model, &fp32));
-  if (fp32.inputs.size() == 1 && fp32.inputs[0].dims.size() > 1) {
-    QT_RETURN_IF_ERROR(options.preprocess.Validate(fp32.inputs[0].dims[1], fp32.inputs[0].name));
+  for (const auto& in : fp32.inputs) {
+    if (in.dims.size() > 1) QT_RETURN_IF_ERROR(options.preprocess.Validate(in.dims[1], in.name));
   }
-  std::vector<std::string> files;
-  QT_RETURN_IF_ERROR(ListInputFiles(input, &files));
+  std::vector<std::string> input_names;
+  for (const auto& in : fp32.inputs) input_names.push_back(in.name);
+  std::vector<CalibrationSample> files;
+  QT_RETURN_IF_ERROR(ListCalibrationSamples(input, input_names, &files));
   std::fprintf(stderr, "quantization_cmd: %zu calibration inputs, blob method %s, weight method %s, merge type %d%s\n",
                files.size(), BlobMethodName(options.blob_method), WeightMethodName(options.weight_method), merge,
                options.tnn_compat ? ", TNN-compatible arithmetic" : "");

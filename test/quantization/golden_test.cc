@@ -124,8 +124,8 @@ TEST(GoldenTest, CompatModeReproducesTnnQuantizationCmd) {
     ASSERT_TRUE(ReadTnnModel(c.folder + "/" + c.model + ".tnnproto", c.folder + "/" + c.model + ".tnnmodel", &fp32).ok());
     const std::string prefix = c.folder + "/expected/" + c.name + ".quantized";
     ASSERT_TRUE(ReadTnnModel(prefix + ".tnnproto", prefix + ".tnnmodel", &expected).ok());
-    std::vector<std::string> files;
-    ASSERT_TRUE(ListInputFiles(c.folder + "/" + c.inputs, &files).ok());
+    std::vector<CalibrationSample> files;
+    ASSERT_TRUE(ListCalibrationSamples(c.folder + "/" + c.inputs, {fp32.inputs[0].name}, &files).ok());
     const Status s = QuantizeGraph(fp32, files, c.options, [](const std::string&) {}, &ours);
     ASSERT_TRUE(s.ok()) << s.message();
     CompareGraphs(ours, expected, c.options.merge != MergeType::kPerTensor);

@@ -229,4 +229,33 @@ Status ListInputFiles(const std::string& dir, std::vector<std::string>* files) {
   return Status::Ok();
 }
 
+Status ListCalibrationSamples(const std::string& dir, const std::vector<std::string>& input_names,
+                              std::vector<CalibrationSample>* samples) {
+  namespace fs = std::filesystem;
+  samples->clear();
+  if (input_names.size() == 1) {
+    std::vector<std::string> files;
+    QT_RETURN_IF_ERROR(ListInputFiles(dir, &files));
+    for (const auto& f : files) samples->push_back({{input_names[0], f}});
+    return Status::Ok();
+  }
+  std::map<std::string, CalibrationSample> by_stem;
+  for (const auto& name : input_names) {
+    const std::string sub = (fs::path(dir) / name).string();
+    std::vector<std::string> files;
+    QT_RETURN_IF_ERROR(ListInputFiles(sub, &files).WithContext("input '" + name + "' needs its own subfolder"));
+    for (const auto& f : files) by_stem[fs::path(f).stem().string()][name] = f;
+  }
+  for (const auto& [stem, sample] : by_stem) {
+    for (const auto& name : input_names) {
+      if (!sample.count(name)) {
+        return Status::InvalidArgument(dir + ": sample '" + stem + "' has no file for input '" + name + "' in " +
+                                       (fs::path(dir) / name).string());
+      }
+    }
+    samples->push_back(sample);
+  }
+  return Status::Ok();
+}
+
 }  // namespace qt

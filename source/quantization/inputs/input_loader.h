@@ -25,4 +25,13 @@ Status LoadNpy(const std::string& path, const Dims& dims, Tensor* out);
 // Input files of a folder (not recursive, supported extensions only, hidden files skipped), sorted by name.
 Status ListInputFiles(const std::string& dir, std::vector<std::string>* files);
 
+// One calibration sample: a file per model input.
+using CalibrationSample = std::map<std::string, std::string>;
+
+// With one input, every file of `dir`; with several, `dir/<input name>/` holds each input's files and files are
+// matched across the subfolders by name without extension. A missing subfolder or a name missing from one of
+// them is an error naming it. Samples are in sorted name order.
+Status ListCalibrationSamples(const std::string& dir, const std::vector<std::string>& input_names,
+                              std::vector<CalibrationSample>* samples);
+
 }  // namespace qt

@@ -19,19 +19,22 @@ struct TrackedBlob {
   BlobMethod method = BlobMethod::kMinMax;
 };
 
-// Runs every input through the net, calling `visit` on each tracked blob once per input.
-Status ForEachInput(Net& net, const std::vector<std::string>& inputs, const QuantizeOptions& options,
+// Runs every sample through the net, calling `visit` on each tracked blob once per sample. Every model input
+// is fed from its own file (TNN's tool feeds only the first input and leaves the others stale).
+Status ForEachInput(Net& net, const std::vector<CalibrationSample>& samples, const QuantizeOptions& options,
                     std::map<std::string, TrackedBlob>& tracked, const char* pass, const QuantizeLog& log,
                     const std::function<void(TrackedBlob&, const Tensor&)>& visit) {
-  const InputSpec& in = net.inputs()[0];
-  const Dims& dims = net.blob_dims().at(in.name);
   const auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    Tensor t;
-    QT_RETURN_IF_ERROR(LoadInput(inputs[i], dims, options.preprocess, &t));
-    QT_RETURN_IF_ERROR(net.SetInput(in.name, t));
-    auto it = tracked.find(in.name);
-    if (it != tracked.end()) visit(it->second, t);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    for (const auto& in : net.inputs()) {
+      auto file = samples[i].find(in.name);
+      if (file == samples[i].end()) return Status::InvalidArgument("no calibration file for input '" + in.name + "'");
+      Tensor t;
+      QT_RETURN_IF_ERROR(LoadInput(file->second, net.blob_dims().at(in.name), options.preprocess, &t));
+      QT_RETURN_IF_ERROR(net.SetInput(in.name, t));
+      auto it = tracked.find(in.name);
+      if (it != tracked.end()) visit(it->second, t);
+    }
     QT_RETURN_IF_ERROR(net.Forward([&](const Layer& layer, const std::vector<const Tensor*>& outs) {
       for (size_t k = 0; k < layer.outputs.size(); ++k) {
         auto b = tracked.find(layer.outputs[k]);
@@ -42,8 +45,8 @@ Status ForEachInput(Net& net, const std::vector<std::string>& inputs, const Quan
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double rate = (i + 1) / std::max(secs, 1e-9);
     char line[160];
-    std::snprintf(line, sizeof(line), "\r%s: %zu/%zu inputs, %.1f/s, ETA %.0f s", pass, i + 1, inputs.size(), rate,
-                  (inputs.size() - i - 1) / rate);
+    std::snprintf(line, sizeof(line), "\r%s: %zu/%zu inputs, %.1f/s, ETA %.0f s", pass, i + 1, samples.size(), rate,
+                  (samples.size() - i - 1) / rate);
     log(line);
   }
   log("\n");
@@ -122,16 +125,12 @@ Status QuantizeInnerProduct(Graph& g, Layer& layer, const QuantizeOptions& o) {
 
 }  // namespace
 
-Status QuantizeGraph(const Graph& fp32, const std::vector<std::string>& inputs, const QuantizeOptions& options,
+Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& inputs, const QuantizeOptions& options,
                      const QuantizeLog& log, Graph* quantized) {
   for (const auto& l : fp32.layers) {
     if (l.quantized) {
       return Status::InvalidArgument("layer '" + l.name + "' is already quantized: give the fp32 model");
     }
-  }
-  if (fp32.inputs.size() != 1) {
-    return Status::Unsupported("the model has " + std::to_string(fp32.inputs.size()) +
-                               " inputs; calibration of multi-input models is not implemented yet");
   }
   if (inputs.empty()) return Status::InvalidArgument("no calibration input");
   Graph g = fp32;

@@ -6,6 +6,7 @@
 
 #include "core/base/status.h"
 #include "core/graph/graph.h"
+#include "quantization/inputs/input_loader.h"
 #include "quantization/inputs/preprocess.h"
 #include "quantization/methods/scale_methods.h"
 
@@ -26,11 +27,11 @@ struct QuantizeOptions {
 // Receives progress lines and notes (method downgrades, folding decisions) for the user.
 using QuantizeLog = std::function<void(const std::string& line)>;
 
-// Calibrates `fp32` on `inputs` (files in the order given) and returns the quantized graph, as TNN's tool
+// Calibrates `fp32` on `samples` (one file per model input, in the order given) and returns the quantized graph, as TNN's tool
 // builds it: Conv→ReLU/ReLU6 fused, blob scales for the I/O of Conv/Add/Concat/InnerProduct/ReLU/Pooling, int8
 // Conv/InnerProduct weights with the input scale folded in, Add (two inputs) and Concat marked quantized, and
 // ReLU/max-pool scales merged into their producers.
-Status QuantizeGraph(const Graph& fp32, const std::vector<std::string>& inputs, const QuantizeOptions& options,
+Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& samples, const QuantizeOptions& options,
                      const QuantizeLog& log, Graph* quantized);
 
 }  // namespace qt
