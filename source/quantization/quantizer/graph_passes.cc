@@ -4,32 +4,6 @@
 
 namespace qt {
 
-int FuseConvActivation(Graph* graph) {
-  int fused = 0;
-  for (size_t i = 0; i < graph->layers.size(); ++i) {
-    Layer& conv = graph->layers[i];
-    if (conv.type != LayerType::kConvolution || conv.outputs.size() != 1) continue;
-    auto& p = conv.Params<ConvParams>();
-    if (p.activation != kActivationNone) continue;
-    const std::string blob = conv.outputs[0];
-    if (std::count(graph->outputs.begin(), graph->outputs.end(), blob)) continue;
-    const auto consumers = graph->Consumers(blob);
-    if (consumers.size() != 1) continue;
-    const Layer* act = consumers[0];
-    if ((act->type != LayerType::kRelu && act->type != LayerType::kRelu6) || act->inputs.size() != 1 ||
-        act->outputs.size() != 1 || act->quantized) {
-      continue;
-    }
-    p.activation = act->type == LayerType::kRelu ? kActivationRelu : kActivationRelu6;
-    conv.outputs[0] = act->outputs[0];
-    const std::string act_name = act->name;
-    graph->layers.erase(std::find_if(graph->layers.begin(), graph->layers.end(),
-                                     [&](const Layer& l) { return l.name == act_name; }));
-    ++fused;
-  }
-  return fused;
-}
-
 namespace {
 bool IsCalibratedType(LayerType t) {
   return t == LayerType::kConvolution || t == LayerType::kAdd || t == LayerType::kConcat ||

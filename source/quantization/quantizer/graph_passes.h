@@ -8,13 +8,6 @@
 
 namespace qt {
 
-// Fuses Convolution → ReLU / ReLU6 as TNN's runtime optimizer does on every device (tnn_format.md §C.2): when
-// the convolution has no activation yet and its output is read only by that one activation layer (and is not a
-// model output), the activation layer disappears, the convolution's `activation` becomes 1 or 2 and its output
-// takes the activation's output name. Returns the number of fused pairs. The declared blob list is kept as is,
-// as TNN keeps it.
-int FuseConvActivation(Graph* graph);
-
 // The blobs whose statistics calibration collects: every input and output of Convolution, Add, Concat,
 // InnerProduct, ReLU and Pooling layers (§D.1 step 2), in layer order without duplicates.
 std::vector<std::string> CalibratedBlobs(const Graph& graph);

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 
+#include "core/graph/graph_simplify.h"
 #include "core/runtime/net.h"
 #include "quantization/inputs/input_loader.h"
 #include "quantization/methods/blob_statistics.h"
@@ -134,8 +135,19 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& in
   }
   if (inputs.empty()) return Status::InvalidArgument("no calibration input");
   Graph g = fp32;
-  const int fused = FuseConvActivation(&g);
-  if (fused) log("fused " + std::to_string(fused) + " Convolution + ReLU/ReLU6 pairs, as TNN's runtime does\n");
+  // TNN's tool quantizes the graph its NAIVE runtime builds, which fuses only Conv + ReLU/ReLU6; by default the
+  // weights of a following BatchNorm/Scale are folded in first, so that they are quantized once, together.
+  SimplifyCounts c;
+  if (options.tnn_compat) {
+    c.fused_activations = FuseConvActivation(&g);
+  } else {
+    c = SimplifyGraph(&g);
+  }
+  if (c.dropouts) log("removed " + std::to_string(c.dropouts) + " Dropout layers\n");
+  if (c.folded_norms) log("folded " + std::to_string(c.folded_norms) + " BatchNorm/Scale layers into convolutions\n");
+  if (c.fused_activations) {
+    log("fused " + std::to_string(c.fused_activations) + " Convolution + ReLU/ReLU6 pairs, as TNN's runtime does\n");
+  }
 
   Net net;
   QT_RETURN_IF_ERROR(net.Init(g, {}, options.tnn_compat));
