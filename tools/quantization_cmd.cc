@@ -1,6 +1,5 @@
 // quantization_cmd: calibrates an fp32 model on a folder of inputs and writes a TNN int8 model.
 #include <gflags/gflags.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -53,16 +52,6 @@ void Log(const std::string& line) {
 
 int PickInt(int short_value, int long_value) { return long_value >= 0 ? long_value : short_value; }
 
-Status CheckWritable(const std::string& prefix) {
-  namespace fs = std::filesystem;
-  fs::path dir = fs::path(prefix).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return Status::IoError("-o " + prefix + ": folder '" + dir.string() + "' does not exist");
-  if (access(dir.c_str(), W_OK) != 0) return Status::IoError("-o " + prefix + ": folder '" + dir.string() + "' is not writable");
-  return Status::Ok();
-}
-
 Status Run() {
   std::string proto, model, input, mean, mean2, scale, output;
   QT_RETURN_IF_ERROR(PickFlag("p", FLAGS_p, "proto", FLAGS_proto, &proto));
@@ -90,7 +79,7 @@ Status Run() {
   if (!mean.empty()) QT_RETURN_IF_ERROR(ParseFloatList(mean, "-n", &options.preprocess.mean));
   if (!scale.empty()) QT_RETURN_IF_ERROR(ParseFloatList(scale, "-s", &options.preprocess.scale));
   options.preprocess.reverse_channel = FLAGS_r == 1 || FLAGS_reverse_channel == 1;
-  QT_RETURN_IF_ERROR(CheckWritable(output));
+  QT_RETURN_IF_ERROR(CheckOutputWritable(output, "-o"));
 
   Graph fp32;
   QT_RETURN_IF_ERROR(LoadModel(proto, model, &fp32));

@@ -1,5 +1,10 @@
 #include "tools/common/tool_util.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
 namespace qt {
 
 Status PickFlag(const char* short_name, const std::string& short_value, const char* long_name,
@@ -10,6 +15,42 @@ Status PickFlag(const char* short_name, const std::string& short_value, const ch
   }
   *value = short_value.empty() ? long_value : short_value;
   return Status::Ok();
+}
+
+Status CheckOutputWritable(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::IoError(flag + " " + path + ": folder '" + dir.string() + "' does not exist");
+  if (access(dir.c_str(), W_OK) != 0) {
+    return Status::IoError(flag + " " + path + ": folder '" + dir.string() + "' is not writable");
+  }
+  return Status::Ok();
+}
+
+Progress::Progress(std::string what, size_t total)
+    : what_(std::move(what)), total_(total), tty_(isatty(fileno(stderr)) != 0),
+      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+
+void Progress::Update(size_t done) {
+  const auto now = std::chrono::steady_clock::now();
+  const size_t tenth = total_ ? done * 10 / total_ : 10;
+  const bool last = done >= total_;
+  if (tty_ ? (now - last_draw_ < std::chrono::milliseconds(200) && !last) : (tenth == last_tenth_ && !last)) return;
+  last_draw_ = now;
+  last_tenth_ = tenth;
+  const double secs = std::chrono::duration<double>(now - start_).count();
+  const double rate = done / std::max(secs, 1e-9);
+  std::fprintf(stderr, "%s%s: %zu/%zu, %.1f/s, ETA %.0f s%s", tty_ ? "\r" : "", what_.c_str(), done, total_, rate,
+               rate > 0 ? (total_ - done) / rate : 0.0, tty_ ? "   " : "\n");
+  open_ = tty_;
+  if (last) Finish();
+}
+
+void Progress::Finish() {
+  if (open_) std::fputc('\n', stderr);
+  open_ = false;
 }
 
 }  // namespace qt

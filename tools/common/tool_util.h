@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -17,5 +18,27 @@ inline int FailWith(const char* tool, const Status& s) {
 // flag, so the value is whichever of the two was given. Both given with different values is an error.
 Status PickFlag(const char* short_name, const std::string& short_value, const char* long_name,
                 const std::string& long_value, std::string* value);
+
+// Checked before any long work, so that an unwritable output fails at once: the folder of `path` must exist and be
+// writable. `flag` names the option in the message.
+Status CheckOutputWritable(const std::string& path, const std::string& flag);
+
+// "done/total, rate, ETA" on stderr: redrawn in place on a terminal at most every 0.2 s, or printed as a plain
+// line at every tenth of the work when stderr is a file or pipe, so that logs stay short.
+class Progress {
+ public:
+  Progress(std::string what, size_t total);
+  void Update(size_t done);
+  // Ends the line; safe to call more than once.
+  void Finish();
+
+ private:
+  std::string what_;
+  size_t total_;
+  bool tty_;
+  bool open_ = false;
+  size_t last_tenth_ = 0;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
 
 }  // namespace qt

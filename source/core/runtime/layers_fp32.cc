@@ -398,11 +398,4 @@ std::unique_ptr<LayerExec> CreateFp32LayerExec(const Layer& layer, bool tnn_naiv
   return std::make_unique<CopyExec>();
 }
 
-// Int8 execution of quantized layers is the next step of the runtime (issue: INT8 execution); until then a
-// quantized model is refused at Init with the layer named, never run wrongly.
-Status CreateInt8LayerExec(const Layer& layer, std::unique_ptr<LayerExec>*) {
-  return Status::Unsupported("layer '" + layer.name + "' is Quantized" + layer.type_str +
-                             ": this build does not run int8 layers yet");
-}
-
 }  // namespace qt

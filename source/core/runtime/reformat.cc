@@ -1,7 +1,6 @@
 #include "core/runtime/reformat.h"
 
-#include <algorithm>
-#include <cmath>
+#include "core/int8/kernels_int8.h"
 
 namespace qt {
 
@@ -20,8 +19,8 @@ void QuantizeTensor(const Tensor& in, const BlobScale& scale, Int8Tensor* out) {
       out->data[i] = 0;
       continue;
     }
-    const float v = std::round(in.data[i] / s + scale.zero_point[c]);
-    out->data[i] = static_cast<int8_t>(std::min(127.f, std::max(-128.f, v)));
+    const float zp = scale.zero_point.empty() ? 0.f : static_cast<float>(scale.zero_point[c]);
+    out->data[i] = Float2Int8(in.data[i] / s + zp);
   }
 }
 

@@ -1,0 +1,310 @@
+#include "core/int8/kernels_int8.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/base/parallel.h"
+
+namespace qt {
+
+void Conv2dInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* w, const int32_t* bias, const Int8Requant& r,
+                   int8_t* out) {
+  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
+  for (int n = 0; n < p.batch; ++n) {
+    for (int oc = 0; oc < p.out_c; ++oc) {
+      const int g = oc / ocg;
+      const int32_t zw = r.weight_zero[oc];
+      for (int oy = 0; oy < p.out_h; ++oy) {
+        for (int ox = 0; ox < p.out_w; ++ox) {
+          int32_t acc = 0;
+          for (int ic = 0; ic < icg; ++ic) {
+            const int c = g * icg + ic;
+            const int32_t zi = r.in_zero[c];
+            for (int ky = 0; ky < p.kernel_h; ++ky) {
+              const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
+              if (iy < 0 || iy >= p.in_h) continue;
+              for (int kx = 0; kx < p.kernel_w; ++kx) {
+                const int ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
+                if (ix < 0 || ix >= p.in_w) continue;
+                const int32_t x = in[((int64_t{n} * p.in_c + c) * p.in_h + iy) * p.in_w + ix];
+                const int32_t wv = w[((int64_t{oc} * icg + ic) * p.kernel_h + ky) * p.kernel_w + kx];
+                acc += (x - zi) * (wv - zw);
+              }
+            }
+          }
+          if (bias) acc += bias[oc];
+          out[((int64_t{n} * p.out_c + oc) * p.out_h + oy) * p.out_w + ox] = RequantizeInt8(acc, oc, r);
+        }
+      }
+    }
+  }
+}
+
+void InnerProductInt8Ref(const InnerProductParams2& p, const int8_t* in, const int8_t* w, const int32_t* bias,
+                         const Int8Requant& r, int8_t* out) {
+  for (int m = 0; m < p.m; ++m) {
+    for (int n = 0; n < p.n; ++n) {
+      int32_t acc = 0;
+      for (int k = 0; k < p.k; ++k) {
+        acc += (int32_t{in[int64_t{m} * p.k + k]} - r.in_zero[k]) * (int32_t{w[int64_t{n} * p.k + k]} - r.weight_zero[n]);
+      }
+      if (bias) acc += bias[n];
+      out[int64_t{m} * p.n + n] = RequantizeInt8(acc, n, r);
+    }
+  }
+}
+
+void GemmInt8Ref(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      int32_t acc = 0;
+      for (int64_t kk = 0; kk < k; ++kk) acc += int32_t{a[i * k + kk]} * b[kk * n + j];
+      c[i * ldc + j] = acc;
+    }
+  }
+}
+
+void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc) {
+  // Rows of C are independent; each is accumulated over k with the row of B as the vectorised axis.
+  ParallelFor(m, [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      int32_t* ci = c + i * ldc;
+      std::fill(ci, ci + n, 0);
+      const int8_t* ai = a + i * k;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const int32_t av = ai[kk];
+        if (av == 0) continue;
+        const int8_t* bk = b + kk * n;
+        for (int64_t j = 0; j < n; ++j) ci[j] += av * int32_t{bk[j]};
+      }
+    }
+  });
+}
+
+namespace {
+
+bool AnyNonZero(const std::vector<int8_t>& v) {
+  return std::any_of(v.begin(), v.end(), [](int8_t x) { return x != 0; });
+}
+
+}  // namespace
+
+void ConvInt8::Init(const Conv2dParams& p, const int8_t* weights, const int32_t* bias, Int8Requant r) {
+  p_ = p;
+  r_ = std::move(r);
+  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
+  const int64_t kernel = int64_t{p.kernel_h} * p.kernel_w;
+  k_ = icg * kernel;
+  weights_.assign(weights, weights + p.out_c * k_);
+  pointwise_ = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
+               p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
+  // With padding filled by the input zero point, Σ(x − zi)(w − zw) = Σ x·w − zw·Σx − Σ zi·w + zw·Σ zi; the last
+  // two terms and the bias do not depend on the input.
+  row_const_.assign(p.out_c, 0);
+  for (int oc = 0; oc < p.out_c; ++oc) {
+    const int g = oc / ocg;
+    int32_t c = bias ? bias[oc] : 0;
+    for (int64_t kk = 0; kk < k_; ++kk) {
+      const int32_t zi = r_.in_zero[g * icg + kk / kernel];
+      c += zi * (int32_t{r_.weight_zero[oc]} - weights_[oc * k_ + kk]);
+    }
+    row_const_[oc] = c;
+  }
+}
+
+void ConvInt8::Run(const int8_t* in, int8_t* out) const {
+  const Conv2dParams& p = p_;
+  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
+  const int64_t hw = int64_t{p.out_h} * p.out_w;
+  const bool weight_zero = AnyNonZero(r_.weight_zero);
+  std::vector<int8_t> col(pointwise_ ? 0 : static_cast<size_t>(k_ * hw));
+  std::vector<int32_t> acc(static_cast<size_t>(ocg * hw));
+  std::vector<int32_t> col_sum(weight_zero ? hw : 0);
+  for (int n = 0; n < p.batch; ++n) {
+    for (int g = 0; g < p.group; ++g) {
+      const int8_t* src = in + (int64_t{n} * p.in_c + int64_t{g} * icg) * p.in_h * p.in_w;
+      if (!pointwise_) {
+        ParallelFor(icg, [&](int64_t c0, int64_t c1) {
+          for (int64_t c = c0; c < c1; ++c) {
+            const int8_t pad = r_.in_zero[g * icg + c];
+            const int8_t* plane = src + c * p.in_h * p.in_w;
+            for (int ky = 0; ky < p.kernel_h; ++ky) {
+              for (int kx = 0; kx < p.kernel_w; ++kx) {
+                int8_t* row = col.data() + ((c * p.kernel_h + ky) * p.kernel_w + kx) * hw;
+                for (int oy = 0; oy < p.out_h; ++oy) {
+                  const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
+                  int8_t* dst = row + int64_t{oy} * p.out_w;
+                  if (iy < 0 || iy >= p.in_h) {
+                    std::fill(dst, dst + p.out_w, pad);
+                    continue;
+                  }
+                  const int8_t* line = plane + int64_t{iy} * p.in_w;
+                  for (int ox = 0; ox < p.out_w; ++ox) {
+                    const int ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
+                    dst[ox] = (ix >= 0 && ix < p.in_w) ? line[ix] : pad;
+                  }
+                }
+              }
+            }
+          }
+        });
+      }
+      const int8_t* b = pointwise_ ? src : col.data();
+      GemmInt8(ocg, hw, k_, weights_.data() + int64_t{g} * ocg * k_, b, acc.data(), hw);
+      if (weight_zero) {
+        std::fill(col_sum.begin(), col_sum.end(), 0);
+        for (int64_t kk = 0; kk < k_; ++kk) {
+          for (int64_t j = 0; j < hw; ++j) col_sum[j] += b[kk * hw + j];
+        }
+      }
+      int8_t* dst = out + (int64_t{n} * p.out_c + int64_t{g} * ocg) * hw;
+      ParallelFor(ocg, [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; ++o) {
+          const int oc = g * ocg + static_cast<int>(o);
+          const int32_t base = row_const_[oc];
+          const int32_t zw = r_.weight_zero[oc];
+          const int32_t* a = acc.data() + o * hw;
+          int8_t* d = dst + o * hw;
+          for (int64_t j = 0; j < hw; ++j) {
+            const int32_t v = a[j] + base - (weight_zero ? zw * col_sum[j] : 0);
+            d[j] = RequantizeInt8(v, oc, r_);
+          }
+        }
+      });
+    }
+  }
+}
+
+void InnerProductInt8::Init(const InnerProductParams2& p, const int8_t* weights, const int32_t* bias, Int8Requant r) {
+  p_ = p;
+  r_ = std::move(r);
+  weights_.assign(weights, weights + int64_t{p.n} * p.k);
+  row_const_.assign(p.n, 0);
+  for (int n = 0; n < p.n; ++n) {
+    int32_t c = bias ? bias[n] : 0;
+    for (int k = 0; k < p.k; ++k) c += int32_t{r_.in_zero[k]} * (int32_t{r_.weight_zero[n]} - weights_[int64_t{n} * p.k + k]);
+    row_const_[n] = c;
+  }
+}
+
+void InnerProductInt8::Run(const int8_t* in, int8_t* out) const {
+  const InnerProductParams2& p = p_;
+  // C[n][m] = W[n][k]·Xᵀ[k][m]: the batch becomes the GEMM's column axis.
+  std::vector<int8_t> xt(static_cast<size_t>(int64_t{p.k} * p.m));
+  for (int m = 0; m < p.m; ++m) {
+    for (int k = 0; k < p.k; ++k) xt[int64_t{k} * p.m + m] = in[int64_t{m} * p.k + k];
+  }
+  std::vector<int32_t> acc(static_cast<size_t>(int64_t{p.n} * p.m));
+  GemmInt8(p.n, p.m, p.k, weights_.data(), xt.data(), acc.data(), p.m);
+  const bool weight_zero = AnyNonZero(r_.weight_zero);
+  for (int m = 0; m < p.m; ++m) {
+    int32_t x_sum = 0;
+    if (weight_zero) {
+      for (int k = 0; k < p.k; ++k) x_sum += in[int64_t{m} * p.k + k];
+    }
+    for (int n = 0; n < p.n; ++n) {
+      const int32_t v = acc[int64_t{n} * p.m + m] + row_const_[n] - r_.weight_zero[n] * x_sum;
+      out[int64_t{m} * p.n + n] = RequantizeInt8(v, n, r_);
+    }
+  }
+}
+
+namespace {
+
+int64_t SpatialOf(const Dims& d) {
+  int64_t s = 1;
+  for (size_t i = 2; i < d.size() && i < 4; ++i) s *= d[i];
+  return s;
+}
+
+}  // namespace
+
+void AddInt8Ref(const std::vector<const Int8Tensor*>& in, Int8Tensor* out) {
+  const Dims& d = out->dims;
+  const int batch = d.empty() ? 1 : d[0];
+  const int channels = d.size() > 1 ? d[1] : 1;
+  const int64_t count = SpatialOf(d);
+  const bool per_tensor = in[0]->scales.size() == 1;
+  for (int n = 0; n < batch; ++n) {
+    for (int c = 0; c < channels; ++c) {
+      const int64_t offset = (int64_t{n} * channels + c) * count;
+      const int s = per_tensor ? 0 : c;
+      for (int64_t i = 0; i < count; ++i) {
+        float acc = 0.f;
+        for (size_t k = 0; k < in.size(); ++k) {
+          const float zp = in[k]->zero_points.empty() ? 0.f : static_cast<float>(in[k]->zero_points[s]);
+          const float v = in[k]->scales[s] * (static_cast<float>(in[k]->data[offset + i]) - zp);
+          acc = k == 0 ? v : acc + v;
+        }
+        const float zo = out->zero_points.empty() ? 0.f : static_cast<float>(out->zero_points[s]);
+        out->data[offset + i] = Float2Int8(acc / out->scales[s] + zo);
+      }
+    }
+  }
+}
+
+void ConcatInt8Ref(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out) {
+  const Dims& od = out->dims;
+  const int64_t outer = DimsCount(Dims(od.begin(), od.begin() + axis));
+  const int64_t inner = DimsCount(od, axis + 1);
+  const int64_t out_axis = od[axis];
+  bool per_tensor = true;
+  for (const Int8Tensor* t : in) per_tensor = per_tensor && t->scales.size() == 1;
+  int64_t offset = 0;
+  for (const Int8Tensor* t : in) {
+    const int64_t in_axis = t->dims[axis];
+    const int64_t len = in_axis * inner;
+    for (int64_t o = 0; o < outer; ++o) {
+      const int8_t* src = t->data.data() + o * len;
+      int8_t* dst = out->data.data() + (o * out_axis + offset) * inner;
+      if (!per_tensor) {
+        std::memcpy(dst, src, static_cast<size_t>(len));
+        continue;
+      }
+      const float zi = t->zero_points.empty() ? 0.f : static_cast<float>(t->zero_points[0]);
+      const float zo = out->zero_points.empty() ? 0.f : static_cast<float>(out->zero_points[0]);
+      for (int64_t i = 0; i < len; ++i) {
+        const float v = static_cast<float>(src[i]) - zi;
+        dst[i] = Float2Int8(v * t->scales[0] / out->scales[0] + zo);
+      }
+    }
+    offset += in_axis;
+  }
+}
+
+void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out) {
+  for (int64_t pl = 0; pl < int64_t{p.batch} * p.channels; ++pl) {
+    const int8_t* src = in + pl * p.in_h * p.in_w;
+    int8_t* dst = out + pl * p.out_h * p.out_w;
+    for (int oy = 0; oy < p.out_h; ++oy) {
+      for (int ox = 0; ox < p.out_w; ++ox) {
+        int hs = oy * p.stride_h - p.pad_top, ws = ox * p.stride_w - p.pad_left;
+        const int he = std::min(hs + p.kernel_h, p.in_h), we = std::min(ws + p.kernel_w, p.in_w);
+        hs = std::max(hs, 0);
+        ws = std::max(ws, 0);
+        int32_t v = p.type == PoolType::kMax ? -127 : 0;
+        int8_t last = 0;
+        for (int y = hs; y < he; ++y) {
+          for (int x = ws; x < we; ++x) {
+            last = src[y * p.in_w + x];
+            v = p.type == PoolType::kMax ? std::max<int32_t>(v, last) : v + last;
+          }
+        }
+        if (p.type == PoolType::kMax) {
+          // TNN compares once more with the last value read (0 for a window entirely in the padding).
+          v = std::max<int32_t>(v, last);
+        } else {
+          const int count = (he - hs) * (we - ws);
+          v = count > 0 ? v / count : 0;
+        }
+        dst[oy * p.out_w + ox] = static_cast<int8_t>(v);
+      }
+    }
+  }
+}
+
+void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = in[i] > 0 ? in[i] : 0;
+}
+
+}  // namespace qt

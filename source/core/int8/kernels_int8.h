@@ -1,0 +1,113 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/base/tensor.h"
+#include "core/kernels/kernels_fp32.h"
+
+namespace qt {
+
+// Int8 CPU kernels with the arithmetic of TNN's NAIVE device (tnn_format.md §C.8), so that our int8 outputs are
+// the values TNN's reference runtime computes. Int8 values mean x = s·(q − zp). Kernels with a fast path have a
+// plain reference twin `...Ref` with the same signature; integer accumulation is exact and the float
+// requantization is the same expression in both, so fast paths are bit-exact with their twins.
+
+// TNN's float2int8: adds ±0.5 in float, truncates, saturates to [−128, 127] (round half away from zero, except
+// where the float addition itself rounds, which TNN's runtime shares).
+inline int8_t Float2Int8(float v) {
+  float r = v + (v >= 0.f ? 0.5f : -0.5f);
+  r = r < 127.f ? r : 127.f;
+  r = r > -128.f ? r : -128.f;
+  return static_cast<int8_t>(r);
+}
+
+// Requantization of an int8 convolution or inner product, one entry per output channel (per-tensor resources are
+// expanded when the layer is prepared).
+struct Int8Requant {
+  std::vector<float> multiplier;   // weight scale / output scale; 0 where the output scale is below FLT_MIN
+  std::vector<int8_t> out_zero;    // output zero point
+  std::vector<int8_t> relu6_max;   // Float2Int8(6 / output scale), the ReLU6 clamp in int8
+  std::vector<int8_t> in_zero;     // input zero point per input channel
+  std::vector<int8_t> weight_zero; // weight zero point per output channel
+  Activation activation = Activation::kNone;
+};
+
+// int32 accumulator → int8 output of channel `oc`, exactly as TNN's NaiveConvBias: float(acc)·multiplier, then
+// ReLU (max 0), or ReLU6 (clamped in int8 to [0, relu6_max], output zero point ignored as TNN does), then the
+// output zero point and Float2Int8.
+inline int8_t RequantizeInt8(int32_t acc, int oc, const Int8Requant& r) {
+  float v = static_cast<float>(acc) * r.multiplier[oc];
+  if (r.activation == Activation::kRelu) {
+    v = v > 0.f ? v : 0.f;
+  } else if (r.activation == Activation::kRelu6) {
+    int8_t q = Float2Int8(v);
+    q = q < r.relu6_max[oc] ? q : r.relu6_max[oc];
+    return q > 0 ? q : 0;
+  }
+  return Float2Int8(v + static_cast<float>(r.out_zero[oc]));
+}
+
+// Convolution on int8 NCHW data: acc = Σ (x − zp_in[ic])·(w − zp_w[oc]) over the window (padding contributes
+// nothing, i.e. pads hold the real value 0) + bias[oc], then RequantizeInt8. weights [oc][ic/group][kh][kw];
+// bias may be nullptr.
+void Conv2dInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* weights, const int32_t* bias,
+                   const Int8Requant& r, int8_t* out);
+
+// Inner product on int8 data: input [m][k], weights [n][k]; per-tensor input zero point r.in_zero[0]. TNN's
+// int8 inner product has no activation (r.activation must be kNone).
+void InnerProductInt8Ref(const InnerProductParams2& p, const int8_t* in, const int8_t* weights, const int32_t* bias,
+                         const Int8Requant& r, int8_t* out);
+
+// The fast convolution / inner product: weights packed once for an int8 GEMM with int32 accumulation (im2col for
+// windows larger than 1x1). Bit-exact with the Ref twins for every shape; results do not depend on the thread
+// count.
+class ConvInt8 {
+ public:
+  // `weights` and `bias` are copied; `r` must have out_c multipliers/zero points and in_c input zero points.
+  void Init(const Conv2dParams& p, const int8_t* weights, const int32_t* bias, Int8Requant r);
+  void Run(const int8_t* in, int8_t* out) const;
+
+ private:
+  Conv2dParams p_;
+  Int8Requant r_;
+  int64_t k_ = 0;                   // GEMM depth per group: ic/group·kh·kw
+  std::vector<int8_t> weights_;     // [oc][k]
+  std::vector<int32_t> row_const_;  // per oc: bias + every zero-point term that does not depend on the input
+  bool pointwise_ = false;          // 1x1, stride 1, no pad: the input planes are the GEMM operand directly
+};
+
+class InnerProductInt8 {
+ public:
+  void Init(const InnerProductParams2& p, const int8_t* weights, const int32_t* bias, Int8Requant r);
+  void Run(const int8_t* in, int8_t* out) const;
+
+ private:
+  InnerProductParams2 p_;
+  Int8Requant r_;
+  std::vector<int8_t> weights_;
+  std::vector<int32_t> row_const_;
+};
+
+// C[m][n] (row stride ldc) = Σ_k A[m][k]·B[k][n], int8 operands, exact int32 accumulation. A row-major [m][k],
+// B row-major [k][n].
+void GemmInt8Ref(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc);
+void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc);
+
+// Elementwise add of same-shape int8 tensors with TNN's CPU_ADD_BIAS: every input is dequantized, summed in
+// float in input order, divided by the output scale, offset by its zero point, Float2Int8. The scale index
+// follows the first input's scale count (1: element 0 of every scale, else the channel) as TNN's kernel does.
+void AddInt8Ref(const std::vector<const Int8Tensor*>& in, Int8Tensor* out);
+
+// Concat of int8 tensors along `axis` (TNN): when every input has a single scale each value is requantized
+// (q − zp_in)·s_in / s_out + zp_out; otherwise the bytes are copied unchanged.
+void ConcatInt8Ref(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out);
+
+// TNN NaivePooling on int8: max starts at −127 (not −128) and takes the window clipped to the input; average
+// divides the int32 sum of the clipped window by its size (C integer division).
+void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out);
+
+// max(0, q), zero points ignored, as TNN's int8 ReLU.
+void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n);
+
+}  // namespace qt

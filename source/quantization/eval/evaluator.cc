@@ -1,0 +1,192 @@
+#include "quantization/eval/evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "core/io/tnn_io.h"
+#include "core/runtime/net.h"
+
+namespace qt {
+
+double Cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    ab += double{a[i]} * b[i];
+    aa += double{a[i]} * a[i];
+    bb += double{b[i]} * b[i];
+  }
+  if (aa == 0 && bb == 0) return 1.0;
+  if (aa == 0 || bb == 0) return 0.0;
+  return ab / std::sqrt(aa * bb);
+}
+
+std::vector<int> TopK(const std::vector<float>& scores, int k) {
+  std::vector<int> idx(scores.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
+  k = std::min<int>(k, static_cast<int>(idx.size()));
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) {
+    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+  });
+  idx.resize(k);
+  return idx;
+}
+
+Status ReadLabels(const std::string& path, std::map<std::string, int>* labels) {
+  std::string text;
+  QT_RETURN_IF_ERROR(ReadFileText(path, &text));
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0;
+  labels->clear();
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::istringstream fields(line);
+    std::string file, extra;
+    long label = 0;
+    if (!(fields >> file) || file[0] == '#') continue;
+    if (!(fields >> label) || (fields >> extra) || label < 0) {
+      return Status::ParseError(path + ":" + std::to_string(line_no) +
+                                ": expected '<file name> <class index>' with a class index >= 0");
+    }
+    (*labels)[std::filesystem::path(file).filename().string()] = static_cast<int>(label);
+  }
+  if (labels->empty()) return Status::ParseError(path + ": no labels in the file");
+  return Status::Ok();
+}
+
+Evaluator::Evaluator() = default;
+Evaluator::~Evaluator() = default;
+
+Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& pre) {
+  pre_ = pre;
+  fp32_ = std::make_unique<Net>();
+  QT_RETURN_IF_ERROR(fp32_->Init(fp32).WithContext("fp32 model"));
+  input_names_.clear();
+  for (const auto& in : fp32_->inputs()) input_names_.push_back(in.name);
+  std::sort(input_names_.begin(), input_names_.end());
+  sum_ = EvalSummary();
+  output_cosine_sum_ = 0;
+  layers_.clear();
+  int8_.reset();
+  int8_graph_ = int8;
+  if (!int8) return Status::Ok();
+  int8_ = std::make_unique<Net>();
+  QT_RETURN_IF_ERROR(int8_->Init(*int8).WithContext("int8 model"));
+  std::vector<std::string> int8_inputs;
+  for (const auto& in : int8_->inputs()) int8_inputs.push_back(in.name);
+  std::sort(int8_inputs.begin(), int8_inputs.end());
+  if (int8_inputs != input_names_) return Status::InvalidArgument("the fp32 and int8 models have different inputs");
+  for (const auto& name : int8->outputs) {
+    if (!fp32_->blob_dims().count(name)) {
+      return Status::InvalidArgument("int8 model output '" + name + "' is not a blob of the fp32 model");
+    }
+  }
+  sum_.has_int8 = true;
+  for (const auto& l : int8->layers) {
+    if (!l.quantized) continue;
+    const std::string& blob = l.outputs[0];
+    auto d = fp32_->blob_dims().find(blob);
+    if (d == fp32_->blob_dims().end() || d->second != int8_->blob_dims().at(blob)) continue;
+    layers_.push_back({l.name, blob});
+  }
+  return Status::Ok();
+}
+
+Status Evaluator::Add(const CalibrationSample& sample, int label) {
+  std::map<std::string, Tensor> inputs;
+  for (const auto& name : input_names_) {
+    auto f = sample.find(name);
+    if (f == sample.end()) return Status::InvalidArgument("no input file for model input '" + name + "'");
+    QT_RETURN_IF_ERROR(LoadInput(f->second, fp32_->blob_dims().at(name), pre_, &inputs[name]));
+  }
+  return AddTensors(inputs, label);
+}
+
+namespace {
+
+// The model outputs (name order) concatenated; the first one's values are the class scores.
+Status Outputs(const Net& net, std::vector<float>* all, std::vector<float>* scores) {
+  std::vector<std::string> names = net.outputs();
+  std::sort(names.begin(), names.end());
+  all->clear();
+  for (size_t i = 0; i < names.size(); ++i) {
+    Tensor t;
+    QT_RETURN_IF_ERROR(net.GetBlob(names[i], &t));
+    if (i == 0) scores->assign(t.data.begin(), t.data.begin() + std::min<int64_t>(t.count(), DimsCount(t.dims, 1)));
+    all->insert(all->end(), t.data.begin(), t.data.end());
+  }
+  return Status::Ok();
+}
+
+// Values of `t` outside the int8 range of `s` (x/s + zp beyond [−128.5, 127.5]).
+int64_t CountClipped(const Tensor& t, const BlobScale& s) {
+  const int channels = t.channels();
+  const int64_t spatial = t.spatial();
+  int64_t clipped = 0;
+  for (int64_t i = 0; i < t.count(); ++i) {
+    const size_t c = s.scale.size() == 1 ? 0 : static_cast<size_t>((i / spatial) % channels);
+    if (s.scale[c] == 0.f) continue;
+    const float zp = s.zero_point.empty() ? 0.f : s.zero_point[c];
+    const float q = t.data[i] / s.scale[c] + zp;
+    clipped += q > 127.5f || q < -128.5f;
+  }
+  return clipped;
+}
+
+}  // namespace
+
+Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int label) {
+  for (const auto& [name, t] : inputs) QT_RETURN_IF_ERROR(fp32_->SetInput(name, t));
+  QT_RETURN_IF_ERROR(fp32_->Forward().WithContext("fp32 model"));
+  std::vector<float> fp32_all, fp32_scores;
+  QT_RETURN_IF_ERROR(Outputs(*fp32_, &fp32_all, &fp32_scores));
+  const std::vector<int> fp32_top = TopK(fp32_scores, 5);
+  ++sum_.inputs;
+  if (label >= 0) {
+    ++sum_.labelled;
+    sum_.fp32_top1 += !fp32_top.empty() && fp32_top[0] == label;
+    sum_.fp32_top5 += std::count(fp32_top.begin(), fp32_top.end(), label) > 0;
+  }
+  if (!int8_) return Status::Ok();
+
+  for (const auto& [name, t] : inputs) QT_RETURN_IF_ERROR(int8_->SetInput(name, t));
+  QT_RETURN_IF_ERROR(int8_->Forward().WithContext("int8 model"));
+  std::vector<float> int8_all, int8_scores;
+  QT_RETURN_IF_ERROR(Outputs(*int8_, &int8_all, &int8_scores));
+  const std::vector<int> int8_top = TopK(int8_scores, 5);
+  if (label >= 0) {
+    sum_.int8_top1 += !int8_top.empty() && int8_top[0] == label;
+    sum_.int8_top5 += std::count(int8_top.begin(), int8_top.end(), label) > 0;
+  }
+  sum_.top1_agreement += !fp32_top.empty() && !int8_top.empty() && fp32_top[0] == int8_top[0];
+  output_cosine_sum_ += Cosine(int8_all, fp32_all);
+  for (auto& l : layers_) {
+    Tensor f, q;
+    QT_RETURN_IF_ERROR(fp32_->GetBlob(l.blob, &f));
+    QT_RETURN_IF_ERROR(int8_->GetBlob(l.blob, &q));
+    l.cosine_sum += Cosine(q.data, f.data);
+    l.clipped += CountClipped(f, int8_graph_->blob_scales.at(l.blob));
+    l.values += f.count();
+  }
+  return Status::Ok();
+}
+
+EvalSummary Evaluator::Summary() const {
+  EvalSummary s = sum_;
+  if (s.inputs > 0) s.output_cosine = output_cosine_sum_ / s.inputs;
+  for (const auto& l : layers_) {
+    LayerAgreement a;
+    a.layer = l.layer;
+    a.blob = l.blob;
+    a.cosine = s.inputs > 0 ? l.cosine_sum / s.inputs : 0;
+    a.clipped = l.values > 0 ? static_cast<double>(l.clipped) / l.values : 0;
+    s.layers.push_back(a);
+  }
+  std::stable_sort(s.layers.begin(), s.layers.end(),
+                   [](const LayerAgreement& a, const LayerAgreement& b) { return a.cosine < b.cosine; });
+  return s;
+}
+
+}  // namespace qt

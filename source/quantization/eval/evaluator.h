@@ -1,0 +1,78 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/graph/graph.h"
+#include "quantization/inputs/input_loader.h"
+#include "quantization/inputs/preprocess.h"
+
+namespace qt {
+
+class Net;
+
+// One quantized layer of an int8 model compared with the fp32 model over the evaluated inputs.
+struct LayerAgreement {
+  std::string layer;
+  std::string blob;     // the layer's output blob (same name in both models)
+  double cosine = 0;    // mean over inputs of cos(int8 value dequantized, fp32 value)
+  double clipped = 0;   // share of the fp32 values that fall outside the blob's int8 range
+};
+
+struct EvalSummary {
+  int inputs = 0;
+  int labelled = 0;  // inputs with a label: the top-k shares are over these
+  int fp32_top1 = 0, fp32_top5 = 0;
+  bool has_int8 = false;
+  int int8_top1 = 0, int8_top5 = 0;
+  int top1_agreement = 0;    // inputs where both models pick the same class
+  double output_cosine = 0;  // mean over inputs of cos(int8 output, fp32 output), all outputs concatenated
+  std::vector<LayerAgreement> layers;  // every quantized layer, lowest cosine first
+};
+
+// Runs an fp32 model and optionally its int8 model on the same inputs and accumulates how both classify and how
+// far the int8 model is from the fp32 one. Layer cosines follow the int8 model's own chain (errors accumulate,
+// as at deployment), against the fp32 blob of the same name. The class scores are the first model output in
+// name order.
+class Evaluator {
+ public:
+  Evaluator();
+  ~Evaluator();
+  // `int8` may be null (fp32 accuracy only).
+  Status Init(const Graph& fp32, const Graph* int8, const Preprocess& pre);
+  // Loads the sample's files (one per model input) and runs both models. `label` < 0: no label.
+  Status Add(const CalibrationSample& sample, int label);
+  // Runs both models on tensors already loaded (by input name).
+  Status AddTensors(const std::map<std::string, Tensor>& inputs, int label);
+  EvalSummary Summary() const;
+  const std::vector<std::string>& input_names() const { return input_names_; }
+
+ private:
+  struct LayerAccum {
+    std::string layer, blob;
+    double cosine_sum = 0;
+    int64_t clipped = 0, values = 0;
+  };
+  std::unique_ptr<Net> fp32_, int8_;
+  const Graph* int8_graph_ = nullptr;
+  Preprocess pre_;
+  std::vector<std::string> input_names_;
+  std::vector<LayerAccum> layers_;
+  EvalSummary sum_;
+  double output_cosine_sum_ = 0;
+};
+
+// cos(a, b) in double; 1 when both are all zero, 0 when only one is.
+double Cosine(const std::vector<float>& a, const std::vector<float>& b);
+
+// The k best classes of a score vector, best first (ties: lower index first).
+std::vector<int> TopK(const std::vector<float>& scores, int k);
+
+// Labels file: lines "<file name> <class index>"; blank lines and lines starting with '#' are skipped. Keys are
+// file names without directories. Errors name the file and the line.
+Status ReadLabels(const std::string& path, std::map<std::string, int>* labels);
+
+}  // namespace qt

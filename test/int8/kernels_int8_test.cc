@@ -1,0 +1,279 @@
+#include <cmath>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/base/parallel.h"
+#include "core/int8/kernels_int8.h"
+
+namespace qt {
+namespace {
+
+std::vector<int8_t> RandomInt8(size_t n, uint32_t seed, int lo = -128, int hi = 127) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<int8_t> v(n);
+  for (auto& x : v) x = static_cast<int8_t>(d(rng));
+  return v;
+}
+
+std::vector<int32_t> RandomInt32(size_t n, uint32_t seed, int lo, int hi) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<int32_t> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+std::string Describe(const Conv2dParams& p, bool asym) {
+  std::ostringstream s;
+  s << "N" << p.batch << " C" << p.in_c << " " << p.in_h << "x" << p.in_w << " -> OC" << p.out_c << " " << p.out_h
+    << "x" << p.out_w << " k" << p.kernel_h << "x" << p.kernel_w << " s" << p.stride_h << " p" << p.pad_top << ","
+    << p.pad_left << " d" << p.dilation_h << " g" << p.group << " act" << static_cast<int>(p.activation)
+    << (asym ? " asymmetric" : " symmetric");
+  return s.str();
+}
+
+Conv2dParams MakeConv(int n, int c, int h, int w, int oc, int k, int s, int pad, int dil, int group, Activation act,
+                      int pad_extra = 0) {
+  Conv2dParams p{n, c, h, w, oc, 0, 0, k, k, s, s, pad, pad, dil, dil, group, act};
+  p.out_h = (h + 2 * pad + pad_extra - ((k - 1) * dil + 1)) / s + 1;
+  p.out_w = (w + 2 * pad + pad_extra - ((k - 1) * dil + 1)) / s + 1;
+  return p;
+}
+
+// Curated shapes: pointwise (the direct GEMM operand), 3x3 with pads, strides, groups, depthwise, dilation,
+// a kernel larger than the input, SAME-style extra padding, batch 2.
+std::vector<Conv2dParams> ConvCases() {
+  return {
+      MakeConv(1, 3, 8, 8, 4, 3, 1, 1, 1, 1, Activation::kNone),
+      MakeConv(1, 16, 7, 9, 32, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(2, 5, 11, 6, 7, 3, 2, 1, 1, 1, Activation::kRelu6),
+      MakeConv(1, 8, 10, 10, 8, 3, 1, 1, 1, 8, Activation::kRelu),
+      MakeConv(1, 8, 9, 9, 16, 3, 2, 0, 1, 4, Activation::kNone),
+      MakeConv(1, 4, 12, 12, 6, 3, 1, 2, 2, 1, Activation::kNone),
+      MakeConv(1, 2, 3, 3, 3, 5, 1, 2, 1, 1, Activation::kRelu6),
+      MakeConv(1, 3, 13, 13, 64, 3, 2, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 6, 8, 8, 5, 3, 2, 0, 1, 1, Activation::kNone, 1),
+      MakeConv(2, 32, 6, 6, 32, 3, 1, 1, 1, 32, Activation::kRelu6),
+      MakeConv(1, 64, 5, 5, 48, 1, 1, 0, 1, 1, Activation::kNone),
+  };
+}
+
+// Requantization parameters spanning saturation: multipliers chosen so that |acc|·m reaches past ±127.
+Int8Requant MakeRequant(int out_c, int in_c, bool asym, Activation act, uint32_t seed) {
+  Int8Requant r;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> m(1e-4f, 4e-3f);
+  r.multiplier.resize(out_c);
+  for (auto& x : r.multiplier) x = m(rng);
+  if (out_c > 1) r.multiplier[1] = 0.f;  // an output channel whose scale was 0
+  r.out_zero = asym ? RandomInt8(out_c, seed + 1, -20, 20) : std::vector<int8_t>(out_c, 0);
+  r.relu6_max = RandomInt8(out_c, seed + 2, 20, 127);
+  r.in_zero = asym ? RandomInt8(in_c, seed + 3, -127, -100) : std::vector<int8_t>(in_c, 0);
+  r.weight_zero = asym ? RandomInt8(out_c, seed + 4, -5, 5) : std::vector<int8_t>(out_c, 0);
+  r.activation = act;
+  return r;
+}
+
+TEST(Float2Int8Test, MatchesTnnRounding) {
+  EXPECT_EQ(Float2Int8(0.f), 0);
+  EXPECT_EQ(Float2Int8(0.5f), 1);
+  EXPECT_EQ(Float2Int8(-0.5f), -1);
+  EXPECT_EQ(Float2Int8(1.49f), 1);
+  EXPECT_EQ(Float2Int8(-2.5f), -3);
+  // TNN adds 0.5 in float: the largest float below 0.5 rounds up to 1 in that addition.
+  EXPECT_EQ(Float2Int8(std::nextafter(0.5f, 0.f)), 1);
+  EXPECT_EQ(Float2Int8(126.6f), 127);
+  EXPECT_EQ(Float2Int8(1e9f), 127);
+  EXPECT_EQ(Float2Int8(-127.6f), -128);
+  EXPECT_EQ(Float2Int8(-1e9f), -128);
+  EXPECT_EQ(Float2Int8(INFINITY), 127);
+}
+
+TEST(RequantizeInt8Test, ActivationsFollowTnn) {
+  Int8Requant r;
+  r.multiplier = {0.5f};
+  r.out_zero = {3};
+  r.relu6_max = {12};
+  r.activation = Activation::kNone;
+  EXPECT_EQ(RequantizeInt8(-9, 0, r), Float2Int8(-4.5f + 3));  // -4.5 + 3 = -1.5 → -2
+  r.activation = Activation::kRelu;
+  EXPECT_EQ(RequantizeInt8(-9, 0, r), 3);   // max(0, ·) before the zero point
+  r.activation = Activation::kRelu6;
+  EXPECT_EQ(RequantizeInt8(100, 0, r), 12);  // clamped to relu6_max, zero point ignored
+  EXPECT_EQ(RequantizeInt8(-100, 0, r), 0);
+  EXPECT_EQ(RequantizeInt8(9, 0, r), 5);     // 4.5 → 5
+}
+
+TEST(ConvInt8Test, HandComputed) {
+  // 1x1x3x3 input, 2x2 kernel, stride 1, no pad: out = Σ x·w over each window, multiplier 1.
+  const Conv2dParams p = MakeConv(1, 1, 3, 3, 1, 2, 1, 0, 1, 1, Activation::kNone);
+  const std::vector<int8_t> in = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w = {1, 0, 0, -1};
+  const std::vector<int32_t> bias = {10};
+  Int8Requant r;
+  r.multiplier = {1.f};
+  r.out_zero = {0};
+  r.relu6_max = {127};
+  r.in_zero = {0};
+  r.weight_zero = {0};
+  std::vector<int8_t> ref(4), fast(4);
+  Conv2dInt8Ref(p, in.data(), w.data(), bias.data(), r, ref.data());
+  ConvInt8 conv;
+  conv.Init(p, w.data(), bias.data(), r);
+  conv.Run(in.data(), fast.data());
+  EXPECT_EQ(ref, (std::vector<int8_t>{6, 6, 6, 6}));  // x[i] - x[i+4] = -4, + 10
+  EXPECT_EQ(fast, ref);
+  // With an input zero point of 1 and a pad of 1, padded taps contribute (zp − zp)·w = 0.
+  const Conv2dParams padded = MakeConv(1, 1, 3, 3, 1, 2, 1, 1, 1, 1, Activation::kNone);
+  r.in_zero = {1};
+  std::vector<int8_t> ref2(16), fast2(16);
+  Conv2dInt8Ref(padded, in.data(), w.data(), nullptr, r, ref2.data());
+  conv.Init(padded, w.data(), nullptr, r);
+  conv.Run(in.data(), fast2.data());
+  EXPECT_EQ(ref2[0], -(1 - 1));  // only tap (1,1)·(-1) sees x = 1 → (1 − 1)·(−1) = 0
+  EXPECT_EQ(ref2[15], 9 - 1);    // only tap (0,0) sees x = 9
+  EXPECT_EQ(fast2, ref2);
+}
+
+TEST(ConvInt8Test, FastIsBitExactWithReference) {
+  uint32_t seed = 1;
+  for (const bool asym : {false, true}) {
+    for (const auto& p : ConvCases()) {
+      const auto in = RandomInt8(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+      const auto w = RandomInt8(size_t{1} * p.out_c * (p.in_c / p.group) * p.kernel_h * p.kernel_w, seed++, -127, 127);
+      const auto bias = RandomInt32(p.out_c, seed++, -5000, 5000);
+      const Int8Requant r = MakeRequant(p.out_c, p.in_c, asym, p.activation, seed++);
+      std::vector<int8_t> ref(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w, 99), fast(ref.size(), -99);
+      Conv2dInt8Ref(p, in.data(), w.data(), bias.data(), r, ref.data());
+      ConvInt8 conv;
+      conv.Init(p, w.data(), bias.data(), r);
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        std::fill(fast.begin(), fast.end(), -99);
+        conv.Run(in.data(), fast.data());
+        EXPECT_EQ(fast, ref) << Describe(p, asym) << ", " << threads << " threads";
+      }
+      // The multipliers saturate some outputs and not others: the comparison covers both regimes.
+      if (!asym && p.activation == Activation::kNone) {
+        EXPECT_TRUE(std::count(ref.begin(), ref.end(), 127) + std::count(ref.begin(), ref.end(), -128) > 0 ||
+                    ref.size() < 50)
+            << Describe(p, asym);
+      }
+    }
+  }
+}
+
+TEST(ConvInt8Test, ApproximatesTheFloatConvolution) {
+  // Quantize a float conv's inputs and weights by hand; the int8 result dequantized must be within one output
+  // step (plus the rounding carried in from inputs and weights) of the float result.
+  const Conv2dParams p = MakeConv(1, 4, 6, 6, 3, 3, 1, 1, 1, 1, Activation::kNone);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  std::vector<float> xf(4 * 36), wf(3 * 4 * 9);
+  for (auto& v : xf) v = d(rng);
+  for (auto& v : wf) v = d(rng) * 0.5f;
+  const float sx = 1.f / 127, sw = 0.5f / 127, so = 6.f / 127;
+  std::vector<int8_t> xq(xf.size()), wq(wf.size());
+  for (size_t i = 0; i < xf.size(); ++i) xq[i] = Float2Int8(xf[i] / sx);
+  for (size_t i = 0; i < wf.size(); ++i) wq[i] = Float2Int8(wf[i] / sw);
+  std::vector<float> ref(3 * 36);
+  Conv2dFp32Ref(p, xf.data(), wf.data(), nullptr, ref.data());
+  Int8Requant r;
+  r.multiplier.assign(3, sx * sw / so);
+  r.out_zero.assign(3, 0);
+  r.relu6_max.assign(3, 127);
+  r.in_zero.assign(4, 0);
+  r.weight_zero.assign(3, 0);
+  ConvInt8 conv;
+  conv.Init(p, wq.data(), nullptr, r);
+  std::vector<int8_t> out(ref.size());
+  conv.Run(xq.data(), out.data());
+  for (size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(out[i] * so, ref[i], 1.5f * so) << i;
+}
+
+TEST(InnerProductInt8Test, FastIsBitExactWithReference) {
+  uint32_t seed = 500;
+  for (const bool asym : {false, true}) {
+    for (const auto& shape : std::vector<InnerProductParams2>{{1, 10, 3}, {1, 512, 1000}, {3, 37, 17}, {2, 1, 5}}) {
+      const auto in = RandomInt8(size_t{1} * shape.m * shape.k, seed++);
+      const auto w = RandomInt8(size_t{1} * shape.n * shape.k, seed++, -127, 127);
+      const auto bias = RandomInt32(shape.n, seed++, -3000, 3000);
+      const Int8Requant r = MakeRequant(shape.n, shape.k, asym, Activation::kNone, seed++);
+      std::vector<int8_t> ref(size_t{1} * shape.m * shape.n), fast(ref.size());
+      InnerProductInt8Ref(shape, in.data(), w.data(), bias.data(), r, ref.data());
+      InnerProductInt8 fc;
+      fc.Init(shape, w.data(), bias.data(), r);
+      fc.Run(in.data(), fast.data());
+      EXPECT_EQ(fast, ref) << shape.m << "x" << shape.k << " -> " << shape.n << (asym ? " asymmetric" : "");
+    }
+  }
+}
+
+TEST(GemmInt8Test, FastMatchesReference) {
+  uint32_t seed = 900;
+  for (const auto& mnk : std::vector<std::array<int, 3>>{{1, 1, 1}, {7, 13, 5}, {32, 64, 27}, {3, 1000, 129}}) {
+    const auto a = RandomInt8(size_t{1} * mnk[0] * mnk[2], seed++);
+    const auto b = RandomInt8(size_t{1} * mnk[2] * mnk[1], seed++);
+    std::vector<int32_t> ref(size_t{1} * mnk[0] * mnk[1], 1), fast(ref.size(), 2);
+    GemmInt8Ref(mnk[0], mnk[1], mnk[2], a.data(), b.data(), ref.data(), mnk[1]);
+    GemmInt8(mnk[0], mnk[1], mnk[2], a.data(), b.data(), fast.data(), mnk[1]);
+    EXPECT_EQ(fast, ref) << mnk[0] << "x" << mnk[1] << "x" << mnk[2];
+  }
+}
+
+Int8Tensor MakeInt8(Dims dims, std::vector<int8_t> data, std::vector<float> scales, std::vector<int8_t> zps = {}) {
+  Int8Tensor t;
+  t.dims = std::move(dims);
+  t.data = std::move(data);
+  t.scales = std::move(scales);
+  t.zero_points = zps.empty() ? std::vector<int8_t>(t.scales.size(), 0) : std::move(zps);
+  return t;
+}
+
+TEST(AddInt8Test, DequantizesAddsAndRequantizes) {
+  const Int8Tensor a = MakeInt8({1, 1, 1, 3}, {10, -20, 127}, {0.5f});
+  const Int8Tensor b = MakeInt8({1, 1, 1, 3}, {4, 4, 127}, {0.25f}, {2});
+  Int8Tensor out = MakeInt8({1, 1, 1, 3}, {0, 0, 0}, {1.f}, {-1});
+  AddInt8Ref({&a, &b}, &out);
+  // 5 + 0.5 = 5.5 → +(-1) = 4.5 → 5; -10 + 0.5 - 1 = -10.5 → -11; 63.5 + 31.25 - 1 = 93.75 → 94
+  EXPECT_EQ(out.data, (std::vector<int8_t>{5, -11, 94}));
+}
+
+TEST(ConcatInt8Test, PerTensorRequantizesPerChannelCopies) {
+  const Int8Tensor a = MakeInt8({1, 1, 1, 2}, {100, -100}, {0.1f});
+  const Int8Tensor b = MakeInt8({1, 1, 1, 2}, {7, 8}, {0.2f});
+  Int8Tensor out = MakeInt8({1, 2, 1, 2}, {0, 0, 0, 0}, {0.2f});
+  ConcatInt8Ref({&a, &b}, 1, &out);
+  EXPECT_EQ(out.data, (std::vector<int8_t>{50, -50, 7, 8}));
+  // One per-channel input: TNN copies the bytes (the scales are assumed to line up channel by channel).
+  const Int8Tensor c = MakeInt8({1, 1, 1, 2}, {7, 8}, {0.2f, 0.3f});
+  ConcatInt8Ref({&a, &c}, 1, &out);
+  EXPECT_EQ(out.data, (std::vector<int8_t>{100, -100, 7, 8}));
+}
+
+TEST(PoolInt8Test, MaxStartsAtMinus127AndAverageTruncates) {
+  Pool2dParams p{1, 1, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, PoolType::kMax, false};
+  const std::vector<int8_t> low = {-128, -128, -128, -128};
+  int8_t out = 0;
+  Pool2dInt8Ref(p, low.data(), &out);
+  EXPECT_EQ(out, -127);
+  const std::vector<int8_t> mixed = {-5, 3, 9, -128};
+  Pool2dInt8Ref(p, mixed.data(), &out);
+  EXPECT_EQ(out, 9);
+  p.type = PoolType::kAvg;
+  Pool2dInt8Ref(p, mixed.data(), &out);
+  EXPECT_EQ(out, (-5 + 3 + 9 - 128) / 4);  // -121 / 4 = -30 (C truncation)
+}
+
+TEST(ReluInt8Test, ClampsNegativesToZero) {
+  const std::vector<int8_t> in = {-128, -1, 0, 1, 127};
+  std::vector<int8_t> out(5);
+  ReluInt8Ref(in.data(), out.data(), 5);
+  EXPECT_EQ(out, (std::vector<int8_t>{0, 0, 0, 1, 127}));
+}
+
+}  // namespace
+}  // namespace qt

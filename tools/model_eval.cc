@@ -1,0 +1,201 @@
+// model_eval: accuracy of an fp32 model and of its int8 model on a labelled folder, their top-1 agreement, and
+// how far every quantized layer of the int8 model drifts from the fp32 model.
+#include <gflags/gflags.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/base/parallel.h"
+#include "core/io/model_loader.h"
+#include "core/io/tnn_io.h"
+#include "quantization/eval/evaluator.h"
+#include "quantization/inputs/input_loader.h"
+#include "tools/common/tool_util.h"
+
+DEFINE_string(p, "", "fp32 model: .tnnproto");
+DEFINE_string(proto, "", "same as -p");
+DEFINE_string(m, "", "fp32 weights: .tnnmodel");
+DEFINE_string(model, "", "same as -m");
+DEFINE_string(int8_proto, "", "int8 model: <prefix>.quantized.tnnproto (optional)");
+DEFINE_string(int8_model, "", "int8 weights: <prefix>.quantized.tnnmodel");
+DEFINE_string(i, "", "folder of inputs: images, or NCHW .txt/.npy tensors when it holds no image");
+DEFINE_string(input_path, "", "same as -i");
+DEFINE_string(labels, "", "labels file, lines '<file> <class index>' (default: <folder>/labels.txt if present)");
+DEFINE_string(n, "", "per-channel value subtracted from image pixels, e.g. 104,117,123 (default 0)");
+DEFINE_string(bias, "", "same as -n");
+DEFINE_string(mean, "", "same as -n");
+DEFINE_string(s, "", "per-channel multiplier applied after the subtraction (default 1)");
+DEFINE_string(scale, "", "same as -s");
+DEFINE_int32(r, 0, "1: feed image channels in BGR order (default RGB, as TNN's tool)");
+DEFINE_int32(reverse_channel, 0, "same as -r");
+DEFINE_string(json, "", "also write the results as JSON to this file");
+DEFINE_int32(threads, 0, "threads (default: all cores)");
+
+namespace qt {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsImage(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
+}
+
+// The inputs of a one-input model: the folder's images, or, in a folder without images, its tensors except
+// the labels file (an evaluation folder usually holds its labels).
+Status ListEvalSamples(const std::string& dir, const std::vector<std::string>& input_names,
+                       const std::string& labels_path, std::vector<CalibrationSample>* samples) {
+  if (input_names.size() != 1) return ListCalibrationSamples(dir, input_names, samples);
+  std::vector<std::string> files;
+  QT_RETURN_IF_ERROR(ListInputFiles(dir, &files));
+  const bool any_image = std::any_of(files.begin(), files.end(), [](const std::string& f) { return IsImage(f); });
+  std::error_code ec;
+  samples->clear();
+  for (const auto& f : files) {
+    if (any_image && !IsImage(f)) continue;
+    if (!labels_path.empty() && fs::equivalent(f, labels_path, ec)) continue;
+    samples->push_back({{input_names[0], f}});
+  }
+  if (samples->empty()) return Status::NotFound(dir + ": no input besides the labels file");
+  return Status::Ok();
+}
+
+std::string Pct(int n, int d) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%6.2f %%", d > 0 ? 100.0 * n / d : 0.0);
+  return buf;
+}
+
+std::string JsonFraction(int n, int d) {
+  if (d == 0) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6f", static_cast<double>(n) / d);
+  return buf;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string ToJson(const EvalSummary& s) {
+  char buf[64];
+  std::string j = "{\"images\": " + std::to_string(s.inputs) + ", \"labelled\": " + std::to_string(s.labelled);
+  j += ", \"fp32\": {\"top1\": " + JsonFraction(s.fp32_top1, s.labelled) +
+       ", \"top5\": " + JsonFraction(s.fp32_top5, s.labelled) + "}";
+  if (!s.has_int8) return j + ", \"int8\": null, \"top1_agreement\": null, \"output_cosine\": null, \"layers\": []}\n";
+  j += ", \"int8\": {\"top1\": " + JsonFraction(s.int8_top1, s.labelled) +
+       ", \"top5\": " + JsonFraction(s.int8_top5, s.labelled) + "}";
+  j += ", \"top1_agreement\": " + JsonFraction(s.top1_agreement, s.inputs);
+  std::snprintf(buf, sizeof(buf), "%.6f", s.output_cosine);
+  j += ", \"output_cosine\": " + std::string(buf) + ", \"layers\": [";
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    const auto& l = s.layers[i];
+    j += i ? ", " : "";
+    std::snprintf(buf, sizeof(buf), "%.6f", l.cosine);
+    j += "{\"name\": " + JsonString(l.layer) + ", \"blob\": " + JsonString(l.blob) + ", \"cosine\": " + buf;
+    std::snprintf(buf, sizeof(buf), "%.6g", l.clipped);
+    j += ", \"clipped\": " + std::string(buf) + "}";
+  }
+  return j + "]}\n";
+}
+
+void PrintSummary(const EvalSummary& s) {
+  std::printf("model_eval: %d inputs, %d labelled\n", s.inputs, s.labelled);
+  if (s.labelled > 0) {
+    std::printf("%-8s %9s %9s\n", "", "top-1", "top-5");
+    std::printf("%-8s %9s %9s\n", "fp32", Pct(s.fp32_top1, s.labelled).c_str(), Pct(s.fp32_top5, s.labelled).c_str());
+    if (s.has_int8) {
+      std::printf("%-8s %9s %9s\n", "int8", Pct(s.int8_top1, s.labelled).c_str(), Pct(s.int8_top5, s.labelled).c_str());
+    }
+  }
+  if (!s.has_int8) return;
+  std::printf("top-1 agreement %s, mean output cosine %.6f\n", Pct(s.top1_agreement, s.inputs).c_str(),
+              s.output_cosine);
+  std::printf("per-layer cosine of the int8 chain against fp32, worst first:\n");
+  std::printf("  %-32s %-32s %10s %9s\n", "layer", "output blob", "cosine", "clipped");
+  for (const auto& l : s.layers) {
+    std::printf("  %-32s %-32s %10.6f %8.4f%%\n", l.layer.c_str(), l.blob.c_str(), l.cosine, 100 * l.clipped);
+  }
+}
+
+Status Run() {
+  std::string proto, model, input, mean, mean2, scale;
+  QT_RETURN_IF_ERROR(PickFlag("p", FLAGS_p, "proto", FLAGS_proto, &proto));
+  QT_RETURN_IF_ERROR(PickFlag("m", FLAGS_m, "model", FLAGS_model, &model));
+  QT_RETURN_IF_ERROR(PickFlag("i", FLAGS_i, "input_path", FLAGS_input_path, &input));
+  QT_RETURN_IF_ERROR(PickFlag("n", FLAGS_n, "bias", FLAGS_bias, &mean2));
+  QT_RETURN_IF_ERROR(PickFlag("n", mean2, "mean", FLAGS_mean, &mean));
+  QT_RETURN_IF_ERROR(PickFlag("s", FLAGS_s, "scale", FLAGS_scale, &scale));
+  if (input.empty()) return Status::InvalidArgument("no input folder given (-i)");
+  if (FLAGS_int8_proto.empty() != FLAGS_int8_model.empty()) {
+    return Status::InvalidArgument("--int8_proto and --int8_model go together");
+  }
+  if (FLAGS_threads > 0) SetNumThreads(FLAGS_threads);
+  Preprocess pre;
+  if (!mean.empty()) QT_RETURN_IF_ERROR(ParseFloatList(mean, "-n", &pre.mean));
+  if (!scale.empty()) QT_RETURN_IF_ERROR(ParseFloatList(scale, "-s", &pre.scale));
+  pre.reverse_channel = FLAGS_r == 1 || FLAGS_reverse_channel == 1;
+
+  Graph fp32, int8;
+  QT_RETURN_IF_ERROR(LoadModel(proto, model, &fp32));
+  const bool with_int8 = !FLAGS_int8_proto.empty();
+  if (with_int8) QT_RETURN_IF_ERROR(ReadTnnModel(FLAGS_int8_proto, FLAGS_int8_model, &int8));
+  for (const auto& in : fp32.inputs) {
+    if (in.dims.size() > 1) QT_RETURN_IF_ERROR(pre.Validate(in.dims[1], in.name));
+  }
+  Evaluator eval;
+  QT_RETURN_IF_ERROR(eval.Init(fp32, with_int8 ? &int8 : nullptr, pre));
+
+  std::string labels_path = FLAGS_labels;
+  std::error_code ec;
+  if (labels_path.empty() && fs::is_regular_file(fs::path(input) / "labels.txt", ec)) {
+    labels_path = (fs::path(input) / "labels.txt").string();
+  }
+  std::map<std::string, int> labels;
+  if (!labels_path.empty()) QT_RETURN_IF_ERROR(ReadLabels(labels_path, &labels));
+  std::vector<CalibrationSample> samples;
+  QT_RETURN_IF_ERROR(ListEvalSamples(input, eval.input_names(), labels_path, &samples));
+  if (FLAGS_json.size()) QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_json, "--json"));
+
+  Progress progress("evaluating", samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const std::string& first = samples[i].begin()->second;
+    int label = -1;
+    if (!labels.empty()) {
+      auto it = labels.find(fs::path(first).filename().string());
+      if (it == labels.end()) return Status::NotFound(labels_path + ": no label for " + first);
+      label = it->second;
+    }
+    QT_RETURN_IF_ERROR(eval.Add(samples[i], label));
+    progress.Update(i + 1);
+  }
+  const EvalSummary s = eval.Summary();
+  PrintSummary(s);
+  if (!FLAGS_json.empty()) QT_RETURN_IF_ERROR(WriteFilesAtomically({{FLAGS_json, ToJson(s)}}));
+  return Status::Ok();
+}
+
+}  // namespace
+}  // namespace qt
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "accuracy of an fp32 model and its int8 model on a labelled folder, and per-layer agreement\n"
+      "  model_eval -p model.tnnproto -m model.tnnmodel [--int8_proto q.quantized.tnnproto --int8_model "
+      "q.quantized.tnnmodel] -i folder [--labels labels.txt] [-n mean] [-s scale] [-r 1] [--json out.json]");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (argc > 1) {
+    std::fprintf(stderr, "model_eval: error: unexpected argument '%s'\n", argv[1]);
+    return 1;
+  }
+  const qt::Status s = qt::Run();
+  if (!s.ok()) return qt::FailWith("model_eval", s);
+  return 0;
+}
