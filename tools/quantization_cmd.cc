@@ -5,12 +5,15 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "core/base/parallel.h"
 #include "core/io/model_loader.h"
 #include "core/io/tnn_io.h"
+#include "quantization/eval/evaluator.h"
 #include "quantization/inputs/input_loader.h"
 #include "quantization/quantizer/quantizer.h"
+#include "quantization/writers/ncnn_table.h"
 #include "tools/common/tool_util.h"
 
 DEFINE_string(p, "", "model: .tnnproto");
@@ -37,20 +40,63 @@ DEFINE_string(o, "model", "output prefix: writes <o>.quantized.tnnproto and <o>.
 DEFINE_string(output, "", "same as -o");
 DEFINE_string(compat, "", "'tnn': reproduce TNN quantization_cmd's arithmetic exactly (truncated bias, fixed "
                           "1000 ADMM iterations, the 2047.5/2048 Min-Max factor), without its bugs");
+DEFINE_string(stats, "", "calibration statistics file: reused when it exists (no forward pass; refused if made for "
+                         "another model, input set or preprocessing), else collected and saved there");
+DEFINE_string(table, "", "also write ncnn's calibration table (for ncnn2int8) to this file");
+DEFINE_int32(report, -1, "calibration inputs on which the int8 model is compared with fp32 layer by layer at the "
+                         "end (0: no report; default 32, none when --stats reuses statistics)");
+DEFINE_string(calib_parallel, "images", "calibration parallelism: 'images' (one image per thread) or 'kernels' "
+                                        "(one image at a time, threads inside the layers)");
 DEFINE_int32(threads, 0, "threads (default: all cores)");
 
 namespace qt {
 namespace {
 
-// True while a "\r" progress line is on the terminal, so that an error starts on a line of its own.
-bool g_progress_open = false;
-
-void Log(const std::string& line) {
-  std::fputs(line.c_str(), stderr);
-  if (!line.empty()) g_progress_open = line.back() != '\n';
-}
+namespace fs = std::filesystem;
 
 int PickInt(int short_value, int long_value) { return long_value >= 0 ? long_value : short_value; }
+
+// The closing table: every quantized layer with the method of its output scale, the scale range, and (when the
+// report ran) the share of fp32 values that clip and the cosine of the int8 chain against fp32.
+void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
+  std::map<std::string, const LayerAgreement*> by_layer;
+  if (eval) {
+    for (const auto& l : eval->layers) by_layer[l.layer] = &l;
+  }
+  std::fprintf(stderr, "\n%-28s %-12s %-20s %12s %12s", "quantized layer", "type", "output scale method",
+               "min scale", "max scale");
+  if (eval) std::fprintf(stderr, " %9s %9s", "clipped", "cosine");
+  std::fputc('\n', stderr);
+  for (const auto& l : q.graph.layers) {
+    if (!l.quantized) continue;
+    const auto& s = q.graph.blob_scales.at(l.outputs[0]).scale;
+    auto m = q.blob_methods.find(l.outputs[0]);
+    std::fprintf(stderr, "%-28s %-12s %-20s %12.6g %12.6g", l.name.c_str(), LayerTypeName(l.type),
+                 m == q.blob_methods.end() ? "merged" : BlobMethodName(m->second),
+                 *std::min_element(s.begin(), s.end()), *std::max_element(s.begin(), s.end()));
+    auto a = by_layer.find(l.name);
+    if (a != by_layer.end()) std::fprintf(stderr, " %8.4f%% %9.5f", 100 * a->second->clipped, a->second->cosine);
+    std::fputc('\n', stderr);
+  }
+  if (!eval || eval->layers.empty()) return;
+  std::fprintf(stderr, "on %d calibration inputs: top-1 agreement with fp32 %.1f %%, output cosine %.5f; "
+               "layers that lose most:", eval->inputs, 100.0 * eval->top1_agreement / std::max(eval->inputs, 1),
+               eval->output_cosine);
+  for (size_t i = 0; i < eval->layers.size() && i < 3; ++i) {
+    std::fprintf(stderr, "%s %s (%.5f)", i ? "," : "", eval->layers[i].layer.c_str(), eval->layers[i].cosine);
+  }
+  std::fputc('\n', stderr);
+}
+
+Status CheckTableOptions(const QuantizeOptions& o) {
+  if (o.merge == MergeType::kPerChannel) {
+    return Status::InvalidArgument("--table writes ncnn's per-tensor blob multipliers: use -t 1 or -t 2, not -t 0");
+  }
+  if (o.blob_method == BlobMethod::kAsymMinMax || o.weight_method == WeightMethod::kAsymMinMax) {
+    return Status::InvalidArgument("--table: ncnn's int8 is symmetric, so -b 3 / -w 3 have no table form");
+  }
+  return Status::Ok();
+}
 
 Status Run() {
   std::string proto, model, input, mean, mean2, scale, output;
@@ -67,6 +113,9 @@ Status Run() {
   if (!FLAGS_compat.empty() && FLAGS_compat != "tnn") {
     return Status::InvalidArgument("--compat '" + FLAGS_compat + "' is unknown (only 'tnn')");
   }
+  if (FLAGS_calib_parallel != "images" && FLAGS_calib_parallel != "kernels") {
+    return Status::InvalidArgument("--calib_parallel '" + FLAGS_calib_parallel + "' is not 'images' or 'kernels'");
+  }
   if (FLAGS_threads > 0) SetNumThreads(FLAGS_threads);
 
   QuantizeOptions options;
@@ -79,7 +128,14 @@ Status Run() {
   if (!mean.empty()) QT_RETURN_IF_ERROR(ParseFloatList(mean, "-n", &options.preprocess.mean));
   if (!scale.empty()) QT_RETURN_IF_ERROR(ParseFloatList(scale, "-s", &options.preprocess.scale));
   options.preprocess.reverse_channel = FLAGS_r == 1 || FLAGS_reverse_channel == 1;
+  options.stats_path = FLAGS_stats;
+  options.parallel_images = FLAGS_calib_parallel == "images";
   QT_RETURN_IF_ERROR(CheckOutputWritable(output, "-o"));
+  if (!FLAGS_table.empty()) {
+    QT_RETURN_IF_ERROR(CheckTableOptions(options));
+    QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_table, "--table"));
+  }
+  if (!FLAGS_stats.empty()) QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_stats, "--stats"));
 
   Graph fp32;
   QT_RETURN_IF_ERROR(LoadModel(proto, model, &fp32));
@@ -90,25 +146,49 @@ Status Run() {
   for (const auto& in : fp32.inputs) input_names.push_back(in.name);
   std::vector<CalibrationSample> files;
   QT_RETURN_IF_ERROR(ListCalibrationSamples(input, input_names, &files));
+  std::error_code ec;
+  const bool reusing = !FLAGS_stats.empty() && fs::exists(FLAGS_stats, ec);
+  const int report = FLAGS_report >= 0 ? FLAGS_report : (reusing ? 0 : 32);
+  options.keep_inputs = report;
   std::fprintf(stderr, "quantization_cmd: %zu calibration inputs, blob method %s, weight method %s, merge type %d%s\n",
                files.size(), BlobMethodName(options.blob_method), WeightMethodName(options.weight_method), merge,
                options.tnn_compat ? ", TNN-compatible arithmetic" : "");
   const auto start = std::chrono::steady_clock::now();
-  Graph quantized;
-  QT_RETURN_IF_ERROR(QuantizeGraph(fp32, files, options,
-                                   Log, &quantized));
-  QT_RETURN_IF_ERROR(WriteTnnModel(quantized, output + ".quantized.tnnproto", output + ".quantized.tnnmodel"));
+  std::unique_ptr<Progress> progress;
+  std::string pass;
+  QuantizeCallbacks cb;
+  cb.note = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  cb.progress = [&](const std::string& name, size_t done, size_t total) {
+    if (!progress || name != pass) {
+      if (progress) progress->Finish();
+      progress = std::make_unique<Progress>(name, total);
+      pass = name;
+    }
+    progress->Update(done);
+  };
+  QuantizeResult q;
+  const Status s = QuantizeGraph(fp32, files, options, cb, &q);
+  if (progress) progress->Finish();
+  QT_RETURN_IF_ERROR(s);
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::vector<uint8_t> weights = SerializeTnnModel(q.graph);
+  out.push_back({output + ".quantized.tnnproto", SerializeTnnProto(q.graph)});
+  out.push_back({output + ".quantized.tnnmodel", std::string(weights.begin(), weights.end())});
+  if (!FLAGS_table.empty()) out.push_back({FLAGS_table, NcnnTable(q.graph, q.weight_input_scales)});
+  QT_RETURN_IF_ERROR(WriteFilesAtomically(out));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  std::fprintf(stderr, "\n%-28s %-10s %14s %14s\n", "quantized layer", "type", "min scale", "max scale");
-  for (const auto& l : quantized.layers) {
-    if (!l.quantized) continue;
-    const auto& s = quantized.blob_scales.at(l.outputs[0]).scale;
-    std::fprintf(stderr, "%-28s %-10s %14.6g %14.6g\n", l.name.c_str(), LayerTypeName(l.type),
-                 *std::min_element(s.begin(), s.end()), *std::max_element(s.begin(), s.end()));
+  EvalSummary summary;
+  const bool evaluated = report > 0 && !q.kept_inputs.empty();
+  if (evaluated) {
+    Evaluator eval;
+    QT_RETURN_IF_ERROR(eval.Init(fp32, &q.graph, options.preprocess));
+    for (const auto& [index, tensors] : q.kept_inputs) QT_RETURN_IF_ERROR(eval.AddTensors(tensors, -1));
+    summary = eval.Summary();
   }
-  std::fprintf(stderr, "wrote %s.quantized.tnnproto and %s.quantized.tnnmodel in %.2f s\n", output.c_str(),
-               output.c_str(), secs);
+  PrintLayerTable(q, evaluated ? &summary : nullptr);
+  std::fprintf(stderr, "wrote %s.quantized.tnnproto and %s.quantized.tnnmodel%s%s in %.2f s\n", output.c_str(),
+               output.c_str(), FLAGS_table.empty() ? "" : " and ", FLAGS_table.c_str(), secs);
   return Status::Ok();
 }
 
@@ -119,16 +199,14 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "calibrates a model and writes a TNN int8 model\n"
       "  quantization_cmd -p model.tnnproto -m model.tnnmodel -i calib_folder [-b 0|2|3|4|5] [-w 0|1|3] "
-      "[-t 0|1|2] [-n mean] [-s scale] [-r 1] [-o prefix] [--compat tnn]");
+      "[-t 0|1|2] [-n mean] [-s scale] [-r 1] [-o prefix] [--compat tnn] [--stats file] [--table file] "
+      "[--report n]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
     std::fprintf(stderr, "quantization_cmd: error: unexpected argument '%s'\n", argv[1]);
     return 1;
   }
   const qt::Status s = qt::Run();
-  if (!s.ok()) {
-    if (qt::g_progress_open) std::fputc('\n', stderr);
-    return qt::FailWith("quantization_cmd", s);
-  }
+  if (!s.ok()) return qt::FailWith("quantization_cmd", s);
   return 0;
 }

@@ -67,6 +67,61 @@ def main():
             print(f"{'ok  ' if ok else 'FAIL'} {name}: exit {code}: {err} {left if left else ''}")
             total += 1
             failures += not ok
+        # Statistics reuse: a second run with other methods reads them back (no forward pass) and writes the same
+        # model as a fresh run with those methods; statistics of another input set or a corrupt file are refused.
+        stats = os.path.join(tmp, 'lenet.stats')
+        base = ['-p', PROTO, '-m', MODEL, '-i', CALIB, '-s', '0.00390625']
+        code, err = run(base + ['--stats', stats, '-o', os.path.join(tmp, 's0')])
+        r_reuse = subprocess.run([os.path.join(BIN, 'quantization_cmd')] + base +
+                                 ['--stats', stats, '-b', '2', '-w', '1', '-o', os.path.join(tmp, 's1')],
+                                 capture_output=True, text=True)
+        code_fresh, _ = run(base + ['-b', '2', '-w', '1', '-o', os.path.join(tmp, 's2')])
+        same = all(open(os.path.join(tmp, 's1' + ext), 'rb').read() == open(os.path.join(tmp, 's2' + ext), 'rb').read()
+                   for ext in ('.quantized.tnnproto', '.quantized.tnnmodel')) if r_reuse.returncode == 0 else False
+        ok = code == 0 and r_reuse.returncode == 0 and code_fresh == 0 and 'statistics reused' in r_reuse.stderr and \
+            'calibrating' not in r_reuse.stderr and same
+        print(f"{'ok  ' if ok else 'FAIL'} --stats reuse gives the fresh run's model without a forward pass")
+        total += 1
+        failures += not ok
+
+        other_calib = os.path.join(tmp, 'calib_subset')
+        os.mkdir(other_calib)
+        for f in sorted(os.listdir(CALIB))[:5]:
+            shutil.copy(os.path.join(CALIB, f), other_calib)
+        junk = os.path.join(tmp, 'junk.stats')
+        open(junk, 'wb').write(b'junk')
+        table = os.path.join(tmp, 'lenet.table')
+        cases = [
+            ('stats of another input set', base[:4] + ['-i', other_calib, '-s', '0.00390625', '--stats', stats],
+             'another model, input set or preprocessing'),
+            ('stats of other preprocessing', base[:6] + ['-s', '0.005', '--stats', stats],
+             'another model, input set or preprocessing'),
+            ('corrupt stats file', base + ['--stats', junk], 'bad magic'),
+            ('table with per-channel blobs', base + ['-t', '0', '--table', table], 'use -t 1 or -t 2'),
+            ('table with asymmetric weights', base + ['-w', '3', '--table', table], 'symmetric'),
+            ('stats with --compat tnn', base + ['--compat', 'tnn', '--stats', os.path.join(tmp, 'x.stats')],
+             '--compat tnn'),
+        ]
+        for name, args, needle in cases:
+            prefix = os.path.join(tmp, 'out_' + name.replace(' ', '_'))
+            code, err = run(args + ['-o', prefix])
+            left = glob.glob(prefix + '*') + ([table] if os.path.exists(table) else [])
+            ok = code != 0 and len(err) == 1 and needle in err[0] and not left
+            print(f"{'ok  ' if ok else 'FAIL'} {name}: exit {code}: {err} {left if left else ''}")
+            total += 1
+            failures += not ok
+
+        code, err = run(base + ['-b', '2', '--table', table, '-o', os.path.join(tmp, 't')])
+        lines = open(table).read().split('\n') if os.path.exists(table) else []
+        weights = [l.split() for l in lines if '_param_0' in l]
+        blobs = [l.split() for l in lines if l and '_param_0' not in l]
+        # LeNet: conv1 (20), conv2 (50), ip1 (500), ip2 (10): one multiplier per output channel, then one per input.
+        ok = code == 0 and [len(w) - 1 for w in weights] == [20, 50, 500, 10] and \
+            [b[0] for b in blobs] == [w[0][:-len('_param_0')] for w in weights] and \
+            all(len(b) == 2 and float(b[1]) > 0 for b in blobs)
+        print(f"{'ok  ' if ok else 'FAIL'} --table writes ncnn's weight and input multipliers for every int8 layer")
+        total += 1
+        failures += not ok
     print(f"{total - failures} passed, {failures} failed")
     return 1 if failures else 0
 

@@ -4,15 +4,17 @@
 
 #include <gtest/gtest.h>
 
-#include "quantization/methods/blob_statistics.h"
+#include "quantization/methods/abs_histogram.h"
+#include "quantization/methods/blob_stats.h"
 #include "quantization/methods/scale_methods.h"
+#include "quantization/methods/tnn_blob_statistics.h"
 
 namespace qt {
 namespace {
 
-BlobStatistics Collect(const std::vector<Tensor>& inputs, bool merged, bool histograms = true) {
+TnnBlobStatistics Collect(const std::vector<Tensor>& inputs, bool merged, bool histograms = true) {
   const Tensor& t0 = inputs[0];
-  BlobStatistics s(t0.channels(), t0.spatial(), merged);
+  TnnBlobStatistics s(t0.channels(), t0.spatial(), merged);
   for (const auto& t : inputs) s.UpdateRange(t);
   s.PrepareHistograms();
   if (histograms) {
@@ -27,80 +29,168 @@ Tensor Uniform(Dims dims, float lo, float hi) {
   return t;
 }
 
-TEST(BlobMethodsTest, MinMaxOnKnownRanges) {
-  // Channel 0 spans [-2, 1], channel 1 [0, 4].
-  Tensor t({1, 2, 1, 2});
-  t.data = {-2.f, 1.f, 0.f, 4.f};
-  auto s = Collect({t}, false);
-  ScaleResult r;
-  ASSERT_TRUE(ComputeBlobScale(s, BlobMethod::kMinMax, false, "x", &r).ok());
-  EXPECT_FLOAT_EQ(r.scale[0], 2.f / 127);
-  EXPECT_FLOAT_EQ(r.scale[1], 4.f / 127);
-  ASSERT_TRUE(ComputeBlobScale(s, BlobMethod::kMinMax, true, "x", &r).ok());
-  EXPECT_FLOAT_EQ(r.scale[0], static_cast<float>(2.0 * 2047.5 / 2048 / 127));  // TNN's factor
-  auto merged = Collect({t}, true);
-  ASSERT_TRUE(ComputeBlobScale(merged, BlobMethod::kMinMax, false, "x", &r).ok());
-  ASSERT_EQ(r.scale.size(), 1u);
-  EXPECT_FLOAT_EQ(r.scale[0], 4.f / 127);
+// Blob methods read statistics from two sources: TNN's exact two-pass statistics (--compat tnn) and the streaming
+// one-pass statistics of the default mode. Every method test runs on both.
+enum class Source { kTnn, kStreaming };
+
+Status Scales(const std::vector<Tensor>& inputs, bool merged, BlobMethod method, Source source, ScaleResult* r,
+              const std::string& blob = "x") {
+  if (source == Source::kTnn) return ComputeTnnBlobScale(Collect(inputs, merged), method, blob, r);
+  StatsRequest request;
+  request.tensor_hist = request.channel_hist = true;
+  BlobStats s(inputs[0].channels(), inputs[0].spatial(), request);
+  std::vector<double> means;
+  for (const auto& t : inputs) {
+    s.Update(t, &means);
+    s.AddMeans(means);
+  }
+  return ComputeBlobScale(s, merged, method, blob, r);
 }
 
-TEST(BlobMethodsTest, KlClipsBelowAFarOutlier) {
+class BlobMethodsTest : public ::testing::TestWithParam<Source> {};
+INSTANTIATE_TEST_SUITE_P(BothSources, BlobMethodsTest, ::testing::Values(Source::kTnn, Source::kStreaming),
+                         [](const auto& info) { return info.param == Source::kTnn ? "Tnn" : "Streaming"; });
+
+TEST_P(BlobMethodsTest, MinMaxOnKnownRanges) {
+  // Channel 0 spans [-2, 1], channel 1 [0, 4]. TNN stores max·2047.5/2048/127; the default is max/127.
+  Tensor t({1, 2, 1, 2});
+  t.data = {-2.f, 1.f, 0.f, 4.f};
+  const float factor = GetParam() == Source::kTnn ? 2047.5f / 2048 : 1.f;
+  ScaleResult r;
+  ASSERT_TRUE(Scales({t}, false, BlobMethod::kMinMax, GetParam(), &r).ok());
+  EXPECT_FLOAT_EQ(r.scale[0], 2.f * factor / 127);
+  EXPECT_FLOAT_EQ(r.scale[1], 4.f * factor / 127);
+  ASSERT_TRUE(Scales({t}, true, BlobMethod::kMinMax, GetParam(), &r).ok());
+  ASSERT_EQ(r.scale.size(), 1u);
+  EXPECT_FLOAT_EQ(r.scale[0], 4.f * factor / 127);
+}
+
+TEST_P(BlobMethodsTest, KlClipsBelowAFarOutlier) {
   std::mt19937 rng(7);
   std::normal_distribution<float> g(0.f, 1.f);
   Tensor t({1, 1, 100, 100});
   for (auto& v : t.data) v = g(rng);
   t.data[0] = 60.f;  // one far outlier sets max |x|
-  auto s = Collect({t}, true);
   ScaleResult kl, mm;
-  ASSERT_TRUE(ComputeBlobScale(s, BlobMethod::kKl, true, "x", &kl).ok());
-  ASSERT_TRUE(ComputeBlobScale(s, BlobMethod::kMinMax, true, "x", &mm).ok());
+  ASSERT_TRUE(Scales({t}, true, BlobMethod::kKl, GetParam(), &kl).ok());
+  ASSERT_TRUE(Scales({t}, true, BlobMethod::kMinMax, GetParam(), &mm).ok());
   const float threshold = kl.scale[0] * 127;
   EXPECT_LT(threshold, 10.f);  // well below the outlier, above the bulk of a unit Gaussian
   EXPECT_GT(threshold, 2.5f);
   EXPECT_LT(kl.scale[0], mm.scale[0] / 5);
 }
 
-TEST(BlobMethodsTest, KlOnUniformDataKeepsTheFullRange) {
-  auto s = Collect({Uniform({1, 1, 64, 64}, 0.f, 1.f)}, true);
+TEST_P(BlobMethodsTest, KlOnUniformDataKeepsTheFullRange) {
   ScaleResult r;
-  ASSERT_TRUE(ComputeBlobScale(s, BlobMethod::kKl, true, "x", &r).ok());
+  ASSERT_TRUE(Scales({Uniform({1, 1, 64, 64}, 0.f, 1.f)}, true, BlobMethod::kKl, GetParam(), &r).ok());
   EXPECT_GT(r.scale[0] * 127, 0.9f);  // nothing to clip in a flat distribution
 }
 
-TEST(BlobMethodsTest, AciqMatchesClosedForms) {
+TEST_P(BlobMethodsTest, AciqMatchesClosedForms) {
   Tensor t = Uniform({1, 2, 10, 10}, -3.f, 3.f);
-  auto s = Collect({t}, false, false);
   ScaleResult g, l;
-  ASSERT_TRUE(ComputeBlobScale(s, BlobMethod::kAciqGauss, true, "x", &g).ok());
-  ASSERT_TRUE(ComputeBlobScale(s, BlobMethod::kAciqLaplace, true, "x", &l).ok());
+  ASSERT_TRUE(Scales({t}, false, BlobMethod::kAciqGauss, GetParam(), &g).ok());
+  ASSERT_TRUE(Scales({t}, false, BlobMethod::kAciqLaplace, GetParam(), &l).ok());
   const double c = 0.5 * 0.35 * (1 + std::sqrt(M_PI * std::log(4.0)));
   for (int ch = 0; ch < 2; ++ch) {
-    const double sd = s.max_abs(ch) * 2 * c / std::sqrt(2 * std::log(100.0));
+    double max_abs = 0, mean_abs = 0;
+    for (int i = 0; i < 100; ++i) {
+      max_abs = std::max<double>(max_abs, std::fabs(t.data[ch * 100 + i]));
+      mean_abs += std::fabs(t.data[ch * 100 + i]);
+    }
+    const double sd = max_abs * 2 * c / std::sqrt(2 * std::log(100.0));
     EXPECT_NEAR(g.scale[ch], 3.92403714 * sd / 127, 1e-6);
-    double mean_abs = 0;
-    for (int i = 0; i < 100; ++i) mean_abs += std::fabs(t.data[ch * 100 + i]);
     EXPECT_NEAR(l.scale[ch], 9.89675982 * (mean_abs / 100) / 127, 1e-5);
   }
 }
 
-TEST(BlobMethodsTest, AsymmetricZeroPointAfterRelu) {
-  auto s = Collect({Uniform({1, 1, 4, 4}, 0.f, 5.f)}, true, false);
+TEST_P(BlobMethodsTest, AsymmetricZeroPointAfterRelu) {
   ScaleResult r;
-  ASSERT_TRUE(ComputeBlobScale(s, BlobMethod::kAsymMinMax, true, "x", &r).ok());
+  ASSERT_TRUE(Scales({Uniform({1, 1, 4, 4}, 0.f, 5.f)}, true, BlobMethod::kAsymMinMax, GetParam(), &r).ok());
   EXPECT_FLOAT_EQ(r.scale[0], 5.f / 254);
   EXPECT_EQ(r.zero_point[0], -127);  // a non-negative blob uses the whole [-127, 127] code range
 }
 
-TEST(BlobMethodsTest, AllZeroBlob) {
+TEST_P(BlobMethodsTest, AllZeroBlob) {
   Tensor zero({1, 2, 2, 2}, 0.f);
   ScaleResult r;
-  auto per_channel = Collect({zero}, false);
-  ASSERT_TRUE(ComputeBlobScale(per_channel, BlobMethod::kMinMax, true, "dead", &r).ok());
+  ASSERT_TRUE(Scales({zero}, false, BlobMethod::kMinMax, GetParam(), &r, "dead").ok());
   EXPECT_EQ(r.scale, (std::vector<float>{0.f, 0.f}));
-  auto per_tensor = Collect({zero}, true);
-  Status st = ComputeBlobScale(per_tensor, BlobMethod::kMinMax, true, "dead", &r);
+  const Status st = Scales({zero}, true, BlobMethod::kMinMax, GetParam(), &r, "dead");
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("'dead'"), std::string::npos);
+}
+
+TEST(AbsHistogramTest, OrderAndSplitDoNotChangeTheCounts) {
+  std::mt19937 rng(11);
+  std::lognormal_distribution<float> d(0.f, 2.f);
+  std::vector<float> v(5000);
+  for (auto& x : v) x = d(rng) * (rng() % 2 ? 1.f : -1.f);
+  v[17] = 0.f;  // exact zeros are not counted
+  auto max_abs = [](const float* p, size_t n) {
+    float m = 0.f;
+    for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(p[i]));
+    return m;
+  };
+  AbsHistogram all(256);
+  all.Add(v.data(), v.size(), max_abs(v.data(), v.size()));
+  // The same values in ascending chunks (the range grows many times) split over two histograms.
+  std::vector<float> sorted = v;
+  std::sort(sorted.begin(), sorted.end(), [](float a, float b) { return std::fabs(a) < std::fabs(b); });
+  AbsHistogram a(256), b(256);
+  for (size_t i = 0; i < sorted.size(); i += 100) {
+    AbsHistogram& h = (i / 100) % 2 ? a : b;
+    h.Add(sorted.data() + i, 100, max_abs(sorted.data() + i, 100));
+  }
+  a.Merge(b);
+  EXPECT_EQ(a.exponent(), all.exponent());
+  EXPECT_EQ(a.counts(), all.counts());
+  uint64_t total = 0;
+  for (uint64_t c : all.counts()) total += c;
+  EXPECT_EQ(total, v.size() - 1);
+}
+
+TEST(AbsHistogramTest, ResampleKeepsTheMassInPlace) {
+  // 1000 values spread evenly over [0, 3): the range grows to [0, 4), so the top quarter of the bins is empty.
+  std::vector<float> v(1000);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = 3.f * (i + 0.5f) / v.size();
+  AbsHistogram h(512);
+  h.Add(v.data(), v.size(), 3.f);
+  EXPECT_EQ(h.exponent(), 2);
+  const std::vector<double> r = h.Resample(3.f, 100);
+  double total = 0;
+  for (double x : r) total += x;
+  EXPECT_NEAR(total, 1000.0, 1e-6);
+  for (double x : r) EXPECT_NEAR(x, 10.0, 1.5);  // 10 per bin, up to source-bin granularity
+}
+
+TEST(BlobStatsTest, SplitInputsMergeToTheSameStatistics) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.f, 2.f);
+  std::vector<Tensor> inputs(6, Tensor({1, 3, 5, 4}));
+  for (auto& t : inputs) {
+    for (auto& x : t.data) x = g(rng);
+  }
+  StatsRequest req;
+  req.tensor_hist = req.channel_hist = true;
+  BlobStats one(3, 20, req), even(3, 20, req), odd(3, 20, req);
+  std::vector<double> m;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    one.Update(inputs[i], &m);
+    one.AddMeans(m);
+    (i % 2 ? odd : even).Update(inputs[i], &m);
+    even.AddMeans(m);  // means are added in input order, whoever computed them
+  }
+  even.Merge(odd);
+  for (int c = -1; c < 3; ++c) {
+    const ChannelStats& x = c < 0 ? one.tensor() : one.channel(c);
+    const ChannelStats& y = c < 0 ? even.tensor() : even.channel(c);
+    EXPECT_EQ(x.min, y.min);
+    EXPECT_EQ(x.max, y.max);
+    EXPECT_EQ(x.mean_abs_sum, y.mean_abs_sum);
+    EXPECT_EQ(x.images, y.images);
+    EXPECT_EQ(x.hist.counts(), y.hist.counts());
+  }
 }
 
 TEST(BlobStatisticsTest, TnnFloatHistogramSaturatesLikeFloatAdds) {
@@ -110,7 +200,7 @@ TEST(BlobStatisticsTest, TnnFloatHistogramSaturatesLikeFloatAdds) {
   const auto h = s.TnnHistogram(0);
   float f = 1.0e-7f;
   for (int i = 0; i < 3; ++i) f += 1.0f;
-  EXPECT_EQ(h[BlobStatistics::kBins - 1], f);
+  EXPECT_EQ(h[TnnBlobStatistics::kBins - 1], f);
   EXPECT_EQ(h[0], 1.0e-7f);
 }
 

@@ -40,12 +40,20 @@ std::vector<GoldenCase> LoadCases() {
       c.options.merge = MergeType::kPerChannel;
       std::string flag, value;
       while (ls >> flag >> value) {
-        if (flag == "-b") EXPECT_TRUE(ParseBlobMethod(std::stoi(value), &c.options.blob_method).ok());
-        if (flag == "-w") EXPECT_TRUE(ParseWeightMethod(std::stoi(value), &c.options.weight_method).ok());
+        if (flag == "-b") {
+          EXPECT_TRUE(ParseBlobMethod(std::stoi(value), &c.options.blob_method).ok());
+        }
+        if (flag == "-w") {
+          EXPECT_TRUE(ParseWeightMethod(std::stoi(value), &c.options.weight_method).ok());
+        }
         if (flag == "-t") c.options.merge = static_cast<MergeType>(std::stoi(value));
         if (flag == "-r") c.options.preprocess.reverse_channel = value == "1";
-        if (flag == "-n") EXPECT_TRUE(ParseFloatList(value, "-n", &c.options.preprocess.mean).ok());
-        if (flag == "-s") EXPECT_TRUE(ParseFloatList(value, "-s", &c.options.preprocess.scale).ok());
+        if (flag == "-n") {
+          EXPECT_TRUE(ParseFloatList(value, "-n", &c.options.preprocess.mean).ok());
+        }
+        if (flag == "-s") {
+          EXPECT_TRUE(ParseFloatList(value, "-s", &c.options.preprocess.scale).ok());
+        }
       }
       if (!c.name.empty()) cases.push_back(c);
     }
@@ -103,13 +111,17 @@ void CompareGraphs(const Graph& ours, const Graph& theirs, bool compare_bias) {
       EXPECT_EQ(CountDiff(m.filter.bytes(), c->filter.bytes()), 0) << "int8 weights of " << name;
       ExpectClose(m.scale.As<float>(), c->scale.As<float>(), "weight scale " + name);
       EXPECT_EQ(m.zero_point.bytes(), c->zero_point.bytes()) << name;
-      if (compare_bias) EXPECT_EQ(m.bias.As<int32_t>(), c->bias.As<int32_t>()) << "bias of " << name;
+      if (compare_bias) {
+        EXPECT_EQ(m.bias.As<int32_t>(), c->bias.As<int32_t>()) << "bias of " << name;
+      }
     } else if (const auto* f = std::get_if<InnerProductResource>(&r)) {
       const auto& m = std::get<InnerProductResource>(mine);
       EXPECT_EQ(CountDiff(m.weight.bytes(), f->weight.bytes()), 0) << "int8 weights of " << name;
       ExpectClose(m.scale.As<float>(), f->scale.As<float>(), "weight scale " + name);
       EXPECT_EQ(m.zero_point.bytes(), f->zero_point.bytes()) << name;
-      if (compare_bias) EXPECT_EQ(m.bias.As<int32_t>(), f->bias.As<int32_t>()) << "bias of " << name;
+      if (compare_bias) {
+        EXPECT_EQ(m.bias.As<int32_t>(), f->bias.As<int32_t>()) << "bias of " << name;
+      }
     }
   }
 }
@@ -120,15 +132,16 @@ TEST(GoldenTest, CompatModeReproducesTnnQuantizationCmd) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.folder + " case " + c.name);
     std::cout << "[ case     ] " << fs::path(c.folder).filename().string() << "/" << c.name << std::endl;
-    Graph fp32, expected, ours;
+    Graph fp32, expected;
     ASSERT_TRUE(ReadTnnModel(c.folder + "/" + c.model + ".tnnproto", c.folder + "/" + c.model + ".tnnmodel", &fp32).ok());
     const std::string prefix = c.folder + "/expected/" + c.name + ".quantized";
     ASSERT_TRUE(ReadTnnModel(prefix + ".tnnproto", prefix + ".tnnmodel", &expected).ok());
     std::vector<CalibrationSample> files;
     ASSERT_TRUE(ListCalibrationSamples(c.folder + "/" + c.inputs, {fp32.inputs[0].name}, &files).ok());
-    const Status s = QuantizeGraph(fp32, files, c.options, [](const std::string&) {}, &ours);
+    QuantizeResult ours;
+    const Status s = QuantizeGraph(fp32, files, c.options, {}, &ours);
     ASSERT_TRUE(s.ok()) << s.message();
-    CompareGraphs(ours, expected, c.options.merge != MergeType::kPerTensor);
+    CompareGraphs(ours.graph, expected, c.options.merge != MergeType::kPerTensor);
   }
 }
 

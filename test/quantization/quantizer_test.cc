@@ -1,9 +1,14 @@
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
+#include "core/base/parallel.h"
+#include "core/io/tnn_io.h"
 #include "quantization/quantizer/quantizer.h"
+#include "quantization/quantizer/stats_file.h"
 
 namespace qt {
 namespace {
@@ -23,6 +28,78 @@ Graph TwoInputAdd() {
   add.params = BinaryParams{};
   g.layers = {add};
   g.outputs = {"c"};
+  g.RefreshBlobNames();
+  return g;
+}
+
+Layer MakeLayer(LayerType type, const std::string& type_str, const std::string& name, std::vector<std::string> in,
+                std::vector<std::string> out, LayerParams params = std::monostate{}) {
+  Layer l;
+  l.type = type;
+  l.type_str = type_str;
+  l.name = name;
+  l.inputs = std::move(in);
+  l.outputs = std::move(out);
+  l.params = std::move(params);
+  return l;
+}
+
+RawBuffer RandomFloats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, 0.5f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return RawBuffer::FromFloat(v);
+}
+
+// A small CNN with every calibrated layer kind: conv → ReLU, a branch of two convs concatenated on channels, max
+// pooling, a residual Add, global average pooling and an inner product. 12x12 inputs keep H·W >= 100 on the
+// early blobs, so KL and ACIQ really run there.
+Graph SmallCnn() {
+  Graph g;
+  g.inputs = {{"data", {1, 3, 12, 12}, DataType::kFloat}};
+  auto conv = [](int ic, int oc, int k, int pad) {
+    ConvParams p;
+    p.input_channel = ic;
+    p.output_channel = oc;
+    p.kernel_h = p.kernel_w = k;
+    p.pad_h = p.pad_w = pad;
+    p.has_bias = 1;
+    return p;
+  };
+  PoolParams max_pool;
+  max_pool.kernel_h = max_pool.kernel_w = 2;
+  max_pool.stride_h = max_pool.stride_w = 2;
+  max_pool.pad_type = -1;
+  PoolParams global_avg;
+  global_avg.pool_type = 1;
+  global_avg.pad_type = -1;
+  InnerProductParams fc;
+  fc.num_output = 5;
+  fc.has_bias = 1;
+  g.layers = {MakeLayer(LayerType::kConvolution, "Convolution", "conv1", {"data"}, {"c1"}, conv(3, 8, 3, 1)),
+              MakeLayer(LayerType::kRelu, "ReLU", "relu1", {"c1"}, {"r1"}),
+              MakeLayer(LayerType::kConvolution, "Convolution", "conv2a", {"r1"}, {"c2a"}, conv(8, 4, 1, 0)),
+              MakeLayer(LayerType::kConvolution, "Convolution", "conv2b", {"r1"}, {"c2b"}, conv(8, 4, 3, 1)),
+              MakeLayer(LayerType::kConcat, "Concat", "cat", {"c2a", "c2b"}, {"cat"}, AxisParams{1}),
+              MakeLayer(LayerType::kAdd, "Add", "add", {"cat", "r1"}, {"sum"}, BinaryParams{}),
+              MakeLayer(LayerType::kPooling, "Pooling", "pool", {"sum"}, {"p"}, max_pool),
+              MakeLayer(LayerType::kPooling, "Pooling", "gap", {"p"}, {"g"}, global_avg),
+              MakeLayer(LayerType::kInnerProduct, "InnerProduct", "fc", {"g"}, {"out"}, fc)};
+  g.outputs = {"out"};
+  uint32_t seed = 1;
+  for (const auto& [name, ic, oc, k] : std::vector<std::tuple<std::string, int, int, int>>{
+           {"conv1", 3, 8, 3}, {"conv2a", 8, 4, 1}, {"conv2b", 8, 4, 3}}) {
+    ConvResource r;
+    r.filter = RandomFloats(size_t{1} * oc * ic * k * k, seed++);
+    r.bias = RandomFloats(oc, seed++);
+    r.has_bias = true;
+    g.resources[name] = r;
+  }
+  InnerProductResource r;
+  r.weight = RandomFloats(5 * 8, seed++);
+  r.bias = RandomFloats(5, seed++);
+  g.resources["fc"] = r;
   g.RefreshBlobNames();
   return g;
 }
@@ -51,9 +128,10 @@ TEST_F(QuantizerTest, TwoInputModelCalibratesEachInputFromItsSubfolder) {
   ASSERT_EQ(samples.size(), 2u);
   QuantizeOptions o;
   o.merge = MergeType::kMixed;
-  Graph q;
-  const Status s = QuantizeGraph(TwoInputAdd(), samples, o, [](const std::string&) {}, &q);
+  QuantizeResult r;
+  const Status s = QuantizeGraph(TwoInputAdd(), samples, o, {}, &r);
   ASSERT_TRUE(s.ok()) << s.message();
+  const Graph& q = r.graph;
   EXPECT_TRUE(q.layers[0].quantized);
   EXPECT_FLOAT_EQ(q.blob_scales.at("a").scale[0], 3.f / 127);
   EXPECT_FLOAT_EQ(q.blob_scales.at("b").scale[0], 30.f / 127);
@@ -67,8 +145,9 @@ TEST_F(QuantizerTest, PerChannelScalesHaveOneValuePerChannel) {
   ASSERT_TRUE(ListCalibrationSamples(dir_.string(), {"a", "b"}, &samples).ok());
   QuantizeOptions o;
   o.merge = MergeType::kPerChannel;
-  Graph q;
-  ASSERT_TRUE(QuantizeGraph(TwoInputAdd(), samples, o, [](const std::string&) {}, &q).ok());
+  QuantizeResult r;
+  ASSERT_TRUE(QuantizeGraph(TwoInputAdd(), samples, o, {}, &r).ok());
+  const Graph& q = r.graph;
   EXPECT_EQ(q.blob_scales.at("a").scale, (std::vector<float>{2.f / 127, 0.5f / 127}));
   EXPECT_EQ(q.blob_scales.at("b").scale.size(), 2u);
 }
@@ -83,6 +162,158 @@ TEST_F(QuantizerTest, MismatchedSubfoldersAreErrors) {
   s = ListCalibrationSamples(dir_.string(), {"a", "missing"}, &samples);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("missing"), std::string::npos) << s.message();
+}
+
+// Random NCHW txt inputs for SmallCnn in dir_/calib.
+std::vector<CalibrationSample> WriteSmallCnnInputs(const fs::path& dir, int count) {
+  fs::create_directories(dir);
+  std::mt19937 rng(42);
+  std::normal_distribution<float> d(0.f, 1.f);
+  for (int i = 0; i < count; ++i) {
+    std::ostringstream text;
+    for (int k = 0; k < 3 * 12 * 12; ++k) text << d(rng) << "\n";
+    std::ofstream(dir / ("in" + std::to_string(100 + i) + ".txt")) << text.str();
+  }
+  std::vector<CalibrationSample> samples;
+  EXPECT_TRUE(ListCalibrationSamples(dir.string(), {"data"}, &samples).ok());
+  return samples;
+}
+
+std::string Serialized(const Graph& g) {
+  const auto model = SerializeTnnModel(g);
+  return SerializeTnnProto(g) + std::string(model.begin(), model.end());
+}
+
+struct MethodCase {
+  BlobMethod blob;
+  WeightMethod weight;
+  MergeType merge;
+};
+
+const std::vector<MethodCase> kMethodCases = {
+    {BlobMethod::kMinMax, WeightMethod::kMinMax, MergeType::kMixed},
+    {BlobMethod::kKl, WeightMethod::kAdmm, MergeType::kMixed},
+    {BlobMethod::kKl, WeightMethod::kMinMax, MergeType::kPerChannel},
+    {BlobMethod::kAciqLaplace, WeightMethod::kMinMax, MergeType::kPerChannel},
+    {BlobMethod::kAciqGauss, WeightMethod::kAdmm, MergeType::kPerTensor},
+    {BlobMethod::kAsymMinMax, WeightMethod::kAsymMinMax, MergeType::kMixed},
+};
+
+TEST_F(QuantizerTest, OutputDoesNotDependOnTheThreadCount) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 9);
+  for (const auto& c : kMethodCases) {
+    QuantizeOptions o;
+    o.blob_method = c.blob;
+    o.weight_method = c.weight;
+    o.merge = c.merge;
+    std::string out[2];
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      QuantizeResult r;
+      const Status s = QuantizeGraph(SmallCnn(), samples, o, {}, &r);
+      ASSERT_TRUE(s.ok()) << s.message();
+      out[threads - 1] = Serialized(r.graph);
+    }
+    EXPECT_EQ(out[0], out[1]) << BlobMethodName(c.blob) << " / " << WeightMethodName(c.weight);
+  }
+}
+
+TEST_F(QuantizerTest, ReusedStatisticsGiveTheSameModelWithoutAForwardPass) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 7);
+  const std::string stats = (dir_ / "stats.bin").string();
+  QuantizeOptions first;
+  first.stats_path = stats;
+  QuantizeResult r0;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, first, {}, &r0).ok());
+  EXPECT_FALSE(r0.stats_reused);
+  ASSERT_TRUE(fs::exists(stats));
+  for (const auto& c : kMethodCases) {
+    QuantizeOptions o;
+    o.blob_method = c.blob;
+    o.weight_method = c.weight;
+    o.merge = c.merge;
+    QuantizeResult fresh, reused;
+    ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, o, {}, &fresh).ok());
+    o.stats_path = stats;
+    bool forward_pass = false;
+    QuantizeCallbacks cb;
+    cb.progress = [&](const std::string&, size_t, size_t) { forward_pass = true; };
+    const Status s = QuantizeGraph(SmallCnn(), samples, o, cb, &reused);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_TRUE(reused.stats_reused);
+    EXPECT_FALSE(forward_pass);
+    EXPECT_EQ(Serialized(reused.graph), Serialized(fresh.graph)) << BlobMethodName(c.blob);
+  }
+}
+
+TEST_F(QuantizerTest, StatisticsOfOtherInputsOrPreprocessingAreRefused) {
+  auto samples = WriteSmallCnnInputs(dir_ / "calib", 3);
+  const std::string stats = (dir_ / "stats.bin").string();
+  QuantizeOptions o;
+  o.stats_path = stats;
+  QuantizeResult r;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, o, {}, &r).ok());
+  // One input file changes: refused, and the message says why.
+  std::ofstream(samples[1].at("data"), std::ios::app) << "\n";
+  Status s = QuantizeGraph(SmallCnn(), samples, o, {}, &r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("another model, input set or preprocessing"), std::string::npos) << s.message();
+  // Another model.
+  samples = WriteSmallCnnInputs(dir_ / "calib", 3);
+  Graph other = SmallCnn();
+  std::get<ConvResource>(other.resources["conv1"]).filter = RandomFloats(8 * 3 * 9, 99);
+  s = QuantizeGraph(other, samples, o, {}, &r);
+  EXPECT_FALSE(s.ok());
+  // Corrupt and truncated files name the file.
+  std::string bytes;
+  {
+    std::ifstream in(stats, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  uint64_t fp = 0;
+  ASSERT_TRUE(CalibrationFingerprint(SmallCnn(), samples, Preprocess{}, &fp).ok());
+  std::map<std::string, BlobStats> loaded;
+  std::ofstream(stats, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  s = LoadBlobStats(stats, fp, &loaded);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(stats), std::string::npos);
+  std::ofstream(stats, std::ios::binary) << "not a statistics file";
+  s = LoadBlobStats(stats, fp, &loaded);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("bad magic"), std::string::npos) << s.message();
+}
+
+TEST(BlobStatsConcatTest, DerivedConcatEqualsAScanOfTheConcatenation) {
+  std::mt19937 rng(8);
+  std::normal_distribution<float> d(0.f, 3.f);
+  StatsRequest req;
+  req.tensor_hist = req.channel_hist = true;
+  BlobStats a(2, 30, req), b(3, 30, req), whole(5, 30, req);
+  std::vector<double> m;
+  for (int image = 0; image < 4; ++image) {
+    Tensor ta({1, 2, 5, 6}), tb({1, 3, 5, 6}), tw({1, 5, 5, 6});
+    for (auto& x : ta.data) x = d(rng) * (image + 1);
+    for (auto& x : tb.data) x = d(rng);
+    std::copy(ta.data.begin(), ta.data.end(), tw.data.begin());
+    std::copy(tb.data.begin(), tb.data.end(), tw.data.begin() + ta.count());
+    a.Update(ta, &m);
+    a.AddMeans(m);
+    b.Update(tb, &m);
+    b.AddMeans(m);
+    whole.Update(tw, &m);
+    whole.AddMeans(m);
+  }
+  const BlobStats cat = BlobStats::ConcatChannels({&a, &b});
+  ASSERT_EQ(cat.channels(), 5);
+  for (int c = -1; c < 5; ++c) {
+    const ChannelStats& x = c < 0 ? cat.tensor() : cat.channel(c);
+    const ChannelStats& y = c < 0 ? whole.tensor() : whole.channel(c);
+    EXPECT_EQ(x.min, y.min);
+    EXPECT_EQ(x.max, y.max);
+    EXPECT_NEAR(x.mean_abs_sum, y.mean_abs_sum, 1e-9 * y.mean_abs_sum);
+    EXPECT_EQ(x.hist.exponent(), y.hist.exponent());
+    EXPECT_EQ(x.hist.counts(), y.hist.counts());
+  }
 }
 
 }  // namespace

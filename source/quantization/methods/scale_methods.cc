@@ -123,22 +123,25 @@ int KlThresholdBin(std::vector<float> distribute) {
 
 namespace {
 
-Status ChannelScale(const BlobStatistics& s, int c, BlobMethod method, bool compat, const std::string& blob,
-                    float* scale, int8_t* zp) {
+constexpr int kKlBins = 2048;
+
+// What a blob scale method reads about one channel (or one merged blob).
+struct ChannelView {
+  float min = 0, max = 0;
+  float max_abs = 0;
+  double mean_abs = 0;
+  int64_t values_per_image = 0;  // N of ACIQ-Gauss
+};
+
+// The methods that need no histogram. KL is handled by the callers, which own their histograms.
+Status RangeScale(const ChannelView& v, BlobMethod method, const std::string& blob, float* scale, int8_t* zp) {
   *zp = 0;
   switch (method) {
     case BlobMethod::kMinMax:
-    case BlobMethod::kKl: {
-      if (!compat && method == BlobMethod::kMinMax) {
-        *scale = s.max_abs(c) / 127.0f;
-        return Status::Ok();
-      }
-      const int t = method == BlobMethod::kMinMax ? BlobStatistics::kBins - 1 : KlThresholdBin(s.TnnHistogram(c));
-      *scale = static_cast<float>((static_cast<float>(t) + 0.5) / s.interval(c) / 127.0);
+      *scale = v.max_abs / 127.0f;
       return Status::Ok();
-    }
     case BlobMethod::kAsymMinMax: {
-      const float lo = std::min(0.f, s.min(c)), hi = std::max(0.f, s.max(c));
+      const float lo = std::min(0.f, v.min), hi = std::max(0.f, v.max);
       if (lo == hi) return Status::InvalidArgument("blob '" + blob + "' is constant: no asymmetric range");
       *scale = (hi - lo) / 254.0f;
       const float inv = 1 / *scale;
@@ -146,38 +149,92 @@ Status ChannelScale(const BlobStatistics& s, int c, BlobMethod method, bool comp
       return Status::Ok();
     }
     case BlobMethod::kAciqGauss: {
-      const int64_t n = s.merged() ? s.spatial() * s.blob_channels() : s.spatial();
       const double gaussian_const = (0.5 * 0.35) * (1 + std::sqrt(3.14159265358979323846 * std::log(4)));
-      const double sd = (s.max_abs(c) * 2 * gaussian_const) / std::sqrt(2 * std::log(static_cast<double>(n)));
+      const double sd = (v.max_abs * 2 * gaussian_const) / std::sqrt(2 * std::log(static_cast<double>(v.values_per_image)));
       const float alpha = static_cast<float>(static_cast<float>(3.92403714) * sd);
       *scale = alpha / 127.0f;
       return Status::Ok();
     }
     case BlobMethod::kAciqLaplace: {
-      const float alpha = static_cast<float>(static_cast<float>(9.89675982) * s.mean_abs(c));
+      const float alpha = static_cast<float>(static_cast<float>(9.89675982) * static_cast<float>(v.mean_abs));
       *scale = alpha / 127.0f;
       return Status::Ok();
     }
+    case BlobMethod::kKl:
+      break;
   }
-  return Status::Internal("unknown blob method");
+  return Status::Internal("blob method without a range formula");
+}
+
+// TNN's final step for histogram methods: the threshold bin t of `interval` bins per unit → scale.
+float ThresholdScale(int t, float interval) {
+  return static_cast<float>((static_cast<float>(t) + 0.5) / interval / 127.0);
+}
+
+Status InvalidBlob(const std::string& blob) {
+  return Status::InvalidArgument("blob '" + blob + "' is all zero (max |x| <= 1e-5) on the calibration set, so it has "
+                                 "no per-tensor scale; use per-channel blobs (-t 0) or other inputs");
 }
 
 }  // namespace
 
-Status ComputeBlobScale(const BlobStatistics& stats, BlobMethod method, bool tnn_compat, const std::string& blob,
-                        ScaleResult* result) {
-  const int n = stats.channels();
+Status ComputeTnnBlobScale(const TnnBlobStatistics& s, BlobMethod method, const std::string& blob,
+                           ScaleResult* result) {
+  const int n = s.channels();
   result->scale.assign(n, 0.f);
   result->zero_point.assign(n, 0);
   for (int c = 0; c < n; ++c) {
-    if (!stats.valid(c)) {
-      if (stats.merged()) {
-        return Status::InvalidArgument("blob '" + blob + "' is all zero (max |x| <= 1e-5) on the calibration set, so "
-                                       "it has no per-tensor scale; use per-channel blobs (-t 0) or other inputs");
-      }
+    if (!s.valid(c)) {
+      if (s.merged()) return InvalidBlob(blob);
       continue;
     }
-    QT_RETURN_IF_ERROR(ChannelScale(stats, c, method, tnn_compat, blob, &result->scale[c], &result->zero_point[c]));
+    if (method == BlobMethod::kMinMax || method == BlobMethod::kKl) {
+      const int t = method == BlobMethod::kMinMax ? TnnBlobStatistics::kBins - 1 : KlThresholdBin(s.TnnHistogram(c));
+      result->scale[c] = ThresholdScale(t, s.interval(c));
+      continue;
+    }
+    ChannelView v;
+    v.min = s.min(c);
+    v.max = s.max(c);
+    v.max_abs = s.max_abs(c);
+    v.mean_abs = s.mean_abs(c);
+    v.values_per_image = s.merged() ? s.spatial() * s.blob_channels() : s.spatial();
+    QT_RETURN_IF_ERROR(RangeScale(v, method, blob, &result->scale[c], &result->zero_point[c]));
+  }
+  return Status::Ok();
+}
+
+Status ComputeBlobScale(const BlobStats& stats, bool merged, BlobMethod method, const std::string& blob,
+                        ScaleResult* result) {
+  const int n = merged ? 1 : stats.channels();
+  result->scale.assign(n, 0.f);
+  result->zero_point.assign(n, 0);
+  for (int c = 0; c < n; ++c) {
+    const ChannelStats& cs = merged ? stats.tensor() : stats.channel(c);
+    const float max_abs = cs.max_abs();
+    if (!std::isfinite(max_abs)) {
+      return Status::InvalidArgument("blob '" + blob + "' holds Inf or NaN on the calibration set");
+    }
+    if (!(max_abs > 0.00001f)) {
+      if (merged) return InvalidBlob(blob);
+      continue;
+    }
+    if (method == BlobMethod::kKl) {
+      if (cs.hist.empty()) return Status::Internal("blob '" + blob + "': KL needs a histogram that was not collected");
+      // TNN floors every bin at 1e-7 so that no bin is empty; the same floor keeps its KL expansion uniform here.
+      const std::vector<double> h = cs.hist.Resample(max_abs, kKlBins);
+      std::vector<float> hist(kKlBins);
+      for (int i = 0; i < kKlBins; ++i) hist[i] = static_cast<float>(h[i] + 1e-7);
+      result->scale[c] = ThresholdScale(KlThresholdBin(hist), static_cast<float>(kKlBins) / max_abs);
+      continue;
+    }
+    ChannelView v;
+    v.min = cs.min;
+    v.max = cs.max;
+    v.max_abs = max_abs;
+    v.mean_abs = cs.mean_abs();
+    v.values_per_image = merged ? stats.spatial() * stats.channels() : stats.spatial();
+    QT_RETURN_IF_ERROR(RangeScale(v, method, blob, &result->scale[c], &result->zero_point[c]));
   }
   return Status::Ok();
 }
@@ -234,7 +291,7 @@ Status QuantizeWeights(const float* w, int channels, int64_t count, WeightMethod
           std::vector<int8_t> mm_q(count);
           for (int64_t i = 0; i < count; ++i) {
             mm_q[i] = static_cast<int8_t>(std::min(127, std::max(-127, static_cast<int>(std::round(ws[i] * inv)))));
-            const double da = ws[i] - double{qs[i]} * scale, dm = ws[i] - double{mm_q[i]} * mm_scale;
+            const double da = ws[i] - static_cast<double>(qs[i]) * scale, dm = ws[i] - static_cast<double>(mm_q[i]) * mm_scale;
             err_admm += da * da;
             err_mm += dm * dm;
           }

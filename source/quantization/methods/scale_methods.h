@@ -4,7 +4,8 @@
 #include <vector>
 
 #include "core/base/status.h"
-#include "quantization/methods/blob_statistics.h"
+#include "quantization/methods/blob_stats.h"
+#include "quantization/methods/tnn_blob_statistics.h"
 
 namespace qt {
 
@@ -23,11 +24,17 @@ struct ScaleResult {
   std::vector<int8_t> zero_point;
 };
 
-// Scales of a blob from its statistics (tnn_format.md §D.2). With `tnn_compat` the reference tool's arithmetic
-// is reproduced exactly (the 2047.5/2048 Min-Max factor, KL over the 1e-7-floored float histogram); otherwise
-// Min-Max is max|x|/127. An invalid channel (max |x| <= 1e-5) gets scale 0; a merged (per-tensor) blob that is
-// invalid is an error naming the blob, as it would zero the whole tensor at run time.
-Status ComputeBlobScale(const BlobStatistics& stats, BlobMethod method, bool tnn_compat, const std::string& blob,
+// Scales of a blob from TNN-exact two-pass statistics, with the reference tool's arithmetic (tnn_format.md §D.2:
+// the 2047.5/2048 Min-Max factor, KL over the 1e-7-floored float histogram). Used by --compat tnn.
+// An invalid channel (max |x| <= 1e-5) gets scale 0; a merged (per-tensor) blob that is invalid is an error naming
+// the blob, as it would zero the whole tensor at run time.
+Status ComputeTnnBlobScale(const TnnBlobStatistics& stats, BlobMethod method, const std::string& blob,
+                           ScaleResult* result);
+
+// Scales of a blob from streaming statistics (the default mode): one scale from the whole-tensor statistics when
+// `merged`, else one per channel. Min-Max is max|x|/127; KL runs TNN's search on the histogram resampled to 2048
+// bins over [0, max|x|]. Invalid channels and blobs as above.
+Status ComputeBlobScale(const BlobStats& stats, bool merged, BlobMethod method, const std::string& blob,
                         ScaleResult* result);
 
 // KL threshold bin of a normalized 2048-bin histogram (TNN's CalculateScalePerDis).

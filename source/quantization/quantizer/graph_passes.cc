@@ -34,14 +34,18 @@ std::set<std::string> PerTensorBlobs(const Graph& graph) {
   return blobs;
 }
 
-bool IsQuantizableLayer(const Layer& layer) {
+bool IsQuantizableLayer(const Layer& layer, const BlobDims& dims) {
   switch (layer.type) {
-    case LayerType::kConvolution:
+    case LayerType::kConvolution: {
+      // TNN's int8 kernels silently drop a fused swish (activation 256): such a conv stays float.
+      const int act = layer.Params<ConvParams>().activation;
+      return act == kActivationNone || act == kActivationRelu || act == kActivationRelu6;
+    }
     case LayerType::kInnerProduct:
     case LayerType::kConcat:
       return true;
     case LayerType::kAdd:
-      return layer.inputs.size() == 2;
+      return layer.inputs.size() == 2 && dims.at(layer.inputs[0]) == dims.at(layer.inputs[1]);
     default:
       return false;
   }

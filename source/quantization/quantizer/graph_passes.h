@@ -5,6 +5,7 @@
 
 #include "core/base/status.h"
 #include "core/graph/graph.h"
+#include "core/graph/shape_inference.h"
 
 namespace qt {
 
@@ -16,9 +17,11 @@ std::vector<std::string> CalibratedBlobs(const Graph& graph);
 // InnerProduct, whose int8 kernel takes one input scale (§D.5).
 std::set<std::string> PerTensorBlobs(const Graph& graph);
 
-// Whether a layer is one quantization_cmd turns into an int8 layer by itself (Conv, FC, two-input Add,
-// Concat), before scale merging extends the int8 region through ReLU and max pooling.
-bool IsQuantizableLayer(const Layer& layer);
+// Whether a layer is one quantization_cmd turns into an int8 layer by itself (Conv, FC, a two-input Add of
+// same-shape inputs, Concat), before scale merging extends the int8 region through ReLU and max pooling. An Add
+// that broadcasts stays float (TNN's int8 Add kernel does not broadcast), and so does a convolution with a fused
+// swish (its int8 kernel would drop it).
+bool IsQuantizableLayer(const Layer& layer, const BlobDims& dims);
 
 // TNN's MergeBlobScale (§D.7): a ReLU or max Pooling whose producer is quantized and whose input and output
 // both have scales is marked quantized and its input blob takes its output blob's scale, repeated back along

@@ -1,60 +1,48 @@
 #include "quantization/quantizer/quantizer.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <map>
-#include <memory>
+#include <filesystem>
 
+#include "core/base/parallel.h"
 #include "core/graph/graph_simplify.h"
-#include "core/runtime/net.h"
-#include "quantization/inputs/input_loader.h"
-#include "quantization/methods/blob_statistics.h"
+#include "core/graph/shape_inference.h"
 #include "quantization/quantizer/graph_passes.h"
+#include "quantization/quantizer/stats_file.h"
 
 namespace qt {
 namespace {
 
-struct TrackedBlob {
-  std::unique_ptr<BlobStatistics> stats;
+// Which blobs get a scale, whether it is per tensor, and with which method after TNN's downgrades.
+struct BlobPlan {
+  bool merged = false;
   BlobMethod method = BlobMethod::kMinMax;
 };
 
-// Runs every sample through the net, calling `visit` on each tracked blob once per sample. Every model input
-// is fed from its own file (TNN's tool feeds only the first input and leaves the others stale).
-Status ForEachInput(Net& net, const std::vector<CalibrationSample>& samples, const QuantizeOptions& options,
-                    std::map<std::string, TrackedBlob>& tracked, const char* pass, const QuantizeLog& log,
-                    const std::function<void(TrackedBlob&, const Tensor&)>& visit) {
-  const auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < samples.size(); ++i) {
-    for (const auto& in : net.inputs()) {
-      auto file = samples[i].find(in.name);
-      if (file == samples[i].end()) return Status::InvalidArgument("no calibration file for input '" + in.name + "'");
-      Tensor t;
-      QT_RETURN_IF_ERROR(LoadInput(file->second, net.blob_dims().at(in.name), options.preprocess, &t));
-      QT_RETURN_IF_ERROR(net.SetInput(in.name, t));
-      auto it = tracked.find(in.name);
-      if (it != tracked.end()) visit(it->second, t);
+std::map<std::string, BlobPlan> PlanBlobs(const Graph& g, const BlobDims& dims, const QuantizeOptions& o,
+                                          const std::function<void(const std::string&)>& note) {
+  const auto per_tensor = PerTensorBlobs(g);
+  std::map<std::string, BlobPlan> plan;
+  for (const auto& name : CalibratedBlobs(g)) {
+    const Dims& d = dims.at(name);
+    BlobPlan p;
+    p.merged = o.merge != MergeType::kPerChannel || per_tensor.count(name);
+    p.method = o.blob_method;
+    const int64_t hw = int64_t{d.size() > 2 ? d[2] : 1} * (d.size() > 3 ? d[3] : 1);
+    if (g.FindInput(name) && p.method != BlobMethod::kMinMax) {
+      note(std::string("note: model input '") + name + "' uses Min-Max instead of " + BlobMethodName(p.method) +
+           " (its range is the preprocessed pixel range)");
+      p.method = BlobMethod::kMinMax;
+    } else if (hw < 100 && p.method != BlobMethod::kAsymMinMax && p.method != BlobMethod::kMinMax) {
+      note(std::string("note: blob '") + name + "' has H*W = " + std::to_string(hw) + " < 100: Min-Max instead of " +
+           BlobMethodName(p.method));
+      p.method = BlobMethod::kMinMax;
     }
-    QT_RETURN_IF_ERROR(net.Forward([&](const Layer& layer, const std::vector<const Tensor*>& outs) {
-      for (size_t k = 0; k < layer.outputs.size(); ++k) {
-        auto b = tracked.find(layer.outputs[k]);
-        if (b != tracked.end()) visit(b->second, *outs[k]);
-      }
-      return Status::Ok();
-    }));
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double rate = (i + 1) / std::max(secs, 1e-9);
-    char line[160];
-    std::snprintf(line, sizeof(line), "\r%s: %zu/%zu inputs, %.1f/s, ETA %.0f s", pass, i + 1, samples.size(), rate,
-                  (samples.size() - i - 1) / rate);
-    log(line);
+    plan[name] = p;
   }
-  log("\n");
-  return Status::Ok();
+  return plan;
 }
 
-Status QuantizeConv(Graph& g, Layer& layer, const QuantizeOptions& o) {
+Status QuantizeConv(Graph& g, const Layer& layer, const QuantizeOptions& o) {
   auto& res = std::get<ConvResource>(g.resources.at(layer.name));
   const auto& p = layer.Params<ConvParams>();
   const BlobScale& in_scale = g.blob_scales.at(layer.inputs[0]);
@@ -65,6 +53,7 @@ Status QuantizeConv(Graph& g, Layer& layer, const QuantizeOptions& o) {
   const int ocg = oc / group;
   const bool per_tensor_in = in_scale.scale.size() == 1;
   const bool depthwise = ocg == 1 && icg == 1;
+  // Non-depthwise weights carry the input scale of their input channel (§D.4): float_out ≈ Σ q_w·q_x·ws[oc].
   std::vector<float> folded(w.size());
   for (int o2 = 0; o2 < oc; ++o2) {
     const int grp = o2 / ocg;
@@ -98,7 +87,7 @@ Status QuantizeConv(Graph& g, Layer& layer, const QuantizeOptions& o) {
   return Status::Ok();
 }
 
-Status QuantizeInnerProduct(Graph& g, Layer& layer, const QuantizeOptions& o) {
+Status QuantizeInnerProduct(Graph& g, const Layer& layer, const QuantizeOptions& o) {
   auto& res = std::get<InnerProductResource>(g.resources.at(layer.name));
   const auto& p = layer.Params<InnerProductParams>();
   const BlobScale& in_scale = g.blob_scales.at(layer.inputs[0]);
@@ -124,16 +113,96 @@ Status QuantizeInnerProduct(Graph& g, Layer& layer, const QuantizeOptions& o) {
   return Status::Ok();
 }
 
+// Runs `compute` for every planned blob, blobs in parallel (a KL search is milliseconds per channel); the first
+// failure in blob-name order is the one reported.
+Status ComputeScales(const std::map<std::string, BlobPlan>& plan, std::map<std::string, BlobScale>* scales,
+                     const std::function<Status(const std::string&, const BlobPlan&, ScaleResult*)>& compute) {
+  std::vector<std::pair<std::string, BlobPlan>> items(plan.begin(), plan.end());
+  std::vector<ScaleResult> results(items.size());
+  std::vector<Status> status(items.size());
+  ParallelFor(static_cast<int64_t>(items.size()), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) status[i] = compute(items[i].first, items[i].second, &results[i]);
+  });
+  for (size_t i = 0; i < items.size(); ++i) {
+    QT_RETURN_IF_ERROR(status[i]);
+    (*scales)[items[i].first] = BlobScale{results[i].scale, results[i].zero_point};
+  }
+  return Status::Ok();
+}
+
+// Blob scales from TNN-exact two-pass statistics (--compat tnn).
+Status TnnScales(const Graph& g, const std::vector<CalibrationSample>& samples, const QuantizeOptions& o,
+                 const std::map<std::string, BlobPlan>& plan, const ProgressFn& progress,
+                 std::map<std::string, BlobScale>* scales) {
+  std::map<std::string, bool> merged;
+  bool histograms = false;
+  for (const auto& [name, p] : plan) {
+    merged[name] = p.merged;
+    histograms |= p.method == BlobMethod::kKl;
+  }
+  std::map<std::string, TnnBlobStatistics> stats;
+  QT_RETURN_IF_ERROR(CollectTnnBlobStatistics(g, samples, merged, histograms, o.preprocess, progress, &stats));
+  return ComputeScales(plan, scales, [&](const std::string& name, const BlobPlan& p, ScaleResult* r) {
+    return ComputeTnnBlobScale(stats.at(name), p.method, name, r);
+  });
+}
+
+// Blob scales from streaming statistics, collected here or reused from the statistics file.
+Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& samples, const QuantizeOptions& o,
+                       const std::map<std::string, BlobPlan>& plan, const QuantizeCallbacks& cb,
+                       QuantizeResult* result, std::map<std::string, BlobScale>* scales) {
+  std::vector<std::string> blobs;
+  StreamingCalibration how;
+  for (const auto& [name, p] : plan) {
+    blobs.push_back(name);
+    if (p.method == BlobMethod::kKl) (p.merged ? how.request.tensor_hist : how.request.channel_hist) = true;
+  }
+  std::map<std::string, BlobStats> stats;
+  uint64_t fingerprint = 0;
+  std::error_code ec;
+  const bool reuse = !o.stats_path.empty() && std::filesystem::exists(o.stats_path, ec);
+  if (!o.stats_path.empty()) QT_RETURN_IF_ERROR(CalibrationFingerprint(g, samples, o.preprocess, &fingerprint));
+  if (reuse) {
+    QT_RETURN_IF_ERROR(LoadBlobStats(o.stats_path, fingerprint, &stats));
+    for (const auto& name : blobs) {
+      if (!stats.count(name)) return Status::InvalidArgument(o.stats_path + ": no statistics for blob '" + name + "'");
+    }
+    cb.note("statistics reused from " + o.stats_path + ": no forward pass");
+    result->stats_reused = true;
+  } else {
+    if (!o.stats_path.empty()) how.request.tensor_hist = how.request.channel_hist = true;
+    const size_t keep = std::min<size_t>(std::max(o.keep_inputs, 0), samples.size());
+    for (size_t k = 0; k < keep; ++k) how.keep.push_back(k * samples.size() / keep);
+    how.parallel_images = o.parallel_images;
+    QT_RETURN_IF_ERROR(
+        CollectBlobStats(g, samples, blobs, o.preprocess, how, cb.progress, &stats, &result->kept_inputs));
+    if (!o.stats_path.empty()) {
+      QT_RETURN_IF_ERROR(SaveBlobStats(o.stats_path, fingerprint, stats));
+      cb.note("statistics saved to " + o.stats_path);
+    }
+  }
+  return ComputeScales(plan, scales, [&](const std::string& name, const BlobPlan& p, ScaleResult* r) {
+    return ComputeBlobScale(stats.at(name), p.merged, p.method, name, r);
+  });
+}
+
 }  // namespace
 
-Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& inputs, const QuantizeOptions& options,
-                     const QuantizeLog& log, Graph* quantized) {
+Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& samples, const QuantizeOptions& options,
+                     const QuantizeCallbacks& callbacks, QuantizeResult* result) {
   for (const auto& l : fp32.layers) {
     if (l.quantized) {
       return Status::InvalidArgument("layer '" + l.name + "' is already quantized: give the fp32 model");
     }
   }
-  if (inputs.empty()) return Status::InvalidArgument("no calibration input");
+  if (samples.empty()) return Status::InvalidArgument("no calibration input");
+  if (options.tnn_compat && !options.stats_path.empty()) {
+    return Status::InvalidArgument("--stats works with the default arithmetic, not with --compat tnn (whose "
+                                   "statistics are TNN's two-pass ones)");
+  }
+  QuantizeCallbacks cb = callbacks;
+  if (!cb.note) cb.note = [](const std::string&) {};
+  *result = QuantizeResult();
   Graph g = fp32;
   // TNN's tool quantizes the graph its NAIVE runtime builds, which fuses only Conv + ReLU/ReLU6; by default the
   // weights of a following BatchNorm/Scale are folded in first, so that they are quantized once, together.
@@ -143,60 +212,47 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& in
   } else {
     c = SimplifyGraph(&g);
   }
-  if (c.dropouts) log("removed " + std::to_string(c.dropouts) + " Dropout layers\n");
-  if (c.folded_norms) log("folded " + std::to_string(c.folded_norms) + " BatchNorm/Scale layers into convolutions\n");
+  if (c.dropouts) cb.note("removed " + std::to_string(c.dropouts) + " Dropout layers");
+  if (c.folded_norms) cb.note("folded " + std::to_string(c.folded_norms) + " BatchNorm/Scale layers into convolutions");
   if (c.fused_activations) {
-    log("fused " + std::to_string(c.fused_activations) + " Convolution + ReLU/ReLU6 pairs, as TNN's runtime does\n");
+    cb.note("fused " + std::to_string(c.fused_activations) + " Convolution + ReLU/ReLU6 pairs, as TNN's runtime does");
   }
+  QT_RETURN_IF_ERROR(g.Validate());
+  BlobDims dims;
+  QT_RETURN_IF_ERROR(InferShapes(g, {}, &dims));
+  const auto plan = PlanBlobs(g, dims, options, cb.note);
 
-  Net net;
-  QT_RETURN_IF_ERROR(net.Init(g, {}, options.tnn_compat));
-  const auto per_tensor = PerTensorBlobs(g);
-  std::map<std::string, TrackedBlob> tracked;
-  bool need_histograms = false;
-  for (const auto& name : CalibratedBlobs(g)) {
-    const Dims& d = net.blob_dims().at(name);
-    const int channels = d.size() > 1 ? d[1] : 1;
-    const int64_t spatial = DimsCount(d, 2);
-    const bool merged = options.merge != MergeType::kPerChannel || per_tensor.count(name);
-    TrackedBlob t;
-    t.stats = std::make_unique<BlobStatistics>(channels, spatial, merged);
-    t.method = options.blob_method;
-    const int64_t hw = int64_t{d.size() > 2 ? d[2] : 1} * (d.size() > 3 ? d[3] : 1);
-    if (g.FindInput(name) && t.method != BlobMethod::kMinMax) {
-      log(std::string("note: model input '") + name + "' uses Min-Max instead of " + BlobMethodName(t.method) +
-          " (its range is the preprocessed pixel range)\n");
-      t.method = BlobMethod::kMinMax;
-    } else if (hw < 100 && t.method != BlobMethod::kAsymMinMax && t.method != BlobMethod::kMinMax) {
-      log(std::string("note: blob '") + name + "' has H*W = " + std::to_string(hw) + " < 100: Min-Max instead of " +
-          BlobMethodName(t.method) + "\n");
-      t.method = BlobMethod::kMinMax;
-    }
-    need_histograms |= t.method == BlobMethod::kKl;
-    tracked[name] = std::move(t);
+  std::map<std::string, BlobScale> scales;
+  if (options.tnn_compat) {
+    QT_RETURN_IF_ERROR(TnnScales(g, samples, options, plan, cb.progress, &scales));
+  } else {
+    QT_RETURN_IF_ERROR(StreamingScales(g, samples, options, plan, cb, result, &scales));
   }
+  for (auto& [name, s] : scales) g.blob_scales[name] = std::move(s);
+  for (const auto& [name, p] : plan) result->blob_methods[name] = p.method;
 
-  QT_RETURN_IF_ERROR(ForEachInput(net, inputs, options, tracked, "ranges", log,
-                                  [](TrackedBlob& b, const Tensor& t) { b.stats->UpdateRange(t); }));
-  for (auto& [name, b] : tracked) b.stats->PrepareHistograms();
-  if (need_histograms) {
-    QT_RETURN_IF_ERROR(ForEachInput(net, inputs, options, tracked, "histograms", log,
-                                    [](TrackedBlob& b, const Tensor& t) { b.stats->UpdateHistogram(t); }));
-  }
-  for (auto& [name, b] : tracked) {
-    ScaleResult r;
-    QT_RETURN_IF_ERROR(ComputeBlobScale(*b.stats, b.method, options.tnn_compat, name, &r));
-    g.blob_scales[name] = BlobScale{r.scale, r.zero_point};
-  }
-
+  std::vector<Layer*> weighted;
   for (auto& layer : g.layers) {
-    if (!IsQuantizableLayer(layer)) continue;
+    if (!IsQuantizableLayer(layer, dims)) continue;
     layer.quantized = true;
-    if (layer.type == LayerType::kConvolution) QT_RETURN_IF_ERROR(QuantizeConv(g, layer, options));
-    if (layer.type == LayerType::kInnerProduct) QT_RETURN_IF_ERROR(QuantizeInnerProduct(g, layer, options));
+    if (layer.type == LayerType::kConvolution || layer.type == LayerType::kInnerProduct) weighted.push_back(&layer);
+  }
+  // Layers are independent; each writes only its own resource, so they quantize in parallel, and the first
+  // failure in layer order is the one reported.
+  std::vector<Status> status(weighted.size());
+  ParallelFor(static_cast<int64_t>(weighted.size()), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const Layer& l = *weighted[i];
+      status[i] = l.type == LayerType::kConvolution ? QuantizeConv(g, l, options) : QuantizeInnerProduct(g, l, options);
+    }
+  });
+  for (const Status& s : status) QT_RETURN_IF_ERROR(s);
+  for (const Layer* l : weighted) {
+    const auto& in = g.blob_scales.at(l->inputs[0]).scale;
+    if (in.size() == 1) result->weight_input_scales[l->name] = in[0];
   }
   MergeBlobScales(&g);
-  *quantized = std::move(g);
+  result->graph = std::move(g);
   return Status::Ok();
 }
 

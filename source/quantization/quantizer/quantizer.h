@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "quantization/inputs/input_loader.h"
 #include "quantization/inputs/preprocess.h"
 #include "quantization/methods/scale_methods.h"
+#include "quantization/quantizer/calibrator.h"
 
 namespace qt {
 
@@ -22,16 +24,35 @@ struct QuantizeOptions {
   MergeType merge = MergeType::kMixed;
   bool tnn_compat = false;  // reproduce TNN quantization_cmd's arithmetic exactly (tnn_format.md §D)
   Preprocess preprocess;
+  // Statistics file: reused when it exists (no forward pass; refused if it was made for another model, input set
+  // or preprocessing), else collected with everything any method and merge type needs and saved there.
+  std::string stats_path;
+  // Decoded calibration inputs to keep for a report, evenly spaced over the set (0: none).
+  int keep_inputs = 0;
+  bool parallel_images = true;  // see StreamingCalibration
 };
 
-// Receives progress lines and notes (method downgrades, folding decisions) for the user.
-using QuantizeLog = std::function<void(const std::string& line)>;
+struct QuantizeCallbacks {
+  std::function<void(const std::string& line)> note;  // method downgrades, fusions, statistics reuse
+  ProgressFn progress;
+};
 
-// Calibrates `fp32` on `samples` (one file per model input, in the order given) and returns the quantized graph, as TNN's tool
-// builds it: Conv→ReLU/ReLU6 fused, blob scales for the I/O of Conv/Add/Concat/InnerProduct/ReLU/Pooling, int8
-// Conv/InnerProduct weights with the input scale folded in, Add (two inputs) and Concat marked quantized, and
-// ReLU/max-pool scales merged into their producers.
+struct QuantizeResult {
+  Graph graph;
+  std::map<std::string, BlobMethod> blob_methods;  // the method each blob's scale came from, after downgrades
+  std::map<size_t, SampleTensors> kept_inputs;      // by sample index (QuantizeOptions::keep_inputs)
+  // The per-tensor input scale each Conv/InnerProduct's weights were folded with (absent for per-channel inputs);
+  // scale merging may later change the input blob's stored scale, not the weights.
+  std::map<std::string, float> weight_input_scales;
+  bool stats_reused = false;
+};
+
+// Calibrates `fp32` on `samples` (one file per model input) and builds the quantized graph as TNN's tool does:
+// Conv→ReLU/ReLU6 fused (and, outside compat mode, BatchNorm/Scale folded into convolutions first), blob scales
+// for the I/O of Conv/Add/Concat/InnerProduct/ReLU/Pooling, int8 Conv/InnerProduct weights with the input scale
+// folded in, Add (two same-shape inputs) and Concat marked quantized, ReLU/max-pool scales merged into their
+// producers.
 Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& samples, const QuantizeOptions& options,
-                     const QuantizeLog& log, Graph* quantized);
+                     const QuantizeCallbacks& callbacks, QuantizeResult* result);
 
 }  // namespace qt

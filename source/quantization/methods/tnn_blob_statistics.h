@@ -12,12 +12,12 @@ namespace qt {
 // histograms) so that memory does not grow with the number of inputs. "Channels" are dim 1, or a single merged
 // channel for per-tensor blobs. Counts are kept as integers; TNN's float histogram (bins start at 1e-7 and grow
 // by 1.0f) is reproduced from them exactly when a method reads it, since it depends only on the count.
-class BlobStatistics {
+class TnnBlobStatistics {
  public:
   static constexpr int kBins = 2048;
 
   // `channels` of the blob (dim 1), `spatial` = product of dims 2.. (H·W), `merged` for one per-tensor channel.
-  BlobStatistics(int channels, int64_t spatial, bool merged);
+  TnnBlobStatistics(int channels, int64_t spatial, bool merged);
 
   int channels() const { return static_cast<int>(min_.size()); }
   bool merged() const { return merged_; }

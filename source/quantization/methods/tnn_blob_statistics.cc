@@ -1,11 +1,11 @@
-#include "quantization/methods/blob_statistics.h"
+#include "quantization/methods/tnn_blob_statistics.h"
 
 #include <algorithm>
 #include <cmath>
 
 namespace qt {
 
-BlobStatistics::BlobStatistics(int channels, int64_t spatial, bool merged)
+TnnBlobStatistics::TnnBlobStatistics(int channels, int64_t spatial, bool merged)
     : blob_channels_(channels), spatial_(spatial), merged_(merged) {
   const int n = merged ? 1 : channels;
   // TNN's initial range is [1e6, -1e6]: a blob whose values all lie inside it keeps those bounds.
@@ -18,9 +18,9 @@ BlobStatistics::BlobStatistics(int channels, int64_t spatial, bool merged)
   counts_.assign(n, std::vector<uint64_t>(kBins, 0));
 }
 
-float BlobStatistics::max_abs(int c) const { return std::max(std::fabs(min_[c]), std::fabs(max_[c])); }
+float TnnBlobStatistics::max_abs(int c) const { return std::max(std::fabs(min_[c]), std::fabs(max_[c])); }
 
-void BlobStatistics::UpdateRange(const Tensor& t) {
+void TnnBlobStatistics::UpdateRange(const Tensor& t) {
   const int batch = t.batch();
   for (int b = 0; b < batch; ++b) {
     for (int c = 0; c < blob_channels_; ++c) {
@@ -44,7 +44,7 @@ void BlobStatistics::UpdateRange(const Tensor& t) {
   }
 }
 
-void BlobStatistics::PrepareHistograms() {
+void TnnBlobStatistics::PrepareHistograms() {
   for (int c = 0; c < channels(); ++c) {
     const float m = max_abs(c);
     valid_[c] = m > 0.00001;
@@ -53,7 +53,7 @@ void BlobStatistics::PrepareHistograms() {
   }
 }
 
-void BlobStatistics::UpdateHistogram(const Tensor& t) {
+void TnnBlobStatistics::UpdateHistogram(const Tensor& t) {
   const int batch = t.batch();
   for (int b = 0; b < batch; ++b) {
     for (int c = 0; c < blob_channels_; ++c) {
@@ -71,7 +71,7 @@ void BlobStatistics::UpdateHistogram(const Tensor& t) {
   }
 }
 
-std::vector<float> BlobStatistics::TnnHistogram(int c) const {
+std::vector<float> TnnBlobStatistics::TnnHistogram(int c) const {
   std::vector<float> h(kBins);
   for (int i = 0; i < kBins; ++i) {
     uint64_t n = counts_[c][i];

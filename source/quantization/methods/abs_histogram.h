@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace qt {
+
+// Histogram of |x| over [0, 2^e) in a fixed number of equal bins, for a range that is not known in advance. When a
+// value at or beyond 2^e arrives, e grows and neighbouring bins merge (2 → 1 per step). Bin edges are multiples of
+// a power of two, so binning at a coarse level and merging fine bins give the same counts exactly: the result
+// depends only on the values seen, never on their order or on how the work was split between threads, and two
+// histograms merge exactly. Exact zeros are not counted (TNN skips them too).
+class AbsHistogram {
+ public:
+  explicit AbsHistogram(int bins = 2048);
+
+  int bins() const { return static_cast<int>(counts_.size()); }
+  bool empty() const { return !has_range_; }
+  // The range is [0, 2^exponent()); meaningless while empty().
+  int exponent() const { return exponent_; }
+  const std::vector<uint64_t>& counts() const { return counts_; }
+
+  // Counts |x| of n values whose largest |x| is max_abs (the caller has it from the range statistics).
+  void Add(const float* x, int64_t n, float max_abs);
+  void Merge(const AbsHistogram& other);
+
+  // Counts over [0, max_abs] in `bins` equal bins, as fractional counts: each source bin is split in proportion
+  // to its overlap with the target bins; mass beyond max_abs (only the values equal to it) goes to the last bin.
+  std::vector<double> Resample(float max_abs, int bins) const;
+
+  // Restores a histogram read from a statistics file.
+  void Assign(int exponent, std::vector<uint64_t> counts);
+
+ private:
+  void GrowTo(int exponent);
+
+  bool has_range_ = false;
+  int exponent_ = 0;
+  std::vector<uint64_t> counts_;
+};
+
+}  // namespace qt

@@ -1,0 +1,135 @@
+#include "quantization/methods/blob_stats.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qt {
+
+float ChannelStats::max_abs() const { return seen() ? std::max(std::fabs(min), std::fabs(max)) : 0.f; }
+
+BlobStats::BlobStats(int channels, int64_t spatial, const StatsRequest& request)
+    : request_(request),
+      spatial_(spatial),
+      tensor_(request.tensor_hist ? StatsRequest::kTensorBins : 0),
+      channels_(channels, ChannelStats(request.channel_hist ? StatsRequest::kChannelBins : 0)) {}
+
+namespace {
+
+// min, max and Σ|x| of n values in 16 independent lanes (so the loop vectorizes), combined in a fixed order: the
+// result does not depend on anything but the values. NaN never wins a comparison, so it leaves min/max alone but
+// makes the sum NaN, which is how callers detect it.
+void RangeAndAbsSum(const float* p, int64_t n, float* mn, float* mx, double* abs_sum) {
+  constexpr int kLanes = 16;
+  float lo[kLanes], hi[kLanes], sum[kLanes];
+  for (int k = 0; k < kLanes; ++k) {
+    lo[k] = std::numeric_limits<float>::infinity();
+    hi[k] = -lo[k];
+    sum[k] = 0.f;
+  }
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) {
+      const float v = p[i + k];
+      lo[k] = v < lo[k] ? v : lo[k];
+      hi[k] = v > hi[k] ? v : hi[k];
+      sum[k] += std::fabs(v);
+    }
+  }
+  for (int k = 0; i < n; ++i, ++k) {
+    const float v = p[i];
+    lo[k] = v < lo[k] ? v : lo[k];
+    hi[k] = v > hi[k] ? v : hi[k];
+    sum[k] += std::fabs(v);
+  }
+  double s = 0;
+  for (int k = 0; k < kLanes; ++k) {
+    *mn = lo[k] < *mn ? lo[k] : *mn;
+    *mx = hi[k] > *mx ? hi[k] : *mx;
+    s += sum[k];
+  }
+  *abs_sum = s;
+}
+
+}  // namespace
+
+void BlobStats::Update(const Tensor& t, std::vector<double>* means) {
+  const int channels = this->channels();
+  const int batch = static_cast<int>(t.count() / (int64_t{channels} * spatial_));
+  means->assign(channels + 1, 0.0);
+  std::vector<float> lo(channels), hi(channels);
+  double total_abs = 0;
+  for (int c = 0; c < channels; ++c) {
+    float mn = std::numeric_limits<float>::infinity(), mx = -mn;
+    for (int b = 0; b < batch; ++b) {
+      double s = 0;
+      RangeAndAbsSum(t.data.data() + (int64_t{b} * channels + c) * spatial_, spatial_, &mn, &mx, &s);
+      if (b == 0) {
+        (*means)[c] = spatial_ > 0 ? s / spatial_ : 0.0;
+        total_abs += s;
+      }
+    }
+    lo[c] = mn;
+    hi[c] = mx;
+    ChannelStats& cs = channels_[c];
+    cs.min = std::min(cs.min, mn);
+    cs.max = std::max(cs.max, mx);
+    tensor_.min = std::min(tensor_.min, mn);
+    tensor_.max = std::max(tensor_.max, mx);
+  }
+  (*means)[channels] = channels * spatial_ > 0 ? total_abs / (channels * spatial_) : 0.0;
+
+  if (request_.channel_hist) {
+    for (int c = 0; c < channels; ++c) {
+      const float m = std::max(std::fabs(lo[c]), std::fabs(hi[c]));
+      for (int b = 0; b < batch; ++b) {
+        channels_[c].hist.Add(t.data.data() + (int64_t{b} * channels + c) * spatial_, spatial_, m);
+      }
+    }
+  }
+  if (request_.tensor_hist) {
+    float m = 0.f;
+    for (int c = 0; c < channels; ++c) m = std::max({m, std::fabs(lo[c]), std::fabs(hi[c])});
+    tensor_.hist.Add(t.data.data(), t.count(), m);
+  }
+}
+
+void BlobStats::AddMeans(const std::vector<double>& means) {
+  for (int c = 0; c < channels(); ++c) {
+    channels_[c].mean_abs_sum += means[c];
+    ++channels_[c].images;
+  }
+  tensor_.mean_abs_sum += means[channels()];
+  ++tensor_.images;
+}
+
+namespace {
+
+void MergeRange(ChannelStats* into, const ChannelStats& from) {
+  into->min = std::min(into->min, from.min);
+  into->max = std::max(into->max, from.max);
+  into->hist.Merge(from.hist);
+}
+
+}  // namespace
+
+void BlobStats::Merge(const BlobStats& other) {
+  MergeRange(&tensor_, other.tensor_);
+  for (int c = 0; c < channels(); ++c) MergeRange(&channels_[c], other.channels_[c]);
+}
+
+BlobStats BlobStats::ConcatChannels(const std::vector<const BlobStats*>& parts) {
+  int channels = 0;
+  for (const BlobStats* p : parts) channels += p->channels();
+  BlobStats out(channels, parts[0]->spatial_, parts[0]->request_);
+  int c = 0;
+  for (const BlobStats* p : parts) {
+    for (int k = 0; k < p->channels(); ++k) out.channels_[c++] = p->channels_[k];
+    MergeRange(&out.tensor_, p->tensor_);
+    // The whole-tensor mean of an input is the channel-count-weighted mean of the parts' means.
+    out.tensor_.mean_abs_sum += p->tensor_.mean_abs_sum * p->channels() / channels;
+    out.tensor_.images = p->tensor_.images;
+  }
+  return out;
+}
+
+}  // namespace qt

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "core/base/tensor.h"
+#include "quantization/methods/abs_histogram.h"
+
+namespace qt {
+
+// Statistics of one channel of a blob (or of the whole blob) over the calibration set, collected in one
+// streaming pass. Everything but mean_abs_sum merges exactly in any order; mean_abs_sum is added by the caller
+// in image order, so the statistics are identical whatever the number of threads.
+struct ChannelStats {
+  float min = std::numeric_limits<float>::infinity();
+  float max = -std::numeric_limits<float>::infinity();
+  double mean_abs_sum = 0;  // Σ over images of that image's mean |x| (batch item 0, as TNN's ACIQ)
+  int64_t images = 0;
+  AbsHistogram hist;        // empty when not collected
+
+  explicit ChannelStats(int bins = 0) : hist(bins) {}
+  float max_abs() const;
+  double mean_abs() const { return images > 0 ? mean_abs_sum / images : 0.0; }
+  bool seen() const { return min <= max; }
+};
+
+// Which histograms to collect: of the whole tensor (per-tensor KL), of every channel (per-channel KL), or both
+// (statistics saved for reuse with any merge type). Ranges and means are always collected.
+struct StatsRequest {
+  bool tensor_hist = false;
+  bool channel_hist = false;
+  static constexpr int kTensorBins = 4096;
+  static constexpr int kChannelBins = 2048;
+};
+
+// Streaming statistics of one NCHW blob: per channel (dim 1) and for the whole tensor.
+class BlobStats {
+ public:
+  BlobStats() = default;
+  BlobStats(int channels, int64_t spatial, const StatsRequest& request);
+
+  int channels() const { return static_cast<int>(channels_.size()); }
+  int64_t spatial() const { return spatial_; }
+  const StatsRequest& request() const { return request_; }
+  const ChannelStats& tensor() const { return tensor_; }
+  const ChannelStats& channel(int c) const { return channels_[c]; }
+  ChannelStats& mutable_tensor() { return tensor_; }
+  ChannelStats& mutable_channel(int c) { return channels_[c]; }
+
+  // One input's values of the blob: ranges and histograms. The mean |x| of batch item 0 per channel and then
+  // for the whole tensor (channels + 1 values) go to `means`, for AddMeans in image order.
+  void Update(const Tensor& t, std::vector<double>* means);
+  void AddMeans(const std::vector<double>& means);
+  // Ranges and histograms of statistics collected on other inputs (means are added separately).
+  void Merge(const BlobStats& other);
+
+  // The statistics of the concatenation of `parts` along the channel axis, exactly as Update would collect them
+  // on the concatenated blob (up to the rounding of the whole-tensor mean): channels are the parts' channels in
+  // order; ranges combine; histograms merge exactly. Parts must share the spatial size and the request.
+  static BlobStats ConcatChannels(const std::vector<const BlobStats*>& parts);
+
+ private:
+  StatsRequest request_;
+  int64_t spatial_ = 0;
+  ChannelStats tensor_;
+  std::vector<ChannelStats> channels_;
+};
+
+}  // namespace qt

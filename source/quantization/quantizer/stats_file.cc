@@ -1,0 +1,233 @@
+#include "quantization/quantizer/stats_file.h"
+
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "core/io/tnn_io.h"
+
+namespace qt {
+namespace {
+
+constexpr char kMagic[8] = {'Q', 'T', 'S', 'T', 'A', 'T', 'S', '\0'};
+constexpr uint32_t kVersion = 1;
+
+// FNV-1a, 64 bits: fast and good enough to tell inputs apart (this is not a security boundary).
+class Fnv1a {
+ public:
+  void Add(const void* data, size_t n) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    for (size_t i = 0; i < n; ++i) h_ = (h_ ^ p[i]) * 0x100000001b3ull;
+  }
+  void Add(const std::string& s) {
+    const uint64_t n = s.size();
+    Add(&n, sizeof(n));
+    Add(s.data(), s.size());
+  }
+  template <typename T>
+  void AddValue(T v) { Add(&v, sizeof(v)); }
+  uint64_t value() const { return h_; }
+
+ private:
+  uint64_t h_ = 0xcbf29ce484222325ull;
+};
+
+class Writer {
+ public:
+  template <typename T>
+  void Put(T v) { bytes_.append(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  void PutString(const std::string& s) {
+    Put<uint32_t>(static_cast<uint32_t>(s.size()));
+    bytes_ += s;
+  }
+  void PutVarint(uint64_t v) {
+    while (v >= 0x80) {
+      bytes_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    bytes_.push_back(static_cast<char>(v));
+  }
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+class Reader {
+ public:
+  Reader(const std::vector<uint8_t>& bytes, const std::string& path) : b_(bytes), path_(path) {}
+  template <typename T>
+  Status Get(const char* what, T* v) {
+    if (b_.size() - pos_ < sizeof(T)) return Truncated(what);
+    std::memcpy(v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return Status::Ok();
+  }
+  Status GetString(const char* what, std::string* s) {
+    uint32_t n = 0;
+    QT_RETURN_IF_ERROR(Get(what, &n));
+    if (b_.size() - pos_ < n) return Truncated(what);
+    s->assign(reinterpret_cast<const char*>(b_.data() + pos_), n);
+    pos_ += n;
+    return Status::Ok();
+  }
+  Status GetVarint(const char* what, uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= b_.size()) return Truncated(what);
+      const uint8_t byte = b_[pos_++];
+      *v |= uint64_t{byte & 0x7fu} << shift;
+      if (!(byte & 0x80)) return Status::Ok();
+    }
+    return Corrupt(what);
+  }
+  Status Corrupt(const std::string& what) const {
+    return Status::ParseError(path_ + ": corrupt statistics file (" + what + " at byte " + std::to_string(pos_) + ")");
+  }
+  bool done() const { return pos_ == b_.size(); }
+
+ private:
+  Status Truncated(const char* what) const {
+    return Status::ParseError(path_ + ": truncated statistics file (" + what + " at byte " + std::to_string(pos_) + ")");
+  }
+  const std::vector<uint8_t>& b_;
+  const std::string& path_;
+  size_t pos_ = 0;
+};
+
+void PutChannel(Writer& w, const ChannelStats& c, bool with_hist) {
+  w.Put(c.min);
+  w.Put(c.max);
+  w.Put(c.mean_abs_sum);
+  w.Put(c.images);
+  if (!with_hist) return;
+  w.Put<int32_t>(c.hist.empty() ? INT_MIN : c.hist.exponent());
+  if (c.hist.empty()) return;
+  for (uint64_t v : c.hist.counts()) w.PutVarint(v);
+}
+
+Status GetChannel(Reader& r, int bins, ChannelStats* c) {
+  QT_RETURN_IF_ERROR(r.Get("min", &c->min));
+  QT_RETURN_IF_ERROR(r.Get("max", &c->max));
+  QT_RETURN_IF_ERROR(r.Get("mean", &c->mean_abs_sum));
+  QT_RETURN_IF_ERROR(r.Get("image count", &c->images));
+  if (bins == 0) return Status::Ok();
+  int32_t exponent = 0;
+  QT_RETURN_IF_ERROR(r.Get("histogram range", &exponent));
+  if (exponent == INT_MIN) return Status::Ok();
+  if (exponent < -200 || exponent > 200) return r.Corrupt("histogram range");
+  std::vector<uint64_t> counts(bins);
+  for (auto& v : counts) QT_RETURN_IF_ERROR(r.GetVarint("histogram count", &v));
+  c->hist.Assign(exponent, std::move(counts));
+  return Status::Ok();
+}
+
+std::string Hex(uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+Status CalibrationFingerprint(const Graph& graph, const std::vector<CalibrationSample>& samples,
+                              const Preprocess& pre, uint64_t* fingerprint) {
+  Fnv1a h;
+  h.AddValue(kVersion);
+  h.Add(SerializeTnnProto(graph));
+  const std::vector<uint8_t> model = SerializeTnnModel(graph);
+  h.Add(model.data(), model.size());
+  for (const auto& in : graph.inputs) {
+    h.Add(in.name);
+    for (int d : in.dims) h.AddValue(d);
+  }
+  h.AddValue<uint64_t>(pre.mean.size());
+  for (float v : pre.mean) h.AddValue(v);
+  h.AddValue<uint64_t>(pre.scale.size());
+  for (float v : pre.scale) h.AddValue(v);
+  h.AddValue(pre.reverse_channel);
+  h.AddValue<uint64_t>(samples.size());
+  std::vector<uint8_t> bytes;
+  for (const auto& sample : samples) {
+    for (const auto& [input, path] : sample) {
+      h.Add(input);
+      h.Add(std::filesystem::path(path).filename().string());
+      QT_RETURN_IF_ERROR(ReadFileBytes(path, &bytes));
+      h.AddValue<uint64_t>(bytes.size());
+      h.Add(bytes.data(), bytes.size());
+    }
+  }
+  *fingerprint = h.value();
+  return Status::Ok();
+}
+
+Status SaveBlobStats(const std::string& path, uint64_t fingerprint, const std::map<std::string, BlobStats>& stats) {
+  Writer w;
+  for (char c : kMagic) w.Put(c);
+  w.Put(kVersion);
+  w.Put(fingerprint);
+  w.Put<uint32_t>(static_cast<uint32_t>(stats.size()));
+  for (const auto& [name, s] : stats) {
+    w.PutString(name);
+    w.Put<int32_t>(s.channels());
+    w.Put<int64_t>(s.spatial());
+    w.Put<uint8_t>(s.request().tensor_hist);
+    w.Put<uint8_t>(s.request().channel_hist);
+    PutChannel(w, s.tensor(), s.request().tensor_hist);
+    for (int c = 0; c < s.channels(); ++c) PutChannel(w, s.channel(c), s.request().channel_hist);
+  }
+  return WriteFilesAtomically({{path, w.bytes()}});
+}
+
+Status LoadBlobStats(const std::string& path, uint64_t fingerprint, std::map<std::string, BlobStats>* stats) {
+  std::vector<uint8_t> bytes;
+  QT_RETURN_IF_ERROR(ReadFileBytes(path, &bytes));
+  if (bytes.size() < sizeof(kMagic) || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+    return Status::ParseError(path + ": not a statistics file (bad magic)");
+  }
+  Reader r(bytes, path);
+  char magic[8];
+  for (char& c : magic) QT_RETURN_IF_ERROR(r.Get("magic", &c));
+  uint32_t version = 0;
+  QT_RETURN_IF_ERROR(r.Get("version", &version));
+  if (version != kVersion) {
+    return Status::Unsupported(path + ": statistics format version " + std::to_string(version) + ", this build reads " +
+                               std::to_string(kVersion));
+  }
+  uint64_t stored = 0;
+  QT_RETURN_IF_ERROR(r.Get("fingerprint", &stored));
+  if (stored != fingerprint) {
+    return Status::InvalidArgument(path + ": these statistics were collected for another model, input set or "
+                                   "preprocessing (fingerprint " + Hex(stored) + ", this run " + Hex(fingerprint) +
+                                   "); delete the file or give another --stats path to collect new ones");
+  }
+  uint32_t count = 0;
+  QT_RETURN_IF_ERROR(r.Get("blob count", &count));
+  stats->clear();
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string name;
+    int32_t channels = 0;
+    int64_t spatial = 0;
+    uint8_t tensor_hist = 0, channel_hist = 0;
+    QT_RETURN_IF_ERROR(r.GetString("blob name", &name));
+    QT_RETURN_IF_ERROR(r.Get("channels", &channels));
+    QT_RETURN_IF_ERROR(r.Get("spatial size", &spatial));
+    QT_RETURN_IF_ERROR(r.Get("histogram flags", &tensor_hist));
+    QT_RETURN_IF_ERROR(r.Get("histogram flags", &channel_hist));
+    if (channels <= 0 || channels > (1 << 24) || spatial <= 0) return r.Corrupt("blob '" + name + "' shape");
+    StatsRequest req;
+    req.tensor_hist = tensor_hist != 0;
+    req.channel_hist = channel_hist != 0;
+    BlobStats s(channels, spatial, req);
+    QT_RETURN_IF_ERROR(GetChannel(r, req.tensor_hist ? StatsRequest::kTensorBins : 0, &s.mutable_tensor()));
+    for (int c = 0; c < channels; ++c) {
+      QT_RETURN_IF_ERROR(GetChannel(r, req.channel_hist ? StatsRequest::kChannelBins : 0, &s.mutable_channel(c)));
+    }
+    (*stats)[name] = std::move(s);
+  }
+  if (!r.done()) return r.Corrupt("trailing bytes");
+  return Status::Ok();
+}
+
+}  // namespace qt
