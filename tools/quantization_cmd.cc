@@ -22,7 +22,7 @@ DEFINE_string(m, "", "weights: .tnnmodel");
 DEFINE_string(model, "", "same as -m");
 DEFINE_string(i, "", "folder of calibration inputs: .jpg .jpeg .png .bmp images, NCHW .txt or .npy tensors");
 DEFINE_string(input_path, "", "same as -i");
-DEFINE_int32(b, 0, "blob method: 0 Min-Max, 2 KL, 3 asymmetric Min-Max, 4 ACIQ-Gauss, 5 ACIQ-Laplace");
+DEFINE_int32(b, 0, "blob method: 0 Min-Max, 2 KL, 3 asymmetric Min-Max, 4 ACIQ-Gauss, 5 ACIQ-Laplace, 6 MSE");
 DEFINE_int32(blob_method, -1, "same as -b");
 DEFINE_int32(w, 0, "weight method: 0 Min-Max, 1 ADMM, 3 asymmetric Min-Max");
 DEFINE_int32(weight_method, -1, "same as -w");
@@ -42,6 +42,7 @@ DEFINE_string(compat, "", "'tnn': reproduce TNN quantization_cmd's arithmetic ex
                           "1000 ADMM iterations, the 2047.5/2048 Min-Max factor), without its bugs");
 DEFINE_string(stats, "", "calibration statistics file: reused when it exists (no forward pass; refused if made for "
                          "another model, input set or preprocessing), else collected and saved there");
+DEFINE_string(fp32_layers, "", "comma-separated layers to keep in float (manual mixed precision)");
 DEFINE_string(table, "", "also write ncnn's calibration table (for ncnn2int8) to this file");
 DEFINE_int32(report, -1, "calibration inputs on which the int8 model is compared with fp32 layer by layer at the "
                          "end (0: no report; default 32, none when --stats reuses statistics)");
@@ -129,6 +130,11 @@ Status Run() {
   if (!scale.empty()) QT_RETURN_IF_ERROR(ParseFloatList(scale, "-s", &options.preprocess.scale));
   options.preprocess.reverse_channel = FLAGS_r == 1 || FLAGS_reverse_channel == 1;
   options.stats_path = FLAGS_stats;
+  for (size_t pos = 0; pos < FLAGS_fp32_layers.size();) {
+    const size_t end = std::min(FLAGS_fp32_layers.find(',', pos), FLAGS_fp32_layers.size());
+    if (end > pos) options.float_layers.insert(FLAGS_fp32_layers.substr(pos, end - pos));
+    pos = end + 1;
+  }
   options.parallel_images = FLAGS_calib_parallel == "images";
   QT_RETURN_IF_ERROR(CheckOutputWritable(output, "-o"));
   if (!FLAGS_table.empty()) {

@@ -121,6 +121,34 @@ TEST_P(BlobMethodsTest, AllZeroBlob) {
   EXPECT_NE(st.message().find("'dead'"), std::string::npos);
 }
 
+TEST(MseMethodTest, ClipsAnOutlierAndKeepsAFlatRange) {
+  // One outlier at 60 among a million unit-Gaussian values: keeping it would coarsen the step for all of them
+  // ((60/127)²/12 each, ~18600 in all), clipping it costs (60 − T)² once, so MSE clips below it. Among only ten
+  // thousand values the same outlier is worth keeping.
+  std::mt19937 rng(9);
+  std::normal_distribution<float> g(0.f, 1.f);
+  Tensor big({1, 1, 1000, 1000}), small({1, 1, 100, 100});
+  for (auto& v : big.data) v = g(rng);
+  for (auto& v : small.data) v = g(rng);
+  big.data[0] = small.data[0] = 60.f;
+  ScaleResult r;
+  ASSERT_TRUE(Scales({big}, true, BlobMethod::kMse, Source::kStreaming, &r).ok());
+  EXPECT_LT(r.scale[0] * 127, 10.f);
+  EXPECT_GT(r.scale[0] * 127, 4.f);
+  ASSERT_TRUE(Scales({small}, true, BlobMethod::kMse, Source::kStreaming, &r).ok());
+  EXPECT_GT(r.scale[0] * 127, 50.f);
+  // Flat data has no tail worth clipping.
+  ASSERT_TRUE(Scales({Uniform({1, 1, 64, 64}, 0.f, 1.f)}, true, BlobMethod::kMse, Source::kStreaming, &r).ok());
+  EXPECT_GT(r.scale[0] * 127, 0.95f);
+  // The search itself: all mass in bin 10 of 256 → clipping at bin 10·127/126.5-ish costs nothing; any t whose
+  // grid puts a level on the centre is optimal, and t never exceeds the histogram.
+  std::vector<double> h(256, 0.0);
+  h[10] = 100;
+  const int t_bins = MseThresholdBin(h);
+  EXPECT_GE(t_bins, 128);
+  EXPECT_LE(t_bins, 256);
+}
+
 TEST(AbsHistogramTest, OrderAndSplitDoNotChangeTheCounts) {
   std::mt19937 rng(11);
   std::lognormal_distribution<float> d(0.f, 2.f);

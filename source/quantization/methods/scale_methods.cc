@@ -13,6 +13,7 @@ const char* BlobMethodName(BlobMethod m) {
     case BlobMethod::kAsymMinMax: return "asymmetric Min-Max";
     case BlobMethod::kAciqGauss: return "ACIQ-Gauss";
     case BlobMethod::kAciqLaplace: return "ACIQ-Laplace";
+    case BlobMethod::kMse: return "MSE";
   }
   return "?";
 }
@@ -33,10 +34,11 @@ Status ParseBlobMethod(int id, BlobMethod* m) {
     case 3: *m = BlobMethod::kAsymMinMax; return Status::Ok();
     case 4: *m = BlobMethod::kAciqGauss; return Status::Ok();
     case 5: *m = BlobMethod::kAciqLaplace; return Status::Ok();
+    case 6: *m = BlobMethod::kMse; return Status::Ok();
     default:
       return Status::InvalidArgument("-b " + std::to_string(id) +
                                      " is not a blob method (0 Min-Max, 2 KL, 3 asymmetric Min-Max, 4 ACIQ-Gauss, "
-                                     "5 ACIQ-Laplace; 1 ADMM is for weights only)");
+                                     "5 ACIQ-Laplace, 6 MSE; 1 ADMM is for weights only)");
   }
 }
 
@@ -49,6 +51,29 @@ Status ParseWeightMethod(int id, WeightMethod* m) {
       return Status::InvalidArgument("-w " + std::to_string(id) +
                                      " is not a weight method (0 Min-Max, 1 ADMM, 3 asymmetric Min-Max)");
   }
+}
+
+bool IsTnnBlobMethod(BlobMethod m) { return m != BlobMethod::kMse; }
+
+int MseThresholdBin(const std::vector<double>& h) {
+  const int bins = static_cast<int>(h.size());
+  int best = bins;
+  double best_err = -1;
+  for (int t = std::min(128, bins); t <= bins; ++t) {
+    const double step = t / 127.0;
+    double err = 0;
+    for (int i = 0; i < bins; ++i) {
+      if (h[i] == 0) continue;
+      const double centre = i + 0.5;
+      const double q = std::min(std::round(centre / step) * step, static_cast<double>(t));
+      err += h[i] * (centre - q) * (centre - q);
+    }
+    if (best_err < 0 || err < best_err) {
+      best_err = err;
+      best = t;
+    }
+  }
+  return best;
 }
 
 int KlThresholdBin(std::vector<float> distribute) {
@@ -161,6 +186,7 @@ Status RangeScale(const ChannelView& v, BlobMethod method, const std::string& bl
       return Status::Ok();
     }
     case BlobMethod::kKl:
+    case BlobMethod::kMse:
       break;
   }
   return Status::Internal("blob method without a range formula");
@@ -217,6 +243,13 @@ Status ComputeBlobScale(const BlobStats& stats, bool merged, BlobMethod method, 
     }
     if (!(max_abs > 0.00001f)) {
       if (merged) return InvalidBlob(blob);
+      continue;
+    }
+    if (method == BlobMethod::kMse) {
+      if (cs.hist.empty()) return Status::Internal("blob '" + blob + "': MSE needs a histogram that was not collected");
+      // The threshold t counts bins: values beyond t bins clip.
+      const int t = MseThresholdBin(cs.hist.Resample(max_abs, kKlBins));
+      result->scale[c] = static_cast<float>(static_cast<double>(max_abs) * t / kKlBins / 127.0);
       continue;
     }
     if (method == BlobMethod::kKl) {

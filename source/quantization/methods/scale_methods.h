@@ -9,8 +9,11 @@
 
 namespace qt {
 
-// Blob ("activation") scale methods; ids are TNN's -b values.
-enum class BlobMethod { kMinMax = 0, kKl = 2, kAsymMinMax = 3, kAciqGauss = 4, kAciqLaplace = 5 };
+// Blob ("activation") scale methods; ids are TNN's -b values. kMse (6) is ours: it has no TNN counterpart.
+enum class BlobMethod { kMinMax = 0, kKl = 2, kAsymMinMax = 3, kAciqGauss = 4, kAciqLaplace = 5, kMse = 6 };
+
+// Whether TNN's quantization_cmd has the method (so --compat tnn can reproduce it).
+bool IsTnnBlobMethod(BlobMethod m);
 // Weight methods; ids are TNN's -w values.
 enum class WeightMethod { kMinMax = 0, kAdmm = 1, kAsymMinMax = 3 };
 
@@ -39,6 +42,12 @@ Status ComputeBlobScale(const BlobStats& stats, bool merged, BlobMethod method, 
 
 // KL threshold bin of a normalized 2048-bin histogram (TNN's CalculateScalePerDis).
 int KlThresholdBin(std::vector<float> histogram);
+
+// The clipping threshold, in bins, that minimises the squared error of symmetric 8-bit quantization over a
+// histogram of |x| (bins of equal width; counts need not be normalized): for each candidate t in [128, bins],
+// every bin centre is quantized with step t/127 bins and clamped to t, and the count-weighted squared errors
+// are summed (as pytorch-quantization's MSE calibrator does).
+int MseThresholdBin(const std::vector<double>& histogram);
 
 // Quantizes `channels` contiguous slices of `count` weights each. q, scales and zero points are written.
 // Compat: TNN's exact arithmetic (ADMM with 1000 fixed float32 iterations); default: ADMM stops when the

@@ -155,8 +155,12 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
   StreamingCalibration how;
   for (const auto& [name, p] : plan) {
     blobs.push_back(name);
-    if (p.method == BlobMethod::kKl) (p.merged ? how.request.tensor_hist : how.request.channel_hist) = true;
+    if (p.method == BlobMethod::kKl || p.method == BlobMethod::kMse) {
+      (p.merged ? how.request.tensor_hist : how.request.channel_hist) = true;
+    }
   }
+  const size_t keep = std::min<size_t>(std::max(o.keep_inputs, 0), samples.size());
+  for (size_t k = 0; k < keep; ++k) how.keep.push_back(k * samples.size() / keep);
   std::map<std::string, BlobStats> stats;
   uint64_t fingerprint = 0;
   std::error_code ec;
@@ -169,10 +173,15 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
     }
     cb.note("statistics reused from " + o.stats_path + ": no forward pass");
     result->stats_reused = true;
+    if (!how.keep.empty()) {
+      BlobDims input_dims;
+      for (const auto& in : g.inputs) input_dims[in.name] = in.dims;
+      for (size_t i : how.keep) {
+        QT_RETURN_IF_ERROR(LoadSample(samples[i], input_dims, o.preprocess, &result->kept_inputs[i]));
+      }
+    }
   } else {
     if (!o.stats_path.empty()) how.request.tensor_hist = how.request.channel_hist = true;
-    const size_t keep = std::min<size_t>(std::max(o.keep_inputs, 0), samples.size());
-    for (size_t k = 0; k < keep; ++k) how.keep.push_back(k * samples.size() / keep);
     how.parallel_images = o.parallel_images;
     QT_RETURN_IF_ERROR(
         CollectBlobStats(g, samples, blobs, o.preprocess, how, cb.progress, &stats, &result->kept_inputs));
@@ -196,9 +205,17 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
     }
   }
   if (samples.empty()) return Status::InvalidArgument("no calibration input");
+  if (options.tnn_compat && !IsTnnBlobMethod(options.blob_method)) {
+    return Status::InvalidArgument(std::string("-b ") + std::to_string(static_cast<int>(options.blob_method)) + " (" +
+                                   BlobMethodName(options.blob_method) + ") has no TNN counterpart to reproduce "
+                                   "with --compat tnn");
+  }
   if (options.tnn_compat && !options.stats_path.empty()) {
     return Status::InvalidArgument("--stats works with the default arithmetic, not with --compat tnn (whose "
                                    "statistics are TNN's two-pass ones)");
+  }
+  for (const auto& name : options.float_layers) {
+    if (!fp32.FindLayer(name)) return Status::NotFound("--fp32_layers: the model has no layer named '" + name + "'");
   }
   QuantizeCallbacks cb = callbacks;
   if (!cb.note) cb.note = [](const std::string&) {};
@@ -233,7 +250,7 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
 
   std::vector<Layer*> weighted;
   for (auto& layer : g.layers) {
-    if (!IsQuantizableLayer(layer, dims)) continue;
+    if (!IsQuantizableLayer(layer, dims) || options.float_layers.count(layer.name)) continue;
     layer.quantized = true;
     if (layer.type == LayerType::kConvolution || layer.type == LayerType::kInnerProduct) weighted.push_back(&layer);
   }

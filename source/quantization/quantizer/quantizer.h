@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct QuantizeOptions {
   // Decoded calibration inputs to keep for a report, evenly spaced over the set (0: none).
   int keep_inputs = 0;
   bool parallel_images = true;  // see StreamingCalibration
+  // Layers kept in float (manual mixed precision): they are not quantized, although their blobs are calibrated
+  // for int8 neighbours. Names are layer names of the model as given.
+  std::set<std::string> float_layers;
 };
 
 struct QuantizeCallbacks {
