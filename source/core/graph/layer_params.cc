@@ -353,7 +353,8 @@ LayerParams DefaultLayerParams(LayerType type) {
     case LayerType::kAdd:
     case LayerType::kSub:
     case LayerType::kMul:
-    case LayerType::kDiv: return BinaryParams{};
+    case LayerType::kDiv:
+    case LayerType::kMaximum: return BinaryParams{};
     case LayerType::kConcat:
     case LayerType::kSoftmax:
     case LayerType::kFlatten: return AxisParams{};
@@ -388,7 +389,8 @@ Status ParseLayerParams(LayerType type, const std::vector<std::string>& tokens, 
     case LayerType::kAdd:
     case LayerType::kSub:
     case LayerType::kMul:
-    case LayerType::kDiv: return Parse(r, &std::get<BinaryParams>(*params));
+    case LayerType::kDiv:
+    case LayerType::kMaximum: return Parse(r, &std::get<BinaryParams>(*params));
     case LayerType::kConcat:
     case LayerType::kSoftmax:
     case LayerType::kFlatten: return Parse(r, &std::get<AxisParams>(*params));
