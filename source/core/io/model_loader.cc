@@ -1,11 +1,28 @@
 #include "core/io/model_loader.h"
 
+#include <fstream>
+
+#include "core/io/caffe_importer.h"
 #include "core/io/tnn_io.h"
 
 namespace qt {
+namespace {
+
+// The first bytes of a file, enough to tell the formats apart; empty if it cannot be read (the reader that
+// follows reports why).
+std::string FileHead(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(in ? head.size() : static_cast<size_t>(in.gcount()));
+  return head;
+}
+
+}  // namespace
 
 Status LoadModel(const std::string& proto_path, const std::string& model_path, Graph* graph) {
   if (proto_path.empty()) return Status::InvalidArgument("no model given (-p)");
+  if (LooksLikeCaffePrototxt(FileHead(proto_path))) return ImportCaffeModel(proto_path, model_path, graph);
   if (model_path.empty()) {
     return Status::InvalidArgument(proto_path + ": a TNN model needs its .tnnmodel file too (-m)");
   }
