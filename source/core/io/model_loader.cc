@@ -1,5 +1,7 @@
 #include "core/io/model_loader.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "core/io/caffe_importer.h"
@@ -8,21 +10,23 @@
 namespace qt {
 namespace {
 
-// The first bytes of a file, enough to tell the formats apart; empty if it cannot be read (the reader that
-// follows reports why).
-std::string FileHead(const std::string& path) {
+// The first bytes of a file, enough to tell the formats apart.
+Status FileHead(const std::string& path, std::string* head) {
   std::ifstream in(path, std::ios::binary);
-  std::string head(4096, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(in ? head.size() : static_cast<size_t>(in.gcount()));
-  return head;
+  if (!in.is_open()) return Status::IoError(path + ": cannot open (" + std::strerror(errno) + ")");
+  head->assign(4096, '\0');
+  in.read(head->data(), static_cast<std::streamsize>(head->size()));
+  head->resize(in ? head->size() : static_cast<size_t>(in.gcount()));
+  return Status::Ok();
 }
 
 }  // namespace
 
 Status LoadModel(const std::string& proto_path, const std::string& model_path, Graph* graph) {
   if (proto_path.empty()) return Status::InvalidArgument("no model given (-p)");
-  if (LooksLikeCaffePrototxt(FileHead(proto_path))) return ImportCaffeModel(proto_path, model_path, graph);
+  std::string head;
+  QT_RETURN_IF_ERROR(FileHead(proto_path, &head));
+  if (LooksLikeCaffePrototxt(head)) return ImportCaffeModel(proto_path, model_path, graph);
   if (model_path.empty()) {
     return Status::InvalidArgument(proto_path + ": a TNN model needs its .tnnmodel file too (-m)");
   }
