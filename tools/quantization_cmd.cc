@@ -1,11 +1,9 @@
 // quantization_cmd: calibrates an fp32 model on a folder of inputs and writes a TNN int8 model.
 #include <gflags/gflags.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 
 #include "core/base/parallel.h"
 #include "core/io/model_loader.h"
@@ -14,9 +12,9 @@
 #include "quantization/quantizer/quantizer.h"
 #include "tools/common/tool_util.h"
 
-DEFINE_string(p, "", "model: .tnnproto");
+DEFINE_string(p, "", "model: .tnnproto or Caffe .prototxt (the format is detected from the content)");
 DEFINE_string(proto, "", "same as -p");
-DEFINE_string(m, "", "weights: .tnnmodel");
+DEFINE_string(m, "", "weights: .tnnmodel or .caffemodel");
 DEFINE_string(model, "", "same as -m");
 DEFINE_string(i, "", "folder of calibration inputs: .jpg .jpeg .png .bmp images, NCHW .txt or .npy tensors");
 DEFINE_string(input_path, "", "same as -i");
@@ -53,16 +51,6 @@ void Log(const std::string& line) {
 
 int PickInt(int short_value, int long_value) { return long_value >= 0 ? long_value : short_value; }
 
-Status CheckWritable(const std::string& prefix) {
-  namespace fs = std::filesystem;
-  fs::path dir = fs::path(prefix).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return Status::IoError("-o " + prefix + ": folder '" + dir.string() + "' does not exist");
-  if (access(dir.c_str(), W_OK) != 0) return Status::IoError("-o " + prefix + ": folder '" + dir.string() + "' is not writable");
-  return Status::Ok();
-}
-
 Status Run() {
   std::string proto, model, input, mean, mean2, scale, output;
   QT_RETURN_IF_ERROR(PickFlag("p", FLAGS_p, "proto", FLAGS_proto, &proto));
@@ -90,7 +78,7 @@ Status Run() {
   if (!mean.empty()) QT_RETURN_IF_ERROR(ParseFloatList(mean, "-n", &options.preprocess.mean));
   if (!scale.empty()) QT_RETURN_IF_ERROR(ParseFloatList(scale, "-s", &options.preprocess.scale));
   options.preprocess.reverse_channel = FLAGS_r == 1 || FLAGS_reverse_channel == 1;
-  QT_RETURN_IF_ERROR(CheckWritable(output));
+  QT_RETURN_IF_ERROR(CheckOutputFolder(output));
 
   Graph fp32;
   QT_RETURN_IF_ERROR(LoadModel(proto, model, &fp32));
@@ -130,7 +118,8 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "calibrates a model and writes a TNN int8 model\n"
       "  quantization_cmd -p model.tnnproto -m model.tnnmodel -i calib_folder [-b 0|2|3|4|5] [-w 0|1|3] "
-      "[-t 0|1|2] [-n mean] [-s scale] [-r 1] [-o prefix] [--compat tnn]");
+      "[-t 0|1|2] [-n mean] [-s scale] [-r 1] [-o prefix] [--compat tnn]\n"
+      "  (-p deploy.prototxt -m weights.caffemodel reads a Caffe model; the output is always TNN)");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
     std::fprintf(stderr, "quantization_cmd: error: unexpected argument '%s'\n", argv[1]);

@@ -1,5 +1,9 @@
 #include "tools/common/tool_util.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+
 namespace qt {
 
 Status PickFlag(const char* short_name, const std::string& short_value, const char* long_name,
@@ -9,6 +13,16 @@ Status PickFlag(const char* short_name, const std::string& short_value, const ch
                                    " give different values ('" + short_value + "' and '" + long_value + "')");
   }
   *value = short_value.empty() ? long_value : short_value;
+  return Status::Ok();
+}
+
+Status CheckOutputFolder(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(prefix).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::IoError("-o " + prefix + ": folder '" + dir.string() + "' does not exist");
+  if (access(dir.c_str(), W_OK) != 0) return Status::IoError("-o " + prefix + ": folder '" + dir.string() + "' is not writable");
   return Status::Ok();
 }
 

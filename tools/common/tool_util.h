@@ -18,4 +18,7 @@ inline int FailWith(const char* tool, const Status& s) {
 Status PickFlag(const char* short_name, const std::string& short_value, const char* long_name,
                 const std::string& long_value, std::string* value);
 
+// Checks before any work that the folder of an output prefix (`-o out/model`) exists and is writable.
+Status CheckOutputFolder(const std::string& prefix);
+
 }  // namespace qt
