@@ -780,7 +780,8 @@ Status Importer::ImportEltwise(LayerCtx& c) {
     const float k = coeff(i);
     if (k == 1.f || (i > 0 && k == -1.f)) return ins[i];
     const std::string scaled = HelperBlobName(c, "coeff" + std::to_string(i));
-    EmitConstantOp(LayerType::kMul, HelperLayerName(c, "coeff" + std::to_string(i)), ins[i], scaled, {k}, {1});
+    EmitConstantOp(LayerType::kMul, HelperLayerName(c, "coeff" + std::to_string(i)), ins[i], scaled, {k},
+                   Dims(std::max(rank, 1), 1));
     return scaled;
   };
   std::string acc = term(0);
