@@ -274,6 +274,7 @@ TEST_F(CaffeImporterTest, PoolingRoundsLikeCaffe) {
   // Global average: one value, kernel 0 in the TNN params.
   ExpectNear(pool("pool: AVE global_pooling: true", &d, &g), {12});
   EXPECT_EQ(g.layers[0].Params<PoolParams>().kernel_h, 0);
+  EXPECT_EQ(g.layers[0].Params<PoolParams>().ceil_mode, 0);
 }
 
 TEST_F(CaffeImporterTest, Activations) {

@@ -194,11 +194,16 @@ class NameTable {
 // index from the end: an InnerProduct weight is 1x1xNxK), else its shape.
 bool IsLegacyBlob(const cp::BlobProto& b) { return b.has_num() || b.has_channels() || b.has_height() || b.has_width(); }
 
+// Dims past the int range are clamped: they then fail the checks on sizes.
+Dims ShapeDims(const cp::BlobShape& shape) {
+  Dims d;
+  for (int64_t v : shape.dim()) d.push_back(static_cast<int>(std::clamp<int64_t>(v, INT_MIN, INT_MAX)));
+  return d;
+}
+
 Dims StoredDims(const cp::BlobProto& b) {
   if (IsLegacyBlob(b)) return Dims{b.num(), b.channels(), b.height(), b.width()};
-  Dims d;
-  for (int64_t v : b.shape().dim()) d.push_back(static_cast<int>(std::clamp<int64_t>(v, INT_MIN, INT_MAX)));
-  return d;
+  return ShapeDims(b.shape());
 }
 
 // Caffe's Blob::ShapeEquals.
@@ -306,8 +311,9 @@ class Importer {
   Status ImportDropout(LayerCtx& c);
   Status ImportSplit(LayerCtx& c);
   Status ImportUnary(LayerCtx& c, LayerType type);
-  Status EmitReshape(const LayerCtx& c, const std::string& layer_name, const std::string& input,
-                     const std::string& output, const Dims& in_dims, const Dims& out_dims, bool keep_batch);
+  // A Reshape to the explicit Caffe shape (the caller has checked the element count).
+  void EmitReshape(const std::string& layer_name, const std::string& input, const std::string& output,
+                   const Dims& out_dims, bool keep_batch);
 
   std::string prototxt_, caffemodel_;
   Graph* graph_;
@@ -392,11 +398,8 @@ void Importer::EmitConstantOp(LayerType type, const std::string& name, const std
   graph_->resources[name] = BinaryResource{FloatBuffer(values, dims)};
 }
 
-Status Importer::EmitReshape(const LayerCtx& c, const std::string& layer_name, const std::string& input,
-                             const std::string& output, const Dims& in_dims, const Dims& out_dims, bool keep_batch) {
-  if (DimsCount(in_dims) != DimsCount(out_dims)) {
-    return c.Error("cannot reshape " + DimsToString(in_dims) + " to " + DimsToString(out_dims));
-  }
+void Importer::EmitReshape(const std::string& layer_name, const std::string& input, const std::string& output,
+                           const Dims& out_dims, bool keep_batch) {
   ReshapeParams p;
   p.axis = 0;
   p.num_axes = static_cast<int>(out_dims.size());
@@ -404,13 +407,11 @@ Status Importer::EmitReshape(const LayerCtx& c, const std::string& layer_name, c
   // 0 copies the input's batch dim, so the reshape does not pin the batch size.
   if (keep_batch) p.shape[0] = 0;
   Emit(LayerType::kReshape, layer_name, {input}, {output}, p);
-  return Status::Ok();
 }
 
 std::string Importer::ReshapeToCaffeRank(const LayerCtx& c, const BlobState& b, const std::string& suffix) {
   const std::string name = HelperBlobName(c, suffix);
-  const Status s = EmitReshape(c, HelperLayerName(c, suffix), b.name, name, b.dims, b.dims, true);
-  (void)s;  // same dims: cannot fail
+  EmitReshape(HelperLayerName(c, suffix), b.name, name, b.dims, true);
   by_graph_name_[name] = BlobState{name, b.dims, static_cast<int>(b.dims.size())};
   return name;
 }
@@ -518,8 +519,7 @@ Status Importer::NetLevelInputs(const cp::NetParameter& net) {
     if (by_dim) {
       for (int k = 0; k < 4; ++k) dims.push_back(net.input_dim(4 * i + k));
     } else {
-      for (int64_t d : net.input_shape(i).dim())
-        dims.push_back(static_cast<int>(std::clamp<int64_t>(d, INT_MIN, INT_MAX)));
+      dims = ShapeDims(net.input_shape(i));
     }
     QT_RETURN_IF_ERROR(DeclareInput(prototxt_, net.input(i), dims));
   }
@@ -536,11 +536,7 @@ Status Importer::ImportInput(LayerCtx& c) {
                    " shapes (input_param needs one shape, or one per top)");
   }
   for (int i = 0; i < tops; ++i) {
-    Dims dims;
-    for (int64_t d : p.shape(p.shape_size() == 1 ? 0 : i).dim()) {
-      dims.push_back(static_cast<int>(std::clamp<int64_t>(d, INT_MIN, INT_MAX)));
-    }
-    QT_RETURN_IF_ERROR(DeclareInput(c.where, c.lp->top(i), dims));
+    QT_RETURN_IF_ERROR(DeclareInput(c.where, c.lp->top(i), ShapeDims(p.shape(p.shape_size() == 1 ? 0 : i))));
   }
   return Status::Ok();
 }
@@ -675,7 +671,10 @@ Status Importer::ImportPooling(LayerCtx& c) {
   pp.pad_w = static_cast<int>(std::min<uint32_t>(hw_pad ? p.pad_w() : p.pad(), INT_MAX));
   pp.stride_h = static_cast<int>(std::min<uint32_t>(hw_stride ? p.stride_h() : p.stride(), INT_MAX));
   pp.stride_w = static_cast<int>(std::min<uint32_t>(hw_stride ? p.stride_w() : p.stride(), INT_MAX));
-  if (kh < 1 || kw < 1 || pp.stride_h < 1 || pp.stride_w < 1) return c.Error("kernel and stride must be >= 1");
+  const int limit = 1 << 16;
+  for (int v : {kh, kw, pp.stride_h, pp.stride_w}) {
+    if (v < 1 || v > limit) return c.Error("kernel and stride must be in [1, 65536]");
+  }
   if (p.global_pooling() && (pp.pad_h || pp.pad_w || pp.stride_h != 1 || pp.stride_w != 1)) {
     return c.Error("global_pooling needs pad 0 and stride 1");
   }
@@ -700,12 +699,16 @@ Status Importer::ImportPooling(LayerCtx& c) {
   pp.kernel_h = p.global_pooling() ? 0 : kh;
   pp.kernel_w = p.global_pooling() ? 0 : kw;
   pp.pad_type = -1;
-  for (int ceil_mode : {1, 0}) {
-    pp.ceil_mode = ceil_mode;
+  auto same_output = [&]() {
     WindowGeometry g;
     int gkh = 0, gkw = 0;
-    if (PoolGeometry(pp, x[2], x[3], &g, &gkh, &gkw).ok() && g.out_h == oh && g.out_w == ow) break;
-    if (ceil_mode == 0) {
+    return PoolGeometry(pp, x[2], x[3], &g, &gkh, &gkw).ok() && g.out_h == oh && g.out_w == ow;
+  };
+  // A global pooling has a single window either way; TNN's converters write it with ceil_mode 0.
+  pp.ceil_mode = p.global_pooling() ? 0 : 1;
+  if (!same_output()) {
+    pp.ceil_mode = 0;
+    if (!same_output()) {
       return Status::Internal(c.where + ": no TNN ceil_mode reproduces Caffe's output " + std::to_string(oh) + "x" +
                               std::to_string(ow));
     }
@@ -872,9 +875,8 @@ Status Importer::ImportSoftmax(LayerCtx& c) {
 Status Importer::ImportBatchNorm(LayerCtx& c) {
   const auto& p = c.lp->batch_norm_param();
   if (p.has_use_global_stats() && !p.use_global_stats()) {
-    return c.Unsupported(
-        "use_global_stats: false normalizes with the statistics of the batch itself; only the "
-        "stored statistics (Caffe's TEST behaviour) are supported");
+    return c.Unsupported("use_global_stats: false normalizes with the statistics of the batch itself; only the "
+                         "stored statistics (Caffe's TEST behaviour) are supported");
   }
   const Dims& x = c.in[0].dims;
   const int channels = x.size() > 1 ? x[1] : 1;
@@ -903,9 +905,7 @@ Status Importer::ImportBatchNorm(LayerCtx& c) {
 
 Status Importer::ImportScale(LayerCtx& c) {
   if (c.in.size() == 2) {
-    return c.Unsupported(
-        "a Scale with two bottoms (the scale comes from a blob, not from weights) is not "
-        "supported");
+    return c.Unsupported("a Scale with two bottoms (the scale comes from a blob, not from weights) is not supported");
   }
   const auto& p = c.lp->scale_param();
   const Dims& x = c.in[0].dims;
@@ -965,7 +965,8 @@ Status Importer::ImportFlatten(LayerCtx& c) {
     Emit(LayerType::kFlatten, c.name, {c.in[0].name}, {out}, AxisParams{start});
     return Status::Ok();
   }
-  return EmitReshape(c, c.name, c.in[0].name, out, x, o, start > 0);
+  EmitReshape(c.name, c.in[0].name, out, o, start > 0);
+  return Status::Ok();
 }
 
 Status Importer::ImportReshape(LayerCtx& c) {
@@ -973,8 +974,9 @@ Status Importer::ImportReshape(LayerCtx& c) {
   const Dims& x = c.in[0].dims;
   const int rank = static_cast<int>(x.size());
   const int start = p.axis() >= 0 ? p.axis() : rank + p.axis() + 1;
-  if (start < 0 || start > rank)
+  if (start < 0 || start > rank) {
     return c.Error("axis " + std::to_string(p.axis()) + " is out of range for " + DimsToString(x));
+  }
   if (p.num_axes() < -1) return c.Error("num_axes " + std::to_string(p.num_axes()) + " must be >= -1");
   const int end = p.num_axes() == -1 ? rank : start + p.num_axes();
   if (end > rank) return c.Error("axis and num_axes pass the end of the " + DimsToString(x) + " input");
@@ -989,10 +991,10 @@ Status Importer::ImportReshape(LayerCtx& c) {
       if (infer >= 0) return c.Error("shape has more than one -1");
       infer = static_cast<int>(o.size());
       o.push_back(1);
-    } else if (d > 0 && d <= INT_MAX) {
+    } else if (d > 0 && d <= (1 << 24)) {
       o.push_back(static_cast<int>(d));
     } else {
-      return c.Error("shape dim " + std::to_string(d) + " is not -1, 0 or positive");
+      return c.Error("shape dim " + std::to_string(d) + " is not -1, 0 or in [1, 2^24]");
     }
   }
   o.insert(o.end(), x.begin() + end, x.end());
@@ -1004,7 +1006,8 @@ Status Importer::ImportReshape(LayerCtx& c) {
   const bool keep_batch = start > 0 || (p.shape().dim_size() > 0 && p.shape().dim(0) == 0);
   if (DimsCount(o) != DimsCount(x)) return c.Error("cannot reshape " + DimsToString(x) + " to " + DimsToString(o));
   const std::string out = Top(c, 0, o, static_cast<int>(o.size()));
-  return EmitReshape(c, c.name, c.in[0].name, out, x, o, keep_batch);
+  EmitReshape(c.name, c.in[0].name, out, o, keep_batch);
+  return Status::Ok();
 }
 
 Status Importer::ImportSplit(LayerCtx& c) {
