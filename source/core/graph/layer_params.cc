@@ -353,8 +353,7 @@ LayerParams DefaultLayerParams(LayerType type) {
     case LayerType::kAdd:
     case LayerType::kSub:
     case LayerType::kMul:
-    case LayerType::kDiv:
-    case LayerType::kMaximum: return BinaryParams{};
+    case LayerType::kDiv: return BinaryParams{};
     case LayerType::kConcat:
     case LayerType::kSoftmax:
     case LayerType::kFlatten: return AxisParams{};
@@ -371,6 +370,7 @@ LayerParams DefaultLayerParams(LayerType type) {
     case LayerType::kTanh:
     case LayerType::kBatchNorm:
     case LayerType::kDropout: return std::monostate{};
+    case LayerType::kMaximum: return BinaryParams{};
   }
   return std::monostate{};
 }
@@ -389,8 +389,7 @@ Status ParseLayerParams(LayerType type, const std::vector<std::string>& tokens, 
     case LayerType::kAdd:
     case LayerType::kSub:
     case LayerType::kMul:
-    case LayerType::kDiv:
-    case LayerType::kMaximum: return Parse(r, &std::get<BinaryParams>(*params));
+    case LayerType::kDiv: return Parse(r, &std::get<BinaryParams>(*params));
     case LayerType::kConcat:
     case LayerType::kSoftmax:
     case LayerType::kFlatten: return Parse(r, &std::get<AxisParams>(*params));
@@ -407,6 +406,7 @@ Status ParseLayerParams(LayerType type, const std::vector<std::string>& tokens, 
     case LayerType::kTanh:
     case LayerType::kBatchNorm:
     case LayerType::kDropout: return Status::Ok();  // TNN reads no params for these; extra tokens are ignored
+    case LayerType::kMaximum: return Parse(r, &std::get<BinaryParams>(*params));
   }
   return Status::Internal("unhandled layer type");
 }
