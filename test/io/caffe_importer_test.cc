@@ -1,9 +1,6 @@
 // Unit tests of the Caffe importer on tiny nets written here: text prototxts and caffemodels built with the
 // protobuf API. Each supported layer is run on our engine and compared with values computed by hand (or by a
 // naive loop written in this file); the error cases check the one-line message.
-#include "core/io/caffe_importer.h"
-
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -13,7 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "core/graph/shape_inference.h"
+#include <gtest/gtest.h>
+
+#include "core/io/caffe_importer.h"
 #include "core/io/model_loader.h"
 #include "core/io/proto/caffe.pb.h"
 #include "core/io/tnn_io.h"
