@@ -13,9 +13,9 @@
 #include "quantization/inputs/preprocess.h"
 #include "tools/common/tool_util.h"
 
-DEFINE_string(p, "", "model: .tnnproto");
+DEFINE_string(p, "", "model: .tnnproto or Caffe .prototxt (the format is detected from the content)");
 DEFINE_string(proto, "", "same as -p");
-DEFINE_string(m, "", "weights: .tnnmodel");
+DEFINE_string(m, "", "weights: .tnnmodel or .caffemodel");
 DEFINE_string(model, "", "same as -m");
 DEFINE_string(i, "", "input file: image (.jpg .jpeg .png .bmp), NCHW .txt or .npy; for several model inputs, "
                      "a comma-separated list in input-name order");
@@ -105,7 +105,8 @@ Status Run() {
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "runs a model on one input and writes its outputs\n"
-      "  model_run -p model.tnnproto -m model.tnnmodel -i input.jpg [-n 104,117,123] [-s 1,1,1] [-r 1] -o out.txt");
+      "  model_run -p model.tnnproto -m model.tnnmodel -i input.jpg [-n 104,117,123] [-s 1,1,1] [-r 1] -o out.txt\n"
+      "  (-p deploy.prototxt -m weights.caffemodel reads a Caffe model)");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
     std::fprintf(stderr, "model_run: error: unexpected argument '%s'\n", argv[1]);

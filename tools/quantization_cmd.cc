@@ -16,9 +16,9 @@
 #include "quantization/writers/ncnn_table.h"
 #include "tools/common/tool_util.h"
 
-DEFINE_string(p, "", "model: .tnnproto");
+DEFINE_string(p, "", "model: .tnnproto or Caffe .prototxt (the format is detected from the content)");
 DEFINE_string(proto, "", "same as -p");
-DEFINE_string(m, "", "weights: .tnnmodel");
+DEFINE_string(m, "", "weights: .tnnmodel or .caffemodel");
 DEFINE_string(model, "", "same as -m");
 DEFINE_string(i, "", "folder of calibration inputs: .jpg .jpeg .png .bmp images, NCHW .txt or .npy tensors");
 DEFINE_string(input_path, "", "same as -i");

@@ -116,6 +116,26 @@ TEST(GraphSimplifyTest, ABranchedOrOutputBlobIsNotRewritten) {
   EXPECT_EQ(FuseConvActivation(&g), 0);
 }
 
+// Caffe writes a BatchNorm as BatchNorm then Scale: both fold into the one convolution, then the ReLU fuses.
+TEST(GraphSimplifyTest, BatchNormThenScaleBothFoldIntoOneConv) {
+  Graph before = ConvNormChain(false);
+  auto& layers = before.layers;
+  layers.insert(layers.begin() + 2, MakeLayer(LayerType::kScale, "Scale", "scale1", {"b1"}, {"s1"}, ScaleParams{1, 1, 1}));
+  layers[3].inputs = {"s1"};
+  before.resources["scale1"] =
+      ScaleResource{true, RawBuffer::FromFloat(Random(4, 11, 0.5f, 2.f)), RawBuffer::FromFloat(Random(4, 12))};
+  before.RefreshBlobNames();
+  Graph after = before;
+  EXPECT_EQ(FoldConvBatchNorm(&after), 3);
+  ASSERT_EQ(after.layers[0].name, "conv1");
+  EXPECT_EQ(after.layers[0].outputs[0], "s1");
+  EXPECT_EQ(after.layers[1].type, LayerType::kRelu);
+  EXPECT_EQ(FuseConvActivation(&after), 1);
+  const auto a = RunNet(before), b = RunNet(after);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5f * (1 + std::fabs(a[i]))) << i;
+}
+
 TEST(GraphSimplifyTest, ActivationAfterAFusedConvIsLeftAlone) {
   Graph g = ConvNormChain(false);
   g.layers[0].Params<ConvParams>().activation = kActivationRelu6;

@@ -753,5 +753,29 @@ TEST(TnnIoTest, WriteIntoMissingDirectoryFailsAndLeavesNoTempFile) {
   EXPECT_TRUE(dir.Entries().empty());
 }
 
+// Maximum (TNN LAYER_MAXIMUM, id 137) reads and writes as TNN's MaxLayerInterpreter does: `weight_input_index`,
+// and for the one-input form a resource holding only the constant operand.
+TEST(TnnIoTest, MaximumRoundTripsInBothForms) {
+  const std::string proto = MakeProto("a 4 1 2 2 2 0 : b 4 1 2 2 2 0", "a b m1 m2", "m2",
+                                      {"Maximum max2 2 1 a b m1 1", "Maximum max_const 1 1 m1 m2 1"});
+  ModelBytes m;
+  m.U32(kTnnMagicV2).I32(1);
+  m.Header(137, "Maximum", "max_const").Floats({0.5f, -0.5f}, {1, 2, 1, 1});
+  Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectRoundTrip(proto, m.bytes(), &g));
+  EXPECT_EQ(g.FindLayer("max2")->type, LayerType::kMaximum);
+  EXPECT_EQ(g.FindLayer("max2")->inputs.size(), 2u);
+  EXPECT_EQ(std::get<BinaryResource>(g.resources.at("max_const")).element.dims(), (std::vector<int32_t>{1, 2, 1, 1}));
+  EXPECT_NE(SerializeTnnProto(g).find("\"Maximum max2 2 1 a b m1 1 ,\""), std::string::npos);
+  BlobDims dims;
+  Status s = InferShapes(g, {}, &dims);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(dims.at("m2"), (Dims{1, 2, 2, 2}));
+  // A legacy header without the type string resolves the id.
+  LayerType t;
+  ASSERT_TRUE(LayerTypeFromTnnId(137, &t));
+  EXPECT_EQ(t, LayerType::kMaximum);
+}
+
 }  // namespace
 }  // namespace qt

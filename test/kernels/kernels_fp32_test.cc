@@ -218,5 +218,11 @@ TEST(ResizeFp32Test, NearestAndBilinear) {
   EXPECT_FLOAT_EQ(lin[1], 0.5f);
 }
 
+TEST(BinaryFp32Test, MaximumBroadcasts) {
+  std::vector<float> a = {1, -2, 3, -4, 5, -6}, b = {0, 2, -5}, out(6);
+  BinaryFp32(BinaryOp::kMax, a.data(), {2, 3}, b.data(), {3}, out.data(), {2, 3});
+  EXPECT_EQ(out, (std::vector<float>{1, 2, 3, 0, 5, -5}));
+}
+
 }  // namespace
 }  // namespace qt

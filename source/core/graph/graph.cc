@@ -113,6 +113,7 @@ Status ValidateResource(const Graph& g, const Layer& l) {
     case LayerType::kSub:
     case LayerType::kMul:
     case LayerType::kDiv:
+    case LayerType::kMaximum:
       if (l.inputs.size() == 1 && (!r || !std::holds_alternative<BinaryResource>(*r))) return missing("constant");
       return Status::Ok();
     case LayerType::kBatchNorm:
@@ -145,7 +146,7 @@ Status Graph::Validate() const {
     }
     if (l.inputs.empty() || l.outputs.empty()) return Status::InvalidArgument(Where(l) + " needs inputs and outputs");
     const bool binary = l.type == LayerType::kAdd || l.type == LayerType::kSub || l.type == LayerType::kMul ||
-                        l.type == LayerType::kDiv;
+                        l.type == LayerType::kDiv || l.type == LayerType::kMaximum;
     if (binary && l.inputs.size() > 2) return Status::InvalidArgument(Where(l) + " has more than two inputs");
     if (!binary && l.type != LayerType::kConcat && l.inputs.size() != 1) {
       return Status::InvalidArgument(Where(l) + " takes one input blob, got " + std::to_string(l.inputs.size()));

@@ -28,6 +28,48 @@ const Layer* SoleConsumer(const Graph& g, const Layer& conv) {
   return next;
 }
 
+// Folds the norm that directly follows layers[index] into it; false when there is none to fold.
+bool FoldNextNorm(Graph* graph, size_t index) {
+  Layer& conv = graph->layers[index];
+  const Layer* norm = SoleConsumer(*graph, conv);
+  if (!norm || (norm->type != LayerType::kBatchNorm && norm->type != LayerType::kScale)) return false;
+  auto conv_it = graph->resources.find(conv.name);
+  auto norm_it = graph->resources.find(norm->name);
+  if (conv_it == graph->resources.end() || norm_it == graph->resources.end()) return false;
+  auto* cr = std::get_if<ConvResource>(&conv_it->second);
+  if (!cr || cr->filter.dtype() == DataType::kInt8) return false;
+  std::vector<float> scale, shift;
+  if (const auto* bn = std::get_if<BatchNormResource>(&norm_it->second)) {
+    scale = bn->scale.ToFloat();
+    shift = bn->bias.ToFloat();
+  } else if (const auto* sc = std::get_if<ScaleResource>(&norm_it->second)) {
+    scale = sc->scale.ToFloat();
+    if (sc->bias_term) shift = sc->bias.ToFloat();
+  } else {
+    return false;
+  }
+  auto& p = conv.Params<ConvParams>();
+  const int oc = p.output_channel;
+  if (scale.size() == 1) scale.assign(oc, scale[0]);
+  if (shift.size() == 1) shift.assign(oc, shift[0]);
+  if (shift.empty()) shift.assign(oc, 0.f);
+  if (static_cast<int>(scale.size()) != oc || static_cast<int>(shift.size()) != oc || oc == 0) return false;
+  std::vector<float> w = cr->filter.ToFloat();
+  const size_t per_oc = w.size() / oc;
+  for (int o = 0; o < oc; ++o) {
+    for (size_t k = 0; k < per_oc; ++k) w[o * per_oc + k] *= scale[o];
+  }
+  std::vector<float> b = cr->has_bias ? cr->bias.ToFloat() : std::vector<float>(oc, 0.f);
+  for (int o = 0; o < oc; ++o) b[o] = b[o] * scale[o] + shift[o];
+  cr->filter = RawBuffer::FromFloat(w, cr->filter.dims());
+  cr->bias = RawBuffer::FromFloat(b, {oc});
+  cr->has_bias = true;
+  p.has_bias = 1;
+  conv.outputs[0] = norm->outputs[0];
+  EraseLayer(graph, norm->name);
+  return true;
+}
+
 }  // namespace
 
 int FuseConvActivation(Graph* graph) {
@@ -46,45 +88,10 @@ int FuseConvActivation(Graph* graph) {
 
 int FoldConvBatchNorm(Graph* graph) {
   int folded = 0;
+  // A convolution may be followed by several norms (Caffe's BatchNorm then Scale): fold until none is left. The
+  // norm is erased after the convolution, so its index stays valid.
   for (size_t i = 0; i < graph->layers.size(); ++i) {
-    Layer& conv = graph->layers[i];
-    const Layer* norm = SoleConsumer(*graph, conv);
-    if (!norm || (norm->type != LayerType::kBatchNorm && norm->type != LayerType::kScale)) continue;
-    auto conv_it = graph->resources.find(conv.name);
-    auto norm_it = graph->resources.find(norm->name);
-    if (conv_it == graph->resources.end() || norm_it == graph->resources.end()) continue;
-    auto* cr = std::get_if<ConvResource>(&conv_it->second);
-    if (!cr || cr->filter.dtype() == DataType::kInt8) continue;
-    std::vector<float> scale, shift;
-    if (const auto* bn = std::get_if<BatchNormResource>(&norm_it->second)) {
-      scale = bn->scale.ToFloat();
-      shift = bn->bias.ToFloat();
-    } else if (const auto* sc = std::get_if<ScaleResource>(&norm_it->second)) {
-      scale = sc->scale.ToFloat();
-      if (sc->bias_term) shift = sc->bias.ToFloat();
-    } else {
-      continue;
-    }
-    auto& p = conv.Params<ConvParams>();
-    const int oc = p.output_channel;
-    if (scale.size() == 1) scale.assign(oc, scale[0]);
-    if (shift.size() == 1) shift.assign(oc, shift[0]);
-    if (shift.empty()) shift.assign(oc, 0.f);
-    if (static_cast<int>(scale.size()) != oc || static_cast<int>(shift.size()) != oc || oc == 0) continue;
-    std::vector<float> w = cr->filter.ToFloat();
-    const size_t per_oc = w.size() / oc;
-    for (int o = 0; o < oc; ++o) {
-      for (size_t k = 0; k < per_oc; ++k) w[o * per_oc + k] *= scale[o];
-    }
-    std::vector<float> b = cr->has_bias ? cr->bias.ToFloat() : std::vector<float>(oc, 0.f);
-    for (int o = 0; o < oc; ++o) b[o] = b[o] * scale[o] + shift[o];
-    cr->filter = RawBuffer::FromFloat(w, cr->filter.dims());
-    cr->bias = RawBuffer::FromFloat(b, {oc});
-    cr->has_bias = true;
-    p.has_bias = 1;
-    conv.outputs[0] = norm->outputs[0];
-    EraseLayer(graph, norm->name);
-    ++folded;
+    while (FoldNextNorm(graph, i)) ++folded;
   }
   return folded;
 }

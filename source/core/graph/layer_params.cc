@@ -370,6 +370,7 @@ LayerParams DefaultLayerParams(LayerType type) {
     case LayerType::kTanh:
     case LayerType::kBatchNorm:
     case LayerType::kDropout: return std::monostate{};
+    case LayerType::kMaximum: return BinaryParams{};
   }
   return std::monostate{};
 }
@@ -405,6 +406,7 @@ Status ParseLayerParams(LayerType type, const std::vector<std::string>& tokens, 
     case LayerType::kTanh:
     case LayerType::kBatchNorm:
     case LayerType::kDropout: return Status::Ok();  // TNN reads no params for these; extra tokens are ignored
+    case LayerType::kMaximum: return Parse(r, &std::get<BinaryParams>(*params));
   }
   return Status::Internal("unhandled layer type");
 }

@@ -58,7 +58,7 @@ struct HardActivationParams {
   float beta = 0.5f;
 };
 
-// Add/Sub/Mul/Div. With one input blob the other operand is the constant in the layer resource, placed at
+// Add/Sub/Mul/Div/Maximum. With one input blob the other operand is the constant in the layer resource, placed at
 // weight_input_index (0: constant is the left operand).
 struct BinaryParams {
   int weight_input_index = 1;

@@ -38,6 +38,7 @@ const std::map<std::string, LayerType>& StringTable() {
       {"Upsample", LayerType::kUpsample},
       {"SplitV", LayerType::kSplitV},
       {"Dropout", LayerType::kDropout},
+      {"Maximum", LayerType::kMaximum},
   };
   return table;
 }
@@ -81,6 +82,7 @@ const char* LayerTypeName(LayerType type) {
     case LayerType::kUpsample: return "Upsample";
     case LayerType::kSplitV: return "SplitV";
     case LayerType::kDropout: return "Dropout";
+    case LayerType::kMaximum: return "Maximum";
   }
   return "Unknown";
 }
@@ -114,8 +116,19 @@ int TnnLayerTypeId(LayerType type) {
     case LayerType::kUpsample: return 149;
     case LayerType::kSplitV: return 153;
     case LayerType::kDropout: return 11;
+    case LayerType::kMaximum: return 137;
   }
   return 0;
+}
+
+bool LayerTypeFromTnnId(int id, LayerType* type) {
+  for (const auto& entry : StringTable()) {
+    if (TnnLayerTypeId(entry.second) == id) {
+      *type = entry.second;
+      return true;
+    }
+  }
+  return false;
 }
 
 bool HasQuantizedForm(LayerType type) {

@@ -34,6 +34,7 @@ enum class LayerType {
   kUpsample,
   kSplitV,
   kDropout,
+  kMaximum,
 };
 
 // Resolves a TNN type string, including TNN's aliases (Relu, SoftmaxCaffe, BatchNormalization, Relu6, ...).
@@ -45,6 +46,8 @@ const char* LayerTypeName(LayerType type);
 
 // TNN's LayerType integer id, as written in .tnnmodel resource headers.
 int TnnLayerTypeId(LayerType type);
+// The type with that TNN id; false for an id of a type this tool does not know.
+bool LayerTypeFromTnnId(int id, LayerType* type);
 
 // Whether TNN's loader accepts "Quantized" + LayerTypeName(type).
 bool HasQuantizedForm(LayerType type);

@@ -74,7 +74,8 @@ Status InferLayer(const Graph& graph, const Layer& l, const std::vector<Dims>& i
     case LayerType::kAdd:
     case LayerType::kSub:
     case LayerType::kMul:
-    case LayerType::kDiv: {
+    case LayerType::kDiv:
+    case LayerType::kMaximum: {
       Dims other;
       if (in.size() >= 2) {
         other = in[1];

@@ -272,7 +272,8 @@ Status ReadResource(Reader& r, LayerType type, LayerResource* res) {
     case LayerType::kAdd:
     case LayerType::kSub:
     case LayerType::kMul:
-    case LayerType::kDiv: {
+    case LayerType::kDiv:
+    case LayerType::kMaximum: {
       BinaryResource b;
       QT_RETURN_IF_ERROR(ReadBinary(r, &b));
       *res = std::move(b);
@@ -314,17 +315,6 @@ void WriteResource(Writer& w, const std::string& name, const LayerResource& res)
         if constexpr (std::is_same_v<T, PReluResource>) WritePRelu(w, name, v);
       },
       res);
-}
-
-// Resolves a resource header's layer type: by its type string, or (legacy files without one, §B) by id.
-bool TypeFromId(int32_t id, LayerType* type) {
-  for (int t = 0; t <= static_cast<int>(LayerType::kDropout); ++t) {
-    if (TnnLayerTypeId(static_cast<LayerType>(t)) == id) {
-      *type = static_cast<LayerType>(t);
-      return true;
-    }
-  }
-  return false;
 }
 
 }  // namespace
@@ -372,7 +362,7 @@ Status ParseTnnModel(const std::vector<uint8_t>& bytes, const std::string& sourc
     if (stripped.compare(0, 9, kQuantizedPrefix) == 0) stripped = stripped.substr(9);
     if (LayerTypeFromString(stripped, &type)) {
       QT_RETURN_IF_ERROR(r.String("resource name", &name).WithContext(ctx("")));
-    } else if (TypeFromId(type_id, &type)) {
+    } else if (LayerTypeFromTnnId(type_id, &type)) {
       name = type_str;  // legacy header: no type string, the string read was the name
     } else {
       return Status::Unsupported(ctx("") + ": unknown resource type '" + type_str + "' (id " + std::to_string(type_id) +
@@ -387,7 +377,9 @@ Status ParseTnnModel(const std::vector<uint8_t>& bytes, const std::string& sourc
     const bool same_kind = [](LayerType a, LayerType b) {
       auto group = [](LayerType t) {
         if (t == LayerType::kDeconvolution) return LayerType::kConvolution;
-        if (t == LayerType::kSub || t == LayerType::kMul || t == LayerType::kDiv) return LayerType::kAdd;
+        if (t == LayerType::kSub || t == LayerType::kMul || t == LayerType::kDiv || t == LayerType::kMaximum) {
+          return LayerType::kAdd;
+        }
         return t;
       };
       return group(a) == group(b);

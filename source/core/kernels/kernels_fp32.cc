@@ -332,6 +332,7 @@ void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b,
       case BinaryOp::kSub: out[i] = x - y; break;
       case BinaryOp::kMul: out[i] = x * y; break;
       case BinaryOp::kDiv: out[i] = x / y; break;
+      case BinaryOp::kMax: out[i] = std::max(x, y); break;
     }
     for (int d = static_cast<int>(rank) - 1; d >= 0; --d) {
       ia += sa[d];

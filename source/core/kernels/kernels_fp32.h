@@ -74,7 +74,7 @@ void PReluFp32(const float* in, float* out, int batch, int channels, int64_t spa
 void ChannelAffineFp32(const float* in, float* out, int batch, int channels, int64_t spatial, const float* scale,
                        const float* bias);
 
-enum class BinaryOp { kAdd, kSub, kMul, kDiv };
+enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMax };
 // Numpy broadcasting of a and b (rank <= 6) into out_dims.
 void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
                 const Dims& out_dims);

@@ -184,6 +184,7 @@ class BinaryExec : public LayerExec {
       case LayerType::kAdd: op_ = BinaryOp::kAdd; break;
       case LayerType::kSub: op_ = BinaryOp::kSub; break;
       case LayerType::kMul: op_ = BinaryOp::kMul; break;
+      case LayerType::kMaximum: op_ = BinaryOp::kMax; break;
       default: op_ = BinaryOp::kDiv; break;
     }
     out_dims_ = ctx.out_dims[0];
@@ -394,6 +395,7 @@ std::unique_ptr<LayerExec> CreateFp32LayerExec(const Layer& layer, bool tnn_naiv
     case LayerType::kPermute: return std::make_unique<PermuteExec>();
     case LayerType::kPad: return std::make_unique<PadExec>();
     case LayerType::kUpsample: return std::make_unique<UpsampleExec>();
+    case LayerType::kMaximum: return std::make_unique<BinaryExec>();
   }
   return std::make_unique<CopyExec>();
 }
