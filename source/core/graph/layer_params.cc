@@ -332,6 +332,16 @@ void Write(TokenWriter& w, const SplitVParams& p) {
   for (int v : p.slices) w.Int(v);
 }
 
+// ---- MatMul -------------------------------------------------------------------------------------------------
+Status Parse(TokenReader& r, MatMulParams* p) {
+  QT_RETURN_IF_ERROR(r.IntOr("weight_position", &p->weight_position, -1));
+  if (p->weight_position < -1 || p->weight_position > 1) {
+    return Status::ParseError("weight_position " + std::to_string(p->weight_position) + " is not -1, 0 or 1");
+  }
+  return Status::Ok();
+}
+void Write(TokenWriter& w, const MatMulParams& p) { w.Int(p.weight_position); }
+
 }  // namespace
 
 std::string FormatFloat(float v) {
@@ -370,6 +380,7 @@ LayerParams DefaultLayerParams(LayerType type) {
     case LayerType::kTanh:
     case LayerType::kBatchNorm:
     case LayerType::kDropout: return std::monostate{};
+    case LayerType::kMatMul: return MatMulParams{};
   }
   return std::monostate{};
 }
@@ -405,6 +416,7 @@ Status ParseLayerParams(LayerType type, const std::vector<std::string>& tokens, 
     case LayerType::kTanh:
     case LayerType::kBatchNorm:
     case LayerType::kDropout: return Status::Ok();  // TNN reads no params for these; extra tokens are ignored
+    case LayerType::kMatMul: return Parse(r, &std::get<MatMulParams>(*params));
   }
   return Status::Internal("unhandled layer type");
 }

@@ -112,9 +112,16 @@ struct SplitVParams {
   std::vector<int> slices;
 };
 
+// MatMul (numpy matmul semantics, batch dims broadcast). With one input blob the other operand is the constant
+// in the layer resource, at weight_position (0: the constant is the left operand); -1 with two input blobs.
+struct MatMulParams {
+  int weight_position = -1;
+};
+
 using LayerParams = std::variant<std::monostate, ConvParams, PoolParams, ClipParams, PReluParams,
                                  HardActivationParams, BinaryParams, AxisParams, InnerProductParams, ScaleParams,
-                                 ReshapeParams, PermuteParams, PadParams, UpsampleParams, SplitVParams>;
+                                 ReshapeParams, PermuteParams, PadParams, UpsampleParams, SplitVParams,
+                                 MatMulParams>;
 
 // Default params for a type (what a layer line without params means).
 LayerParams DefaultLayerParams(LayerType type);

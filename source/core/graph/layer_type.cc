@@ -38,6 +38,7 @@ const std::map<std::string, LayerType>& StringTable() {
       {"Upsample", LayerType::kUpsample},
       {"SplitV", LayerType::kSplitV},
       {"Dropout", LayerType::kDropout},
+      {"MatMul", LayerType::kMatMul},
   };
   return table;
 }
@@ -81,6 +82,7 @@ const char* LayerTypeName(LayerType type) {
     case LayerType::kUpsample: return "Upsample";
     case LayerType::kSplitV: return "SplitV";
     case LayerType::kDropout: return "Dropout";
+    case LayerType::kMatMul: return "MatMul";
   }
   return "Unknown";
 }
@@ -114,6 +116,7 @@ int TnnLayerTypeId(LayerType type) {
     case LayerType::kUpsample: return 149;
     case LayerType::kSplitV: return 153;
     case LayerType::kDropout: return 11;
+    case LayerType::kMatMul: return 105;
   }
   return 0;
 }

@@ -34,6 +34,7 @@ enum class LayerType {
   kUpsample,
   kSplitV,
   kDropout,
+  kMatMul,
 };
 
 // Resolves a TNN type string, including TNN's aliases (Relu, SoftmaxCaffe, BatchNormalization, Relu6, ...).

@@ -221,6 +221,33 @@ Status InferLayer(const Graph& graph, const Layer& l, const std::vector<Dims>& i
       }
       return Status::Ok();
     }
+    case LayerType::kMatMul: {
+      Dims a = x, b;
+      if (in.size() >= 2) {
+        b = in[1];
+      } else {
+        auto it = graph.resources.find(l.name);
+        if (it == graph.resources.end() || !std::holds_alternative<MatMulResource>(it->second)) {
+          return Status::InvalidArgument("layer '" + l.name + "' has one input and no constant operand");
+        }
+        const auto& w = std::get<MatMulResource>(it->second).weight;
+        Dims wd(w.dims().begin(), w.dims().end());
+        if (DimsCount(wd) != w.count()) {
+          return Status::InvalidArgument("layer '" + l.name + "': constant dims " + DimsToString(wd) +
+                                         " do not match its " + std::to_string(w.count()) + " values");
+        }
+        if (l.Params<MatMulParams>().weight_position == 0) {
+          b = a;
+          a = wd;
+        } else {
+          b = wd;
+        }
+      }
+      Dims o;
+      QT_RETURN_IF_ERROR(MatMulShape(a, b, &o).WithContext("layer '" + l.name + "'"));
+      out->assign(1, o);
+      return Status::Ok();
+    }
   }
   return Status::Internal("unhandled layer type");
 }
@@ -246,6 +273,25 @@ Status BroadcastShapes(const Dims& a, const Dims& b, Dims* out) {
     }
     o[i] = da == 1 ? db : da;
   }
+  *out = o;
+  return Status::Ok();
+}
+
+Status MatMulShape(const Dims& a, const Dims& b, Dims* out) {
+  if (a.size() < 2 || b.size() < 2) {
+    return Status::Unsupported("MatMul of " + DimsToString(a) + " and " + DimsToString(b) +
+                               ": operands of rank 1 are not supported");
+  }
+  if (a.back() != b[b.size() - 2]) {
+    return Status::InvalidArgument("MatMul of " + DimsToString(a) + " and " + DimsToString(b) + ": inner dims " +
+                                   std::to_string(a.back()) + " and " + std::to_string(b[b.size() - 2]) +
+                                   " differ");
+  }
+  Dims o;
+  QT_RETURN_IF_ERROR(BroadcastShapes(Dims(a.begin(), a.end() - 2), Dims(b.begin(), b.end() - 2), &o)
+                         .WithContext("MatMul batch dims"));
+  o.push_back(a[a.size() - 2]);
+  o.push_back(b.back());
   *out = o;
   return Status::Ok();
 }

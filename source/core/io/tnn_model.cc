@@ -236,6 +236,17 @@ void WritePRelu(Writer& w, const std::string& name, const PReluResource& p) {
   w.Raw(p.slope);
 }
 
+// TNN's MatMul body is the bare constant operand; an int8 one would be followed by its scale, which this tool
+// does not run.
+Status ReadMatMul(Reader& r, MatMulResource* m) {
+  QT_RETURN_IF_ERROR(r.Raw("MatMul constant operand", &m->weight));
+  if (m->weight.dtype() == DataType::kInt8) {
+    return Status::Unsupported("an int8 (dynamic-range quantized) MatMul weight, which this tool does not run");
+  }
+  return Status::Ok();
+}
+void WriteMatMul(Writer& w, const MatMulResource& m) { w.Raw(m.weight); }
+
 Status ReadBlobScale(Reader& r, BlobScale* s) {
   RawBuffer zp, scale, bias;
   QT_RETURN_IF_ERROR(ReadQuantization(r, &zp, &scale));
@@ -296,6 +307,12 @@ Status ReadResource(Reader& r, LayerType type, LayerResource* res) {
       *res = std::move(p);
       return Status::Ok();
     }
+    case LayerType::kMatMul: {
+      MatMulResource m;
+      QT_RETURN_IF_ERROR(ReadMatMul(r, &m));
+      *res = std::move(m);
+      return Status::Ok();
+    }
     default:
       return Status::Unsupported(std::string("a resource of type ") + LayerTypeName(type) +
                                  ", which has none in this tool");
@@ -312,13 +329,14 @@ void WriteResource(Writer& w, const std::string& name, const LayerResource& res)
         if constexpr (std::is_same_v<T, BatchNormResource>) WriteBatchNorm(w, v);
         if constexpr (std::is_same_v<T, ScaleResource>) WriteScale(w, name, v);
         if constexpr (std::is_same_v<T, PReluResource>) WritePRelu(w, name, v);
+        if constexpr (std::is_same_v<T, MatMulResource>) WriteMatMul(w, v);
       },
       res);
 }
 
 // Resolves a resource header's layer type: by its type string, or (legacy files without one, §B) by id.
 bool TypeFromId(int32_t id, LayerType* type) {
-  for (int t = 0; t <= static_cast<int>(LayerType::kDropout); ++t) {
+  for (int t = 0; t <= static_cast<int>(LayerType::kMatMul); ++t) {
     if (TnnLayerTypeId(static_cast<LayerType>(t)) == id) {
       *type = static_cast<LayerType>(t);
       return true;
