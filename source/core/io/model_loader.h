@@ -7,7 +7,8 @@
 
 namespace qt {
 
-// Loads a model into a graph, detecting the format by content: a TNN .tnnproto (with its .tnnmodel).
+// Loads a model into a graph, detecting the format by content: a TNN .tnnproto (text beginning with "1 ", with
+// its .tnnmodel) or, given alone, an ONNX model (binary ModelProto, see onnx_importer.h).
 // `model_path` may be empty where the format has a single file.
 Status LoadModel(const std::string& proto_path, const std::string& model_path, Graph* graph);
 
