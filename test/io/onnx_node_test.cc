@@ -1,5 +1,5 @@
-// The ONNX backend node tests of Debian's libonnx-testdata (/usr/share/libonnx-testdata/data/node/*), a test
-// suite nobody here wrote, run through the importer and the fp32 engine.
+// The ONNX backend tests of Debian's libonnx-testdata (/usr/share/libonnx-testdata/data/{node,pytorch-converted,
+// pytorch-operator,simple}/*), a test suite nobody here wrote, run through the importer and the fp32 engine.
 //
 // Each case is a model.onnx with test_data_set_*/input_*.pb and output_*.pb (TensorProto files). The driver
 // - fixes every run-time input's shape to its test data's shape (shapes are static once input dims are known);
@@ -33,7 +33,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kNodeDir = "/usr/share/libonnx-testdata/data/node";
+constexpr const char* kDataDir = "/usr/share/libonnx-testdata/data";
+// The backend test suites with data: single-op node tests, the PyTorch module and operator exports, and the
+// small hand-made models. ("real" holds only download links.)
+const char* const kSuites[] = {"node", "pytorch-converted", "pytorch-operator", "simple"};
 constexpr double kRelTol = 1e-4;
 
 enum class Outcome { kPass, kPassFolded, kFail, kSkip };
@@ -348,15 +351,24 @@ CaseResult RunEngine(const fs::path& dir, const onnx::ModelProto& model) {
   return r;
 }
 
+// Every case of every suite, named "<suite>/<case>".
 const std::vector<CaseResult>& AllResults() {
   static const std::vector<CaseResult> results = [] {
-    std::vector<fs::path> dirs;
-    for (const auto& e : fs::directory_iterator(kNodeDir)) {
-      if (e.is_directory()) dirs.push_back(e.path());
-    }
-    std::sort(dirs.begin(), dirs.end());
     std::vector<CaseResult> out;
-    for (const auto& d : dirs) out.push_back(RunCase(d));
+    for (const char* suite : kSuites) {
+      const fs::path root = fs::path(kDataDir) / suite;
+      if (!fs::is_directory(root)) continue;
+      std::vector<fs::path> dirs;
+      for (const auto& e : fs::directory_iterator(root)) {
+        if (e.is_directory() && fs::exists(e.path() / "model.onnx")) dirs.push_back(e.path());
+      }
+      std::sort(dirs.begin(), dirs.end());
+      for (const auto& d : dirs) {
+        CaseResult r = RunCase(d);
+        r.name = std::string(suite) + "/" + r.name;
+        out.push_back(std::move(r));
+      }
+    }
     return out;
   }();
   return results;
@@ -406,11 +418,26 @@ const std::vector<std::string> kMustPass = {
     "test_upsample_nearest", "test_resize_upsample_scales_nearest", "test_resize_upsample_scales_linear",
     "test_resize_upsample_scales_linear_align_corners",
     "test_dropout_default", "test_dropout_default_old", "test_dropout_default_ratio", "test_identity",
+    // PyTorch module exports: grouped, depthwise and dilated convolutions, opset-6 PRelu, Linear.
+    "pytorch-converted/test_Conv2d", "pytorch-converted/test_Conv2d_depthwise",
+    "pytorch-converted/test_Conv2d_depthwise_padded", "pytorch-converted/test_Conv2d_depthwise_strided",
+    "pytorch-converted/test_Conv2d_depthwise_with_multiplier", "pytorch-converted/test_Conv2d_dilated",
+    "pytorch-converted/test_Conv2d_groups", "pytorch-converted/test_Conv2d_groups_thnn",
+    "pytorch-converted/test_Conv2d_no_bias", "pytorch-converted/test_Conv2d_padding",
+    "pytorch-converted/test_Conv2d_strided", "pytorch-converted/test_AvgPool2d", "pytorch-converted/test_AvgPool2d_stride",
+    "pytorch-converted/test_MaxPool2d", "pytorch-converted/test_BatchNorm2d_eval",
+    "pytorch-converted/test_BatchNorm2d_momentum_eval", "pytorch-converted/test_PReLU_2d",
+    "pytorch-converted/test_PReLU_2d_multiparam", "pytorch-converted/test_LeakyReLU_with_negval",
+    "pytorch-converted/test_Linear", "pytorch-converted/test_Linear_no_bias", "pytorch-converted/test_PixelShuffle",
+    "pytorch-converted/test_ZeroPad2d", "pytorch-converted/test_ReflectionPad2d",
+    "pytorch-converted/test_ReplicationPad2d", "pytorch-converted/test_Softmax",
+    "pytorch-operator/test_operator_conv", "pytorch-operator/test_operator_mm", "pytorch-operator/test_operator_view",
+    "pytorch-operator/test_operator_flatten", "pytorch-operator/test_operator_permute2",
 };
 
 TEST(OnnxNodeTest, EverySupportedCasePasses) {
-  if (!fs::is_directory(kNodeDir)) {
-    GTEST_SKIP() << kNodeDir << " is absent (Debian package libonnx-testdata): skipping the ONNX node tests";
+  if (!fs::is_directory(fs::path(kDataDir) / "node")) {
+    GTEST_SKIP() << kDataDir << "/node is absent (Debian package libonnx-testdata): skipping the ONNX node tests";
   }
   const auto& results = AllResults();
   int passed = 0, folded = 0, failed = 0, skipped = 0;
@@ -436,19 +463,28 @@ TEST(OnnxNodeTest, EverySupportedCasePasses) {
     for (const auto& n : names) std::printf(" %s", n.c_str());
     std::printf("\n");
   }
-  std::printf("\nONNX node tests: %d passed (%d through the engine, %d as import-time folding only), %d failed, "
+  std::printf("\n");
+  for (const char* suite : kSuites) {
+    int n[4] = {0, 0, 0, 0};
+    for (const auto& r : results) {
+      if (r.name.rfind(std::string(suite) + "/", 0) == 0) ++n[static_cast<int>(r.outcome)];
+    }
+    std::printf("%-18s %3d passed (%d through the engine, %d as import-time folding only), %d failed, %d skipped\n",
+                suite, n[0] + n[1], n[0], n[1], n[2], n[3]);
+  }
+  std::printf("ONNX backend tests: %d passed (%d through the engine, %d as import-time folding only), %d failed, "
               "%d skipped, of %zu; tolerance |a-b| <= %g*max(1,|b|)\n",
               passed + folded, passed, folded, failed, skipped, results.size(), kRelTol);
   EXPECT_GT(passed, 0);
 }
 
 TEST(OnnxNodeTest, StandardCasesOfSupportedOpsAreNotSkipped) {
-  if (!fs::is_directory(kNodeDir)) GTEST_SKIP() << kNodeDir << " is absent: skipping";
+  if (!fs::is_directory(fs::path(kDataDir) / "node")) GTEST_SKIP() << kDataDir << "/node is absent: skipping";
   std::map<std::string, const CaseResult*> by_name;
   for (const auto& r : AllResults()) by_name[r.name] = &r;
   for (const auto& name : kMustPass) {
-    auto it = by_name.find(name);
-    ASSERT_NE(it, by_name.end()) << name << " is not in " << kNodeDir;
+    auto it = by_name.find(name.find('/') == std::string::npos ? "node/" + name : name);
+    ASSERT_NE(it, by_name.end()) << name << " is not in " << kDataDir;
     EXPECT_EQ(it->second->outcome, Outcome::kPass) << name << ": " << it->second->detail;
   }
 }

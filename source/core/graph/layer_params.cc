@@ -109,8 +109,8 @@ Status Parse(TokenReader& r, ConvParams* p) {
       p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
     return Status::ParseError("kernel, stride and dilation must be >= 1 and pads >= 0");
   }
-  if (p->pad_type < -1 || p->pad_type > 1) {
-    return Status::ParseError("pad_type " + std::to_string(p->pad_type) + " is not -1, 0 or 1");
+  if ((p->pad_type < -1 || p->pad_type > 1) && p->pad_type != 3) {
+    return Status::ParseError("pad_type " + std::to_string(p->pad_type) + " is not -1, 0, 1 or 3");
   }
   return Status::Ok();
 }

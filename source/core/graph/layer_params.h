@@ -21,7 +21,7 @@ struct ConvParams {
   int stride_h = 1, stride_w = 1;
   int pad_h = 0, pad_w = 0;
   int has_bias = 0;
-  int pad_type = -1;  // -1 explicit (Caffe), 0 SAME_UPPER, 1 VALID
+  int pad_type = -1;  // -1 explicit (Caffe), 0 SAME_UPPER, 1 VALID, 3 SAME with the odd pad first (deconvolution)
   int dilation_h = 1, dilation_w = 1;
   int activation = 0;  // 0 none, 1 ReLU, 2 ReLU6, 256 swish (not supported by int8 kernels)
 };

@@ -328,6 +328,7 @@ Status ResolveConstantDims(const RawBuffer& constant, const Dims& other, Dims* d
 }
 
 Status ConvGeometry(const ConvParams& p, int in_h, int in_w, WindowGeometry* g) {
+  if (p.pad_type == 3) return Status::InvalidArgument("pad_type 3 is defined for deconvolution only");
   const int kh = (p.kernel_h - 1) * p.dilation_h + 1;
   const int kw = (p.kernel_w - 1) * p.dilation_w + 1;
   if (p.pad_type == -1) {
@@ -356,7 +357,7 @@ Status DeconvGeometry(const ConvParams& p, int in_h, int in_w, WindowGeometry* g
     g->out_h = (in_h - 1) * p.stride_h + kh - 2 * p.pad_h;
     g->out_w = (in_w - 1) * p.stride_w + kw - 2 * p.pad_w;
   } else {
-    if (p.pad_type == 0) {
+    if (p.pad_type == 0 || p.pad_type == 3) {
       g->out_h = in_h * p.stride_h;
       g->out_w = in_w * p.stride_w;
     } else {
@@ -369,6 +370,12 @@ Status DeconvGeometry(const ConvParams& p, int in_h, int in_w, WindowGeometry* g
     g->pad_bottom = along_h - g->pad_top;
     g->pad_left = along_w / 2;
     g->pad_right = along_w - g->pad_left;
+    if (p.pad_type == 3) {
+      // TNN's deconvolution for ONNX output_padding: SAME's pads swapped, the odd one first (PyTorch's
+      // padding=(k-1)/2 with output_padding=stride-1).
+      std::swap(g->pad_top, g->pad_bottom);
+      std::swap(g->pad_left, g->pad_right);
+    }
   }
   if (g->out_h < 1 || g->out_w < 1) return Status::InvalidArgument("deconvolution output is empty");
   return Status::Ok();

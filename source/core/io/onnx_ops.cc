@@ -322,6 +322,9 @@ Status ConvertConvTranspose(NodeContext& c) {
   } else if (crop_only && out_hw[0] == x.dims[2] * strides[0] && out_hw[1] == x.dims[3] * strides[1] &&
              begin[0] == (full[0] - out_hw[0]) / 2 && begin[1] == (full[1] - out_hw[1]) / 2) {
     p.pad_type = 0;  // TNN's SAME: output in·stride, begin = ⌊total/2⌋
+  } else if (crop_only && out_hw[0] == x.dims[2] * strides[0] && out_hw[1] == x.dims[3] * strides[1] &&
+             end[0] == (full[0] - out_hw[0]) / 2 && end[1] == (full[1] - out_hw[1]) / 2) {
+    p.pad_type = 3;  // TNN's SAME for output_padding: begin = ⌈total/2⌉
   } else if (extend_only) {
     // Transposed convolution without bias, zeros around it, then the bias everywhere.
     BlobInfo deconv, padded;
@@ -497,6 +500,8 @@ Status ConvertPRelu(NodeContext& c) {
     const size_t axis = x.dims.size() - slope->dims.size() + k;
     per_channel = slope->dims[k] == (axis == 1 ? channels : 1);
   }
+  // Before opset 7 a slope of C values is per channel whatever its shape.
+  if (c.opset() < 7 && slope->count() == channels) per_channel = true;
   if (slope->count() == 1 || per_channel) {
     PReluResource r;
     r.slope = RawBuffer::FromFloat(slope->ToFloats(), {static_cast<int32_t>(slope->count())});
