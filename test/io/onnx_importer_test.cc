@@ -516,6 +516,35 @@ TEST(OnnxImporterTest, ConvTransposeWithOutputPaddingUsesPadType3) {
   ExpectNear(RunOne(g, x).data, ConvTransposeReference(x, 2, 3, 3, wt, 3, 3, 2, 1, 6, 6, bias));
 }
 
+TEST(OnnxImporterTest, AsymmetricMaxPoolPadsReplicateTheEdge) {
+  // All inputs negative: a zero constant pad would win the maxima at the border.
+  ModelBuilder b;
+  b.Input("x", {1, 1, 4, 4}).Output("y", {1, 1, 2, 2});
+  auto& n = b.Node("MaxPool", {"x"}, {"y"}, "pool");
+  SetInts(n, "kernel_shape", {3, 3});
+  SetInts(n, "strides", {2, 2});
+  SetInts(n, "pads", {1, 1, 0, 0});
+  Graph g;
+  const Status s = Import(b, &g);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(g.layers.size(), 2u);
+  EXPECT_EQ(g.layers[0].type, LayerType::kPad);
+  EXPECT_EQ(g.layers[0].Params<PadParams>().type, 2);
+  std::vector<float> x(16);
+  for (int k = 0; k < 16; ++k) x[k] = -1.f - static_cast<float>((k * 7) % 16);
+  std::vector<float> want;
+  for (int oy = 0; oy < 2; ++oy) {
+    for (int ox = 0; ox < 2; ++ox) {
+      float m = -1e30f;
+      for (int y = oy * 2 - 1; y < oy * 2 + 2; ++y)
+        for (int z = ox * 2 - 1; z < ox * 2 + 2; ++z)
+          if (y >= 0 && y < 4 && z >= 0 && z < 4) m = std::max(m, x[y * 4 + z]);
+      want.push_back(m);
+    }
+  }
+  EXPECT_EQ(RunOne(g, x).data, want);
+}
+
 TEST(OnnxImporterTest, OldSoftmaxOverSeveralAxesIsReshapeSoftmaxReshape) {
   ModelBuilder b(11);
   b.Input("x", {1, 2, 3}).Output("y");

@@ -8,7 +8,7 @@
 // |                              | Convolution                                                                |
 // | ConvTranspose                | Deconvolution (symmetric pads, SAME_UPPER); output_padding/output_shape    |
 // |                              | that extend the output: Deconvolution + Pad (+ Add of the bias)            |
-// | MaxPool                      | Pooling (symmetric pads, SAME_UPPER); other pads: Pad(-FLT_MAX) + Pooling   |
+// | MaxPool                      | Pooling (symmetric pads, SAME_UPPER); other pads: Pad(edge) + Pooling       |
 // | AveragePool                  | Pooling; with pads: Pad(0) + Pooling, and for count_include_pad=0 a Mul by |
 // |                              | the constant divisor correction                                            |
 // | GlobalAverage/MaxPool        | Pooling (global)                                                           |
@@ -379,8 +379,6 @@ Status ConvertPool(NodeContext& c) {
   const int64_t keff[2] = {kernel[0], kernel[1]};
   AxisPads pads;
   QT_RETURN_IF_ERROR(ReadPads(c, x.dims, keff, strides, &pads));
-  std::string auto_pad;
-  QT_RETURN_IF_ERROR(c.Str("auto_pad", "NOTSET", &auto_pad));
   int64_t out_hw[2];
   for (int a = 0; a < 2; ++a) {
     const int64_t span = x.dims[2 + a] + pads.begin[a] + pads.end[a] - kernel[a];
@@ -407,13 +405,15 @@ Status ConvertPool(NodeContext& c) {
       p.pad_w = static_cast<int>(pads.begin[1]);
       return c.AddLayer(LayerType::kPooling, p, std::nullopt, {x.name}, 0, "pool", &out, &expect);
     }
-    if (auto_pad == "SAME_UPPER" && !ceil_mode) {
+    if (!ceil_mode && IsSameUpper(x.dims[2], kernel[0], strides[0], pads.begin[0], pads.end[0]) &&
+        IsSameUpper(x.dims[3], kernel[1], strides[1], pads.begin[1], pads.end[1])) {
       p.pad_type = 0;
       return c.AddLayer(LayerType::kPooling, p, std::nullopt, {x.name}, 0, "pool", &out, &expect);
     }
-    // Padding with the lowest float never wins a maximum (every window holds an input element).
+    // Edge padding repeats values the window already holds (pads are smaller than the kernel), so the maxima
+    // are ONNX's; unlike a -inf constant it keeps the blob's range, which int8 calibration measures.
     BlobInfo padded;
-    QT_RETURN_IF_ERROR(AddPad(c, x.name, pads, -FLT_MAX, 0, 0, 0, -1, &padded));
+    QT_RETURN_IF_ERROR(AddPad(c, x.name, pads, 0.f, 0, 0, 2, -1, &padded));
     return c.AddLayer(LayerType::kPooling, p, std::nullopt, {padded.name}, 0, "pool", &out, &expect);
   }
   // Average pooling: TNN's runtime divides by the input elements under the window, Caffe and this engine by the
