@@ -611,9 +611,22 @@ Status ReshapeDims(const std::vector<int64_t>& in, const std::vector<int64_t>& s
 
 namespace {
 
+// Tensors made from shape values (ConstantOfShape, Expand) must stay of a size a model constant can have.
+Status CheckCreatedSize(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0 || (d > 0 && n > (int64_t{1} << 28) / d)) {
+      return Status::InvalidArgument("a constant of dims " + ShapeString(dims) + " is negative or too large");
+    }
+    n *= d;
+  }
+  return Status::Ok();
+}
+
 Status Expand(const ConstTensor& a, const std::vector<int64_t>& shape, ConstTensor* out) {
   std::vector<int64_t> dims;
   QT_RETURN_IF_ERROR(BroadcastDims(a.dims, shape, &dims));
+  QT_RETURN_IF_ERROR(CheckCreatedSize(dims));
   *out = ConstTensor::Zeros(a.dtype, dims);
   std::vector<int64_t> idx(dims.size(), 0);
   for (int64_t k = 0; k < out->count(); ++k) {
@@ -865,9 +878,7 @@ Status FoldNode(const onnx::NodeProto& node, int opset, const std::vector<const 
     if (const auto* a = FindAttr(node, "value")) QT_RETURN_IF_ERROR(DecodeTensor(a->t(), &value));
     if (value.count() != 1) return Status::InvalidArgument("ConstantOfShape value must hold one element");
     const std::vector<int64_t> dims = in[0]->ToInts();
-    for (int64_t d : dims) {
-      if (d < 0 || d > (int64_t{1} << 30)) return Status::InvalidArgument("ConstantOfShape dims " + ShapeString(dims));
-    }
+    QT_RETURN_IF_ERROR(CheckCreatedSize(dims));
     y = ConstTensor::Zeros(value.dtype, dims);
     for (int64_t k = 0; k < y.count(); ++k) y.CopyElement(k, value, 0);
     return Status::Ok();
