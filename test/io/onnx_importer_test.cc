@@ -594,6 +594,27 @@ TEST(OnnxImporterTest, OpsetOneModelWithConstantNodesAndLegacyBroadcast) {
   ExpectNear(RunOne(g, x).data, TinyConvReference(x));
 }
 
+TEST(OnnxImporterTest, OpsetFiveCastNamesItsTargetType) {
+  ModelBuilder b(5, 3);
+  b.Input("x", {1, 4}).Output("y");
+  b.Floats("k", {4}, {1.5f, -2.7f, 3.2f, 0.4f});
+  auto& to_int = b.Node("Cast", {"k"}, {"ki"}, "to_int");
+  auto* a = to_int.add_attribute();
+  a->set_name("to");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s("INT32");
+  auto& to_float = b.Node("Cast", {"ki"}, {"kf"}, "to_float");
+  a = to_float.add_attribute();
+  a->set_name("to");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s("FLOAT");
+  b.Node("Add", {"x", "kf"}, {"y"}, "add");
+  Graph g;
+  const Status s = Import(b, &g);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(RunOne(g, {0, 0, 0, 0}).data, (std::vector<float>{1, -2, 3, 0}));
+}
+
 // ---- LoadModel: format by content ------------------------------------------------------------------------------
 
 class LoadModelTest : public ::testing::Test {

@@ -732,6 +732,20 @@ ConstTensor ShapeOf(const std::vector<int64_t>& dims, const onnx::NodeProto& nod
   return t;
 }
 
+Status CastTarget(const onnx::NodeProto& node, int64_t* to) {
+  const auto* a = FindAttr(node, "to");
+  if (!a) return Status::InvalidArgument("Cast has no 'to' attribute");
+  if (a->type() == onnx::AttributeProto::STRING) {
+    TensorProto::DataType t;
+    if (!TensorProto::DataType_Parse(a->s(), &t)) {
+      return Status::InvalidArgument("Cast to '" + a->s() + "' is not an ONNX type");
+    }
+    *to = t;
+    return Status::Ok();
+  }
+  return AttrInt(node, "to", 0, to);
+}
+
 Status ConstantNodeValue(const onnx::NodeProto& node, ConstTensor* out) {
   for (const auto& a : node.attribute()) {
     if (a.name() == "value") return DecodeTensor(a.t(), out);
@@ -788,7 +802,7 @@ Status FoldNode(const onnx::NodeProto& node, int opset, const std::vector<const 
   if (op == "Cast") {
     QT_RETURN_IF_ERROR(Require(in, 1, op));
     int64_t to = 0;
-    QT_RETURN_IF_ERROR(AttrInt(node, "to", 0, &to));
+    QT_RETURN_IF_ERROR(CastTarget(node, &to));
     return Cast(*in[0], to, &y);
   }
   if (op == "Shape") {

@@ -59,6 +59,8 @@ Status ReshapeDims(const std::vector<int64_t>& in, const std::vector<int64_t>& s
                    std::vector<int64_t>* out);
 Status SqueezeDims(const std::vector<int64_t>& in, const std::vector<int64_t>& axes, std::vector<int64_t>* out);
 Status UnsqueezeDims(const std::vector<int64_t>& in, const std::vector<int64_t>& axes, std::vector<int64_t>* out);
+// Cast's target type: an INT attribute, or before opset 6 the type's name ("FLOAT").
+Status CastTarget(const onnx::NodeProto& node, int64_t* to);
 // The value of a Constant node.
 Status ConstantNodeValue(const onnx::NodeProto& node, ConstTensor* out);
 // Shape's output for a tensor of `dims` (start/end of opset 15 clamped as ONNX specifies).

@@ -1090,7 +1090,7 @@ Status ConvertCast(NodeContext& c) {
   BlobInfo x;
   QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
   int64_t to = 0;
-  QT_RETURN_IF_ERROR(c.Int("to", 0, &to));
+  QT_RETURN_IF_ERROR(CastTarget(c.node(), &to));
   if (to != onnx::TensorProto::FLOAT) {
     return c.Unsupported(std::string("Cast of a run-time tensor to ") + DtypeName(static_cast<int32_t>(to)) +
                          " (the engine runs float tensors only)");
