@@ -594,6 +594,40 @@ TEST(OnnxImporterTest, OpsetOneModelWithConstantNodesAndLegacyBroadcast) {
   ExpectNear(RunOne(g, x).data, TinyConvReference(x));
 }
 
+TEST(OnnxImporterTest, MatMulWithAConstantIsAnInnerProductOnlyFor2dInputs) {
+  const auto w = Random(6, 12);  // [3, 2]
+  for (const std::vector<int64_t>& in_dims : {std::vector<int64_t>{4, 3}, std::vector<int64_t>{2, 2, 3}}) {
+    ModelBuilder b;
+    b.Input("x", in_dims).Output("y");
+    b.Floats("W", {3, 2}, w).Floats("bias", {2}, {0.5f, -1.f});
+    b.Node("MatMul", {"x", "W"}, {"m"}, "mm");
+    b.Node("Add", {"m", "bias"}, {"y"}, "add");
+    Graph g;
+    const Status s = Import(b, &g);
+    ASSERT_TRUE(s.ok()) << s.message();
+    if (in_dims.size() == 2) {
+      ASSERT_EQ(g.layers.size(), 1u);  // the bias Add folds into the InnerProduct
+      EXPECT_EQ(g.layers[0].type, LayerType::kInnerProduct);
+    } else {
+      ASSERT_EQ(g.layers.size(), 2u);
+      EXPECT_EQ(g.layers[0].type, LayerType::kMatMul);
+      EXPECT_EQ(g.layers[0].Params<MatMulParams>().weight_position, 1);
+    }
+    const auto x = Random(12, 13);
+    std::vector<float> want(8);
+    for (int r = 0; r < 4; ++r) {
+      for (int n = 0; n < 2; ++n) {
+        float v = n == 0 ? 0.5f : -1.f;
+        for (int k = 0; k < 3; ++k) v += x[r * 3 + k] * w[k * 2 + n];
+        want[r * 2 + n] = v;
+      }
+    }
+    const Tensor y = RunOne(g, x);
+    EXPECT_EQ(y.dims, (in_dims.size() == 2 ? Dims{4, 2} : Dims{2, 2, 2}));
+    ExpectNear(y.data, want);
+  }
+}
+
 TEST(OnnxImporterTest, OpsetFiveCastNamesItsTargetType) {
   ModelBuilder b(5, 3);
   b.Input("x", {1, 4}).Output("y");

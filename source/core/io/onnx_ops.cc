@@ -22,7 +22,7 @@
 // | Concat                       | Concat                                                                     |
 // | Gemm                         | InnerProduct (constant B; alpha folded; C as bias or an Add); transA: a    |
 // |                              | Permute first                                                              |
-// | MatMul                       | InnerProduct (constant 2-D B), else MatMul                                 |
+// | MatMul                       | InnerProduct (2-D x, constant B), else MatMul                              |
 // | Flatten                      | Flatten (axis 1) or Reshape                                                |
 // | Reshape / Squeeze / Unsqueeze| Reshape with the resolved dims                                             |
 // | Transpose                    | Permute                                                                    |
@@ -696,8 +696,8 @@ Status ConvertMatMul(NodeContext& c) {
     return c.AddLayer(LayerType::kMatMul, MatMulParams{-1}, std::nullopt, {a.name, b.name}, 0, "matmul", &out,
                       &expect);
   }
-  if (cb && cb->dims.size() == 2) {
-    // x · B over the last axis is an InnerProduct with weight Bᵀ.
+  if (cb && cb->dims.size() == 2 && a.dims.size() == 2) {
+    // x · B is an InnerProduct with weight Bᵀ. Only for a 2-D x: TNN's CPU InnerProduct flattens from axis 1.
     const int64_t k = cb->dims[0], n = cb->dims[1];
     const std::vector<float> bv = cb->ToFloats();
     std::vector<float> w(n * k);
@@ -706,7 +706,7 @@ Status ConvertMatMul(NodeContext& c) {
     }
     InnerProductResource r;
     r.weight = RawBuffer::FromFloat(w, {static_cast<int32_t>(n), static_cast<int32_t>(k)});
-    InnerProductParams p{static_cast<int>(n), 0, 0, static_cast<int>(a.dims.size()) - 1};
+    InnerProductParams p{static_cast<int>(n), 0, 0, 1};
     return c.AddLayer(LayerType::kInnerProduct, p, LayerResource(r), {a.name}, 0, "fc", &out, &expect);
   }
   MatMulResource r;
