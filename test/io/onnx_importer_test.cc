@@ -229,6 +229,30 @@ TEST(OnnxImporterTest, DanglingInputFromALaterNodeIsAnError) {
   EXPECT_NE(s.message().find("node 'first' (Relu) reads 'later'"), std::string::npos) << s.message();
 }
 
+TEST(OnnxImporterTest, NodesWithoutOutputsOrRedefiningAValueAreErrors) {
+  {
+    ModelBuilder b;
+    b.Input("x", {1, 3}).Output("y");
+    b.Node("Relu", {"x"}, {"y"}, "r1");
+    b.Node("Relu", {"x"}, {}, "silent");
+    Graph g;
+    const Status s = Import(b, &g);
+    ExpectOneLineError(s);
+    EXPECT_NE(s.message().find("node 'silent' (Relu) has no output"), std::string::npos) << s.message();
+  }
+  {
+    ModelBuilder b;
+    b.Input("x", {1, 3}).Output("y");
+    b.Node("Relu", {"x"}, {"y"}, "r1");
+    b.Node("Sigmoid", {"x"}, {"y"}, "r2");
+    Graph g;
+    const Status s = Import(b, &g);
+    ExpectOneLineError(s);
+    EXPECT_NE(s.message().find("node 'r2' (Sigmoid) writes 'y', which is already defined"), std::string::npos)
+        << s.message();
+  }
+}
+
 TEST(OnnxImporterTest, ConvWeightNotMatchingTheInputChannels) {
   ModelBuilder b;
   b.Input("x", {1, 3, 8, 8}).Output("y");

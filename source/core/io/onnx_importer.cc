@@ -194,6 +194,9 @@ Status FindUnsupported(const onnx::GraphProto& g, const std::set<std::string>& i
   for (int k = 0; k < g.node_size(); ++k) {
     const onnx::NodeProto& n = g.node(k);
     const std::string label = NodeLabel(n, k);
+    if (std::all_of(n.output().begin(), n.output().end(), [](const std::string& o) { return o.empty(); })) {
+      return Status::InvalidArgument(source + ": node '" + label + "' (" + n.op_type() + ") has no output");
+    }
     bool all_const = true;
     for (int i = 0; i < n.input_size(); ++i) {
       const std::string& in = n.input(i);
@@ -235,7 +238,10 @@ Status FindUnsupported(const onnx::GraphProto& g, const std::set<std::string>& i
     }
     for (const auto& o : n.output()) {
       if (o.empty()) continue;
-      defined.insert(o);
+      if (!defined.insert(o).second) {
+        return Status::InvalidArgument(source + ": node '" + label + "' (" + n.op_type() + ") writes '" + o +
+                                       "', which is already defined (each ONNX value has one producer)");
+      }
       if (outputs_const) constant.insert(o);
     }
   }
