@@ -6,8 +6,9 @@
 // |------------------------------|----------------------------------------------------------------------------|
 // | Conv                         | Convolution (symmetric pads, SAME_UPPER as pad_type 0); other pads: Pad +   |
 // |                              | Convolution                                                                |
-// | ConvTranspose                | Deconvolution (symmetric pads, SAME_UPPER); output_padding/output_shape    |
-// |                              | that extend the output: Deconvolution + Pad (+ Add of the bias)            |
+// | ConvTranspose                | Deconvolution (symmetric pads; pad_type 0 SAME, 3 SAME with the odd pad    |
+// |                              | first as PyTorch's output_padding gives); output_padding/output_shape that |
+// |                              | only extend the output: Deconvolution + Pad (+ Add of the bias)            |
 // | MaxPool                      | Pooling (symmetric pads, SAME_UPPER); other pads: Pad(edge) + Pooling       |
 // | AveragePool                  | Pooling; with pads: Pad(0) + Pooling, and for count_include_pad=0 a Mul by |
 // |                              | the constant divisor correction                                            |
