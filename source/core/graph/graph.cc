@@ -125,6 +125,16 @@ Status ValidateResource(const Graph& g, const Layer& l) {
     case LayerType::kPRelu:
       if (!r || !std::holds_alternative<PReluResource>(*r)) return missing("PReLU slope");
       return Status::Ok();
+    case LayerType::kMatMul: {
+      if (l.inputs.size() != 1) return Status::Ok();
+      if (!r || !std::holds_alternative<MatMulResource>(*r)) return missing("MatMul constant operand");
+      const int pos = l.Params<MatMulParams>().weight_position;
+      if (pos != 0 && pos != 1) {
+        return Status::InvalidArgument(Where(l) + ": one input blob needs weight_position 0 or 1, got " +
+                                       std::to_string(pos));
+      }
+      return Status::Ok();
+    }
     default:
       return Status::Ok();
   }
@@ -146,7 +156,7 @@ Status Graph::Validate() const {
     }
     if (l.inputs.empty() || l.outputs.empty()) return Status::InvalidArgument(Where(l) + " needs inputs and outputs");
     const bool binary = l.type == LayerType::kAdd || l.type == LayerType::kSub || l.type == LayerType::kMul ||
-                        l.type == LayerType::kDiv || l.type == LayerType::kMaximum;
+                        l.type == LayerType::kDiv || l.type == LayerType::kMaximum || l.type == LayerType::kMatMul;
     if (binary && l.inputs.size() > 2) return Status::InvalidArgument(Where(l) + " has more than two inputs");
     if (!binary && l.type != LayerType::kConcat && l.inputs.size() != 1) {
       return Status::InvalidArgument(Where(l) + " takes one input blob, got " + std::to_string(l.inputs.size()));

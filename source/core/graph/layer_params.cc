@@ -109,8 +109,8 @@ Status Parse(TokenReader& r, ConvParams* p) {
       p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
     return Status::ParseError("kernel, stride and dilation must be >= 1 and pads >= 0");
   }
-  if (p->pad_type < -1 || p->pad_type > 1) {
-    return Status::ParseError("pad_type " + std::to_string(p->pad_type) + " is not -1, 0 or 1");
+  if ((p->pad_type < -1 || p->pad_type > 1) && p->pad_type != 3) {
+    return Status::ParseError("pad_type " + std::to_string(p->pad_type) + " is not -1, 0, 1 or 3");
   }
   return Status::Ok();
 }
@@ -332,6 +332,16 @@ void Write(TokenWriter& w, const SplitVParams& p) {
   for (int v : p.slices) w.Int(v);
 }
 
+// ---- MatMul -------------------------------------------------------------------------------------------------
+Status Parse(TokenReader& r, MatMulParams* p) {
+  QT_RETURN_IF_ERROR(r.IntOr("weight_position", &p->weight_position, -1));
+  if (p->weight_position < -1 || p->weight_position > 1) {
+    return Status::ParseError("weight_position " + std::to_string(p->weight_position) + " is not -1, 0 or 1");
+  }
+  return Status::Ok();
+}
+void Write(TokenWriter& w, const MatMulParams& p) { w.Int(p.weight_position); }
+
 }  // namespace
 
 std::string FormatFloat(float v) {
@@ -371,6 +381,7 @@ LayerParams DefaultLayerParams(LayerType type) {
     case LayerType::kBatchNorm:
     case LayerType::kDropout: return std::monostate{};
     case LayerType::kMaximum: return BinaryParams{};
+    case LayerType::kMatMul: return MatMulParams{};
   }
   return std::monostate{};
 }
@@ -407,6 +418,7 @@ Status ParseLayerParams(LayerType type, const std::vector<std::string>& tokens, 
     case LayerType::kBatchNorm:
     case LayerType::kDropout: return Status::Ok();  // TNN reads no params for these; extra tokens are ignored
     case LayerType::kMaximum: return Parse(r, &std::get<BinaryParams>(*params));
+    case LayerType::kMatMul: return Parse(r, &std::get<MatMulParams>(*params));
   }
   return Status::Internal("unhandled layer type");
 }

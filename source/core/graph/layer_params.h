@@ -21,7 +21,7 @@ struct ConvParams {
   int stride_h = 1, stride_w = 1;
   int pad_h = 0, pad_w = 0;
   int has_bias = 0;
-  int pad_type = -1;  // -1 explicit (Caffe), 0 SAME_UPPER, 1 VALID
+  int pad_type = -1;  // -1 explicit (Caffe), 0 SAME_UPPER, 1 VALID, 3 SAME with the odd pad first (deconvolution)
   int dilation_h = 1, dilation_w = 1;
   int activation = 0;  // 0 none, 1 ReLU, 2 ReLU6, 256 swish (not supported by int8 kernels)
 };
@@ -112,9 +112,16 @@ struct SplitVParams {
   std::vector<int> slices;
 };
 
+// MatMul (numpy matmul semantics, batch dims broadcast). With one input blob the other operand is the constant
+// in the layer resource, at weight_position (0: the constant is the left operand); -1 with two input blobs.
+struct MatMulParams {
+  int weight_position = -1;
+};
+
 using LayerParams = std::variant<std::monostate, ConvParams, PoolParams, ClipParams, PReluParams,
                                  HardActivationParams, BinaryParams, AxisParams, InnerProductParams, ScaleParams,
-                                 ReshapeParams, PermuteParams, PadParams, UpsampleParams, SplitVParams>;
+                                 ReshapeParams, PermuteParams, PadParams, UpsampleParams, SplitVParams,
+                                 MatMulParams>;
 
 // Default params for a type (what a layer line without params means).
 LayerParams DefaultLayerParams(LayerType type);

@@ -45,8 +45,13 @@ struct PReluResource {
   RawBuffer slope;
 };
 
+// Constant operand of a one-input MatMul; its dims are its shape.
+struct MatMulResource {
+  RawBuffer weight;
+};
+
 using LayerResource = std::variant<ConvResource, InnerProductResource, BinaryResource, BatchNormResource,
-                                   ScaleResource, PReluResource>;
+                                   ScaleResource, PReluResource, MatMulResource>;
 
 // The int8 quantization of one blob, stored as resource "<blob>_scale_data_": x ≈ scale[c]·(q − zero_point[c]).
 // One value per channel (dim 1) or a single per-tensor value.

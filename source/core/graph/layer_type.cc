@@ -39,6 +39,7 @@ const std::map<std::string, LayerType>& StringTable() {
       {"SplitV", LayerType::kSplitV},
       {"Dropout", LayerType::kDropout},
       {"Maximum", LayerType::kMaximum},
+      {"MatMul", LayerType::kMatMul},
   };
   return table;
 }
@@ -83,6 +84,7 @@ const char* LayerTypeName(LayerType type) {
     case LayerType::kSplitV: return "SplitV";
     case LayerType::kDropout: return "Dropout";
     case LayerType::kMaximum: return "Maximum";
+    case LayerType::kMatMul: return "MatMul";
   }
   return "Unknown";
 }
@@ -117,6 +119,7 @@ int TnnLayerTypeId(LayerType type) {
     case LayerType::kSplitV: return 153;
     case LayerType::kDropout: return 11;
     case LayerType::kMaximum: return 137;
+    case LayerType::kMatMul: return 105;
   }
   return 0;
 }

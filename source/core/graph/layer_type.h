@@ -35,6 +35,7 @@ enum class LayerType {
   kSplitV,
   kDropout,
   kMaximum,
+  kMatMul,
 };
 
 // Resolves a TNN type string, including TNN's aliases (Relu, SoftmaxCaffe, BatchNormalization, Relu6, ...).

@@ -222,6 +222,33 @@ Status InferLayer(const Graph& graph, const Layer& l, const std::vector<Dims>& i
       }
       return Status::Ok();
     }
+    case LayerType::kMatMul: {
+      Dims a = x, b;
+      if (in.size() >= 2) {
+        b = in[1];
+      } else {
+        auto it = graph.resources.find(l.name);
+        if (it == graph.resources.end() || !std::holds_alternative<MatMulResource>(it->second)) {
+          return Status::InvalidArgument("layer '" + l.name + "' has one input and no constant operand");
+        }
+        const auto& w = std::get<MatMulResource>(it->second).weight;
+        Dims wd(w.dims().begin(), w.dims().end());
+        if (DimsCount(wd) != w.count()) {
+          return Status::InvalidArgument("layer '" + l.name + "': constant dims " + DimsToString(wd) +
+                                         " do not match its " + std::to_string(w.count()) + " values");
+        }
+        if (l.Params<MatMulParams>().weight_position == 0) {
+          b = a;
+          a = wd;
+        } else {
+          b = wd;
+        }
+      }
+      Dims o;
+      QT_RETURN_IF_ERROR(MatMulShape(a, b, &o).WithContext("layer '" + l.name + "'"));
+      out->assign(1, o);
+      return Status::Ok();
+    }
   }
   return Status::Internal("unhandled layer type");
 }
@@ -247,6 +274,25 @@ Status BroadcastShapes(const Dims& a, const Dims& b, Dims* out) {
     }
     o[i] = da == 1 ? db : da;
   }
+  *out = o;
+  return Status::Ok();
+}
+
+Status MatMulShape(const Dims& a, const Dims& b, Dims* out) {
+  if (a.size() < 2 || b.size() < 2) {
+    return Status::Unsupported("MatMul of " + DimsToString(a) + " and " + DimsToString(b) +
+                               ": operands of rank 1 are not supported");
+  }
+  if (a.back() != b[b.size() - 2]) {
+    return Status::InvalidArgument("MatMul of " + DimsToString(a) + " and " + DimsToString(b) + ": inner dims " +
+                                   std::to_string(a.back()) + " and " + std::to_string(b[b.size() - 2]) +
+                                   " differ");
+  }
+  Dims o;
+  QT_RETURN_IF_ERROR(BroadcastShapes(Dims(a.begin(), a.end() - 2), Dims(b.begin(), b.end() - 2), &o)
+                         .WithContext("MatMul batch dims"));
+  o.push_back(a[a.size() - 2]);
+  o.push_back(b.back());
   *out = o;
   return Status::Ok();
 }
@@ -283,6 +329,7 @@ Status ResolveConstantDims(const RawBuffer& constant, const Dims& other, Dims* d
 }
 
 Status ConvGeometry(const ConvParams& p, int in_h, int in_w, WindowGeometry* g) {
+  if (p.pad_type == 3) return Status::InvalidArgument("pad_type 3 is defined for deconvolution only");
   const int kh = (p.kernel_h - 1) * p.dilation_h + 1;
   const int kw = (p.kernel_w - 1) * p.dilation_w + 1;
   if (p.pad_type == -1) {
@@ -311,7 +358,7 @@ Status DeconvGeometry(const ConvParams& p, int in_h, int in_w, WindowGeometry* g
     g->out_h = (in_h - 1) * p.stride_h + kh - 2 * p.pad_h;
     g->out_w = (in_w - 1) * p.stride_w + kw - 2 * p.pad_w;
   } else {
-    if (p.pad_type == 0) {
+    if (p.pad_type == 0 || p.pad_type == 3) {
       g->out_h = in_h * p.stride_h;
       g->out_w = in_w * p.stride_w;
     } else {
@@ -324,6 +371,12 @@ Status DeconvGeometry(const ConvParams& p, int in_h, int in_w, WindowGeometry* g
     g->pad_bottom = along_h - g->pad_top;
     g->pad_left = along_w / 2;
     g->pad_right = along_w - g->pad_left;
+    if (p.pad_type == 3) {
+      // TNN's deconvolution for ONNX output_padding: SAME's pads swapped, the odd one first (PyTorch's
+      // padding=(k-1)/2 with output_padding=stride-1).
+      std::swap(g->pad_top, g->pad_bottom);
+      std::swap(g->pad_left, g->pad_right);
+    }
   }
   if (g->out_h < 1 || g->out_w < 1) return Status::InvalidArgument("deconvolution output is empty");
   return Status::Ok();

@@ -39,4 +39,7 @@ Status ResolveConstantDims(const RawBuffer& constant, const Dims& other, Dims* d
 // Numpy-style broadcast of two shapes (aligned at the last axis).
 Status BroadcastShapes(const Dims& a, const Dims& b, Dims* out);
 
+// Numpy matmul output of a [..., M, K] and b [..., K, N] (both rank >= 2; batch dims broadcast).
+Status MatMulShape(const Dims& a, const Dims& b, Dims* out);
+
 }  // namespace qt

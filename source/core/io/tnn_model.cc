@@ -236,6 +236,17 @@ void WritePRelu(Writer& w, const std::string& name, const PReluResource& p) {
   w.Raw(p.slope);
 }
 
+// TNN's MatMul body is the bare constant operand; an int8 one would be followed by its scale, which this tool
+// does not run.
+Status ReadMatMul(Reader& r, MatMulResource* m) {
+  QT_RETURN_IF_ERROR(r.Raw("MatMul constant operand", &m->weight));
+  if (m->weight.dtype() == DataType::kInt8) {
+    return Status::Unsupported("an int8 (dynamic-range quantized) MatMul weight, which this tool does not run");
+  }
+  return Status::Ok();
+}
+void WriteMatMul(Writer& w, const MatMulResource& m) { w.Raw(m.weight); }
+
 Status ReadBlobScale(Reader& r, BlobScale* s) {
   RawBuffer zp, scale, bias;
   QT_RETURN_IF_ERROR(ReadQuantization(r, &zp, &scale));
@@ -297,6 +308,12 @@ Status ReadResource(Reader& r, LayerType type, LayerResource* res) {
       *res = std::move(p);
       return Status::Ok();
     }
+    case LayerType::kMatMul: {
+      MatMulResource m;
+      QT_RETURN_IF_ERROR(ReadMatMul(r, &m));
+      *res = std::move(m);
+      return Status::Ok();
+    }
     default:
       return Status::Unsupported(std::string("a resource of type ") + LayerTypeName(type) +
                                  ", which has none in this tool");
@@ -313,6 +330,7 @@ void WriteResource(Writer& w, const std::string& name, const LayerResource& res)
         if constexpr (std::is_same_v<T, BatchNormResource>) WriteBatchNorm(w, v);
         if constexpr (std::is_same_v<T, ScaleResource>) WriteScale(w, name, v);
         if constexpr (std::is_same_v<T, PReluResource>) WritePRelu(w, name, v);
+        if constexpr (std::is_same_v<T, MatMulResource>) WriteMatMul(w, v);
       },
       res);
 }

@@ -303,6 +303,54 @@ void ChannelAffineFp32(const float* in, float* out, int batch, int channels, int
   }
 }
 
+void MatMulFp32(const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
+                const Dims& out_dims) {
+  const size_t rank = out_dims.size();
+  const int m = a_dims[a_dims.size() - 2], k = a_dims.back(), n = b_dims.back();
+  const size_t batch_rank = rank - 2;
+  // Matrix strides of a and b along the output's batch axes (0 where broadcast or absent).
+  std::vector<int64_t> sa(batch_rank, 0), sb(batch_rank, 0);
+  int64_t st_a = int64_t{m} * k, st_b = int64_t{k} * n;
+  for (size_t i = 0; i < batch_rank; ++i) {
+    const size_t o = batch_rank - 1 - i;
+    if (i + 2 < a_dims.size()) {
+      const int d = a_dims[a_dims.size() - 3 - i];
+      sa[o] = d == 1 ? 0 : st_a;
+      st_a *= d;
+    }
+    if (i + 2 < b_dims.size()) {
+      const int d = b_dims[b_dims.size() - 3 - i];
+      sb[o] = d == 1 ? 0 : st_b;
+      st_b *= d;
+    }
+  }
+  const int64_t batches = DimsCount(Dims(out_dims.begin(), out_dims.begin() + batch_rank));
+  std::vector<int> idx(batch_rank, 0);
+  int64_t oa = 0, ob = 0;
+  for (int64_t bi = 0; bi < batches; ++bi) {
+    const float* pa = a + oa;
+    const float* pb = b + ob;
+    float* po = out + bi * m * n;
+    for (int i = 0; i < m; ++i) {
+      float* row = po + int64_t{i} * n;
+      std::fill(row, row + n, 0.f);
+      for (int kk = 0; kk < k; ++kk) {
+        const float av = pa[int64_t{i} * k + kk];
+        const float* brow = pb + int64_t{kk} * n;
+        for (int j = 0; j < n; ++j) row[j] += av * brow[j];
+      }
+    }
+    for (int d = static_cast<int>(batch_rank) - 1; d >= 0; --d) {
+      oa += sa[d];
+      ob += sb[d];
+      if (++idx[d] < out_dims[d]) break;
+      oa -= sa[d] * out_dims[d];
+      ob -= sb[d] * out_dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
                 const Dims& out_dims) {
   const size_t rank = out_dims.size();

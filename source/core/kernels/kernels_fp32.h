@@ -79,6 +79,11 @@ enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMax };
 void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
                 const Dims& out_dims);
 
+// Numpy matmul: a [..., M, K] times b [..., K, N] into out [..., M, N] (out_dims), batch dims broadcast (both
+// ranks >= 2). Plain loops with float accumulation in k order; no fast path, so no reference twin.
+void MatMulFp32(const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
+                const Dims& out_dims);
+
 void ConcatFp32(const std::vector<const float*>& ins, const std::vector<Dims>& in_dims, int axis, float* out);
 void SplitFp32(const float* in, const Dims& in_dims, int axis, const std::vector<float*>& outs,
                const std::vector<int>& slices);

@@ -364,6 +364,41 @@ class UpsampleExec : public LayerExec {
   ResizeParams rp_;
 };
 
+class MatMulExec : public LayerExec {
+ public:
+  Status Prepare(const LayerContext& ctx) override {
+    out_dims_ = ctx.out_dims[0];
+    a_dims_ = ctx.in_dims[0];
+    if (ctx.layer.inputs.size() == 1) {
+      const auto* r = FindResource<MatMulResource>(ctx);
+      if (!r) return Status::InvalidArgument("no constant operand");
+      constant_ = r->weight.ToFloat();
+      constant_dims_.assign(r->weight.dims().begin(), r->weight.dims().end());
+      constant_first_ = ctx.layer.Params<MatMulParams>().weight_position == 0;
+    } else {
+      b_dims_ = ctx.in_dims[1];
+    }
+    return Status::Ok();
+  }
+  Status Forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override {
+    const float* x = in[0]->data.data();
+    float* y = out[0]->data.data();
+    if (in.size() == 2) {
+      MatMulFp32(x, a_dims_, in[1]->data.data(), b_dims_, y, out_dims_);
+    } else if (constant_first_) {
+      MatMulFp32(constant_.data(), constant_dims_, x, a_dims_, y, out_dims_);
+    } else {
+      MatMulFp32(x, a_dims_, constant_.data(), constant_dims_, y, out_dims_);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Dims a_dims_, b_dims_, out_dims_, constant_dims_;
+  std::vector<float> constant_;
+  bool constant_first_ = false;
+};
+
 }  // namespace
 
 std::unique_ptr<LayerExec> CreateFp32LayerExec(const Layer& layer, bool tnn_naive) {
@@ -396,6 +431,7 @@ std::unique_ptr<LayerExec> CreateFp32LayerExec(const Layer& layer, bool tnn_naiv
     case LayerType::kPad: return std::make_unique<PadExec>();
     case LayerType::kUpsample: return std::make_unique<UpsampleExec>();
     case LayerType::kMaximum: return std::make_unique<BinaryExec>();
+    case LayerType::kMatMul: return std::make_unique<MatMulExec>();
   }
   return std::make_unique<CopyExec>();
 }
