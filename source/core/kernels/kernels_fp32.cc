@@ -24,60 +24,6 @@ inline float Activate(float v, Activation a) {
   return v;
 }
 
-// Rows of the im2col matrix for one group: row (ic, ky, kx), column (oy, ox).
-void Im2Col(const Conv2dParams& p, const float* in, int icg, float* col) {
-  const int64_t hw = int64_t{p.out_h} * p.out_w;
-  for (int c = 0; c < icg; ++c) {
-    const float* plane = in + int64_t{c} * p.in_h * p.in_w;
-    for (int ky = 0; ky < p.kernel_h; ++ky) {
-      for (int kx = 0; kx < p.kernel_w; ++kx) {
-        float* row = col + ((int64_t{c} * p.kernel_h + ky) * p.kernel_w + kx) * hw;
-        for (int oy = 0; oy < p.out_h; ++oy) {
-          const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-          float* dst = row + int64_t{oy} * p.out_w;
-          if (iy < 0 || iy >= p.in_h) {
-            std::fill(dst, dst + p.out_w, 0.f);
-            continue;
-          }
-          const float* src = plane + int64_t{iy} * p.in_w;
-          for (int ox = 0; ox < p.out_w; ++ox) {
-            const int ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-            dst[ox] = (ix >= 0 && ix < p.in_w) ? src[ix] : 0.f;
-          }
-        }
-      }
-    }
-  }
-}
-
-void DepthwiseConv(const Conv2dParams& p, const float* in, const float* w, const float* bias, float* out) {
-  const int64_t planes = int64_t{p.batch} * p.out_c;
-  ParallelFor(planes, [&](int64_t b, int64_t e) {
-    for (int64_t pl = b; pl < e; ++pl) {
-      const int c = static_cast<int>(pl % p.out_c);
-      const float* src = in + pl * p.in_h * p.in_w;
-      const float* k = w + int64_t{c} * p.kernel_h * p.kernel_w;
-      float* dst = out + pl * p.out_h * p.out_w;
-      const float b0 = bias ? bias[c] : 0.f;
-      for (int oy = 0; oy < p.out_h; ++oy) {
-        for (int ox = 0; ox < p.out_w; ++ox) {
-          float acc = 0.f;
-          for (int ky = 0; ky < p.kernel_h; ++ky) {
-            const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-            if (iy < 0 || iy >= p.in_h) continue;
-            for (int kx = 0; kx < p.kernel_w; ++kx) {
-              const int ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-              if (ix < 0 || ix >= p.in_w) continue;
-              acc += src[iy * p.in_w + ix] * k[ky * p.kernel_w + kx];
-            }
-          }
-          dst[oy * p.out_w + ox] = Activate(acc + b0, p.activation);
-        }
-      }
-    }
-  });
-}
-
 }  // namespace
 
 void Conv2dFp32Ref(const Conv2dParams& p, const float* in, const float* w, const float* bias, float* out) {
@@ -104,59 +50,6 @@ void Conv2dFp32Ref(const Conv2dParams& p, const float* in, const float* w, const
               Activate(static_cast<float>(acc), p.activation);
         }
       }
-    }
-  }
-}
-
-void Conv2dFp32(const Conv2dParams& p, const float* in, const float* w, const float* bias, float* out) {
-  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
-  if (p.group == p.in_c && p.group == p.out_c) {
-    DepthwiseConv(p, in, w, bias, out);
-    return;
-  }
-  const int64_t hw = int64_t{p.out_h} * p.out_w;
-  const int64_t k = int64_t{icg} * p.kernel_h * p.kernel_w;
-  const bool direct = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
-                      p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
-  std::vector<float> col(direct ? 0 : static_cast<size_t>(k * hw));
-  for (int n = 0; n < p.batch; ++n) {
-    for (int g = 0; g < p.group; ++g) {
-      const float* src = in + (int64_t{n} * p.in_c + int64_t{g} * icg) * p.in_h * p.in_w;
-      if (!direct) {
-        // Split im2col by input channel so both cores share it; each row is written by one thread.
-        ParallelFor(icg, [&](int64_t b, int64_t e) {
-          Conv2dParams sub = p;
-          Im2Col(sub, src + b * p.in_h * p.in_w, static_cast<int>(e - b), col.data() + b * p.kernel_h * p.kernel_w * hw);
-        });
-      }
-      const float* cols = direct ? src : col.data();
-      float* dst = out + (int64_t{n} * p.out_c + int64_t{g} * ocg) * hw;
-      const float* wg = w + int64_t{g} * ocg * k;
-      // The output is cut into fixed units (8 channels, or 64 columns when channels are few), each computed by
-      // its own GEMM call: Eigen's summation order depends on the block shape, so a fixed cut keeps results
-      // identical whatever the thread count.
-      const bool by_rows = ocg >= 16;
-      const int64_t units = by_rows ? (ocg + 7) / 8 : (hw + 63) / 64;
-      ParallelFor(units, [&](int64_t b, int64_t e) {
-        for (int64_t u = b; u < e; ++u) {
-          if (by_rows) {
-            const int64_t r0 = u * 8, r1 = std::min<int64_t>(r0 + 8, ocg);
-            MapMut(dst + r0 * hw, r1 - r0, hw).noalias() = MapConst(wg + r0 * k, r1 - r0, k) * MapConst(cols, k, hw);
-          } else {
-            const int64_t c0 = u * 64, c1 = std::min<int64_t>(c0 + 64, hw);
-            Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> o(dst + c0, ocg, c1 - c0, Eigen::OuterStride<>(hw));
-            Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> c(cols + c0, k, c1 - c0, Eigen::OuterStride<>(hw));
-            o.noalias() = MapConst(wg, ocg, k) * c;
-          }
-        }
-      });
-      ParallelFor(ocg, [&](int64_t b, int64_t e) {
-        for (int64_t oc = b; oc < e; ++oc) {
-          const float b0 = bias ? bias[g * ocg + oc] : 0.f;
-          float* row = dst + oc * hw;
-          for (int64_t i = 0; i < hw; ++i) row[i] = Activate(row[i] + b0, p.activation);
-        }
-      });
     }
   }
 }
