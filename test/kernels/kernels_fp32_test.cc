@@ -164,6 +164,33 @@ TEST(PoolFp32Test, FastMatchesReferenceAndCaffeAverageDivisor) {
   EXPECT_EQ(fast[8], 15.f);
 }
 
+// Curated pooling shapes: SqueezeNet's 3x3 stride 2 in ceil mode (113 -> 56), 2x2 stride 2, 3x3 stride 1 pad 1,
+// a kernel larger than the input, a global window, odd sizes, and pad 2 with a 2x2 kernel (the first window lies
+// entirely in the padding). Max pooling is exact, so fast and reference must agree bit for bit.
+TEST(PoolFp32Test, FastIsExactOnCuratedShapes) {
+  auto make = [](int c, int h, int w, int k, int s, int pad, PoolType type) {
+    Pool2dParams p{1, c, h, w, 0, 0, k, k, s, s, pad, pad, pad, pad, type, true};
+    p.out_h = (h + 2 * pad - k + s - 1) / s + 1;  // ceil mode
+    p.out_w = (w + 2 * pad - k + s - 1) / s + 1;
+    p.pad_bottom = (p.out_h - 1) * s + k - h - pad;
+    p.pad_right = (p.out_w - 1) * s + k - w - pad;
+    return p;
+  };
+  uint32_t seed = 300;
+  for (const PoolType type : {PoolType::kMax, PoolType::kAvg}) {
+    for (const auto& p : {make(3, 113, 113, 3, 2, 0, type), make(2, 8, 8, 2, 2, 0, type), make(4, 7, 9, 3, 1, 1, type),
+                          make(2, 3, 3, 5, 1, 2, type), make(3, 6, 5, 6, 1, 0, type), make(2, 11, 13, 3, 2, 1, type),
+                          make(2, 5, 4, 2, 1, 2, type)}) {
+      const auto in = Random(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
+      std::vector<float> ref(size_t{1} * p.channels * p.out_h * p.out_w, 7.f), fast(ref.size(), -7.f);
+      Pool2dFp32Ref(p, in.data(), ref.data());
+      Pool2dFp32(p, in.data(), fast.data());
+      EXPECT_EQ(fast, ref) << p.in_h << "x" << p.in_w << " k" << p.kernel_h << " s" << p.stride_h << " pad "
+                           << p.pad_top << (type == PoolType::kMax ? " max" : " avg");
+    }
+  }
+}
+
 TEST(InnerProductFp32Test, FastMatchesReferenceAndThreads) {
   for (auto [m, k, n] : std::vector<std::tuple<int, int, int>>{{1, 800, 500}, {3, 17, 10}, {2, 1000, 33}}) {
     const InnerProductParams2 p{m, k, n};
