@@ -318,6 +318,63 @@ TEST(PoolInt8Test, MaxStartsAtMinus127AndAverageTruncates) {
   EXPECT_EQ(out, (-5 + 3 + 9 - 128) / 4);  // -121 / 4 = -30 (C truncation)
 }
 
+// Curated pooling shapes as in the fp32 test (SqueezeNet's 3x3 stride 2 ceil mode, 2x2 stride 2, 3x3 pad 1, a
+// kernel larger than the input, a global window, odd sizes), plus windows clipped away entirely: ceil mode past
+// the input and a pad of 2 with a 2x2 kernel. Inputs span [−128, 127] so the −127 start matters.
+TEST(PoolInt8Test, FastIsBitExactOnCuratedShapes) {
+  auto make = [](int c, int h, int w, int k, int s, int pad, int extra, PoolType type) {
+    Pool2dParams p{1, c, h, w, 0, 0, k, k, s, s, pad, pad, pad, pad, type, false};
+    p.out_h = (h + 2 * pad + extra - k + s - 1) / s + 1;
+    p.out_w = (w + 2 * pad + extra - k + s - 1) / s + 1;
+    return p;
+  };
+  uint32_t seed = 700;
+  for (const PoolType type : {PoolType::kMax, PoolType::kAvg}) {
+    for (const auto& p : {make(3, 113, 113, 3, 2, 0, 0, type), make(2, 8, 8, 2, 2, 0, 0, type),
+                          make(4, 7, 9, 3, 1, 1, 0, type), make(2, 3, 3, 5, 1, 2, 0, type),
+                          make(3, 6, 5, 6, 1, 0, 0, type), make(2, 11, 13, 3, 2, 1, 0, type),
+                          make(2, 5, 4, 2, 1, 2, 0, type), make(2, 6, 6, 2, 2, 0, 3, type)}) {
+      const auto in = RandomInt8(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
+      std::vector<int8_t> ref(size_t{1} * p.channels * p.out_h * p.out_w, 99), fast(ref.size(), -99);
+      Pool2dInt8Ref(p, in.data(), ref.data());
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        Pool2dInt8(p, in.data(), fast.data());
+        EXPECT_EQ(fast, ref) << p.in_h << "x" << p.in_w << " k" << p.kernel_h << " s" << p.stride_h << " pad "
+                             << p.pad_top << (type == PoolType::kMax ? " max" : " avg") << ", " << threads
+                             << " threads";
+      }
+    }
+  }
+}
+
+TEST(ConcatInt8Test, FastIsBitExactWithReference) {
+  // Per-tensor inputs with the output's scale (an identity map), another scale with zero points (requantized),
+  // batch 2 (several outer blocks) and a long axis (several parallel blocks); then a per-channel input (copies).
+  uint32_t seed = 800;
+  auto tensor = [&](Dims dims, std::vector<float> scales, std::vector<int8_t> zps) {
+    return MakeInt8(dims, RandomInt8(static_cast<size_t>(DimsCount(dims)), seed++), std::move(scales), std::move(zps));
+  };
+  for (int threads : {1, 2}) {
+    SetNumThreads(threads);
+    const Int8Tensor a = tensor({2, 3, 70, 90}, {0.05f}, {0});
+    const Int8Tensor b = tensor({2, 2, 70, 90}, {0.031f}, {-7});
+    const Int8Tensor c = tensor({2, 1, 70, 90}, {0.013f}, {4});
+    Int8Tensor ref = MakeInt8({2, 6, 70, 90}, std::vector<int8_t>(2 * 6 * 70 * 90, 0), {0.05f}, {0});
+    Int8Tensor fast = ref;
+    ConcatInt8Ref({&a, &b, &c}, 1, &ref);
+    ConcatInt8({&a, &b, &c}, 1, &fast);
+    EXPECT_EQ(fast.data, ref.data) << threads << " threads";
+    EXPECT_TRUE(std::equal(a.data.begin(), a.data.begin() + 3 * 70 * 90, ref.data.begin()));  // identity map
+    const Int8Tensor d = tensor({2, 2, 70, 90}, {0.1f, 0.2f}, {0, 0});
+    Int8Tensor ref2 = MakeInt8({2, 5, 70, 90}, std::vector<int8_t>(2 * 5 * 70 * 90, 0), {0.05f}, {0});
+    Int8Tensor fast2 = ref2;
+    ConcatInt8Ref({&a, &d}, 1, &ref2);
+    ConcatInt8({&a, &d}, 1, &fast2);
+    EXPECT_EQ(fast2.data, ref2.data) << threads << " threads";
+  }
+}
+
 TEST(ReluInt8Test, ClampsNegativesToZero) {
   const std::vector<int8_t> in = {-128, -1, 0, 1, 127};
   std::vector<int8_t> out(5);

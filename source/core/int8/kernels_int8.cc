@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/base/parallel.h"
+
 
 namespace qt {
 
@@ -155,6 +157,115 @@ void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out) {
       }
     }
   }
+}
+
+void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out) {
+  const Dims& od = out->dims;
+  const int64_t outer = DimsCount(Dims(od.begin(), od.begin() + axis));
+  const int64_t inner = DimsCount(od, axis + 1);
+  const int64_t out_axis = od[axis];
+  bool per_tensor = true;
+  for (const Int8Tensor* t : in) per_tensor = per_tensor && t->scales.size() == 1;
+  int64_t offset = 0;
+  for (const Int8Tensor* t : in) {
+    // table[q + 128]: the reference's expression for every byte value q.
+    int8_t table[256];
+    bool identity = true;
+    for (int q = -128; q < 128; ++q) {
+      int8_t v = static_cast<int8_t>(q);
+      if (per_tensor) {
+        const float zi = t->zero_points.empty() ? 0.f : static_cast<float>(t->zero_points[0]);
+        const float zo = out->zero_points.empty() ? 0.f : static_cast<float>(out->zero_points[0]);
+        v = Float2Int8((static_cast<float>(q) - zi) * t->scales[0] / out->scales[0] + zo);
+      }
+      table[q + 128] = v;
+      identity = identity && v == q;
+    }
+    const int64_t len = t->dims[axis] * inner;
+    constexpr int64_t kBlock = 16384;
+    const int64_t blocks = (len + kBlock - 1) / kBlock;
+    ParallelFor(outer * blocks, [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u) {
+        const int64_t o = u / blocks, b0 = (u % blocks) * kBlock, b1 = std::min(len, b0 + kBlock);
+        const int8_t* src = t->data.data() + o * len;
+        int8_t* dst = out->data.data() + (o * out_axis + offset) * inner;
+        if (identity) {
+          std::memcpy(dst + b0, src + b0, static_cast<size_t>(b1 - b0));
+        } else {
+          for (int64_t i = b0; i < b1; ++i) dst[i] = table[static_cast<uint8_t>(src[i] ^ 0x80)];
+        }
+      }
+    });
+    offset += t->dims[axis];
+  }
+}
+
+namespace {
+
+// TNN's int8 max of one plane, separable. A non-empty window gives max(−127, its values); an empty one (clipped
+// entirely away) gives 0, the "last value read" TNN compares with. The geometry is copied into locals: stores
+// through int8_t may alias the params, which would keep the loops from vectorising.
+void MaxPoolPlaneInt8(const Pool2dParams& p, const int8_t* src, int8_t* dst, std::vector<int8_t>* buf) {
+  constexpr int8_t kLow = -127;
+  const int in_h = p.in_h, in_w = p.in_w, out_h = p.out_h, out_w = p.out_w;
+  const int kh = p.kernel_h, kw = p.kernel_w, sh = p.stride_h, sw = p.stride_w, pt = p.pad_top, pl = p.pad_left;
+  const int wp = (out_w - 1) * sw + kw;
+  buf->resize(static_cast<size_t>(2 * wp));
+  int8_t* v = buf->data();
+  const int x0 = std::min(pl, wp) - pl, x1 = std::min(wp, pl + in_w) - pl;
+  for (int oy = 0; oy < out_h; ++oy) {
+    int8_t* d = dst + int64_t{oy} * out_w;
+    const int hs = oy * sh - pt;
+    const int y0 = std::max(hs, 0), y1 = std::min(hs + kh, in_h);
+    if (y0 >= y1) {
+      std::fill(d, d + out_w, int8_t{0});
+      continue;
+    }
+    std::fill(v, v + wp, kLow);
+    int8_t* vp = v + pl;
+    for (int y = y0; y < y1; ++y) {
+      const int8_t* s = src + int64_t{y} * in_w;
+      for (int x = x0; x < x1; ++x) vp[x] = std::max(vp[x], s[x]);
+    }
+    if (kw == 3 && sw == 2) {
+      // The 3-wide max at every column is contiguous (vectorises); the stride-2 pick is then a plain copy.
+      int8_t* h = v + wp;
+      for (int x = 0; x < wp - 2; ++x) h[x] = std::max(std::max(v[x], v[x + 1]), v[x + 2]);
+      for (int ox = 0; ox < out_w; ++ox) d[ox] = h[2 * ox];
+    } else {
+      for (int ox = 0; ox < out_w; ++ox) {
+        const int8_t* w = v + ox * sw;
+        int8_t m = w[0];
+        for (int kx = 1; kx < kw; ++kx) m = std::max(m, w[kx]);
+        d[ox] = m;
+      }
+    }
+    // Windows whose columns lie entirely outside the input.
+    for (int ox = 0; ox < out_w; ++ox) {
+      const int ws = ox * sw - pl;
+      if (ws >= in_w || ws + kw <= 0) d[ox] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out) {
+  ParallelFor(int64_t{p.batch} * p.channels, [&](int64_t b, int64_t e) {
+    Pool2dParams sub = p;
+    sub.batch = 1;
+    sub.channels = 1;
+    std::vector<int8_t> buf;
+    for (int64_t pl = b; pl < e; ++pl) {
+      const int8_t* src = in + pl * p.in_h * p.in_w;
+      int8_t* dst = out + pl * p.out_h * p.out_w;
+      if (p.type == PoolType::kMax) {
+        MaxPoolPlaneInt8(p, src, dst, &buf);
+      } else {
+        Pool2dInt8Ref(sub, src, dst);
+      }
+    }
+  });
 }
 
 void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n) {

@@ -133,12 +133,16 @@ void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b,
 void AddInt8Ref(const std::vector<const Int8Tensor*>& in, Int8Tensor* out);
 
 // Concat of int8 tensors along `axis` (TNN): when every input has a single scale each value is requantized
-// (q − zp_in)·s_in / s_out + zp_out; otherwise the bytes are copied unchanged.
+// (q − zp_in)·s_in / s_out + zp_out; otherwise the bytes are copied unchanged. The fast version maps each input's
+// 256 possible bytes once through the same expression (a copy where that map is the identity), in parallel.
 void ConcatInt8Ref(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out);
+void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out);
 
 // TNN NaivePooling on int8: max starts at −127 (not −128) and takes the window clipped to the input; average
-// divides the int32 sum of the clipped window by its size (C integer division).
+// divides the int32 sum of the clipped window by its size (C integer division). The fast version is a separable
+// max over rows then columns (exact) and the reference per plane for average, planes in parallel.
 void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out);
+void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out);
 
 // max(0, q), zero points ignored, as TNN's int8 ReLU.
 void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n);
