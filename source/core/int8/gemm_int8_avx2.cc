@@ -93,22 +93,37 @@ int32_t LoadInt32(const int8_t* p) {
 }
 
 void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
-  __m256i acc[kMr][2];
-  for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  // Named accumulators rather than an array: with an array GCC 12 copied accumulators between registers in each
+  // k step.
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+          c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   const int8_t* a = g.a + rb * g.a_block_bytes;
   const uint8_t* b = g.b + j0 * kGroup * 2;
   for (int64_t kg = 0; kg < g.kgroups; ++kg) {
     const uint8_t* bk = b + g.koff[kg];
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bk));
     const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bk + 32));
-#pragma GCC unroll 6
-    for (int r = 0; r < kMr; ++r) {
-      const __m256i w = _mm256_set1_epi32(LoadInt32(a + r * kGroup * 2));
-      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(b0, w));
-      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(b1, w));
-    }
+    __m256i w = _mm256_set1_epi32(LoadInt32(a));
+    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(b0, w));
+    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(b1, w));
+    w = _mm256_set1_epi32(LoadInt32(a + 4));
+    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(b0, w));
+    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(b1, w));
+    w = _mm256_set1_epi32(LoadInt32(a + 8));
+    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(b0, w));
+    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(b1, w));
+    w = _mm256_set1_epi32(LoadInt32(a + 12));
+    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(b0, w));
+    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(b1, w));
+    w = _mm256_set1_epi32(LoadInt32(a + 16));
+    c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(b0, w));
+    c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(b1, w));
+    w = _mm256_set1_epi32(LoadInt32(a + 20));
+    c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(b0, w));
+    c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(b1, w));
     a += kMr * kGroup * 2;
   }
+  const __m256i acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
 
   const int64_t cols = g.n - j0 < kNr ? g.n - j0 : kNr;
   const int64_t rows = g.m - rb * kMr < kMr ? g.m - rb * kMr : kMr;
