@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/base/parallel.h"
+#include "core/kernels/pool_max.h"
 
 
 namespace qt {
@@ -200,56 +201,6 @@ void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* 
   }
 }
 
-namespace {
-
-// TNN's int8 max of one plane, separable. A non-empty window gives max(−127, its values); an empty one (clipped
-// entirely away) gives 0, the "last value read" TNN compares with. The geometry is copied into locals: stores
-// through int8_t may alias the params, which would keep the loops from vectorising.
-void MaxPoolPlaneInt8(const Pool2dParams& p, const int8_t* src, int8_t* dst, std::vector<int8_t>* buf) {
-  constexpr int8_t kLow = -127;
-  const int in_h = p.in_h, in_w = p.in_w, out_h = p.out_h, out_w = p.out_w;
-  const int kh = p.kernel_h, kw = p.kernel_w, sh = p.stride_h, sw = p.stride_w, pt = p.pad_top, pl = p.pad_left;
-  const int wp = (out_w - 1) * sw + kw;
-  buf->resize(static_cast<size_t>(2 * wp));
-  int8_t* v = buf->data();
-  const int x0 = std::min(pl, wp) - pl, x1 = std::min(wp, pl + in_w) - pl;
-  for (int oy = 0; oy < out_h; ++oy) {
-    int8_t* d = dst + int64_t{oy} * out_w;
-    const int hs = oy * sh - pt;
-    const int y0 = std::max(hs, 0), y1 = std::min(hs + kh, in_h);
-    if (y0 >= y1) {
-      std::fill(d, d + out_w, int8_t{0});
-      continue;
-    }
-    std::fill(v, v + wp, kLow);
-    int8_t* vp = v + pl;
-    for (int y = y0; y < y1; ++y) {
-      const int8_t* s = src + int64_t{y} * in_w;
-      for (int x = x0; x < x1; ++x) vp[x] = std::max(vp[x], s[x]);
-    }
-    if (kw == 3 && sw == 2) {
-      // The 3-wide max at every column is contiguous (vectorises); the stride-2 pick is then a plain copy.
-      int8_t* h = v + wp;
-      for (int x = 0; x < wp - 2; ++x) h[x] = std::max(std::max(v[x], v[x + 1]), v[x + 2]);
-      for (int ox = 0; ox < out_w; ++ox) d[ox] = h[2 * ox];
-    } else {
-      for (int ox = 0; ox < out_w; ++ox) {
-        const int8_t* w = v + ox * sw;
-        int8_t m = w[0];
-        for (int kx = 1; kx < kw; ++kx) m = std::max(m, w[kx]);
-        d[ox] = m;
-      }
-    }
-    // Windows whose columns lie entirely outside the input.
-    for (int ox = 0; ox < out_w; ++ox) {
-      const int ws = ox * sw - pl;
-      if (ws >= in_w || ws + kw <= 0) d[ox] = 0;
-    }
-  }
-}
-
-}  // namespace
-
 void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out) {
   ParallelFor(int64_t{p.batch} * p.channels, [&](int64_t b, int64_t e) {
     Pool2dParams sub = p;
@@ -260,7 +211,8 @@ void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out) {
       const int8_t* src = in + pl * p.in_h * p.in_w;
       int8_t* dst = out + pl * p.out_h * p.out_w;
       if (p.type == PoolType::kMax) {
-        MaxPoolPlaneInt8(p, src, dst, &buf);
+        // TNN starts from −127 and, for a window clipped away entirely, keeps the 0 it last read.
+        MaxPoolPlane<int8_t>(p, src, dst, -127, 0, &buf);
       } else {
         Pool2dInt8Ref(sub, src, dst);
       }

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/base/parallel.h"
+#include "core/kernels/pool_max.h"
 
 namespace qt {
 namespace {
@@ -119,44 +120,10 @@ void Pool2dFp32Ref(const Pool2dParams& p, const float* in, float* out) {
   }
 }
 
-namespace {
-
-// Max pooling of one plane, separable: for each output row a vertical max over its input rows into a row padded
-// with −FLT_MAX (the reference's starting value, so clipped and empty windows agree), then the horizontal window.
-// Max is exact, so the result is the reference's whatever the order; the vertical pass is contiguous and
-// vectorises.
-void MaxPoolPlane(const Pool2dParams& p, const float* src, float* dst, std::vector<float>* buf) {
-  constexpr float kLow = -std::numeric_limits<float>::max();
-  const int wp = (p.out_w - 1) * p.stride_w + p.kernel_w;
-  buf->resize(static_cast<size_t>(wp));
-  float* v = buf->data();
-  const int x0 = std::min(p.pad_left, wp), x1 = std::min(wp, p.pad_left + p.in_w);
-  for (int oy = 0; oy < p.out_h; ++oy) {
-    std::fill(v, v + wp, kLow);
-    const int hs = oy * p.stride_h - p.pad_top;
-    for (int y = std::max(hs, 0); y < std::min(hs + p.kernel_h, p.in_h); ++y) {
-      const float* s = src + int64_t{y} * p.in_w;
-      float* vp = v + p.pad_left;
-      for (int x = x0 - p.pad_left; x < x1 - p.pad_left; ++x) vp[x] = std::max(vp[x], s[x]);
-    }
-    float* d = dst + int64_t{oy} * p.out_w;
-    if (p.kernel_w == 3 && p.stride_w == 2) {
-      for (int ox = 0; ox < p.out_w; ++ox) d[ox] = std::max(std::max(v[2 * ox], v[2 * ox + 1]), v[2 * ox + 2]);
-      continue;
-    }
-    for (int ox = 0; ox < p.out_w; ++ox) {
-      const float* w = v + ox * p.stride_w;
-      float m = w[0];
-      for (int kx = 1; kx < p.kernel_w; ++kx) m = std::max(m, w[kx]);
-      d[ox] = m;
-    }
-  }
-}
-
-}  // namespace
-
 void Pool2dFp32(const Pool2dParams& p, const float* in, float* out) {
-  // Planes are independent; average pooling runs the reference per plane (its summation order is kept).
+  // Planes are independent; average pooling runs the reference per plane (its summation order is kept). Max
+  // starts from the reference's −FLT_MAX, which an empty window keeps.
+  constexpr float kLow = -std::numeric_limits<float>::max();
   ParallelFor(int64_t{p.batch} * p.channels, [&](int64_t b, int64_t e) {
     Pool2dParams sub = p;
     sub.batch = 1;
@@ -166,7 +133,7 @@ void Pool2dFp32(const Pool2dParams& p, const float* in, float* out) {
       const float* src = in + pl * p.in_h * p.in_w;
       float* dst = out + pl * p.out_h * p.out_w;
       if (p.type == PoolType::kMax) {
-        MaxPoolPlane(p, src, dst, &buf);
+        MaxPoolPlane<float>(p, src, dst, kLow, kLow, &buf);
       } else {
         Pool2dFp32Ref(sub, src, dst);
       }
