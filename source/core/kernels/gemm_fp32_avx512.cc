@@ -25,24 +25,46 @@ __m512 Activate(__m512 v, int activation) {
 
 template <bool kTail>
 void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
-  __m512 acc[kMr][2];
-  for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
   const int64_t cols = kTail ? g.n - j0 : kNr;
   const __mmask16 m0 = LaneMask(cols), m1 = LaneMask(cols - 16);
+  // Named accumulators rather than an array: with an array GCC 12 stored every accumulator to the stack after
+  // each FMA in the masked (tail) instantiation, which made a partial column block slower than a full one.
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
   const float* a = g.a + rb * g.k * kMr;
   const float* b = g.b + j0;
   for (int64_t k = 0; k < g.k; ++k) {
     const float* bk = b + g.koff[k];
     const __m512 b0 = kTail ? _mm512_maskz_loadu_ps(m0, bk) : _mm512_loadu_ps(bk);
     const __m512 b1 = kTail ? _mm512_maskz_loadu_ps(m1, bk + 16) : _mm512_loadu_ps(bk + 16);
-#pragma GCC unroll 8
-    for (int r = 0; r < kMr; ++r) {
-      const __m512 w = _mm512_set1_ps(a[r]);
-      acc[r][0] = _mm512_fmadd_ps(w, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(w, b1, acc[r][1]);
-    }
+    __m512 w = _mm512_set1_ps(a[0]);
+    c00 = _mm512_fmadd_ps(w, b0, c00);
+    c01 = _mm512_fmadd_ps(w, b1, c01);
+    w = _mm512_set1_ps(a[1]);
+    c10 = _mm512_fmadd_ps(w, b0, c10);
+    c11 = _mm512_fmadd_ps(w, b1, c11);
+    w = _mm512_set1_ps(a[2]);
+    c20 = _mm512_fmadd_ps(w, b0, c20);
+    c21 = _mm512_fmadd_ps(w, b1, c21);
+    w = _mm512_set1_ps(a[3]);
+    c30 = _mm512_fmadd_ps(w, b0, c30);
+    c31 = _mm512_fmadd_ps(w, b1, c31);
+    w = _mm512_set1_ps(a[4]);
+    c40 = _mm512_fmadd_ps(w, b0, c40);
+    c41 = _mm512_fmadd_ps(w, b1, c41);
+    w = _mm512_set1_ps(a[5]);
+    c50 = _mm512_fmadd_ps(w, b0, c50);
+    c51 = _mm512_fmadd_ps(w, b1, c51);
+    w = _mm512_set1_ps(a[6]);
+    c60 = _mm512_fmadd_ps(w, b0, c60);
+    c61 = _mm512_fmadd_ps(w, b1, c61);
+    w = _mm512_set1_ps(a[7]);
+    c70 = _mm512_fmadd_ps(w, b0, c70);
+    c71 = _mm512_fmadd_ps(w, b1, c71);
     a += kMr;
   }
+  const __m512 acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
 
   const int64_t rows = g.m - rb * kMr < kMr ? g.m - rb * kMr : kMr;
   const bool contiguous = g.grid_w == g.out_w;
