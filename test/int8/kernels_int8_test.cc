@@ -48,7 +48,8 @@ Conv2dParams MakeConv(int n, int c, int h, int w, int oc, int k, int s, int pad,
 // a kernel larger than the input, SAME-style extra padding, batch 2. Then shapes aimed at the fast path's edges:
 // SqueezeNet's layers at reduced size, grid widths around the 32-column tile, channel counts that are not a
 // multiple of the k-group (4 or 2) or of the row tile, the 3-channel stride-2 stem (phase planes when large
-// enough), a tiny output under a large kernel and a strided 1x1 (im2col), depthwise 1x1 and strided.
+// enough), a tiny output under a large kernel and a strided 1x1 (im2col), depthwise 1x1 and strided, and stride 3
+// with an extra right pad (a phase plane whose only column is padding).
 std::vector<Conv2dParams> ConvCases() {
   return {
       MakeConv(1, 3, 8, 8, 4, 3, 1, 1, 1, 1, Activation::kNone),
@@ -72,6 +73,7 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 16, 9, 9, 24, 1, 2, 0, 1, 1, Activation::kNone),
       MakeConv(1, 6, 9, 11, 6, 1, 1, 0, 1, 6, Activation::kNone),
       MakeConv(1, 6, 9, 11, 6, 3, 2, 1, 1, 6, Activation::kRelu),
+      MakeConv(1, 2, 4, 2, 3, 3, 3, 0, 1, 1, Activation::kNone, 1),
   };
 }
 

@@ -41,7 +41,8 @@ Conv2dParams MakeConv(int n, int c, int h, int w, int oc, int kh, int kw, int s,
 // Then shapes aimed at the fast path's edges: SqueezeNet's layers at reduced size (1x1 squeeze/expand, 3x3 pad 1,
 // the 3-channel stride-2 stem, which takes the phase planes), grid widths around the 32-column tile, output
 // channel counts that are not a multiple of the row tile, a tiny output under a large kernel (the im2col layout),
-// a strided 1x1 (im2col), depthwise 1x1 and strided, and a depthwise channel multiplier.
+// a strided 1x1 (im2col), depthwise 1x1 and strided, a depthwise channel multiplier, and stride 3 with an extra
+// right pad (a phase plane whose only column is padding).
 std::vector<Conv2dParams> ConvCases() {
   return {
       MakeConv(1, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, Activation::kNone),
@@ -67,6 +68,7 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 4, 8, 8, 8, 3, 3, 1, 1, 1, 4, Activation::kRelu6),
       MakeConv(1, 8, 5, 5, 9, 3, 3, 1, 4, 3, 1, Activation::kNone),
       MakeConv(1, 3, 45, 45, 16, 3, 3, 2, 1, 1, 1, Activation::kRelu),
+      MakeConv(1, 2, 4, 2, 3, 3, 3, 3, 0, 1, 1, Activation::kNone, 1),
   };
 }
 

@@ -1,5 +1,7 @@
 #include "core/kernels/conv_plan.h"
 
+#include <type_traits>
+
 #include "core/kernels/kernels_fp32.h"
 
 namespace qt {
@@ -68,6 +70,25 @@ std::vector<int64_t> PlanRowOffsets(const ConvPlan& plan) {
   return off;
 }
 
+// dst[i] = src[2i] for i < count, each pair of elements read as one twice-as-wide integer whose low half is the
+// first element (x86 is little-endian): this vectorises where a stride-2 gather does not.
+template <typename T>
+void PickStride2(const T* src, T* dst, int count) {
+  using Pair = std::conditional_t<sizeof(T) == 1, uint16_t, uint64_t>;
+  using Half = std::conditional_t<sizeof(T) == 1, uint8_t, uint32_t>;
+  static_assert(sizeof(Half) == sizeof(T), "int8 or float");
+  const unsigned char* in = reinterpret_cast<const unsigned char*>(src);
+  unsigned char* out = reinterpret_cast<unsigned char*>(dst);
+  // The last element is copied on its own: its pair would read one element past the row.
+  for (int i = 0; i + 1 < count; ++i) {
+    Pair pair;
+    std::memcpy(&pair, in + i * sizeof(Pair), sizeof(Pair));
+    const Half half = static_cast<Half>(pair);
+    std::memcpy(out + i * sizeof(Half), &half, sizeof(Half));
+  }
+  if (count > 0) dst[count - 1] = src[2 * (count - 1)];
+}
+
 template <typename T>
 void BuildPlanes(const Conv2dParams& p, const ConvPlan& plan, const T* src, const T* pad, int64_t c0, int64_t c1,
                  T* dst) {
@@ -120,9 +141,18 @@ void BuildPlanes(const Conv2dParams& p, const ConvPlan& plan, const T* src, cons
             if (copy_end > first) std::memcpy(row + first, srow + (first - p.pad_left), sizeof(T) * (copy_end - first));
             std::fill(row + std::max(copy_end, first), row + plan.wq, pv);
           } else {
-            for (int x = 0; x < plan.wq; ++x) {
-              const int ix = x * p.stride_w + px - p.pad_left;
-              row[x] = (ix >= 0 && ix < p.in_w) ? srow[ix] : pv;
+            // Columns x take input column x·stride + px − pad_left: pads on both sides, a strided run between.
+            const int sw = p.stride_w, shift = px - p.pad_left;
+            const int x0 = std::min(plan.wq, (sw - 1 - shift) / sw);  // shift < sw: a non-negative numerator
+            const int last = p.in_w - 1 - shift;
+            const int x1 = last < 0 ? x0 : std::max(x0, std::min(plan.wq, last / sw + 1));
+            std::fill(row, row + x0, pv);
+            std::fill(row + x1, row + plan.wq, pv);
+            const T* s = srow + x0 * sw + shift;
+            if (sw == 2) {
+              PickStride2(s, row + x0, x1 - x0);
+            } else {
+              for (int x = 0; x < x1 - x0; ++x) row[x0 + x] = s[x * sw];
             }
           }
         }
