@@ -45,6 +45,7 @@ namespace qt {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr int kBlocks = 5;  // the timed runs of each model and thread count, in blocks that alternate
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
@@ -226,8 +227,9 @@ Status Run() {
   std::printf("machine: %s, %u hardware threads\n", CpuName().c_str(), std::thread::hardware_concurrency());
   std::printf("fp32 model: %s (%s)\n", FLAGS_p.c_str(), FLAGS_fuse ? "Conv+ReLU fused" : "as written");
   if (models.size() > 1) std::printf("int8 model: %s\n", FLAGS_int8_proto.c_str());
-  std::printf("input: %s; %d warm-up + %d timed runs per model and thread count, fp32 and int8 runs alternate\n\n",
-              have_input ? FLAGS_i.c_str() : "pseudo-random", FLAGS_warmup, FLAGS_runs);
+  std::printf("input: %s; %d warm-up + %d timed runs per model and thread count, in %d blocks that alternate "
+              "between the models (one untimed run opens each block)\n\n",
+              have_input ? FLAGS_i.c_str() : "pseudo-random", FLAGS_warmup, FLAGS_runs, kBlocks);
 
   std::map<int, GemmPeak> peaks;
   for (int t : threads) peaks[t] = MeasureGemmPeak(FLAGS_gemm_size, t);
@@ -245,11 +247,16 @@ Status Run() {
     for (int r = 0; r < FLAGS_warmup; ++r) {
       for (auto& m : models) QT_RETURN_IF_ERROR(m.net->Forward());
     }
-    for (int r = 0; r < FLAGS_runs; ++r) {
+    // Models alternate in blocks of runs: alternating single runs would time every pass with caches full of the
+    // other model's data, while the models still share the machine's load drift block by block.
+    for (int block = 0; block < kBlocks; ++block) {
       for (size_t k = 0; k < models.size(); ++k) {
-        const auto a = Clock::now();
         QT_RETURN_IF_ERROR(models[k].net->Forward());
-        tm[k].total.push_back(Seconds(a, Clock::now()));
+        for (int r = block * FLAGS_runs / kBlocks; r < (block + 1) * FLAGS_runs / kBlocks; ++r) {
+          const auto a = Clock::now();
+          QT_RETURN_IF_ERROR(models[k].net->Forward());
+          tm[k].total.push_back(Seconds(a, Clock::now()));
+        }
       }
     }
     const int profile_runs = std::max(5, FLAGS_runs / 2);
