@@ -258,14 +258,15 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
   const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
   const int64_t plain_size = plan_.BufferSize(1);
   ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
-    std::vector<int8_t> planes(direct ? 0 : static_cast<size_t>(plain_size), 0);
+    // Each thread's own plane buffer (ThreadScratch belongs to the thread running the chunk).
+    int8_t* planes = direct ? nullptr : Grow(&ThreadScratch().planes, plain_size);
     constexpr int64_t kBlock = 256;
     int32_t acc[kBlock], sum[kBlock];
     for (int64_t pl = b; pl < e; ++pl) {
       const int c = static_cast<int>(pl % p.out_c);
       const int8_t* src = in + pl * in_hw;
-      if (!direct) BuildPlanes<int8_t>(p, plan_, src, &r_.in_zero[c], 0, plan_.channels, planes.data());
-      const int8_t* base = direct ? src : planes.data();
+      if (!direct) BuildPlanes<int8_t>(p, plan_, src, &r_.in_zero[c], 0, plan_.channels, planes);
+      const int8_t* base = direct ? src : planes;
       const int8_t* w = packed_.data() + int64_t{c} * k;
       const int32_t zw = r_.weight_zero[c];
       int8_t* dst = out + pl * out_hw;

@@ -37,9 +37,13 @@ bool CpuRuns(Fp32Isa isa) {
   return false;
 }
 
-// Planes are rebuilt by every Run; a per-thread buffer that only grows spares the allocation.
-float* Scratch(int64_t size) {
-  thread_local std::vector<float> buffer;
+// Per-thread buffers that only grow, one per use (`slot`), reused by every Run: the caller's planes, and each
+// thread's own plane in the depthwise loop (allocated per call, it cost page faults on every call once glibc had
+// handed the freed heap top back to the system).
+enum ScratchSlot { kPlanes = 0, kThreadPlane = 1, kSlots = 2 };
+float* Scratch(int64_t size, int slot = kPlanes) {
+  thread_local std::vector<float> buffers[kSlots];
+  std::vector<float>& buffer = buffers[slot];
   if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(static_cast<size_t>(size));
   return buffer.data();
 }
@@ -182,14 +186,14 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
   const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
   const int64_t buffer_size = plan_.BufferSize(1);
   ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
-    std::vector<float> planes(direct ? 0 : static_cast<size_t>(buffer_size), 0.f);
+    float* planes = direct ? nullptr : Scratch(buffer_size, kThreadPlane);
     constexpr int64_t kBlock = 256;
     float acc[kBlock];
     for (int64_t pl = b; pl < e; ++pl) {
       const int c = static_cast<int>(pl % p.out_c);
       const float* src = in + pl * in_hw;
-      if (!direct) BuildPlanes<float>(p, plan_, src, nullptr, 0, plan_.channels, planes.data());
-      const float* base = direct ? src : planes.data();
+      if (!direct) BuildPlanes<float>(p, plan_, src, nullptr, 0, plan_.channels, planes);
+      const float* base = direct ? src : planes;
       const float* w = packed_.data() + int64_t{c} * k;
       float* dst = out + pl * out_hw;
       for (int64_t j0 = 0; j0 < plan_.grid_n; j0 += kBlock) {
