@@ -25,7 +25,8 @@ __m256 Activate(__m256 v, int activation) {
   return v;
 }
 
-template <bool kTail>
+// kHalf: a tail of at most 8 columns, computed in one vector per row instead of two.
+template <bool kTail, bool kHalf>
 void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   // Named accumulators rather than an array: with an array GCC 12 stored every accumulator to the stack in each
   // k step.
@@ -38,25 +39,25 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   for (int64_t k = 0; k < g.k; ++k) {
     const float* bk = b + g.koff[k];
     const __m256 b0 = kTail ? _mm256_maskload_ps(bk, m0) : _mm256_loadu_ps(bk);
-    const __m256 b1 = kTail ? _mm256_maskload_ps(bk + 8, m1) : _mm256_loadu_ps(bk + 8);
+    const __m256 b1 = kHalf ? _mm256_setzero_ps() : kTail ? _mm256_maskload_ps(bk + 8, m1) : _mm256_loadu_ps(bk + 8);
     __m256 w = _mm256_broadcast_ss(a);
     c00 = _mm256_fmadd_ps(w, b0, c00);
-    c01 = _mm256_fmadd_ps(w, b1, c01);
+    if (!kHalf) c01 = _mm256_fmadd_ps(w, b1, c01);
     w = _mm256_broadcast_ss(a + 1);
     c10 = _mm256_fmadd_ps(w, b0, c10);
-    c11 = _mm256_fmadd_ps(w, b1, c11);
+    if (!kHalf) c11 = _mm256_fmadd_ps(w, b1, c11);
     w = _mm256_broadcast_ss(a + 2);
     c20 = _mm256_fmadd_ps(w, b0, c20);
-    c21 = _mm256_fmadd_ps(w, b1, c21);
+    if (!kHalf) c21 = _mm256_fmadd_ps(w, b1, c21);
     w = _mm256_broadcast_ss(a + 3);
     c30 = _mm256_fmadd_ps(w, b0, c30);
-    c31 = _mm256_fmadd_ps(w, b1, c31);
+    if (!kHalf) c31 = _mm256_fmadd_ps(w, b1, c31);
     w = _mm256_broadcast_ss(a + 4);
     c40 = _mm256_fmadd_ps(w, b0, c40);
-    c41 = _mm256_fmadd_ps(w, b1, c41);
+    if (!kHalf) c41 = _mm256_fmadd_ps(w, b1, c41);
     w = _mm256_broadcast_ss(a + 5);
     c50 = _mm256_fmadd_ps(w, b0, c50);
-    c51 = _mm256_fmadd_ps(w, b1, c51);
+    if (!kHalf) c51 = _mm256_fmadd_ps(w, b1, c51);
     a += kMr;
   }
   const __m256 acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
@@ -99,9 +100,11 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
 
 void Tile(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   if (j0 + kNr <= g.n) {
-    TileImpl<false>(g, rb, j0);
+    TileImpl<false, false>(g, rb, j0);
+  } else if (j0 + kNr / 2 >= g.n) {
+    TileImpl<true, true>(g, rb, j0);
   } else {
-    TileImpl<true>(g, rb, j0);
+    TileImpl<true, false>(g, rb, j0);
   }
 }
 

@@ -23,7 +23,8 @@ __m512 Activate(__m512 v, int activation) {
   return v;
 }
 
-template <bool kTail>
+// kHalf: a tail of at most 16 columns, computed in one vector per row instead of two.
+template <bool kTail, bool kHalf>
 void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   const int64_t cols = kTail ? g.n - j0 : kNr;
   const __mmask16 m0 = LaneMask(cols), m1 = LaneMask(cols - 16);
@@ -36,31 +37,31 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   for (int64_t k = 0; k < g.k; ++k) {
     const float* bk = b + g.koff[k];
     const __m512 b0 = kTail ? _mm512_maskz_loadu_ps(m0, bk) : _mm512_loadu_ps(bk);
-    const __m512 b1 = kTail ? _mm512_maskz_loadu_ps(m1, bk + 16) : _mm512_loadu_ps(bk + 16);
+    const __m512 b1 = kHalf ? _mm512_setzero_ps() : kTail ? _mm512_maskz_loadu_ps(m1, bk + 16) : _mm512_loadu_ps(bk + 16);
     __m512 w = _mm512_set1_ps(a[0]);
     c00 = _mm512_fmadd_ps(w, b0, c00);
-    c01 = _mm512_fmadd_ps(w, b1, c01);
+    if (!kHalf) c01 = _mm512_fmadd_ps(w, b1, c01);
     w = _mm512_set1_ps(a[1]);
     c10 = _mm512_fmadd_ps(w, b0, c10);
-    c11 = _mm512_fmadd_ps(w, b1, c11);
+    if (!kHalf) c11 = _mm512_fmadd_ps(w, b1, c11);
     w = _mm512_set1_ps(a[2]);
     c20 = _mm512_fmadd_ps(w, b0, c20);
-    c21 = _mm512_fmadd_ps(w, b1, c21);
+    if (!kHalf) c21 = _mm512_fmadd_ps(w, b1, c21);
     w = _mm512_set1_ps(a[3]);
     c30 = _mm512_fmadd_ps(w, b0, c30);
-    c31 = _mm512_fmadd_ps(w, b1, c31);
+    if (!kHalf) c31 = _mm512_fmadd_ps(w, b1, c31);
     w = _mm512_set1_ps(a[4]);
     c40 = _mm512_fmadd_ps(w, b0, c40);
-    c41 = _mm512_fmadd_ps(w, b1, c41);
+    if (!kHalf) c41 = _mm512_fmadd_ps(w, b1, c41);
     w = _mm512_set1_ps(a[5]);
     c50 = _mm512_fmadd_ps(w, b0, c50);
-    c51 = _mm512_fmadd_ps(w, b1, c51);
+    if (!kHalf) c51 = _mm512_fmadd_ps(w, b1, c51);
     w = _mm512_set1_ps(a[6]);
     c60 = _mm512_fmadd_ps(w, b0, c60);
-    c61 = _mm512_fmadd_ps(w, b1, c61);
+    if (!kHalf) c61 = _mm512_fmadd_ps(w, b1, c61);
     w = _mm512_set1_ps(a[7]);
     c70 = _mm512_fmadd_ps(w, b0, c70);
-    c71 = _mm512_fmadd_ps(w, b1, c71);
+    if (!kHalf) c71 = _mm512_fmadd_ps(w, b1, c71);
     a += kMr;
   }
   const __m512 acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
@@ -100,9 +101,11 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
 
 void Tile(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   if (j0 + kNr <= g.n) {
-    TileImpl<false>(g, rb, j0);
+    TileImpl<false, false>(g, rb, j0);
+  } else if (j0 + kNr / 2 >= g.n) {
+    TileImpl<true, true>(g, rb, j0);
   } else {
-    TileImpl<true>(g, rb, j0);
+    TileImpl<true, false>(g, rb, j0);
   }
 }
 
