@@ -108,7 +108,9 @@ int32_t LoadInt32(const int8_t* p) {
   return v;
 }
 
-void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
+// kHalf: a tail of at most 16 columns, computed in one vector per row instead of two.
+template <bool kHalf>
+void TileImpl(const Int8Gemm& g, int64_t rb, int64_t j0) {
   // Named accumulators rather than an array: with an array GCC 12 moved every accumulator to another register
   // (and spilled two) in each k step, at about half the kernel's speed.
   __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
@@ -118,31 +120,31 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
   for (int64_t kg = 0; kg < g.kgroups; ++kg) {
     const uint8_t* bk = b + g.koff[kg];
     const __m512i b0 = _mm512_loadu_si512(bk);
-    const __m512i b1 = _mm512_loadu_si512(bk + 64);
+    const __m512i b1 = kHalf ? _mm512_setzero_si512() : _mm512_loadu_si512(bk + 64);
     __m512i w = _mm512_set1_epi32(LoadInt32(a));
     c00 = _mm512_dpbusd_epi32(c00, b0, w);
-    c01 = _mm512_dpbusd_epi32(c01, b1, w);
+    if (!kHalf) c01 = _mm512_dpbusd_epi32(c01, b1, w);
     w = _mm512_set1_epi32(LoadInt32(a + 4));
     c10 = _mm512_dpbusd_epi32(c10, b0, w);
-    c11 = _mm512_dpbusd_epi32(c11, b1, w);
+    if (!kHalf) c11 = _mm512_dpbusd_epi32(c11, b1, w);
     w = _mm512_set1_epi32(LoadInt32(a + 8));
     c20 = _mm512_dpbusd_epi32(c20, b0, w);
-    c21 = _mm512_dpbusd_epi32(c21, b1, w);
+    if (!kHalf) c21 = _mm512_dpbusd_epi32(c21, b1, w);
     w = _mm512_set1_epi32(LoadInt32(a + 12));
     c30 = _mm512_dpbusd_epi32(c30, b0, w);
-    c31 = _mm512_dpbusd_epi32(c31, b1, w);
+    if (!kHalf) c31 = _mm512_dpbusd_epi32(c31, b1, w);
     w = _mm512_set1_epi32(LoadInt32(a + 16));
     c40 = _mm512_dpbusd_epi32(c40, b0, w);
-    c41 = _mm512_dpbusd_epi32(c41, b1, w);
+    if (!kHalf) c41 = _mm512_dpbusd_epi32(c41, b1, w);
     w = _mm512_set1_epi32(LoadInt32(a + 20));
     c50 = _mm512_dpbusd_epi32(c50, b0, w);
-    c51 = _mm512_dpbusd_epi32(c51, b1, w);
+    if (!kHalf) c51 = _mm512_dpbusd_epi32(c51, b1, w);
     w = _mm512_set1_epi32(LoadInt32(a + 24));
     c60 = _mm512_dpbusd_epi32(c60, b0, w);
-    c61 = _mm512_dpbusd_epi32(c61, b1, w);
+    if (!kHalf) c61 = _mm512_dpbusd_epi32(c61, b1, w);
     w = _mm512_set1_epi32(LoadInt32(a + 28));
     c70 = _mm512_dpbusd_epi32(c70, b0, w);
-    c71 = _mm512_dpbusd_epi32(c71, b1, w);
+    if (!kHalf) c71 = _mm512_dpbusd_epi32(c71, b1, w);
     a += kMr * kGroup;
   }
   const __m512i acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
@@ -194,6 +196,14 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
       _mm_mask_storeu_epi8(out + runs.out[s], run_mask[s][0], q0);
       _mm_mask_storeu_epi8(out + runs.out[s] + 16, run_mask[s][1], q1);
     }
+  }
+}
+
+void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
+  if (j0 + kNr / 2 >= g.n) {
+    TileImpl<true>(g, rb, j0);
+  } else {
+    TileImpl<false>(g, rb, j0);
   }
 }
 
