@@ -13,6 +13,7 @@
 
 #include "core/base/parallel.h"
 #include "core/graph/graph_simplify.h"
+#include "core/int8/kernels_int8.h"
 #include "core/io/model_loader.h"
 #include "core/runtime/net.h"
 #include "core/runtime/reformat.h"
@@ -109,6 +110,27 @@ GemmPeak MeasureGemmPeak(int n, int threads) {
     if (r >= 2) rates.push_back(flops / s * 1e-9);
   }
   return {*std::max_element(rates.begin(), rates.end()), Median(rates)};
+}
+
+// Best GOP/s (2 ops per multiply-add) of our own int8 GEMM (GemmInt8, best instruction set, operands packed per
+// call) on n×n×n, run by `threads` threads at once: context for the int8 convolutions, not a peak of the machine.
+double MeasureInt8Gemm(int n, int threads) {
+  std::vector<int8_t> a(static_cast<size_t>(n) * n), b(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    a[i] = static_cast<int8_t>(i * 37 % 251 - 125);
+    b[i] = static_cast<int8_t>(i * 91 % 241 - 120);
+  }
+  std::vector<std::vector<int32_t>> c(threads, std::vector<int32_t>(a.size()));
+  double best = 0;
+  for (int r = 0; r < 10; ++r) {
+    std::vector<std::thread> pool;
+    const auto start = Clock::now();
+    for (int t = 1; t < threads; ++t) pool.emplace_back([&, t] { GemmInt8(n, n, n, a.data(), b.data(), c[t].data(), n); });
+    GemmInt8(n, n, n, a.data(), b.data(), c[0].data(), n);
+    for (auto& th : pool) th.join();
+    best = std::max(best, 2.0 * n * n * n * threads / Seconds(start, Clock::now()) * 1e-9);
+  }
+  return best;
 }
 
 int64_t ConvMacs(const Layer& layer, const BlobDims& dims) {
@@ -224,7 +246,8 @@ Status Run() {
                                     have_input ? &input : nullptr, &models[1]));
   }
 
-  std::printf("machine: %s, %u hardware threads\n", CpuName().c_str(), std::thread::hardware_concurrency());
+  std::printf("machine: %s, %u hardware threads; kernels: fp32 %s, int8 %s\n", CpuName().c_str(),
+              std::thread::hardware_concurrency(), Fp32IsaName(BestFp32Isa()), Int8IsaName(BestInt8Isa()));
   std::printf("fp32 model: %s (%s)\n", FLAGS_p.c_str(), FLAGS_fuse ? "Conv+ReLU fused" : "as written");
   if (models.size() > 1) std::printf("int8 model: %s\n", FLAGS_int8_proto.c_str());
   std::printf("input: %s; %d warm-up + %d timed runs per model and thread count, in %d blocks that alternate "
@@ -232,7 +255,12 @@ Status Run() {
               have_input ? FLAGS_i.c_str() : "pseudo-random", FLAGS_warmup, FLAGS_runs, kBlocks);
 
   std::map<int, GemmPeak> peaks;
-  for (int t : threads) peaks[t] = MeasureGemmPeak(FLAGS_gemm_size, t);
+  std::map<int, double> int8_gemm;
+  SetNumThreads(1);  // each product of the peak measurements is single-threaded
+  for (int t : threads) {
+    peaks[t] = MeasureGemmPeak(FLAGS_gemm_size, t);
+    int8_gemm[t] = MeasureInt8Gemm(FLAGS_gemm_size, t);
+  }
 
   struct Timing {
     std::vector<double> total;
@@ -277,8 +305,10 @@ Status Run() {
 
   std::printf("GEMM peak (Eigen sgemm %dx%d, one product per thread, best / median of 25):\n", FLAGS_gemm_size,
               FLAGS_gemm_size);
-  for (int t : threads) std::printf("  %d thread%s: %6.1f / %6.1f GFLOP/s\n", t, t > 1 ? "s" : " ", peaks[t].best,
-                                    peaks[t].median);
+  for (int t : threads) {
+    std::printf("  %d thread%s: %6.1f / %6.1f GFLOP/s   (our GemmInt8, same size: %6.1f GOP/s best)\n", t,
+                t > 1 ? "s" : " ", peaks[t].best, peaks[t].median, int8_gemm[t]);
+  }
   std::printf("\nlatency per image, ms (median / min of %d runs)\n", FLAGS_runs);
   std::printf("  threads  %-17s", "fp32");
   if (models.size() > 1) std::printf("  %-17s  int8/fp32 (median)", "int8");
