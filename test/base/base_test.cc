@@ -1,7 +1,10 @@
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -72,6 +75,33 @@ TEST(ParallelTest, NestedCallsRunSerially) {
     }
   });
   EXPECT_EQ(total.load(), 40);
+}
+
+TEST(ParallelTest, RunConcurrentlyGivesEveryTaskItsOwnThread) {
+  // Each task waits until every task has started: run one after another, the first would wait in vain.
+  for (int n : {1, 2, 3}) {
+    std::atomic<int> started{0};
+    std::atomic<bool> all_met{true};
+    std::vector<std::thread::id> ids(n);
+    RunConcurrently(n, [&](int i) {
+      ids[i] = std::this_thread::get_id();
+      ++started;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (started < n) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          all_met = false;
+          return;
+        }
+        std::this_thread::yield();
+      }
+      // ParallelFor inside a task runs on the task's thread.
+      ParallelFor(64, [&](int64_t, int64_t) {
+        if (std::this_thread::get_id() != ids[i]) all_met = false;
+      });
+    });
+    EXPECT_TRUE(all_met) << n << " tasks";
+    EXPECT_EQ(std::set<std::thread::id>(ids.begin(), ids.end()).size(), static_cast<size_t>(n));
+  }
 }
 
 }  // namespace

@@ -45,7 +45,11 @@ Conv2dParams MakeConv(int n, int c, int h, int w, int oc, int k, int s, int pad,
 }
 
 // Curated shapes: pointwise (the direct GEMM operand), 3x3 with pads, strides, groups, depthwise, dilation,
-// a kernel larger than the input, SAME-style extra padding, batch 2.
+// a kernel larger than the input, SAME-style extra padding, batch 2. Then shapes aimed at the fast path's edges:
+// SqueezeNet's layers at reduced size, grid widths around the 32-column tile, channel counts that are not a
+// multiple of the k-group (4 or 2) or of the row tile, the 3-channel stride-2 stem (phase planes when large
+// enough), a tiny output under a large kernel and a strided 1x1 (im2col), depthwise 1x1 and strided, and stride 3
+// with an extra right pad (a phase plane whose only column is padding).
 std::vector<Conv2dParams> ConvCases() {
   return {
       MakeConv(1, 3, 8, 8, 4, 3, 1, 1, 1, 1, Activation::kNone),
@@ -59,6 +63,17 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 6, 8, 8, 5, 3, 2, 0, 1, 1, Activation::kNone, 1),
       MakeConv(2, 32, 6, 6, 32, 3, 1, 1, 1, 32, Activation::kRelu6),
       MakeConv(1, 64, 5, 5, 48, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 64, 14, 14, 16, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 16, 14, 14, 64, 3, 1, 1, 1, 1, Activation::kRelu),
+      MakeConv(1, 24, 5, 31, 24, 3, 1, 1, 1, 1, Activation::kNone),
+      MakeConv(1, 13, 4, 33, 13, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 7, 7, 7, 20, 3, 1, 1, 1, 1, Activation::kNone),
+      MakeConv(1, 3, 45, 45, 16, 3, 2, 1, 1, 1, Activation::kRelu),
+      MakeConv(1, 8, 7, 7, 10, 7, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 16, 9, 9, 24, 1, 2, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 6, 9, 11, 6, 1, 1, 0, 1, 6, Activation::kNone),
+      MakeConv(1, 6, 9, 11, 6, 3, 2, 1, 1, 6, Activation::kRelu),
+      MakeConv(1, 2, 4, 2, 3, 3, 3, 0, 1, 1, Activation::kNone, 1),
   };
 }
 
@@ -138,29 +153,35 @@ TEST(ConvInt8Test, HandComputed) {
   EXPECT_EQ(fast2, ref2);
 }
 
-TEST(ConvInt8Test, FastIsBitExactWithReference) {
-  uint32_t seed = 1;
-  for (const bool asym : {false, true}) {
-    for (const auto& p : ConvCases()) {
-      const auto in = RandomInt8(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
-      const auto w = RandomInt8(size_t{1} * p.out_c * (p.in_c / p.group) * p.kernel_h * p.kernel_w, seed++, -127, 127);
-      const auto bias = RandomInt32(p.out_c, seed++, -5000, 5000);
-      const Int8Requant r = MakeRequant(p.out_c, p.in_c, asym, p.activation, seed++);
-      std::vector<int8_t> ref(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w, 99), fast(ref.size(), -99);
-      Conv2dInt8Ref(p, in.data(), w.data(), bias.data(), r, ref.data());
-      ConvInt8 conv;
-      conv.Init(p, w.data(), bias.data(), r);
-      for (int threads : {1, 2}) {
-        SetNumThreads(threads);
-        std::fill(fast.begin(), fast.end(), -99);
-        conv.Run(in.data(), fast.data());
-        EXPECT_EQ(fast, ref) << Describe(p, asym) << ", " << threads << " threads";
-      }
-      // The multipliers saturate some outputs and not others: the comparison covers both regimes.
-      if (!asym && p.activation == Activation::kNone) {
-        EXPECT_TRUE(std::count(ref.begin(), ref.end(), 127) + std::count(ref.begin(), ref.end(), -128) > 0 ||
-                    ref.size() < 50)
-            << Describe(p, asym);
+TEST(ConvInt8Test, EveryIsaIsBitExactWithReference) {
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    uint32_t seed = 1;
+    for (const bool asym : {false, true}) {
+      for (const auto& p : ConvCases()) {
+        const auto in = RandomInt8(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+        const auto w =
+            RandomInt8(size_t{1} * p.out_c * (p.in_c / p.group) * p.kernel_h * p.kernel_w, seed++, -127, 127);
+        const auto bias = RandomInt32(p.out_c, seed++, -5000, 5000);
+        const Int8Requant r = MakeRequant(p.out_c, p.in_c, asym, p.activation, seed++);
+        std::vector<int8_t> ref(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w, 99), fast(ref.size(), -99);
+        Conv2dInt8Ref(p, in.data(), w.data(), bias.data(), r, ref.data());
+        ConvInt8 conv;
+        conv.Init(p, w.data(), bias.data(), r, isa);
+        ASSERT_EQ(conv.isa(), isa);
+        for (int threads : {1, 2}) {
+          SetNumThreads(threads);
+          std::fill(fast.begin(), fast.end(), -99);
+          conv.Run(in.data(), fast.data());
+          EXPECT_EQ(fast, ref) << Describe(p, asym) << ", " << threads << " threads, " << Int8IsaName(isa);
+        }
+        // The multipliers saturate some outputs and not others: the comparison covers both regimes. (A single
+        // product per output cannot saturate: (128·127 + 5000)·4e-3 < 127.)
+        const int k = p.in_c / p.group * p.kernel_h * p.kernel_w;
+        if (!asym && p.activation == Activation::kNone && k > 1) {
+          EXPECT_TRUE(std::count(ref.begin(), ref.end(), 127) + std::count(ref.begin(), ref.end(), -128) > 0 ||
+                      ref.size() < 50)
+              << Describe(p, asym);
+        }
       }
     }
   }
@@ -194,33 +215,64 @@ TEST(ConvInt8Test, ApproximatesTheFloatConvolution) {
   for (size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(out[i] * so, ref[i], 1.5f * so) << i;
 }
 
-TEST(InnerProductInt8Test, FastIsBitExactWithReference) {
-  uint32_t seed = 500;
-  for (const bool asym : {false, true}) {
-    for (const auto& shape : std::vector<InnerProductParams2>{{1, 10, 3}, {1, 512, 1000}, {3, 37, 17}, {2, 1, 5}}) {
-      const auto in = RandomInt8(size_t{1} * shape.m * shape.k, seed++);
-      const auto w = RandomInt8(size_t{1} * shape.n * shape.k, seed++, -127, 127);
-      const auto bias = RandomInt32(shape.n, seed++, -3000, 3000);
-      const Int8Requant r = MakeRequant(shape.n, shape.k, asym, Activation::kNone, seed++);
-      std::vector<int8_t> ref(size_t{1} * shape.m * shape.n), fast(ref.size());
-      InnerProductInt8Ref(shape, in.data(), w.data(), bias.data(), r, ref.data());
-      InnerProductInt8 fc;
-      fc.Init(shape, w.data(), bias.data(), r);
-      fc.Run(in.data(), fast.data());
-      EXPECT_EQ(fast, ref) << shape.m << "x" << shape.k << " -> " << shape.n << (asym ? " asymmetric" : "");
+TEST(InnerProductInt8Test, EveryIsaIsBitExactWithReference) {
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    uint32_t seed = 500;
+    for (const bool asym : {false, true}) {
+      for (const auto& shape : std::vector<InnerProductParams2>{
+               {1, 10, 3}, {1, 512, 1000}, {3, 37, 17}, {2, 1, 5}, {5, 130, 9}, {1, 800, 500}, {40, 6, 11}}) {
+        const auto in = RandomInt8(size_t{1} * shape.m * shape.k, seed++);
+        const auto w = RandomInt8(size_t{1} * shape.n * shape.k, seed++, -127, 127);
+        const auto bias = RandomInt32(shape.n, seed++, -3000, 3000);
+        const Int8Requant r = MakeRequant(shape.n, shape.k, asym, Activation::kNone, seed++);
+        std::vector<int8_t> ref(size_t{1} * shape.m * shape.n), fast(ref.size());
+        InnerProductInt8Ref(shape, in.data(), w.data(), bias.data(), r, ref.data());
+        InnerProductInt8 fc;
+        fc.Init(shape, w.data(), bias.data(), r, isa);
+        ASSERT_EQ(fc.isa(), isa);
+        for (int threads : {1, 2}) {
+          SetNumThreads(threads);
+          std::fill(fast.begin(), fast.end(), -99);
+          fc.Run(in.data(), fast.data());
+          EXPECT_EQ(fast, ref) << shape.m << "x" << shape.k << " -> " << shape.n << (asym ? " asymmetric" : "")
+                               << ", " << threads << " threads, " << Int8IsaName(isa);
+        }
+      }
     }
   }
 }
 
-TEST(GemmInt8Test, FastMatchesReference) {
-  uint32_t seed = 900;
-  for (const auto& mnk : std::vector<std::array<int, 3>>{{1, 1, 1}, {7, 13, 5}, {32, 64, 27}, {3, 1000, 129}}) {
-    const auto a = RandomInt8(size_t{1} * mnk[0] * mnk[2], seed++);
-    const auto b = RandomInt8(size_t{1} * mnk[2] * mnk[1], seed++);
-    std::vector<int32_t> ref(size_t{1} * mnk[0] * mnk[1], 1), fast(ref.size(), 2);
-    GemmInt8Ref(mnk[0], mnk[1], mnk[2], a.data(), b.data(), ref.data(), mnk[1]);
-    GemmInt8(mnk[0], mnk[1], mnk[2], a.data(), b.data(), fast.data(), mnk[1]);
-    EXPECT_EQ(fast, ref) << mnk[0] << "x" << mnk[1] << "x" << mnk[2];
+TEST(GemmInt8Test, EveryIsaMatchesReference) {
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    uint32_t seed = 900;
+    for (const auto& mnk : std::vector<std::array<int, 3>>{
+             {1, 1, 1}, {7, 13, 5}, {32, 64, 27}, {3, 1000, 129}, {9, 33, 2}, {17, 70, 64}}) {
+      const auto a = RandomInt8(size_t{1} * mnk[0] * mnk[2], seed++);
+      const auto b = RandomInt8(size_t{1} * mnk[2] * mnk[1], seed++);
+      std::vector<int32_t> ref(size_t{1} * mnk[0] * mnk[1], 1), fast(ref.size(), 2);
+      GemmInt8Ref(mnk[0], mnk[1], mnk[2], a.data(), b.data(), ref.data(), mnk[1]);
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        std::fill(fast.begin(), fast.end(), 2);
+        GemmInt8(mnk[0], mnk[1], mnk[2], a.data(), b.data(), fast.data(), mnk[1], isa);
+        EXPECT_EQ(fast, ref) << mnk[0] << "x" << mnk[1] << "x" << mnk[2] << ", " << threads << " threads, "
+                             << Int8IsaName(isa);
+      }
+    }
+  }
+}
+
+TEST(GemmInt8Test, ExtremeValuesDoNotSaturate) {
+  // −128·−128 summed over 64 terms: a 16-bit pairwise sum (vpmaddubsw) would saturate at 32767.
+  const int m = 3, n = 20, k = 64;
+  std::vector<int8_t> a(m * k, -128), b(k * n, -128);
+  for (int i = 0; i < n; ++i) b[i] = 127;  // row 0 of B: 127·−128 terms in column sums
+  std::vector<int32_t> ref(m * n), fast(m * n);
+  GemmInt8Ref(m, n, k, a.data(), b.data(), ref.data(), n);
+  EXPECT_EQ(ref[0], 63 * 16384 - 127 * 128);
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    GemmInt8(m, n, k, a.data(), b.data(), fast.data(), n, isa);
+    EXPECT_EQ(fast, ref) << Int8IsaName(isa);
   }
 }
 
@@ -266,6 +318,66 @@ TEST(PoolInt8Test, MaxStartsAtMinus127AndAverageTruncates) {
   p.type = PoolType::kAvg;
   Pool2dInt8Ref(p, mixed.data(), &out);
   EXPECT_EQ(out, (-5 + 3 + 9 - 128) / 4);  // -121 / 4 = -30 (C truncation)
+}
+
+// Curated pooling shapes as in the fp32 test (SqueezeNet's 3x3 stride 2 ceil mode, 2x2 stride 2, 3x3 pad 1, a
+// kernel larger than the input, a global window, odd sizes), plus windows clipped away entirely: ceil mode past
+// the input and a pad of 2 with a 2x2 kernel; and 3x3 stride 2 on short rows with an odd flat offset and on
+// rows over 128 bytes (the fast path's whole-plane and per-row forms). Inputs span [−128, 127] so the −127 start
+// matters.
+TEST(PoolInt8Test, FastIsBitExactOnCuratedShapes) {
+  auto make = [](int c, int h, int w, int k, int s, int pad, int extra, PoolType type) {
+    Pool2dParams p{1, c, h, w, 0, 0, k, k, s, s, pad, pad, pad, pad, type, false};
+    p.out_h = (h + 2 * pad + extra - k + s - 1) / s + 1;
+    p.out_w = (w + 2 * pad + extra - k + s - 1) / s + 1;
+    return p;
+  };
+  uint32_t seed = 700;
+  for (const PoolType type : {PoolType::kMax, PoolType::kAvg}) {
+    for (const auto& p : {make(3, 113, 113, 3, 2, 0, 0, type), make(2, 8, 8, 2, 2, 0, 0, type),
+                          make(4, 7, 9, 3, 1, 1, 0, type), make(2, 3, 3, 5, 1, 2, 0, type),
+                          make(3, 6, 5, 6, 1, 0, 0, type), make(2, 11, 13, 3, 2, 1, 0, type),
+                          make(2, 5, 4, 2, 1, 2, 0, type), make(2, 6, 6, 2, 2, 0, 3, type),
+                          make(2, 12, 10, 3, 2, 1, 0, type), make(2, 9, 150, 3, 2, 0, 0, type)}) {
+      const auto in = RandomInt8(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
+      std::vector<int8_t> ref(size_t{1} * p.channels * p.out_h * p.out_w, 99), fast(ref.size(), -99);
+      Pool2dInt8Ref(p, in.data(), ref.data());
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        Pool2dInt8(p, in.data(), fast.data());
+        EXPECT_EQ(fast, ref) << p.in_h << "x" << p.in_w << " k" << p.kernel_h << " s" << p.stride_h << " pad "
+                             << p.pad_top << (type == PoolType::kMax ? " max" : " avg") << ", " << threads
+                             << " threads";
+      }
+    }
+  }
+}
+
+TEST(ConcatInt8Test, FastIsBitExactWithReference) {
+  // Per-tensor inputs with the output's scale (an identity map), another scale with zero points (requantized),
+  // batch 2 (several outer blocks) and a long axis (several parallel blocks); then a per-channel input (copies).
+  uint32_t seed = 800;
+  auto tensor = [&](Dims dims, std::vector<float> scales, std::vector<int8_t> zps) {
+    return MakeInt8(dims, RandomInt8(static_cast<size_t>(DimsCount(dims)), seed++), std::move(scales), std::move(zps));
+  };
+  for (int threads : {1, 2}) {
+    SetNumThreads(threads);
+    const Int8Tensor a = tensor({2, 3, 70, 90}, {0.05f}, {0});
+    const Int8Tensor b = tensor({2, 2, 70, 90}, {0.031f}, {-7});
+    const Int8Tensor c = tensor({2, 1, 70, 90}, {0.013f}, {4});
+    Int8Tensor ref = MakeInt8({2, 6, 70, 90}, std::vector<int8_t>(2 * 6 * 70 * 90, 0), {0.05f}, {0});
+    Int8Tensor fast = ref;
+    ConcatInt8Ref({&a, &b, &c}, 1, &ref);
+    ConcatInt8({&a, &b, &c}, 1, &fast);
+    EXPECT_EQ(fast.data, ref.data) << threads << " threads";
+    EXPECT_TRUE(std::equal(a.data.begin(), a.data.begin() + 3 * 70 * 90, ref.data.begin()));  // identity map
+    const Int8Tensor d = tensor({2, 2, 70, 90}, {0.1f, 0.2f}, {0, 0});
+    Int8Tensor ref2 = MakeInt8({2, 5, 70, 90}, std::vector<int8_t>(2 * 5 * 70 * 90, 0), {0.05f}, {0});
+    Int8Tensor fast2 = ref2;
+    ConcatInt8Ref({&a, &d}, 1, &ref2);
+    ConcatInt8({&a, &d}, 1, &fast2);
+    EXPECT_EQ(fast2.data, ref2.data) << threads << " threads";
+  }
 }
 
 TEST(ReluInt8Test, ClampsNegativesToZero) {

@@ -36,9 +36,13 @@ Conv2dParams MakeConv(int n, int c, int h, int w, int oc, int kh, int kw, int s,
   return p;
 }
 
-// Curated shapes: 1x1 (direct GEMM path), 3x3 stride 1/2, grouped, depthwise, dilated, odd sizes, batch 2,
-// kernel larger than the input with padding, asymmetric (SAME-style) extra padding, few output channels (the
-// column-split path) and many (the row-split path).
+// Curated shapes: 1x1 (the direct layout), 3x3 stride 1/2, grouped, depthwise, dilated, odd sizes, batch 2,
+// kernel larger than the input with padding, asymmetric (SAME-style) extra padding, few and many output channels.
+// Then shapes aimed at the fast path's edges: SqueezeNet's layers at reduced size (1x1 squeeze/expand, 3x3 pad 1,
+// the 3-channel stride-2 stem, which takes the phase planes), grid widths around the 32-column tile, output
+// channel counts that are not a multiple of the row tile, a tiny output under a large kernel (the im2col layout),
+// a strided 1x1 (im2col), depthwise 1x1 and strided, a depthwise channel multiplier, and stride 3 with an extra
+// right pad (a phase plane whose only column is padding).
 std::vector<Conv2dParams> ConvCases() {
   return {
       MakeConv(1, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, Activation::kNone),
@@ -51,6 +55,20 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 3, 13, 13, 64, 3, 3, 2, 0, 1, 1, Activation::kRelu),
       MakeConv(1, 6, 8, 8, 5, 3, 3, 2, 0, 1, 1, Activation::kNone, 1),
       MakeConv(2, 32, 6, 6, 32, 3, 3, 1, 1, 1, 32, Activation::kRelu6),
+      MakeConv(1, 64, 14, 14, 16, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 16, 14, 14, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu),
+      MakeConv(1, 3, 23, 23, 16, 3, 3, 2, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 24, 5, 31, 24, 3, 3, 1, 1, 1, 1, Activation::kNone),
+      MakeConv(1, 12, 4, 33, 13, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 40, 7, 7, 20, 3, 3, 1, 1, 1, 1, Activation::kNone),
+      MakeConv(1, 8, 7, 7, 10, 7, 7, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 16, 9, 9, 24, 1, 1, 2, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 6, 9, 11, 6, 1, 1, 1, 0, 1, 6, Activation::kNone),
+      MakeConv(1, 6, 9, 11, 6, 3, 3, 2, 1, 1, 6, Activation::kRelu),
+      MakeConv(1, 4, 8, 8, 8, 3, 3, 1, 1, 1, 4, Activation::kRelu6),
+      MakeConv(1, 8, 5, 5, 9, 3, 3, 1, 4, 3, 1, Activation::kNone),
+      MakeConv(1, 3, 45, 45, 16, 3, 3, 2, 1, 1, 1, Activation::kRelu),
+      MakeConv(1, 2, 4, 2, 3, 3, 3, 3, 0, 1, 1, Activation::kNone, 1),
   };
 }
 
@@ -60,30 +78,51 @@ float MaxRelDiff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst;
 }
 
-TEST(ConvFp32Test, FastMatchesReferenceOnCuratedShapes) {
-  uint32_t seed = 1;
+TEST(ConvFp32Test, EveryIsaMatchesReferenceOnCuratedShapes) {
+  for (const Fp32Isa isa : SupportedFp32Isas()) {
+    uint32_t seed = 1;
+    for (const auto& p : ConvCases()) {
+      const auto in = Random(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+      const auto w = Random(size_t{1} * p.out_c * (p.in_c / p.group) * p.kernel_h * p.kernel_w, seed++);
+      const auto b = Random(p.out_c, seed++);
+      std::vector<float> ref(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w, 7.f), fast(ref.size(), -7.f);
+      Conv2dFp32Ref(p, in.data(), w.data(), b.data(), ref.data());
+      ConvFp32 conv;
+      conv.Init(p, w.data(), b.data(), isa);
+      ASSERT_EQ(conv.isa(), isa);
+      conv.Run(in.data(), fast.data());
+      EXPECT_LT(MaxRelDiff(fast, ref), 1e-5f) << Describe(p) << " " << Fp32IsaName(isa);
+    }
+  }
+}
+
+TEST(ConvFp32Test, FreeFunctionMatchesReference) {
+  uint32_t seed = 50;
   for (const auto& p : ConvCases()) {
     const auto in = Random(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
     const auto w = Random(size_t{1} * p.out_c * (p.in_c / p.group) * p.kernel_h * p.kernel_w, seed++);
-    const auto b = Random(p.out_c, seed++);
     std::vector<float> ref(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w, 7.f), fast(ref.size(), -7.f);
-    Conv2dFp32Ref(p, in.data(), w.data(), b.data(), ref.data());
-    Conv2dFp32(p, in.data(), w.data(), b.data(), fast.data());
+    Conv2dFp32Ref(p, in.data(), w.data(), nullptr, ref.data());
+    Conv2dFp32(p, in.data(), w.data(), nullptr, fast.data());
     EXPECT_LT(MaxRelDiff(fast, ref), 1e-5f) << Describe(p);
   }
 }
 
 TEST(ConvFp32Test, ResultsDoNotDependOnThreadCount) {
-  uint32_t seed = 100;
-  for (const auto& p : ConvCases()) {
-    const auto in = Random(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
-    const auto w = Random(size_t{1} * p.out_c * (p.in_c / p.group) * p.kernel_h * p.kernel_w, seed++);
-    std::vector<float> one(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w), two(one.size());
-    SetNumThreads(1);
-    Conv2dFp32(p, in.data(), w.data(), nullptr, one.data());
-    SetNumThreads(2);
-    Conv2dFp32(p, in.data(), w.data(), nullptr, two.data());
-    EXPECT_EQ(one, two) << Describe(p);
+  for (const Fp32Isa isa : SupportedFp32Isas()) {
+    uint32_t seed = 100;
+    for (const auto& p : ConvCases()) {
+      const auto in = Random(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+      const auto w = Random(size_t{1} * p.out_c * (p.in_c / p.group) * p.kernel_h * p.kernel_w, seed++);
+      std::vector<float> one(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w), two(one.size());
+      ConvFp32 conv;
+      conv.Init(p, w.data(), nullptr, isa);
+      SetNumThreads(1);
+      conv.Run(in.data(), one.data());
+      SetNumThreads(2);
+      conv.Run(in.data(), two.data());
+      EXPECT_EQ(one, two) << Describe(p) << " " << Fp32IsaName(isa);
+    }
   }
 }
 
@@ -125,6 +164,37 @@ TEST(PoolFp32Test, FastMatchesReferenceAndCaffeAverageDivisor) {
   Pool2dFp32(p, ramp.data(), fast.data());
   EXPECT_EQ(fast[0], 5.f);
   EXPECT_EQ(fast[8], 15.f);
+}
+
+// Curated pooling shapes: SqueezeNet's 3x3 stride 2 in ceil mode (113 -> 56), 2x2 stride 2, 3x3 stride 1 pad 1,
+// a kernel larger than the input, a global window, odd sizes, pad 2 with a 2x2 kernel (the first window lies
+// entirely in the padding), and 3x3 stride 2 on short rows with an odd flat offset (pad 1, even width) and on long
+// rows (the fast path's whole-plane and per-row forms), and a global window on 37 planes (two blocks of 16 and a
+// remainder). Max pooling is exact and the fast average sums every plane in the reference's order: fast and
+// reference agree bit for bit.
+TEST(PoolFp32Test, FastIsExactOnCuratedShapes) {
+  auto make = [](int c, int h, int w, int k, int s, int pad, PoolType type) {
+    Pool2dParams p{1, c, h, w, 0, 0, k, k, s, s, pad, pad, pad, pad, type, true};
+    p.out_h = (h + 2 * pad - k + s - 1) / s + 1;  // ceil mode
+    p.out_w = (w + 2 * pad - k + s - 1) / s + 1;
+    p.pad_bottom = (p.out_h - 1) * s + k - h - pad;
+    p.pad_right = (p.out_w - 1) * s + k - w - pad;
+    return p;
+  };
+  uint32_t seed = 300;
+  for (const PoolType type : {PoolType::kMax, PoolType::kAvg}) {
+    for (const auto& p : {make(3, 113, 113, 3, 2, 0, type), make(2, 8, 8, 2, 2, 0, type), make(4, 7, 9, 3, 1, 1, type),
+                          make(2, 3, 3, 5, 1, 2, type), make(3, 6, 5, 6, 1, 0, type), make(2, 11, 13, 3, 2, 1, type),
+                          make(2, 5, 4, 2, 1, 2, type), make(2, 12, 10, 3, 2, 1, type), make(2, 9, 150, 3, 2, 0, type),
+                          make(37, 7, 7, 7, 1, 0, type)}) {
+      const auto in = Random(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
+      std::vector<float> ref(size_t{1} * p.channels * p.out_h * p.out_w, 7.f), fast(ref.size(), -7.f);
+      Pool2dFp32Ref(p, in.data(), ref.data());
+      Pool2dFp32(p, in.data(), fast.data());
+      EXPECT_EQ(fast, ref) << p.in_h << "x" << p.in_w << " k" << p.kernel_h << " s" << p.stride_h << " pad "
+                           << p.pad_top << (type == PoolType::kMax ? " max" : " avg");
+    }
+  }
 }
 
 TEST(InnerProductFp32Test, FastMatchesReferenceAndThreads) {

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "core/base/parallel.h"
+#include "core/kernels/pool_max.h"
+
 
 namespace qt {
 
@@ -60,151 +62,6 @@ void GemmInt8Ref(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t*
       int32_t acc = 0;
       for (int64_t kk = 0; kk < k; ++kk) acc += int32_t{a[i * k + kk]} * b[kk * n + j];
       c[i * ldc + j] = acc;
-    }
-  }
-}
-
-void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc) {
-  // Rows of C are independent; each is accumulated over k with the row of B as the vectorised axis.
-  ParallelFor(m, [&](int64_t r0, int64_t r1) {
-    for (int64_t i = r0; i < r1; ++i) {
-      int32_t* ci = c + i * ldc;
-      std::fill(ci, ci + n, 0);
-      const int8_t* ai = a + i * k;
-      for (int64_t kk = 0; kk < k; ++kk) {
-        const int32_t av = ai[kk];
-        if (av == 0) continue;
-        const int8_t* bk = b + kk * n;
-        for (int64_t j = 0; j < n; ++j) ci[j] += av * int32_t{bk[j]};
-      }
-    }
-  });
-}
-
-namespace {
-
-bool AnyNonZero(const std::vector<int8_t>& v) {
-  return std::any_of(v.begin(), v.end(), [](int8_t x) { return x != 0; });
-}
-
-}  // namespace
-
-void ConvInt8::Init(const Conv2dParams& p, const int8_t* weights, const int32_t* bias, Int8Requant r) {
-  p_ = p;
-  r_ = std::move(r);
-  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
-  const int64_t kernel = int64_t{p.kernel_h} * p.kernel_w;
-  k_ = icg * kernel;
-  weights_.assign(weights, weights + p.out_c * k_);
-  pointwise_ = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
-               p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
-  // With padding filled by the input zero point, Σ(x − zi)(w − zw) = Σ x·w − zw·Σx − Σ zi·w + zw·Σ zi; the last
-  // two terms and the bias do not depend on the input.
-  row_const_.assign(p.out_c, 0);
-  for (int oc = 0; oc < p.out_c; ++oc) {
-    const int g = oc / ocg;
-    int32_t c = bias ? bias[oc] : 0;
-    for (int64_t kk = 0; kk < k_; ++kk) {
-      const int32_t zi = r_.in_zero[g * icg + kk / kernel];
-      c += zi * (int32_t{r_.weight_zero[oc]} - weights_[oc * k_ + kk]);
-    }
-    row_const_[oc] = c;
-  }
-}
-
-void ConvInt8::Run(const int8_t* in, int8_t* out) const {
-  const Conv2dParams& p = p_;
-  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
-  const int64_t hw = int64_t{p.out_h} * p.out_w;
-  const bool weight_zero = AnyNonZero(r_.weight_zero);
-  std::vector<int8_t> col(pointwise_ ? 0 : static_cast<size_t>(k_ * hw));
-  std::vector<int32_t> acc(static_cast<size_t>(ocg * hw));
-  std::vector<int32_t> col_sum(weight_zero ? hw : 0);
-  for (int n = 0; n < p.batch; ++n) {
-    for (int g = 0; g < p.group; ++g) {
-      const int8_t* src = in + (int64_t{n} * p.in_c + int64_t{g} * icg) * p.in_h * p.in_w;
-      if (!pointwise_) {
-        ParallelFor(icg, [&](int64_t c0, int64_t c1) {
-          for (int64_t c = c0; c < c1; ++c) {
-            const int8_t pad = r_.in_zero[g * icg + c];
-            const int8_t* plane = src + c * p.in_h * p.in_w;
-            for (int ky = 0; ky < p.kernel_h; ++ky) {
-              for (int kx = 0; kx < p.kernel_w; ++kx) {
-                int8_t* row = col.data() + ((c * p.kernel_h + ky) * p.kernel_w + kx) * hw;
-                for (int oy = 0; oy < p.out_h; ++oy) {
-                  const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-                  int8_t* dst = row + int64_t{oy} * p.out_w;
-                  if (iy < 0 || iy >= p.in_h) {
-                    std::fill(dst, dst + p.out_w, pad);
-                    continue;
-                  }
-                  const int8_t* line = plane + int64_t{iy} * p.in_w;
-                  for (int ox = 0; ox < p.out_w; ++ox) {
-                    const int ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-                    dst[ox] = (ix >= 0 && ix < p.in_w) ? line[ix] : pad;
-                  }
-                }
-              }
-            }
-          }
-        });
-      }
-      const int8_t* b = pointwise_ ? src : col.data();
-      GemmInt8(ocg, hw, k_, weights_.data() + int64_t{g} * ocg * k_, b, acc.data(), hw);
-      if (weight_zero) {
-        std::fill(col_sum.begin(), col_sum.end(), 0);
-        for (int64_t kk = 0; kk < k_; ++kk) {
-          for (int64_t j = 0; j < hw; ++j) col_sum[j] += b[kk * hw + j];
-        }
-      }
-      int8_t* dst = out + (int64_t{n} * p.out_c + int64_t{g} * ocg) * hw;
-      ParallelFor(ocg, [&](int64_t o0, int64_t o1) {
-        for (int64_t o = o0; o < o1; ++o) {
-          const int oc = g * ocg + static_cast<int>(o);
-          const int32_t base = row_const_[oc];
-          const int32_t zw = r_.weight_zero[oc];
-          const int32_t* a = acc.data() + o * hw;
-          int8_t* d = dst + o * hw;
-          for (int64_t j = 0; j < hw; ++j) {
-            const int32_t v = a[j] + base - (weight_zero ? zw * col_sum[j] : 0);
-            d[j] = RequantizeInt8(v, oc, r_);
-          }
-        }
-      });
-    }
-  }
-}
-
-void InnerProductInt8::Init(const InnerProductParams2& p, const int8_t* weights, const int32_t* bias, Int8Requant r) {
-  p_ = p;
-  r_ = std::move(r);
-  weights_.assign(weights, weights + int64_t{p.n} * p.k);
-  row_const_.assign(p.n, 0);
-  for (int n = 0; n < p.n; ++n) {
-    int32_t c = bias ? bias[n] : 0;
-    for (int k = 0; k < p.k; ++k) c += int32_t{r_.in_zero[k]} * (int32_t{r_.weight_zero[n]} - weights_[int64_t{n} * p.k + k]);
-    row_const_[n] = c;
-  }
-}
-
-void InnerProductInt8::Run(const int8_t* in, int8_t* out) const {
-  const InnerProductParams2& p = p_;
-  // C[n][m] = W[n][k]·Xᵀ[k][m]: the batch becomes the GEMM's column axis.
-  std::vector<int8_t> xt(static_cast<size_t>(int64_t{p.k} * p.m));
-  for (int m = 0; m < p.m; ++m) {
-    for (int k = 0; k < p.k; ++k) xt[int64_t{k} * p.m + m] = in[int64_t{m} * p.k + k];
-  }
-  std::vector<int32_t> acc(static_cast<size_t>(int64_t{p.n} * p.m));
-  GemmInt8(p.n, p.m, p.k, weights_.data(), xt.data(), acc.data(), p.m);
-  const bool weight_zero = AnyNonZero(r_.weight_zero);
-  for (int m = 0; m < p.m; ++m) {
-    int32_t x_sum = 0;
-    if (weight_zero) {
-      for (int k = 0; k < p.k; ++k) x_sum += in[int64_t{m} * p.k + k];
-    }
-    for (int n = 0; n < p.n; ++n) {
-      const int32_t v = acc[int64_t{n} * p.m + m] + row_const_[n] - r_.weight_zero[n] * x_sum;
-      out[int64_t{m} * p.n + n] = RequantizeInt8(v, n, r_);
     }
   }
 }
@@ -301,6 +158,66 @@ void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out) {
       }
     }
   }
+}
+
+void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out) {
+  const Dims& od = out->dims;
+  const int64_t outer = DimsCount(Dims(od.begin(), od.begin() + axis));
+  const int64_t inner = DimsCount(od, axis + 1);
+  const int64_t out_axis = od[axis];
+  bool per_tensor = true;
+  for (const Int8Tensor* t : in) per_tensor = per_tensor && t->scales.size() == 1;
+  int64_t offset = 0;
+  for (const Int8Tensor* t : in) {
+    // table[q + 128]: the reference's expression for every byte value q.
+    int8_t table[256];
+    bool identity = true;
+    for (int q = -128; q < 128; ++q) {
+      int8_t v = static_cast<int8_t>(q);
+      if (per_tensor) {
+        const float zi = t->zero_points.empty() ? 0.f : static_cast<float>(t->zero_points[0]);
+        const float zo = out->zero_points.empty() ? 0.f : static_cast<float>(out->zero_points[0]);
+        v = Float2Int8((static_cast<float>(q) - zi) * t->scales[0] / out->scales[0] + zo);
+      }
+      table[q + 128] = v;
+      identity = identity && v == q;
+    }
+    const int64_t len = t->dims[axis] * inner;
+    constexpr int64_t kBlock = 16384;
+    const int64_t blocks = (len + kBlock - 1) / kBlock;
+    ParallelFor(outer * blocks, [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u) {
+        const int64_t o = u / blocks, b0 = (u % blocks) * kBlock, b1 = std::min(len, b0 + kBlock);
+        const int8_t* src = t->data.data() + o * len;
+        int8_t* dst = out->data.data() + (o * out_axis + offset) * inner;
+        if (identity) {
+          std::memcpy(dst + b0, src + b0, static_cast<size_t>(b1 - b0));
+        } else {
+          for (int64_t i = b0; i < b1; ++i) dst[i] = table[static_cast<uint8_t>(src[i] ^ 0x80)];
+        }
+      }
+    });
+    offset += t->dims[axis];
+  }
+}
+
+void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out) {
+  ParallelFor(int64_t{p.batch} * p.channels, [&](int64_t b, int64_t e) {
+    Pool2dParams sub = p;
+    sub.batch = 1;
+    sub.channels = 1;
+    std::vector<int8_t> buf;
+    for (int64_t pl = b; pl < e; ++pl) {
+      const int8_t* src = in + pl * p.in_h * p.in_w;
+      int8_t* dst = out + pl * p.out_h * p.out_w;
+      if (p.type == PoolType::kMax) {
+        // TNN starts from −127 and, for a window clipped away entirely, keeps the 0 it last read.
+        MaxPoolPlane<int8_t>(p, src, dst, -127, 0, &buf);
+      } else {
+        Pool2dInt8Ref(sub, src, dst);
+      }
+    }
+  });
 }
 
 void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n) {

@@ -59,40 +59,73 @@ void Conv2dInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* weight
 void InnerProductInt8Ref(const InnerProductParams2& p, const int8_t* in, const int8_t* weights, const int32_t* bias,
                          const Int8Requant& r, int8_t* out);
 
-// The fast convolution / inner product: weights packed once for an int8 GEMM with int32 accumulation (im2col for
-// windows larger than 1x1). Bit-exact with the Ref twins for every shape; results do not depend on the thread
-// count.
+// Instruction-set variants of the fast int8 kernels, picked at run time; each is compiled in its own translation
+// unit with its own target flags: kAvx512Vnni (vpdpbusd on x + 128 with a per-row 128·Σw correction), kAvx2
+// (int16 pairs and vpmaddwd), kScalar (portable loops). Every variant the CPU supports is bit-exact with the Ref
+// twins (the tests run each).
+enum class Int8Isa { kScalar, kAvx2, kAvx512Vnni };
+const char* Int8IsaName(Int8Isa isa);
+// The variants this CPU can run, kScalar first and the fastest last.
+std::vector<Int8Isa> SupportedInt8Isas();
+Int8Isa BestInt8Isa();
+
+struct Int8MicroKernel;
+
+// The fast convolution / inner product: weights packed once at Init for a register-tiled int8 GEMM with int32
+// accumulation whose B operand is built from the input planes without im2col (conv_plan.h); depthwise
+// convolutions take a per-channel loop. The requantization is RequantizeInt8's arithmetic. Bit-exact with the Ref
+// twins for every shape; results do not depend on the thread count.
 class ConvInt8 {
  public:
   // `weights` and `bias` are copied; `r` must have out_c multipliers/zero points and in_c input zero points.
-  void Init(const Conv2dParams& p, const int8_t* weights, const int32_t* bias, Int8Requant r);
+  void Init(const Conv2dParams& p, const int8_t* weights, const int32_t* bias, Int8Requant r,
+            Int8Isa isa = BestInt8Isa());
   void Run(const int8_t* in, int8_t* out) const;
+  Int8Isa isa() const { return isa_; }
 
  private:
+  void RunDepthwise(const int8_t* in, int8_t* out) const;
+
   Conv2dParams p_;
   Int8Requant r_;
-  int64_t k_ = 0;                   // GEMM depth per group: ic/group·kh·kw
-  std::vector<int8_t> weights_;     // [oc][k]
-  std::vector<int32_t> row_const_;  // per oc: bias + every zero-point term that does not depend on the input
-  bool pointwise_ = false;          // 1x1, stride 1, no pad: the input planes are the GEMM operand directly
+  Int8Isa isa_ = Int8Isa::kScalar;
+  const Int8MicroKernel* kernel_ = nullptr;
+  bool depthwise_ = false;
+  bool weight_zero_ = false;        // some weight zero point is not 0: the GEMM needs column sums
+  ConvPlan plan_;
+  std::vector<int64_t> row_offset_; // GEMM row k → element offset into the plain planes
+  std::vector<int64_t> koff_;       // k-group → byte offset into the packed B
+  std::vector<int8_t> packed_;      // per group: row blocks of the kernel's layout; depthwise: [c][k]
+  int64_t a_block_bytes_ = 0, group_stride_ = 0;
+  std::vector<int32_t> row_add_;    // per oc: bias + every input-independent zero-point term + kernel correction
+  std::vector<int32_t> weight_zero32_;
 };
 
 class InnerProductInt8 {
  public:
-  void Init(const InnerProductParams2& p, const int8_t* weights, const int32_t* bias, Int8Requant r);
+  void Init(const InnerProductParams2& p, const int8_t* weights, const int32_t* bias, Int8Requant r,
+            Int8Isa isa = BestInt8Isa());
   void Run(const int8_t* in, int8_t* out) const;
+  Int8Isa isa() const { return isa_; }
 
  private:
   InnerProductParams2 p_;
   Int8Requant r_;
-  std::vector<int8_t> weights_;
-  std::vector<int32_t> row_const_;
+  Int8Isa isa_ = Int8Isa::kScalar;
+  const Int8MicroKernel* kernel_ = nullptr;
+  bool weight_zero_ = false;
+  std::vector<int64_t> koff_;
+  std::vector<int8_t> packed_;
+  int64_t a_block_bytes_ = 0;
+  std::vector<int32_t> row_add_;
+  std::vector<int32_t> weight_zero32_;
 };
 
 // C[m][n] (row stride ldc) = Σ_k A[m][k]·B[k][n], int8 operands, exact int32 accumulation. A row-major [m][k],
-// B row-major [k][n].
+// B row-major [k][n]. The fast version packs both operands on every call.
 void GemmInt8Ref(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc);
-void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc);
+void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc,
+              Int8Isa isa = BestInt8Isa());
 
 // Elementwise add of same-shape int8 tensors with TNN's CPU_ADD_BIAS: every input is dequantized, summed in
 // float in input order, divided by the output scale, offset by its zero point, Float2Int8. The scale index
@@ -100,12 +133,16 @@ void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b,
 void AddInt8Ref(const std::vector<const Int8Tensor*>& in, Int8Tensor* out);
 
 // Concat of int8 tensors along `axis` (TNN): when every input has a single scale each value is requantized
-// (q − zp_in)·s_in / s_out + zp_out; otherwise the bytes are copied unchanged.
+// (q − zp_in)·s_in / s_out + zp_out; otherwise the bytes are copied unchanged. The fast version maps each input's
+// 256 possible bytes once through the same expression (a copy where that map is the identity), in parallel.
 void ConcatInt8Ref(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out);
+void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out);
 
 // TNN NaivePooling on int8: max starts at −127 (not −128) and takes the window clipped to the input; average
-// divides the int32 sum of the clipped window by its size (C integer division).
+// divides the int32 sum of the clipped window by its size (C integer division). The fast version is a separable
+// max over rows then columns (exact) and the reference per plane for average, planes in parallel.
 void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out);
+void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out);
 
 // max(0, q), zero points ignored, as TNN's int8 ReLU.
 void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n);

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/base/parallel.h"
+#include "core/kernels/pool_max.h"
 
 namespace qt {
 namespace {
@@ -22,60 +23,6 @@ inline float Activate(float v, Activation a) {
     case Activation::kRelu6: return std::min(std::max(v, 0.f), 6.f);
   }
   return v;
-}
-
-// Rows of the im2col matrix for one group: row (ic, ky, kx), column (oy, ox).
-void Im2Col(const Conv2dParams& p, const float* in, int icg, float* col) {
-  const int64_t hw = int64_t{p.out_h} * p.out_w;
-  for (int c = 0; c < icg; ++c) {
-    const float* plane = in + int64_t{c} * p.in_h * p.in_w;
-    for (int ky = 0; ky < p.kernel_h; ++ky) {
-      for (int kx = 0; kx < p.kernel_w; ++kx) {
-        float* row = col + ((int64_t{c} * p.kernel_h + ky) * p.kernel_w + kx) * hw;
-        for (int oy = 0; oy < p.out_h; ++oy) {
-          const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-          float* dst = row + int64_t{oy} * p.out_w;
-          if (iy < 0 || iy >= p.in_h) {
-            std::fill(dst, dst + p.out_w, 0.f);
-            continue;
-          }
-          const float* src = plane + int64_t{iy} * p.in_w;
-          for (int ox = 0; ox < p.out_w; ++ox) {
-            const int ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-            dst[ox] = (ix >= 0 && ix < p.in_w) ? src[ix] : 0.f;
-          }
-        }
-      }
-    }
-  }
-}
-
-void DepthwiseConv(const Conv2dParams& p, const float* in, const float* w, const float* bias, float* out) {
-  const int64_t planes = int64_t{p.batch} * p.out_c;
-  ParallelFor(planes, [&](int64_t b, int64_t e) {
-    for (int64_t pl = b; pl < e; ++pl) {
-      const int c = static_cast<int>(pl % p.out_c);
-      const float* src = in + pl * p.in_h * p.in_w;
-      const float* k = w + int64_t{c} * p.kernel_h * p.kernel_w;
-      float* dst = out + pl * p.out_h * p.out_w;
-      const float b0 = bias ? bias[c] : 0.f;
-      for (int oy = 0; oy < p.out_h; ++oy) {
-        for (int ox = 0; ox < p.out_w; ++ox) {
-          float acc = 0.f;
-          for (int ky = 0; ky < p.kernel_h; ++ky) {
-            const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-            if (iy < 0 || iy >= p.in_h) continue;
-            for (int kx = 0; kx < p.kernel_w; ++kx) {
-              const int ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-              if (ix < 0 || ix >= p.in_w) continue;
-              acc += src[iy * p.in_w + ix] * k[ky * p.kernel_w + kx];
-            }
-          }
-          dst[oy * p.out_w + ox] = Activate(acc + b0, p.activation);
-        }
-      }
-    }
-  });
 }
 
 }  // namespace
@@ -104,59 +51,6 @@ void Conv2dFp32Ref(const Conv2dParams& p, const float* in, const float* w, const
               Activate(static_cast<float>(acc), p.activation);
         }
       }
-    }
-  }
-}
-
-void Conv2dFp32(const Conv2dParams& p, const float* in, const float* w, const float* bias, float* out) {
-  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
-  if (p.group == p.in_c && p.group == p.out_c) {
-    DepthwiseConv(p, in, w, bias, out);
-    return;
-  }
-  const int64_t hw = int64_t{p.out_h} * p.out_w;
-  const int64_t k = int64_t{icg} * p.kernel_h * p.kernel_w;
-  const bool direct = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
-                      p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
-  std::vector<float> col(direct ? 0 : static_cast<size_t>(k * hw));
-  for (int n = 0; n < p.batch; ++n) {
-    for (int g = 0; g < p.group; ++g) {
-      const float* src = in + (int64_t{n} * p.in_c + int64_t{g} * icg) * p.in_h * p.in_w;
-      if (!direct) {
-        // Split im2col by input channel so both cores share it; each row is written by one thread.
-        ParallelFor(icg, [&](int64_t b, int64_t e) {
-          Conv2dParams sub = p;
-          Im2Col(sub, src + b * p.in_h * p.in_w, static_cast<int>(e - b), col.data() + b * p.kernel_h * p.kernel_w * hw);
-        });
-      }
-      const float* cols = direct ? src : col.data();
-      float* dst = out + (int64_t{n} * p.out_c + int64_t{g} * ocg) * hw;
-      const float* wg = w + int64_t{g} * ocg * k;
-      // The output is cut into fixed units (8 channels, or 64 columns when channels are few), each computed by
-      // its own GEMM call: Eigen's summation order depends on the block shape, so a fixed cut keeps results
-      // identical whatever the thread count.
-      const bool by_rows = ocg >= 16;
-      const int64_t units = by_rows ? (ocg + 7) / 8 : (hw + 63) / 64;
-      ParallelFor(units, [&](int64_t b, int64_t e) {
-        for (int64_t u = b; u < e; ++u) {
-          if (by_rows) {
-            const int64_t r0 = u * 8, r1 = std::min<int64_t>(r0 + 8, ocg);
-            MapMut(dst + r0 * hw, r1 - r0, hw).noalias() = MapConst(wg + r0 * k, r1 - r0, k) * MapConst(cols, k, hw);
-          } else {
-            const int64_t c0 = u * 64, c1 = std::min<int64_t>(c0 + 64, hw);
-            Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> o(dst + c0, ocg, c1 - c0, Eigen::OuterStride<>(hw));
-            Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> c(cols + c0, k, c1 - c0, Eigen::OuterStride<>(hw));
-            o.noalias() = MapConst(wg, ocg, k) * c;
-          }
-        }
-      });
-      ParallelFor(ocg, [&](int64_t b, int64_t e) {
-        for (int64_t oc = b; oc < e; ++oc) {
-          const float b0 = bias ? bias[g * ocg + oc] : 0.f;
-          float* row = dst + oc * hw;
-          for (int64_t i = 0; i < hw; ++i) row[i] = Activate(row[i] + b0, p.activation);
-        }
-      });
     }
   }
 }
@@ -226,14 +120,63 @@ void Pool2dFp32Ref(const Pool2dParams& p, const float* in, float* out) {
   }
 }
 
+namespace {
+
+// Global average pooling (one output per plane, the window is the plane, no padding): each plane summed in the
+// reference's order, 16 planes side by side so that the independent sums vectorise. Bit-identical with the
+// reference, which sums one plane at a time in one dependency chain.
+bool IsGlobalAverage(const Pool2dParams& p) {
+  return p.type == PoolType::kAvg && p.out_h == 1 && p.out_w == 1 && p.kernel_h == p.in_h && p.kernel_w == p.in_w &&
+         p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
+}
+
+void GlobalAverage(const float* in, int64_t planes, int64_t hw, float* out) {
+  constexpr int kLanes = 16;
+  const float divisor = static_cast<float>(hw);
+  ParallelFor((planes + kLanes - 1) / kLanes, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t first = b * kLanes;
+      if (first + kLanes <= planes) {
+        float sum[kLanes] = {};
+        const float* src = in + first * hw;
+        for (int64_t i = 0; i < hw; ++i) {
+          for (int c = 0; c < kLanes; ++c) sum[c] += src[c * hw + i];
+        }
+        for (int c = 0; c < kLanes; ++c) out[first + c] = sum[c] / divisor;
+        continue;
+      }
+      for (int64_t pl = first; pl < planes; ++pl) {
+        float sum = 0.f;
+        for (int64_t i = 0; i < hw; ++i) sum += in[pl * hw + i];
+        out[pl] = sum / divisor;
+      }
+    }
+  });
+}
+
+}  // namespace
+
 void Pool2dFp32(const Pool2dParams& p, const float* in, float* out) {
-  // Planes are independent: each thread runs the reference over its own planes.
+  if (IsGlobalAverage(p)) {
+    GlobalAverage(in, int64_t{p.batch} * p.channels, int64_t{p.in_h} * p.in_w, out);
+    return;
+  }
+  // Planes are independent; average pooling runs the reference per plane (its summation order is kept). Max
+  // starts from the reference's −FLT_MAX, which an empty window keeps.
+  constexpr float kLow = -std::numeric_limits<float>::max();
   ParallelFor(int64_t{p.batch} * p.channels, [&](int64_t b, int64_t e) {
     Pool2dParams sub = p;
     sub.batch = 1;
+    sub.channels = 1;
+    std::vector<float> buf;
     for (int64_t pl = b; pl < e; ++pl) {
-      sub.channels = 1;
-      Pool2dFp32Ref(sub, in + pl * p.in_h * p.in_w, out + pl * p.out_h * p.out_w);
+      const float* src = in + pl * p.in_h * p.in_w;
+      float* dst = out + pl * p.out_h * p.out_w;
+      if (p.type == PoolType::kMax) {
+        MaxPoolPlane<float>(p, src, dst, kLow, kLow, &buf);
+      } else {
+        Pool2dFp32Ref(sub, src, dst);
+      }
     }
   });
 }

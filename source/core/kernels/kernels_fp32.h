@@ -5,6 +5,7 @@
 
 #include "core/base/status.h"
 #include "core/base/tensor.h"
+#include "core/kernels/conv_plan.h"
 
 namespace qt {
 
@@ -26,9 +27,44 @@ struct Conv2dParams {
   Activation activation = Activation::kNone;
 };
 
+// Instruction-set variants of the fast fp32 kernels, picked at run time; each is compiled in its own translation
+// unit with its own target flags. Every variant the CPU supports meets the same contract (the tests run each).
+enum class Fp32Isa { kScalar, kAvx2, kAvx512 };
+const char* Fp32IsaName(Fp32Isa isa);
+// The variants this CPU can run, kScalar first and the fastest last.
+std::vector<Fp32Isa> SupportedFp32Isas();
+Fp32Isa BestFp32Isa();
+
 // weights [out_c][in_c/group][kh][kw]; bias [out_c] or nullptr.
+// Conv2dFp32 is ConvFp32's Init and Run in one call (it packs the weights every time).
 void Conv2dFp32(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out);
 void Conv2dFp32Ref(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out);
+
+struct Fp32MicroKernel;
+
+// The fast convolution: weights packed once for a register-tiled GEMM whose B operand is the input itself (1x1),
+// shifted views of the padded input (other windows, conv_plan.h) or, where those waste too much, im2col rows;
+// depthwise convolutions take a per-channel vector loop. Matches Conv2dFp32Ref within float rounding; each output
+// is summed in a fixed order, so results do not depend on the thread count.
+class ConvFp32 {
+ public:
+  void Init(const Conv2dParams& p, const float* weights, const float* bias, Fp32Isa isa = BestFp32Isa());
+  void Run(const float* in, float* out) const;
+  Fp32Isa isa() const { return isa_; }
+
+ private:
+  void RunDepthwise(const float* in, float* out) const;
+
+  Conv2dParams p_;
+  Fp32Isa isa_ = Fp32Isa::kScalar;
+  bool depthwise_ = false;
+  const Fp32MicroKernel* kernel_ = nullptr;
+  ConvPlan plan_;
+  std::vector<int64_t> koff_;    // GEMM row k → offset into the planes
+  std::vector<float> packed_;    // per group: [row blocks][k][mr]; depthwise: [c][k]
+  std::vector<float> bias_;      // [out_c], zeros when the layer has none
+  int64_t group_stride_ = 0;     // floats of packed_ per group
+};
 
 // Transposed convolution. weights [in_c][out_c/group][kh][kw] (Caffe layout); pad_top/pad_left crop the
 // full output.

@@ -49,6 +49,9 @@ class ConvExec : public LayerExec {
     if (deconv_ && weights_.size() != static_cast<size_t>(in[1]) * (p.output_channel / p.group) * p.kernel_h * p.kernel_w) {
       return Status::InvalidArgument("deconvolution weights do not match [in_c][out_c/group][kh][kw]");
     }
+    if (s.ok() && !deconv_ && !tnn_naive_) {
+      conv_.Init(cp_, weights_.data(), bias_.empty() ? nullptr : bias_.data());
+    }
     return s;
   }
   Status Forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override {
@@ -58,7 +61,7 @@ class ConvExec : public LayerExec {
     } else if (tnn_naive_) {
       Conv2dFp32Tnn(cp_, in[0]->data.data(), weights_.data(), b, out[0]->data.data());
     } else {
-      Conv2dFp32(cp_, in[0]->data.data(), weights_.data(), b, out[0]->data.data());
+      conv_.Run(in[0]->data.data(), out[0]->data.data());
     }
     return Status::Ok();
   }
@@ -68,6 +71,7 @@ class ConvExec : public LayerExec {
   bool tnn_naive_;
   Conv2dParams cp_;
   std::vector<float> weights_, bias_;
+  ConvFp32 conv_;  // weights packed once at Prepare
 };
 
 class PoolExec : public LayerExec {

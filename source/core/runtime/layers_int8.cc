@@ -182,7 +182,7 @@ class ConcatInt8Exec : public LayerExec {
     return Status::Ok();
   }
   Status ForwardInt8(const std::vector<const Int8Tensor*>& in, const std::vector<Int8Tensor*>& out) override {
-    ConcatInt8Ref(in, axis_, out[0]);
+    ConcatInt8(in, axis_, out[0]);
     return Status::Ok();
   }
 
@@ -205,7 +205,7 @@ class PoolInt8Exec : public LayerExec {
     return Status::Ok();
   }
   Status ForwardInt8(const std::vector<const Int8Tensor*>& in, const std::vector<Int8Tensor*>& out) override {
-    Pool2dInt8Ref(pp_, in[0]->data.data(), out[0]->data.data());
+    Pool2dInt8(pp_, in[0]->data.data(), out[0]->data.data());
     return Status::Ok();
   }
 

@@ -159,10 +159,7 @@ Status CollectBlobStats(const Graph& graph, const std::vector<CalibrationSample>
   if (workers == 1) {
     run(*pool[0]);
   } else {
-    // Each chunk of this loop is one worker on its own pool thread; kernel loops inside it run serially.
-    ParallelFor(workers, [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) run(*pool[k]);
-    });
+    RunConcurrently(workers, [&](int k) { run(*pool[k]); });
   }
   if (failed) return first_error;
   for (auto& w : pool) {

@@ -1,0 +1,67 @@
+#pragma once
+
+// Internal interface between the int8 GEMM drivers (kernels_int8.cc: ConvInt8, InnerProductInt8, GemmInt8) and
+// their micro-kernels, one translation unit per instruction set, each compiled with its own target flags. The
+// AVX2 and AVX-512 translation units include only this header, grid_runs.h and intrinsics, so that no inline
+// function compiled for a wider instruction set can be picked by the linker for code that runs on any CPU.
+//
+// The GEMM is C[r][j] = Σ_k A[r][k]·B[k][j] over int8 A (weights) and B (activations), with B's rows taken from
+// plain int8 planes as in conv_plan.h. Each kernel groups `kgroup` consecutive channels of the planes into one
+// k-group whose values sit side by side for every column (VNNI: 4 bytes stored as x + 128 = x ^ 0x80; AVX2: 2
+// sign-extended int16; scalar: 1 byte), and packs A to match.
+
+#include <cstdint>
+
+#include "core/kernels/grid_runs.h"
+
+namespace qt {
+
+struct Int8Gemm {
+  const int8_t* a = nullptr;     // packed weights, row block rb at a + rb·a_block_bytes
+  int64_t a_block_bytes = 0;
+  const uint8_t* b = nullptr;    // packed B: k-group row g, column j at b + koff[g] + j·b_column_bytes
+  const int64_t* koff = nullptr;
+  int64_t kgroups = 0;
+  int64_t m = 0, n = 0;          // valid rows; grid columns (B may be read past n, up to the tile's end)
+  const int32_t* row_add = nullptr;  // per row, added to the sum: bias, zero-point terms, the kernel's correction
+  const int32_t* col_sum = nullptr;  // per column Σ_k B[k][j] (nullptr when no weight zero point), read up to
+  const int32_t* weight_zero = nullptr;  // the tile's end; the sum takes −weight_zero[r]·col_sum[j]
+  // Int32 output (GemmInt8): c[r·ldc + j]; else requantized int8 output.
+  int32_t* c = nullptr;
+  int64_t ldc = 0;
+  // Requantization per row, exactly RequantizeInt8: float(acc)·multiplier, ReLU or ReLU6, output zero point.
+  const float* multiplier = nullptr;
+  const int8_t* out_zero = nullptr;
+  const int8_t* relu6_max = nullptr;
+  int activation = 0;            // 0 none, 1 ReLU, 2 ReLU6
+  const void* requant = nullptr; // the Int8Requant itself and the channel of row 0, for the scalar kernel
+  int64_t row_base = 0;
+  int8_t* out = nullptr;         // row r at out + r·out_stride, compacted as in conv_plan.h
+  int64_t out_stride = 0;
+  int64_t grid_w = 0, out_w = 0;
+};
+
+struct Int8MicroKernel {
+  const char* name;
+  int mr, nr;
+  int kgroup;            // channels per k-group
+  int b_column_bytes;    // bytes of one k-group at one column
+  // Bytes of one packed row block of A for `groups` k-groups.
+  int64_t (*a_block_bytes)(int64_t groups);
+  // Packs rows [0, m) of w (row r: k values in the order channel·taps + tap, k = channels·taps) into row blocks of
+  // k-groups (group q·taps + t holds channels q·kgroup .. q·kgroup + kgroup − 1 at tap t; missing channels and
+  // rows are zero). Writes the kernel's constant correction of each row to correction[r] (rows < m).
+  void (*pack_a)(const int8_t* w, int64_t m, int64_t channels, int taps, int8_t* dst, int32_t* correction);
+  // Packs k-groups [q0, q1) of plain int8 planes (channel c at src + c·src_stride, `count` values each; channels
+  // past `channels` read as 0) into dst, k-group q at dst + q·dst_stride·b_column_bytes.
+  void (*pack_b)(const int8_t* src, int64_t channels, int64_t src_stride, int64_t count, int64_t q0, int64_t q1,
+                 int64_t dst_stride, uint8_t* dst);
+  // Rows [rb·mr, rb·mr + mr) ∩ [0, m), columns [j0, j0 + nr) ∩ [0, n).
+  void (*tile)(const Int8Gemm& g, int64_t rb, int64_t j0);
+};
+
+const Int8MicroKernel& Int8MicroKernelScalar();
+const Int8MicroKernel& Int8MicroKernelAvx2();
+const Int8MicroKernel& Int8MicroKernelAvx512Vnni();
+
+}  // namespace qt

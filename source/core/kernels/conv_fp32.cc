@@ -1,0 +1,222 @@
+// ConvFp32: packing, work partition and instruction-set dispatch around the micro-kernels of gemm_fp32_*.cc.
+#include <algorithm>
+#include <cstring>
+
+#include "core/base/parallel.h"
+#include "core/kernels/gemm_fp32_isa.h"
+#include "core/kernels/kernels_fp32.h"
+
+namespace qt {
+namespace {
+
+const Fp32MicroKernel& MicroKernel(Fp32Isa isa) {
+  switch (isa) {
+#if QT_X86_KERNELS
+    case Fp32Isa::kAvx2: return Fp32MicroKernelAvx2();
+    case Fp32Isa::kAvx512: return Fp32MicroKernelAvx512();
+#else
+    case Fp32Isa::kAvx2:
+    case Fp32Isa::kAvx512:
+#endif
+    case Fp32Isa::kScalar: break;
+  }
+  return Fp32MicroKernelScalar();
+}
+
+bool CpuRuns(Fp32Isa isa) {
+  switch (isa) {
+    case Fp32Isa::kScalar: return true;
+#if QT_X86_KERNELS
+    case Fp32Isa::kAvx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Fp32Isa::kAvx512: return __builtin_cpu_supports("avx512f");
+#else
+    case Fp32Isa::kAvx2:
+    case Fp32Isa::kAvx512: return false;
+#endif
+  }
+  return false;
+}
+
+// Per-thread buffers that only grow, one per use (`slot`), reused by every Run: the caller's planes, and each
+// thread's own plane in the depthwise loop (allocated per call, it cost page faults on every call once glibc had
+// handed the freed heap top back to the system).
+enum ScratchSlot { kPlanes = 0, kThreadPlane = 1, kSlots = 2 };
+float* Scratch(int64_t size, int slot = kPlanes) {
+  thread_local std::vector<float> buffers[kSlots];
+  std::vector<float>& buffer = buffers[slot];
+  if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(static_cast<size_t>(size));
+  return buffer.data();
+}
+
+float Activate(float v, Activation a) {
+  switch (a) {
+    case Activation::kNone: return v;
+    case Activation::kRelu: return v > 0.f ? v : 0.f;
+    case Activation::kRelu6: return std::min(std::max(v, 0.f), 6.f);
+  }
+  return v;
+}
+
+int ActivationCode(Activation a) {
+  switch (a) {
+    case Activation::kNone: return 0;
+    case Activation::kRelu: return 1;
+    case Activation::kRelu6: return 2;
+  }
+  return 0;
+}
+
+// Row blocks of the weights that share B panels from L1 while their packed weights stay in L2.
+constexpr int64_t kWeightChunkBytes = 128 * 1024;
+
+}  // namespace
+
+const char* Fp32IsaName(Fp32Isa isa) {
+  switch (isa) {
+    case Fp32Isa::kScalar: return "scalar";
+    case Fp32Isa::kAvx2: return "avx2";
+    case Fp32Isa::kAvx512: return "avx512";
+  }
+  return "?";
+}
+
+std::vector<Fp32Isa> SupportedFp32Isas() {
+  std::vector<Fp32Isa> out;
+  for (Fp32Isa isa : {Fp32Isa::kScalar, Fp32Isa::kAvx2, Fp32Isa::kAvx512}) {
+    if (CpuRuns(isa)) out.push_back(isa);
+  }
+  return out;
+}
+
+Fp32Isa BestFp32Isa() {
+  static const Fp32Isa best = SupportedFp32Isas().back();
+  return best;
+}
+
+void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bias, Fp32Isa isa) {
+  p_ = p;
+  isa_ = CpuRuns(isa) ? isa : Fp32Isa::kScalar;
+  kernel_ = &MicroKernel(isa_);
+  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
+  depthwise_ = p.group == p.in_c && p.group == p.out_c;
+  plan_ = PlanConv(p, depthwise_ ? 16 : kernel_->nr);
+  koff_ = PlanRowOffsets(plan_);
+  const int64_t k = plan_.k();
+  bias_.assign(p.out_c, 0.f);
+  if (bias) std::copy(bias, bias + p.out_c, bias_.begin());
+  if (depthwise_) {
+    packed_.assign(weights, weights + int64_t{p.out_c} * k);
+    return;
+  }
+  const int mr = kernel_->mr;
+  const int64_t blocks = (ocg + mr - 1) / mr;
+  group_stride_ = blocks * k * mr;
+  packed_.assign(static_cast<size_t>(group_stride_ * p.group), 0.f);
+  for (int g = 0; g < p.group; ++g) {
+    for (int o = 0; o < ocg; ++o) {
+      const float* src = weights + (int64_t{g} * ocg + o) * int64_t{icg} * p.kernel_h * p.kernel_w;
+      float* dst = packed_.data() + g * group_stride_ + (o / mr) * k * mr + o % mr;
+      for (int64_t kk = 0; kk < k; ++kk) dst[kk * mr] = src[kk];
+    }
+  }
+}
+
+void ConvFp32::Run(const float* in, float* out) const {
+  if (depthwise_) {
+    RunDepthwise(in, out);
+    return;
+  }
+  const Conv2dParams& p = p_;
+  const Fp32MicroKernel& mk = *kernel_;
+  const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
+  const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_hw = int64_t{p.out_h} * p.out_w;
+  const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
+  const int64_t buffer_size = plan_.BufferSize(mk.nr);
+  float* planes = direct ? nullptr : Scratch(buffer_size);
+  if (!direct) {
+    const int64_t filled = plan_.channels * plan_.plane;
+    std::fill(planes + filled, planes + buffer_size, 0.f);
+  }
+
+  const int64_t row_blocks = (ocg + mk.mr - 1) / mk.mr;
+  const int64_t col_blocks = (plan_.grid_n + mk.nr - 1) / mk.nr;
+  const int64_t chunk_rows =
+      std::clamp<int64_t>(kWeightChunkBytes / std::max<int64_t>(1, plan_.k() * mk.mr * 4), 1, row_blocks);
+  const int64_t units = row_blocks * col_blocks;
+
+  for (int n = 0; n < p.batch; ++n) {
+    for (int g = 0; g < p.group; ++g) {
+      const float* src = in + (int64_t{n} * p.in_c + int64_t{g} * icg) * in_hw;
+      if (!direct) {
+        ParallelFor(plan_.channels, [&](int64_t c0, int64_t c1) {
+          BuildPlanes<float>(p, plan_, src, nullptr, c0, c1, planes);
+        });
+      }
+      Fp32Gemm gemm;
+      gemm.a = packed_.data() + g * group_stride_;
+      gemm.b = direct ? src : planes;
+      gemm.koff = koff_.data();
+      gemm.k = plan_.k();
+      gemm.m = ocg;
+      gemm.n = plan_.grid_n;
+      gemm.bias = bias_.data() + int64_t{g} * ocg;
+      gemm.activation = ActivationCode(p.activation);
+      gemm.out = out + (int64_t{n} * p.out_c + int64_t{g} * ocg) * out_hw;
+      gemm.out_stride = out_hw;
+      gemm.grid_w = plan_.grid_w;
+      gemm.out_w = p.out_w;
+      // Units run chunk by chunk of row blocks; inside a chunk, column block by column block, so consecutive
+      // tiles share their B panel.
+      ParallelFor(units, [&](int64_t u0, int64_t u1) {
+        for (int64_t u = u0; u < u1; ++u) {
+          const int64_t chunk = u / (chunk_rows * col_blocks);
+          const int64_t rows = std::min(chunk_rows, row_blocks - chunk * chunk_rows);
+          const int64_t v = u - chunk * chunk_rows * col_blocks;
+          mk.tile(gemm, chunk * chunk_rows + v % rows, (v / rows) * mk.nr);
+        }
+      });
+    }
+  }
+}
+
+void ConvFp32::RunDepthwise(const float* in, float* out) const {
+  const Conv2dParams& p = p_;
+  const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_hw = int64_t{p.out_h} * p.out_w;
+  const int64_t k = plan_.k();
+  const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
+  const int64_t buffer_size = plan_.BufferSize(1);
+  ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
+    float* planes = direct ? nullptr : Scratch(buffer_size, kThreadPlane);
+    constexpr int64_t kBlock = 256;
+    float acc[kBlock];
+    for (int64_t pl = b; pl < e; ++pl) {
+      const int c = static_cast<int>(pl % p.out_c);
+      const float* src = in + pl * in_hw;
+      if (!direct) BuildPlanes<float>(p, plan_, src, nullptr, 0, plan_.channels, planes);
+      const float* base = direct ? src : planes;
+      const float* w = packed_.data() + int64_t{c} * k;
+      float* dst = out + pl * out_hw;
+      for (int64_t j0 = 0; j0 < plan_.grid_n; j0 += kBlock) {
+        const int64_t len = std::min(kBlock, plan_.grid_n - j0);
+        std::fill(acc, acc + len, 0.f);
+        for (int64_t kk = 0; kk < k; ++kk) {
+          const float wk = w[kk];
+          const float* row = base + koff_[kk] + j0;
+          for (int64_t j = 0; j < len; ++j) acc[j] += wk * row[j];
+        }
+        for (int64_t j = 0; j < len; ++j) {
+          const int64_t jj = j0 + j, oy = jj / plan_.grid_w, ox = jj - oy * plan_.grid_w;
+          if (ox < p.out_w) dst[oy * p.out_w + ox] = Activate(acc[j] + bias_[c], p.activation);
+        }
+      }
+    }
+  });
+}
+
+void Conv2dFp32(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out) {
+  ConvFp32 conv;
+  conv.Init(p, weights, bias);
+  conv.Run(in, out);
+}
+
+}  // namespace qt

@@ -1,0 +1,119 @@
+// AVX-512F fp32 micro-kernel: an 8x32 tile in 16 zmm accumulators; per k, two loads of B and eight broadcast FMAs
+// pairs. Tails are masked loads and stores, so B is never read past column n.
+#include <immintrin.h>
+
+#include "core/kernels/gemm_fp32_isa.h"
+
+namespace qt {
+namespace {
+
+constexpr int kMr = 8, kNr = 32;
+
+__mmask16 LaneMask(int64_t lanes) {
+  return lanes >= 16 ? static_cast<__mmask16>(0xFFFF)
+                     : lanes <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << lanes) - 1u);
+}
+
+// Lanes [lo, hi) of a 16-lane vector.
+__mmask16 Lanes(int64_t lo, int64_t hi) { return static_cast<__mmask16>(LaneMask(hi) & ~LaneMask(lo)); }
+
+__m512 Activate(__m512 v, int activation) {
+  if (activation == 1) return _mm512_max_ps(v, _mm512_setzero_ps());
+  if (activation == 2) return _mm512_min_ps(_mm512_set1_ps(6.f), _mm512_max_ps(_mm512_setzero_ps(), v));
+  return v;
+}
+
+// kHalf: a tail of at most 16 columns, computed in one vector per row instead of two.
+template <bool kTail, bool kHalf>
+void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
+  const int64_t cols = kTail ? g.n - j0 : kNr;
+  const __mmask16 m0 = LaneMask(cols), m1 = LaneMask(cols - 16);
+  // Named accumulators rather than an array: with an array GCC 12 stored every accumulator to the stack after
+  // each FMA in the masked (tail) instantiation, which made a partial column block slower than a full one.
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+  const float* a = g.a + rb * g.k * kMr;
+  const float* b = g.b + j0;
+  for (int64_t k = 0; k < g.k; ++k) {
+    const float* bk = b + g.koff[k];
+    const __m512 b0 = kTail ? _mm512_maskz_loadu_ps(m0, bk) : _mm512_loadu_ps(bk);
+    const __m512 b1 = kHalf ? _mm512_setzero_ps() : kTail ? _mm512_maskz_loadu_ps(m1, bk + 16) : _mm512_loadu_ps(bk + 16);
+    __m512 w = _mm512_set1_ps(a[0]);
+    c00 = _mm512_fmadd_ps(w, b0, c00);
+    if (!kHalf) c01 = _mm512_fmadd_ps(w, b1, c01);
+    w = _mm512_set1_ps(a[1]);
+    c10 = _mm512_fmadd_ps(w, b0, c10);
+    if (!kHalf) c11 = _mm512_fmadd_ps(w, b1, c11);
+    w = _mm512_set1_ps(a[2]);
+    c20 = _mm512_fmadd_ps(w, b0, c20);
+    if (!kHalf) c21 = _mm512_fmadd_ps(w, b1, c21);
+    w = _mm512_set1_ps(a[3]);
+    c30 = _mm512_fmadd_ps(w, b0, c30);
+    if (!kHalf) c31 = _mm512_fmadd_ps(w, b1, c31);
+    w = _mm512_set1_ps(a[4]);
+    c40 = _mm512_fmadd_ps(w, b0, c40);
+    if (!kHalf) c41 = _mm512_fmadd_ps(w, b1, c41);
+    w = _mm512_set1_ps(a[5]);
+    c50 = _mm512_fmadd_ps(w, b0, c50);
+    if (!kHalf) c51 = _mm512_fmadd_ps(w, b1, c51);
+    w = _mm512_set1_ps(a[6]);
+    c60 = _mm512_fmadd_ps(w, b0, c60);
+    if (!kHalf) c61 = _mm512_fmadd_ps(w, b1, c61);
+    w = _mm512_set1_ps(a[7]);
+    c70 = _mm512_fmadd_ps(w, b0, c70);
+    if (!kHalf) c71 = _mm512_fmadd_ps(w, b1, c71);
+    a += kMr;
+  }
+  const __m512 acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+
+  const int64_t rows = g.m - rb * kMr < kMr ? g.m - rb * kMr : kMr;
+  const bool contiguous = g.grid_w == g.out_w;
+  GridRuns runs;
+  __mmask16 run_mask[40][2];
+  if (!contiguous) {
+    TileRuns(g.grid_w, g.out_w, g.n, j0, cols, &runs);
+    for (int s = 0; s < runs.n; ++s) {
+      const int64_t lo = runs.first[s] - j0, hi = lo + runs.len[s];
+      run_mask[s][0] = Lanes(lo, hi);
+      run_mask[s][1] = Lanes(lo - 16, hi - 16);
+      runs.out[s] -= lo;
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    const int64_t row = rb * kMr + r;
+    const __m512 bias = _mm512_set1_ps(g.bias ? g.bias[row] : 0.f);
+    const __m512 v0 = Activate(_mm512_add_ps(acc[r][0], bias), g.activation);
+    const __m512 v1 = Activate(_mm512_add_ps(acc[r][1], bias), g.activation);
+    float* out = g.out + row * g.out_stride;
+    if (contiguous) {
+      _mm512_mask_storeu_ps(out + j0, m0, v0);
+      _mm512_mask_storeu_ps(out + j0 + 16, m1, v1);
+      continue;
+    }
+    for (int s = 0; s < runs.n; ++s) {
+      // The run's lanes land at out + runs.out[s] + lane; masked-off lanes are never touched.
+      _mm512_mask_storeu_ps(out + runs.out[s], run_mask[s][0], v0);
+      _mm512_mask_storeu_ps(out + runs.out[s] + 16, run_mask[s][1], v1);
+    }
+  }
+}
+
+void Tile(const Fp32Gemm& g, int64_t rb, int64_t j0) {
+  if (j0 + kNr <= g.n) {
+    TileImpl<false, false>(g, rb, j0);
+  } else if (j0 + kNr / 2 >= g.n) {
+    TileImpl<true, true>(g, rb, j0);
+  } else {
+    TileImpl<true, false>(g, rb, j0);
+  }
+}
+
+}  // namespace
+
+const Fp32MicroKernel& Fp32MicroKernelAvx512() {
+  static const Fp32MicroKernel kernel{"avx512", kMr, kNr, Tile};
+  return kernel;
+}
+
+}  // namespace qt

@@ -1,0 +1,375 @@
+// quant_bench: FP32 and INT8 per-image latency of a model at 1 and 2 threads, conv GFLOP/s against the measured
+// GEMM peak of this machine, and an optional per-layer breakdown, all from one run so the ratios are side by side.
+#include <gflags/gflags.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "core/base/parallel.h"
+#include "core/graph/graph_simplify.h"
+#include "core/int8/kernels_int8.h"
+#include "core/io/model_loader.h"
+#include "core/runtime/net.h"
+#include "core/runtime/reformat.h"
+#include "quantization/inputs/input_loader.h"
+#include "quantization/inputs/preprocess.h"
+#include "tools/common/tool_util.h"
+
+#define QT_SHARED QT_SOURCE_DIR "/../shared"
+
+DEFINE_string(p, QT_SHARED "/models/squeezenet_v1.1/squeezenet_v1.1.tnnproto", "fp32 model: .tnnproto");
+DEFINE_string(m, QT_SHARED "/models/squeezenet_v1.1/squeezenet_v1.1.tnnmodel", "fp32 weights: .tnnmodel");
+DEFINE_string(int8_proto, QT_SHARED "/golden/squeezenet_v1.1/expected/b0w0t1.quantized.tnnproto",
+              "int8 model (.quantized.tnnproto); default: TNN's own quantization of the default fp32 model; "
+              "empty: fp32 only");
+DEFINE_string(int8_model, QT_SHARED "/golden/squeezenet_v1.1/expected/b0w0t1.quantized.tnnmodel",
+              "int8 weights (.quantized.tnnmodel)");
+DEFINE_string(i, QT_SHARED "/data/imagenet_calib/n01440764_tench.JPEG",
+              "input image / .txt / .npy (single-input models); empty: a fixed pseudo-random input");
+DEFINE_string(n, "104,117,123", "per-channel mean subtracted from image pixels");
+DEFINE_string(s, "", "per-channel scale applied after the mean (default 1)");
+DEFINE_int32(r, 1, "1: feed image channels in BGR order");
+DEFINE_int32(runs, 50, "timed forward passes per model and thread count (after the warm-up)");
+DEFINE_int32(warmup, 5, "untimed forward passes before timing");
+DEFINE_string(threads, "1,2", "comma-separated thread counts");
+DEFINE_bool(layers, false, "print the per-layer time breakdown (median over the profiled runs)");
+DEFINE_bool(fuse, true, "fuse Conv+ReLU in the fp32 graph as TNN's runtime does (the int8 model is already fused)");
+DEFINE_int32(gemm_size, 512, "side of the square matrices of the Eigen sgemm peak measurement");
+
+namespace qt {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kBlocks = 5;  // the timed runs of each model and thread count, in blocks that alternate
+
+double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+}
+double Min(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
+
+std::string CpuName() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown CPU";
+}
+
+std::vector<int> ParseThreads(const std::string& s, Status* status) {
+  std::vector<int> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < 1 || v > 256) {
+      *status = Status::InvalidArgument("--threads: '" + item + "' is not a thread count in 1..256");
+      return {};
+    }
+    out.push_back(static_cast<int>(v));
+  }
+  if (out.empty()) *status = Status::InvalidArgument("--threads is empty");
+  return out;
+}
+
+// Best and median GFLOP/s of Eigen's single-threaded sgemm on n×n matrices, run by `threads` threads at once
+// (each its own product): the machine's plain GEMM throughput at that thread count.
+struct GemmPeak {
+  double best = 0, median = 0;
+};
+GemmPeak MeasureGemmPeak(int n, int threads) {
+  Eigen::setNbThreads(1);
+  std::vector<Eigen::MatrixXf> a(threads), b(threads), c(threads);
+  for (int t = 0; t < threads; ++t) {
+    a[t] = Eigen::MatrixXf::Random(n, n);
+    b[t] = Eigen::MatrixXf::Random(n, n);
+    c[t] = Eigen::MatrixXf::Zero(n, n);
+  }
+  const double flops = 2.0 * n * n * n * threads;
+  std::vector<double> rates;
+  const int reps = 25;
+  for (int r = 0; r < reps + 2; ++r) {
+    std::vector<std::thread> pool;
+    const auto start = Clock::now();
+    for (int t = 1; t < threads; ++t) pool.emplace_back([&, t] { c[t].noalias() = a[t] * b[t]; });
+    c[0].noalias() = a[0] * b[0];
+    for (auto& th : pool) th.join();
+    const double s = Seconds(start, Clock::now());
+    if (r >= 2) rates.push_back(flops / s * 1e-9);
+  }
+  return {*std::max_element(rates.begin(), rates.end()), Median(rates)};
+}
+
+// Best GOP/s (2 ops per multiply-add) of our own int8 GEMM (GemmInt8, best instruction set, operands packed per
+// call) on n×n×n, run by `threads` threads at once: context for the int8 convolutions, not a peak of the machine.
+double MeasureInt8Gemm(int n, int threads) {
+  std::vector<int8_t> a(static_cast<size_t>(n) * n), b(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    a[i] = static_cast<int8_t>(i * 37 % 251 - 125);
+    b[i] = static_cast<int8_t>(i * 91 % 241 - 120);
+  }
+  std::vector<std::vector<int32_t>> c(threads, std::vector<int32_t>(a.size()));
+  double best = 0;
+  for (int r = 0; r < 10; ++r) {
+    std::vector<std::thread> pool;
+    const auto start = Clock::now();
+    for (int t = 1; t < threads; ++t) pool.emplace_back([&, t] { GemmInt8(n, n, n, a.data(), b.data(), c[t].data(), n); });
+    GemmInt8(n, n, n, a.data(), b.data(), c[0].data(), n);
+    for (auto& th : pool) th.join();
+    best = std::max(best, 2.0 * n * n * n * threads / Seconds(start, Clock::now()) * 1e-9);
+  }
+  return best;
+}
+
+int64_t ConvMacs(const Layer& layer, const BlobDims& dims) {
+  if (layer.type != LayerType::kConvolution) return 0;
+  const auto& p = layer.Params<ConvParams>();
+  const Dims& in = dims.at(layer.inputs[0]);
+  const Dims& out = dims.at(layer.outputs[0]);
+  return int64_t{out[0]} * out[1] * out[2] * out[3] * (in[1] / p.group) * p.kernel_h * p.kernel_w;
+}
+
+struct Model {
+  std::string label;
+  Graph graph;
+  std::unique_ptr<Net> net;
+  int64_t conv_macs = 0;
+};
+
+Status LoadForBench(const std::string& label, const std::string& proto, const std::string& weights, bool fuse,
+                    const Tensor* input, Model* m) {
+  m->label = label;
+  QT_RETURN_IF_ERROR(LoadModel(proto, weights, &m->graph));
+  if (fuse) SimplifyGraph(&m->graph);
+  m->net = std::make_unique<Net>();
+  QT_RETURN_IF_ERROR(m->net->Init(m->graph).WithContext(proto));
+  if (m->net->inputs().size() != 1) return Status::Unsupported(proto + ": quant_bench runs single-input models");
+  const std::string& name = m->net->inputs()[0].name;
+  Tensor in;
+  if (input) {
+    in = *input;
+  } else {
+    in.dims = m->net->blob_dims().at(name);
+    in.data.resize(DimsCount(in.dims));
+    uint32_t x = 12345;
+    for (float& v : in.data) {
+      x = x * 1664525u + 1013904223u;
+      v = static_cast<float>(x >> 8) / static_cast<float>(1 << 24) * 2.f - 1.f;
+    }
+  }
+  QT_RETURN_IF_ERROR(m->net->SetInput(name, in));
+  for (const Layer& l : m->net->graph().layers) m->conv_macs += ConvMacs(l, m->net->blob_dims());
+  return Status::Ok();
+}
+
+// Per-layer times from the layer callback: the time between callbacks, minus the int8→float conversion the
+// callback itself forces on int8 outputs. That conversion is timed apart, once per layer (the minimum of several
+// runs on tensors of the outputs' dims and scale layout), so that a preempted measurement cannot distort it.
+Status ProfileLayers(Model& m, int runs, std::vector<std::vector<double>>* per_layer) {
+  const auto& layers = m.net->graph().layers;
+  std::vector<double> reformat(layers.size(), 0.0);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (!layers[i].quantized) continue;
+    for (const std::string& name : layers[i].outputs) {
+      Int8Tensor q;
+      q.dims = m.net->blob_dims().at(name);
+      q.data.assign(DimsCount(q.dims), 1);
+      auto it = m.net->graph().blob_scales.find(name);
+      q.scales = it == m.net->graph().blob_scales.end() ? std::vector<float>{1.f} : it->second.scale;
+      q.zero_points = it == m.net->graph().blob_scales.end() ? std::vector<int8_t>{} : it->second.zero_point;
+      Tensor f;
+      double best = 1e9;
+      for (int r = 0; r < 7; ++r) {
+        const auto a = Clock::now();
+        DequantizeTensor(q, &f);
+        best = std::min(best, Seconds(a, Clock::now()));
+      }
+      reformat[i] += best;
+    }
+  }
+  per_layer->assign(layers.size(), {});
+  for (int r = 0; r < runs; ++r) {
+    size_t i = 0;
+    auto last = Clock::now();
+    std::vector<double> raw(layers.size());
+    Status s = m.net->Forward([&](const Layer&, const std::vector<const Tensor*>&) {
+      const auto now = Clock::now();
+      raw[i++] = Seconds(last, now);
+      last = now;
+      return Status::Ok();
+    });
+    QT_RETURN_IF_ERROR(s);
+    for (size_t k = 0; k < layers.size(); ++k) (*per_layer)[k].push_back(std::max(0.0, raw[k] - reformat[k]));
+  }
+  return Status::Ok();
+}
+
+Status Run() {
+  Status status;
+  const std::vector<int> threads = ParseThreads(FLAGS_threads, &status);
+  QT_RETURN_IF_ERROR(status);
+  if (FLAGS_runs < 1 || FLAGS_warmup < 0) return Status::InvalidArgument("--runs must be >= 1 and --warmup >= 0");
+
+  Tensor input;
+  bool have_input = !FLAGS_i.empty();
+  std::vector<Model> models(1);
+  {
+    Graph probe;
+    QT_RETURN_IF_ERROR(LoadModel(FLAGS_p, FLAGS_m, &probe));
+    if (have_input) {
+      if (probe.inputs.size() != 1) return Status::Unsupported(FLAGS_p + ": quant_bench runs single-input models");
+      Net tmp;
+      QT_RETURN_IF_ERROR(tmp.Init(probe));
+      Preprocess pre;
+      if (!FLAGS_n.empty()) QT_RETURN_IF_ERROR(ParseFloatList(FLAGS_n, "-n", &pre.mean));
+      if (!FLAGS_s.empty()) QT_RETURN_IF_ERROR(ParseFloatList(FLAGS_s, "-s", &pre.scale));
+      pre.reverse_channel = FLAGS_r == 1;
+      QT_RETURN_IF_ERROR(LoadInput(FLAGS_i, tmp.blob_dims().at(tmp.inputs()[0].name), pre, &input));
+    }
+  }
+  QT_RETURN_IF_ERROR(LoadForBench("fp32", FLAGS_p, FLAGS_m, FLAGS_fuse, have_input ? &input : nullptr, &models[0]));
+  if (!FLAGS_int8_proto.empty()) {
+    models.emplace_back();
+    QT_RETURN_IF_ERROR(LoadForBench("int8", FLAGS_int8_proto, FLAGS_int8_model, false,
+                                    have_input ? &input : nullptr, &models[1]));
+  }
+
+  std::printf("machine: %s, %u hardware threads; kernels: fp32 %s, int8 %s\n", CpuName().c_str(),
+              std::thread::hardware_concurrency(), Fp32IsaName(BestFp32Isa()), Int8IsaName(BestInt8Isa()));
+  std::printf("fp32 model: %s (%s)\n", FLAGS_p.c_str(), FLAGS_fuse ? "Conv+ReLU fused" : "as written");
+  if (models.size() > 1) std::printf("int8 model: %s\n", FLAGS_int8_proto.c_str());
+  std::printf("input: %s; %d warm-up + %d timed runs per model and thread count, in %d blocks that alternate "
+              "between the models (one untimed run opens each block)\n\n",
+              have_input ? FLAGS_i.c_str() : "pseudo-random", FLAGS_warmup, FLAGS_runs, kBlocks);
+
+  std::map<int, GemmPeak> peaks;
+  std::map<int, double> int8_gemm;
+  SetNumThreads(1);  // each product of the peak measurements is single-threaded
+  for (int t : threads) {
+    peaks[t] = MeasureGemmPeak(FLAGS_gemm_size, t);
+    int8_gemm[t] = MeasureInt8Gemm(FLAGS_gemm_size, t);
+  }
+
+  struct Timing {
+    std::vector<double> total;
+    double conv_seconds = 0, conv_min_seconds = 0;  // per-layer conv medians / minima, summed
+    std::vector<double> layer_median, layer_min;
+  };
+  std::map<int, std::vector<Timing>> timings;
+  for (int t : threads) {
+    SetNumThreads(t);
+    std::vector<Timing>& tm = timings[t];
+    tm.resize(models.size());
+    for (int r = 0; r < FLAGS_warmup; ++r) {
+      for (auto& m : models) QT_RETURN_IF_ERROR(m.net->Forward());
+    }
+    // Models alternate in blocks of runs: alternating single runs would time every pass with caches full of the
+    // other model's data, while the models still share the machine's load drift block by block.
+    for (int block = 0; block < kBlocks; ++block) {
+      for (size_t k = 0; k < models.size(); ++k) {
+        QT_RETURN_IF_ERROR(models[k].net->Forward());
+        for (int r = block * FLAGS_runs / kBlocks; r < (block + 1) * FLAGS_runs / kBlocks; ++r) {
+          const auto a = Clock::now();
+          QT_RETURN_IF_ERROR(models[k].net->Forward());
+          tm[k].total.push_back(Seconds(a, Clock::now()));
+        }
+      }
+    }
+    const int profile_runs = std::max(5, FLAGS_runs / 2);
+    for (size_t k = 0; k < models.size(); ++k) {
+      std::vector<std::vector<double>> per_layer;
+      QT_RETURN_IF_ERROR(ProfileLayers(models[k], profile_runs, &per_layer));
+      const auto& layers = models[k].net->graph().layers;
+      for (size_t i = 0; i < layers.size(); ++i) {
+        tm[k].layer_median.push_back(Median(per_layer[i]));
+        tm[k].layer_min.push_back(Min(per_layer[i]));
+        if (layers[i].type == LayerType::kConvolution) {
+          tm[k].conv_seconds += tm[k].layer_median.back();
+          tm[k].conv_min_seconds += tm[k].layer_min.back();
+        }
+      }
+    }
+  }
+
+  std::printf("GEMM peak (Eigen sgemm %dx%d, one product per thread, best / median of 25):\n", FLAGS_gemm_size,
+              FLAGS_gemm_size);
+  for (int t : threads) {
+    std::printf("  %d thread%s: %6.1f / %6.1f GFLOP/s   (our GemmInt8, same size: %6.1f GOP/s best)\n", t,
+                t > 1 ? "s" : " ", peaks[t].best, peaks[t].median, int8_gemm[t]);
+  }
+  std::printf("\nlatency per image, ms (median / min of %d runs)\n", FLAGS_runs);
+  std::printf("  threads  %-17s", "fp32");
+  if (models.size() > 1) std::printf("  %-17s  int8/fp32 (median)", "int8");
+  std::printf("\n");
+  for (int t : threads) {
+    const auto& tm = timings[t];
+    std::printf("  %7d  %7.3f / %7.3f", t, Median(tm[0].total) * 1e3, Min(tm[0].total) * 1e3);
+    if (models.size() > 1) {
+      std::printf("  %7.3f / %7.3f  %.3f", Median(tm[1].total) * 1e3, Min(tm[1].total) * 1e3,
+                  Median(tm[1].total) / Median(tm[0].total));
+    }
+    std::printf("\n");
+  }
+  std::printf("\nconvolutions (sum of conv MACs·2 / sum of per-layer conv times; median, and min in brackets)\n");
+  for (size_t k = 0; k < models.size(); ++k) {
+    const double gflop = 2.0 * models[k].conv_macs * 1e-9;
+    std::printf("  %s: %.3f GFLOP per image\n", models[k].label.c_str(), gflop);
+    for (int t : threads) {
+      const Timing& tm = timings[t][k];
+      const double rate = tm.conv_seconds > 0 ? gflop / tm.conv_seconds : 0.0;
+      const double best = tm.conv_min_seconds > 0 ? gflop / tm.conv_min_seconds : 0.0;
+      std::printf("    %d thread%s: conv %.3f ms [%.3f] of %.3f ms [%.3f], %6.1f [%6.1f] G%s/s = %.2f [%.2f] x GEMM peak\n",
+                  t, t > 1 ? "s" : " ", tm.conv_seconds * 1e3, tm.conv_min_seconds * 1e3, Median(tm.total) * 1e3,
+                  Min(tm.total) * 1e3, rate, best, k == 0 ? "FLOP" : "OP", rate / peaks[t].best, best / peaks[t].best);
+    }
+  }
+  if (FLAGS_layers) {
+    for (size_t k = 0; k < models.size(); ++k) {
+      const auto& layers = models[k].net->graph().layers;
+      std::printf("\n%s per-layer ms, median [min]", models[k].label.c_str());
+      for (int t : threads) std::printf("   %4d thread%s   ", t, t > 1 ? "s" : " ");
+      std::printf("  G%s/s (min, %d thr)\n", k == 0 ? "FLOP" : "OP", threads[0]);
+      for (size_t i = 0; i < layers.size(); ++i) {
+        std::printf("  %-28s %-12s", layers[i].name.c_str(), layers[i].type_str.c_str());
+        for (int t : threads) {
+          std::printf("  %7.4f [%7.4f]", timings[t][k].layer_median[i] * 1e3, timings[t][k].layer_min[i] * 1e3);
+        }
+        const int64_t macs = ConvMacs(layers[i], models[k].net->blob_dims());
+        const double s = timings[threads[0]][k].layer_min[i];
+        if (macs > 0 && s > 0) std::printf("   %7.1f", 2.0 * macs / s * 1e-9);
+        std::printf("\n");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+}  // namespace qt
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "fp32 and int8 latency, conv GFLOP/s against the GEMM peak, per-layer times\n"
+      "  quant_bench [-p m.tnnproto -m m.tnnmodel] [--int8_proto q.tnnproto --int8_model q.tnnmodel]\n"
+      "              [-i image] [--runs 50] [--threads 1,2] [--layers]");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (argc > 1) {
+    std::fprintf(stderr, "quant_bench: error: unexpected argument '%s'\n", argv[1]);
+    return 1;
+  }
+  const qt::Status s = qt::Run();
+  if (!s.ok()) return qt::FailWith("quant_bench", s);
+  return 0;
+}
