@@ -57,6 +57,12 @@ namespace fs = std::filesystem;
 
 int PickInt(int short_value, int long_value) { return long_value >= 0 ? long_value : short_value; }
 
+std::string FormatSeconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f s", s);
+  return buf;
+}
+
 // The closing table: every quantized layer with the method of its output scale, the scale range, and (when the
 // report ran) the share of fp32 values that clip and the cosine of the int8 chain against fp32.
 void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
@@ -186,15 +192,30 @@ Status Run() {
 
   EvalSummary summary;
   const bool evaluated = report > 0 && !q.kept_inputs.empty();
+  const auto report_start = std::chrono::steady_clock::now();
   if (evaluated) {
-    Evaluator eval;
-    QT_RETURN_IF_ERROR(eval.Init(fp32, &q.graph, options.preprocess));
-    for (const auto& [index, tensors] : q.kept_inputs) QT_RETURN_IF_ERROR(eval.AddTensors(tensors, -1));
-    summary = eval.Summary();
+    // Inputs are dealt to one evaluator per thread in a fixed order, and the evaluators merged in order.
+    std::vector<const SampleTensors*> inputs;
+    for (const auto& [index, tensors] : q.kept_inputs) inputs.push_back(&tensors);
+    const int workers = std::max(1, std::min<int>(GetNumThreads(), static_cast<int>(inputs.size())));
+    std::vector<Evaluator> evals(workers);
+    std::vector<Status> status(workers);
+    RunConcurrently(workers, [&](int k) {
+      status[k] = evals[k].Init(fp32, &q.graph, options.preprocess);
+      for (size_t i = k; status[k].ok() && i < inputs.size(); i += workers) status[k] = evals[k].AddTensors(*inputs[i], -1);
+    });
+    for (const Status& st : status) QT_RETURN_IF_ERROR(st);
+    for (int k = 1; k < workers; ++k) evals[0].Merge(evals[k]);
+    summary = evals[0].Summary();
   }
+  const double report_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - report_start).count();
   PrintLayerTable(q, evaluated ? &summary : nullptr);
-  std::fprintf(stderr, "wrote %s.quantized.tnnproto and %s.quantized.tnnmodel%s%s in %.2f s\n", output.c_str(),
-               output.c_str(), FLAGS_table.empty() ? "" : " and ", FLAGS_table.c_str(), secs);
+  std::string phases;
+  for (const auto& [phase, t] : q.timings) phases += phase + " " + FormatSeconds(t) + ", ";
+  if (evaluated) phases += "report " + FormatSeconds(report_secs) + ", ";
+  std::fprintf(stderr, "wrote %s.quantized.tnnproto and %s.quantized.tnnmodel%s%s in %.2f s (%s%d threads)\n",
+               output.c_str(), output.c_str(), FLAGS_table.empty() ? "" : " and ", FLAGS_table.c_str(), secs,
+               phases.c_str(), GetNumThreads());
   return Status::Ok();
 }
 

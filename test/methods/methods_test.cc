@@ -1,4 +1,6 @@
 #include <cmath>
+#include <cstring>
+#include <iostream>
 #include <random>
 #include <vector>
 
@@ -119,6 +121,63 @@ TEST_P(BlobMethodsTest, AllZeroBlob) {
   const Status st = Scales({zero}, true, BlobMethod::kMinMax, GetParam(), &r, "dead");
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("'dead'"), std::string::npos);
+}
+
+TEST(KlMethodTest, FastCurveMatchesTheDirectTranscription) {
+  // Histograms with a long tail, a bimodal shape, a spike, and a flat one; every bin floored like TNN's.
+  std::mt19937 rng(21);
+  std::vector<std::vector<double>> cases;
+  for (int shape = 0; shape < 4; ++shape) {
+    std::vector<double> h(2048, 1e-7);
+    for (int n = 0; n < 20000; ++n) {
+      double x = 0;
+      switch (shape) {
+        case 0: x = std::exponential_distribution<double>(1.0)(rng) * 150; break;
+        case 1: x = (n % 2 ? 300 : 1200) + std::normal_distribution<double>(0, 60)(rng); break;
+        case 2: x = n % 10 ? 40 : std::uniform_real_distribution<double>(0, 2047)(rng); break;
+        default: x = std::uniform_real_distribution<double>(0, 2047)(rng); break;
+      }
+      h[std::min(2047, std::max(0, static_cast<int>(x)))] += 1;
+    }
+    cases.push_back(h);
+  }
+  for (size_t c = 0; c < cases.size(); ++c) {
+    const auto fast = KlDivergences(cases[c]), ref = KlDivergencesRef(cases[c]);
+    ASSERT_EQ(fast.size(), ref.size());
+    // Prefix sums subtract nearby partial sums of the normalized histogram: the curves agree to ~1e-6 relative,
+    // far below the KL differences between neighbouring thresholds, and pick the same threshold. (TNN's own float
+    // search can pick another one: its float sums drift by more than that.)
+    double worst = 0;
+    size_t best_fast = 0, best_ref = 0;
+    for (size_t i = 0; i < fast.size(); ++i) {
+      worst = std::max(worst, std::fabs(fast[i] - ref[i]) / (1 + std::fabs(ref[i])));
+      if (fast[i] < fast[best_fast]) best_fast = i;
+      if (ref[i] < ref[best_ref]) best_ref = i;
+    }
+    std::cout << "case " << c << ": max relative |fast - ref| = " << worst << std::endl;
+    EXPECT_LT(worst, 1e-6) << "case " << c;
+    EXPECT_EQ(best_fast, best_ref) << "case " << c;
+    EXPECT_EQ(KlThresholdBinFast(cases[c]), static_cast<int>(best_ref) + 128);
+  }
+}
+
+TEST(RoundingTest, RoundHalfAwayEqualsStdRoundOnEveryFloatPattern) {
+  // Every 97th bit pattern (all exponents, both signs, NaN and Inf excluded) and the halves around each integer.
+  int64_t checked = 0;
+  for (uint64_t bits = 0; bits <= 0xffffffffull; bits += 97) {
+    float x;
+    const uint32_t b = static_cast<uint32_t>(bits);
+    std::memcpy(&x, &b, 4);
+    if (!std::isfinite(x)) continue;
+    ASSERT_EQ(RoundHalfAway(x), std::round(x)) << x;
+    ++checked;
+  }
+  for (int i = -1000; i <= 1000; ++i) {
+    for (float x : {i + 0.5f, std::nextafter(i + 0.5f, 0.f), std::nextafter(i + 0.5f, 1e9f), i - 0.5f}) {
+      ASSERT_EQ(RoundHalfAway(x), std::round(x)) << x;
+    }
+  }
+  EXPECT_GT(checked, 40000000);
 }
 
 TEST(MseMethodTest, ClipsAnOutlierAndKeepsAFlatRange) {

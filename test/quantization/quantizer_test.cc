@@ -274,11 +274,11 @@ TEST_F(QuantizerTest, StatisticsOfOtherInputsOrPreprocessingAreRefused) {
   ASSERT_TRUE(CalibrationFingerprint(SmallCnn(), samples, Preprocess{}, &fp).ok());
   std::map<std::string, BlobStats> loaded;
   std::ofstream(stats, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-  s = LoadBlobStats(stats, fp, &loaded);
+  s = LoadBlobStats(stats, fp, true, &loaded);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find(stats), std::string::npos);
   std::ofstream(stats, std::ios::binary) << "not a statistics file";
-  s = LoadBlobStats(stats, fp, &loaded);
+  s = LoadBlobStats(stats, fp, true, &loaded);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("bad magic"), std::string::npos) << s.message();
 }

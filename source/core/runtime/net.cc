@@ -183,4 +183,18 @@ Status Net::GetBlob(const std::string& name, Tensor* out) const {
   return Status::Ok();
 }
 
+Status Net::ViewBlob(const std::string& name, const Tensor** value, Tensor* scratch) const {
+  const Blob* b = FindBlob(name);
+  if (!b) return Status::NotFound("no blob named '" + name + "'");
+  if (b->has_float) {
+    *value = &b->f;
+  } else if (b->has_int8) {
+    DequantizeTensor(b->q, scratch);
+    *value = scratch;
+  } else {
+    return Status::InvalidArgument("blob '" + name + "' has no value (run Forward first)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace qt

@@ -45,6 +45,9 @@ class Net {
 
   // The float value of a blob after Forward (an int8 blob is dequantized on demand).
   Status GetBlob(const std::string& name, Tensor* out) const;
+  // The same without a copy when the blob holds floats: *value points at the blob itself, valid until the next
+  // Forward; an int8 blob is dequantized into `scratch`, which *value then points at.
+  Status ViewBlob(const std::string& name, const Tensor** value, Tensor* scratch) const;
 
  private:
   struct Blob;

@@ -120,19 +120,38 @@ Status Outputs(const Net& net, std::vector<float>* all, std::vector<float>* scor
   return Status::Ok();
 }
 
-// Values of `t` outside the int8 range of `s` (x/s + zp beyond [−128.5, 127.5]).
-int64_t CountClipped(const Tensor& t, const BlobScale& s) {
-  const int channels = t.channels();
-  const int64_t spatial = t.spatial();
+// cos(int8 value, fp32 value) and how many fp32 values fall outside the int8 range of `s` (x/s + zp beyond
+// [−128.5, 127.5]), in one pass.
+struct Agreement {
+  double cosine = 0;
   int64_t clipped = 0;
-  for (int64_t i = 0; i < t.count(); ++i) {
-    const size_t c = s.scale.size() == 1 ? 0 : static_cast<size_t>((i / spatial) % channels);
-    if (s.scale[c] == 0.f) continue;
+};
+
+Agreement Compare(const Tensor& q, const Tensor& f, const BlobScale& s) {
+  const int channels = f.channels();
+  const int64_t spatial = f.spatial();
+  const int64_t n = std::min(q.count(), f.count());
+  double ab = 0, aa = 0, bb = 0;
+  int64_t clipped = 0;
+  for (int64_t start = 0; start < n; start += spatial) {
+    const size_t c = s.scale.size() == 1 ? 0 : static_cast<size_t>((start / spatial) % channels);
+    const float inv = s.scale[c] == 0.f ? 0.f : 1.f / s.scale[c];
     const float zp = s.zero_point.empty() ? 0.f : s.zero_point[c];
-    const float q = t.data[i] / s.scale[c] + zp;
-    clipped += q > 127.5f || q < -128.5f;
+    const float* a = q.data.data() + start;
+    const float* b = f.data.data() + start;
+    const int64_t end = std::min(spatial, n - start);
+    for (int64_t i = 0; i < end; ++i) {
+      ab += double{a[i]} * b[i];
+      aa += double{a[i]} * a[i];
+      bb += double{b[i]} * b[i];
+      const float v = b[i] * inv + zp;
+      clipped += (v > 127.5f) | (v < -128.5f);
+    }
   }
-  return clipped;
+  Agreement r;
+  r.cosine = aa == 0 && bb == 0 ? 1.0 : (aa == 0 || bb == 0 ? 0.0 : ab / std::sqrt(aa * bb));
+  r.clipped = clipped;
+  return r;
 }
 
 }  // namespace
@@ -162,15 +181,33 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
   }
   sum_.top1_agreement += !fp32_top.empty() && !int8_top.empty() && fp32_top[0] == int8_top[0];
   output_cosine_sum_ += Cosine(int8_all, fp32_all);
+  Tensor f_scratch, q_scratch;
   for (auto& l : layers_) {
-    Tensor f, q;
-    QT_RETURN_IF_ERROR(fp32_->GetBlob(l.blob, &f));
-    QT_RETURN_IF_ERROR(int8_->GetBlob(l.blob, &q));
-    l.cosine_sum += Cosine(q.data, f.data);
-    l.clipped += CountClipped(f, int8_graph_->blob_scales.at(l.blob));
-    l.values += f.count();
+    const Tensor *f = nullptr, *q = nullptr;
+    QT_RETURN_IF_ERROR(fp32_->ViewBlob(l.blob, &f, &f_scratch));
+    QT_RETURN_IF_ERROR(int8_->ViewBlob(l.blob, &q, &q_scratch));
+    const Agreement a = Compare(*q, *f, int8_graph_->blob_scales.at(l.blob));
+    l.cosine_sum += a.cosine;
+    l.clipped += a.clipped;
+    l.values += f->count();
   }
   return Status::Ok();
+}
+
+void Evaluator::Merge(const Evaluator& o) {
+  sum_.inputs += o.sum_.inputs;
+  sum_.labelled += o.sum_.labelled;
+  sum_.fp32_top1 += o.sum_.fp32_top1;
+  sum_.fp32_top5 += o.sum_.fp32_top5;
+  sum_.int8_top1 += o.sum_.int8_top1;
+  sum_.int8_top5 += o.sum_.int8_top5;
+  sum_.top1_agreement += o.sum_.top1_agreement;
+  output_cosine_sum_ += o.output_cosine_sum_;
+  for (size_t i = 0; i < layers_.size() && i < o.layers_.size(); ++i) {
+    layers_[i].cosine_sum += o.layers_[i].cosine_sum;
+    layers_[i].clipped += o.layers_[i].clipped;
+    layers_[i].values += o.layers_[i].values;
+  }
 }
 
 EvalSummary Evaluator::Summary() const {

@@ -49,6 +49,8 @@ class Evaluator {
   Status AddTensors(const std::map<std::string, Tensor>& inputs, int label);
   EvalSummary Summary() const;
   const std::vector<std::string>& input_names() const { return input_names_; }
+  // Adds what another evaluator of the same models accumulated (to evaluate inputs on several threads).
+  void Merge(const Evaluator& other);
 
  private:
   struct LayerAccum {

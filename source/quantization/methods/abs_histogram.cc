@@ -16,12 +16,13 @@ int ExponentAbove(float max_abs) {
 
 }  // namespace
 
-AbsHistogram::AbsHistogram(int bins) : counts_(bins, 0) {}
+AbsHistogram::AbsHistogram(int bins) : bins_(bins) {}
 
 void AbsHistogram::GrowTo(int exponent) {
   if (!has_range_) {
     exponent_ = exponent;
     has_range_ = true;
+    counts_.assign(bins_, 0);
     return;
   }
   if (exponent <= exponent_) return;
@@ -39,32 +40,39 @@ void AbsHistogram::Add(const float* x, int64_t n, float max_abs) {
   // bins / 2^e is a power of two: the product below is exact, so a value's bin is floor(|x|·bins / 2^e).
   const float inv_width = std::ldexp(static_cast<float>(bins()), -exponent_);
   const int last = bins() - 1;
-  // Four interleaved local histograms: runs of values in one bin (zeros, small values after a ReLU) would
-  // otherwise chain every increment on the previous store. Zeros land in bin 0 without a branch and are taken
-  // out at the end. A call adds fewer than 2^32 values per bin, so local 32-bit counts cannot wrap.
-  constexpr int kWays = 4;
+  // Bin indices are computed a block at a time in a loop that vectorises, then counted into two interleaved local
+  // histograms (runs of values in one bin, zeros or small values after a ReLU, would otherwise chain every
+  // increment on the previous store; two 32-bit tables of 4096 bins still fit the L1 cache). Zeros land in bin 0
+  // without a branch and are taken out at the end. A call adds fewer than 2^32 values per bin, so local counts
+  // cannot wrap.
+  constexpr int kBlock = 256;
   const int b = bins();
   thread_local std::vector<uint32_t> local;
-  local.assign(static_cast<size_t>(kWays) * b, 0);
-  uint32_t* l = local.data();
+  local.assign(static_cast<size_t>(2) * b, 0);
+  uint32_t* l0 = local.data();
+  uint32_t* l1 = l0 + b;
+  int32_t idx[kBlock];
   uint64_t zeros = 0;
-  int64_t i = 0;
-  for (; i + kWays <= n; i += kWays) {
-    for (int w = 0; w < kWays; ++w) {
-      const float a = std::fabs(x[i + w]);
-      zeros += a == 0.f;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int m = static_cast<int>(std::min<int64_t>(kBlock, n - start));
+    const float* p = x + start;
+    uint32_t z = 0;
+    for (int i = 0; i < m; ++i) {
+      const float a = std::fabs(p[i]);
+      z += a == 0.f;
       const int bin = static_cast<int>(a * inv_width);
-      ++l[w * b + (bin < last ? bin : last)];
+      idx[i] = bin < last ? bin : last;
     }
-  }
-  for (; i < n; ++i) {
-    const float a = std::fabs(x[i]);
-    zeros += a == 0.f;
-    const int bin = static_cast<int>(a * inv_width);
-    ++l[bin < last ? bin : last];
+    zeros += z;
+    int i = 0;
+    for (; i + 2 <= m; i += 2) {
+      ++l0[idx[i]];
+      ++l1[idx[i + 1]];
+    }
+    if (i < m) ++l0[idx[i]];
   }
   uint64_t* c = counts_.data();
-  for (int k = 0; k < b; ++k) c[k] += uint64_t{l[k]} + l[b + k] + l[2 * b + k] + l[3 * b + k];
+  for (int k = 0; k < b; ++k) c[k] += uint64_t{l0[k]} + l1[k];
   c[0] -= zeros;
 }
 
@@ -109,6 +117,7 @@ std::vector<double> AbsHistogram::Resample(float max_abs, int bins) const {
 }
 
 void AbsHistogram::Assign(int exponent, std::vector<uint64_t> counts) {
+  bins_ = static_cast<int>(counts.size());
   counts_ = std::move(counts);
   exponent_ = exponent;
   has_range_ = true;

@@ -14,10 +14,12 @@ class AbsHistogram {
  public:
   explicit AbsHistogram(int bins = 2048);
 
-  int bins() const { return static_cast<int>(counts_.size()); }
+  int bins() const { return bins_; }
   bool empty() const { return !has_range_; }
   // The range is [0, 2^exponent()); meaningless while empty().
   int exponent() const { return exponent_; }
+  // bins() counts, or none while empty(): the storage is taken when the first value arrives, so histograms that
+  // never receive one (dead channels, statistics read without them) cost nothing.
   const std::vector<uint64_t>& counts() const { return counts_; }
 
   // Counts |x| of n values whose largest |x| is max_abs (the caller has it from the range statistics).
@@ -34,6 +36,7 @@ class AbsHistogram {
  private:
   void GrowTo(int exponent);
 
+  int bins_;
   bool has_range_ = false;
   int exponent_ = 0;
   std::vector<uint64_t> counts_;

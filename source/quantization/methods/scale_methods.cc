@@ -55,25 +55,230 @@ Status ParseWeightMethod(int id, WeightMethod* m) {
 
 bool IsTnnBlobMethod(BlobMethod m) { return m != BlobMethod::kMse; }
 
-int MseThresholdBin(const std::vector<double>& h) {
-  const int bins = static_cast<int>(h.size());
-  int best = bins;
-  double best_err = -1;
-  for (int t = std::min(128, bins); t <= bins; ++t) {
-    const double step = t / 127.0;
-    double err = 0;
-    for (int i = 0; i < bins; ++i) {
-      if (h[i] == 0) continue;
-      const double centre = i + 0.5;
-      const double q = std::min(std::round(centre / step) * step, static_cast<double>(t));
-      err += h[i] * (centre - q) * (centre - q);
+namespace {
+
+// Clamped to the symmetric int8 weight range, as value selects (no branch, so loops over it vectorise).
+inline float Clamp127(float v) {
+  v = v > 127.f ? 127.f : v;
+  return v < -127.f ? -127.f : v;
+}
+
+// Symmetric weight quantization of one value: round(w·inv) clamped to ±127.
+inline int8_t QuantizeWeight(float w, float inv) {
+  return static_cast<int8_t>(std::min(127.f, std::max(-127.f, RoundHalfAway(w * inv))));
+}
+
+constexpr float kAdmmEps = 1e-9f;
+
+float AdmmStart(const float* w, int64_t n) {
+  float max = 0;
+  for (int64_t i = 0; i < n; ++i) max = std::max(max, std::fabs(w[i]));
+  return static_cast<float>(max / (127 * 1.25));
+}
+
+// TNN's ADMM (§D.6): from 20 % clipped, q = round(w / s) and s = Σ w·q / Σ q² alternate exactly 1000 times, in
+// float with sequential sums. Returns the scale updated after the last q.
+float AdmmTnn(const float* w, int64_t n, int8_t* q) {
+  float scale = AdmmStart(w, n);
+  for (int iter = 0; iter < 1000; ++iter) {
+    for (int64_t i = 0; i < n; ++i) {
+      q[i] = static_cast<int8_t>(std::min(127.f, std::max(-127.f, RoundHalfAway(w[i] / (scale + kAdmmEps)))));
     }
-    if (best_err < 0 || err < best_err) {
-      best_err = err;
+    float sum1 = 0, sum2 = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      sum1 += w[i] * q[i];
+      sum2 += q[i] * q[i];
+    }
+    scale = sum1 / (sum2 + kAdmmEps);
+  }
+  return scale;
+}
+
+// The same alternation with exact (double) sums, stopped once a scale comes back: q is a function of the scale and
+// the scale of q, so after a fixed point or a cycle of two nothing new can follow. Then, since the alternation only
+// descends from its 20 %-clipped start, which on light-tailed weights is a worse local minimum than no clipping at
+// all, Min-Max's result is kept where its squared error is lower. The loops work on float copies of q with
+// explicit lanes, so they vectorise.
+float AdmmFast(const float* w, int64_t n, int8_t* q) {
+  constexpr int kLanes = 8;
+  std::vector<float> qf(n);
+  float scale = AdmmStart(w, n), before = -1.f, before2 = -1.f;
+  for (int iter = 0; iter < 1000; ++iter) {
+    const float d = scale + kAdmmEps;
+    float* qp = qf.data();
+    for (int64_t i = 0; i < n; ++i) qp[i] = Clamp127(RoundHalfAway(w[i] / d));
+    double s1[kLanes] = {}, s2[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) {
+        s1[k] += static_cast<double>(w[i + k]) * qp[i + k];
+        s2[k] += static_cast<double>(qp[i + k]) * qp[i + k];
+      }
+    }
+    for (int k = 0; i < n; ++i, ++k) {
+      s1[k] += static_cast<double>(w[i]) * qp[i];
+      s2[k] += static_cast<double>(qp[i]) * qp[i];
+    }
+    double sum1 = 0, sum2 = 0;
+    for (int k = 0; k < kLanes; ++k) {
+      sum1 += s1[k];
+      sum2 += s2[k];
+    }
+    before2 = before;
+    before = scale;
+    scale = static_cast<float>(sum1 / (sum2 + kAdmmEps));
+    if (scale == before || scale == before2) break;
+  }
+  float max_abs = 0;
+  for (int64_t i = 0; i < n; ++i) max_abs = std::max(max_abs, std::fabs(w[i]));
+  const float mm_scale = max_abs / 127.0f;
+  const float inv = max_abs != 0 ? 1 / mm_scale : 1.0f;
+  double err_admm = 0, err_mm = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float mm = std::min(127.f, std::max(-127.f, RoundHalfAway(w[i] * inv)));
+    const double da = w[i] - static_cast<double>(qf[i]) * scale, dm = w[i] - static_cast<double>(mm) * mm_scale;
+    err_admm += da * da;
+    err_mm += dm * dm;
+  }
+  if (err_mm < err_admm) {
+    for (int64_t i = 0; i < n; ++i) q[i] = QuantizeWeight(w[i], inv);
+    return mm_scale;
+  }
+  for (int64_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(qf[i]);
+  return scale;
+}
+
+}  // namespace
+
+namespace {
+
+// Squared error of quantizing the histogram's bin centres with threshold t (in bins).
+double MseAt(const std::vector<double>& h, int t) {
+  const double step = t / 127.0;
+  double err = 0;
+  for (size_t i = 0; i < h.size(); ++i) {
+    if (h[i] == 0) continue;
+    const double centre = i + 0.5;
+    const double q = std::min(std::round(centre / step) * step, static_cast<double>(t));
+    err += h[i] * (centre - q) * (centre - q);
+  }
+  return err;
+}
+
+}  // namespace
+
+int MseThresholdBin(const std::vector<double>& h) {
+  // The error is a smooth function of t apart from the rounding grid's ripple: every 8th t first, then every t
+  // around the best of those.
+  const int bins = static_cast<int>(h.size());
+  const int lo = std::min(128, bins);
+  constexpr int kStride = 8;
+  int best = bins;
+  double best_err = MseAt(h, bins);
+  auto consider = [&](int t) {
+    const double e = MseAt(h, t);
+    if (e < best_err || (e == best_err && t < best)) {
+      best_err = e;
       best = t;
     }
-  }
+  };
+  for (int t = lo; t < bins; t += kStride) consider(t);
+  const int centre = best;
+  for (int t = std::max(lo, centre - kStride + 1); t <= std::min(bins, centre + kStride - 1); ++t) consider(t);
   return best;
+}
+
+std::vector<double> KlDivergencesRef(const std::vector<double>& hist) {
+  const int bins = static_cast<int>(hist.size());
+  constexpr int kTarget = 128;
+  double total = 0;
+  for (double v : hist) total += v;
+  std::vector<double> p(bins);
+  for (int k = 0; k < bins; ++k) p[k] = hist[k] / total;
+  std::vector<double> out;
+  for (int i = kTarget; i < bins; ++i) {
+    std::vector<double> ref(p.begin(), p.begin() + i);
+    for (int k = i; k < bins; ++k) ref[i - 1] += p[k];
+    const double w = static_cast<double>(i) / kTarget;
+    std::vector<double> expanded(i, 0.0);
+    for (int j = 0; j < kTarget; ++j) {
+      const double start = j * w, end = start + w;
+      double q = 0;
+      const int left_upper = static_cast<int>(std::ceil(start));
+      const int right_lower = static_cast<int>(std::floor(end));
+      if (left_upper > start) q += (left_upper - start) * p[left_upper - 1];
+      if (right_lower < end) q += (end - right_lower) * p[right_lower];
+      for (int k = left_upper; k < right_lower; ++k) q += p[k];
+      const double value = q / w;
+      if (left_upper > start) expanded[left_upper - 1] += value * (left_upper - start);
+      if (right_lower < end) expanded[right_lower] += value * (end - right_lower);
+      for (int k = left_upper; k < right_lower; ++k) expanded[k] += value;
+    }
+    double kl = 0;
+    for (int k = 0; k < i; ++k) kl += ref[k] * std::log(ref[k] / expanded[k]);
+    out.push_back(kl);
+  }
+  return out;
+}
+
+std::vector<double> KlDivergences(const std::vector<double>& hist) {
+  const int bins = static_cast<int>(hist.size());
+  constexpr int kTarget = 128;
+  double total = 0;
+  for (double v : hist) total += v;
+  // p as a step function of unit-width bins: S = its integral up to a bin edge, L = Σ p·ln p up to one.
+  std::vector<double> p(bins), S(bins + 1, 0.0), L(bins + 1, 0.0);
+  for (int k = 0; k < bins; ++k) {
+    p[k] = hist[k] / total;
+    S[k + 1] = S[k] + p[k];
+    L[k + 1] = L[k] + p[k] * std::log(p[k]);
+  }
+  auto integral = [&](double x) {  // ∫_0^x p
+    const int f = static_cast<int>(x);
+    return f >= bins ? S[bins] : S[f] + (x - f) * p[f];
+  };
+  std::vector<double> out;
+  std::vector<double> v(kTarget);
+  for (int i = kTarget; i < bins; ++i) {
+    const double w = static_cast<double>(i) / kTarget;
+    // The 128 levels: the mean density of p over each target bin (TNN's count is the bin width: no bin is empty).
+    double prev = 0;
+    for (int j = 0; j < kTarget; ++j) {
+      const double next = j == kTarget - 1 ? S[i] : integral((j + 1) * w);
+      v[j] = (next - prev) / w;
+      prev = next;
+    }
+    // KL = Σ P ln P − Σ P ln E over source bins k < i, where P is p with the tail folded into bin i − 1 and E[k] the
+    // integral of the level function over bin k: the level itself inside a target bin, a blend on its edges.
+    const double last = p[i - 1] + (S[bins] - S[i]);
+    double kl = L[i - 1] + last * std::log(last);
+    int k = 0;
+    for (int j = 0; j < kTarget; ++j) {
+      const double end = (j + 1) * w;
+      const int whole_end = std::min(static_cast<int>(std::floor(end)), i - 1);  // bins [k, whole_end) lie inside
+      if (whole_end > k) {
+        kl -= (S[whole_end] - S[k]) * std::log(v[j]);
+        k = whole_end;
+      }
+      if (k < i - 1 && k < end && end < k + 1) {  // bin k straddles the edge at `end`
+        const double e = v[j] * (end - k) + v[j + 1] * (k + 1 - end);
+        kl -= p[k] * std::log(e);
+        ++k;
+      }
+    }
+    kl -= last * std::log(v[kTarget - 1]);
+    out.push_back(kl);
+  }
+  return out;
+}
+
+int KlThresholdBinFast(const std::vector<double>& histogram) {
+  const std::vector<double> kl = KlDivergences(histogram);
+  int best = 0;
+  for (size_t i = 1; i < kl.size(); ++i) {
+    if (kl[i] < kl[best]) best = static_cast<int>(i);
+  }
+  return best + 128;
 }
 
 int KlThresholdBin(std::vector<float> distribute) {
@@ -255,10 +460,9 @@ Status ComputeBlobScale(const BlobStats& stats, bool merged, BlobMethod method, 
     if (method == BlobMethod::kKl) {
       if (cs.hist.empty()) return Status::Internal("blob '" + blob + "': KL needs a histogram that was not collected");
       // TNN floors every bin at 1e-7 so that no bin is empty; the same floor keeps its KL expansion uniform here.
-      const std::vector<double> h = cs.hist.Resample(max_abs, kKlBins);
-      std::vector<float> hist(kKlBins);
-      for (int i = 0; i < kKlBins; ++i) hist[i] = static_cast<float>(h[i] + 1e-7);
-      result->scale[c] = ThresholdScale(KlThresholdBin(hist), static_cast<float>(kKlBins) / max_abs);
+      std::vector<double> h = cs.hist.Resample(max_abs, kKlBins);
+      for (double& x : h) x += 1e-7;
+      result->scale[c] = ThresholdScale(KlThresholdBinFast(h), static_cast<float>(kKlBins) / max_abs);
       continue;
     }
     ChannelView v;
@@ -287,54 +491,13 @@ Status QuantizeWeights(const float* w, int channels, int64_t count, WeightMethod
         (*scales)[c] = max_abs / 127.0f;
         const float inv = max_abs != 0 ? 1 / (*scales)[c] : 1.0f;
         for (int64_t i = 0; i < count; ++i) {
-          qs[i] = static_cast<int8_t>(std::min(127, std::max(-127, static_cast<int>(std::round(ws[i] * inv)))));
+          qs[i] = QuantizeWeight(ws[i], inv);
         }
         break;
       }
-      case WeightMethod::kAdmm: {
-        float max = 0;
-        for (int64_t i = 0; i < count; ++i) max = std::max(max, std::fabs(ws[i]));
-        float scale = static_cast<float>(max / (127 * 1.25));
-        const float bound = 127.f, eps = 1e-9f;
-        std::vector<int8_t> prev;
-        for (int iter = 0; iter < 1000; ++iter) {
-          for (int64_t i = 0; i < count; ++i) {
-            qs[i] = static_cast<int8_t>(std::min(bound, std::max(-bound, std::roundf(ws[i] / (scale + eps)))));
-          }
-          float sum1 = 0, sum2 = 0;
-          for (int64_t i = 0; i < count; ++i) {
-            sum1 += ws[i] * qs[i];
-            sum2 += qs[i] * qs[i];
-          }
-          scale = sum1 / (sum2 + eps);
-          // q is a function of the scale and the scale a function of q: once q repeats, nothing changes.
-          if (!tnn_compat) {
-            if (prev.size() == static_cast<size_t>(count) && std::equal(prev.begin(), prev.end(), qs)) break;
-            prev.assign(qs, qs + count);
-          }
-        }
-        (*scales)[c] = scale;
-        if (!tnn_compat) {
-          // Alternating updates only descend from their start (20% clipped), which on light-tailed weights is
-          // a worse local minimum than no clipping at all: keep Min-Max's result when its error is lower.
-          const float max_abs = std::max(std::fabs(*mm.first), std::fabs(*mm.second));
-          const float mm_scale = max_abs / 127.0f;
-          const float inv = max_abs != 0 ? 1 / mm_scale : 1.0f;
-          double err_admm = 0, err_mm = 0;
-          std::vector<int8_t> mm_q(count);
-          for (int64_t i = 0; i < count; ++i) {
-            mm_q[i] = static_cast<int8_t>(std::min(127, std::max(-127, static_cast<int>(std::round(ws[i] * inv)))));
-            const double da = ws[i] - static_cast<double>(qs[i]) * scale, dm = ws[i] - static_cast<double>(mm_q[i]) * mm_scale;
-            err_admm += da * da;
-            err_mm += dm * dm;
-          }
-          if (err_mm < err_admm) {
-            std::copy(mm_q.begin(), mm_q.end(), qs);
-            (*scales)[c] = mm_scale;
-          }
-        }
+      case WeightMethod::kAdmm:
+        (*scales)[c] = tnn_compat ? AdmmTnn(ws, count, qs) : AdmmFast(ws, count, qs);
         break;
-      }
       case WeightMethod::kAsymMinMax: {
         const float lo = std::min(0.f, *mm.first), hi = std::max(0.f, *mm.second);
         if (lo == hi) {

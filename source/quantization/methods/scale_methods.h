@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -40,13 +41,24 @@ Status ComputeTnnBlobScale(const TnnBlobStatistics& stats, BlobMethod method, co
 Status ComputeBlobScale(const BlobStats& stats, bool merged, BlobMethod method, const std::string& blob,
                         ScaleResult* result);
 
-// KL threshold bin of a normalized 2048-bin histogram (TNN's CalculateScalePerDis).
+// KL threshold bin of a normalized 2048-bin histogram (TNN's CalculateScalePerDis), in TNN's float arithmetic
+// (--compat tnn).
 int KlThresholdBin(std::vector<float> histogram);
 
+// TNN's KL divergence between the histogram clipped to i bins (tail folded into bin i−1) and its 128-level
+// quantization expanded back, for every i in [128, bins): element i − 128. The histogram must have no empty bin
+// (TNN's 1e-7 floor guarantees it). The fast version computes each i in O(128) from prefix sums; the Ref twin is
+// the direct O(i) transcription of TNN's loops. Both in double.
+std::vector<double> KlDivergences(const std::vector<double>& histogram);
+std::vector<double> KlDivergencesRef(const std::vector<double>& histogram);
+// The i of the smallest divergence (the earliest on ties), as TNN picks it.
+int KlThresholdBinFast(const std::vector<double>& histogram);
+
 // The clipping threshold, in bins, that minimises the squared error of symmetric 8-bit quantization over a
-// histogram of |x| (bins of equal width; counts need not be normalized): for each candidate t in [128, bins],
-// every bin centre is quantized with step t/127 bins and clamped to t, and the count-weighted squared errors
-// are summed (as pytorch-quantization's MSE calibrator does).
+// histogram of |x| (bins of equal width; counts need not be normalized): for a candidate t in [128, bins], every
+// bin centre is quantized with step t/127 bins and clamped to t, and the count-weighted squared errors are summed
+// (as pytorch-quantization's MSE calibrator does). Candidates are searched every 8 bins, then bin by bin around
+// the best of those.
 int MseThresholdBin(const std::vector<double>& histogram);
 
 // Quantizes `channels` contiguous slices of `count` weights each. q, scales and zero points are written.
@@ -55,6 +67,16 @@ int MseThresholdBin(const std::vector<double>& histogram);
 // squared error, and an all-zero slice gets scale 0 instead of failing in the asymmetric method.
 Status QuantizeWeights(const float* w, int channels, int64_t count, WeightMethod method, bool tnn_compat,
                        std::vector<int8_t>* q, std::vector<float>* scales, std::vector<int8_t>* zero_points);
+
+// std::round of a float (half away from zero), written so that loops over it vectorise: x − trunc(x) is exact,
+// so the result equals std::round for every float.
+inline float RoundHalfAway(float x) {
+  const float t = std::trunc(x);
+  const float frac = x - t;
+  const float up = frac >= 0.5f ? 1.f : 0.f;
+  const float down = frac <= -0.5f ? 1.f : 0.f;
+  return t + up - down;
+}
 
 // int32 bias of an int8 layer: compat truncates toward zero (TNN), default rounds half away from zero;
 // 0 when the weight scale is 0; saturated to the int32 range.

@@ -1,6 +1,7 @@
 #include "quantization/quantizer/quantizer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "core/base/parallel.h"
@@ -11,6 +12,10 @@
 
 namespace qt {
 namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 // Which blobs get a scale, whether it is per tensor, and with which method after TNN's downgrades.
 struct BlobPlan {
@@ -161,13 +166,14 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
   }
   const size_t keep = std::min<size_t>(std::max(o.keep_inputs, 0), samples.size());
   for (size_t k = 0; k < keep; ++k) how.keep.push_back(k * samples.size() / keep);
+  const auto start = std::chrono::steady_clock::now();
   std::map<std::string, BlobStats> stats;
   uint64_t fingerprint = 0;
   std::error_code ec;
   const bool reuse = !o.stats_path.empty() && std::filesystem::exists(o.stats_path, ec);
   if (!o.stats_path.empty()) QT_RETURN_IF_ERROR(CalibrationFingerprint(g, samples, o.preprocess, &fingerprint));
   if (reuse) {
-    QT_RETURN_IF_ERROR(LoadBlobStats(o.stats_path, fingerprint, &stats));
+    QT_RETURN_IF_ERROR(LoadBlobStats(o.stats_path, fingerprint, how.request.channel_hist, &stats));
     for (const auto& name : blobs) {
       if (!stats.count(name)) return Status::InvalidArgument(o.stats_path + ": no statistics for blob '" + name + "'");
     }
@@ -190,9 +196,13 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
       cb.note("statistics saved to " + o.stats_path);
     }
   }
-  return ComputeScales(plan, scales, [&](const std::string& name, const BlobPlan& p, ScaleResult* r) {
+  result->timings.push_back({"statistics", SecondsSince(start)});
+  const auto scales_start = std::chrono::steady_clock::now();
+  QT_RETURN_IF_ERROR(ComputeScales(plan, scales, [&](const std::string& name, const BlobPlan& p, ScaleResult* r) {
     return ComputeBlobScale(stats.at(name), p.merged, p.method, name, r);
-  });
+  }));
+  result->timings.push_back({"blob scales", SecondsSince(scales_start)});
+  return Status::Ok();
 }
 
 }  // namespace
@@ -248,6 +258,7 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   for (auto& [name, s] : scales) g.blob_scales[name] = std::move(s);
   for (const auto& [name, p] : plan) result->blob_methods[name] = p.method;
 
+  const auto weights_start = std::chrono::steady_clock::now();
   std::vector<Layer*> weighted;
   for (auto& layer : g.layers) {
     if (!IsQuantizableLayer(layer, dims) || options.float_layers.count(layer.name)) continue;
@@ -269,6 +280,7 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
     if (in.size() == 1) result->weight_input_scales[l->name] = in[0];
   }
   MergeBlobScales(&g);
+  result->timings.push_back({"weights", SecondsSince(weights_start)});
   result->graph = std::move(g);
   return Status::Ok();
 }

@@ -49,6 +49,9 @@ struct QuantizeResult {
   // scale merging may later change the input blob's stored scale, not the weights.
   std::map<std::string, float> weight_input_scales;
   bool stats_reused = false;
+  // Wall time of each phase, in order: statistics (the forward pass, or reading the statistics file), blob scales,
+  // weights.
+  std::vector<std::pair<std::string, double>> timings;
 };
 
 // Calibrates `fp32` on `samples` (one file per model input) and builds the quantized graph as TNN's tool does:

@@ -22,8 +22,10 @@ Status CalibrationFingerprint(const Graph& graph, const std::vector<CalibrationS
 // histograms (counts as varints). Written atomically.
 Status SaveBlobStats(const std::string& path, uint64_t fingerprint, const std::map<std::string, BlobStats>& stats);
 
-// Reads a statistics file. A file made for another fingerprint is refused with a message naming both; a corrupt or
-// truncated file is an error naming the file and the field.
-Status LoadBlobStats(const std::string& path, uint64_t fingerprint, std::map<std::string, BlobStats>* stats);
+// Reads a statistics file. Per-channel histograms are read only when `channel_histograms` (per-channel KL or MSE
+// needs them), else skipped. A file made for another fingerprint is refused with a message naming both; a corrupt
+// or truncated file is an error naming the file and the field.
+Status LoadBlobStats(const std::string& path, uint64_t fingerprint, bool channel_histograms,
+                     std::map<std::string, BlobStats>* stats);
 
 }  // namespace qt
