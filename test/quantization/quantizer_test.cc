@@ -7,6 +7,8 @@
 
 #include "core/base/parallel.h"
 #include "core/io/tnn_io.h"
+#include "core/graph/shape_inference.h"
+#include "quantization/quantizer/graph_passes.h"
 #include "quantization/quantizer/quantizer.h"
 #include "quantization/quantizer/stats_file.h"
 
@@ -281,6 +283,24 @@ TEST_F(QuantizerTest, StatisticsOfOtherInputsOrPreprocessingAreRefused) {
   s = LoadBlobStats(stats, fp, true, &loaded);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("bad magic"), std::string::npos) << s.message();
+}
+
+TEST(GraphPassesTest, HeadBlobsAreThoseNoInt8LayerReads) {
+  // SmallCnn: conv1 → ReLU → {conv2a, conv2b} → concat → add → max pool → global average pool → fc → out.
+  const Graph g = SmallCnn();
+  BlobDims dims;
+  ASSERT_TRUE(InferShapes(g, {}, &dims).ok());
+  EXPECT_EQ(HeadBlobs(g, dims), (std::set<std::string>{"out"}));  // "g" feeds the int8 fc
+  // Without the fc, the average pooling and a softmax are all float after the max pooling: its output and the
+  // pooling's are head blobs, the max pooling's input is not (max pooling runs in int8 after a quantized Add).
+  Graph h = g;
+  h.layers.pop_back();
+  h.layers.push_back(MakeLayer(LayerType::kSoftmax, "Softmax", "prob", {"g"}, {"prob"}, AxisParams{1}));
+  h.outputs = {"prob"};
+  h.resources.erase("fc");
+  h.RefreshBlobNames();
+  ASSERT_TRUE(InferShapes(h, {}, &dims).ok());
+  EXPECT_EQ(HeadBlobs(h, dims), (std::set<std::string>{"p", "g", "prob"}));
 }
 
 TEST(BlobStatsConcatTest, DerivedConcatEqualsAScanOfTheConcatenation) {

@@ -51,6 +51,30 @@ bool IsQuantizableLayer(const Layer& layer, const BlobDims& dims) {
   }
 }
 
+std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims) {
+  // Walk the layers backwards: a blob is a head blob when every layer reading it is float and writes head blobs.
+  std::set<std::string> head(graph.outputs.begin(), graph.outputs.end());
+  std::set<std::string> feeds_int8;
+  for (auto it = graph.layers.rbegin(); it != graph.layers.rend(); ++it) {
+    const Layer& l = *it;
+    const bool int8 = IsQuantizableLayer(l, dims) ||
+                      (l.type == LayerType::kRelu ||
+                       (l.type == LayerType::kPooling && l.Params<PoolParams>().pool_type == 0));
+    const bool outputs_head = std::all_of(l.outputs.begin(), l.outputs.end(), [&](const std::string& o) {
+      return head.count(o) || (!feeds_int8.count(o) && graph.Consumers(o).empty());
+    });
+    for (const auto& in : l.inputs) {
+      if (int8 || !outputs_head) {
+        feeds_int8.insert(in);
+        head.erase(in);
+      } else if (!feeds_int8.count(in)) {
+        head.insert(in);
+      }
+    }
+  }
+  return head;
+}
+
 std::vector<std::string> MergeBlobScales(Graph* graph) {
   std::vector<std::string> marked;
   // Each layer is visited in order; a merge walks back through producers that themselves merge, so that the

@@ -23,6 +23,10 @@ std::set<std::string> PerTensorBlobs(const Graph& graph);
 // swish (its int8 kernel would drop it).
 bool IsQuantizableLayer(const Layer& layer, const BlobDims& dims);
 
+// Blobs from which no int8 layer is reachable: everything after them up to the model outputs stays float (an
+// average pooling, a softmax, ...), so their values are the model's scores in all but the last float steps.
+std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims);
+
 // TNN's MergeBlobScale (§D.7): a ReLU or max Pooling whose producer is quantized and whose input and output
 // both have scales is marked quantized and its input blob takes its output blob's scale, repeated back along
 // chains (ReLU → MaxPool). Returns the names of the layers marked.

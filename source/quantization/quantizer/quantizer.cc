@@ -26,6 +26,7 @@ struct BlobPlan {
 std::map<std::string, BlobPlan> PlanBlobs(const Graph& g, const BlobDims& dims, const QuantizeOptions& o,
                                           const std::function<void(const std::string&)>& note) {
   const auto per_tensor = PerTensorBlobs(g);
+  const auto head = HeadBlobs(g, dims);
   std::map<std::string, BlobPlan> plan;
   for (const auto& name : CalibratedBlobs(g)) {
     const Dims& d = dims.at(name);
@@ -36,6 +37,11 @@ std::map<std::string, BlobPlan> PlanBlobs(const Graph& g, const BlobDims& dims, 
     if (g.FindInput(name) && p.method != BlobMethod::kMinMax) {
       note(std::string("note: model input '") + name + "' uses Min-Max instead of " + BlobMethodName(p.method) +
            " (its range is the preprocessed pixel range)");
+      p.method = BlobMethod::kMinMax;
+    } else if (!o.tnn_compat && head.count(name) && p.method != BlobMethod::kAsymMinMax &&
+               p.method != BlobMethod::kMinMax) {
+      note(std::string("note: blob '") + name + "' reaches the model output through float layers only: Min-Max " +
+           "instead of " + BlobMethodName(p.method) + " (clipping it would cut the largest class scores)");
       p.method = BlobMethod::kMinMax;
     } else if (hw < 100 && p.method != BlobMethod::kAsymMinMax && p.method != BlobMethod::kMinMax) {
       note(std::string("note: blob '") + name + "' has H*W = " + std::to_string(hw) + " < 100: Min-Max instead of " +

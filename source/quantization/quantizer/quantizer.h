@@ -20,7 +20,7 @@ namespace qt {
 enum class MergeType { kPerChannel = 0, kMixed = 1, kPerTensor = 2 };
 
 struct QuantizeOptions {
-  BlobMethod blob_method = BlobMethod::kMinMax;
+  BlobMethod blob_method = BlobMethod::kKl;
   WeightMethod weight_method = WeightMethod::kMinMax;
   MergeType merge = MergeType::kMixed;
   bool tnn_compat = false;  // reproduce TNN quantization_cmd's arithmetic exactly (tnn_format.md §D)
