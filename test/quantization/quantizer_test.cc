@@ -4,6 +4,8 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/base/parallel.h"
 #include "core/io/tnn_io.h"
@@ -283,6 +285,105 @@ TEST_F(QuantizerTest, StatisticsOfOtherInputsOrPreprocessingAreRefused) {
   s = LoadBlobStats(stats, fp, true, &loaded);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("bad magic"), std::string::npos) << s.message();
+}
+
+TEST_F(QuantizerTest, ScaleResourcesHaveTheShapeOfTheirMergeType) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 4);
+  for (MergeType merge : {MergeType::kPerChannel, MergeType::kMixed, MergeType::kPerTensor}) {
+    SCOPED_TRACE(static_cast<int>(merge));
+    QuantizeOptions o;
+    o.merge = merge;
+    QuantizeResult r;
+    ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, o, {}, &r).ok());
+    const Graph& g = r.graph;
+    const size_t per_channel_blobs = merge == MergeType::kPerChannel;
+    // Blob scales: one per channel (dim 1) only with -t 0, and never for the inner product's input and output.
+    for (const auto& [blob, channels] : std::vector<std::pair<std::string, size_t>>{
+             {"data", 3}, {"r1", 8}, {"c2a", 4}, {"cat", 8}, {"sum", 8}, {"p", 8}}) {
+      EXPECT_EQ(g.blob_scales.at(blob).scale.size(), per_channel_blobs ? channels : 1u) << blob;
+      EXPECT_EQ(g.blob_scales.at(blob).zero_point.size(), g.blob_scales.at(blob).scale.size()) << blob;
+    }
+    EXPECT_EQ(g.blob_scales.at("g").scale.size(), 1u);
+    EXPECT_EQ(g.blob_scales.at("out").scale.size(), 1u);
+    // Weight scales, zero points and int32 biases: one per output channel, or one for -t 2 (the bias stays per
+    // channel).
+    const size_t per_channel_weights = merge != MergeType::kPerTensor;
+    for (const auto& [layer, oc] : std::vector<std::pair<std::string, size_t>>{{"conv1", 8}, {"conv2a", 4}, {"conv2b", 4}}) {
+      const auto& c = std::get<ConvResource>(g.resources.at(layer));
+      EXPECT_EQ(c.filter.dtype(), DataType::kInt8) << layer;
+      EXPECT_EQ(c.scale.count(), static_cast<int64_t>(per_channel_weights ? oc : 1)) << layer;
+      EXPECT_EQ(c.zero_point.count(), c.scale.count()) << layer;
+      EXPECT_EQ(c.bias.dtype(), DataType::kInt32) << layer;
+      EXPECT_EQ(c.bias.count(), static_cast<int64_t>(oc)) << layer;
+    }
+    const auto& fc = std::get<InnerProductResource>(g.resources.at("fc"));
+    EXPECT_EQ(fc.scale.count(), per_channel_weights ? 5 : 1);
+    EXPECT_EQ(fc.bias.count(), 5);
+  }
+}
+
+TEST_F(QuantizerTest, TxtNpyAndImagesOfTheSameTensorsGiveTheSameScales) {
+  // Three 8x8 RGB images as PNG, and the same tensors after the preprocessing (RGB, x − 100, · 0.02) as NCHW txt
+  // and as float32 npy: each folder must calibrate to the same model.
+  Graph g;
+  g.inputs = {{"data", {1, 3, 8, 8}, DataType::kFloat}};
+  ConvParams cp;
+  cp.input_channel = 3;
+  cp.output_channel = 4;
+  cp.kernel_h = cp.kernel_w = 3;
+  cp.pad_h = cp.pad_w = 1;
+  cp.has_bias = 1;
+  g.layers = {MakeLayer(LayerType::kConvolution, "Convolution", "conv", {"data"}, {"c"}, cp),
+              MakeLayer(LayerType::kRelu, "ReLU", "relu", {"c"}, {"out"})};
+  g.outputs = {"out"};
+  ConvResource cr;
+  cr.filter = RandomFloats(4 * 3 * 9, 3);
+  cr.bias = RandomFloats(4, 4);
+  cr.has_bias = true;
+  g.resources["conv"] = cr;
+  g.RefreshBlobNames();
+  for (const char* sub : {"png", "txt", "npy"}) fs::create_directories(dir_ / sub);
+  std::mt19937 rng(17);
+  for (int k = 0; k < 3; ++k) {
+    cv::Mat bgr(8, 8, CV_8UC3);
+    for (int y = 0; y < 8; ++y) {
+      for (int x = 0; x < 8; ++x) bgr.at<cv::Vec3b>(y, x) = cv::Vec3b(rng() % 256, rng() % 256, rng() % 256);
+    }
+    const std::string name = "s" + std::to_string(k);
+    ASSERT_TRUE(cv::imwrite((dir_ / "png" / (name + ".png")).string(), bgr));
+    std::vector<float> t(3 * 64);
+    for (int c = 0; c < 3; ++c) {
+      for (int i = 0; i < 64; ++i) t[c * 64 + i] = (bgr.at<cv::Vec3b>(i / 8, i % 8)[2 - c] - 100.f) * 0.02f;
+    }
+    std::ostringstream text;
+    text.precision(9);
+    for (float v : t) text << v << "\n";
+    std::ofstream(dir_ / "txt" / (name + ".txt")) << text.str();
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 8, 8), }";
+    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+    header += '\n';
+    std::string npy = std::string("\x93NUMPY\x01\x00", 8);
+    npy += static_cast<char>(header.size() & 0xFF);
+    npy += static_cast<char>(header.size() >> 8);
+    npy += header;
+    npy.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(float));
+    std::ofstream(dir_ / "npy" / (name + ".npy"), std::ios::binary) << npy;
+  }
+  std::string model[3];
+  int k = 0;
+  for (const char* sub : {"png", "txt", "npy"}) {
+    std::vector<CalibrationSample> samples;
+    ASSERT_TRUE(ListCalibrationSamples((dir_ / sub).string(), {"data"}, &samples).ok());
+    QuantizeOptions o;
+    o.preprocess.mean = {100.f};
+    o.preprocess.scale = {0.02f};
+    QuantizeResult r;
+    const Status st = QuantizeGraph(g, samples, o, {}, &r);
+    ASSERT_TRUE(st.ok()) << sub << ": " << st.message();
+    model[k++] = Serialized(r.graph);
+  }
+  EXPECT_EQ(model[0], model[1]) << "png vs txt";
+  EXPECT_EQ(model[0], model[2]) << "png vs npy";
 }
 
 TEST(GraphPassesTest, HeadBlobsAreThoseNoInt8LayerReads) {
