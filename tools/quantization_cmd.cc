@@ -1,5 +1,6 @@
 // quantization_cmd: calibrates an fp32 model on a folder of inputs and writes a TNN int8 model.
 #include <gflags/gflags.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -212,11 +213,22 @@ Status Run() {
   const double report_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - report_start).count();
   PrintLayerTable(q, evaluated ? &summary : nullptr);
   std::string phases;
-  for (const auto& [phase, t] : q.timings) phases += phase + " " + FormatSeconds(t) + ", ";
+  for (const auto& [phase, t] : q.timings) {
+    phases += phase + " " + FormatSeconds(t);
+    if (phase == "statistics" && !q.stats_reused && t > 0) {
+      char rate[48];
+      std::snprintf(rate, sizeof(rate), " (%.0f inputs/s)", files.size() / t);
+      phases += rate;
+    }
+    phases += ", ";
+  }
   if (evaluated) phases += "report " + FormatSeconds(report_secs) + ", ";
-  std::fprintf(stderr, "wrote %s.quantized.tnnproto and %s.quantized.tnnmodel%s%s in %.2f s (%s%d threads)\n",
-               output.c_str(), output.c_str(), FLAGS_table.empty() ? "" : " and ", FLAGS_table.c_str(), secs,
-               phases.c_str(), GetNumThreads());
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  std::fprintf(stderr, "wrote %s.quantized.tnnproto and %s.quantized.tnnmodel%s%s in %.2f s (%s%d thread%s, peak "
+               "memory %ld MB)\n", output.c_str(), output.c_str(), FLAGS_table.empty() ? "" : " and ",
+               FLAGS_table.c_str(), secs, phases.c_str(), GetNumThreads(), GetNumThreads() == 1 ? "" : "s",
+               usage.ru_maxrss / 1024);
   return Status::Ok();
 }
 
