@@ -48,16 +48,9 @@ Status Run() {
 }  // namespace qt
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(
+  return qt::ToolMain(
+      "model_convert",
       "writes a model as an fp32 TNN model\n"
       "  model_convert -p deploy.prototxt -m weights.caffemodel -o out     (writes out.tnnproto, out.tnnmodel)\n"
-      "  model_convert -p model.tnnproto -m model.tnnmodel -o out");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (argc > 1) {
-    std::fprintf(stderr, "model_convert: error: unexpected argument '%s'\n", argv[1]);
-    return 1;
-  }
-  const qt::Status s = qt::Run();
-  if (!s.ok()) return qt::FailWith("model_convert", s);
-  return 0;
+      "  model_convert -p model.tnnproto -m model.tnnmodel -o out", argc, argv, qt::Run);
 }

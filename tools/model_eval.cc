@@ -186,16 +186,9 @@ Status Run() {
 }  // namespace qt
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(
+  return qt::ToolMain(
+      "model_eval",
       "accuracy of an fp32 model and its int8 model on a labelled folder, and per-layer agreement\n"
       "  model_eval -p model.tnnproto -m model.tnnmodel [--int8_proto q.quantized.tnnproto --int8_model "
-      "q.quantized.tnnmodel] -i folder [--labels labels.txt] [-n mean] [-s scale] [-r 1] [--json out.json]");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (argc > 1) {
-    std::fprintf(stderr, "model_eval: error: unexpected argument '%s'\n", argv[1]);
-    return 1;
-  }
-  const qt::Status s = qt::Run();
-  if (!s.ok()) return qt::FailWith("model_eval", s);
-  return 0;
+      "q.quantized.tnnmodel] -i folder [--labels labels.txt] [-n mean] [-s scale] [-r 1] [--json out.json]", argc, argv, qt::Run);
 }

@@ -103,16 +103,10 @@ Status Run() {
 }  // namespace qt
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(
+  return qt::ToolMain(
+      "model_run",
       "runs a model on one input and writes its outputs\n"
       "  model_run -p model.tnnproto -m model.tnnmodel -i input.jpg [-n 104,117,123] [-s 1,1,1] [-r 1] -o out.txt\n"
-      "  (-p deploy.prototxt -m weights.caffemodel reads a Caffe model)");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (argc > 1) {
-    std::fprintf(stderr, "model_run: error: unexpected argument '%s'\n", argv[1]);
-    return 1;
-  }
-  const qt::Status s = qt::Run();
-  if (!s.ok()) return qt::FailWith("model_run", s);
-  return 0;
+      "  (-p deploy.prototxt -m weights.caffemodel reads a Caffe model, -p model.onnx an ONNX model)",
+      argc, argv, qt::Run);
 }

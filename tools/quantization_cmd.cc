@@ -236,17 +236,12 @@ Status Run() {
 }  // namespace qt
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(
+  return qt::ToolMain(
+      "quantization_cmd",
       "calibrates a model and writes a TNN int8 model\n"
-      "  quantization_cmd -p model.tnnproto -m model.tnnmodel -i calib_folder [-b 0|2|3|4|5] [-w 0|1|3] "
-      "[-t 0|1|2] [-n mean] [-s scale] [-r 1] [-o prefix] [--compat tnn] [--stats file] [--table file] "
-      "[--report n]");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (argc > 1) {
-    std::fprintf(stderr, "quantization_cmd: error: unexpected argument '%s'\n", argv[1]);
-    return 1;
-  }
-  const qt::Status s = qt::Run();
-  if (!s.ok()) return qt::FailWith("quantization_cmd", s);
-  return 0;
+      "  quantization_cmd -p model.tnnproto -m model.tnnmodel -i calib_folder [-b 0|2|3|4|5|6] [-w 0|1|3] "
+      "[-t 0|1|2] [-n mean] [-s scale] [-r 1] [-o prefix] [--stats file] [--table file] [--report n] "
+      "[--fp32_layers a,b] [--compat tnn] [--threads n]\n"
+      "  (-p deploy.prototxt -m weights.caffemodel reads a Caffe model, -p model.onnx an ONNX model)",
+      argc, argv, qt::Run);
 }

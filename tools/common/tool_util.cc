@@ -1,11 +1,23 @@
 #include "tools/common/tool_util.h"
 
+#include <gflags/gflags.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 
 namespace qt {
+
+int ToolMain(const char* tool, const char* usage, int argc, char** argv, const std::function<Status()>& run) {
+  gflags::SetUsageMessage(usage);
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (argc > 1) {
+    std::fprintf(stderr, "%s: error: unexpected argument '%s'\n", tool, argv[1]);
+    return 1;
+  }
+  const Status s = run();
+  return s.ok() ? 0 : FailWith(tool, s);
+}
 
 Status PickFlag(const char* short_name, const std::string& short_value, const char* long_name,
                 const std::string& long_value, std::string* value) {

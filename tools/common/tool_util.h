@@ -2,11 +2,16 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "core/base/status.h"
 
 namespace qt {
+
+// A tool's main: parses the flags (gflags, with `usage` for --help), refuses stray arguments, runs `run`, and turns
+// its Status into the exit code (0, or 1 with one line "<tool>: error: <message>" on stderr).
+int ToolMain(const char* tool, const char* usage, int argc, char** argv, const std::function<Status()>& run);
 
 // Prints "<tool>: error: <message>" on one line of stderr and returns the exit code for a failed run.
 inline int FailWith(const char* tool, const Status& s) {
