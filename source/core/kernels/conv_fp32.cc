@@ -93,17 +93,24 @@ Fp32Isa BestFp32Isa() {
   return best;
 }
 
-void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bias, Fp32Isa isa) {
+void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bias, Fp32Isa isa, ConvAlgo algo) {
   p_ = p;
   isa_ = CpuRuns(isa) ? isa : Fp32Isa::kScalar;
   kernel_ = &MicroKernel(isa_);
+  bias_.assign(p.out_c, 0.f);
+  if (bias) std::copy(bias, bias + p.out_c, bias_.begin());
+  if (algo == ConvAlgo::kAuto) algo = ChooseConvAlgo(p, isa_);
+  algo_ = algo == ConvAlgo::kWinograd && WinogradApplies(p) ? ConvAlgo::kWinograd : ConvAlgo::kDirect;
+  depthwise_ = false;
+  if (algo_ == ConvAlgo::kWinograd) {
+    InitWinograd(weights);
+    return;
+  }
   const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
   depthwise_ = p.group == p.in_c && p.group == p.out_c;
   plan_ = PlanConv(p, depthwise_ ? 16 : kernel_->nr);
   koff_ = PlanRowOffsets(plan_);
   const int64_t k = plan_.k();
-  bias_.assign(p.out_c, 0.f);
-  if (bias) std::copy(bias, bias + p.out_c, bias_.begin());
   if (depthwise_) {
     packed_.assign(weights, weights + int64_t{p.out_c} * k);
     return;
@@ -122,6 +129,10 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
 }
 
 void ConvFp32::Run(const float* in, float* out) const {
+  if (algo_ == ConvAlgo::kWinograd) {
+    RunWinograd(in, out);
+    return;
+  }
   if (depthwise_) {
     RunDepthwise(in, out);
     return;
