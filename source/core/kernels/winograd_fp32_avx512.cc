@@ -82,36 +82,43 @@ inline void OutputTransform1d(__m512 m0, __m512 m1, __m512 m2, __m512 m3, __m512
   y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.f), t3, t1), m5);
 }
 
-// The masked loads that build vector q of a run: for patch row r, each reads row (row0 + r) at column `col` (and
-// col + 4 for the shifted run that gives patch columns 4 and 5). Kept per q so that the four vectors stay in
-// registers (an array indexed at run time would live on the stack).
+// The masked loads that build vector q of the run of patch row r (RowLoads[r][q]), from the channel's plane at
+// `offset` (and offset + 4 for the shifted run that gives patch columns 4 and 5). A vector holds 4 lanes, so at
+// most 4 segments meet in it. Rows are resolved per group, so the per-channel loop does the same loads for every
+// channel, and the four vectors stay in registers (an array indexed at run time would live on the stack).
+constexpr int kMaxPieces = 4;
 struct RunLoad {
   __mmask16 mask, mask_shifted;
-  int64_t row0, col;
+  int64_t offset;
 };
-struct RunLoads {
-  RunLoad load[kLanes + 1];
+struct RowLoads {
+  RunLoad load[kMaxPieces];
   int n = 0;
 };
 
-inline void LoadRun(const RunLoads& l, const float* plane, int64_t in_w, int64_t in_h, int r, __m512* q,
-                    __m512* shifted) {
+inline void LoadRun(const RowLoads& l, const float* plane, __m512* q, __m512* shifted) {
   __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
   for (int k = 0; k < l.n; ++k) {
-    const int64_t y = l.load[k].row0 + r;
-    if (y < 0 || y >= in_h) continue;
-    const float* src = plane + y * in_w + l.load[k].col;
-    a = _mm512_mask_loadu_ps(a, l.load[k].mask, src);
-    b = _mm512_mask_loadu_ps(b, l.load[k].mask_shifted, src + 4);
+    a = _mm512_mask_loadu_ps(a, l.load[k].mask, plane + l.load[k].offset);
+    b = _mm512_mask_loadu_ps(b, l.load[k].mask_shifted, plane + l.load[k].offset + 4);
   }
   *q = a;
   *shifted = b;
 }
 
+// V is stored with plain stores when the group is full: a masked store costs about twice as much.
+inline void StoreLanes(float* dst, __mmask16 mask, bool full, __m512 v) {
+  if (full) {
+    _mm512_storeu_ps(dst, v);
+  } else {
+    _mm512_mask_storeu_ps(dst, mask, v);
+  }
+}
+
 void InputTransform(const WinogradInput& w) {
   Segment seg[kLanes];
   const int ns = Segments(w.tile0, w.count, w.tiles_x, seg);
-  RunLoads loads[4];
+  RowLoads loads[6][4];
   for (int k = 0; k < ns; ++k) {
     // Flat position f of the segment's lanes reads column xbase + f.
     const int64_t xbase = 4 * (seg[k].tx0 - seg[k].lane0) - w.pad_left;
@@ -122,10 +129,16 @@ void InputTransform(const WinogradInput& w) {
       const __mmask16 mask = Lanes(Max(flo, -xbase) - 16 * q, Min(fhi, w.in_w - xbase) - 16 * q);
       const __mmask16 shifted = Lanes(Max(flo, -xbase - 4) - 16 * q, Min(fhi, w.in_w - xbase - 4) - 16 * q);
       if ((mask | shifted) == 0) continue;
-      loads[q].load[loads[q].n++] = RunLoad{mask, shifted, 4 * seg[k].ty - w.pad_top, xbase + 16 * q};
+      for (int r = 0; r < 6; ++r) {
+        const int64_t y = 4 * seg[k].ty - w.pad_top + r;
+        if (y < 0 || y >= w.in_h) continue;
+        RowLoads& l = loads[r][q];
+        l.load[l.n++] = RunLoad{mask, shifted, y * w.in_w + xbase + 16 * q};
+      }
     }
   }
   const __mmask16 store_mask = LaneMask(w.count);
+  const bool full = w.count == kLanes;
   const __m512i split_lo = Index(kSplitLo), split_hi = Index(kSplitHi);
   const __m512i join_lo = Index(kJoinLo), join_hi = Index(kJoinHi);
   for (int64_t c = w.c0; c < w.c1; ++c) {
@@ -133,10 +146,10 @@ void InputTransform(const WinogradInput& w) {
     __m512 h[6][6];  // h[r][b] = (d B)[r][b]
     for (int r = 0; r < 6; ++r) {
       __m512 q0, q1, q2, q3, s0, s1, s2, s3;
-      LoadRun(loads[0], plane, w.in_w, w.in_h, r, &q0, &s0);
-      LoadRun(loads[1], plane, w.in_w, w.in_h, r, &q1, &s1);
-      LoadRun(loads[2], plane, w.in_w, w.in_h, r, &q2, &s2);
-      LoadRun(loads[3], plane, w.in_w, w.in_h, r, &q3, &s3);
+      LoadRun(loads[r][0], plane, &q0, &s0);
+      LoadRun(loads[r][1], plane, &q1, &s1);
+      LoadRun(loads[r][2], plane, &q2, &s2);
+      LoadRun(loads[r][3], plane, &q3, &s3);
       const __m512 a01 = _mm512_permutex2var_ps(q0, split_lo, q1), b01 = _mm512_permutex2var_ps(q0, split_hi, q1);
       const __m512 a23 = _mm512_permutex2var_ps(q2, split_lo, q3), b23 = _mm512_permutex2var_ps(q2, split_hi, q3);
       const __m512 c01 = _mm512_permutex2var_ps(s0, split_lo, s1), c23 = _mm512_permutex2var_ps(s2, split_lo, s3);
@@ -150,25 +163,24 @@ void InputTransform(const WinogradInput& w) {
       const __m512 col[6] = {h[0][b], h[1][b], h[2][b], h[3][b], h[4][b], h[5][b]};
       __m512 v[6];
       InputTransform1d(col, v);
-      for (int a = 0; a < 6; ++a) _mm512_mask_storeu_ps(dst + (a * 6 + b) * w.comp_stride, store_mask, v[a]);
+      for (int a = 0; a < 6; ++a) StoreLanes(dst + (a * 6 + b) * w.comp_stride, store_mask, full, v[a]);
     }
   }
 }
 
-// The masked stores of vector q of a run: output row 4·ty + y gets it at plane + offset + y·out_w.
+// The stores of vector q of output row y of the tiles (RowStores[y][q]): at plane + offset under `mask`, or plain
+// when every lane is stored.
 struct RunStore {
   __mmask16 mask;
-  int64_t ty, offset;
+  int64_t offset;
 };
-struct RunStores {
-  RunStore store[kLanes + 1];
+struct RowStores {
+  RunStore store[kMaxPieces];
   int n = 0;
 };
 
-inline void StoreRun(const RunStores& s, float* plane, int64_t out_w, int64_t out_h, int y, __m512 v) {
-  for (int k = 0; k < s.n; ++k) {
-    if (4 * s.store[k].ty + y < out_h) _mm512_mask_storeu_ps(plane + s.store[k].offset + y * out_w, s.store[k].mask, v);
-  }
+inline void StoreRun(const RowStores& s, float* plane, __m512 v) {
+  for (int k = 0; k < s.n; ++k) StoreLanes(plane + s.store[k].offset, s.store[k].mask, s.store[k].mask == 0xFFFF, v);
 }
 
 inline __m512 Activate(__m512 v, int activation) {
@@ -180,15 +192,17 @@ inline __m512 Activate(__m512 v, int activation) {
 void OutputTransform(const WinogradOutput& w) {
   Segment seg[kLanes];
   const int ns = Segments(w.tile0, w.count, w.tiles_x, seg);
-  RunStores stores[4];
+  RowStores stores[4][4];
   for (int k = 0; k < ns; ++k) {
     const int64_t xbase = 4 * (seg[k].tx0 - seg[k].lane0);  // flat position f lands in column xbase + f
     const int64_t lo = 4 * seg[k].lane0, hi = Min(4 * seg[k].lane1, w.out_w - xbase);
     for (int q = 0; q < 4; ++q) {
       const int64_t flo = Max(lo, 16 * q), fhi = Min(hi, 16 * q + 16);
       if (flo >= fhi) continue;
-      stores[q].store[stores[q].n++] =
-          RunStore{Lanes(flo - 16 * q, fhi - 16 * q), seg[k].ty, 4 * seg[k].ty * w.out_w + xbase + 16 * q};
+      for (int y = 0; y < 4 && 4 * seg[k].ty + y < w.out_h; ++y) {
+        RowStores& st = stores[y][q];
+        st.store[st.n++] = RunStore{Lanes(flo - 16 * q, fhi - 16 * q), (4 * seg[k].ty + y) * w.out_w + xbase + 16 * q};
+      }
     }
   }
   const __mmask16 load_mask = LaneMask(w.count);
@@ -212,10 +226,10 @@ void OutputTransform(const WinogradOutput& w) {
       for (int x = 0; x < 4; ++x) y[x] = Activate(y[x], w.activation);
       const __m512 p01 = _mm512_permutex2var_ps(y[0], zip_lo, y[1]), r01 = _mm512_permutex2var_ps(y[0], zip_hi, y[1]);
       const __m512 p23 = _mm512_permutex2var_ps(y[2], zip_lo, y[3]), r23 = _mm512_permutex2var_ps(y[2], zip_hi, y[3]);
-      StoreRun(stores[0], plane, w.out_w, w.out_h, r, _mm512_permutex2var_ps(p01, quad_lo, p23));
-      StoreRun(stores[1], plane, w.out_w, w.out_h, r, _mm512_permutex2var_ps(p01, quad_hi, p23));
-      StoreRun(stores[2], plane, w.out_w, w.out_h, r, _mm512_permutex2var_ps(r01, quad_lo, r23));
-      StoreRun(stores[3], plane, w.out_w, w.out_h, r, _mm512_permutex2var_ps(r01, quad_hi, r23));
+      StoreRun(stores[r][0], plane, _mm512_permutex2var_ps(p01, quad_lo, p23));
+      StoreRun(stores[r][1], plane, _mm512_permutex2var_ps(p01, quad_hi, p23));
+      StoreRun(stores[r][2], plane, _mm512_permutex2var_ps(r01, quad_lo, r23));
+      StoreRun(stores[r][3], plane, _mm512_permutex2var_ps(r01, quad_hi, r23));
     }
   }
 }
