@@ -162,9 +162,10 @@ TEST(ConvFp32Test, FreeFunctionMatchesReference) {
 // Shapes for the Winograd path (3x3, stride 1, one group): tile grids with partial tiles at the right and bottom
 // (odd sizes), groups of 16 tiles that span several tile rows (narrow outputs, down to one tile per row and a
 // 1x1 output) or cross a row in the middle (more than 16 tiles per row), several tile blocks and output-channel
-// blocks, padding 1 and 0 and a SAME-style extra bottom/right pad, batch 2, ReLU and ReLU6, channel counts that
-// are not multiples of the vector width or of any micro-kernel's row tile, SqueezeNet's fire2, fire4, fire6 and
-// fire8 expand layers, and inputs of amplitude 10 (the bound scales with the data).
+// blocks, several passes over super-blocks of tiles (V of 64 or 130 channels over more than 64 tiles exceeds its
+// 1 MB), padding 1 and 0 and a SAME-style extra bottom/right pad, batch 2, ReLU and ReLU6, channel counts that are
+// not multiples of the vector width or of any micro-kernel's row tile, SqueezeNet's fire2, fire4, fire6 and fire8
+// expand layers, and inputs of amplitude 10 (the bound scales with the data).
 struct WinogradCase {
   Conv2dParams p;
   float amplitude = 1.f;
@@ -180,6 +181,8 @@ std::vector<WinogradCase> WinogradCases() {
       {MakeConv(1, 3, 3, 3, 5, 3, 3, 1, 0, 1, 1, Activation::kNone)},
       {MakeConv(1, 8, 8, 8, 9, 3, 3, 1, 0, 1, 1, Activation::kNone, 1)},
       {MakeConv(2, 7, 40, 36, 37, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 64, 40, 36, 40, 3, 3, 1, 1, 1, 1, Activation::kRelu6)},
+      {MakeConv(2, 130, 34, 35, 20, 3, 3, 1, 1, 1, 1, Activation::kNone)},
       {MakeConv(1, 16, 14, 14, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
       {MakeConv(1, 16, 55, 55, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
       {MakeConv(1, 32, 27, 27, 128, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
@@ -246,6 +249,16 @@ TEST(ConvFp32Test, WinogradOnlyWhereItApplies) {
     EXPECT_EQ(conv.algo(), ConvAlgo::kDirect) << Describe(p);
     EXPECT_EQ(ChooseConvAlgo(p, BestFp32Isa()), ConvAlgo::kDirect) << Describe(p);
   }
+  // The rule's edges (conv_winograd.cc): fewer than 16 tiles, fewer than 16 input or 32 output channels.
+  for (const auto& p : {MakeConv(1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 64, 12, 12, 64, 3, 3, 1, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 8, 27, 27, 64, 3, 3, 1, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 64, 27, 27, 16, 3, 3, 1, 1, 1, 1, Activation::kNone)}) {
+    EXPECT_TRUE(WinogradApplies(p));
+    EXPECT_EQ(ChooseConvAlgo(p, Fp32Isa::kAvx512), ConvAlgo::kDirect) << Describe(p);
+  }
+  EXPECT_EQ(ChooseConvAlgo(MakeConv(1, 16, 13, 13, 32, 3, 3, 1, 1, 1, 1, Activation::kNone), Fp32Isa::kAvx512),
+            ConvAlgo::kWinograd);
   // SqueezeNet's 3x3 expand layers take Winograd where AVX-512 is available; the portable transforms never win.
   for (const auto& p : {MakeConv(1, 16, 55, 55, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu),
                         MakeConv(1, 32, 27, 27, 128, 3, 3, 1, 1, 1, 1, Activation::kRelu),

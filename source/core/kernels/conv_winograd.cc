@@ -29,6 +29,10 @@ constexpr int64_t kTileBlock = 64;
 constexpr int64_t kOcBlock = 32;
 // Input channels per unit of step (1).
 constexpr int64_t kInChunk = 16;
+// Steps (1) and (2) run over super-blocks of tiles whose V fits this many bytes, i.e. stays in L2 between the
+// steps: V is 36/16 of the input's size, too large to pass through memory for large layers (128 channels of
+// 55x55 would need 14 MB). Every SqueezeNet layer fits in one.
+constexpr int64_t kVBytes = 1 << 20;
 // How many components ahead of the GEMMs the transformed weights are prefetched.
 constexpr int kPrefetchAhead = 2;
 
@@ -167,9 +171,22 @@ bool WinogradApplies(const Conv2dParams& p) {
          p.dilation_w == 1 && p.group == 1 && p.out_h > 0 && p.out_w > 0;
 }
 
+// Measured with `quant_bench --conv_sweep` (3x3 pad 1 on 7x7 to 55x55, 4 to 256 channels in and out, 1 thread,
+// hot caches and after evicting them; doc/performance.md): with AVX-512,
+// - fewer than 16 tiles (7x7: 4 tiles) always lost, 1.15x to 4x slower: the GEMMs' columns are the tiles, 16 to a
+//   vector, so a smaller grid leaves lanes idle while the transforms and the 4x larger weights cost in full;
+// - 8 input channels at best tied with hot caches (0.74 to 1.19x) and lost once evicted (up to 2.7x): the
+//   transforms then cost as much as the 4x fewer multiplications save;
+// - 8 or 16 output channels won with hot caches but lost after eviction (1.2x to 2.4x), the output transform and
+//   the reads of V being shared by too few outputs;
+// - from 16 tiles, 16 input and 32 output channels on, Winograd took 0.43x to 0.79x of the direct time hot and
+//   won or tied evicted (SqueezeNet's expand layers, fire2 to fire9: 0.52x to 0.62x in the model).
+// The portable transforms (AVX2, scalar) were not made fast: those instruction sets keep the direct path. The rule
+// must not depend on the thread count: the two paths round differently.
 ConvAlgo ChooseConvAlgo(const Conv2dParams& p, Fp32Isa isa) {
   if (!WinogradApplies(p) || isa != Fp32Isa::kAvx512) return ConvAlgo::kDirect;
-  return p.in_c >= 8 && p.out_c >= 8 && p.out_h >= 8 && p.out_w >= 8 ? ConvAlgo::kWinograd : ConvAlgo::kDirect;
+  const int64_t tiles = int64_t{(p.out_h + 3) / 4} * ((p.out_w + 3) / 4);
+  return tiles >= 16 && p.in_c >= 16 && p.out_c >= 32 ? ConvAlgo::kWinograd : ConvAlgo::kDirect;
 }
 
 void ConvFp32::InitWinograd(const float* weights) {
@@ -181,7 +198,9 @@ void ConvFp32::InitWinograd(const float* weights) {
 #endif
   tiles_x_ = (p.out_w + 3) / 4;
   tiles_ = tiles_x_ * ((p.out_h + 3) / 4);
-  tiles_padded_ = RoundUp(tiles_, kGroup);
+  const int64_t budget = kVBytes / static_cast<int64_t>(sizeof(float) * kComponents * p.in_c);
+  super_tiles_ = std::min(tiles_, std::max(kTileBlock, budget / kTileBlock * kTileBlock));
+  v_row_ = RoundUp(super_tiles_, kGroup);
   const int mr = kernel_->mr;
   const int64_t ic = p.in_c, oc_block = RoundUp(kOcBlock, mr);
   packed_.assign(static_cast<size_t>(kComponents * RoundUp(p.out_c, mr) * ic), 0.f);
@@ -208,7 +227,7 @@ void ConvFp32::InitWinograd(const float* weights) {
     }
   }
   koff_.resize(static_cast<size_t>(ic));
-  for (int64_t k = 0; k < ic; ++k) koff_[k] = k * tiles_padded_;
+  for (int64_t k = 0; k < ic; ++k) koff_[k] = k * v_row_;
 }
 
 void ConvFp32::RunWinograd(const float* in, float* out) const {
@@ -217,86 +236,92 @@ void ConvFp32::RunWinograd(const float* in, float* out) const {
   const Fp32WinogradTransforms& tr = *transforms_;
   const int64_t ic = p.in_c, oc = p.out_c;
   const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_hw = int64_t{p.out_h} * p.out_w;
-  const int64_t v_comp_stride = ic * tiles_padded_;
+  // One cache line more than the component needs: at a power-of-two stride (64 channels of 16 tiles: 4 KB) the 36
+  // stores of a channel's components all fell into one L1 set (fire8's input transform ran 4x slower).
+  const int64_t v_comp_stride = ic * v_row_ + kGroup;
   float* v = Scratch(kComponents * v_comp_stride, kV);
-  const int64_t groups = tiles_padded_ / kGroup, in_chunks = (ic + kInChunk - 1) / kInChunk;
-  const int64_t tile_blocks = (tiles_ + kTileBlock - 1) / kTileBlock;
+  const int64_t in_chunks = (ic + kInChunk - 1) / kInChunk;
   const int64_t oc_block = RoundUp(kOcBlock, mk.mr), oc_blocks = (oc + oc_block - 1) / oc_block;
   const int activation = ActivationCode(p.activation);
 
   for (int n = 0; n < p.batch; ++n) {
     const float* src = in + int64_t{n} * ic * in_hw;
     float* dst = out + int64_t{n} * oc * out_hw;
-    ParallelFor(groups * in_chunks, [&](int64_t u0, int64_t u1) {
-      for (int64_t u = u0; u < u1; ++u) {
-        const int64_t g = u / in_chunks, chunk = u % in_chunks;
-        WinogradInput w;
-        w.in = src;
-        w.in_hw = in_hw;
-        w.in_h = p.in_h;
-        w.in_w = p.in_w;
-        w.pad_top = p.pad_top;
-        w.pad_left = p.pad_left;
-        w.tiles_x = tiles_x_;
-        w.tile0 = g * kGroup;
-        w.count = static_cast<int>(std::min<int64_t>(kGroup, tiles_ - w.tile0));
-        w.c0 = chunk * kInChunk;
-        w.c1 = std::min(ic, w.c0 + kInChunk);
-        w.v = v + w.tile0;
-        w.comp_stride = v_comp_stride;
-        w.chan_stride = tiles_padded_;
-        tr.input(w);
-      }
-    });
-    // Units take output-channel blocks innermost, so consecutive units share their tiles' V.
-    ParallelFor(tile_blocks * oc_blocks, [&](int64_t u0, int64_t u1) {
-      for (int64_t u = u0; u < u1; ++u) {
-        const int64_t t0 = (u / oc_blocks) * kTileBlock, o0 = (u % oc_blocks) * oc_block;
-        const int64_t tn = std::min(kTileBlock, tiles_ - t0), on = std::min(oc_block, oc - o0);
-        const int64_t tpad = RoundUp(tn, kGroup);
-        float* m = Scratch(on * kComponents * tpad, kM);
-        Fp32Gemm gemm;
-        gemm.koff = koff_.data();
-        gemm.k = ic;
-        gemm.m = on;
-        gemm.n = tn;
-        gemm.out_stride = kComponents * tpad;
-        gemm.grid_w = gemm.out_w = tn;
-        const int64_t row_blocks = (on + mk.mr - 1) / mk.mr;
-        // The unit's weights, read once per run: a stream from memory in a model whose weights outgrow the
-        // cache. Each component's slice is prefetched kPrefetchAhead components ahead, a share per row block.
-        const float* u_block = packed_.data() + kComponents * o0 * ic;
-        const int64_t slice = row_blocks * mk.mr * ic, share = (slice + row_blocks - 1) / row_blocks;
-        for (int comp = 0; comp < kComponents; ++comp) {
-          gemm.a = u_block + comp * slice;
-          gemm.b = v + comp * v_comp_stride + t0;
-          gemm.out = m + comp * tpad;
-          const float* ahead = comp + kPrefetchAhead < kComponents ? u_block + (comp + kPrefetchAhead) * slice : nullptr;
-          for (int64_t rb = 0; rb < row_blocks; ++rb) {
-            if (ahead) Prefetch(ahead + rb * share, std::min(share, slice - rb * share));
-            for (int64_t j0 = 0; j0 < tn; j0 += mk.nr) mk.tile(gemm, rb, j0);
+    for (int64_t s0 = 0; s0 < tiles_; s0 += super_tiles_) {
+      const int64_t sn = std::min(super_tiles_, tiles_ - s0);  // tiles [s0, s0 + sn), V column t − s0
+      const int64_t groups = (sn + kGroup - 1) / kGroup, tile_blocks = (sn + kTileBlock - 1) / kTileBlock;
+      ParallelFor(groups * in_chunks, [&](int64_t u0, int64_t u1) {
+        for (int64_t u = u0; u < u1; ++u) {
+          const int64_t g = u / in_chunks, chunk = u % in_chunks;
+          WinogradInput w;
+          w.in = src;
+          w.in_hw = in_hw;
+          w.in_h = p.in_h;
+          w.in_w = p.in_w;
+          w.pad_top = p.pad_top;
+          w.pad_left = p.pad_left;
+          w.tiles_x = tiles_x_;
+          w.tile0 = s0 + g * kGroup;
+          w.count = static_cast<int>(std::min<int64_t>(kGroup, sn - g * kGroup));
+          w.c0 = chunk * kInChunk;
+          w.c1 = std::min(ic, w.c0 + kInChunk);
+          w.v = v + g * kGroup;
+          w.comp_stride = v_comp_stride;
+          w.chan_stride = v_row_;
+          tr.input(w);
+        }
+      });
+      // Units take output-channel blocks innermost, so consecutive units share their tiles' V.
+      ParallelFor(tile_blocks * oc_blocks, [&](int64_t u0, int64_t u1) {
+        for (int64_t u = u0; u < u1; ++u) {
+          const int64_t t0 = (u / oc_blocks) * kTileBlock, o0 = (u % oc_blocks) * oc_block;  // t0 within the block
+          const int64_t tn = std::min(kTileBlock, sn - t0), on = std::min(oc_block, oc - o0);
+          const int64_t tpad = RoundUp(tn, kGroup);
+          float* m = Scratch(on * kComponents * tpad, kM);
+          Fp32Gemm gemm;
+          gemm.koff = koff_.data();
+          gemm.k = ic;
+          gemm.m = on;
+          gemm.n = tn;
+          gemm.out_stride = kComponents * tpad;
+          gemm.grid_w = gemm.out_w = tn;
+          const int64_t row_blocks = (on + mk.mr - 1) / mk.mr;
+          // The unit's weights, read once per run: a stream from memory in a model whose weights outgrow the
+          // cache. Each component's slice is prefetched kPrefetchAhead components ahead, a share per row block.
+          const float* u_block = packed_.data() + kComponents * o0 * ic;
+          const int64_t slice = row_blocks * mk.mr * ic, share = (slice + row_blocks - 1) / row_blocks;
+          for (int comp = 0; comp < kComponents; ++comp) {
+            gemm.a = u_block + comp * slice;
+            gemm.b = v + comp * v_comp_stride + t0;
+            gemm.out = m + comp * tpad;
+            const float* ahead =
+                comp + kPrefetchAhead < kComponents ? u_block + (comp + kPrefetchAhead) * slice : nullptr;
+            for (int64_t rb = 0; rb < row_blocks; ++rb) {
+              if (ahead) Prefetch(ahead + rb * share, std::min(share, slice - rb * share));
+              for (int64_t j0 = 0; j0 < tn; j0 += mk.nr) mk.tile(gemm, rb, j0);
+            }
+          }
+          WinogradOutput w;
+          w.row_stride = kComponents * tpad;
+          w.comp_stride = tpad;
+          w.o0 = o0;
+          w.o1 = o0 + on;
+          w.bias = bias_.data();
+          w.activation = activation;
+          w.out = dst;
+          w.out_hw = out_hw;
+          w.out_h = p.out_h;
+          w.out_w = p.out_w;
+          w.tiles_x = tiles_x_;
+          for (int64_t t = t0; t < t0 + tn; t += kGroup) {
+            w.m = m + (t - t0);
+            w.tile0 = s0 + t;
+            w.count = static_cast<int>(std::min<int64_t>(kGroup, t0 + tn - t));
+            tr.output(w);
           }
         }
-        WinogradOutput w;
-        w.row_stride = kComponents * tpad;
-        w.comp_stride = tpad;
-        w.o0 = o0;
-        w.o1 = o0 + on;
-        w.bias = bias_.data();
-        w.activation = activation;
-        w.out = dst;
-        w.out_hw = out_hw;
-        w.out_h = p.out_h;
-        w.out_w = p.out_w;
-        w.tiles_x = tiles_x_;
-        for (int64_t t = t0; t < t0 + tn; t += kGroup) {
-          w.m = m + (t - t0);
-          w.tile0 = t;
-          w.count = static_cast<int>(std::min<int64_t>(kGroup, t0 + tn - t));
-          tr.output(w);
-        }
-      }
-    });
+      });
+    }
   }
 }
 

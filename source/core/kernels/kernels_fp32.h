@@ -85,7 +85,9 @@ class ConvFp32 {
   ConvAlgo algo_ = ConvAlgo::kDirect;
   // Winograd: packed_ holds the transformed weights, [36 components][row blocks][in_c][mr]; koff_ the rows of V.
   const Fp32WinogradTransforms* transforms_ = nullptr;
-  int64_t tiles_x_ = 0, tiles_ = 0, tiles_padded_ = 0;
+  int64_t tiles_x_ = 0, tiles_ = 0;
+  int64_t super_tiles_ = 0;  // tiles per pass of RunWinograd's two steps
+  int64_t v_row_ = 0;        // floats per row of V: super_tiles_ rounded up to whole vectors
 };
 
 // Transposed convolution. weights [in_c][out_c/group][kh][kw] (Caffe layout); pad_top/pad_left crop the
