@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/base/parallel.h"
+#include "core/kernels/gemm_fp32_isa.h"
 #include "core/kernels/kernels_fp32.h"
 
 namespace qt {
@@ -286,6 +287,82 @@ TEST(ConvFp32Test, ResultsDoNotDependOnThreadCount) {
       SetNumThreads(2);
       conv.Run(in.data(), two.data());
       EXPECT_EQ(one, two) << Describe(p) << " " << Fp32IsaName(isa);
+    }
+  }
+}
+
+// Every fp32 micro-kernel this CPU runs, straight through its Fp32Gemm contract, against a plain GEMM in double:
+// row counts that end inside a row tile, column counts below, at and past the column tile, grids with discarded
+// columns (grid_w > out_w) and without, bias or none, each activation. Outputs outside the valid ones (discarded
+// grid columns, rows past m, the gap between rows) must stay untouched.
+TEST(Fp32MicroKernelTest, EveryKernelMatchesPlainGemm) {
+  std::vector<const Fp32MicroKernel*> kernels = {&Fp32MicroKernelScalar()};
+#if defined(__x86_64__) || defined(__i386__)
+  for (const Fp32Isa isa : SupportedFp32Isas()) {
+    if (isa == Fp32Isa::kAvx2) kernels.push_back(&Fp32MicroKernelAvx2());
+    if (isa == Fp32Isa::kAvx512) {
+      kernels.push_back(&Fp32MicroKernelAvx512());
+      kernels.push_back(&Fp32MicroKernelAvx512Narrow());
+    }
+  }
+#endif
+  constexpr float kUntouched = 12345.f;
+  uint32_t seed = 600;
+  for (const Fp32MicroKernel* mk : kernels) {
+    for (const int64_t m : {int64_t{mk->mr} - 1, 2 * int64_t{mk->mr} + 3}) {
+      for (const int64_t k : {1, 7, 33}) {
+        for (const int64_t out_w : {int64_t{5}, int64_t{mk->nr}, 2 * int64_t{mk->nr} + 7}) {
+          for (const int64_t extra : {0, 2}) {
+            const int64_t grid_w = out_w + extra, rows_out = 3, n = rows_out * grid_w;
+            const int64_t ldb = n + 3, out_stride = rows_out * out_w + 5;
+            const auto a = Random(static_cast<size_t>(m * k), seed++), b = Random(static_cast<size_t>(k * ldb), seed++);
+            const auto bias = Random(static_cast<size_t>(m), seed++);
+            const int64_t blocks = (m + mk->mr - 1) / mk->mr;
+            std::vector<float> packed(static_cast<size_t>(blocks * k * mk->mr), 0.f);
+            for (int64_t r = 0; r < m; ++r) {
+              for (int64_t kk = 0; kk < k; ++kk) packed[(r / mk->mr) * k * mk->mr + kk * mk->mr + r % mk->mr] = a[r * k + kk];
+            }
+            std::vector<int64_t> koff(static_cast<size_t>(k));
+            for (int64_t kk = 0; kk < k; ++kk) koff[kk] = kk * ldb;
+            for (const int activation : {0, 1, 2}) {
+              for (const bool with_bias : {false, true}) {
+                std::vector<float> out(static_cast<size_t>((m + 1) * out_stride), kUntouched);
+                Fp32Gemm g;
+                g.a = packed.data();
+                g.b = b.data();
+                g.koff = koff.data();
+                g.k = k;
+                g.m = m;
+                g.n = n;
+                g.bias = with_bias ? bias.data() : nullptr;
+                g.activation = activation;
+                g.out = out.data();
+                g.out_stride = out_stride;
+                g.grid_w = grid_w;
+                g.out_w = out_w;
+                for (int64_t rb = 0; rb < blocks; ++rb) {
+                  for (int64_t j0 = 0; j0 < n; j0 += mk->nr) mk->tile(g, rb, j0);
+                }
+                std::vector<float> expected(out.size(), kUntouched);
+                for (int64_t r = 0; r < m; ++r) {
+                  for (int64_t j = 0; j < n; ++j) {
+                    if (j % grid_w >= out_w) continue;
+                    double sum = with_bias ? bias[r] : 0.0;
+                    for (int64_t kk = 0; kk < k; ++kk) sum += double{a[r * k + kk]} * b[kk * ldb + j];
+                    float v = static_cast<float>(sum);
+                    if (activation >= 1) v = std::max(v, 0.f);
+                    if (activation == 2) v = std::min(v, 6.f);
+                    expected[r * out_stride + (j / grid_w) * out_w + j % grid_w] = v;
+                  }
+                }
+                EXPECT_LT(MaxRelDiff(out, expected), 1e-5f)
+                    << mk->name << " m " << m << " k " << k << " out_w " << out_w << " grid_w " << grid_w << " act "
+                    << activation << " bias " << with_bias;
+              }
+            }
+          }
+        }
+      }
     }
   }
 }

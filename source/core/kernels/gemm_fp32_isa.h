@@ -38,6 +38,8 @@ struct Fp32MicroKernel {
 const Fp32MicroKernel& Fp32MicroKernelScalar();
 const Fp32MicroKernel& Fp32MicroKernelAvx2();
 const Fp32MicroKernel& Fp32MicroKernelAvx512();
+// 16x16 tiles, for GEMMs of at most 16 columns (Winograd layers of at most 16 tiles).
+const Fp32MicroKernel& Fp32MicroKernelAvx512Narrow();
 
 // Winograd F(4x4, 3x3) transforms (conv_winograd.cc) of a group of at most 16 output tiles, tiles
 // [tile0, tile0 + count) in row-major order over a grid of tiles_x tiles per row; tile t covers outputs rows
