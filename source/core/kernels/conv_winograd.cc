@@ -40,14 +40,16 @@ constexpr int kPrefetchAhead = 2;
 int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 enum ScratchSlot { kV = 0, kM = 1, kSlots = 2 };
-// Per-thread buffers that only grow, aligned to a cache line: a group of 16 tiles then owns whole lines of V (no
-// line is written by two threads) and the vector loads and stores of V and M do not split lines (8-10% faster on
-// SqueezeNet's layers).
+// Per-thread buffers that only grow. V's is aligned to a cache line: a group of 16 tiles then owns whole lines of V
+// (no line is written by two threads) and its vector loads and stores do not split lines. M's is left as the
+// allocator gives it: aligned as well, fire6 to fire9 ran slower in the model (fire8 0.16-0.17 -> 0.19-0.21 ms,
+// also with M's start moved 17 lines away from V's), for a reason not found, while fire2 to fire5 gained little.
 float* Scratch(int64_t size, int slot) {
   constexpr int64_t kLine = 64 / sizeof(float);
   thread_local std::vector<float> buffers[kSlots];
   std::vector<float>& buffer = buffers[slot];
   if (static_cast<int64_t>(buffer.size()) < size + kLine) buffer.resize(static_cast<size_t>(size + kLine));
+  if (slot != kV) return buffer.data();
   const uintptr_t address = reinterpret_cast<uintptr_t>(buffer.data());
   return buffer.data() + (kLine - address / sizeof(float) % kLine) % kLine;
 }
