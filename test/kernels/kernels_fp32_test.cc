@@ -185,10 +185,10 @@ std::vector<WinogradCase> WinogradCases() {
       {MakeConv(1, 64, 40, 36, 40, 3, 3, 1, 1, 1, 1, Activation::kRelu6)},
       {MakeConv(2, 130, 34, 35, 20, 3, 3, 1, 1, 1, 1, Activation::kNone)},
       {MakeConv(1, 16, 14, 14, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
-      {MakeConv(1, 16, 55, 55, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
-      {MakeConv(1, 32, 27, 27, 128, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
-      {MakeConv(1, 48, 13, 13, 192, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
-      {MakeConv(1, 64, 13, 13, 256, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 32, 28, 28, 128, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 48, 14, 14, 192, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 64, 14, 14, 256, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
       {MakeConv(1, 24, 5, 31, 24, 3, 3, 1, 1, 1, 1, Activation::kNone), 10.f},
       {MakeConv(1, 40, 7, 7, 20, 3, 3, 1, 1, 1, 1, Activation::kRelu6), 10.f},
   };
@@ -261,10 +261,10 @@ TEST(ConvFp32Test, WinogradOnlyWhereItApplies) {
   EXPECT_EQ(ChooseConvAlgo(MakeConv(1, 16, 13, 13, 32, 3, 3, 1, 1, 1, 1, Activation::kNone), Fp32Isa::kAvx512),
             ConvAlgo::kWinograd);
   // SqueezeNet's 3x3 expand layers take Winograd where AVX-512 is available; the portable transforms never win.
-  for (const auto& p : {MakeConv(1, 16, 55, 55, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu),
-                        MakeConv(1, 32, 27, 27, 128, 3, 3, 1, 1, 1, 1, Activation::kRelu),
-                        MakeConv(1, 48, 13, 13, 192, 3, 3, 1, 1, 1, 1, Activation::kRelu),
-                        MakeConv(1, 64, 13, 13, 256, 3, 3, 1, 1, 1, 1, Activation::kRelu)}) {
+  for (const auto& p : {MakeConv(1, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu),
+                        MakeConv(1, 32, 28, 28, 128, 3, 3, 1, 1, 1, 1, Activation::kRelu),
+                        MakeConv(1, 48, 14, 14, 192, 3, 3, 1, 1, 1, 1, Activation::kRelu),
+                        MakeConv(1, 64, 14, 14, 256, 3, 3, 1, 1, 1, 1, Activation::kRelu)}) {
     EXPECT_TRUE(WinogradApplies(p));
     for (const Fp32Isa isa : SupportedFp32Isas()) {
       EXPECT_EQ(ChooseConvAlgo(p, isa), isa == Fp32Isa::kAvx512 ? ConvAlgo::kWinograd : ConvAlgo::kDirect)

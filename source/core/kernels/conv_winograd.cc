@@ -31,8 +31,8 @@ constexpr int64_t kOcBlock = 32;
 // Input channels per unit of step (1).
 constexpr int64_t kInChunk = 16;
 // Steps (1) and (2) run over super-blocks of tiles whose V fits this many bytes, i.e. stays in L2 between the
-// steps: V is 36/16 of the input's size, too large to pass through memory for large layers (128 channels of
-// 55x55 would need 14 MB). Every SqueezeNet layer fits in one.
+// steps: V is 36/16 of the input's size, too large to pass through the cache for large layers (64 channels of
+// 112x112 need 7 MB). Every SqueezeNet layer fits in one.
 constexpr int64_t kVBytes = 1 << 20;
 // How many components ahead of the GEMMs the transformed weights are prefetched.
 constexpr int kPrefetchAhead = 2;
@@ -179,18 +179,18 @@ bool WinogradApplies(const Conv2dParams& p) {
          p.dilation_w == 1 && p.group == 1 && p.out_h > 0 && p.out_w > 0;
 }
 
-// Measured with `quant_bench --conv_sweep` (3x3 pad 1 on 7x7 to 55x55, 4 to 256 channels in and out, 1 thread,
-// hot caches and after evicting them; doc/performance.md): with AVX-512,
-// - fewer than 16 tiles (7x7: 4 tiles) always lost, 1.15x to 4x slower: the GEMMs' columns are the tiles, 16 to a
-//   vector, so a smaller grid leaves lanes idle while the transforms and the 4x larger weights cost in full;
-// - 8 input channels at best tied with hot caches (0.74 to 1.19x) and lost once evicted (up to 2.7x): the
-//   transforms then cost as much as the 4x fewer multiplications save;
-// - 8 or 16 output channels won with hot caches but lost after eviction (1.2x to 2.4x), the output transform and
-//   the reads of V being shared by too few outputs;
-// - from 16 tiles, 16 input and 32 output channels on, Winograd took 0.43x to 0.79x of the direct time hot and
-//   won or tied evicted (SqueezeNet's expand layers, fire2 to fire9: 0.52x to 0.62x in the model).
-// The portable transforms (AVX2, scalar) were not made fast: those instruction sets keep the direct path. The rule
-// must not depend on the thread count: the two paths round differently.
+// Measured with `quant_bench --conv_sweep` (3x3 pad 1 on 7x7 to 56x56, 4 to 256 channels in and out, 1 thread,
+// with hot caches and after evicting them; doc/performance.md), Winograd time / direct time with AVX-512:
+// - fewer than 16 tiles (7x7: 4 tiles) lost everywhere, 1.2x to 3.4x hot: the GEMMs' columns are the tiles, 16 to
+//   a vector, so a smaller grid leaves lanes idle while the transforms and the 4x larger weights cost in full;
+// - 4 input channels never won; 8 input channels, or 8 and 16 output channels, won with hot caches (0.5x to 1.0x)
+//   but mostly lost after eviction, up to 2.3x: too few channels share the transforms and the reads of V;
+// - from 16 tiles, 16 input and 32 output channels on: 0.39x to 0.72x hot; evicted 0.50x to 1.29x (1.51x for
+//   16 -> 32 channels on 28x28). The model sits near the hot figures: SqueezeNet's expand layers take 0.54x to
+//   0.69x there (0.43x to 0.55x alone, hot; 0.59x to 0.96x evicted).
+// The rule misses some wins (8 or 16 output channels from 64 input channels at 56x56). The portable transforms
+// (AVX2, scalar) were not made fast: those instruction sets keep the direct path. The rule must not depend on the
+// thread count: the two paths round differently.
 ConvAlgo ChooseConvAlgo(const Conv2dParams& p, Fp32Isa isa) {
   if (!WinogradApplies(p) || isa != Fp32Isa::kAvx512) return ConvAlgo::kDirect;
   const int64_t tiles = int64_t{(p.out_h + 3) / 4} * ((p.out_w + 3) / 4);
@@ -202,7 +202,7 @@ void ConvFp32::InitWinograd(const float* weights) {
 #if QT_X86_KERNELS
   transforms_ = isa_ == Fp32Isa::kAvx512 ? &WinogradTransformsAvx512() : &WinogradTransformsPortable();
   // At most 16 tiles: every GEMM has at most 16 columns, one vector, which the 16x16 kernel fills with twice the
-  // rows of the 8x32 one (13x13 outputs: fire6 to fire9's GEMMs 1.35x faster).
+  // rows of the 8x32 one (14x14 outputs: fire6 to fire9's GEMMs 1.35x faster).
   if (isa_ == Fp32Isa::kAvx512 && (p.out_w + 3) / 4 * ((p.out_h + 3) / 4) <= kGroup) {
     kernel_ = &Fp32MicroKernelAvx512Narrow();
   }
