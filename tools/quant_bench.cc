@@ -13,7 +13,9 @@
 
 #include "core/base/parallel.h"
 #include "core/graph/graph_simplify.h"
+#include "core/graph/shape_inference.h"
 #include "core/int8/kernels_int8.h"
+#include "core/kernels/kernels_fp32.h"
 #include "core/io/model_loader.h"
 #include "core/runtime/net.h"
 #include "core/runtime/reformat.h"
@@ -41,6 +43,9 @@ DEFINE_string(threads, "1,2", "comma-separated thread counts");
 DEFINE_bool(layers, false, "print the per-layer time breakdown (median over the profiled runs)");
 DEFINE_bool(fuse, true, "fuse Conv+ReLU in the fp32 graph as TNN's runtime does (the int8 model is already fused)");
 DEFINE_int32(gemm_size, 512, "side of the square matrices of the Eigen sgemm peak measurement");
+DEFINE_bool(conv_sweep, false,
+            "instead of the models: time fp32 3x3 stride-1 pad-1 convolutions on a grid of shapes at 1 thread, direct "
+            "against Winograd, with hot caches and after evicting them, next to the path the engine picks");
 
 namespace qt {
 namespace {
@@ -133,6 +138,76 @@ double MeasureInt8Gemm(int n, int threads) {
   return best;
 }
 
+// The path the fp32 engine takes for a float convolution layer: the parameters ConvExec builds, the rule ConvFp32
+// applies. Empty for other layers and for int8 ones.
+std::string ConvPath(const Layer& layer, const BlobDims& dims) {
+  if (layer.type != LayerType::kConvolution || layer.quantized) return "";
+  const auto& p = layer.Params<ConvParams>();
+  const Dims& in = dims.at(layer.inputs[0]);
+  WindowGeometry g;
+  if (!ConvGeometry(p, in[2], in[3], &g).ok()) return "";
+  const Conv2dParams cp{in[0], in[1], in[2], in[3], p.output_channel, g.out_h, g.out_w, p.kernel_h, p.kernel_w,
+                        p.stride_h, p.stride_w, g.pad_top, g.pad_left, p.dilation_h, p.dilation_w, p.group,
+                        Activation::kRelu};
+  return ConvAlgoName(ChooseConvAlgo(cp, BestFp32Isa()));
+}
+
+// --conv_sweep: per shape, the minimum over runs that alternate between the two paths, once with hot caches and
+// once after writing a buffer larger than the last-level cache before every run (the weights then come from
+// memory, as in a model whose weights outgrow the cache).
+Status ConvSweep(int runs) {
+  SetNumThreads(1);
+  struct Shape {
+    int c, hw, oc;
+  };
+  std::vector<Shape> shapes;
+  for (int hw : {7, 14, 28, 56}) {
+    for (int c : {4, 8, 16, 32, 64, 128, 256}) {
+      for (int oc : {8, 16, 32, 64, 128, 256}) {
+        // Large layers take long and say nothing new: their ratio is set by the arithmetic.
+        if (int64_t{c} * oc * hw * hw <= int64_t{128} * 128 * 28 * 28) shapes.push_back({c, hw, oc});
+      }
+    }
+  }
+  std::vector<char> evict(size_t{128} << 20);
+  std::printf("fp32 3x3 stride 1 pad 1, ReLU, batch 1, 1 thread, %s kernels; us, minimum of %d runs\n",
+              Fp32IsaName(BestFp32Isa()), runs);
+  std::printf("  in_c   HxW  out_c | direct  winograd  w/d (hot) | direct  winograd  w/d (evicted) | picks\n");
+  uint32_t x = 1;
+  auto next = [&x] {
+    x = x * 1664525u + 1013904223u;
+    return static_cast<float>(x >> 8) / static_cast<float>(1 << 24) * 2.f - 1.f;
+  };
+  for (const Shape& s : shapes) {
+    const Conv2dParams p{1, s.c, s.hw, s.hw, s.oc, s.hw, s.hw, 3, 3, 1, 1, 1, 1, 1, 1, 1, Activation::kRelu};
+    std::vector<float> in(size_t{1} * s.c * s.hw * s.hw), w(size_t{1} * s.oc * s.c * 9), b(s.oc);
+    std::vector<float> out(size_t{1} * s.oc * s.hw * s.hw);
+    for (float& v : in) v = next();
+    for (float& v : w) v = next();
+    for (float& v : b) v = next();
+    ConvFp32 conv[2];
+    conv[0].Init(p, w.data(), b.data(), BestFp32Isa(), ConvAlgo::kDirect);
+    conv[1].Init(p, w.data(), b.data(), BestFp32Isa(), ConvAlgo::kWinograd);
+    double best[2][2] = {{1e9, 1e9}, {1e9, 1e9}};  // [evicted][path]
+    for (int evicted = 0; evicted < 2; ++evicted) {
+      for (int r = 0; r < runs + 2; ++r) {
+        for (int k = 0; k < 2; ++k) {
+          if (evicted) {
+            for (size_t i = 0; i < evict.size(); i += 64) evict[i] = static_cast<char>(r);
+          }
+          const auto a = Clock::now();
+          conv[k].Run(in.data(), out.data());
+          if (r >= 2) best[evicted][k] = std::min(best[evicted][k], Seconds(a, Clock::now()));
+        }
+      }
+    }
+    std::printf("  %4d %5dx%-3d %4d | %7.1f %8.1f %5.2f     | %7.1f %8.1f %5.2f         | %s\n", s.c, s.hw, s.hw,
+                s.oc, best[0][0] * 1e6, best[0][1] * 1e6, best[0][1] / best[0][0], best[1][0] * 1e6,
+                best[1][1] * 1e6, best[1][1] / best[1][0], ConvAlgoName(ChooseConvAlgo(p, BestFp32Isa())));
+  }
+  return Status::Ok();
+}
+
 int64_t ConvMacs(const Layer& layer, const BlobDims& dims) {
   if (layer.type != LayerType::kConvolution) return 0;
   const auto& p = layer.Params<ConvParams>();
@@ -217,6 +292,7 @@ Status ProfileLayers(Model& m, int runs, std::vector<std::vector<double>>* per_l
 }
 
 Status Run() {
+  if (FLAGS_conv_sweep) return ConvSweep(std::max(5, FLAGS_runs / 5));
   Status status;
   const std::vector<int> threads = ParseThreads(FLAGS_threads, &status);
   QT_RETURN_IF_ERROR(status);
@@ -338,11 +414,12 @@ Status Run() {
   if (FLAGS_layers) {
     for (size_t k = 0; k < models.size(); ++k) {
       const auto& layers = models[k].net->graph().layers;
-      std::printf("\n%s per-layer ms, median [min]", models[k].label.c_str());
+      std::printf("\n%s per-layer ms, median [min]%9s", models[k].label.c_str(), "path");
       for (int t : threads) std::printf("   %4d thread%s   ", t, t > 1 ? "s" : " ");
       std::printf("  G%s/s (min, %d thr)\n", k == 0 ? "FLOP" : "OP", threads[0]);
       for (size_t i = 0; i < layers.size(); ++i) {
-        std::printf("  %-28s %-12s", layers[i].name.c_str(), layers[i].type_str.c_str());
+        std::printf("  %-28s %-12s %-8s", layers[i].name.c_str(), layers[i].type_str.c_str(),
+                    ConvPath(layers[i], models[k].net->blob_dims()).c_str());
         for (int t : threads) {
           std::printf("  %7.4f [%7.4f]", timings[t][k].layer_median[i] * 1e3, timings[t][k].layer_min[i] * 1e3);
         }
@@ -363,7 +440,8 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "fp32 and int8 latency, conv GFLOP/s against the GEMM peak, per-layer times\n"
       "  quant_bench [-p m.tnnproto -m m.tnnmodel] [--int8_proto q.tnnproto --int8_model q.tnnmodel]\n"
-      "              [-i image] [--runs 50] [--threads 1,2] [--layers]");
+      "              [-i image] [--runs 50] [--threads 1,2] [--layers]\n"
+      "  quant_bench --conv_sweep [--runs 50]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
     std::fprintf(stderr, "quant_bench: error: unexpected argument '%s'\n", argv[1]);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/base/parallel.h"
+#include "core/kernels/gemm_fp32_isa.h"
 #include "core/kernels/kernels_fp32.h"
 
 namespace qt {
@@ -78,6 +79,49 @@ float MaxRelDiff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst;
 }
 
+float MaxAbs(const std::vector<float>& v) {
+  float m = 0.f;
+  for (float x : v) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+// The Winograd path's bound: |fast − ref| <= 1e-4 · (|ref| + S), S = max|in| · max|w| · sqrt(in_c / group); the
+// worst ratio |fast − ref| / (|ref| + S) is returned.
+// Why this form and order: with inputs and weights spread over [−X, X] and [−W, W] (uniform here), an output is a
+// sum of 9·icg products of standard deviation X·W/3, so its natural scale is S = X·W·sqrt(icg). F(4x4, 3x3)'s
+// rounding error is a multiple of S set by the transforms' magnitudes (Bᵀ's rows sum to up to 10 in absolute
+// value, so a 6x6 patch grows by up to 100; Aᵀ's last row sums to 19), independent of the data's scale and
+// growing with sqrt(icg) like S. A float32 simulation of these transforms (the test data's distributions, 1 to 512
+// input channels, input amplitudes 1 and 10) put the worst ratio at 0.7e-5 to 2.3e-5; the direct path's
+// (1 + |ref|) form instead grows from 0.8e-5 to 3.3e-4 over the same range, and with the amplitude. 1e-4 keeps a
+// margin of 4x over that worst case, while a wrong coefficient or a lost channel or tile errs by a large fraction
+// of S (above 1e-2). For [−1, 1] data and one input channel S = 1: the lead's 1e-4 · (1 + |ref|).
+float WinogradErrorRatio(const std::vector<float>& fast, const std::vector<float>& ref, float scale) {
+  float worst = 0.f;
+  for (size_t i = 0; i < fast.size(); ++i) {
+    worst = std::max(worst, std::fabs(fast[i] - ref[i]) / (std::fabs(ref[i]) + scale));
+  }
+  return worst;
+}
+constexpr float kWinogradTolerance = 1e-4f;
+constexpr float kDirectTolerance = 1e-5f;
+
+// Whether `fast` is within the tolerance of the path that computed it.
+::testing::AssertionResult MatchesReference(const Conv2dParams& p, ConvAlgo algo, const std::vector<float>& in,
+                                            const std::vector<float>& w, const std::vector<float>& fast,
+                                            const std::vector<float>& ref) {
+  float err = 0.f, tol = 0.f;
+  if (algo == ConvAlgo::kWinograd) {
+    err = WinogradErrorRatio(fast, ref, MaxAbs(in) * MaxAbs(w) * std::sqrt(static_cast<float>(p.in_c / p.group)));
+    tol = kWinogradTolerance;
+  } else {
+    err = MaxRelDiff(fast, ref);
+    tol = kDirectTolerance;
+  }
+  if (err < tol) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << ConvAlgoName(algo) << " error " << err << " >= " << tol;
+}
+
 TEST(ConvFp32Test, EveryIsaMatchesReferenceOnCuratedShapes) {
   for (const Fp32Isa isa : SupportedFp32Isas()) {
     uint32_t seed = 1;
@@ -88,10 +132,18 @@ TEST(ConvFp32Test, EveryIsaMatchesReferenceOnCuratedShapes) {
       std::vector<float> ref(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w, 7.f), fast(ref.size(), -7.f);
       Conv2dFp32Ref(p, in.data(), w.data(), b.data(), ref.data());
       ConvFp32 conv;
-      conv.Init(p, w.data(), b.data(), isa);
+      conv.Init(p, w.data(), b.data(), isa, ConvAlgo::kDirect);
       ASSERT_EQ(conv.isa(), isa);
+      ASSERT_EQ(conv.algo(), ConvAlgo::kDirect);
       conv.Run(in.data(), fast.data());
-      EXPECT_LT(MaxRelDiff(fast, ref), 1e-5f) << Describe(p) << " " << Fp32IsaName(isa);
+      EXPECT_LT(MaxRelDiff(fast, ref), kDirectTolerance) << Describe(p) << " " << Fp32IsaName(isa);
+      // The path the layer takes by default, with that path's tolerance.
+      ConvFp32 chosen;
+      chosen.Init(p, w.data(), b.data(), isa);
+      EXPECT_EQ(chosen.algo(), ChooseConvAlgo(p, isa)) << Describe(p);
+      std::fill(fast.begin(), fast.end(), -7.f);
+      chosen.Run(in.data(), fast.data());
+      EXPECT_TRUE(MatchesReference(p, chosen.algo(), in, w, fast, ref)) << Describe(p) << " " << Fp32IsaName(isa);
     }
   }
 }
@@ -104,7 +156,120 @@ TEST(ConvFp32Test, FreeFunctionMatchesReference) {
     std::vector<float> ref(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w, 7.f), fast(ref.size(), -7.f);
     Conv2dFp32Ref(p, in.data(), w.data(), nullptr, ref.data());
     Conv2dFp32(p, in.data(), w.data(), nullptr, fast.data());
-    EXPECT_LT(MaxRelDiff(fast, ref), 1e-5f) << Describe(p);
+    EXPECT_TRUE(MatchesReference(p, ChooseConvAlgo(p, BestFp32Isa()), in, w, fast, ref)) << Describe(p);
+  }
+}
+
+// Shapes for the Winograd path (3x3, stride 1, one group): tile grids with partial tiles at the right and bottom
+// (odd sizes), groups of 16 tiles that span several tile rows (narrow outputs, down to one tile per row and a
+// 1x1 output) or cross a row in the middle (more than 16 tiles per row), several tile blocks and output-channel
+// blocks, several passes over super-blocks of tiles (V of 64 or 130 channels over more than 64 tiles exceeds its
+// 1 MB), padding 1 and 0 and a SAME-style extra bottom/right pad, batch 2, ReLU and ReLU6, channel counts that are
+// not multiples of the vector width or of any micro-kernel's row tile, SqueezeNet's fire2, fire4, fire6 and fire8
+// expand layers, and inputs of amplitude 10 (the bound scales with the data).
+struct WinogradCase {
+  Conv2dParams p;
+  float amplitude = 1.f;
+};
+std::vector<WinogradCase> WinogradCases() {
+  return {
+      {MakeConv(1, 5, 11, 13, 7, 3, 3, 1, 1, 1, 1, Activation::kNone)},
+      {MakeConv(1, 8, 10, 9, 12, 3, 3, 1, 0, 1, 1, Activation::kRelu6)},
+      {MakeConv(2, 12, 9, 17, 20, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 17, 23, 29, 33, 3, 3, 1, 1, 1, 1, Activation::kRelu6)},
+      {MakeConv(1, 9, 6, 70, 10, 3, 3, 1, 1, 1, 1, Activation::kNone)},
+      {MakeConv(1, 8, 37, 3, 16, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 3, 3, 3, 5, 3, 3, 1, 0, 1, 1, Activation::kNone)},
+      {MakeConv(1, 8, 8, 8, 9, 3, 3, 1, 0, 1, 1, Activation::kNone, 1)},
+      {MakeConv(2, 7, 40, 36, 37, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 64, 40, 36, 40, 3, 3, 1, 1, 1, 1, Activation::kRelu6)},
+      {MakeConv(2, 130, 34, 35, 20, 3, 3, 1, 1, 1, 1, Activation::kNone)},
+      {MakeConv(1, 16, 14, 14, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 32, 28, 28, 128, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 48, 14, 14, 192, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 64, 14, 14, 256, 3, 3, 1, 1, 1, 1, Activation::kRelu)},
+      {MakeConv(1, 24, 5, 31, 24, 3, 3, 1, 1, 1, 1, Activation::kNone), 10.f},
+      {MakeConv(1, 40, 7, 7, 20, 3, 3, 1, 1, 1, 1, Activation::kRelu6), 10.f},
+  };
+}
+
+TEST(ConvFp32Test, WinogradMatchesReferenceOnEveryIsaAndThreadCount) {
+  for (const Fp32Isa isa : SupportedFp32Isas()) {
+    uint32_t seed = 400;
+    for (const auto& [p, amplitude] : WinogradCases()) {
+      auto in = Random(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+      for (float& x : in) x *= amplitude;
+      const auto w = Random(size_t{1} * p.out_c * p.in_c * 9, seed++);
+      auto b = Random(p.out_c, seed++);
+      for (float& x : b) x *= amplitude;
+      std::vector<float> ref(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w, 7.f);
+      Conv2dFp32Ref(p, in.data(), w.data(), b.data(), ref.data());
+      ConvFp32 conv;
+      conv.Init(p, w.data(), b.data(), isa, ConvAlgo::kWinograd);
+      ASSERT_EQ(conv.algo(), ConvAlgo::kWinograd) << Describe(p);
+      std::vector<float> one(ref.size(), -7.f), two(ref.size(), 7.f);
+      SetNumThreads(1);
+      conv.Run(in.data(), one.data());
+      SetNumThreads(2);
+      conv.Run(in.data(), two.data());
+      EXPECT_TRUE(MatchesReference(p, ConvAlgo::kWinograd, in, w, one, ref)) << Describe(p) << " " << Fp32IsaName(isa);
+      EXPECT_EQ(one, two) << Describe(p) << " " << Fp32IsaName(isa);
+    }
+  }
+}
+
+// The bound is not loose enough to pass a broken transform: the same outputs with one input channel's
+// contribution missing fail it.
+TEST(ConvFp32Test, WinogradBoundRejectsALostChannel) {
+  const Conv2dParams p = MakeConv(1, 16, 14, 14, 64, 3, 3, 1, 1, 1, 1, Activation::kNone);
+  const auto in = Random(size_t{1} * p.in_c * p.in_h * p.in_w, 7), w = Random(size_t{1} * p.out_c * p.in_c * 9, 8);
+  std::vector<float> ref(size_t{1} * p.out_c * p.out_h * p.out_w), fast(ref.size());
+  Conv2dFp32Ref(p, in.data(), w.data(), nullptr, ref.data());
+  auto lost = in;
+  std::fill(lost.begin() + 5 * p.in_h * p.in_w, lost.begin() + 6 * p.in_h * p.in_w, 0.f);
+  ConvFp32 conv;
+  conv.Init(p, w.data(), nullptr, BestFp32Isa(), ConvAlgo::kWinograd);
+  conv.Run(lost.data(), fast.data());
+  EXPECT_FALSE(MatchesReference(p, ConvAlgo::kWinograd, in, w, fast, ref));
+  conv.Run(in.data(), fast.data());
+  EXPECT_TRUE(MatchesReference(p, ConvAlgo::kWinograd, in, w, fast, ref));
+}
+
+TEST(ConvFp32Test, WinogradOnlyWhereItApplies) {
+  // Strided, dilated, grouped and non-3x3 windows take the direct path even when Winograd is asked for.
+  for (const auto& p : {MakeConv(1, 16, 14, 14, 32, 3, 3, 2, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 16, 14, 14, 32, 3, 3, 1, 2, 2, 1, Activation::kNone),
+                        MakeConv(1, 16, 14, 14, 32, 3, 3, 1, 1, 1, 2, Activation::kNone),
+                        MakeConv(1, 16, 14, 14, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+                        MakeConv(1, 16, 14, 14, 32, 5, 5, 1, 2, 1, 1, Activation::kNone)}) {
+    EXPECT_FALSE(WinogradApplies(p)) << Describe(p);
+    const auto w = Random(size_t{1} * p.out_c * (p.in_c / p.group) * p.kernel_h * p.kernel_w, 9);
+    ConvFp32 conv;
+    conv.Init(p, w.data(), nullptr, BestFp32Isa(), ConvAlgo::kWinograd);
+    EXPECT_EQ(conv.algo(), ConvAlgo::kDirect) << Describe(p);
+    EXPECT_EQ(ChooseConvAlgo(p, BestFp32Isa()), ConvAlgo::kDirect) << Describe(p);
+  }
+  // The rule's edges (conv_winograd.cc): fewer than 16 tiles, fewer than 16 input or 32 output channels.
+  for (const auto& p : {MakeConv(1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 64, 12, 12, 64, 3, 3, 1, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 8, 27, 27, 64, 3, 3, 1, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 64, 27, 27, 16, 3, 3, 1, 1, 1, 1, Activation::kNone)}) {
+    EXPECT_TRUE(WinogradApplies(p));
+    EXPECT_EQ(ChooseConvAlgo(p, Fp32Isa::kAvx512), ConvAlgo::kDirect) << Describe(p);
+  }
+  EXPECT_EQ(ChooseConvAlgo(MakeConv(1, 16, 13, 13, 32, 3, 3, 1, 1, 1, 1, Activation::kNone), Fp32Isa::kAvx512),
+            ConvAlgo::kWinograd);
+  // SqueezeNet's 3x3 expand layers take Winograd where AVX-512 is available; the portable transforms never win.
+  for (const auto& p : {MakeConv(1, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu),
+                        MakeConv(1, 32, 28, 28, 128, 3, 3, 1, 1, 1, 1, Activation::kRelu),
+                        MakeConv(1, 48, 14, 14, 192, 3, 3, 1, 1, 1, 1, Activation::kRelu),
+                        MakeConv(1, 64, 14, 14, 256, 3, 3, 1, 1, 1, 1, Activation::kRelu)}) {
+    EXPECT_TRUE(WinogradApplies(p));
+    for (const Fp32Isa isa : SupportedFp32Isas()) {
+      EXPECT_EQ(ChooseConvAlgo(p, isa), isa == Fp32Isa::kAvx512 ? ConvAlgo::kWinograd : ConvAlgo::kDirect)
+          << Describe(p) << " " << Fp32IsaName(isa);
+    }
   }
 }
 
@@ -122,6 +287,82 @@ TEST(ConvFp32Test, ResultsDoNotDependOnThreadCount) {
       SetNumThreads(2);
       conv.Run(in.data(), two.data());
       EXPECT_EQ(one, two) << Describe(p) << " " << Fp32IsaName(isa);
+    }
+  }
+}
+
+// Every fp32 micro-kernel this CPU runs, straight through its Fp32Gemm contract, against a plain GEMM in double:
+// row counts that end inside a row tile, column counts below, at and past the column tile, grids with discarded
+// columns (grid_w > out_w) and without, bias or none, each activation. Outputs outside the valid ones (discarded
+// grid columns, rows past m, the gap between rows) must stay untouched.
+TEST(Fp32MicroKernelTest, EveryKernelMatchesPlainGemm) {
+  std::vector<const Fp32MicroKernel*> kernels = {&Fp32MicroKernelScalar()};
+#if defined(__x86_64__) || defined(__i386__)
+  for (const Fp32Isa isa : SupportedFp32Isas()) {
+    if (isa == Fp32Isa::kAvx2) kernels.push_back(&Fp32MicroKernelAvx2());
+    if (isa == Fp32Isa::kAvx512) {
+      kernels.push_back(&Fp32MicroKernelAvx512());
+      kernels.push_back(&Fp32MicroKernelAvx512Narrow());
+    }
+  }
+#endif
+  constexpr float kUntouched = 12345.f;
+  uint32_t seed = 600;
+  for (const Fp32MicroKernel* mk : kernels) {
+    for (const int64_t m : {int64_t{mk->mr} - 1, 2 * int64_t{mk->mr} + 3}) {
+      for (const int64_t k : {1, 7, 33}) {
+        for (const int64_t out_w : {int64_t{5}, int64_t{mk->nr}, 2 * int64_t{mk->nr} + 7}) {
+          for (const int64_t extra : {0, 2}) {
+            const int64_t grid_w = out_w + extra, rows_out = 3, n = rows_out * grid_w;
+            const int64_t ldb = n + 3, out_stride = rows_out * out_w + 5;
+            const auto a = Random(static_cast<size_t>(m * k), seed++), b = Random(static_cast<size_t>(k * ldb), seed++);
+            const auto bias = Random(static_cast<size_t>(m), seed++);
+            const int64_t blocks = (m + mk->mr - 1) / mk->mr;
+            std::vector<float> packed(static_cast<size_t>(blocks * k * mk->mr), 0.f);
+            for (int64_t r = 0; r < m; ++r) {
+              for (int64_t kk = 0; kk < k; ++kk) packed[(r / mk->mr) * k * mk->mr + kk * mk->mr + r % mk->mr] = a[r * k + kk];
+            }
+            std::vector<int64_t> koff(static_cast<size_t>(k));
+            for (int64_t kk = 0; kk < k; ++kk) koff[kk] = kk * ldb;
+            for (const int activation : {0, 1, 2}) {
+              for (const bool with_bias : {false, true}) {
+                std::vector<float> out(static_cast<size_t>((m + 1) * out_stride), kUntouched);
+                Fp32Gemm g;
+                g.a = packed.data();
+                g.b = b.data();
+                g.koff = koff.data();
+                g.k = k;
+                g.m = m;
+                g.n = n;
+                g.bias = with_bias ? bias.data() : nullptr;
+                g.activation = activation;
+                g.out = out.data();
+                g.out_stride = out_stride;
+                g.grid_w = grid_w;
+                g.out_w = out_w;
+                for (int64_t rb = 0; rb < blocks; ++rb) {
+                  for (int64_t j0 = 0; j0 < n; j0 += mk->nr) mk->tile(g, rb, j0);
+                }
+                std::vector<float> expected(out.size(), kUntouched);
+                for (int64_t r = 0; r < m; ++r) {
+                  for (int64_t j = 0; j < n; ++j) {
+                    if (j % grid_w >= out_w) continue;
+                    double sum = with_bias ? bias[r] : 0.0;
+                    for (int64_t kk = 0; kk < k; ++kk) sum += double{a[r * k + kk]} * b[kk * ldb + j];
+                    float v = static_cast<float>(sum);
+                    if (activation >= 1) v = std::max(v, 0.f);
+                    if (activation == 2) v = std::min(v, 6.f);
+                    expected[r * out_stride + (j / grid_w) * out_w + j % grid_w] = v;
+                  }
+                }
+                EXPECT_LT(MaxRelDiff(out, expected), 1e-5f)
+                    << mk->name << " m " << m << " k " << k << " out_w " << out_w << " grid_w " << grid_w << " act "
+                    << activation << " bias " << with_bias;
+              }
+            }
+          }
+        }
+      }
     }
   }
 }

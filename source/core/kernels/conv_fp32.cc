@@ -93,17 +93,24 @@ Fp32Isa BestFp32Isa() {
   return best;
 }
 
-void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bias, Fp32Isa isa) {
+void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bias, Fp32Isa isa, ConvAlgo algo) {
   p_ = p;
   isa_ = CpuRuns(isa) ? isa : Fp32Isa::kScalar;
   kernel_ = &MicroKernel(isa_);
+  bias_.assign(p.out_c, 0.f);
+  if (bias) std::copy(bias, bias + p.out_c, bias_.begin());
+  if (algo == ConvAlgo::kAuto) algo = ChooseConvAlgo(p, isa_);
+  algo_ = algo == ConvAlgo::kWinograd && WinogradApplies(p) ? ConvAlgo::kWinograd : ConvAlgo::kDirect;
+  depthwise_ = false;
+  if (algo_ == ConvAlgo::kWinograd) {
+    InitWinograd(weights);
+    return;
+  }
   const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
   depthwise_ = p.group == p.in_c && p.group == p.out_c;
   plan_ = PlanConv(p, depthwise_ ? 16 : kernel_->nr);
   koff_ = PlanRowOffsets(plan_);
   const int64_t k = plan_.k();
-  bias_.assign(p.out_c, 0.f);
-  if (bias) std::copy(bias, bias + p.out_c, bias_.begin());
   if (depthwise_) {
     packed_.assign(weights, weights + int64_t{p.out_c} * k);
     return;
@@ -122,6 +129,10 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
 }
 
 void ConvFp32::Run(const float* in, float* out) const {
+  if (algo_ == ConvAlgo::kWinograd) {
+    RunWinograd(in, out);
+    return;
+  }
   if (depthwise_) {
     RunDepthwise(in, out);
     return;
@@ -167,11 +178,20 @@ void ConvFp32::Run(const float* in, float* out) const {
       gemm.out_w = p.out_w;
       // Units run chunk by chunk of row blocks; inside a chunk, column block by column block, so consecutive
       // tiles share their B panel.
+      // Each tile also prefetches its share of the next chunk's weights, which in a model whose weights outgrow
+      // the cache come from memory (conv10's 2 MB).
+      const int64_t chunk_floats = chunk_rows * plan_.k() * mk.mr, group_floats = row_blocks * plan_.k() * mk.mr;
       ParallelFor(units, [&](int64_t u0, int64_t u1) {
         for (int64_t u = u0; u < u1; ++u) {
           const int64_t chunk = u / (chunk_rows * col_blocks);
           const int64_t rows = std::min(chunk_rows, row_blocks - chunk * chunk_rows);
           const int64_t v = u - chunk * chunk_rows * col_blocks;
+          const int64_t next = (chunk + 1) * chunk_floats;
+          if (next < group_floats) {
+            const int64_t share = (chunk_floats + rows * col_blocks - 1) / (rows * col_blocks);
+            const int64_t begin = next + v * share, end = std::min({next + (v + 1) * share, next + chunk_floats, group_floats});
+            for (int64_t i = begin; i < end; i += 16) __builtin_prefetch(gemm.a + i);
+          }
           mk.tile(gemm, chunk * chunk_rows + v % rows, (v / rows) * mk.nr);
         }
       });

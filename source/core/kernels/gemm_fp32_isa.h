@@ -38,5 +38,49 @@ struct Fp32MicroKernel {
 const Fp32MicroKernel& Fp32MicroKernelScalar();
 const Fp32MicroKernel& Fp32MicroKernelAvx2();
 const Fp32MicroKernel& Fp32MicroKernelAvx512();
+// 16x16 tiles, for GEMMs of at most 16 columns (Winograd layers of at most 16 tiles).
+const Fp32MicroKernel& Fp32MicroKernelAvx512Narrow();
+
+// Winograd F(4x4, 3x3) transforms (conv_winograd.cc) of a group of at most 16 output tiles, tiles
+// [tile0, tile0 + count) in row-major order over a grid of tiles_x tiles per row; tile t covers outputs rows
+// 4·(t / tiles_x) + [0, 4) and columns 4·(t % tiles_x) + [0, 4), clipped to the output. Lane i of every
+// transformed vector is tile tile0 + i.
+
+// V[comp][c][i] = (Bᵀ d B)[comp] of channel c's 6x6 input patch of tile i (rows 4·ty − pad_top + [0, 6), columns
+// 4·tx − pad_left + [0, 6), zero outside the input), for channels [c0, c1). Stored at v + comp·comp_stride +
+// c·chan_stride + i, lanes [0, count) only.
+struct WinogradInput {
+  const float* in = nullptr;  // channel c's plane at in + c·in_hw
+  int64_t in_hw = 0;
+  int in_h = 0, in_w = 0, pad_top = 0, pad_left = 0;
+  int64_t tiles_x = 0, tile0 = 0;
+  int count = 0;
+  int64_t c0 = 0, c1 = 0;
+  float* v = nullptr;
+  int64_t comp_stride = 0, chan_stride = 0;
+};
+
+// out = activation(Aᵀ M A + bias[o]) of every tile of the group for output channels [o0, o1): M[comp] of channel o
+// and tile i at m + (o − o0)·row_stride + comp·comp_stride + i (lanes at or past count are never used). Channel
+// o's output plane is at out + o·out_hw; only outputs inside out_h x out_w are written.
+struct WinogradOutput {
+  const float* m = nullptr;
+  int64_t row_stride = 0, comp_stride = 0;
+  int64_t o0 = 0, o1 = 0;
+  const float* bias = nullptr;  // [o], never nullptr
+  int activation = 0;           // 0 none, 1 ReLU, 2 ReLU6
+  float* out = nullptr;
+  int64_t out_hw = 0;
+  int out_h = 0, out_w = 0;
+  int64_t tiles_x = 0, tile0 = 0;
+  int count = 0;
+};
+
+struct Fp32WinogradTransforms {
+  void (*input)(const WinogradInput& w);
+  void (*output)(const WinogradOutput& w);
+};
+
+const Fp32WinogradTransforms& WinogradTransformsAvx512();
 
 }  // namespace qt

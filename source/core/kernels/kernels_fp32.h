@@ -41,19 +41,37 @@ void Conv2dFp32(const Conv2dParams& p, const float* in, const float* weights, co
 void Conv2dFp32Ref(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out);
 
 struct Fp32MicroKernel;
+struct Fp32WinogradTransforms;
+
+// How ConvFp32 computes a convolution. kDirect: the packed GEMM over the input planes (conv_plan.h), or the
+// depthwise loop. kWinograd: F(4x4, 3x3) Winograd (conv_winograd.cc), only for 3x3 windows with stride 1,
+// dilation 1 and one group; its float rounding differs from direct summation (see kernels_fp32_test.cc for the
+// bound). kAuto: whichever ChooseConvAlgo picks.
+enum class ConvAlgo { kAuto, kDirect, kWinograd };
+const char* ConvAlgoName(ConvAlgo algo);
+bool WinogradApplies(const Conv2dParams& p);
+// The path ConvFp32 takes for `p` on `isa` under kAuto (never kAuto): Winograd where it was measured to beat
+// the direct GEMM (the rule and its measurements are in conv_winograd.cc), kDirect otherwise.
+ConvAlgo ChooseConvAlgo(const Conv2dParams& p, Fp32Isa isa);
 
 // The fast convolution: weights packed once for a register-tiled GEMM whose B operand is the input itself (1x1),
 // shifted views of the padded input (other windows, conv_plan.h) or, where those waste too much, im2col rows;
-// depthwise convolutions take a per-channel vector loop. Matches Conv2dFp32Ref within float rounding; each output
-// is summed in a fixed order, so results do not depend on the thread count.
+// depthwise convolutions take a per-channel vector loop; 3x3 stride-1 layers may take Winograd F(4x4, 3x3).
+// Matches Conv2dFp32Ref within float rounding; each output is summed in a fixed order, so results do not depend
+// on the thread count.
 class ConvFp32 {
  public:
-  void Init(const Conv2dParams& p, const float* weights, const float* bias, Fp32Isa isa = BestFp32Isa());
+  // `algo` kWinograd where WinogradApplies is false falls back to kDirect; algo() tells the path taken.
+  void Init(const Conv2dParams& p, const float* weights, const float* bias, Fp32Isa isa = BestFp32Isa(),
+            ConvAlgo algo = ConvAlgo::kAuto);
   void Run(const float* in, float* out) const;
   Fp32Isa isa() const { return isa_; }
+  ConvAlgo algo() const { return algo_; }
 
  private:
+  void InitWinograd(const float* weights);
   void RunDepthwise(const float* in, float* out) const;
+  void RunWinograd(const float* in, float* out) const;
 
   Conv2dParams p_;
   Fp32Isa isa_ = Fp32Isa::kScalar;
@@ -64,6 +82,12 @@ class ConvFp32 {
   std::vector<float> packed_;    // per group: [row blocks][k][mr]; depthwise: [c][k]
   std::vector<float> bias_;      // [out_c], zeros when the layer has none
   int64_t group_stride_ = 0;     // floats of packed_ per group
+  ConvAlgo algo_ = ConvAlgo::kDirect;
+  // Winograd: packed_ holds the transformed weights, [36 components][row blocks][in_c][mr]; koff_ the rows of V.
+  const Fp32WinogradTransforms* transforms_ = nullptr;
+  int64_t tiles_x_ = 0, tiles_ = 0;
+  int64_t super_tiles_ = 0;  // tiles per pass of RunWinograd's two steps
+  int64_t v_row_ = 0;        // floats per row of V: super_tiles_ rounded up to whole vectors
 };
 
 // Transposed convolution. weights [in_c][out_c/group][kh][kw] (Caffe layout); pad_top/pad_left crop the
