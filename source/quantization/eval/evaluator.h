@@ -63,6 +63,8 @@ class Evaluator {
   Preprocess pre_;
   std::vector<std::string> input_names_;
   std::vector<LayerAccum> layers_;
+  // Dequantized int8 blobs are written here: kept across inputs, so the memory is taken once.
+  Tensor f_scratch_, q_scratch_;
   EvalSummary sum_;
   double output_cosine_sum_ = 0;
 };
