@@ -1,6 +1,7 @@
 #include <cmath>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -235,6 +236,74 @@ TEST(AbsHistogramTest, OrderAndSplitDoNotChangeTheCounts) {
   uint64_t total = 0;
   for (uint64_t c : all.counts()) total += c;
   EXPECT_EQ(total, v.size() - 1);
+}
+
+// Values that stress the fast path: runs of zeros and of one bin (as after a ReLU), exact bin edges, denormals,
+// negative values and a NaN, in lengths around the vector width and both sides of the local-table threshold.
+std::vector<float> HardValues(size_t n, uint32_t seed, bool with_nan) {
+  std::mt19937 rng(seed);
+  std::lognormal_distribution<float> d(-1.f, 2.f);
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) {
+    switch (rng() % 8) {
+      case 0:
+      case 1:
+        v[i] = 0.f;
+        break;
+      case 2:
+        v[i] = i > 0 ? v[i - 1] : 1.f;
+        break;
+      case 3:
+        v[i] = std::ldexp(static_cast<float>(rng() % 64), -4);  // bin edges of every level
+        break;
+      case 4:
+        v[i] = std::numeric_limits<float>::denorm_min() * static_cast<float>(rng() % 100);
+        break;
+      default:
+        v[i] = d(rng) * (rng() % 2 ? 1.f : -1.f);
+    }
+  }
+  if (with_nan && n > 3) v[n / 3] = std::numeric_limits<float>::quiet_NaN();
+  return v;
+}
+
+TEST(AbsHistogramTest, AddEqualsTheReferenceTwin) {
+  for (size_t n : {0, 1, 15, 16, 17, 100, 511, 512, 513, 1000, 4095, 8192, 20000}) {
+    for (bool with_nan : {false, true}) {
+      const std::vector<float> v = HardValues(n, static_cast<uint32_t>(n) + with_nan, with_nan);
+      float m = 0.f;
+      for (float x : v) m = std::fabs(x) > m ? std::fabs(x) : m;
+      for (int bins : {256, 2048, 4096}) {
+        AbsHistogram fast(bins), ref(bins);
+        fast.Add(v.data(), static_cast<int64_t>(n), m);
+        ref.AddReference(v.data(), static_cast<int64_t>(n), m);
+        // A second call at a larger range exercises counting into a grown histogram.
+        fast.Add(v.data(), static_cast<int64_t>(n), 3 * m);
+        ref.AddReference(v.data(), static_cast<int64_t>(n), 3 * m);
+        EXPECT_EQ(fast.exponent(), ref.exponent()) << n << " values, " << bins << " bins";
+        EXPECT_EQ(fast.counts(), ref.counts()) << n << " values, " << bins << " bins, nan " << with_nan;
+      }
+    }
+  }
+}
+
+TEST(BlobStatsTest, RangeAndAbsSumEqualsTheReferenceTwin) {
+  for (size_t n = 0; n < 70; ++n) {
+    for (bool with_nan : {false, true}) {
+      const std::vector<float> v = HardValues(n + 3000 * with_nan, static_cast<uint32_t>(n), with_nan);
+      float mn0 = 0.5f, mx0 = 0.25f, mn1 = mn0, mx1 = mx0;  // folded into what the caller had
+      double s0 = 0, s1 = 0;
+      RangeAndAbsSum(v.data(), static_cast<int64_t>(v.size()), &mn0, &mx0, &s0);
+      RangeAndAbsSumReference(v.data(), static_cast<int64_t>(v.size()), &mn1, &mx1, &s1);
+      EXPECT_EQ(mn0, mn1) << v.size();
+      EXPECT_EQ(mx0, mx1) << v.size();
+      if (with_nan) {
+        EXPECT_TRUE(std::isnan(s0) && std::isnan(s1)) << v.size();
+      } else {
+        EXPECT_EQ(s0, s1) << v.size();
+      }
+    }
+  }
 }
 
 TEST(AbsHistogramTest, ResampleKeepsTheMassInPlace) {

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <cstdint>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace qt {
 namespace {
 
@@ -34,46 +38,88 @@ void AbsHistogram::GrowTo(int exponent) {
   exponent_ = exponent;
 }
 
-void AbsHistogram::Add(const float* x, int64_t n, float max_abs) {
-  if (!(max_abs > 0.f)) return;
+void AbsHistogram::AddReference(const float* x, int64_t n, float max_abs) {
+  if (!(max_abs > 0.f) || !std::isfinite(max_abs)) return;
   GrowTo(ExponentAbove(max_abs));
-  // bins / 2^e is a power of two: the product below is exact, so a value's bin is floor(|x|·bins / 2^e).
+  const double width = std::ldexp(1.0, exponent_) / bins();
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = std::fabs(static_cast<double>(x[i]));
+    if (a == 0.0) continue;
+    const double q = a / width;  // NaN fails the comparison and, as in Add, goes to the last bin
+    ++counts_[q < bins() - 1 ? static_cast<int64_t>(q) : bins() - 1];
+  }
+}
+
+namespace {
+
+// Bin indices of the non-zero values among x[0, m), packed to the front of idx; returns how many. The comparison
+// is unsigned so that a NaN, which converts to INT_MIN, lands in the last bin instead of outside the table (the
+// caller rejects the blob afterwards). Zeros are taken
+// out here because after a ReLU they come in long runs, and counting a run into one bin chains every increment on
+// the previous store.
+int NonZeroBins(const float* x, int m, float inv_width, int last, int32_t* idx) {
+  int k = 0;
+  int i = 0;
+#if defined(__AVX512F__)
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  const __m512 scale = _mm512_set1_ps(inv_width);
+  const __m512i top = _mm512_set1_epi32(last);
+  for (; i + 16 <= m; i += 16) {
+    const __m512 a = _mm512_and_ps(_mm512_loadu_ps(x + i), abs_mask);
+    const __mmask16 nz = _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    const __m512i bin = _mm512_min_epu32(_mm512_cvttps_epi32(_mm512_mul_ps(a, scale)), top);
+    _mm512_mask_compressstoreu_epi32(idx + k, nz, bin);
+    k += __builtin_popcount(nz);
+  }
+#endif
+  for (; i < m; ++i) {
+    const float a = std::fabs(x[i]);
+    const uint32_t bin = static_cast<uint32_t>(static_cast<int32_t>(a * inv_width));
+    idx[k] = static_cast<int32_t>(bin < static_cast<uint32_t>(last) ? bin : last);
+    k += a != 0.f;
+  }
+  return k;
+}
+
+}  // namespace
+
+void AbsHistogram::Add(const float* x, int64_t n, float max_abs) {
+  if (!(max_abs > 0.f) || !std::isfinite(max_abs)) return;
+  GrowTo(ExponentAbove(max_abs));
+  // bins / 2^e is a power of two: the product is exact, so a value's bin is floor(|x|·bins / 2^e) as in
+  // AddReference.
   const float inv_width = std::ldexp(static_cast<float>(bins()), -exponent_);
-  const int last = bins() - 1;
-  // Bin indices are computed a block at a time in a loop that vectorises, then counted into two interleaved local
-  // histograms (runs of values in one bin, zeros or small values after a ReLU, would otherwise chain every
-  // increment on the previous store; two 32-bit tables of 4096 bins still fit the L1 cache). Zeros land in bin 0
-  // without a branch and are taken out at the end. A call adds fewer than 2^32 values per bin, so local counts
-  // cannot wrap.
-  constexpr int kBlock = 256;
   const int b = bins();
+  constexpr int kBlock = 512;
+  int32_t idx[kBlock];
+  uint64_t* c = counts_.data();
+  if (n < 2 * static_cast<int64_t>(b)) {
+    // Few values (a channel of a late layer): clearing and folding local tables would cost more than the counting.
+    for (int64_t start = 0; start < n; start += kBlock) {
+      const int k = NonZeroBins(x + start, static_cast<int>(std::min<int64_t>(kBlock, n - start)), inv_width, b - 1,
+                                idx);
+      for (int j = 0; j < k; ++j) ++c[idx[j]];
+    }
+    return;
+  }
+  // Values of one bin still come in runs (small activations): two interleaved 32-bit local tables break the chain
+  // of increments and, at 4096 bins, still fit the L1 cache. A call adds fewer than 2^32 values per bin, so local
+  // counts cannot wrap.
   thread_local std::vector<uint32_t> local;
   local.assign(static_cast<size_t>(2) * b, 0);
   uint32_t* l0 = local.data();
   uint32_t* l1 = l0 + b;
-  int32_t idx[kBlock];
-  uint64_t zeros = 0;
   for (int64_t start = 0; start < n; start += kBlock) {
-    const int m = static_cast<int>(std::min<int64_t>(kBlock, n - start));
-    const float* p = x + start;
-    uint32_t z = 0;
-    for (int i = 0; i < m; ++i) {
-      const float a = std::fabs(p[i]);
-      z += a == 0.f;
-      const int bin = static_cast<int>(a * inv_width);
-      idx[i] = bin < last ? bin : last;
+    const int k = NonZeroBins(x + start, static_cast<int>(std::min<int64_t>(kBlock, n - start)), inv_width, b - 1,
+                              idx);
+    int j = 0;
+    for (; j + 2 <= k; j += 2) {
+      ++l0[idx[j]];
+      ++l1[idx[j + 1]];
     }
-    zeros += z;
-    int i = 0;
-    for (; i + 2 <= m; i += 2) {
-      ++l0[idx[i]];
-      ++l1[idx[i + 1]];
-    }
-    if (i < m) ++l0[idx[i]];
+    if (j < k) ++l0[idx[j]];
   }
-  uint64_t* c = counts_.data();
-  for (int k = 0; k < b; ++k) c[k] += uint64_t{l0[k]} + l1[k];
-  c[0] -= zeros;
+  for (int i = 0; i < b; ++i) c[i] += uint64_t{l0[i]} + l1[i];
 }
 
 void AbsHistogram::Merge(const AbsHistogram& other) {

@@ -24,6 +24,8 @@ class AbsHistogram {
 
   // Counts |x| of n values whose largest |x| is max_abs (the caller has it from the range statistics).
   void Add(const float* x, int64_t n, float max_abs);
+  // The same counts, one value at a time in double precision: the plain twin Add is tested against.
+  void AddReference(const float* x, int64_t n, float max_abs);
   void Merge(const AbsHistogram& other);
 
   // Counts over [0, max_abs] in `bins` equal bins, as fractional counts: each source bin is split in proportion

@@ -34,6 +34,13 @@ struct StatsRequest {
   static constexpr int kChannelBins = 2048;
 };
 
+// min and max (folded into *mn, *mx) and Σ|x| of n values, summed in 16 float lanes (value i in lane i mod 16)
+// that are then added in lane order, so the result depends on nothing but the values. NaN never wins a comparison:
+// it leaves min/max alone but makes the sum NaN, which is how callers detect it. The reference twin is the plain
+// loop the fast one is tested against.
+void RangeAndAbsSum(const float* p, int64_t n, float* mn, float* mx, double* abs_sum);
+void RangeAndAbsSumReference(const float* p, int64_t n, float* mn, float* mx, double* abs_sum);
+
 // Streaming statistics of one NCHW blob: per channel (dim 1) and for the whole tensor.
 class BlobStats {
  public:
