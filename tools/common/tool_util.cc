@@ -2,6 +2,9 @@
 
 #include <gflags/gflags.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <filesystem>
@@ -9,6 +12,13 @@
 namespace qt {
 
 int ToolMain(const char* tool, const char* usage, int argc, char** argv, const std::function<Status()>& run) {
+#if defined(__GLIBC__)
+  // The tools' threads allocate a few large, long-lived buffers (a network's blobs, decoded inputs) phase after
+  // phase. With one arena a phase reuses the pages the previous one freed; with glibc's default of an arena per
+  // thread, each new worker faults in fresh pages (measured: the calibration report 0.40 -> 0.30 s, 7000 fewer
+  // page faults). The hot loops do not allocate, so the shared arena's lock is not contended.
+  mallopt(M_ARENA_MAX, 1);
+#endif
   gflags::SetUsageMessage(usage);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
