@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -64,6 +65,38 @@ TEST(ParallelTest, CoversRangeExactlyOnceForAnyThreadCount) {
     }
   }
   SetNumThreads(2);
+}
+
+TEST(ParallelTest, ANewPoolSharesItsFirstJob) {
+  // The job is published right after the pool's worker is created, before that thread may have run at all. Each
+  // chunk waits until a second thread has entered one: if the worker took the first job for an old one, the caller
+  // would wait in vain.
+  for (int round = 0; round < 20; ++round) {
+    SetNumThreads(2);
+    std::mutex mutex;
+    std::set<std::thread::id> ids;
+    std::atomic<bool> met{true};
+    ParallelFor(8, [&](int64_t, int64_t) {
+      if (!met) return;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        ids.insert(std::this_thread::get_id());
+      }
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      for (;;) {
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (ids.size() >= 2) return;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+          met = false;
+          return;
+        }
+        std::this_thread::yield();
+      }
+    });
+    ASSERT_TRUE(met.load()) << "round " << round << ": the worker did not join the first job";
+  }
 }
 
 TEST(ParallelTest, NestedCallsRunSerially) {

@@ -121,10 +121,14 @@ class Pool {
 
   void Start() {
     stop_.store(false);
+    // Read here, not on the new thread: a job published before the thread first runs would otherwise count as
+    // already seen, and the caller would run all of it alone (a lazily created pool's first job, e.g. the whole
+    // blob-scale phase of a run from saved statistics, went serial).
+    const uint64_t start_generation = generation_.load();
     for (int i = 1; i < threads_; ++i) {
-      workers_.emplace_back([this] {
+      workers_.emplace_back([this, start_generation] {
         tls_inside_pool = true;
-        uint64_t seen = generation_.load();
+        uint64_t seen = start_generation;
         for (uint64_t g = WaitForJob(seen); g != 0; g = WaitForJob(seen)) {
           active_.fetch_add(1);
           if (generation_.load() == g) {
