@@ -203,23 +203,29 @@ const std::vector<MethodCase> kMethodCases = {
     {BlobMethod::kAsymMinMax, WeightMethod::kAsymMinMax, MergeType::kMixed},
 };
 
-TEST_F(QuantizerTest, OutputDoesNotDependOnTheThreadCount) {
+TEST_F(QuantizerTest, OutputDoesNotDependOnTheThreadCountOrTheKindOfParallelism) {
   const auto samples = WriteSmallCnnInputs(dir_ / "calib", 9);
   for (const auto& c : kMethodCases) {
     QuantizeOptions o;
     o.blob_method = c.blob;
     o.weight_method = c.weight;
     o.merge = c.merge;
-    std::string out[2];
-    for (int threads : {1, 2}) {
-      SetNumThreads(threads);
-      QuantizeResult r;
-      const Status s = QuantizeGraph(SmallCnn(), samples, o, {}, &r);
-      ASSERT_TRUE(s.ok()) << s.message();
-      out[threads - 1] = Serialized(r.graph);
+    std::string first;
+    for (bool images : {true, false}) {
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        o.parallel_images = images;
+        QuantizeResult r;
+        const Status s = QuantizeGraph(SmallCnn(), samples, o, {}, &r);
+        ASSERT_TRUE(s.ok()) << s.message();
+        const std::string out = Serialized(r.graph);
+        if (first.empty()) first = out;
+        EXPECT_EQ(out, first) << BlobMethodName(c.blob) << " / " << WeightMethodName(c.weight) << ", "
+                              << threads << " threads, " << (images ? "images" : "kernels") << " in parallel";
+      }
     }
-    EXPECT_EQ(out[0], out[1]) << BlobMethodName(c.blob) << " / " << WeightMethodName(c.weight);
   }
+  SetNumThreads(2);
 }
 
 TEST_F(QuantizerTest, ReusedStatisticsGiveTheSameModelWithoutAForwardPass) {
