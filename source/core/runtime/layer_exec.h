@@ -6,6 +6,7 @@
 #include "core/base/status.h"
 #include "core/base/tensor.h"
 #include "core/graph/graph.h"
+#include "core/kernels/kernels_fp32.h"
 
 namespace qt {
 
@@ -26,6 +27,10 @@ class LayerExec {
   virtual Status Forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out);
   virtual Status ForwardInt8(const std::vector<const Int8Tensor*>& in, const std::vector<Int8Tensor*>& out);
 };
+
+// The pooling kernel's geometry for a Pooling layer on an NCHW input of dims `in` (shared by the float and int8
+// executors, which differ only in how an average counts the padding).
+Status MakePool2dParams(const PoolParams& p, const Dims& in, bool count_include_pad, Pool2dParams* out);
 
 // The float executor of a layer type (one switch over LayerType).
 std::unique_ptr<LayerExec> CreateFp32LayerExec(const Layer& layer, bool tnn_naive = false);

@@ -74,17 +74,25 @@ class ConvExec : public LayerExec {
   ConvFp32 conv_;  // weights packed once at Prepare
 };
 
+}  // namespace
+
+Status MakePool2dParams(const PoolParams& p, const Dims& in, bool count_include_pad, Pool2dParams* out) {
+  WindowGeometry g;
+  int kh = 0, kw = 0;
+  QT_RETURN_IF_ERROR(PoolGeometry(p, in[2], in[3], &g, &kh, &kw));
+  *out = Pool2dParams{in[0], in[1], in[2], in[3], g.out_h, g.out_w, kh, kw, p.stride_h, p.stride_w,
+                      g.pad_top, g.pad_left, g.pad_bottom, g.pad_right,
+                      p.pool_type == 0 ? PoolType::kMax : PoolType::kAvg, count_include_pad};
+  return Status::Ok();
+}
+
+namespace {
+
 class PoolExec : public LayerExec {
  public:
   Status Prepare(const LayerContext& ctx) override {
     const auto& p = ctx.layer.Params<PoolParams>();
-    const Dims& in = ctx.in_dims[0];
-    WindowGeometry g;
-    int kh = 0, kw = 0;
-    QT_RETURN_IF_ERROR(PoolGeometry(p, in[2], in[3], &g, &kh, &kw));
-    pp_ = Pool2dParams{in[0], in[1], in[2], in[3], g.out_h, g.out_w, kh, kw, p.stride_h, p.stride_w,
-                       g.pad_top, g.pad_left, g.pad_bottom, g.pad_right,
-                       p.pool_type == 0 ? PoolType::kMax : PoolType::kAvg, true};
+    QT_RETURN_IF_ERROR(MakePool2dParams(p, ctx.in_dims[0], true, &pp_));
     // Caffe's average divisor counts the symmetric pad, not the extra bottom/right rows ceil mode adds.
     if (p.pad_type == -1) {
       pp_.pad_bottom = p.pad_h;

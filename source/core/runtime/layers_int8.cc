@@ -194,15 +194,7 @@ class PoolInt8Exec : public LayerExec {
  public:
   bool is_int8() const override { return true; }
   Status Prepare(const LayerContext& ctx) override {
-    const auto& p = ctx.layer.Params<PoolParams>();
-    const Dims& in = ctx.in_dims[0];
-    WindowGeometry g;
-    int kh = 0, kw = 0;
-    QT_RETURN_IF_ERROR(PoolGeometry(p, in[2], in[3], &g, &kh, &kw));
-    pp_ = Pool2dParams{in[0], in[1], in[2], in[3], g.out_h, g.out_w, kh, kw, p.stride_h, p.stride_w,
-                       g.pad_top, g.pad_left, g.pad_bottom, g.pad_right,
-                       p.pool_type == 0 ? PoolType::kMax : PoolType::kAvg, false};
-    return Status::Ok();
+    return MakePool2dParams(ctx.layer.Params<PoolParams>(), ctx.in_dims[0], false, &pp_);
   }
   Status ForwardInt8(const std::vector<const Int8Tensor*>& in, const std::vector<Int8Tensor*>& out) override {
     Pool2dInt8(pp_, in[0]->data.data(), out[0]->data.data());
