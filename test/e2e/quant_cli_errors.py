@@ -31,6 +31,14 @@ def main():
         failures += not ok
         quantized = out + '.quantized.tnnproto', out + '.quantized.tnnmodel'
 
+        # -h (TNN's spelling) prints the usage and the tool's own flags, and exits 0 without running.
+        r = subprocess.run([os.path.join(BIN, 'quantization_cmd'), '-h'], capture_output=True, text=True)
+        text = r.stdout + r.stderr
+        ok = r.returncode == 0 and 'quantization_cmd -p' in text and '-blob_method' in text and 'gflags.cc' not in text
+        print(f"{'ok  ' if ok else 'FAIL'} -h: exit {r.returncode}")
+        total += 1
+        failures += not ok
+
         empty = os.path.join(tmp, 'empty')
         os.mkdir(empty)
         bad_img = os.path.join(tmp, 'badimg')

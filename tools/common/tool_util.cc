@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <filesystem>
 
+// -h as TNN's tools spell it; gflags' own --help also lists gflags' internal flags.
+DEFINE_bool(h, false, "show this help (the tool's usage and its own flags) and exit");
+
 namespace qt {
 
 int ToolMain(const char* tool, const char* usage, int argc, char** argv, const std::function<Status()>& run) {
@@ -21,6 +24,11 @@ int ToolMain(const char* tool, const char* usage, int argc, char** argv, const s
 #endif
   gflags::SetUsageMessage(usage);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (FLAGS_h) {
+    // Only the flags defined under tools/ (the tool's own and these shared ones).
+    gflags::ShowUsageWithFlagsRestrict(argv[0], "tools/");
+    return 0;
+  }
   if (argc > 1) {
     std::fprintf(stderr, "%s: error: unexpected argument '%s'\n", tool, argv[1]);
     return 1;
