@@ -22,10 +22,12 @@ struct Net::Blob {
   bool has_int8 = false;
   const BlobScale* scale = nullptr;
   std::string name;
+  Net* net = nullptr;
 
   Status NeedFloat() {
     if (has_float) return Status::Ok();
     if (!has_int8) return Status::Internal("blob '" + name + "' is read before it is written");
+    if (f.data.empty() && net->recycle_) f.data = net->TakeFloat(q.count());
     DequantizeTensor(q, &f);
     has_float = true;
     return Status::Ok();
@@ -34,6 +36,7 @@ struct Net::Blob {
     if (has_int8) return Status::Ok();
     if (!has_float) return Status::Internal("blob '" + name + "' is read before it is written");
     if (!scale) return Status::InvalidArgument("blob '" + name + "' feeds a quantized layer but has no scale");
+    if (q.data.empty() && net->recycle_) q.data = net->TakeInt8(f.count());
     QuantizeTensor(f, *scale, &q);
     has_int8 = true;
     return Status::Ok();
@@ -61,6 +64,7 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   blobs_.clear();
   for (const auto& [name, dims] : blob_dims_) {
     auto b = std::make_unique<Blob>();
+    b->net = this;
     b->name = name;
     b->dims = dims;
     auto it = graph_.blob_scales.find(name);
@@ -89,7 +93,48 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
     QT_RETURN_IF_ERROR(exec->Prepare(ctx).WithContext("layer '" + layer.name + "' (" + layer.type_str + ")"));
     execs_.push_back(std::move(exec));
   }
+  std::map<std::string, size_t> last_use;
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    for (const auto& n : graph_.layers[i].outputs) last_use.emplace(n, i);
+    for (const auto& n : graph_.layers[i].inputs) last_use[n] = i;
+  }
+  for (const auto& in : graph_.inputs) last_use.erase(in.name);
+  for (const auto& out : graph_.outputs) last_use.erase(out);
+  release_after_.assign(graph_.layers.size(), {});
+  for (const auto& [name, i] : last_use) release_after_[i].push_back(FindBlob(name));
+  free_float_.clear();
+  free_int8_.clear();
   return Status::Ok();
+}
+
+std::vector<float> Net::TakeFloat(int64_t n) {
+  for (auto it = free_float_.begin(); it != free_float_.end(); ++it) {
+    if (static_cast<int64_t>(it->size()) == n) {
+      std::vector<float> v = std::move(*it);
+      free_float_.erase(it);
+      return v;
+    }
+  }
+  return std::vector<float>(n);
+}
+
+std::vector<int8_t> Net::TakeInt8(int64_t n) {
+  for (auto it = free_int8_.begin(); it != free_int8_.end(); ++it) {
+    if (static_cast<int64_t>(it->size()) == n) {
+      std::vector<int8_t> v = std::move(*it);
+      free_int8_.erase(it);
+      return v;
+    }
+  }
+  return std::vector<int8_t>(n);
+}
+
+void Net::Release(Blob* b) {
+  if (!b->f.data.empty()) free_float_.push_back(std::move(b->f.data));
+  if (!b->q.data.empty()) free_int8_.push_back(std::move(b->q.data));
+  b->f.data.clear();
+  b->q.data.clear();
+  b->has_float = b->has_int8 = false;
 }
 
 Status Net::SetInput(const std::string& name, const Tensor& input) {
@@ -130,6 +175,7 @@ Status Net::Forward(const LayerCallback& callback) {
         if (!b->scale) return Status::InvalidArgument("quantized layer '" + layer.name + "' output '" + b->name +
                                                       "' has no scale");
         b->q.dims = b->dims;
+        if (b->q.data.empty() && recycle_) b->q.data = TakeInt8(DimsCount(b->dims));
         b->q.data.resize(DimsCount(b->dims));
         b->q.scales = b->scale->scale;
         b->q.zero_points = b->scale->zero_point;
@@ -149,6 +195,7 @@ Status Net::Forward(const LayerCallback& callback) {
       }
       for (Blob* b : outs) {
         b->f.dims = b->dims;
+        if (b->f.data.empty() && recycle_) b->f.data = TakeFloat(DimsCount(b->dims));
         b->f.data.resize(DimsCount(b->dims));
         fout.push_back(&b->f);
       }
@@ -165,6 +212,9 @@ Status Net::Forward(const LayerCallback& callback) {
         views.push_back(&b->f);
       }
       QT_RETURN_IF_ERROR(callback(layer, views));
+    }
+    if (recycle_) {
+      for (Blob* b : release_after_[i]) Release(b);
     }
   }
   return Status::Ok();

@@ -39,6 +39,13 @@ class Net {
   const Graph& graph() const { return graph_; }
   const BlobDims& blob_dims() const { return blob_dims_; }
 
+  // With recycling on, an intermediate blob's memory goes back to a pool once its last consumer has run, and later
+  // layers take their outputs from that pool (a buffer of exactly their size, so nothing is cleared or
+  // reallocated after the first pass). Activations then stay within a few buffers that remain in cache, and the
+  // network holds the live blobs only. After Forward only the model's inputs and outputs keep their values
+  // (GetBlob/ViewBlob of another blob fail); the layer callback still sees every layer's outputs. Off by default.
+  void set_recycle_blobs(bool on) { recycle_ = on; }
+
   // Copies a float input; its dims must equal the input's dims.
   Status SetInput(const std::string& name, const Tensor& input);
   Status Forward(const LayerCallback& callback = nullptr);
@@ -59,6 +66,14 @@ class Net {
   BlobDims blob_dims_;
   std::map<std::string, std::unique_ptr<Blob>> blobs_;
   std::vector<std::unique_ptr<LayerExec>> execs_;
+  // Recycling: the blobs whose last reader is layer i (or, never read, its writer), and the free buffers.
+  bool recycle_ = false;
+  std::vector<std::vector<Blob*>> release_after_;
+  std::vector<std::vector<float>> free_float_;
+  std::vector<std::vector<int8_t>> free_int8_;
+  std::vector<float> TakeFloat(int64_t n);
+  std::vector<int8_t> TakeInt8(int64_t n);
+  void Release(Blob* b);
 };
 
 }  // namespace qt
