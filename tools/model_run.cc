@@ -61,6 +61,7 @@ Status Run() {
   QT_RETURN_IF_ERROR(LoadModel(proto, model, &graph));
   Net net;
   QT_RETURN_IF_ERROR(net.Init(graph));
+  net.set_recycle_blobs(true);  // only the outputs are read
 
   const auto files = SplitList(input);
   if (files.size() != net.inputs().size()) {

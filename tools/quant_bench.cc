@@ -42,6 +42,10 @@ DEFINE_int32(warmup, 5, "untimed forward passes before timing");
 DEFINE_string(threads, "1,2", "comma-separated thread counts");
 DEFINE_bool(layers, false, "print the per-layer time breakdown (median over the profiled runs)");
 DEFINE_bool(fuse, true, "fuse Conv+ReLU in the fp32 graph as TNN's runtime does (the int8 model is already fused)");
+DEFINE_bool(recycle_blobs, true,
+            "recycle intermediate blob memory by last use (as model_run and calibration do)");
+DEFINE_bool(compare_recycling, false,
+            "also time every model with all its blobs kept (recycling off), in the same alternating blocks");
 DEFINE_int32(gemm_size, 512, "side of the square matrices of the Eigen sgemm peak measurement");
 DEFINE_bool(conv_sweep, false,
             "instead of the models: time fp32 3x3 stride-1 pad-1 convolutions on a grid of shapes at 1 thread, direct "
@@ -230,6 +234,7 @@ Status LoadForBench(const std::string& label, const std::string& proto, const st
   if (fuse) SimplifyGraph(&m->graph);
   m->net = std::make_unique<Net>();
   QT_RETURN_IF_ERROR(m->net->Init(m->graph).WithContext(proto));
+  m->net->set_recycle_blobs(FLAGS_recycle_blobs);
   if (m->net->inputs().size() != 1) return Status::Unsupported(proto + ": quant_bench runs single-input models");
   const std::string& name = m->net->inputs()[0].name;
   Tensor in;
@@ -321,6 +326,17 @@ Status Run() {
     QT_RETURN_IF_ERROR(LoadForBench("int8", FLAGS_int8_proto, FLAGS_int8_model, false,
                                     have_input ? &input : nullptr, &models[1]));
   }
+  if (FLAGS_compare_recycling) {
+    const size_t n = models.size();
+    for (size_t k = 0; k < n; ++k) {
+      models.emplace_back();
+      const bool int8 = k == 1;
+      QT_RETURN_IF_ERROR(LoadForBench(models[k].label + " kept", int8 ? FLAGS_int8_proto : FLAGS_p,
+                                      int8 ? FLAGS_int8_model : FLAGS_m, int8 ? false : FLAGS_fuse,
+                                      have_input ? &input : nullptr, &models.back()));
+      models.back().net->set_recycle_blobs(false);
+    }
+  }
 
   std::printf("machine: %s, %u hardware threads; kernels: fp32 %s, int8 %s\n", CpuName().c_str(),
               std::thread::hardware_concurrency(), Fp32IsaName(BestFp32Isa()), Int8IsaName(BestInt8Isa()));
@@ -398,6 +414,20 @@ Status Run() {
     }
     std::printf("\n");
   }
+  if (FLAGS_compare_recycling) {
+    const size_t n = models.size() / 2;
+    std::printf("\nblob memory recycled against every blob kept, ms per image (median / min), same blocks\n");
+    for (size_t k = 0; k < n; ++k) {
+      for (int t : threads) {
+        const Timing& a = timings[t][k];
+        const Timing& b = timings[t][n + k];
+        std::printf("  %s, %d thread%s: %7.3f / %7.3f recycled, %7.3f / %7.3f kept: %.3f / %.3f\n",
+                    models[k].label.c_str(), t, t > 1 ? "s" : " ", Median(a.total) * 1e3, Min(a.total) * 1e3,
+                    Median(b.total) * 1e3, Min(b.total) * 1e3, Median(a.total) / Median(b.total),
+                    Min(a.total) / Min(b.total));
+      }
+    }
+  }
   std::printf("\nconvolutions (sum of conv MACs·2 / sum of per-layer conv times; median, and min in brackets)\n");
   for (size_t k = 0; k < models.size(); ++k) {
     const double gflop = 2.0 * models[k].conv_macs * 1e-9;
@@ -408,7 +438,8 @@ Status Run() {
       const double best = tm.conv_min_seconds > 0 ? gflop / tm.conv_min_seconds : 0.0;
       std::printf("    %d thread%s: conv %.3f ms [%.3f] of %.3f ms [%.3f], %6.1f [%6.1f] G%s/s = %.2f [%.2f] x GEMM peak\n",
                   t, t > 1 ? "s" : " ", tm.conv_seconds * 1e3, tm.conv_min_seconds * 1e3, Median(tm.total) * 1e3,
-                  Min(tm.total) * 1e3, rate, best, k == 0 ? "FLOP" : "OP", rate / peaks[t].best, best / peaks[t].best);
+                  Min(tm.total) * 1e3, rate, best, models[k].label.rfind("int8", 0) == 0 ? "OP" : "FLOP",
+                  rate / peaks[t].best, best / peaks[t].best);
     }
   }
   if (FLAGS_layers) {

@@ -75,7 +75,10 @@ Status CollectBlobStats(const Graph& graph, const std::vector<CalibrationSample>
   for (auto& w : pool) w = std::make_unique<Worker>();
   // Each worker builds its own network (weight packing and transforms are a tenth of a second for SqueezeNet).
   std::vector<Status> init(workers);
-  RunConcurrently(workers, [&](int k) { init[k] = pool[k]->net.Init(graph); });
+  RunConcurrently(workers, [&](int k) {
+    init[k] = pool[k]->net.Init(graph);
+    pool[k]->net.set_recycle_blobs(true);  // statistics are taken in the layer callback
+  });
   for (const Status& s : init) QT_RETURN_IF_ERROR(s);
   // A channel Concat's statistics follow exactly from its inputs': it is not scanned again.
   const BlobDims& dims = pool[0]->net.blob_dims();
@@ -196,6 +199,7 @@ Status CollectTnnBlobStatistics(const Graph& graph, const std::vector<Calibratio
                                 const ProgressFn& progress, std::map<std::string, TnnBlobStatistics>* stats) {
   Net net;
   QT_RETURN_IF_ERROR(net.Init(graph, {}, /*tnn_naive=*/true));
+  net.set_recycle_blobs(true);
   stats->clear();
   for (const auto& [name, m] : merged) {
     const Dims& d = net.blob_dims().at(name);
