@@ -10,6 +10,7 @@
 #include "core/base/parallel.h"
 #include "core/io/tnn_io.h"
 #include "core/runtime/net.h"
+#include "quantization/eval/evaluator.h"
 #include "core/graph/shape_inference.h"
 #include "quantization/quantizer/graph_passes.h"
 #include "quantization/quantizer/quantizer.h"
@@ -262,6 +263,40 @@ TEST_F(QuantizerTest, RecycledBlobsGiveTheSameValuesInFloatAndInt8Networks) {
       EXPECT_FALSE(recycled.GetBlob("cat", &b).ok()) << "an intermediate blob keeps a value after Forward";
     }
   }
+}
+
+TEST_F(QuantizerTest, EvaluatorLayerCosinesEqualThoseOfTheKeptBlobs) {
+  // The evaluator compares inside the fp32 pass (its blobs recycled); the same cosines follow from two networks
+  // that keep every blob, compared after their passes.
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 6);
+  QuantizeResult q;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, QuantizeOptions(), {}, &q).ok());
+  Evaluator eval;
+  ASSERT_TRUE(eval.Init(SmallCnn(), &q.graph, Preprocess()).ok());
+  Net f, i8;
+  ASSERT_TRUE(f.Init(SmallCnn()).ok());
+  ASSERT_TRUE(i8.Init(q.graph).ok());
+  std::map<std::string, double> expected;
+  for (const auto& sample : samples) {
+    Tensor in;
+    ASSERT_TRUE(LoadInput(sample.at("data"), {1, 3, 12, 12}, Preprocess(), &in).ok());
+    ASSERT_TRUE(eval.AddTensors({{"data", in}}, -1).ok());
+    ASSERT_TRUE(f.SetInput("data", in).ok());
+    ASSERT_TRUE(i8.SetInput("data", in).ok());
+    ASSERT_TRUE(f.Forward().ok());
+    ASSERT_TRUE(i8.Forward().ok());
+    for (const auto& l : q.graph.layers) {
+      if (!l.quantized) continue;
+      Tensor a, b;
+      ASSERT_TRUE(f.GetBlob(l.outputs[0], &a).ok());
+      ASSERT_TRUE(i8.GetBlob(l.outputs[0], &b).ok());
+      expected[l.outputs[0]] += Cosine(b.data, a.data) / samples.size();
+    }
+  }
+  const EvalSummary s = eval.Summary();
+  EXPECT_EQ(s.inputs, static_cast<int>(samples.size()));
+  ASSERT_EQ(s.layers.size(), expected.size());
+  for (const auto& l : s.layers) EXPECT_NEAR(l.cosine, expected.at(l.blob), 1e-9) << l.blob;
 }
 
 TEST_F(QuantizerTest, ReusedStatisticsGiveTheSameModelWithoutAForwardPass) {

@@ -63,12 +63,14 @@ Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& p
   pre_ = pre;
   fp32_ = std::make_unique<Net>();
   QT_RETURN_IF_ERROR(fp32_->Init(fp32).WithContext("fp32 model"));
+  fp32_->set_recycle_blobs(true);  // its blobs are compared in the layer callback
   input_names_.clear();
   for (const auto& in : fp32_->inputs()) input_names_.push_back(in.name);
   std::sort(input_names_.begin(), input_names_.end());
   sum_ = EvalSummary();
   output_cosine_sum_ = 0;
   layers_.clear();
+  layer_index_.clear();
   int8_.reset();
   int8_graph_ = int8;
   if (!int8) return Status::Ok();
@@ -89,6 +91,7 @@ Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& p
     const std::string& blob = l.outputs[0];
     auto d = fp32_->blob_dims().find(blob);
     if (d == fp32_->blob_dims().end() || d->second != int8_->blob_dims().at(blob)) continue;
+    layer_index_[blob].push_back(layers_.size());
     layers_.push_back({l.name, blob});
   }
   return Status::Ok();
@@ -179,8 +182,28 @@ Agreement Compare(const Tensor& q, const Tensor& f, const BlobScale& s) {
 }  // namespace
 
 Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int label) {
+  // The int8 model runs first and keeps its blobs; the fp32 model then compares each of its layer outputs with the
+  // int8 blob of the same name as it is produced, so it can recycle its own blob memory as it goes.
+  if (int8_) {
+    for (const auto& [name, t] : inputs) QT_RETURN_IF_ERROR(int8_->SetInput(name, t));
+    QT_RETURN_IF_ERROR(int8_->Forward().WithContext("int8 model"));
+  }
   for (const auto& [name, t] : inputs) QT_RETURN_IF_ERROR(fp32_->SetInput(name, t));
-  QT_RETURN_IF_ERROR(fp32_->Forward().WithContext("fp32 model"));
+  QT_RETURN_IF_ERROR(fp32_->Forward([&](const Layer& layer, const std::vector<const Tensor*>& outs) {
+    for (size_t k = 0; k < layer.outputs.size(); ++k) {
+      auto it = layer_index_.find(layer.outputs[k]);
+      if (it == layer_index_.end()) continue;
+      const Tensor* q = nullptr;
+      QT_RETURN_IF_ERROR(int8_->ViewBlob(it->first, &q, &q_scratch_));
+      const Agreement a = Compare(*q, *outs[k], int8_graph_->blob_scales.at(it->first));
+      for (size_t i : it->second) {
+        layers_[i].cosine_sum += a.cosine;
+        layers_[i].clipped += a.clipped;
+        layers_[i].values += outs[k]->count();
+      }
+    }
+    return Status::Ok();
+  }).WithContext("fp32 model"));
   std::vector<float> fp32_all, fp32_scores;
   QT_RETURN_IF_ERROR(Outputs(*fp32_, &fp32_all, &fp32_scores));
   const std::vector<int> fp32_top = TopK(fp32_scores, 5);
@@ -192,8 +215,6 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
   }
   if (!int8_) return Status::Ok();
 
-  for (const auto& [name, t] : inputs) QT_RETURN_IF_ERROR(int8_->SetInput(name, t));
-  QT_RETURN_IF_ERROR(int8_->Forward().WithContext("int8 model"));
   std::vector<float> int8_all, int8_scores;
   QT_RETURN_IF_ERROR(Outputs(*int8_, &int8_all, &int8_scores));
   const std::vector<int> int8_top = TopK(int8_scores, 5);
@@ -203,15 +224,6 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
   }
   sum_.top1_agreement += !fp32_top.empty() && !int8_top.empty() && fp32_top[0] == int8_top[0];
   output_cosine_sum_ += Cosine(int8_all, fp32_all);
-  for (auto& l : layers_) {
-    const Tensor *f = nullptr, *q = nullptr;
-    QT_RETURN_IF_ERROR(fp32_->ViewBlob(l.blob, &f, &f_scratch_));
-    QT_RETURN_IF_ERROR(int8_->ViewBlob(l.blob, &q, &q_scratch_));
-    const Agreement a = Compare(*q, *f, int8_graph_->blob_scales.at(l.blob));
-    l.cosine_sum += a.cosine;
-    l.clipped += a.clipped;
-    l.values += f->count();
-  }
   return Status::Ok();
 }
 

@@ -63,8 +63,9 @@ class Evaluator {
   Preprocess pre_;
   std::vector<std::string> input_names_;
   std::vector<LayerAccum> layers_;
+  std::map<std::string, std::vector<size_t>> layer_index_;  // blob name → its entries in layers_
   // Dequantized int8 blobs are written here: kept across inputs, so the memory is taken once.
-  Tensor f_scratch_, q_scratch_;
+  Tensor q_scratch_;
   EvalSummary sum_;
   double output_cosine_sum_ = 0;
 };
