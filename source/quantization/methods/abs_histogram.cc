@@ -68,8 +68,8 @@ int NonZeroBins(const float* x, int m, float inv_width, int last, int32_t* idx) 
     const __m512 a = _mm512_and_ps(_mm512_loadu_ps(x + i), abs_mask);
     const __mmask16 nz = _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_NEQ_UQ);
     const __m512i bin = _mm512_min_epu32(_mm512_cvttps_epi32(_mm512_mul_ps(a, scale)), top);
-    // Compressed in a register and stored whole (idx has 16 spare entries): Zen 4 runs the compressing store to
-    // memory as a slow microcoded sequence.
+    // Compressed in a register and stored whole (idx has 16 spare entries): AMD's Zen 4 runs the compressing store
+    // to memory as a slow microcoded sequence, and this way costs no more elsewhere.
     _mm512_storeu_si512(idx + k, _mm512_maskz_compress_epi32(nz, bin));
     k += __builtin_popcount(nz);
   }
