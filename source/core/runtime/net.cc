@@ -107,27 +107,26 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   return Status::Ok();
 }
 
-std::vector<float> Net::TakeFloat(int64_t n) {
-  for (auto it = free_float_.begin(); it != free_float_.end(); ++it) {
+namespace {
+
+// A free buffer of exactly n elements, or a new one: a pass then takes and returns the same buffers as the previous
+// one, so after the first pass nothing is allocated or cleared.
+template <typename T>
+std::vector<T> TakeExact(std::vector<std::vector<T>>* pool, int64_t n) {
+  for (auto it = pool->begin(); it != pool->end(); ++it) {
     if (static_cast<int64_t>(it->size()) == n) {
-      std::vector<float> v = std::move(*it);
-      free_float_.erase(it);
+      std::vector<T> v = std::move(*it);
+      pool->erase(it);
       return v;
     }
   }
-  return std::vector<float>(n);
+  return std::vector<T>(n);
 }
 
-std::vector<int8_t> Net::TakeInt8(int64_t n) {
-  for (auto it = free_int8_.begin(); it != free_int8_.end(); ++it) {
-    if (static_cast<int64_t>(it->size()) == n) {
-      std::vector<int8_t> v = std::move(*it);
-      free_int8_.erase(it);
-      return v;
-    }
-  }
-  return std::vector<int8_t>(n);
-}
+}  // namespace
+
+std::vector<float> Net::TakeFloat(int64_t n) { return TakeExact(&free_float_, n); }
+std::vector<int8_t> Net::TakeInt8(int64_t n) { return TakeExact(&free_int8_, n); }
 
 void Net::Release(Blob* b) {
   if (!b->f.data.empty()) free_float_.push_back(std::move(b->f.data));
