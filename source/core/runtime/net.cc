@@ -12,6 +12,27 @@ Status LayerExec::ForwardInt8(const std::vector<const Int8Tensor*>&, const std::
   return Status::Internal("int8 forward called on a float layer");
 }
 
+namespace {
+
+// Gives *data n elements: a buffer of exactly that size from the pool when *data has none (it was recycled), so a
+// pass takes and returns the same buffers as the previous one and nothing is allocated or cleared after the first.
+// The pool only fills when recycling is on; empty, this is a plain resize.
+template <typename T>
+void Provide(std::vector<std::vector<T>>* pool, int64_t n, std::vector<T>* data) {
+  if (data->empty()) {
+    for (auto it = pool->begin(); it != pool->end(); ++it) {
+      if (static_cast<int64_t>(it->size()) == n) {
+        *data = std::move(*it);
+        pool->erase(it);
+        break;
+      }
+    }
+  }
+  data->resize(n);
+}
+
+}  // namespace
+
 // A blob holds a float value, an int8 value or both; a consumer of the other kind gets a conversion made on
 // first use (TNN's runtime inserts Reformat layers at the same places).
 struct Net::Blob {
@@ -22,21 +43,20 @@ struct Net::Blob {
   bool has_int8 = false;
   const BlobScale* scale = nullptr;
   std::string name;
-  Net* net = nullptr;
 
-  Status NeedFloat() {
+  Status NeedFloat(std::vector<std::vector<float>>* pool) {
     if (has_float) return Status::Ok();
     if (!has_int8) return Status::Internal("blob '" + name + "' is read before it is written");
-    if (f.data.empty() && net->recycle_) f.data = net->TakeFloat(q.count());
+    Provide(pool, q.count(), &f.data);
     DequantizeTensor(q, &f);
     has_float = true;
     return Status::Ok();
   }
-  Status NeedInt8() {
+  Status NeedInt8(std::vector<std::vector<int8_t>>* pool) {
     if (has_int8) return Status::Ok();
     if (!has_float) return Status::Internal("blob '" + name + "' is read before it is written");
     if (!scale) return Status::InvalidArgument("blob '" + name + "' feeds a quantized layer but has no scale");
-    if (q.data.empty() && net->recycle_) q.data = net->TakeInt8(f.count());
+    Provide(pool, f.count(), &q.data);
     QuantizeTensor(f, *scale, &q);
     has_int8 = true;
     return Status::Ok();
@@ -64,7 +84,6 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   blobs_.clear();
   for (const auto& [name, dims] : blob_dims_) {
     auto b = std::make_unique<Blob>();
-    b->net = this;
     b->name = name;
     b->dims = dims;
     auto it = graph_.blob_scales.find(name);
@@ -107,32 +126,10 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   return Status::Ok();
 }
 
-namespace {
-
-// A free buffer of exactly n elements, or a new one: a pass then takes and returns the same buffers as the previous
-// one, so after the first pass nothing is allocated or cleared.
-template <typename T>
-std::vector<T> TakeExact(std::vector<std::vector<T>>* pool, int64_t n) {
-  for (auto it = pool->begin(); it != pool->end(); ++it) {
-    if (static_cast<int64_t>(it->size()) == n) {
-      std::vector<T> v = std::move(*it);
-      pool->erase(it);
-      return v;
-    }
-  }
-  return std::vector<T>(n);
-}
-
-}  // namespace
-
-std::vector<float> Net::TakeFloat(int64_t n) { return TakeExact(&free_float_, n); }
-std::vector<int8_t> Net::TakeInt8(int64_t n) { return TakeExact(&free_int8_, n); }
-
 void Net::Release(Blob* b) {
+  // A moved-from vector is empty, which is what Provide looks for.
   if (!b->f.data.empty()) free_float_.push_back(std::move(b->f.data));
   if (!b->q.data.empty()) free_int8_.push_back(std::move(b->q.data));
-  b->f.data.clear();
-  b->q.data.clear();
   b->has_float = b->has_int8 = false;
 }
 
@@ -167,15 +164,14 @@ Status Net::Forward(const LayerCallback& callback) {
       std::vector<const Int8Tensor*> qin;
       std::vector<Int8Tensor*> qout;
       for (Blob* b : ins) {
-        QT_RETURN_IF_ERROR(b->NeedInt8());
+        QT_RETURN_IF_ERROR(b->NeedInt8(&free_int8_));
         qin.push_back(&b->q);
       }
       for (Blob* b : outs) {
         if (!b->scale) return Status::InvalidArgument("quantized layer '" + layer.name + "' output '" + b->name +
                                                       "' has no scale");
         b->q.dims = b->dims;
-        if (b->q.data.empty() && recycle_) b->q.data = TakeInt8(DimsCount(b->dims));
-        b->q.data.resize(DimsCount(b->dims));
+        Provide(&free_int8_, DimsCount(b->dims), &b->q.data);
         b->q.scales = b->scale->scale;
         b->q.zero_points = b->scale->zero_point;
         qout.push_back(&b->q);
@@ -189,13 +185,12 @@ Status Net::Forward(const LayerCallback& callback) {
       std::vector<const Tensor*> fin;
       std::vector<Tensor*> fout;
       for (Blob* b : ins) {
-        QT_RETURN_IF_ERROR(b->NeedFloat());
+        QT_RETURN_IF_ERROR(b->NeedFloat(&free_float_));
         fin.push_back(&b->f);
       }
       for (Blob* b : outs) {
         b->f.dims = b->dims;
-        if (b->f.data.empty() && recycle_) b->f.data = TakeFloat(DimsCount(b->dims));
-        b->f.data.resize(DimsCount(b->dims));
+        Provide(&free_float_, DimsCount(b->dims), &b->f.data);
         fout.push_back(&b->f);
       }
       QT_RETURN_IF_ERROR(exec->Forward(fin, fout).WithContext("layer '" + layer.name + "'"));
@@ -207,7 +202,7 @@ Status Net::Forward(const LayerCallback& callback) {
     if (callback) {
       std::vector<const Tensor*> views;
       for (Blob* b : outs) {
-        QT_RETURN_IF_ERROR(b->NeedFloat());
+        QT_RETURN_IF_ERROR(b->NeedFloat(&free_float_));
         views.push_back(&b->f);
       }
       QT_RETURN_IF_ERROR(callback(layer, views));
@@ -220,15 +215,9 @@ Status Net::Forward(const LayerCallback& callback) {
 }
 
 Status Net::GetBlob(const std::string& name, Tensor* out) const {
-  const Blob* b = FindBlob(name);
-  if (!b) return Status::NotFound("no blob named '" + name + "'");
-  if (b->has_float) {
-    *out = b->f;
-  } else if (b->has_int8) {
-    DequantizeTensor(b->q, out);
-  } else {
-    return Status::InvalidArgument("blob '" + name + "' has no value (run Forward first)");
-  }
+  const Tensor* value = nullptr;
+  QT_RETURN_IF_ERROR(ViewBlob(name, &value, out));
+  if (value != out) *out = *value;
   return Status::Ok();
 }
 

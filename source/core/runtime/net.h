@@ -71,8 +71,6 @@ class Net {
   std::vector<std::vector<Blob*>> release_after_;
   std::vector<std::vector<float>> free_float_;
   std::vector<std::vector<int8_t>> free_int8_;
-  std::vector<float> TakeFloat(int64_t n);
-  std::vector<int8_t> TakeInt8(int64_t n);
   void Release(Blob* b);
 };
 
