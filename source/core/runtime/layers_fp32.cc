@@ -51,6 +51,9 @@ class ConvExec : public LayerExec {
     }
     if (s.ok() && !deconv_ && !tnn_naive_) {
       conv_.Init(cp_, weights_.data(), bias_.empty() ? nullptr : bias_.data());
+      // The packed copy is all this path reads; the float weights would otherwise be held twice.
+      std::vector<float>().swap(weights_);
+      std::vector<float>().swap(bias_);
     }
     return s;
   }
@@ -70,7 +73,7 @@ class ConvExec : public LayerExec {
   bool deconv_;
   bool tnn_naive_;
   Conv2dParams cp_;
-  std::vector<float> weights_, bias_;
+  std::vector<float> weights_, bias_;  // the deconvolution and TNN-naive paths only
   ConvFp32 conv_;  // weights packed once at Prepare
 };
 
