@@ -6,6 +6,7 @@
 #include "core/base/parallel.h"
 #include "core/int8/gemm_int8_isa.h"
 #include "core/int8/kernels_int8.h"
+#include "core/kernels/kernel_util.h"
 
 namespace qt {
 namespace {
@@ -40,7 +41,6 @@ bool CpuRuns(Int8Isa isa) {
   return false;
 }
 
-int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 // Per-thread buffers that only grow, reused by every Run (the caller's thread owns them while its ParallelFor
 // workers fill disjoint parts).
@@ -57,15 +57,6 @@ template <typename T>
 T* Grow(std::vector<T>* v, int64_t size) {
   if (static_cast<int64_t>(v->size()) < size) v->resize(static_cast<size_t>(size));
   return v->data();
-}
-
-int ActivationCode(Activation a) {
-  switch (a) {
-    case Activation::kNone: return 0;
-    case Activation::kRelu: return 1;
-    case Activation::kRelu6: return 2;
-  }
-  return 0;
 }
 
 bool AnyNonZero(const std::vector<int8_t>& v) {

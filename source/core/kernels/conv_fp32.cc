@@ -4,6 +4,7 @@
 
 #include "core/base/parallel.h"
 #include "core/kernels/gemm_fp32_isa.h"
+#include "core/kernels/kernel_util.h"
 #include "core/kernels/kernels_fp32.h"
 
 namespace qt {
@@ -46,24 +47,6 @@ float* Scratch(int64_t size, int slot = kPlanes) {
   std::vector<float>& buffer = buffers[slot];
   if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(static_cast<size_t>(size));
   return buffer.data();
-}
-
-float Activate(float v, Activation a) {
-  switch (a) {
-    case Activation::kNone: return v;
-    case Activation::kRelu: return v > 0.f ? v : 0.f;
-    case Activation::kRelu6: return std::min(std::max(v, 0.f), 6.f);
-  }
-  return v;
-}
-
-int ActivationCode(Activation a) {
-  switch (a) {
-    case Activation::kNone: return 0;
-    case Activation::kRelu: return 1;
-    case Activation::kRelu6: return 2;
-  }
-  return 0;
 }
 
 // Row blocks of the weights that share B panels from L1 while their packed weights stay in L2.

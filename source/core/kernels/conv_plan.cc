@@ -1,4 +1,5 @@
 #include "core/kernels/conv_plan.h"
+#include "core/kernels/kernel_util.h"
 
 #include <type_traits>
 
@@ -7,7 +8,6 @@
 namespace qt {
 namespace {
 
-int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 }  // namespace
 
@@ -15,7 +15,6 @@ ConvPlan PlanConv(const Conv2dParams& p, int64_t nr) {
   ConvPlan plan;
   const int icg = p.in_c / p.group;
   const bool one_by_one = p.kernel_h == 1 && p.kernel_w == 1;
-  plan.out_w = p.out_w;
   if (one_by_one && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 && p.pad_left == 0 && p.out_h == p.in_h &&
       p.out_w == p.in_w) {
     plan.layout = ConvPlan::Layout::kDirect;

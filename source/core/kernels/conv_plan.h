@@ -31,7 +31,6 @@ struct ConvPlan {
   std::vector<int64_t> tap_offset;
   int64_t plane = 0;      // elements per channel of the planes
   int64_t grid_w = 0, grid_n = 0;
-  int64_t out_w = 0;
   int64_t max_tap_offset = 0;
   int hq = 0, wq = 0;     // kShifted: size of one phase plane
 

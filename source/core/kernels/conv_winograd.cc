@@ -16,6 +16,7 @@
 
 #include "core/base/parallel.h"
 #include "core/kernels/gemm_fp32_isa.h"
+#include "core/kernels/kernel_util.h"
 #include "core/kernels/kernels_fp32.h"
 
 namespace qt {
@@ -37,7 +38,6 @@ constexpr int64_t kVBytes = 1 << 20;
 // How many components ahead of the GEMMs the transformed weights are prefetched.
 constexpr int kPrefetchAhead = 2;
 
-int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 enum ScratchSlot { kV = 0, kM = 1, kSlots = 2 };
 // Per-thread buffers that only grow. V's is aligned to a cache line: a group of 16 tiles then owns whole lines of V
@@ -56,15 +56,6 @@ float* Scratch(int64_t size, int slot) {
 
 void Prefetch(const float* p, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) __builtin_prefetch(p + i);
-}
-
-int ActivationCode(Activation a) {
-  switch (a) {
-    case Activation::kNone: return 0;
-    case Activation::kRelu: return 1;
-    case Activation::kRelu6: return 2;
-  }
-  return 0;
 }
 
 // G of F(4x4, 3x3); the kernel transform runs in double.
@@ -199,18 +190,16 @@ ConvAlgo ChooseConvAlgo(const Conv2dParams& p, Fp32Isa isa) {
 
 void ConvFp32::InitWinograd(const float* weights) {
   const Conv2dParams& p = p_;
+  tiles_x_ = (p.out_w + 3) / 4;
+  tiles_ = tiles_x_ * ((p.out_h + 3) / 4);
 #if QT_X86_KERNELS
   transforms_ = isa_ == Fp32Isa::kAvx512 ? &WinogradTransformsAvx512() : &WinogradTransformsPortable();
   // At most 16 tiles: every GEMM has at most 16 columns, one vector, which the 16x16 kernel fills with twice the
   // rows of the 8x32 one (14x14 outputs: fire6 to fire9's GEMMs 1.35x faster).
-  if (isa_ == Fp32Isa::kAvx512 && (p.out_w + 3) / 4 * ((p.out_h + 3) / 4) <= kGroup) {
-    kernel_ = &Fp32MicroKernelAvx512Narrow();
-  }
+  if (isa_ == Fp32Isa::kAvx512 && tiles_ <= kGroup) kernel_ = &Fp32MicroKernelAvx512Narrow();
 #else
   transforms_ = &WinogradTransformsPortable();
 #endif
-  tiles_x_ = (p.out_w + 3) / 4;
-  tiles_ = tiles_x_ * ((p.out_h + 3) / 4);
   const int64_t budget = kVBytes / static_cast<int64_t>(sizeof(float) * kComponents * p.in_c);
   super_tiles_ = std::min(tiles_, std::max(kTileBlock, budget / kTileBlock * kTileBlock));
   v_row_ = RoundUp(super_tiles_, kGroup);

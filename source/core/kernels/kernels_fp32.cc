@@ -1,4 +1,5 @@
 #include "core/kernels/kernels_fp32.h"
+#include "core/kernels/kernel_util.h"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -14,16 +15,6 @@ namespace {
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MapConst = Eigen::Map<const RowMatrix>;
-using MapMut = Eigen::Map<RowMatrix>;
-
-inline float Activate(float v, Activation a) {
-  switch (a) {
-    case Activation::kNone: return v;
-    case Activation::kRelu: return v > 0.f ? v : 0.f;
-    case Activation::kRelu6: return std::min(std::max(v, 0.f), 6.f);
-  }
-  return v;
-}
 
 }  // namespace
 
