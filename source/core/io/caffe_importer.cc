@@ -605,15 +605,10 @@ Status Importer::ImportConvCommon(LayerCtx& c, bool deconv) {
   cp.has_bias = p.bias_term() ? 1 : 0;
   cp.pad_type = -1;
 
-  const int kh = (cp.kernel_h - 1) * cp.dilation_h + 1, kw = (cp.kernel_w - 1) * cp.dilation_w + 1;
-  int oh, ow;
-  if (deconv) {
-    oh = cp.stride_h * (x[2] - 1) + kh - 2 * cp.pad_h;
-    ow = cp.stride_w * (x[3] - 1) + kw - 2 * cp.pad_w;
-  } else {
-    oh = x[2] + 2 * cp.pad_h < kh ? 0 : (x[2] + 2 * cp.pad_h - kh) / cp.stride_h + 1;
-    ow = x[3] + 2 * cp.pad_w < kw ? 0 : (x[3] + 2 * cp.pad_w - kw) / cp.stride_w + 1;
-  }
+  // The runtime's own geometry; a kernel that does not fit is reported below, in Caffe's terms.
+  WindowGeometry g;
+  const bool fits = (deconv ? DeconvGeometry(cp, x[2], x[3], &g) : ConvGeometry(cp, x[2], x[3], &g)).ok();
+  const int oh = fits ? g.out_h : 0, ow = fits ? g.out_w : 0;
   if (oh < 1 || ow < 1) {
     return c.Error("kernel " + std::to_string(cp.kernel_h) + "x" + std::to_string(cp.kernel_w) + " with pad " +
                    std::to_string(cp.pad_h) + "x" + std::to_string(cp.pad_w) + " gives an empty output for the " +
@@ -1062,7 +1057,6 @@ Status Importer::ImportLayer(const cp::LayerParameter& lp, const std::string& la
 Status Importer::Run(const cp::NetParameter& net, const std::vector<cp::LayerParameter>& layers,
                      const std::map<std::string, const BlobList*>& weights) {
   *graph_ = Graph();
-  graph_->magic = kTnnMagicV2;
   PlanNames(net, layers);
   std::vector<std::string> layer_names;
   for (const auto& l : layers) layer_names.push_back(layer_names_.Claim(SanitizeName(l.name())));

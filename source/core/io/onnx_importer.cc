@@ -131,19 +131,21 @@ Status NodeContext::AddLayer(LayerType type, LayerParams params, std::optional<L
     if (!d) return Status::Internal("blob '" + in + "' has no dims");
     one.inputs.push_back({in, *d, DataType::kFloat});
   }
-  one.layers = {l};
-  if (resource) one.resources[l.name] = *resource;
+  // The layer and its weights move through the check graph and on into the model (a failure ends the import).
+  const std::string name = l.name;
+  if (resource) one.resources[name] = std::move(*resource);
+  one.layers.push_back(std::move(l));
   QT_RETURN_IF_ERROR(one.Validate());
   BlobDims dims;
   QT_RETURN_IF_ERROR(InferShapes(one, {}, &dims));
   const Dims& od = dims.at(blob);
   if (expect && od != *expect) {
-    return Status::Unsupported(std::string("the ") + l.type_str + " layer would compute " + DimsToString(od) +
-                               " where ONNX gives " + DimsToString(*expect));
+    return Status::Unsupported(std::string("the ") + one.layers[0].type_str + " layer would compute " +
+                               DimsToString(od) + " where ONNX gives " + DimsToString(*expect));
   }
   Graph* g = b_.graph();
-  if (resource) g->resources[l.name] = std::move(*resource);
-  g->layers.push_back(std::move(l));
+  if (resource) g->resources[name] = std::move(one.resources[name]);
+  g->layers.push_back(std::move(one.layers[0]));
   b_.SetBlobDims(blob, od);
   *out = BlobInfo{blob, od};
   ++layers_emitted_;
@@ -408,7 +410,7 @@ Status Import(const onnx::ModelProto& model, const std::string& source, Graph* o
   if (gp.sparse_initializer_size() > 0) return Status::Unsupported(source + ": sparse initializers are not supported");
 
   Graph graph;
-  Builder b(&graph, source);
+  Builder b(&graph);
   std::set<std::string> initializer_names, input_names, output_names, consumed;
   for (const auto& t : gp.initializer()) {
     if (t.name().empty()) return Status::InvalidArgument(source + ": an initializer has no name");

@@ -139,9 +139,8 @@ bool InputMustBeConstant(const std::string& op, int index);
 // The conversion state: ONNX values (constants and blobs), the graph under construction and its names.
 class Builder {
  public:
-  Builder(Graph* graph, std::string source) : graph_(graph), source_(std::move(source)) {}
+  explicit Builder(Graph* graph) : graph_(graph) {}
 
-  const std::string& source() const { return source_; }
   Graph* graph() { return graph_; }
 
   const ConstTensor* FindConst(const std::string& value) const;
@@ -172,7 +171,6 @@ class Builder {
 
  private:
   Graph* graph_;
-  std::string source_;
   std::map<std::string, std::shared_ptr<const ConstTensor>> consts_;
   std::map<std::string, BlobInfo> blobs_;
   std::map<std::string, Dims> blob_dims_;
