@@ -130,11 +130,11 @@ void AbsHistogram::Merge(const AbsHistogram& other) {
     *this = other;
     return;
   }
-  AbsHistogram o = other;
-  const int e = std::max(exponent_, o.exponent_);
+  // The other histogram's bins are merged into the common range as GrowTo merges this one's, without a copy.
+  const int e = std::max(exponent_, other.exponent_);
   GrowTo(e);
-  o.GrowTo(e);
-  for (int i = 0; i < bins(); ++i) counts_[i] += o.counts_[i];
+  const int shift = std::min(e - other.exponent_, 31);
+  for (int i = 0; i < bins(); ++i) counts_[i >> shift] += other.counts_[i];
 }
 
 std::vector<double> AbsHistogram::Resample(float max_abs, int bins) const {

@@ -107,7 +107,6 @@ Status CollectBlobStats(const Graph& graph, const std::vector<CalibrationSample>
   // only the means, which must be added in input order. So the histograms exist once per worker, never a third
   // time (115 MB per copy for SqueezeNet's per-channel histograms).
   std::vector<BlobStats> total;
-  for (auto& w : pool) w->stats.clear();
   for (const auto& name : scanned) {
     const Dims& d = dims.at(name);
     const int channels = d.size() > 1 ? d[1] : 1;

@@ -51,15 +51,23 @@ bool IsQuantizableLayer(const Layer& layer, const BlobDims& dims) {
   }
 }
 
+namespace {
+
+// ReLU and max pooling keep the scale of what they read: MergeBlobScales gives their input their output's scale,
+// and they run on int8 values wherever their producer does.
+bool PassesScaleThrough(const Layer& l) {
+  return l.type == LayerType::kRelu || (l.type == LayerType::kPooling && l.Params<PoolParams>().pool_type == 0);
+}
+
+}  // namespace
+
 std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims) {
   // Walk the layers backwards: a blob is a head blob when every layer reading it is float and writes head blobs.
   std::set<std::string> head(graph.outputs.begin(), graph.outputs.end());
   std::set<std::string> feeds_int8;
   for (auto it = graph.layers.rbegin(); it != graph.layers.rend(); ++it) {
     const Layer& l = *it;
-    const bool int8 = IsQuantizableLayer(l, dims) ||
-                      (l.type == LayerType::kRelu ||
-                       (l.type == LayerType::kPooling && l.Params<PoolParams>().pool_type == 0));
+    const bool int8 = IsQuantizableLayer(l, dims) || PassesScaleThrough(l);
     const bool outputs_head = std::all_of(l.outputs.begin(), l.outputs.end(), [&](const std::string& o) {
       return head.count(o) || (!feeds_int8.count(o) && graph.Consumers(o).empty());
     });
@@ -82,10 +90,7 @@ std::vector<std::string> MergeBlobScales(Graph* graph) {
   for (size_t i = 0; i < graph->layers.size(); ++i) {
     Layer* layer = &graph->layers[i];
     while (layer) {
-      const bool mergeable =
-          (layer->type == LayerType::kRelu ||
-           (layer->type == LayerType::kPooling && layer->Params<PoolParams>().pool_type == 0)) &&
-          layer->inputs.size() == 1 && layer->outputs.size() == 1;
+      const bool mergeable = PassesScaleThrough(*layer) && layer->inputs.size() == 1 && layer->outputs.size() == 1;
       if (!mergeable) break;
       const Layer* producer = graph->Producer(layer->inputs[0]);
       if (!producer || !producer->quantized) break;

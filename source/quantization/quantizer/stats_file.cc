@@ -237,8 +237,7 @@ Status LoadBlobStats(const std::string& path, uint64_t fingerprint, bool channel
     return Status::ParseError(path + ": not a statistics file (bad magic)");
   }
   Reader r(bytes, path);
-  char magic[8];
-  for (char& c : magic) QT_RETURN_IF_ERROR(r.Get("magic", &c));
+  QT_RETURN_IF_ERROR(r.Skip("magic", sizeof(kMagic)));
   uint32_t version = 0;
   QT_RETURN_IF_ERROR(r.Get("version", &version));
   if (version != kVersion) {
