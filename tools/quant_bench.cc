@@ -222,35 +222,44 @@ int64_t ConvMacs(const Layer& layer, const BlobDims& dims) {
 
 struct Model {
   std::string label;
-  Graph graph;
   std::unique_ptr<Net> net;
   int64_t conv_macs = 0;
 };
 
-Status LoadForBench(const std::string& label, const std::string& proto, const std::string& weights, bool fuse,
-                    const Tensor* input, Model* m) {
+// A model's graph, with Conv+ReLU fused when `fuse` (as TNN's runtime runs it).
+Status LoadBenchGraph(const std::string& proto, const std::string& weights, bool fuse, Graph* g) {
+  QT_RETURN_IF_ERROR(LoadModel(proto, weights, g));
+  if (fuse) SimplifyGraph(g);
+  if (g->inputs.size() != 1) return Status::Unsupported(proto + ": quant_bench runs single-input models");
+  return Status::Ok();
+}
+
+Status BuildModel(const std::string& label, const Graph& g, bool recycle, const std::string& source, Model* m) {
   m->label = label;
-  QT_RETURN_IF_ERROR(LoadModel(proto, weights, &m->graph));
-  if (fuse) SimplifyGraph(&m->graph);
   m->net = std::make_unique<Net>();
-  QT_RETURN_IF_ERROR(m->net->Init(m->graph).WithContext(proto));
-  m->net->set_recycle_blobs(FLAGS_recycle_blobs);
-  if (m->net->inputs().size() != 1) return Status::Unsupported(proto + ": quant_bench runs single-input models");
-  const std::string& name = m->net->inputs()[0].name;
-  Tensor in;
-  if (input) {
-    in = *input;
-  } else {
-    in.dims = m->net->blob_dims().at(name);
-    in.data.resize(DimsCount(in.dims));
-    uint32_t x = 12345;
-    for (float& v : in.data) {
-      x = x * 1664525u + 1013904223u;
-      v = static_cast<float>(x >> 8) / static_cast<float>(1 << 24) * 2.f - 1.f;
-    }
-  }
-  QT_RETURN_IF_ERROR(m->net->SetInput(name, in));
+  QT_RETURN_IF_ERROR(m->net->Init(g).WithContext(source));
+  m->net->set_recycle_blobs(recycle);
   for (const Layer& l : m->net->graph().layers) m->conv_macs += ConvMacs(l, m->net->blob_dims());
+  return Status::Ok();
+}
+
+// The image of -i preprocessed as -n/-s/-r say, or a fixed pseudo-random tensor.
+Status BenchInput(const Net& net, Tensor* in) {
+  const Dims& dims = net.blob_dims().at(net.inputs()[0].name);
+  if (!FLAGS_i.empty()) {
+    Preprocess pre;
+    if (!FLAGS_n.empty()) QT_RETURN_IF_ERROR(ParseFloatList(FLAGS_n, "-n", &pre.mean));
+    if (!FLAGS_s.empty()) QT_RETURN_IF_ERROR(ParseFloatList(FLAGS_s, "-s", &pre.scale));
+    pre.reverse_channel = FLAGS_r == 1;
+    return LoadInput(FLAGS_i, dims, pre, in);
+  }
+  in->dims = dims;
+  in->data.resize(DimsCount(dims));
+  uint32_t x = 12345;
+  for (float& v : in->data) {
+    x = x * 1664525u + 1013904223u;
+    v = static_cast<float>(x >> 8) / static_cast<float>(1 << 24) * 2.f - 1.f;
+  }
   return Status::Ok();
 }
 
@@ -303,40 +312,31 @@ Status Run() {
   QT_RETURN_IF_ERROR(status);
   if (FLAGS_runs < 1 || FLAGS_warmup < 0) return Status::InvalidArgument("--runs must be >= 1 and --warmup >= 0");
 
-  Tensor input;
-  bool have_input = !FLAGS_i.empty();
-  std::vector<Model> models(1);
-  {
-    Graph probe;
-    QT_RETURN_IF_ERROR(LoadModel(FLAGS_p, FLAGS_m, &probe));
-    if (have_input) {
-      if (probe.inputs.size() != 1) return Status::Unsupported(FLAGS_p + ": quant_bench runs single-input models");
-      Net tmp;
-      QT_RETURN_IF_ERROR(tmp.Init(probe));
-      Preprocess pre;
-      if (!FLAGS_n.empty()) QT_RETURN_IF_ERROR(ParseFloatList(FLAGS_n, "-n", &pre.mean));
-      if (!FLAGS_s.empty()) QT_RETURN_IF_ERROR(ParseFloatList(FLAGS_s, "-s", &pre.scale));
-      pre.reverse_channel = FLAGS_r == 1;
-      QT_RETURN_IF_ERROR(LoadInput(FLAGS_i, tmp.blob_dims().at(tmp.inputs()[0].name), pre, &input));
-    }
-  }
-  QT_RETURN_IF_ERROR(LoadForBench("fp32", FLAGS_p, FLAGS_m, FLAGS_fuse, have_input ? &input : nullptr, &models[0]));
+  // Each model is read once; with --compare_recycling the same graphs also build the kept-blob networks.
+  std::vector<std::pair<Graph, std::string>> graphs(1);
+  QT_RETURN_IF_ERROR(LoadBenchGraph(FLAGS_p, FLAGS_m, FLAGS_fuse, &graphs[0].first));
+  graphs[0].second = FLAGS_p;
   if (!FLAGS_int8_proto.empty()) {
-    models.emplace_back();
-    QT_RETURN_IF_ERROR(LoadForBench("int8", FLAGS_int8_proto, FLAGS_int8_model, false,
-                                    have_input ? &input : nullptr, &models[1]));
+    graphs.emplace_back();
+    QT_RETURN_IF_ERROR(LoadBenchGraph(FLAGS_int8_proto, FLAGS_int8_model, false, &graphs[1].first));
+    graphs[1].second = FLAGS_int8_proto;
+  }
+  const char* labels[] = {"fp32", "int8"};
+  std::vector<Model> models(graphs.size());
+  for (size_t k = 0; k < graphs.size(); ++k) {
+    QT_RETURN_IF_ERROR(BuildModel(labels[k], graphs[k].first, FLAGS_recycle_blobs, graphs[k].second, &models[k]));
   }
   if (FLAGS_compare_recycling) {
-    const size_t n = models.size();
-    for (size_t k = 0; k < n; ++k) {
+    for (size_t k = 0; k < graphs.size(); ++k) {
       models.emplace_back();
-      const bool int8 = k == 1;
-      QT_RETURN_IF_ERROR(LoadForBench(models[k].label + " kept", int8 ? FLAGS_int8_proto : FLAGS_p,
-                                      int8 ? FLAGS_int8_model : FLAGS_m, int8 ? false : FLAGS_fuse,
-                                      have_input ? &input : nullptr, &models.back()));
-      models.back().net->set_recycle_blobs(false);
+      QT_RETURN_IF_ERROR(BuildModel(std::string(labels[k]) + " kept", graphs[k].first, false, graphs[k].second,
+                                    &models.back()));
     }
   }
+  Tensor input;
+  QT_RETURN_IF_ERROR(BenchInput(*models[0].net, &input));
+  for (auto& m : models) QT_RETURN_IF_ERROR(m.net->SetInput(m.net->inputs()[0].name, input));
+  const bool have_input = !FLAGS_i.empty();
 
   std::printf("machine: %s, %u hardware threads; kernels: fp32 %s, int8 %s\n", CpuName().c_str(),
               std::thread::hardware_concurrency(), Fp32IsaName(BestFp32Isa()), Int8IsaName(BestInt8Isa()));
@@ -468,17 +468,10 @@ Status Run() {
 }  // namespace qt
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(
-      "fp32 and int8 latency, conv GFLOP/s against the GEMM peak, per-layer times\n"
-      "  quant_bench [-p m.tnnproto -m m.tnnmodel] [--int8_proto q.tnnproto --int8_model q.tnnmodel]\n"
-      "              [-i image] [--runs 50] [--threads 1,2] [--layers]\n"
-      "  quant_bench --conv_sweep [--runs 50]");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (argc > 1) {
-    std::fprintf(stderr, "quant_bench: error: unexpected argument '%s'\n", argv[1]);
-    return 1;
-  }
-  const qt::Status s = qt::Run();
-  if (!s.ok()) return qt::FailWith("quant_bench", s);
-  return 0;
+  return qt::ToolMain("quant_bench",
+                      "fp32 and int8 latency, conv GFLOP/s against the GEMM peak, per-layer times\n"
+                      "  quant_bench [-p m.tnnproto -m m.tnnmodel] [--int8_proto q.tnnproto --int8_model q.tnnmodel]\n"
+                      "              [-i image] [--runs 50] [--threads 1,2] [--layers]\n"
+                      "  quant_bench --conv_sweep [--runs 50]",
+                      argc, argv, qt::Run);
 }
