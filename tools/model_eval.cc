@@ -139,9 +139,7 @@ Status Run() {
   }
   if (FLAGS_threads > 0) SetNumThreads(FLAGS_threads);
   Preprocess pre;
-  if (!mean.empty()) QT_RETURN_IF_ERROR(ParseFloatList(mean, "-n", &pre.mean));
-  if (!scale.empty()) QT_RETURN_IF_ERROR(ParseFloatList(scale, "-s", &pre.scale));
-  pre.reverse_channel = FLAGS_r == 1 || FLAGS_reverse_channel == 1;
+  QT_RETURN_IF_ERROR(ParsePreprocess(mean, scale, FLAGS_r == 1 || FLAGS_reverse_channel == 1, &pre));
 
   Graph fp32, int8;
   QT_RETURN_IF_ERROR(LoadModel(proto, model, &fp32));

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <sstream>
 
 #include "core/base/parallel.h"
 #include "core/io/model_loader.h"
@@ -34,16 +33,6 @@ DEFINE_int32(threads, 0, "threads (default: all cores)");
 namespace qt {
 namespace {
 
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 Status Run() {
   std::string proto, model, input, mean, mean2, scale, output;
   QT_RETURN_IF_ERROR(PickFlag("p", FLAGS_p, "proto", FLAGS_proto, &proto));
@@ -71,9 +60,7 @@ Status Run() {
   std::vector<InputSpec> inputs = net.inputs();
   std::sort(inputs.begin(), inputs.end(), [](const InputSpec& a, const InputSpec& b) { return a.name < b.name; });
   Preprocess pre;
-  if (!mean.empty()) QT_RETURN_IF_ERROR(ParseFloatList(mean, "-n", &pre.mean));
-  if (!scale.empty()) QT_RETURN_IF_ERROR(ParseFloatList(scale, "-s", &pre.scale));
-  pre.reverse_channel = FLAGS_r == 1 || FLAGS_reverse_channel == 1;
+  QT_RETURN_IF_ERROR(ParsePreprocess(mean, scale, FLAGS_r == 1 || FLAGS_reverse_channel == 1, &pre));
   for (size_t k = 0; k < inputs.size(); ++k) {
     const auto& dims = net.blob_dims().at(inputs[k].name);
     Tensor t;

@@ -248,9 +248,7 @@ Status BenchInput(const Net& net, Tensor* in) {
   const Dims& dims = net.blob_dims().at(net.inputs()[0].name);
   if (!FLAGS_i.empty()) {
     Preprocess pre;
-    if (!FLAGS_n.empty()) QT_RETURN_IF_ERROR(ParseFloatList(FLAGS_n, "-n", &pre.mean));
-    if (!FLAGS_s.empty()) QT_RETURN_IF_ERROR(ParseFloatList(FLAGS_s, "-s", &pre.scale));
-    pre.reverse_channel = FLAGS_r == 1;
+    QT_RETURN_IF_ERROR(ParsePreprocess(FLAGS_n, FLAGS_s, FLAGS_r == 1, &pre));
     return LoadInput(FLAGS_i, dims, pre, in);
   }
   in->dims = dims;

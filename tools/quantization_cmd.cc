@@ -134,15 +134,10 @@ Status Run() {
   const int merge = PickInt(FLAGS_t, FLAGS_merge_type);
   if (merge < 0 || merge > 2) return Status::InvalidArgument("-t " + std::to_string(merge) + " is not 0, 1 or 2");
   options.merge = static_cast<MergeType>(merge);
-  if (!mean.empty()) QT_RETURN_IF_ERROR(ParseFloatList(mean, "-n", &options.preprocess.mean));
-  if (!scale.empty()) QT_RETURN_IF_ERROR(ParseFloatList(scale, "-s", &options.preprocess.scale));
-  options.preprocess.reverse_channel = FLAGS_r == 1 || FLAGS_reverse_channel == 1;
+  QT_RETURN_IF_ERROR(
+      ParsePreprocess(mean, scale, FLAGS_r == 1 || FLAGS_reverse_channel == 1, &options.preprocess));
   options.stats_path = FLAGS_stats;
-  for (size_t pos = 0; pos < FLAGS_fp32_layers.size();) {
-    const size_t end = std::min(FLAGS_fp32_layers.find(',', pos), FLAGS_fp32_layers.size());
-    if (end > pos) options.float_layers.insert(FLAGS_fp32_layers.substr(pos, end - pos));
-    pos = end + 1;
-  }
+  for (const auto& name : SplitList(FLAGS_fp32_layers)) options.float_layers.insert(name);
   options.parallel_images = FLAGS_calib_parallel == "images";
   QT_RETURN_IF_ERROR(CheckOutputWritable(output, "-o"));
   if (!FLAGS_table.empty()) {

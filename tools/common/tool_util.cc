@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 // -h as TNN's tools spell it; gflags' own --help also lists gflags' internal flags.
 DEFINE_bool(h, false, "show this help (the tool's usage and its own flags) and exit");
@@ -45,6 +46,16 @@ Status PickFlag(const char* short_name, const std::string& short_value, const ch
   }
   *value = short_value.empty() ? long_value : short_value;
   return Status::Ok();
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
 }
 
 Status CheckOutputWritable(const std::string& path, const std::string& flag) {

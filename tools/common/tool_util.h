@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/base/status.h"
 
@@ -23,6 +24,9 @@ inline int FailWith(const char* tool, const Status& s) {
 // flag, so the value is whichever of the two was given. Both given with different values is an error.
 Status PickFlag(const char* short_name, const std::string& short_value, const char* long_name,
                 const std::string& long_value, std::string* value);
+
+// The non-empty items of a comma-separated list ("a,,b" gives a and b).
+std::vector<std::string> SplitList(const std::string& s);
 
 // Checked before any long work, so that an unwritable output fails at once: the folder of `path` must exist and be
 // writable. `flag` names the option in the message.

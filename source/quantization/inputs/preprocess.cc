@@ -36,4 +36,12 @@ Status ParseFloatList(const std::string& text, const std::string& flag, std::vec
   return Status::Ok();
 }
 
+Status ParsePreprocess(const std::string& mean, const std::string& scale, bool reverse_channel, Preprocess* pre) {
+  *pre = Preprocess();
+  if (!mean.empty()) QT_RETURN_IF_ERROR(ParseFloatList(mean, "-n", &pre->mean));
+  if (!scale.empty()) QT_RETURN_IF_ERROR(ParseFloatList(scale, "-s", &pre->scale));
+  pre->reverse_channel = reverse_channel;
+  return Status::Ok();
+}
+
 }  // namespace qt

@@ -24,4 +24,7 @@ struct Preprocess {
 // naming the flag and the item.
 Status ParseFloatList(const std::string& text, const std::string& flag, std::vector<float>* values);
 
+// The preprocessing the tools' -n, -s and -r flags describe (empty mean or scale text: the default).
+Status ParsePreprocess(const std::string& mean, const std::string& scale, bool reverse_channel, Preprocess* pre);
+
 }  // namespace qt
