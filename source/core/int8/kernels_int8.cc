@@ -202,22 +202,8 @@ void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* 
 }
 
 void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out) {
-  ParallelFor(int64_t{p.batch} * p.channels, [&](int64_t b, int64_t e) {
-    Pool2dParams sub = p;
-    sub.batch = 1;
-    sub.channels = 1;
-    std::vector<int8_t> buf;
-    for (int64_t pl = b; pl < e; ++pl) {
-      const int8_t* src = in + pl * p.in_h * p.in_w;
-      int8_t* dst = out + pl * p.out_h * p.out_w;
-      if (p.type == PoolType::kMax) {
-        // TNN starts from −127 and, for a window clipped away entirely, keeps the 0 it last read.
-        MaxPoolPlane<int8_t>(p, src, dst, -127, 0, &buf);
-      } else {
-        Pool2dInt8Ref(sub, src, dst);
-      }
-    }
-  });
+  // TNN starts from −127 and, for a window clipped away entirely, keeps the 0 it last read.
+  PoolPlanes<int8_t>(p, in, out, -127, 0, Pool2dInt8Ref);
 }
 
 void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n) {

@@ -152,24 +152,9 @@ void Pool2dFp32(const Pool2dParams& p, const float* in, float* out) {
     GlobalAverage(in, int64_t{p.batch} * p.channels, int64_t{p.in_h} * p.in_w, out);
     return;
   }
-  // Planes are independent; average pooling runs the reference per plane (its summation order is kept). Max
-  // starts from the reference's −FLT_MAX, which an empty window keeps.
+  // Max starts from the reference's −FLT_MAX, which an empty window keeps.
   constexpr float kLow = -std::numeric_limits<float>::max();
-  ParallelFor(int64_t{p.batch} * p.channels, [&](int64_t b, int64_t e) {
-    Pool2dParams sub = p;
-    sub.batch = 1;
-    sub.channels = 1;
-    std::vector<float> buf;
-    for (int64_t pl = b; pl < e; ++pl) {
-      const float* src = in + pl * p.in_h * p.in_w;
-      float* dst = out + pl * p.out_h * p.out_w;
-      if (p.type == PoolType::kMax) {
-        MaxPoolPlane<float>(p, src, dst, kLow, kLow, &buf);
-      } else {
-        Pool2dFp32Ref(sub, src, dst);
-      }
-    }
-  });
+  PoolPlanes<float>(p, in, out, kLow, kLow, Pool2dFp32Ref);
 }
 
 void InnerProductFp32Ref(const InnerProductParams2& p, const float* in, const float* w, const float* bias,

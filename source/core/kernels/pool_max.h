@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/base/parallel.h"
 #include "core/kernels/kernels_fp32.h"
 
 namespace qt {
@@ -124,6 +125,27 @@ void MaxPoolPlane(const Pool2dParams& p, const T* src, T* dst, T low, T empty, s
       dst[int64_t{oy} * out_w + ox] = hs < he && ws < we ? m : empty;
     }
   }
+}
+
+// Pooling of independent planes in parallel: max pooling through MaxPoolPlane (from `low`; `empty` for a window
+// clipped away entirely), anything else plane by plane through the reference `ref`, whose summation order is kept.
+template <typename T, typename Ref>
+void PoolPlanes(const Pool2dParams& p, const T* in, T* out, T low, T empty, Ref ref) {
+  ParallelFor(int64_t{p.batch} * p.channels, [&](int64_t b, int64_t e) {
+    Pool2dParams sub = p;
+    sub.batch = 1;
+    sub.channels = 1;
+    thread_local std::vector<T> buf;
+    for (int64_t pl = b; pl < e; ++pl) {
+      const T* src = in + pl * p.in_h * p.in_w;
+      T* dst = out + pl * p.out_h * p.out_w;
+      if (p.type == PoolType::kMax) {
+        MaxPoolPlane<T>(p, src, dst, low, empty, &buf);
+      } else {
+        ref(sub, src, dst);
+      }
+    }
+  });
 }
 
 }  // namespace qt
