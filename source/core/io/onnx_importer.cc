@@ -354,20 +354,21 @@ int FoldBiasAdds(Graph* g) {
     std::vector<float> c = element.ToFloat();
     if (c.size() == 1) c.assign(channels, c[0]);
     const float sign = add.type == LayerType::kSub ? -1.f : 1.f;
+    auto plus_constant = [&](const RawBuffer& bias, bool has_bias) {
+      std::vector<float> b = has_bias ? bias.ToFloat() : std::vector<float>(channels, 0.f);
+      for (int o = 0; o < channels; ++o) b[o] += sign * c[o];
+      return RawBuffer::FromFloat(b, {channels});
+    };
     LayerResource& res = g->resources.at(prod->name);
     if (auto* conv = std::get_if<ConvResource>(&res)) {
       if (conv->filter.dtype() == DataType::kInt8) continue;
-      std::vector<float> b = conv->has_bias ? conv->bias.ToFloat() : std::vector<float>(channels, 0.f);
-      for (int o = 0; o < channels; ++o) b[o] += sign * c[o];
-      conv->bias = RawBuffer::FromFloat(b, {channels});
+      conv->bias = plus_constant(conv->bias, conv->has_bias);
       conv->has_bias = true;
       prod->Params<ConvParams>().has_bias = 1;
     } else if (auto* fc = std::get_if<InnerProductResource>(&res)) {
       if (fc->weight.dtype() == DataType::kInt8) continue;
       auto& p = prod->Params<InnerProductParams>();
-      std::vector<float> b = p.has_bias ? fc->bias.ToFloat() : std::vector<float>(channels, 0.f);
-      for (int o = 0; o < channels; ++o) b[o] += sign * c[o];
-      fc->bias = RawBuffer::FromFloat(b, {channels});
+      fc->bias = plus_constant(fc->bias, p.has_bias);
       p.has_bias = 1;
     } else {
       continue;

@@ -615,6 +615,15 @@ Status ConvertConcat(NodeContext& c) {
 }
 
 // ---- Gemm / MatMul -----------------------------------------------------------------------------------------------
+// InnerProduct weights [n][k] of alpha · B, from B stored [k][n] (or [n][k] when trans_b): x · B = x · Wᵀ.
+RawBuffer InnerProductWeight(const std::vector<float>& bv, int64_t n, int64_t k, bool trans_b, float alpha) {
+  std::vector<float> w(n * k);
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t q = 0; q < k; ++q) w[j * k + q] = alpha * (trans_b ? bv[j * k + q] : bv[q * n + j]);
+  }
+  return RawBuffer::FromFloat(w, {static_cast<int32_t>(n), static_cast<int32_t>(k)});
+}
+
 Status ConvertGemm(NodeContext& c) {
   BlobInfo a;
   QT_RETURN_IF_ERROR(c.RequireBlob(0, &a));
@@ -635,13 +644,8 @@ Status ConvertGemm(NodeContext& c) {
     return c.Invalid("A " + Str(a.dims) + (trans_a ? " (transposed)" : "") + " and B " + ShapeString(b->dims) +
                      (trans_b ? " (transposed)" : "") + " do not multiply");
   }
-  std::vector<float> w(n * k);
-  const std::vector<float> bv = b->ToFloats();
-  for (int64_t j = 0; j < n; ++j) {
-    for (int64_t q = 0; q < k; ++q) w[j * k + q] = alpha * (trans_b ? bv[j * k + q] : bv[q * n + j]);
-  }
   InnerProductResource r;
-  r.weight = RawBuffer::FromFloat(w, {static_cast<int32_t>(n), static_cast<int32_t>(k)});
+  r.weight = InnerProductWeight(b->ToFloats(), n, k, trans_b, alpha);
   InnerProductParams p{static_cast<int>(n), 0, 0, 1};
   const ConstTensor* cc = nullptr;
   if (c.Has(2)) QT_RETURN_IF_ERROR(c.RequireConst(2, "C", &cc));
@@ -700,13 +704,8 @@ Status ConvertMatMul(NodeContext& c) {
   if (cb && cb->dims.size() == 2 && a.dims.size() == 2) {
     // x · B is an InnerProduct with weight Bᵀ. Only for a 2-D x: TNN's CPU InnerProduct flattens from axis 1.
     const int64_t k = cb->dims[0], n = cb->dims[1];
-    const std::vector<float> bv = cb->ToFloats();
-    std::vector<float> w(n * k);
-    for (int64_t j = 0; j < n; ++j) {
-      for (int64_t q = 0; q < k; ++q) w[j * k + q] = bv[q * n + j];
-    }
     InnerProductResource r;
-    r.weight = RawBuffer::FromFloat(w, {static_cast<int32_t>(n), static_cast<int32_t>(k)});
+    r.weight = InnerProductWeight(cb->ToFloats(), n, k, /*trans_b=*/false, 1.f);
     InnerProductParams p{static_cast<int>(n), 0, 0, 1};
     return c.AddLayer(LayerType::kInnerProduct, p, LayerResource(r), {a.name}, 0, "fc", &out, &expect);
   }
