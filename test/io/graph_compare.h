@@ -28,8 +28,8 @@ inline void ExpectSameGraph(const Graph& a, const Graph& b) {
     EXPECT_EQ(x.inputs, y.inputs);
     EXPECT_EQ(x.outputs, y.outputs);
     std::vector<std::string> px, py;
-    WriteLayerParams(x.params, &px);
-    WriteLayerParams(y.params, &py);
+    WriteLayerParams(x.type, x.params, &px);
+    WriteLayerParams(y.type, y.params, &py);
     EXPECT_EQ(px, py);
     EXPECT_EQ(x.params.index(), y.params.index());
   }

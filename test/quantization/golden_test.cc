@@ -88,8 +88,8 @@ void CompareGraphs(const Graph& ours, const Graph& theirs, bool compare_bias) {
     EXPECT_EQ(a.inputs, b.inputs) << a.name;
     EXPECT_EQ(a.outputs, b.outputs) << a.name;
     std::vector<std::string> pa, pb;
-    WriteLayerParams(a.params, &pa);
-    WriteLayerParams(b.params, &pb);
+    WriteLayerParams(a.type, a.params, &pa);
+    WriteLayerParams(b.type, b.params, &pb);
     EXPECT_EQ(pa, pb) << a.name;
   }
   for (const auto& [name, s] : theirs.blob_scales) {

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "core/layers/layer.h"
+
 namespace qt {
 
 const Layer* Graph::FindLayer(const std::string& name) const {
@@ -57,91 +59,6 @@ void Graph::RefreshBlobNames() {
   blob_names.assign(names.begin(), names.end());
 }
 
-namespace {
-
-std::string Where(const Layer& l) { return "layer '" + l.name + "' (" + l.type_str + ")"; }
-
-Status CheckCount(const Layer& l, const char* what, int64_t have, int64_t want) {
-  if (have != want) {
-    return Status::InvalidArgument(Where(l) + ": " + what + " has " + std::to_string(have) + " values, expected " +
-                                   std::to_string(want));
-  }
-  return Status::Ok();
-}
-
-Status ValidateResource(const Graph& g, const Layer& l) {
-  auto it = g.resources.find(l.name);
-  const LayerResource* r = it == g.resources.end() ? nullptr : &it->second;
-  auto missing = [&](const char* kind) {
-    return Status::InvalidArgument(Where(l) + ": the model file has no " + kind + " resource for it");
-  };
-  switch (l.type) {
-    case LayerType::kConvolution:
-    case LayerType::kDeconvolution: {
-      if (!r || !std::holds_alternative<ConvResource>(*r)) return missing("convolution");
-      const auto& c = std::get<ConvResource>(*r);
-      const auto& p = l.Params<ConvParams>();
-      const int64_t want = l.type == LayerType::kConvolution
-                               ? int64_t{p.output_channel} * p.input_channel * p.kernel_h * p.kernel_w
-                               : -1;
-      if (want >= 0) QT_RETURN_IF_ERROR(CheckCount(l, "filter", c.filter.count(), want));
-      if (want < 0 && c.filter.count() % (int64_t{p.kernel_h} * p.kernel_w) != 0) {
-        return Status::InvalidArgument(Where(l) + ": filter size is not a multiple of the kernel size");
-      }
-      if (c.has_bias) QT_RETURN_IF_ERROR(CheckCount(l, "bias", c.bias.count(), p.output_channel));
-      if (c.filter.dtype() == DataType::kInt8) {
-        const int64_t n = c.scale.count();
-        if (n != 1 && n != p.output_channel) {
-          return Status::InvalidArgument(Where(l) + ": weight scale has " + std::to_string(n) +
-                                         " values, expected 1 or " + std::to_string(p.output_channel));
-        }
-      }
-      return Status::Ok();
-    }
-    case LayerType::kInnerProduct: {
-      if (!r || !std::holds_alternative<InnerProductResource>(*r)) return missing("inner product");
-      const auto& f = std::get<InnerProductResource>(*r);
-      const auto& p = l.Params<InnerProductParams>();
-      if (f.weight.count() == 0 || f.weight.count() % p.num_output != 0) {
-        return Status::InvalidArgument(Where(l) + ": weight has " + std::to_string(f.weight.count()) +
-                                       " values, not a multiple of num_output " + std::to_string(p.num_output));
-      }
-      if (p.has_bias) QT_RETURN_IF_ERROR(CheckCount(l, "bias", f.bias.count(), p.num_output));
-      return Status::Ok();
-    }
-    case LayerType::kAdd:
-    case LayerType::kSub:
-    case LayerType::kMul:
-    case LayerType::kDiv:
-    case LayerType::kMaximum:
-      if (l.inputs.size() == 1 && (!r || !std::holds_alternative<BinaryResource>(*r))) return missing("constant");
-      return Status::Ok();
-    case LayerType::kBatchNorm:
-      if (!r || !std::holds_alternative<BatchNormResource>(*r)) return missing("batch norm");
-      return Status::Ok();
-    case LayerType::kScale:
-      if (!r || !std::holds_alternative<ScaleResource>(*r)) return missing("scale");
-      return Status::Ok();
-    case LayerType::kPRelu:
-      if (!r || !std::holds_alternative<PReluResource>(*r)) return missing("PReLU slope");
-      return Status::Ok();
-    case LayerType::kMatMul: {
-      if (l.inputs.size() != 1) return Status::Ok();
-      if (!r || !std::holds_alternative<MatMulResource>(*r)) return missing("MatMul constant operand");
-      const int pos = l.Params<MatMulParams>().weight_position;
-      if (pos != 0 && pos != 1) {
-        return Status::InvalidArgument(Where(l) + ": one input blob needs weight_position 0 or 1, got " +
-                                       std::to_string(pos));
-      }
-      return Status::Ok();
-    }
-    default:
-      return Status::Ok();
-  }
-}
-
-}  // namespace
-
 Status Graph::Validate() const {
   if (inputs.empty()) return Status::InvalidArgument("the model declares no input");
   if (layers.empty()) return Status::InvalidArgument("the model has no layer");
@@ -154,29 +71,22 @@ Status Graph::Validate() const {
     if (!layer_names.insert(l.name).second) {
       return Status::InvalidArgument("two layers are named '" + l.name + "'");
     }
-    if (l.inputs.empty() || l.outputs.empty()) return Status::InvalidArgument(Where(l) + " needs inputs and outputs");
-    const bool binary = l.type == LayerType::kAdd || l.type == LayerType::kSub || l.type == LayerType::kMul ||
-                        l.type == LayerType::kDiv || l.type == LayerType::kMaximum || l.type == LayerType::kMatMul;
-    if (binary && l.inputs.size() > 2) return Status::InvalidArgument(Where(l) + " has more than two inputs");
-    if (!binary && l.type != LayerType::kConcat && l.inputs.size() != 1) {
-      return Status::InvalidArgument(Where(l) + " takes one input blob, got " + std::to_string(l.inputs.size()));
-    }
-    if (l.type != LayerType::kSplitV && l.outputs.size() != 1) {
-      return Status::InvalidArgument(Where(l) + " has " + std::to_string(l.outputs.size()) + " outputs, expected 1");
+    if (l.inputs.empty() || l.outputs.empty()) {
+      return Status::InvalidArgument(LayerWhere(l) + " needs inputs and outputs");
     }
     for (const auto& in : l.inputs) {
       if (!available.count(in)) {
-        return Status::InvalidArgument(Where(l) + " reads blob '" + in +
+        return Status::InvalidArgument(LayerWhere(l) + " reads blob '" + in +
                                        "', which no earlier layer produces and is not a model input");
       }
     }
     for (const auto& o : l.outputs) available.insert(o);
-    QT_RETURN_IF_ERROR(ValidateResource(*this, l));
+    QT_RETURN_IF_ERROR(LayerKindOf(l.type).check(*this, l));
     if (l.quantized) {
       for (const auto* names : {&l.inputs, &l.outputs}) {
         for (const auto& b : *names) {
           if (!blob_scales.count(b)) {
-            return Status::InvalidArgument(Where(l) + " is quantized but blob '" + b + "' has no " + b +
+            return Status::InvalidArgument(LayerWhere(l) + " is quantized but blob '" + b + "' has no " + b +
                                            kBlobScaleSuffix + " resource");
           }
         }

@@ -4,8 +4,8 @@
 
 namespace qt {
 
-// The layer types this tool reads, runs and writes. TNN has many more; a model using another type is rejected
-// at load time with the type named.
+// The layer types this tool reads, runs and writes; each has its kind under core/layers/ (layer.h), found by
+// LayerKindOf. TNN has more; a model using another type is rejected at load time with the type named.
 enum class LayerType {
   kConvolution,
   kDeconvolution,
@@ -37,6 +37,20 @@ enum class LayerType {
   kMaximum,
   kMatMul,
 };
+
+// Every type, in enum order (for lookups by name or id).
+constexpr LayerType kAllLayerTypes[] = {
+    LayerType::kConvolution, LayerType::kDeconvolution, LayerType::kPooling,   LayerType::kRelu,
+    LayerType::kRelu6,       LayerType::kClip,          LayerType::kPRelu,     LayerType::kSigmoid,
+    LayerType::kTanh,        LayerType::kHardSwish,     LayerType::kHardSigmoid, LayerType::kAdd,
+    LayerType::kSub,         LayerType::kMul,           LayerType::kDiv,       LayerType::kConcat,
+    LayerType::kSoftmax,     LayerType::kInnerProduct,  LayerType::kBatchNorm, LayerType::kScale,
+    LayerType::kFlatten,     LayerType::kReshape,       LayerType::kPermute,   LayerType::kPad,
+    LayerType::kUpsample,    LayerType::kSplitV,        LayerType::kDropout,   LayerType::kMaximum,
+    LayerType::kMatMul,
+};
+
+// These read the type's LayerKind (core/layers/layer.cc).
 
 // Resolves a TNN type string, including TNN's aliases (Relu, SoftmaxCaffe, BatchNormalization, Relu6, ...).
 // The "Quantized" prefix must already be stripped. Returns false for an unknown string.

@@ -137,6 +137,9 @@ Status ParseTnnProto(const std::string& raw_text, const std::string& source, Gra
   graph->blob_names = SplitTokens(segs[2]);
   graph->outputs = SplitTokens(segs[3]);
   if (graph->outputs.empty()) return Status::ParseError(source + ": the output line names no output blob");
+  // TNN keeps the outputs in a set: their order in the file means nothing, name order is what it reports.
+  std::sort(graph->outputs.begin(), graph->outputs.end());
+  graph->outputs.erase(std::unique(graph->outputs.begin(), graph->outputs.end()), graph->outputs.end());
   for (size_t i = 5; i < segs.size(); ++i) {
     if (SplitTokens(segs[i]).empty()) continue;
     Layer layer;
@@ -187,7 +190,7 @@ std::string SerializeTnnProto(const Graph& graph) {
     t.push_back(std::to_string(l.outputs.size()));
     t.insert(t.end(), l.inputs.begin(), l.inputs.end());
     t.insert(t.end(), l.outputs.begin(), l.outputs.end());
-    WriteLayerParams(l.params, &t);
+    WriteLayerParams(l.type, l.params, &t);
     out += "\"";
     AppendTokens(&out, t);
     out += ",\"\n";

@@ -1,16 +1,9 @@
 #include "core/runtime/net.h"
 
-#include "core/runtime/layer_exec.h"
+#include "core/layers/layer.h"
 #include "core/runtime/reformat.h"
 
 namespace qt {
-
-Status LayerExec::Forward(const std::vector<const Tensor*>&, const std::vector<Tensor*>&) {
-  return Status::Internal("float forward called on an int8 layer");
-}
-Status LayerExec::ForwardInt8(const std::vector<const Int8Tensor*>&, const std::vector<Int8Tensor*>&) {
-  return Status::Internal("int8 forward called on a float layer");
-}
 
 namespace {
 
