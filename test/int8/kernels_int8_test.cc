@@ -1,3 +1,4 @@
+#include <array>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -385,6 +386,79 @@ TEST(ReluInt8Test, ClampsNegativesToZero) {
   std::vector<int8_t> out(5);
   ReluInt8Ref(in.data(), out.data(), 5);
   EXPECT_EQ(out, (std::vector<int8_t>{0, 0, 0, 1, 127}));
+}
+
+}  // namespace
+}  // namespace qt
+
+namespace qt {
+namespace {
+
+// TNN's fused 1x1 convolution + Add, worked out from NaiveConvBias: one output channel, two input channels,
+// weights {2, -1}, bias 3, multiplier 0.1, add_scale 0.5.
+TEST(ConvAddInt8Test, HandComputedFusionOrders) {
+  const Conv2dParams p{1, 2, 1, 3, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, Activation::kNone};
+  const std::vector<int8_t> in = {10, -20, 7, /* channel 1 */ 4, 5, -3};
+  const std::vector<int8_t> w = {2, -1};
+  const std::vector<int32_t> bias = {3};
+  const std::vector<int8_t> add = {-30, 11, 100};
+  Int8Requant r;
+  r.multiplier = {0.1f};
+  r.out_zero = {0};
+  r.relu6_max = {60};
+  r.in_zero = {0, 0};
+  r.weight_zero = {0};
+  r.add_scale = {0.5f};
+  r.add_zero = {0};
+  r.fusion = ConvAddFusion::kAddThenActivation;
+  std::vector<int8_t> out(3);
+  // acc = {2·10 − 4 + 3, 2·(−20) − 5 + 3, 2·7 + 3 + 3} = {19, −42, 20}; ·0.1 = {1.9, −4.2, 2.0}
+  // + add·0.5 = {−15, 5.5, 50} → {−13.1, 1.3, 52} → {−13, 1, 52}
+  ConvAddInt8Ref(p, in.data(), w.data(), bias.data(), r, add.data(), out.data());
+  EXPECT_EQ(out, (std::vector<int8_t>{-13, 1, 52}));
+  r.activation = Activation::kRelu;  // the ReLU after the Add: max(0, ·) before rounding
+  ConvAddInt8Ref(p, in.data(), w.data(), bias.data(), r, add.data(), out.data());
+  EXPECT_EQ(out, (std::vector<int8_t>{0, 1, 52}));
+  r.fusion = ConvAddFusion::kActivationThenAdd;  // the convolution's ReLU first: {1.9, 0, 2.0} + add
+  ConvAddInt8Ref(p, in.data(), w.data(), bias.data(), r, add.data(), out.data());
+  EXPECT_EQ(out, (std::vector<int8_t>{-13, 6, 52}));
+  r.activation = Activation::kRelu6;  // TNN returns before adding the operand: clamp(round(acc·m), 0, 60)
+  ConvAddInt8Ref(p, in.data(), w.data(), bias.data(), r, add.data(), out.data());
+  EXPECT_EQ(out, (std::vector<int8_t>{2, 0, 2}));
+}
+
+TEST(ConvAddInt8Test, EveryIsaIsBitExactWithReference) {
+  uint32_t seed = 900;
+  for (const auto& shape : std::vector<std::array<int, 5>>{{1, 16, 7, 9, 32}, {2, 5, 3, 4, 7}, {1, 64, 14, 14, 24},
+                                                           {1, 3, 1, 1, 5}, {1, 33, 5, 13, 17}}) {
+    Conv2dParams p{shape[0], shape[1], shape[2], shape[3], shape[4], shape[2], shape[3], 1, 1, 1, 1, 0, 0, 1, 1, 1,
+                   Activation::kNone};
+    for (bool asym : {false, true}) {
+      for (ConvAddFusion f : {ConvAddFusion::kAddThenActivation, ConvAddFusion::kActivationThenAdd}) {
+        for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
+          const int64_t out_n = int64_t{p.batch} * p.out_c * p.out_h * p.out_w;
+          const auto in = RandomInt8(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+          const auto w = RandomInt8(size_t{1} * p.out_c * p.in_c, seed++, -127, 127);
+          const auto bias = RandomInt32(p.out_c, seed++, -5000, 5000);
+          const auto add = RandomInt8(out_n, seed++);
+          Int8Requant r = MakeRequant(p.out_c, p.in_c, asym, act, seed++);
+          r.fusion = f;
+          std::mt19937 rng(seed++);
+          std::uniform_real_distribution<float> a(0.05f, 2.f);
+          r.add_scale.resize(p.out_c);
+          for (auto& x : r.add_scale) x = a(rng);
+          r.add_zero = asym ? RandomInt8(p.out_c, seed++, -10, 10) : std::vector<int8_t>(p.out_c, 0);
+          std::vector<int8_t> ref(out_n), fast(out_n, 99);
+          ConvAddInt8Ref(p, in.data(), w.data(), bias.data(), r, add.data(), ref.data());
+          for (Int8Isa isa : SupportedInt8Isas()) {
+            std::fill(fast.begin(), fast.end(), 99);
+            ConvAddInt8(p, in.data(), w.data(), bias.data(), r, add.data(), fast.data(), isa);
+            ASSERT_EQ(fast, ref) << Describe(p, asym) << " fusion " << static_cast<int>(f) << " " << Int8IsaName(isa);
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

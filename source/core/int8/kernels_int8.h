@@ -22,6 +22,20 @@ inline int8_t Float2Int8(float v) {
   return static_cast<int8_t>(r);
 }
 
+// Instruction-set variants of the fast int8 kernels, picked at run time; each is compiled in its own translation
+// unit with its own target flags: kAvx512Vnni (vpdpbusd on x + 128 with a per-row 128·Σw correction), kAvx2
+// (int16 pairs and vpmaddwd), kScalar (portable loops). Every variant the CPU supports is bit-exact with the Ref
+// twins (the tests run each).
+enum class Int8Isa { kScalar, kAvx2, kAvx512Vnni };
+const char* Int8IsaName(Int8Isa isa);
+// The variants this CPU can run, kScalar first and the fastest last.
+std::vector<Int8Isa> SupportedInt8Isas();
+Int8Isa BestInt8Isa();
+
+// TNN's FusionType: kAddThenActivation (the convolution had no activation; a ReLU after the Add may be fused
+// later) or kActivationThenAdd (the convolution's own ReLU/ReLU6 first, then the Add).
+enum class ConvAddFusion { kNone, kAddThenActivation, kActivationThenAdd };
+
 // Requantization of an int8 convolution or inner product, one entry per output channel (per-tensor resources are
 // expanded when the layer is prepared).
 struct Int8Requant {
@@ -31,6 +45,11 @@ struct Int8Requant {
   std::vector<int8_t> in_zero;     // input zero point per input channel
   std::vector<int8_t> weight_zero; // weight zero point per output channel
   Activation activation = Activation::kNone;
+  // TNN's load-time fusion of a quantized 1x1 convolution with the quantized Add after it (ConvAddInt8): the
+  // Add's other operand q_a enters as (q_a·add_scale[oc] − add_zero[oc]·add_scale[oc]), add_scale = s_a / s_out.
+  ConvAddFusion fusion = ConvAddFusion::kNone;
+  std::vector<float> add_scale;
+  std::vector<int8_t> add_zero;
 };
 
 // int32 accumulator → int8 output of channel `oc`, exactly as TNN's NaiveConvBias: float(acc)·multiplier, then
@@ -48,26 +67,43 @@ inline int8_t RequantizeInt8(int32_t acc, int oc, const Int8Requant& r) {
   return Float2Int8(v + static_cast<float>(r.out_zero[oc]));
 }
 
+// RequantizeInt8 of a convolution fused with an Add (TNN's NaiveConvBias with a fusion type), `add` the other
+// operand's int8 value at the same position. As TNN, a ReLU6 returns before a kActivationThenAdd operand is added
+// (TNN drops it) and the output zero point is ignored under ReLU6.
+inline int8_t RequantizeAddInt8(int32_t acc, int oc, const Int8Requant& r, int8_t add) {
+  float v = static_cast<float>(acc) * r.multiplier[oc];
+  const float term = static_cast<float>(add) * r.add_scale[oc] - static_cast<float>(r.add_zero[oc]) * r.add_scale[oc];
+  if (r.fusion == ConvAddFusion::kAddThenActivation) v += term;
+  if (r.activation == Activation::kRelu) {
+    v = v > 0.f ? v : 0.f;
+  } else if (r.activation == Activation::kRelu6) {
+    int8_t q = Float2Int8(v);
+    q = q < r.relu6_max[oc] ? q : r.relu6_max[oc];
+    return q > 0 ? q : 0;
+  }
+  if (r.fusion == ConvAddFusion::kActivationThenAdd) v += term;
+  return Float2Int8(v + static_cast<float>(r.out_zero[oc]));
+}
+
 // Convolution on int8 NCHW data: acc = Σ (x − zp_in[ic])·(w − zp_w[oc]) over the window (padding contributes
 // nothing, i.e. pads hold the real value 0) + bias[oc], then RequantizeInt8. weights [oc][ic/group][kh][kw];
 // bias may be nullptr.
 void Conv2dInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* weights, const int32_t* bias,
                    const Int8Requant& r, int8_t* out);
 
+// TNN's fused quantized 1x1 convolution (stride 1, no pad, one group) + Add: the Conv2dInt8Ref accumulator,
+// then RequantizeAddInt8 with the Add operand `add` (NCHW, the output's dims). ConvAddInt8 is the same through
+// the int8 GEMM (bit-exact: the accumulation is exact and the requantization is the same expression).
+void ConvAddInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* weights, const int32_t* bias,
+                    const Int8Requant& r, const int8_t* add, int8_t* out);
+void ConvAddInt8(const Conv2dParams& p, const int8_t* in, const int8_t* weights, const int32_t* bias,
+                 const Int8Requant& r, const int8_t* add, int8_t* out, Int8Isa isa = BestInt8Isa());
+
 // Inner product on int8 data: input [m][k], weights [n][k]; per-tensor input zero point r.in_zero[0]. TNN's
 // int8 inner product has no activation (r.activation must be kNone).
 void InnerProductInt8Ref(const InnerProductParams2& p, const int8_t* in, const int8_t* weights, const int32_t* bias,
                          const Int8Requant& r, int8_t* out);
 
-// Instruction-set variants of the fast int8 kernels, picked at run time; each is compiled in its own translation
-// unit with its own target flags: kAvx512Vnni (vpdpbusd on x + 128 with a per-row 128·Σw correction), kAvx2
-// (int16 pairs and vpmaddwd), kScalar (portable loops). Every variant the CPU supports is bit-exact with the Ref
-// twins (the tests run each).
-enum class Int8Isa { kScalar, kAvx2, kAvx512Vnni };
-const char* Int8IsaName(Int8Isa isa);
-// The variants this CPU can run, kScalar first and the fastest last.
-std::vector<Int8Isa> SupportedInt8Isas();
-Int8Isa BestInt8Isa();
 
 struct Int8MicroKernel;
 

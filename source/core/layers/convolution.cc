@@ -2,6 +2,7 @@
 #include "core/layers/convolution.h"
 
 #include <algorithm>
+#include <cfloat>
 
 #include "core/layers/layer.h"
 
@@ -165,11 +166,31 @@ class ConvExec : public LayerExec {
   ConvFp32 conv_;                      // weights packed once at Prepare
 };
 
+// The Add operand of a fused convolution (TNN's CpuConvLayerAcc::Init): add_scale[oc] = s_a / s_out (0 where
+// s_out < FLT_MIN), and the operand's zero point indexed as the output's (TNN's `output_bias_idx`).
+Status MakeAddFusion(const LayerContext& ctx, int out_c, Int8Requant* r) {
+  const BlobScale *a = nullptr, *o = nullptr;
+  QT_RETURN_IF_ERROR(BlobScaleOf(ctx, ctx.layer.inputs[1], &a));
+  QT_RETURN_IF_ERROR(BlobScaleOf(ctx, ctx.layer.outputs[0], &o));
+  std::vector<float> sa, so;
+  QT_RETURN_IF_ERROR(Expand(a->scale, out_c, "fused Add operand '" + ctx.layer.inputs[1] + "' scale", &sa));
+  QT_RETURN_IF_ERROR(Expand(o->scale, out_c, "output blob '" + ctx.layer.outputs[0] + "' scale", &so));
+  std::vector<int8_t> za = a->zero_point;
+  if (o->zero_point.size() <= 1 && !za.empty()) za.resize(1);
+  QT_RETURN_IF_ERROR(Expand(za, out_c, "fused Add operand zero point", &r->add_zero));
+  r->add_scale.resize(out_c);
+  for (int c = 0; c < out_c; ++c) r->add_scale[c] = so[c] >= FLT_MIN ? sa[c] / so[c] : 0.f;
+  r->fusion = ctx.layer.Params<ConvParams>().fusion == 1 ? ConvAddFusion::kAddThenActivation
+                                                          : ConvAddFusion::kActivationThenAdd;
+  return Status::Ok();
+}
+
 class ConvInt8Exec : public LayerExec {
  public:
   bool is_int8() const override { return true; }
   Status Prepare(const LayerContext& ctx) override {
     const auto& p = ctx.layer.Params<ConvParams>();
+    fused_ = p.fusion != 0;
     const auto* res = FindResource<ConvResource>(ctx);
     if (!res) return Status::InvalidArgument("no weights");
     if (res->filter.dtype() != DataType::kInt8) return Status::InvalidArgument("is Quantized but its weights are not int8");
@@ -185,17 +206,39 @@ class ConvInt8Exec : public LayerExec {
                                      std::to_string(p.output_channel) + " output channels");
     }
     const std::vector<int8_t> w = res->filter.As<int8_t>();
+    if (fused_) {
+      if (ctx.layer.inputs.size() != 2 || ctx.in_dims[1] != ctx.out_dims[0]) {
+        return Status::Internal("a fused convolution + Add needs the Add operand, of the output's dims");
+      }
+      QT_RETURN_IF_ERROR(MakeAddFusion(ctx, p.output_channel, &r));
+      cp_ = MakeConv2dParams(p, in, g, Activation::kNone);
+      weights_ = w;
+      bias_ = bias;
+      requant_ = std::move(r);
+      return Status::Ok();
+    }
     conv_.Init(MakeConv2dParams(p, in, g, Activation::kNone), w.data(), bias.empty() ? nullptr : bias.data(),
                std::move(r));
     return Status::Ok();
   }
   Status ForwardInt8(const std::vector<const Int8Tensor*>& in, const std::vector<Int8Tensor*>& out) override {
-    conv_.Run(in[0]->data.data(), out[0]->data.data());
+    if (fused_) {
+      ConvAddInt8(cp_, in[0]->data.data(), weights_.data(), bias_.empty() ? nullptr : bias_.data(), requant_,
+                  in[1]->data.data(), out[0]->data.data());
+    } else {
+      conv_.Run(in[0]->data.data(), out[0]->data.data());
+    }
     return Status::Ok();
   }
 
  private:
   ConvInt8 conv_;
+  // The fused convolution + Add (1x1, stride 1, no pad, one group) runs on the int8 GEMM directly.
+  bool fused_ = false;
+  Conv2dParams cp_;
+  std::vector<int8_t> weights_;
+  std::vector<int32_t> bias_;
+  Int8Requant requant_;
 };
 
 std::unique_ptr<LayerExec> CreateFp32(const Layer&, const Fp32Options& o) {

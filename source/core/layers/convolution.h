@@ -20,6 +20,10 @@ struct ConvParams {
   int pad_type = -1;  // -1 explicit (Caffe), 0 SAME_UPPER, 1 VALID, 3 SAME with the odd pad first (deconvolution)
   int dilation_h = 1, dilation_w = 1;
   int activation = 0;  // 0 none, 1 ReLU, 2 ReLU6, 256 swish (not supported by int8 kernels)
+  // Never in a file: TNN's runtime fuses a quantized 1x1 convolution with the quantized Add after it when it loads a
+  // model (FuseQuantizedLikeTnn); the Add's other operand is then the convolution's second input.
+  // 0 none, 1 add then activation, 2 activation then add (TNN's FusionType).
+  int fusion = 0;
 };
 
 constexpr int kActivationNone = 0;

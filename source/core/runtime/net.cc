@@ -2,6 +2,7 @@
 
 #include "core/layers/layer.h"
 #include "core/runtime/reformat.h"
+#include "core/runtime/tnn_fusions.h"
 
 namespace qt {
 
@@ -71,6 +72,7 @@ const Net::Blob* Net::FindBlob(const std::string& name) const {
 Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive) {
   graph_ = graph;
   QT_RETURN_IF_ERROR(graph_.Validate());
+  FuseQuantizedLikeTnn(&graph_);
   QT_RETURN_IF_ERROR(InferShapes(graph_, input_dims, &blob_dims_));
   inputs_ = graph_.inputs;
   for (auto& in : inputs_) in.dims = blob_dims_.at(in.name);

@@ -89,8 +89,10 @@ Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& p
   for (const auto& l : int8->layers) {
     if (!l.quantized) continue;
     const std::string& blob = l.outputs[0];
+    // A blob TNN's runtime fuses away (a convolution's output before its fused Add) has no int8 value.
     auto d = fp32_->blob_dims().find(blob);
-    if (d == fp32_->blob_dims().end() || d->second != int8_->blob_dims().at(blob)) continue;
+    auto q = int8_->blob_dims().find(blob);
+    if (d == fp32_->blob_dims().end() || q == int8_->blob_dims().end() || d->second != q->second) continue;
     layer_index_[blob].push_back(layers_.size());
     layers_.push_back({l.name, blob});
   }
