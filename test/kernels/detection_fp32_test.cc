@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -11,6 +13,66 @@
 
 namespace qt {
 namespace {
+
+// Boxes and scores against OpenCV and against hand-computed values.
+constexpr float kTol = 1e-5f;
+
+// ---- OpenCV fixtures (test/kernels/data/*_opencv.txt, written by make_detection_fixtures.py) ---------------------
+
+using Fixture = std::map<std::string, std::vector<double>>;
+
+std::vector<std::pair<std::string, Fixture>> ReadFixtures(const std::string& file) {
+  const std::string path = std::string(QT_SOURCE_DIR) + "/test/kernels/data/" + file;
+  std::ifstream in(path);
+  std::vector<std::pair<std::string, Fixture>> cases;
+  if (!in) {
+    ADD_FAILURE() << "cannot open " << path;
+    return cases;
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream s(line);
+    std::string key;
+    s >> key;
+    if (key == "case") {
+      cases.emplace_back();
+      s >> cases.back().first;
+    } else if (key != "end") {
+      size_t count = 0;
+      s >> count;
+      std::vector<double> values(count);
+      for (double& v : values) s >> v;
+      if (cases.empty() || !s) {
+        ADD_FAILURE() << path << ": bad line: " << line.substr(0, 80);
+        return {};
+      }
+      cases.back().second[key] = std::move(values);
+    }
+  }
+  return cases;
+}
+
+// Values read as float from the text, as OpenCV was fed (the text holds them exactly).
+std::vector<float> Floats(const Fixture& f, const std::string& key) {
+  auto it = f.find(key);
+  if (it == f.end()) {
+    ADD_FAILURE() << "fixture has no " << key;
+    return {};
+  }
+  std::vector<float> v;
+  for (double d : it->second) v.push_back(static_cast<float>(d));
+  return v;
+}
+
+double Scalar(const Fixture& f, const std::string& key) {
+  auto it = f.find(key);
+  if (it == f.end() || it->second.size() != 1) {
+    ADD_FAILURE() << "fixture has no single " << key;
+    return 0.;
+  }
+  return it->second[0];
+}
 
 void ExpectNear(const std::vector<float>& got, const std::vector<float>& want, float tol) {
   ASSERT_EQ(got.size(), want.size());
@@ -142,6 +204,29 @@ TEST(PriorBox, RejectsBadParameters) {
   EXPECT_EQ(status(p, 2, 2, 0, 8).code(), StatusCode::kInvalidArgument);
   p.img_h = p.img_w = 8;
   EXPECT_TRUE(status(p, 2, 2, 0, 0).ok());
+}
+
+TEST(PriorBox, MatchesOpenCv) {
+  const auto cases = ReadFixtures("prior_box_opencv.txt");
+  EXPECT_EQ(cases.size(), 3u);
+  for (const auto& [name, f] : cases) {
+    SCOPED_TRACE(name);
+    PriorBoxParams p;
+    p.min_sizes = Floats(f, "min_sizes");
+    p.max_sizes = Floats(f, "max_sizes");
+    p.aspect_ratios = Floats(f, "aspect_ratios");
+    p.flip = Scalar(f, "flip") != 0;
+    p.clip = Scalar(f, "clip") != 0;
+    p.variances = Floats(f, "variances");
+    p.step_h = p.step_w = static_cast<float>(Scalar(f, "step"));
+    p.offset = static_cast<float>(Scalar(f, "offset"));
+    const std::vector<float> feature = Floats(f, "feature_hw"), image = Floats(f, "image_hw");
+    ASSERT_EQ(feature.size(), 2u);
+    ASSERT_EQ(image.size(), 2u);
+    const std::vector<float> out = RunPriorBox(p, static_cast<int>(feature[0]), static_cast<int>(feature[1]),
+                                               static_cast<int>(image[0]), static_cast<int>(image[1]));
+    ExpectNear(out, Floats(f, "expected"), kTol);
+  }
 }
 
 // ---- DetectionOutput ---------------------------------------------------------------------------------------------
@@ -343,6 +428,50 @@ TEST(DetectionOutput, RejectsBadParametersAndDegeneratePriors) {
   EXPECT_EQ(status(p).code(), StatusCode::kInvalidArgument);
 }
 
+// OpenCV orders an image's rows by score over all labels and Caffe by label; both sorted here by image, label and
+// descending score (no fixture has tied scores) before the row-by-row comparison.
+std::vector<DetectionRow> Canonical(std::vector<DetectionRow> rows) {
+  std::stable_sort(rows.begin(), rows.end(), [](const DetectionRow& a, const DetectionRow& b) {
+    if (a[0] != b[0]) return a[0] < b[0];
+    if (a[1] != b[1]) return a[1] < b[1];
+    return a[2] > b[2];
+  });
+  return rows;
+}
+
+TEST(DetectionOutput, MatchesOpenCv) {
+  const auto cases = ReadFixtures("detection_output_opencv.txt");
+  EXPECT_EQ(cases.size(), 4u);
+  for (const auto& [name, f] : cases) {
+    SCOPED_TRACE(name);
+    DetectionOutputParams p;
+    p.num_classes = static_cast<int>(Scalar(f, "num_classes"));
+    p.share_location = Scalar(f, "share_location") != 0;
+    p.background_label_id = static_cast<int>(Scalar(f, "background_label_id"));
+    p.code_type = static_cast<BoxCodeType>(static_cast<int>(Scalar(f, "code_type")));
+    p.nms_threshold = static_cast<float>(Scalar(f, "nms_threshold"));
+    p.top_k = static_cast<int>(Scalar(f, "top_k"));
+    p.keep_top_k = static_cast<int>(Scalar(f, "keep_top_k"));
+    p.confidence_threshold = static_cast<float>(Scalar(f, "confidence_threshold"));
+    p.variance_encoded_in_target = Scalar(f, "variance_encoded_in_target") != 0;
+    const int batch = static_cast<int>(Scalar(f, "batch"));
+    const int num_priors = static_cast<int>(Scalar(f, "num_priors"));
+    const std::vector<float> loc = Floats(f, "loc"), conf = Floats(f, "conf"), priors = Floats(f, "priors");
+    const int loc_classes = p.share_location ? 1 : p.num_classes;
+    ASSERT_EQ(loc.size(), size_t{1} * batch * num_priors * loc_classes * 4);
+    ASSERT_EQ(conf.size(), size_t{1} * batch * num_priors * p.num_classes);
+    ASSERT_EQ(priors.size(), size_t{1} * num_priors * 8);
+
+    std::vector<DetectionRow> rows;
+    const Status s = DetectionOutputFp32(p, batch, num_priors, loc.data(), conf.data(), priors.data(), &rows);
+    ASSERT_TRUE(s.ok()) << s.message();
+    const std::vector<float> flat = Floats(f, "expected");
+    std::vector<DetectionRow> want(flat.size() / 7);
+    for (size_t i = 0; i < want.size(); ++i) std::copy_n(flat.begin() + i * 7, 7, want[i].begin());
+    ExpectRows(Canonical(rows), Canonical(want), kTol);
+  }
+}
+
 // ---- Normalize ---------------------------------------------------------------------------------------------------
 
 std::vector<float> RunNormalize(const NormalizeParams& p, const std::vector<float>& in, const Dims& dims,
@@ -378,6 +507,22 @@ TEST(Normalize, HandComputed) {
   ExpectNear(batch, {0.6f, 0.8f, 0.f, 1.f}, 1e-6f);
   EXPECT_EQ(NormalizeFp32(p, batch.data(), {4}, nullptr, batch.data()).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(NormalizeFp32(p, batch.data(), {1, 0, 2}, nullptr, batch.data()).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Normalize, MatchesOpenCv) {
+  const auto cases = ReadFixtures("normalize_opencv.txt");
+  EXPECT_EQ(cases.size(), 3u);
+  for (const auto& [name, f] : cases) {
+    SCOPED_TRACE(name);
+    NormalizeParams p;
+    p.across_spatial = Scalar(f, "across_spatial") != 0;
+    p.channel_shared = Scalar(f, "channel_shared") != 0;
+    p.eps = static_cast<float>(Scalar(f, "eps"));
+    Dims dims;
+    for (float d : Floats(f, "dims")) dims.push_back(static_cast<int>(d));
+    const std::vector<float> scale = Floats(f, "scale");
+    ExpectNear(RunNormalize(p, Floats(f, "input"), dims, scale.data()), Floats(f, "expected"), kTol);
+  }
 }
 
 }  // namespace
