@@ -336,6 +336,20 @@ TEST(DetectionOutput, TiesKeepPriorOrderAndTopKCutsCandidates) {
   p.top_k = -1;
   p.confidence_threshold = 0.5f;  // strictly above
   EXPECT_EQ(Detect(p, c).size(), 1u);
+
+  // Enough tied candidates that an unstable sort (introsort past 16 elements) would reorder them: 48 disjoint
+  // boxes scoring 0.3 or 0.6 in turn come out by score, then by prior index.
+  std::vector<std::vector<float>> boxes, scores;
+  for (int i = 0; i < 48; ++i) {
+    boxes.push_back({0.02f * i, 0.f, 0.02f * i + 0.01f, 0.01f});
+    scores.push_back({0.f, i % 2 ? 0.3f : 0.6f});
+  }
+  rows = Detect(CornerParams(2, 0.5f), Boxes(boxes, scores));
+  ASSERT_EQ(rows.size(), 48u);
+  for (int i = 0; i < 48; ++i) {
+    const int prior = i < 24 ? 2 * i : 2 * (i - 24) + 1;
+    EXPECT_FLOAT_EQ(rows[i][3], 0.02f * prior) << "row " << i;
+  }
 }
 
 TEST(DetectionOutput, KeepTopKOverAllClassesThenLabelOrder) {
