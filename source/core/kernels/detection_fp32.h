@@ -60,9 +60,9 @@ enum class BoxCodeType { kCorner = 1, kCenterSize = 2, kCornerSize = 3 };
 struct DetectionOutputParams {
   int num_classes = 0;
   bool share_location = true;  // one box per prior for all classes, else one per prior and class
-  // Class skipped by NMS; -1 for none. Caffe aborts, OpenCV throws and TNN outputs nothing when this is -1 with
-  // share_location (their decoder skips the shared label -1 as if it were the background); here it just means
-  // "no background class".
+  // Class skipped by NMS; -1 for none. With share_location, Caffe aborts, OpenCV throws and TNN finds no
+  // detection when this is -1 (their decoder skips the shared label -1 as if it were the background); here it
+  // just means "no background class".
   int background_label_id = 0;
   float nms_threshold = 0.3f;  // a box is suppressed when its IoU with a kept box exceeds this
   // nms_param.top_k: candidates per class kept before NMS, -1 for all. Caffe keeps none when it is 0, OpenCV all.
@@ -116,7 +116,8 @@ struct NormalizeParams {
 // TNN's Normalize computes x / max(sqrt(Σx²), eps) (eps default 1e-12) over the channels only, refuses
 // across_spatial, and has no scale: its caffe2onnx writes LpNormalization(axis 1, p 2) and a Mul for the scale
 // whatever across_spatial says, so an across_spatial Caffe layer becomes per-position there. OpenCV matches
-// Caffe (it multiplies by the inverse norm).
+// Caffe (it multiplies by the inverse norm) but cannot run across_spatial with per-channel scales: it wants C·H·W
+// of them.
 Status NormalizeFp32(const NormalizeParams& p, const float* in, const Dims& dims, const float* scale, float* out);
 
 }  // namespace qt
