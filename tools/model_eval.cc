@@ -89,12 +89,36 @@ std::string ToJson(const EvalSummary& s) {
   std::string j = "{\"images\": " + std::to_string(s.inputs) + ", \"labelled\": " + std::to_string(s.labelled);
   j += ", \"fp32\": {\"top1\": " + JsonFraction(s.fp32_top1, s.labelled) +
        ", \"top5\": " + JsonFraction(s.fp32_top5, s.labelled) + "}";
-  if (!s.has_int8) return j + ", \"int8\": null, \"top1_agreement\": null, \"output_cosine\": null, \"layers\": []}\n";
+  if (!s.has_int8) {
+    return j + ", \"int8\": null, \"classifier\": " + (s.classifier ? "true" : "false") +
+           ", \"top1_agreement\": null, \"output_cosine\": null, \"min_output_cosine\": null, \"outputs\": [], "
+           "\"detections\": [], \"layers\": []}\n";
+  }
   j += ", \"int8\": {\"top1\": " + JsonFraction(s.int8_top1, s.labelled) +
        ", \"top5\": " + JsonFraction(s.int8_top5, s.labelled) + "}";
-  j += ", \"top1_agreement\": " + JsonFraction(s.top1_agreement, s.inputs);
+  j += ", \"classifier\": " + std::string(s.classifier ? "true" : "false");
+  j += ", \"top1_agreement\": " + (s.classifier ? JsonFraction(s.top1_agreement, s.inputs) : std::string("null"));
   std::snprintf(buf, sizeof(buf), "%.6f", s.output_cosine);
-  j += ", \"output_cosine\": " + std::string(buf) + ", \"layers\": [";
+  j += ", \"output_cosine\": " + std::string(buf);
+  std::snprintf(buf, sizeof(buf), "%.6f", s.MinOutputCosine());
+  j += ", \"min_output_cosine\": " + std::string(buf) + ", \"outputs\": [";
+  for (size_t i = 0; i < s.outputs.size(); ++i) {
+    const auto& o = s.outputs[i];
+    char v[160];
+    std::snprintf(v, sizeof(v), "\"cosine\": %.6f, \"rel_l2\": %.6g, \"max_abs\": %.6g}", o.cosine, o.rel_l2,
+                  o.max_abs);
+    j += (i ? ", " : "") + std::string("{\"name\": ") + JsonString(o.name) + ", " + v;
+  }
+  j += "], \"detections\": [";
+  for (size_t i = 0; i < s.detections.size(); ++i) {
+    const auto& d = s.detections[i];
+    char v[200];
+    std::snprintf(v, sizeof(v), "\"fp32\": %lld, \"int8\": %lld, \"matched\": %lld, \"precision\": %.6f, "
+                  "\"recall\": %.6f}", static_cast<long long>(d.fp32), static_cast<long long>(d.int8),
+                  static_cast<long long>(d.matched), d.precision(), d.recall());
+    j += (i ? ", " : "") + std::string("{\"blob\": ") + JsonString(d.blob) + ", " + v;
+  }
+  j += "], \"layers\": [";
   for (size_t i = 0; i < s.layers.size(); ++i) {
     const auto& l = s.layers[i];
     j += i ? ", " : "";
@@ -116,8 +140,19 @@ void PrintSummary(const EvalSummary& s) {
     }
   }
   if (!s.has_int8) return;
-  std::printf("top-1 agreement %s, mean output cosine %.6f\n", Pct(s.top1_agreement, s.inputs).c_str(),
+  if (s.classifier) std::printf("top-1 agreement %s\n", Pct(s.top1_agreement, s.inputs).c_str());
+  std::printf("int8 against fp32 per output (means over the inputs):\n");
+  std::printf("  %-32s %10s %10s %12s\n", "output", "cosine", "rel L2", "max |diff|");
+  for (const auto& o : s.outputs) {
+    std::printf("  %-32s %10.6f %10.6f %12.6g\n", o.name.c_str(), o.cosine, o.rel_l2, o.max_abs);
+  }
+  std::printf("min output cosine %.6f, mean cosine of all outputs together %.6f\n", s.MinOutputCosine(),
               s.output_cosine);
+  for (const auto& d : s.detections) {
+    std::printf("detections of %s: fp32 %lld, int8 %lld, matched %lld (IoU >= 0.5, same label): precision %.4f, "
+                "recall %.4f\n", d.blob.c_str(), static_cast<long long>(d.fp32), static_cast<long long>(d.int8),
+                static_cast<long long>(d.matched), d.precision(), d.recall());
+  }
   std::printf("per-layer cosine of the int8 chain against fp32, worst first:\n");
   std::printf("  %-32s %-32s %10s %9s\n", "layer", "output blob", "cosine", "clipped");
   for (const auto& l : s.layers) {

@@ -1,3 +1,4 @@
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -277,6 +278,7 @@ TEST_F(QuantizerTest, EvaluatorLayerCosinesEqualThoseOfTheKeptBlobs) {
   ASSERT_TRUE(f.Init(SmallCnn()).ok());
   ASSERT_TRUE(i8.Init(q.graph).ok());
   std::map<std::string, double> expected;
+  std::map<std::string, std::array<double, 3>> outputs;  // cosine, rel L2, max abs
   for (const auto& sample : samples) {
     Tensor in;
     ASSERT_TRUE(LoadInput(sample.at("data"), {1, 3, 12, 12}, Preprocess(), &in).ok());
@@ -292,11 +294,49 @@ TEST_F(QuantizerTest, EvaluatorLayerCosinesEqualThoseOfTheKeptBlobs) {
       ASSERT_TRUE(i8.GetBlob(l.outputs[0], &b).ok());
       expected[l.outputs[0]] += Cosine(b.data, a.data) / samples.size();
     }
+    for (const auto& name : q.graph.outputs) {
+      Tensor a, b;
+      ASSERT_TRUE(f.GetBlob(name, &a).ok());
+      ASSERT_TRUE(i8.GetBlob(name, &b).ok());
+      double dd = 0, ff = 0, worst = 0;
+      for (int64_t k = 0; k < a.count(); ++k) {
+        dd += (double{b.data[k]} - a.data[k]) * (double{b.data[k]} - a.data[k]);
+        ff += double{a.data[k]} * a.data[k];
+        worst = std::max(worst, std::abs(double{b.data[k]} - a.data[k]));
+      }
+      auto& o = outputs[name];
+      o[0] += Cosine(b.data, a.data) / samples.size();
+      o[1] += std::sqrt(dd / ff) / samples.size();
+      o[2] += worst / samples.size();
+    }
   }
   const EvalSummary s = eval.Summary();
   EXPECT_EQ(s.inputs, static_cast<int>(samples.size()));
   ASSERT_EQ(s.layers.size(), expected.size());
   for (const auto& l : s.layers) EXPECT_NEAR(l.cosine, expected.at(l.blob), 1e-9) << l.blob;
+  ASSERT_EQ(s.outputs.size(), outputs.size());
+  for (const auto& o : s.outputs) {
+    EXPECT_NEAR(o.cosine, outputs.at(o.name)[0], 1e-9) << o.name;
+    EXPECT_NEAR(o.rel_l2, outputs.at(o.name)[1], 1e-9) << o.name;
+    EXPECT_NEAR(o.max_abs, outputs.at(o.name)[2], 1e-9) << o.name;
+  }
+}
+
+TEST(DetectionAgreementTest, MatchesSameLabelAtIouHalfOneToOne) {
+  // rows: image, label, score, x1, y1, x2, y2; label -1 is Caffe's "no detection" row.
+  const std::vector<float> fp32 = {0, 1, 0.9f, 0, 0, 10, 10,   0, 1, 0.8f, 20, 20, 30, 30,
+                                   0, 2, 0.7f, 0, 0, 10, 10,   0, -1, -1, -1, -1, -1, -1};
+  const std::vector<float> int8 = {0, 1, 0.85f, 1, 1, 11, 11,  // IoU 0.68 with the first: matched
+                                   0, 1, 0.8f, 1, 0, 10, 10,   // the first is taken: unmatched
+                                   0, 2, 0.6f, 5, 0, 15, 10,   // IoU 1/3: unmatched
+                                   0, 3, 0.5f, 20, 20, 30, 30}; // other label: unmatched
+  DetectionAgreement a;
+  MatchDetections(fp32, int8, &a);
+  EXPECT_EQ(a.fp32, 3);
+  EXPECT_EQ(a.int8, 4);
+  EXPECT_EQ(a.matched, 1);
+  EXPECT_DOUBLE_EQ(a.precision(), 0.25);
+  EXPECT_DOUBLE_EQ(a.recall(), 1.0 / 3);
 }
 
 TEST_F(QuantizerTest, ReusedStatisticsGiveTheSameModelWithoutAForwardPass) {

@@ -73,6 +73,19 @@ Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& p
   layer_index_.clear();
   int8_.reset();
   int8_graph_ = int8;
+  output_names_ = fp32.outputs;
+  std::sort(output_names_.begin(), output_names_.end());
+  {
+    const Dims& d = fp32_->blob_dims().at(output_names_[0]);
+    sum_.classifier = d.size() >= 2 && d[1] > 1 && DimsCount(d, 2) == 1;
+  }
+  output_sums_.assign(output_names_.size(), OutputAgreement());
+  detections_.clear();
+  for (size_t i = 0; i < output_names_.size(); ++i) {
+    output_sums_[i].name = output_names_[i];
+    const Layer* producer = fp32.Producer(output_names_[i]);
+    if (producer && producer->type_str == "DetectionOutput") detections_.push_back({output_names_[i]});
+  }
   if (!int8) return Status::Ok();
   int8_ = std::make_unique<Net>();
   QT_RETURN_IF_ERROR(int8_->Init(*int8).WithContext("int8 model"));
@@ -226,7 +239,78 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
   }
   sum_.top1_agreement += !fp32_top.empty() && !int8_top.empty() && fp32_top[0] == int8_top[0];
   output_cosine_sum_ += Cosine(int8_all, fp32_all);
+  for (size_t i = 0; i < output_names_.size(); ++i) {
+    Tensor f, q;
+    QT_RETURN_IF_ERROR(fp32_->GetBlob(output_names_[i], &f));
+    QT_RETURN_IF_ERROR(int8_->GetBlob(output_names_[i], &q));
+    double dd = 0, ff = 0, worst = 0;
+    for (int64_t k = 0; k < f.count() && k < q.count(); ++k) {
+      const double d = double{q.data[k]} - f.data[k];
+      dd += d * d;
+      ff += double{f.data[k]} * f.data[k];
+      worst = std::max(worst, std::abs(d));
+    }
+    OutputAgreement& o = output_sums_[i];
+    o.cosine += Cosine(q.data, f.data);
+    o.rel_l2 += ff > 0 ? std::sqrt(dd / ff) : (dd > 0 ? 1.0 : 0.0);
+    o.max_abs += worst;
+    for (auto& det : detections_) {
+      if (det.blob == output_names_[i]) MatchDetections(f.data, q.data, &det);
+    }
+  }
   return Status::Ok();
+}
+
+namespace {
+
+struct Detection {
+  float image, label, score, x1, y1, x2, y2;
+};
+
+std::vector<Detection> Rows(const std::vector<float>& v) {
+  std::vector<Detection> rows;
+  for (size_t i = 0; i + 7 <= v.size(); i += 7) {
+    if (v[i + 1] < 0) continue;  // Caffe's "no detection" row
+    rows.push_back({v[i], v[i + 1], v[i + 2], v[i + 3], v[i + 4], v[i + 5], v[i + 6]});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Detection& a, const Detection& b) { return a.score > b.score; });
+  return rows;
+}
+
+double IoU(const Detection& a, const Detection& b) {
+  const double w = std::min(a.x2, b.x2) - std::max(a.x1, b.x1);
+  const double h = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
+  if (w <= 0 || h <= 0) return 0;
+  const double inter = w * h;
+  const double area_a = (double{a.x2} - a.x1) * (double{a.y2} - a.y1);
+  const double area_b = (double{b.x2} - b.x1) * (double{b.y2} - b.y1);
+  return inter / (area_a + area_b - inter);
+}
+
+}  // namespace
+
+void MatchDetections(const std::vector<float>& fp32_rows, const std::vector<float>& int8_rows,
+                     DetectionAgreement* agreement) {
+  const std::vector<Detection> f = Rows(fp32_rows), q = Rows(int8_rows);
+  std::vector<bool> used(f.size(), false);
+  for (const Detection& d : q) {
+    int best = -1;
+    double best_iou = 0.5;
+    for (size_t j = 0; j < f.size(); ++j) {
+      if (used[j] || f[j].image != d.image || f[j].label != d.label) continue;
+      const double iou = IoU(d, f[j]);
+      if (iou >= best_iou) {
+        best_iou = iou;
+        best = static_cast<int>(j);
+      }
+    }
+    if (best >= 0) {
+      used[best] = true;
+      ++agreement->matched;
+    }
+  }
+  agreement->fp32 += static_cast<int64_t>(f.size());
+  agreement->int8 += static_cast<int64_t>(q.size());
 }
 
 void Evaluator::Merge(const Evaluator& o) {
@@ -238,6 +322,16 @@ void Evaluator::Merge(const Evaluator& o) {
   sum_.int8_top5 += o.sum_.int8_top5;
   sum_.top1_agreement += o.sum_.top1_agreement;
   output_cosine_sum_ += o.output_cosine_sum_;
+  for (size_t i = 0; i < output_sums_.size() && i < o.output_sums_.size(); ++i) {
+    output_sums_[i].cosine += o.output_sums_[i].cosine;
+    output_sums_[i].rel_l2 += o.output_sums_[i].rel_l2;
+    output_sums_[i].max_abs += o.output_sums_[i].max_abs;
+  }
+  for (size_t i = 0; i < detections_.size() && i < o.detections_.size(); ++i) {
+    detections_[i].fp32 += o.detections_[i].fp32;
+    detections_[i].int8 += o.detections_[i].int8;
+    detections_[i].matched += o.detections_[i].matched;
+  }
   for (size_t i = 0; i < layers_.size() && i < o.layers_.size(); ++i) {
     layers_[i].cosine_sum += o.layers_[i].cosine_sum;
     layers_[i].clipped += o.layers_[i].clipped;
@@ -245,9 +339,26 @@ void Evaluator::Merge(const Evaluator& o) {
   }
 }
 
+double EvalSummary::MinOutputCosine() const {
+  double m = 1.0;
+  for (const auto& o : outputs) m = std::min(m, o.cosine);
+  return m;
+}
+
 EvalSummary Evaluator::Summary() const {
   EvalSummary s = sum_;
   if (s.inputs > 0) s.output_cosine = output_cosine_sum_ / s.inputs;
+  if (s.has_int8) {
+    for (OutputAgreement o : output_sums_) {
+      if (s.inputs > 0) {
+        o.cosine /= s.inputs;
+        o.rel_l2 /= s.inputs;
+        o.max_abs /= s.inputs;
+      }
+      s.outputs.push_back(o);
+    }
+    s.detections = detections_;
+  }
   for (const auto& l : layers_) {
     LayerAgreement a;
     a.layer = l.layer;

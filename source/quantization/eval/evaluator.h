@@ -22,6 +22,23 @@ struct LayerAgreement {
   double clipped = 0;   // share of the fp32 values that fall outside the blob's int8 range
 };
 
+// One model output compared between the int8 and fp32 models, each figure the mean over the inputs.
+struct OutputAgreement {
+  std::string name;
+  double cosine = 0;   // cos(int8, fp32)
+  double rel_l2 = 0;   // ‖int8 − fp32‖ / ‖fp32‖ (0 when both are 0, 1 when only fp32 is)
+  double max_abs = 0;  // max |int8 − fp32|
+};
+
+// Detections of an SSD DetectionOutput blob (rows [image, label, score, x1, y1, x2, y2], label −1 rows ignored):
+// int8 detections matched one to one with fp32 ones of the same label at IoU >= 0.5, greedily by score.
+struct DetectionAgreement {
+  std::string blob;
+  int64_t fp32 = 0, int8 = 0, matched = 0;
+  double precision() const { return int8 > 0 ? static_cast<double>(matched) / int8 : 1.0; }
+  double recall() const { return fp32 > 0 ? static_cast<double>(matched) / fp32 : 1.0; }
+};
+
 struct EvalSummary {
   int inputs = 0;
   int labelled = 0;  // inputs with a label: the top-k shares are over these
@@ -30,13 +47,21 @@ struct EvalSummary {
   int int8_top1 = 0, int8_top5 = 0;
   int top1_agreement = 0;    // inputs where both models pick the same class
   double output_cosine = 0;  // mean over inputs of cos(int8 output, fp32 output), all outputs concatenated
+  // Whether the first output (name order) looks like class scores ([N, C] or [N, C, 1, 1], C > 1): top-k and the
+  // top-1 agreement mean something only then.
+  bool classifier = false;
+  std::vector<OutputAgreement> outputs;            // per model output, name order
+  std::vector<DetectionAgreement> detections;      // per DetectionOutput blob among the outputs
   std::vector<LayerAgreement> layers;  // every quantized layer, lowest cosine first
+  // The lowest output cosine (1 without outputs).
+  double MinOutputCosine() const;
 };
 
 // Runs an fp32 model and optionally its int8 model on the same inputs and accumulates how both classify and how
 // far the int8 model is from the fp32 one. Layer cosines follow the int8 model's own chain (errors accumulate,
-// as at deployment), against the fp32 blob of the same name. The class scores are the first model output in
-// name order.
+// as at deployment), against the fp32 blob of the same name. Every output is compared value by value (cosine,
+// relative L2, max abs); a classifier's class scores are the first model output in name order; DetectionOutput
+// blobs are compared as detections.
 class Evaluator {
  public:
   Evaluator();
@@ -68,7 +93,14 @@ class Evaluator {
   Tensor q_scratch_;
   EvalSummary sum_;
   double output_cosine_sum_ = 0;
+  std::vector<std::string> output_names_;  // name order
+  std::vector<OutputAgreement> output_sums_;
+  std::vector<DetectionAgreement> detections_;
 };
+
+// Detection matching of one input's DetectionOutput rows (see DetectionAgreement), added to *agreement.
+void MatchDetections(const std::vector<float>& fp32_rows, const std::vector<float>& int8_rows,
+                     DetectionAgreement* agreement);
 
 // cos(a, b) in double; 1 when both are all zero, 0 when only one is.
 double Cosine(const std::vector<float>& a, const std::vector<float>& b);
