@@ -28,7 +28,9 @@ Status Run() {
   QT_RETURN_IF_ERROR(CheckOutputWritable(output, "-o"));
 
   Graph graph;
-  QT_RETURN_IF_ERROR(LoadModel(proto, model, &graph));
+  InputShapes shapes;
+  QT_RETURN_IF_ERROR(InputShapesFlag(&shapes));
+  QT_RETURN_IF_ERROR(LoadModel(proto, model, &graph, shapes));
   for (const auto& l : graph.layers) {
     if (l.quantized) {
       return Status::InvalidArgument(proto + ": layer '" + l.name + "' is quantized; model_convert writes fp32 models");

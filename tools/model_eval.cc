@@ -177,9 +177,11 @@ Status Run() {
   QT_RETURN_IF_ERROR(ParsePreprocess(mean, scale, FLAGS_r == 1 || FLAGS_reverse_channel == 1, &pre));
 
   Graph fp32, int8;
-  QT_RETURN_IF_ERROR(LoadModel(proto, model, &fp32));
+  InputShapes shapes;
+  QT_RETURN_IF_ERROR(InputShapesFlag(&shapes));
+  QT_RETURN_IF_ERROR(LoadModel(proto, model, &fp32, shapes));
   const bool with_int8 = !FLAGS_int8_proto.empty();
-  if (with_int8) QT_RETURN_IF_ERROR(ReadTnnModel(FLAGS_int8_proto, FLAGS_int8_model, &int8));
+  if (with_int8) QT_RETURN_IF_ERROR(LoadModel(FLAGS_int8_proto, FLAGS_int8_model, &int8, shapes));
   for (const auto& in : fp32.inputs) {
     if (in.dims.size() > 1) QT_RETURN_IF_ERROR(pre.Validate(in.dims[1], in.name));
   }

@@ -47,7 +47,9 @@ Status Run() {
   if (FLAGS_threads > 0) SetNumThreads(FLAGS_threads);
 
   Graph graph;
-  QT_RETURN_IF_ERROR(LoadModel(proto, model, &graph));
+  InputShapes shapes;
+  QT_RETURN_IF_ERROR(InputShapesFlag(&shapes));
+  QT_RETURN_IF_ERROR(LoadModel(proto, model, &graph, shapes));
   Net net;
   QT_RETURN_IF_ERROR(net.Init(graph));
   net.set_recycle_blobs(true);  // only the outputs are read

@@ -228,7 +228,9 @@ struct Model {
 
 // A model's graph, with Conv+ReLU fused when `fuse` (as TNN's runtime runs it).
 Status LoadBenchGraph(const std::string& proto, const std::string& weights, bool fuse, Graph* g) {
-  QT_RETURN_IF_ERROR(LoadModel(proto, weights, g));
+  InputShapes shapes;
+  QT_RETURN_IF_ERROR(InputShapesFlag(&shapes));
+  QT_RETURN_IF_ERROR(LoadModel(proto, weights, g, shapes));
   if (fuse) SimplifyGraph(g);
   if (g->inputs.size() != 1) return Status::Unsupported(proto + ": quant_bench runs single-input models");
   return Status::Ok();

@@ -147,7 +147,9 @@ Status Run() {
   if (!FLAGS_stats.empty()) QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_stats, "--stats"));
 
   Graph fp32;
-  QT_RETURN_IF_ERROR(LoadModel(proto, model, &fp32));
+  InputShapes shapes;
+  QT_RETURN_IF_ERROR(InputShapesFlag(&shapes));
+  QT_RETURN_IF_ERROR(LoadModel(proto, model, &fp32, shapes));
   for (const auto& in : fp32.inputs) {
     if (in.dims.size() > 1) QT_RETURN_IF_ERROR(options.preprocess.Validate(in.dims[1], in.name));
   }

@@ -12,6 +12,9 @@
 
 // -h as TNN's tools spell it; gflags' own --help also lists gflags' internal flags.
 DEFINE_bool(h, false, "show this help (the tool's usage and its own flags) and exit");
+DEFINE_string(input_shape, "",
+              "input dims by input name, 'name:1,3,H,W[;name2:...]': fixes symbolic or wrong declared input dims "
+              "(what ncnn's shape= and TNN's converter -in give)");
 
 namespace qt {
 
@@ -56,6 +59,31 @@ std::vector<std::string> SplitList(const std::string& s) {
     if (!item.empty()) out.push_back(item);
   }
   return out;
+}
+
+Status InputShapesFlag(std::map<std::string, Dims>* shapes) {
+  shapes->clear();
+  std::stringstream all(FLAGS_input_shape);
+  std::string item;
+  while (std::getline(all, item, ';')) {
+    if (item.empty()) continue;
+    const size_t colon = item.rfind(':');
+    const std::string bad = "--input_shape '" + item + "': ";
+    if (colon == std::string::npos || colon == 0) return Status::InvalidArgument(bad + "expected name:d0,d1,...");
+    const std::string name = item.substr(0, colon);
+    Dims dims;
+    for (const std::string& d : SplitList(item.substr(colon + 1))) {
+      char* end = nullptr;
+      const long v = std::strtol(d.c_str(), &end, 10);
+      if (*end != '\0' || v < 1 || v > (1 << 20)) {
+        return Status::InvalidArgument(bad + "dim '" + d + "' is not an integer in [1, 2^20]");
+      }
+      dims.push_back(static_cast<int>(v));
+    }
+    if (dims.empty() || dims.size() > 6) return Status::InvalidArgument(bad + "needs 1 to 6 dims");
+    if (!shapes->emplace(name, dims).second) return Status::InvalidArgument(bad + "input '" + name + "' is given twice");
+  }
+  return Status::Ok();
 }
 
 Status CheckOutputWritable(const std::string& path, const std::string& flag) {

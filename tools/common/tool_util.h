@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/base/tensor.h"
 
 namespace qt {
 
@@ -27,6 +29,10 @@ Status PickFlag(const char* short_name, const std::string& short_value, const ch
 
 // The non-empty items of a comma-separated list ("a,,b" gives a and b).
 std::vector<std::string> SplitList(const std::string& s);
+
+// The shared --input_shape flag ("name:1,3,H,W[;name2:...]") by input name; empty when not given. Errors name the
+// item and the rule broken.
+Status InputShapesFlag(std::map<std::string, Dims>* shapes);
 
 // Checked before any long work, so that an unwritable output fails at once: the folder of `path` must exist and be
 // writable. `flag` names the option in the message.

@@ -24,6 +24,9 @@ struct InputSpec {
   DataType dtype = DataType::kFloat;
 };
 
+// Input dims given by the user by input name (the tools' --input_shape), fixing symbolic or wrong declared dims.
+using InputShapes = std::map<std::string, Dims>;
+
 struct Layer {
   LayerType type = LayerType::kRelu;
   // The type string as the model spells it, without the "Quantized" prefix (e.g. "SoftmaxCaffe").

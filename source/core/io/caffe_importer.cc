@@ -246,8 +246,9 @@ constexpr int kMany = INT_MAX;
 
 class Importer {
  public:
-  Importer(std::string prototxt, std::string caffemodel, Graph* graph)
-      : prototxt_(std::move(prototxt)), caffemodel_(std::move(caffemodel)), graph_(graph) {}
+  Importer(std::string prototxt, std::string caffemodel, Graph* graph, const InputShapes& input_shapes)
+      : prototxt_(std::move(prototxt)), caffemodel_(std::move(caffemodel)), graph_(graph),
+        input_shapes_(input_shapes) {}
 
   Status Run(const cp::NetParameter& net, const std::vector<cp::LayerParameter>& layers,
              const std::map<std::string, const BlobList*>& weights);
@@ -317,6 +318,7 @@ class Importer {
 
   std::string prototxt_, caffemodel_;
   Graph* graph_;
+  const InputShapes& input_shapes_;
   NameTable layer_names_, blob_names_;
   std::map<std::string, std::string> base_name_;  // Caffe blob name → its graph name as the last version
   std::map<std::string, int> writes_total_, writes_done_;
@@ -484,7 +486,12 @@ Status Importer::DeclareInput(const std::string& where, const std::string& caffe
     return Status::InvalidArgument(where + ": input '" + caffe_name + "' has " + std::to_string(dims.size()) +
                                    " dims, must have 1 to 6");
   }
-  dims[0] = 1;  // one sample at a time (see the header)
+  auto given = input_shapes_.find(caffe_name);
+  if (given != input_shapes_.end()) {
+    dims = given->second;
+  } else {
+    dims[0] = 1;  // one sample at a time (see the header)
+  }
   for (int d : dims) {
     if (d < 1 || d > (1 << 20)) {
       return Status::InvalidArgument(where + ": input '" + caffe_name + "' has dims " + DimsToString(dims) +
@@ -1124,7 +1131,8 @@ bool LooksLikeCaffePrototxt(const std::string& head) {
   return i < head.size() && (head[i] == ':' || head[i] == '{');
 }
 
-Status ImportCaffeModel(const std::string& prototxt_path, const std::string& caffemodel_path, Graph* graph) {
+Status ImportCaffeModel(const std::string& prototxt_path, const std::string& caffemodel_path, Graph* graph,
+                        const InputShapes& input_shapes) {
   cp::NetParameter net;
   QT_RETURN_IF_ERROR(ParsePrototxt(prototxt_path, &net));
   if (net.layer_size() > 0 && net.layers_size() > 0) {
@@ -1168,7 +1176,7 @@ Status ImportCaffeModel(const std::string& prototxt_path, const std::string& caf
       if (l.blobs_size() > 0) weights[l.name()] = &l.blobs();
     }
   }
-  return Importer(prototxt_path, caffemodel_path, graph).Run(net, layers, weights);
+  return Importer(prototxt_path, caffemodel_path, graph, input_shapes).Run(net, layers, weights);
 }
 
 }  // namespace qt

@@ -45,7 +45,9 @@ namespace qt {
 // Errors are one line naming the file, the layer and the rule broken: a text parse error with its line and
 // column, a corrupt caffemodel, every unsupported layer type with its layer names at once, missing weights, a
 // weight blob whose shape does not fit the layer, a bottom nobody produces.
-Status ImportCaffeModel(const std::string& prototxt_path, const std::string& caffemodel_path, Graph* graph);
+// `input_shapes` replaces the declared dims of the inputs it names.
+Status ImportCaffeModel(const std::string& prototxt_path, const std::string& caffemodel_path, Graph* graph,
+                        const InputShapes& input_shapes = {});
 
 // Whether the start of a file reads as Caffe prototxt text: after blank and '#' comment lines, an identifier
 // followed by ':' or '{' (a .tnnproto starts with '"', an ONNX model is binary).

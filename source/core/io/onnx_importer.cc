@@ -388,7 +388,8 @@ std::vector<int64_t> DeclaredDims(const onnx::TypeProto& t) {
   return d;
 }
 
-Status Import(const onnx::ModelProto& model, const std::string& source, Graph* out) {
+Status Import(const onnx::ModelProto& model, const std::string& source, const InputShapes& input_shapes,
+              Graph* out) {
   if (!model.has_graph() || model.graph().node_size() == 0) {
     return Status::ParseError(source + ": not an ONNX model: the ModelProto has no graph nodes");
   }
@@ -458,11 +459,26 @@ Status Import(const onnx::ModelProto& model, const std::string& source, Graph* o
     }
     if (!tt.has_shape()) return Status::Unsupported(where + " declares no shape, so its rank is unknown");
     Dims dims;
-    for (const auto& dim : tt.shape().dim()) {
-      if (dim.has_dim_value() && dim.dim_value() == 0) return Status::Unsupported(where + " has a dim of size 0");
-      if (dim.has_dim_value() && dim.dim_value() > INT_MAX) return Status::InvalidArgument(where + " has a dim too large");
-      // Symbolic or unknown dims (a batch `N`) become 1: shapes are static from here on.
-      dims.push_back(dim.has_dim_value() && dim.dim_value() > 0 ? static_cast<int>(dim.dim_value()) : 1);
+    auto given = input_shapes.find(vi.name());
+    if (given != input_shapes.end()) {
+      dims = given->second;
+    } else {
+      for (const auto& dim : tt.shape().dim()) {
+        if (dim.has_dim_value() && dim.dim_value() == 0) return Status::Unsupported(where + " has a dim of size 0");
+        if (dim.has_dim_value() && dim.dim_value() > INT_MAX) {
+          return Status::InvalidArgument(where + " has a dim too large");
+        }
+        // A symbolic or unknown batch (axis 0) is 1: shapes are static from here on, one sample at a time.
+        // Any other symbolic dim (a dynamic H x W) has no size we could guess.
+        const bool known = dim.has_dim_value() && dim.dim_value() > 0;
+        if (!known && !dims.empty()) {
+          return Status::InvalidArgument(
+              where + " has a symbolic dim '" + (dim.has_dim_param() ? dim.dim_param() : std::string("?")) +
+              "' at axis " + std::to_string(dims.size()) + ": give the input's size (--input_shape " + vi.name() +
+              ":1,3,H,W in the tools)");
+        }
+        dims.push_back(known ? static_cast<int>(dim.dim_value()) : 1);
+      }
     }
     if (dims.empty() || dims.size() > 6) {
       return Status::Unsupported(where + " has rank " + std::to_string(dims.size()) + " (1 to 6 are supported)");
@@ -509,7 +525,8 @@ Status Import(const onnx::ModelProto& model, const std::string& source, Graph* o
 }  // namespace
 }  // namespace onnx_import
 
-Status ImportOnnxModel(const std::vector<uint8_t>& bytes, const std::string& source, Graph* graph) {
+Status ImportOnnxModel(const std::vector<uint8_t>& bytes, const std::string& source, Graph* graph,
+                       const InputShapes& input_shapes) {
   if (bytes.size() > static_cast<size_t>(INT_MAX)) {
     return Status::Unsupported(source + ": ONNX files of 2 GB or more (external data) are not supported");
   }
@@ -525,7 +542,7 @@ Status ImportOnnxModel(const std::vector<uint8_t>& bytes, const std::string& sou
                               "(malformed or truncated protobuf)");
   }
   try {
-    return onnx_import::Import(model, source, graph);
+    return onnx_import::Import(model, source, input_shapes, graph);
   } catch (const std::exception& e) {
     return Status::Internal(source + ": ONNX import failed: " + e.what());
   }

@@ -20,7 +20,10 @@ namespace qt {
 //   Conv+ReLU fused).
 // Errors are one line starting with `source`: bytes that are not a ModelProto, a node reading a value nobody
 // defines, inconsistent shapes (naming the node), or ONE message listing every unsupported op type with its nodes.
-Status ImportOnnxModel(const std::vector<uint8_t>& bytes, const std::string& source, Graph* graph);
+// `input_shapes` gives the dims of the inputs it names; otherwise a symbolic or unknown batch dim (axis 0) is 1 and
+// any other symbolic or unknown dim is an error naming the input.
+Status ImportOnnxModel(const std::vector<uint8_t>& bytes, const std::string& source, Graph* graph,
+                       const InputShapes& input_shapes = {});
 
 // Whether input `index` of ONNX op `op_type` must be a constant (initializer, Constant or folded value) for the
 // importer: weights, biases, shapes, pads, scales. The ONNX backend node tests feed such inputs as graph inputs,
