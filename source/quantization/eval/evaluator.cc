@@ -75,10 +75,21 @@ Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& p
   int8_graph_ = int8;
   output_names_ = fp32.outputs;
   std::sort(output_names_.begin(), output_names_.end());
-  {
-    const Dims& d = fp32_->blob_dims().at(output_names_[0]);
-    sum_.classifier = d.size() >= 2 && d[1] > 1 && DimsCount(d, 2) == 1;
+  // Class scores: an output of [N, C] or [N, C, 1, 1] values that a Softmax computes, or an InnerProduct with at
+  // least 10 classes (logits); a 1x1-convolution head of that shape is a regression (landmarks, box offsets).
+  score_output_.clear();
+  for (const auto& name : output_names_) {
+    const Dims& d = fp32_->blob_dims().at(name);
+    const Layer* producer = fp32.Producer(name);
+    if (!producer || d.size() < 2 || d[1] < 2 || DimsCount(d, 2) != 1) continue;
+    if (producer->type == LayerType::kSoftmax || (producer->type == LayerType::kInnerProduct && d[1] >= 10)) {
+      score_output_ = name;
+      break;
+    }
   }
+  sum_.classifier = !score_output_.empty();
+  // Labels say the model classifies: without a recognised score output its first output holds the scores.
+  if (score_output_.empty()) score_output_ = output_names_[0];
   output_sums_.assign(output_names_.size(), OutputAgreement());
   detections_.clear();
   for (size_t i = 0; i < output_names_.size(); ++i) {
@@ -124,15 +135,17 @@ Status Evaluator::Add(const CalibrationSample& sample, int label) {
 
 namespace {
 
-// The model outputs (name order) concatenated; the first one's values are the class scores.
-Status Outputs(const Net& net, std::vector<float>* all, std::vector<float>* scores) {
+// The model outputs (name order) concatenated, and the first sample's values of the class-score output.
+Status Outputs(const Net& net, const std::string& score_output, std::vector<float>* all, std::vector<float>* scores) {
   std::vector<std::string> names = net.outputs();
   std::sort(names.begin(), names.end());
   all->clear();
   for (size_t i = 0; i < names.size(); ++i) {
     Tensor t;
     QT_RETURN_IF_ERROR(net.GetBlob(names[i], &t));
-    if (i == 0) scores->assign(t.data.begin(), t.data.begin() + std::min<int64_t>(t.count(), DimsCount(t.dims, 1)));
+    if (names[i] == score_output) {
+      scores->assign(t.data.begin(), t.data.begin() + std::min<int64_t>(t.count(), DimsCount(t.dims, 1)));
+    }
     all->insert(all->end(), t.data.begin(), t.data.end());
   }
   return Status::Ok();
@@ -220,7 +233,7 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
     return Status::Ok();
   }).WithContext("fp32 model"));
   std::vector<float> fp32_all, fp32_scores;
-  QT_RETURN_IF_ERROR(Outputs(*fp32_, &fp32_all, &fp32_scores));
+  QT_RETURN_IF_ERROR(Outputs(*fp32_, score_output_, &fp32_all, &fp32_scores));
   const std::vector<int> fp32_top = TopK(fp32_scores, 5);
   ++sum_.inputs;
   if (label >= 0) {
@@ -231,7 +244,7 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
   if (!int8_) return Status::Ok();
 
   std::vector<float> int8_all, int8_scores;
-  QT_RETURN_IF_ERROR(Outputs(*int8_, &int8_all, &int8_scores));
+  QT_RETURN_IF_ERROR(Outputs(*int8_, score_output_, &int8_all, &int8_scores));
   const std::vector<int> int8_top = TopK(int8_scores, 5);
   if (label >= 0) {
     sum_.int8_top1 += !int8_top.empty() && int8_top[0] == label;

@@ -47,8 +47,9 @@ struct EvalSummary {
   int int8_top1 = 0, int8_top5 = 0;
   int top1_agreement = 0;    // inputs where both models pick the same class
   double output_cosine = 0;  // mean over inputs of cos(int8 output, fp32 output), all outputs concatenated
-  // Whether the first output (name order) looks like class scores ([N, C] or [N, C, 1, 1], C > 1): top-k and the
-  // top-1 agreement mean something only then.
+  // Whether an output looks like class scores ([N, C] or [N, C, 1, 1], C > 1, from a Softmax or from an
+  // InnerProduct of at least 10 classes): the top-1 agreement means something only then. Top-k against labels use
+  // that output, or the first output in name order when labels are given for a model without one.
   bool classifier = false;
   std::vector<OutputAgreement> outputs;            // per model output, name order
   std::vector<DetectionAgreement> detections;      // per DetectionOutput blob among the outputs
@@ -60,7 +61,7 @@ struct EvalSummary {
 // Runs an fp32 model and optionally its int8 model on the same inputs and accumulates how both classify and how
 // far the int8 model is from the fp32 one. Layer cosines follow the int8 model's own chain (errors accumulate,
 // as at deployment), against the fp32 blob of the same name. Every output is compared value by value (cosine,
-// relative L2, max abs); a classifier's class scores are the first model output in name order; DetectionOutput
+// relative L2, max abs); a classifier's class scores are its Softmax (or wide InnerProduct) output; DetectionOutput
 // blobs are compared as detections.
 class Evaluator {
  public:
@@ -94,6 +95,7 @@ class Evaluator {
   EvalSummary sum_;
   double output_cosine_sum_ = 0;
   std::vector<std::string> output_names_;  // name order
+  std::string score_output_;               // the class scores (the first output when no output looks like them)
   std::vector<OutputAgreement> output_sums_;
   std::vector<DetectionAgreement> detections_;
 };
