@@ -9,13 +9,16 @@
 #include "core/layers/activation.h"
 #include "core/layers/axis_layers.h"
 #include "core/layers/binary.h"
+#include "core/layers/conv1d.h"
 #include "core/layers/convolution.h"
 #include "core/layers/dropout.h"
 #include "core/layers/inner_product.h"
+#include "core/layers/instance_norm.h"
 #include "core/layers/matmul.h"
 #include "core/layers/pad.h"
 #include "core/layers/permute.h"
 #include "core/layers/pooling.h"
+#include "core/layers/pooling1d.h"
 #include "core/layers/prelu.h"
 #include "core/layers/reshape.h"
 #include "core/layers/scale.h"
@@ -30,7 +33,7 @@ namespace qt {
 using LayerParams = std::variant<std::monostate, ConvParams, PoolParams, ClipParams, PReluParams,
                                  HardActivationParams, BinaryParams, AxisParams, InnerProductParams, ScaleParams,
                                  ReshapeParams, PermuteParams, PadParams, UpsampleParams, SplitVParams,
-                                 MatMulParams>;
+                                 MatMulParams, Conv1dParams, Pool1dParams, InstanceNormParams>;
 
 // Default params for a type (what a layer line without params means).
 LayerParams DefaultLayerParams(LayerType type);

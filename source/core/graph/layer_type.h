@@ -36,6 +36,9 @@ enum class LayerType {
   kDropout,
   kMaximum,
   kMatMul,
+  kConvolution1D,
+  kPooling1D,
+  kInstanceNorm,
 };
 
 // Every type, in enum order (for lookups by name or id).
@@ -47,7 +50,7 @@ constexpr LayerType kAllLayerTypes[] = {
     LayerType::kSoftmax,     LayerType::kInnerProduct,  LayerType::kBatchNorm, LayerType::kScale,
     LayerType::kFlatten,     LayerType::kReshape,       LayerType::kPermute,   LayerType::kPad,
     LayerType::kUpsample,    LayerType::kSplitV,        LayerType::kDropout,   LayerType::kMaximum,
-    LayerType::kMatMul,
+    LayerType::kMatMul,      LayerType::kConvolution1D, LayerType::kPooling1D, LayerType::kInstanceNorm,
 };
 
 // These read the type's LayerKind (core/layers/layer.cc).

@@ -268,7 +268,8 @@ void WriteBlobScale(Writer& w, const BlobScale& s) {
 Status ReadResource(Reader& r, LayerType type, LayerResource* res) {
   switch (type) {
     case LayerType::kConvolution:
-    case LayerType::kDeconvolution: {
+    case LayerType::kDeconvolution:
+    case LayerType::kConvolution1D: {
       ConvResource c;
       QT_RETURN_IF_ERROR(ReadConv(r, &c));
       *res = std::move(c);
@@ -290,7 +291,8 @@ Status ReadResource(Reader& r, LayerType type, LayerResource* res) {
       *res = std::move(b);
       return Status::Ok();
     }
-    case LayerType::kBatchNorm: {
+    case LayerType::kBatchNorm:
+    case LayerType::kInstanceNorm: {  // TNN's InstBatchNormCxx body is BatchNormCxx's: scale, bias
       BatchNormResource b;
       QT_RETURN_IF_ERROR(ReadBatchNorm(r, &b));
       *res = std::move(b);

@@ -38,6 +38,9 @@ const LayerKind& LayerKindOf(LayerType type) {
     case LayerType::kDropout: return DropoutKind();
     case LayerType::kMaximum: return MaximumKind();
     case LayerType::kMatMul: return MatMulKind();
+    case LayerType::kConvolution1D: return Convolution1DKind();
+    case LayerType::kPooling1D: return Pooling1DKind();
+    case LayerType::kInstanceNorm: return InstanceNormKind();
   }
   return DropoutKind();
 }
