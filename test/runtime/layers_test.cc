@@ -1,5 +1,5 @@
-// Convolution1D, Pooling1D and InstanceNorm (InstBatchNormCxx) through the engine on hand-computed cases, and their
-// TNN param lines read back as written.
+// Layer kinds through the engine on hand-computed cases (Convolution1D, Pooling1D, InstanceNorm, TNN's older
+// Reshape and Permute layouts), and their TNN param lines read back as written.
 #include <cmath>
 
 #include <gtest/gtest.h>
@@ -82,11 +82,37 @@ TEST(Layers1dTest, InstanceNormNormalisesEachPlane) {
   EXPECT_NEAR(y[3], 0.f, 1e-6);
 }
 
+TEST(LayersTest, ReshapeFollowsNumAxesAndTheNhwcOrder) {
+  Dims d;
+  // num_axes -1: every entry; the -1 is inferred
+  auto y = RunLayer(OneLayer(LayerType::kReshape, {"0", "-1", "2", "0", "-1", "0"}, {1, 2, 3}), {1, 2, 3, 4, 5, 6},
+                    &d);
+  EXPECT_EQ(d, (Dims{1, 6}));
+  // num_axes 1 of 2 entries: the second is 1 whatever it says (TNN)
+  y = RunLayer(OneLayer(LayerType::kReshape, {"1", "1", "2", "6", "7", "0"}, {1, 2, 3}), {1, 2, 3, 4, 5, 6}, &d);
+  EXPECT_EQ(d, (Dims{1, 6, 1}));
+  // reshape_type 1: [1, 2, 1, 3] read as NHWC (1,3,2 order) and laid out as the NHWC form of [1, 3, 1, 2]
+  y = RunLayer(OneLayer(LayerType::kReshape, {"0", "4", "4", "1", "3", "1", "2", "1"}, {1, 2, 1, 3}),
+               {1, 2, 3, 4, 5, 6}, &d);
+  EXPECT_EQ(d, (Dims{1, 3, 1, 2}));
+  // NHWC of the input: 1 4 2 5 3 6; as NHWC [1, 1, 2, 3] of the output then NCHW: c0 = 1 5, c1 = 4 3, c2 = 2 6
+  EXPECT_EQ(y, (std::vector<float>{1, 5, 4, 3, 2, 6}));
+}
+
+TEST(LayersTest, PermuteAppendsTheAxesItsOrderLeavesOut) {
+  Dims d;
+  const auto y = RunLayer(OneLayer(LayerType::kPermute, {"2", "1", "0"}, {2, 3, 1}), {1, 2, 3, 4, 5, 6}, &d);
+  EXPECT_EQ(d, (Dims{3, 2, 1}));
+  EXPECT_EQ(y, (std::vector<float>{1, 4, 2, 5, 3, 6}));
+}
+
 TEST(Layers1dTest, TnnParamLinesReadBackAsWritten) {
   const std::vector<std::pair<LayerType, std::vector<std::string>>> lines = {
       {LayerType::kConvolution1D, {"2", "4", "8", "3", "1", "1", "2", "1", "-1", "2", "0"}},
       {LayerType::kPooling1D, {"1", "3", "2", "1", "-1", "-1", "0", "1"}},
       {LayerType::kInstanceNorm, {"16", "0.001"}},
+      {LayerType::kReshape, {"0", "-1", "3", "0", "-1", "4", "1"}},
+      {LayerType::kPermute, {"3", "0", "2", "1"}},
   };
   for (const auto& [type, tokens] : lines) {
     LayerParams p;
