@@ -36,6 +36,21 @@ enum class LayerType {
   kDropout,
   kMaximum,
   kMatMul,
+  kExp,
+  kLog,
+  kSqrt,
+  kAbs,
+  kNeg,
+  kElu,
+  kSoftplus,
+  kSwish,
+  kPower,
+  kStridedSliceV2,
+  kReduceMean,
+  kReduceMax,
+  kReduceMin,
+  kReduceSum,
+  kGather,
 };
 
 // Every type, in enum order (for lookups by name or id).
@@ -47,7 +62,10 @@ constexpr LayerType kAllLayerTypes[] = {
     LayerType::kSoftmax,     LayerType::kInnerProduct,  LayerType::kBatchNorm, LayerType::kScale,
     LayerType::kFlatten,     LayerType::kReshape,       LayerType::kPermute,   LayerType::kPad,
     LayerType::kUpsample,    LayerType::kSplitV,        LayerType::kDropout,   LayerType::kMaximum,
-    LayerType::kMatMul,
+    LayerType::kMatMul,      LayerType::kExp,           LayerType::kLog,       LayerType::kSqrt,
+    LayerType::kAbs,         LayerType::kNeg,           LayerType::kElu,       LayerType::kSoftplus,
+    LayerType::kSwish,       LayerType::kPower,         LayerType::kStridedSliceV2, LayerType::kReduceMean,
+    LayerType::kReduceMax,   LayerType::kReduceMin,     LayerType::kReduceSum, LayerType::kGather,
 };
 
 // These read the type's LayerKind (core/layers/layer.cc).
