@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -187,11 +188,11 @@ TEST(OnnxImporterTest, EveryTruncationOfAValidModelIsAnError) {
 TEST(OnnxImporterTest, UnsupportedOpsAreListedTogetherWithTheirNodes) {
   ModelBuilder b;
   b.Input("x", {1, 3, 4, 4}).Output("y");
-  b.Floats("W", {3, 3, 1, 1}, Random(9, 1)).Ints("idx", {1}, {0});
+  b.Floats("W", {3, 3, 1, 1}, Random(9, 1));
   b.Node("Erf", {"x"}, {"e1"}, "erf_a");
   b.Node("LSTM", {"e1"}, {"l"}, "lstm");
   b.Node("Erf", {"l"}, {"e2"}, "erf_b");
-  b.Node("Gather", {"e2", "idx"}, {"g"}, "gather");
+  b.Node("Reciprocal", {"e2"}, {"g"}, "reciprocal");
   b.Node("Conv", {"g", "e1"}, {"c"}, "conv_runtime_weight");
   b.Node("FusedConv", {"c", "W"}, {"y"}, "fused").set_domain("com.microsoft");
   Graph g;
@@ -199,7 +200,7 @@ TEST(OnnxImporterTest, UnsupportedOpsAreListedTogetherWithTheirNodes) {
   ExpectOneLineError(s);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
   for (const char* part : {"Erf (nodes 'erf_a', 'erf_b')", "LSTM (node 'lstm')",
-                           "Gather on a run-time tensor (only folded when its inputs are constants) (node 'gather')",
+                           "Reciprocal on a run-time tensor (only folded when its inputs are constants) (node 'reciprocal')",
                            "Conv with a run-time input 1 (node 'conv_runtime_weight')",
                            "com.microsoft.FusedConv (node 'fused')"}) {
     EXPECT_NE(s.message().find(part), std::string::npos) << part << " missing in: " << s.message();
@@ -674,6 +675,67 @@ TEST(OnnxImporterTest, OpsetFiveCastNamesItsTargetType) {
 }
 
 // ---- LoadModel: format by content ------------------------------------------------------------------------------
+
+// SSD-style box decoding on run-time tensors, as UltraFace's plain export does it: Slice, Mul by a constant, Exp,
+// Concat with a constant.
+TEST(OnnxImporterTest, RunTimeSliceExpAndConcatWithAConstant) {
+  ModelBuilder b(9);
+  b.Input("x", {1, 3, 4}).Output("y");
+  b.Floats("k", {1, 3, 1}, {7, 8, 9});
+  auto& lo = b.Node("Slice", {"x"}, {"a"}, "slice_lo");
+  SetInts(lo, "axes", {2});
+  SetInts(lo, "starts", {0});
+  SetInts(lo, "ends", {2});
+  auto& hi = b.Node("Slice", {"x"}, {"h"}, "slice_hi");
+  SetInts(hi, "axes", {2});
+  SetInts(hi, "starts", {2});
+  SetInts(hi, "ends", {INT64_MAX});
+  b.Node("Exp", {"h"}, {"e"}, "exp");
+  auto& cat = b.Node("Concat", {"a", "e", "k"}, {"y"}, "cat");
+  SetInt(cat, "axis", 2);
+  Graph g;
+  const Status s = Import(b, &g);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const std::vector<float> x = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  const Tensor y = RunOne(g, x);
+  EXPECT_EQ(y.dims, (Dims{1, 3, 5}));
+  std::vector<float> want;
+  for (int r = 0; r < 3; ++r) {
+    want.push_back(x[4 * r]);
+    want.push_back(x[4 * r + 1]);
+    want.push_back(std::exp(x[4 * r + 2]));
+    want.push_back(std::exp(x[4 * r + 3]));
+    want.push_back(7.f + r);
+  }
+  ExpectNear(y.data, want);
+  // The slices are StridedSliceV2 with TNN's ends (the last element's end is the axis size), the constant a Gather
+  // of its resource data.
+  int slices = 0, gathers = 0;
+  for (const auto& l : g.layers) {
+    slices += l.type == LayerType::kStridedSliceV2;
+    gathers += l.type == LayerType::kGather;
+  }
+  EXPECT_EQ(slices, 2);
+  EXPECT_EQ(gathers, 1);
+}
+
+TEST(OnnxImporterTest, PowNeedsAConstantScalarExponent) {
+  ModelBuilder b;
+  b.Input("x", {1, 4}).Input("p", {1, 4}).Output("y");
+  b.Node("Pow", {"x", "p"}, {"y"}, "pow");
+  Graph g;
+  Status s = Import(b, &g);
+  ExpectOneLineError(s);
+  EXPECT_NE(s.message().find("Pow with a run-time input 1"), std::string::npos) << s.message();
+  ModelBuilder c;
+  c.Input("x", {1, 4}).Output("y").Floats("p", {}, {2.f});
+  c.Node("Pow", {"x", "p"}, {"y"}, "pow");
+  s = Import(c, &g);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(g.layers.size(), 1u);
+  EXPECT_EQ(g.layers[0].type, LayerType::kPower);
+  ExpectNear(RunOne(g, {1, -2, 3, 0.5f}).data, {1, 4, 9, 0.25f});
+}
 
 class LoadModelTest : public ::testing::Test {
  protected:

@@ -433,6 +433,28 @@ const std::vector<std::string> kMustPass = {
     "pytorch-converted/test_ReplicationPad2d", "pytorch-converted/test_Softmax",
     "pytorch-operator/test_operator_conv", "pytorch-operator/test_operator_mm", "pytorch-operator/test_operator_view",
     "pytorch-operator/test_operator_flatten", "pytorch-operator/test_operator_permute2",
+    // Ops on run-time tensors: Slice, elementwise math, Pow with a scalar exponent, reductions, Gather.
+    "test_slice", "test_slice_default_axes", "test_slice_default_steps", "test_slice_end_out_of_bounds",
+    "test_slice_neg", "test_slice_neg_steps", "test_slice_negative_axes",
+    "test_exp", "test_exp_example", "test_log", "test_log_example", "test_sqrt", "test_sqrt_example", "test_abs",
+    "test_neg", "test_neg_example", "test_elu", "test_elu_default", "test_elu_example", "test_softplus",
+    "test_softplus_example", "test_pow_bcast_scalar",
+    "test_reduce_max_default_axes_keepdim_example", "test_reduce_max_do_not_keepdims_example",
+    "test_reduce_max_keepdims_example", "test_reduce_max_negative_axes_keepdims_example",
+    "test_reduce_mean_default_axes_keepdims_example", "test_reduce_mean_do_not_keepdims_example",
+    "test_reduce_mean_keepdims_example", "test_reduce_mean_negative_axes_keepdims_example",
+    "test_reduce_min_default_axes_keepdims_example", "test_reduce_min_do_not_keepdims_example",
+    "test_reduce_min_keepdims_example", "test_reduce_min_negative_axes_keepdims_example",
+    "test_reduce_sum_default_axes_keepdims_example", "test_reduce_sum_do_not_keepdims_example",
+    "test_reduce_sum_empty_axes_input_noop_example", "test_reduce_sum_keepdims_example",
+    "test_reduce_sum_negative_axes_keepdims_example",
+    "test_gather_0", "test_gather_1", "test_gather_2d_indices", "test_gather_negative_indices",
+    "test_unsqueeze_axis_1", "test_unsqueeze_axis_3", "test_unsqueeze_negative_axes", "test_unsqueeze_three_axes",
+    "test_concat_1d_axis_0", "test_concat_3d_axis_0", "test_concat_3d_axis_2",
+    "pytorch-operator/test_operator_exp", "pytorch-operator/test_operator_sqrt",
+    "pytorch-operator/test_operator_reduced_mean", "pytorch-operator/test_operator_reduced_mean_keepdim",
+    "pytorch-operator/test_operator_reduced_sum", "pytorch-operator/test_operator_reduced_sum_keepdim",
+    "pytorch-operator/test_operator_index",
 };
 
 TEST(OnnxNodeTest, EverySupportedCasePasses) {

@@ -145,6 +145,34 @@ TEST_F(QuantizerTest, TwoInputModelCalibratesEachInputFromItsSubfolder) {
   EXPECT_FLOAT_EQ(q.blob_scales.at("c").scale[0], 29.5f / 127);  // |0.5 + -30|
 }
 
+// An Add fed by float layers alone (as an SSD-style box decoding after the heads) stays float by default; TNN's
+// tool, and --compat tnn, quantize it anyway.
+TEST_F(QuantizerTest, AddOfFloatLayersStaysFloatExceptUnderTnnCompat) {
+  Write("s1.txt", "1 -2 0.5 0.25");
+  Write("s2.txt", "3 0 -1 0");
+  std::vector<CalibrationSample> samples;
+  const Status listed = ListCalibrationSamples(dir_.string(), {"a"}, &samples);
+  ASSERT_TRUE(listed.ok()) << listed.message();
+  Graph g;
+  g.inputs = {{"a", {1, 2, 1, 2}, DataType::kFloat}};
+  g.layers = {MakeLayer(LayerType::kExp, "Exp", "exp", {"a"}, {"x"}),
+              MakeLayer(LayerType::kSigmoid, "Sigmoid", "sig", {"a"}, {"y"}),
+              MakeLayer(LayerType::kAdd, "Add", "add", {"x", "y"}, {"c"}, BinaryParams{}),
+              MakeLayer(LayerType::kAdd, "Add", "add_in", {"a", "c"}, {"d"}, BinaryParams{})};
+  g.outputs = {"d"};
+  g.RefreshBlobNames();
+  for (bool compat : {false, true}) {
+    QuantizeOptions o;
+    o.tnn_compat = compat;
+    QuantizeResult r;
+    const Status s = QuantizeGraph(g, samples, o, {}, &r);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_EQ(r.graph.FindLayer("add")->quantized, compat);
+    EXPECT_TRUE(r.graph.FindLayer("add_in")->quantized);  // one input is the model's
+    EXPECT_FALSE(r.graph.FindLayer("exp")->quantized);
+  }
+}
+
 TEST_F(QuantizerTest, PerChannelScalesHaveOneValuePerChannel) {
   Write("a/s1.txt", "1 -2 0.5 0.25");
   Write("b/s1.txt", "10 20 -30 1");

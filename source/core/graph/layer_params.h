@@ -25,6 +25,10 @@
 #include "core/layers/param_io.h"
 #include "core/layers/split_v.h"
 #include "core/layers/upsample.h"
+#include "core/layers/unary.h"
+#include "core/layers/strided_slice_v2.h"
+#include "core/layers/reduce.h"
+#include "core/layers/gather.h"
 
 namespace qt {
 
@@ -33,7 +37,8 @@ namespace qt {
 using LayerParams = std::variant<std::monostate, ConvParams, PoolParams, ClipParams, PReluParams,
                                  HardActivationParams, BinaryParams, AxisParams, InnerProductParams, ScaleParams,
                                  ReshapeParams, PermuteParams, PadParams, UpsampleParams, SplitVParams,
-                                 MatMulParams, Conv1dParams, Pool1dParams, InstanceNormParams>;
+                                 MatMulParams, Conv1dParams, Pool1dParams, InstanceNormParams, EluParams,
+                                 PowerParams, StridedSliceV2Params, ReduceParams, GatherParams>;
 
 // Default params for a type (what a layer line without params means).
 LayerParams DefaultLayerParams(LayerType type);

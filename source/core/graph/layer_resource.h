@@ -50,8 +50,16 @@ struct MatMulResource {
   RawBuffer weight;
 };
 
+// Gather's constants (TNN's GatherLayerResource): each present or not, as the file's flags say. Indices are int32.
+struct GatherResource {
+  bool has_data = false;
+  RawBuffer data;
+  bool has_indices = false;
+  RawBuffer indices;
+};
+
 using LayerResource = std::variant<ConvResource, InnerProductResource, BinaryResource, BatchNormResource,
-                                   ScaleResource, PReluResource, MatMulResource>;
+                                   ScaleResource, PReluResource, MatMulResource, GatherResource>;
 
 // The int8 quantization of one blob, stored as resource "<blob>_scale_data_": x ≈ scale[c]·(q − zero_point[c]).
 // One value per channel (dim 1) or a single per-tensor value.

@@ -39,6 +39,21 @@ enum class LayerType {
   kConvolution1D,
   kPooling1D,
   kInstanceNorm,
+  kExp,
+  kLog,
+  kSqrt,
+  kAbs,
+  kNeg,
+  kElu,
+  kSoftplus,
+  kSwish,
+  kPower,
+  kStridedSliceV2,
+  kReduceMean,
+  kReduceMax,
+  kReduceMin,
+  kReduceSum,
+  kGather,
 };
 
 // Every type, in enum order (for lookups by name or id).
@@ -51,6 +66,10 @@ constexpr LayerType kAllLayerTypes[] = {
     LayerType::kFlatten,     LayerType::kReshape,       LayerType::kPermute,   LayerType::kPad,
     LayerType::kUpsample,    LayerType::kSplitV,        LayerType::kDropout,   LayerType::kMaximum,
     LayerType::kMatMul,      LayerType::kConvolution1D, LayerType::kPooling1D, LayerType::kInstanceNorm,
+    LayerType::kExp,         LayerType::kLog,           LayerType::kSqrt,      LayerType::kAbs,
+    LayerType::kNeg,         LayerType::kElu,           LayerType::kSoftplus,  LayerType::kSwish,
+    LayerType::kPower,       LayerType::kStridedSliceV2, LayerType::kReduceMean, LayerType::kReduceMax,
+    LayerType::kReduceMin,   LayerType::kReduceSum,     LayerType::kGather,
 };
 
 // These read the type's LayerKind (core/layers/layer.cc).

@@ -33,12 +33,23 @@
 // | Resize / Upsample            | Upsample (nearest or bilinear where its coordinate rule is ONNX's)         |
 // | Dropout                      | Dropout (removed by SimplifyGraph)                                         |
 // | Identity, Cast to float      | nothing (the output is the input)                                          |
+// | Slice                        | StridedSliceV2 (begins/ends normalised as ONNX clamps them)                |
+// | Exp / Log / Sqrt / Abs / Neg | the same type                                                              |
+// | Elu / Softplus               | Elu (alpha) / Softplus                                                     |
+// | Pow                          | Power (constant scalar exponent, scale 1, shift 0)                         |
+// | ReduceMean/Max/Min/Sum       | the same type (axes, keep_dims); empty axes with noop_with_empty_axes:     |
+// |                              | nothing                                                                    |
+// | Gather                       | Gather (constant indices in the resource)                                  |
+// | Concat with constant inputs  | each constant from a Gather of resource data (the first run-time input     |
+// |                              | only orders it), then Concat                                               |
 #include <algorithm>
 #include <cfloat>
+#include <climits>
 #include <cmath>
 
 #include "core/graph/shape_inference.h"
 #include "core/io/onnx_internal.h"
+#include "core/kernels/tensor_ops_fp32.h"
 
 namespace qt {
 namespace onnx_import {
@@ -586,18 +597,33 @@ Status ConvertBinary(NodeContext& c) {
                     &expect);
 }
 
+Status ConstantBlob(NodeContext& c, const ConstTensor& k, const std::string& after, const std::string& suffix,
+                    BlobInfo* out);
+
 Status ConvertConcat(NodeContext& c) {
   std::vector<std::string> names;
   std::vector<Dims> dims;
+  std::string first_blob;
+  for (int i = 0; i < c.node().input_size(); ++i) {
+    if (c.Has(i) && !c.Const(i) && first_blob.empty()) {
+      BlobInfo b;
+      QT_RETURN_IF_ERROR(c.RequireBlob(i, &b));
+      first_blob = b.name;
+    }
+  }
+  if (first_blob.empty()) return c.Invalid("Concat has no run-time input");
   for (int i = 0; i < c.node().input_size(); ++i) {
     if (!c.Has(i)) continue;
-    if (c.Const(i)) return c.Unsupported("Concat of constant and run-time inputs is not supported");
     BlobInfo b;
-    QT_RETURN_IF_ERROR(c.RequireBlob(i, &b));
+    if (const ConstTensor* k = c.Const(i)) {
+      if (k->count() == 0) continue;  // an empty constant adds nothing
+      QT_RETURN_IF_ERROR(ConstantBlob(c, *k, first_blob, "const" + std::to_string(i), &b));
+    } else {
+      QT_RETURN_IF_ERROR(c.RequireBlob(i, &b));
+    }
     names.push_back(b.name);
     dims.push_back(b.dims);
   }
-  if (names.empty()) return c.Invalid("Concat has no input");
   int64_t axis = 0;
   QT_RETURN_IF_ERROR(c.Int("axis", c.opset() < 4 ? 1 : 0, &axis));
   const int64_t rank = static_cast<int64_t>(dims[0].size());
@@ -1066,6 +1092,164 @@ Status ConvertResize(NodeContext& c) {
   return c.AddLayer(LayerType::kUpsample, p, std::nullopt, {x.name}, 0, "upsample", &out, &expect);
 }
 
+// ---- Slice -------------------------------------------------------------------------------------------------------
+Status ConvertSlice(NodeContext& c) {
+  BlobInfo x;
+  QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (c.opset() < 10) {
+    QT_RETURN_IF_ERROR(c.Ints("starts", &starts));
+    QT_RETURN_IF_ERROR(c.Ints("ends", &ends));
+    QT_RETURN_IF_ERROR(c.Ints("axes", &axes));
+  } else {
+    const ConstTensor* t = nullptr;
+    QT_RETURN_IF_ERROR(c.RequireConst(1, "starts", &t));
+    starts = t->ToInts();
+    QT_RETURN_IF_ERROR(c.RequireConst(2, "ends", &t));
+    ends = t->ToInts();
+    if (c.Has(3)) {
+      QT_RETURN_IF_ERROR(c.RequireConst(3, "axes", &t));
+      axes = t->ToInts();
+    }
+    if (c.Has(4)) {
+      QT_RETURN_IF_ERROR(c.RequireConst(4, "steps", &t));
+      steps = t->ToInts();
+    }
+  }
+  if (axes.empty()) {
+    for (size_t k = 0; k < starts.size(); ++k) axes.push_back(static_cast<int64_t>(k));
+  }
+  StridedSliceSpec spec;
+  QT_RETURN_IF_ERROR(NormalizeOnnxSlice(x.dims, starts, ends, axes, steps, &spec));
+  for (int d : spec.out_dims) {
+    if (d == 0) return c.Unsupported("a Slice with an empty result " + Str(spec.out_dims));
+  }
+  if (spec.out_dims == x.dims && std::all_of(spec.steps.begin(), spec.steps.end(), [](int s) { return s == 1; })) {
+    return c.Alias(0, x);
+  }
+  // The normalised begins/ends of every sliced axis, axes ascending (TNN's NAIVE kernel walks the axes in list
+  // order and expects them sorted); an end before the first element is INT_MIN, TNN's spelling of it.
+  StridedSliceV2Params p;
+  for (size_t a = 0; a < x.dims.size(); ++a) {
+    if (spec.begins[a] == 0 && spec.ends[a] == x.dims[a] && spec.steps[a] == 1) continue;
+    p.begins.push_back(spec.begins[a]);
+    p.ends.push_back(spec.ends[a] == -1 ? INT_MIN : spec.ends[a]);
+    p.axes.push_back(static_cast<int>(a));
+    p.strides.push_back(spec.steps[a]);
+  }
+  BlobInfo out;
+  return c.AddLayer(LayerType::kStridedSliceV2, p, std::nullopt, {x.name}, 0, "slice", &out, &spec.out_dims);
+}
+
+// ---- elementwise math --------------------------------------------------------------------------------------------
+Status ConvertMath(NodeContext& c) {
+  static const std::map<std::string, LayerType> kTypes = {
+      {"Exp", LayerType::kExp},   {"Log", LayerType::kLog}, {"Sqrt", LayerType::kSqrt},
+      {"Abs", LayerType::kAbs},   {"Neg", LayerType::kNeg}, {"Softplus", LayerType::kSoftplus}};
+  return Unary(c, kTypes.at(c.op()));
+}
+
+Status ConvertElu(NodeContext& c) {
+  EluParams p;
+  QT_RETURN_IF_ERROR(c.Float("alpha", 1.f, &p.alpha));
+  return Unary(c, LayerType::kElu, p);
+}
+
+Status ConvertPow(NodeContext& c) {
+  BlobInfo x;
+  QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
+  const ConstTensor* e = c.Const(1);
+  if (!e) return c.Unsupported("Pow with a run-time exponent (only a constant scalar exponent)");
+  if (e->count() != 1) return c.Unsupported("Pow with the exponent " + ShapeString(e->dims) + " (only a scalar)");
+  if (e->dims.size() > x.dims.size()) {
+    return c.Unsupported("Pow whose exponent " + ShapeString(e->dims) + " raises the rank of " + Str(x.dims));
+  }
+  return Unary(c, LayerType::kPower, PowerParams{static_cast<float>(e->At(0)), 1.f, 0.f});
+}
+
+// ---- ReduceMean / ReduceMax / ReduceMin / ReduceSum --------------------------------------------------------------
+Status ConvertReduce(NodeContext& c) {
+  static const std::map<std::string, LayerType> kTypes = {{"ReduceMean", LayerType::kReduceMean},
+                                                          {"ReduceMax", LayerType::kReduceMax},
+                                                          {"ReduceMin", LayerType::kReduceMin},
+                                                          {"ReduceSum", LayerType::kReduceSum}};
+  BlobInfo x;
+  QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
+  int64_t keepdims = 1, noop = 0;
+  QT_RETURN_IF_ERROR(c.Int("keepdims", 1, &keepdims));
+  QT_RETURN_IF_ERROR(c.Int("noop_with_empty_axes", 0, &noop));
+  std::vector<int64_t> axes;
+  const bool axes_input = c.opset() >= (c.op() == "ReduceSum" ? 13 : 18);
+  if (!axes_input) {
+    QT_RETURN_IF_ERROR(c.Ints("axes", &axes));
+  } else if (c.Has(1)) {
+    const ConstTensor* t = nullptr;
+    QT_RETURN_IF_ERROR(c.RequireConst(1, "axes", &t));
+    axes = t->ToInts();
+  }
+  if (axes.empty()) {
+    if (noop) return c.Alias(0, x);
+    for (size_t a = 0; a < x.dims.size(); ++a) axes.push_back(static_cast<int64_t>(a));
+  }
+  std::vector<int> norm;
+  QT_RETURN_IF_ERROR(NormalizeAxes(axes, static_cast<int>(x.dims.size()), &norm));
+  for (int a : norm) {
+    if (x.dims[a] == 0) return c.Unsupported("a reduction over an empty axis");
+  }
+  const Dims expect = ReduceOutputDims(x.dims, norm, keepdims != 0);
+  ReduceParams p;
+  p.keep_dims = keepdims ? 1 : 0;
+  p.axes = norm;
+  BlobInfo out;
+  return c.AddLayer(kTypes.at(c.op()), p, std::nullopt, {x.name}, 0, "reduce", &out, &expect);
+}
+
+// ---- Gather ------------------------------------------------------------------------------------------------------
+Status ConvertGather(NodeContext& c) {
+  BlobInfo x;
+  QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
+  const ConstTensor* idx = c.Const(1);
+  if (!idx) return c.Unsupported("Gather with run-time indices (only constant indices)");
+  const int64_t rank = static_cast<int64_t>(x.dims.size());
+  int64_t axis = 0;
+  QT_RETURN_IF_ERROR(c.Int("axis", 0, &axis));
+  if (axis < -rank || axis >= rank) return c.Invalid("axis " + std::to_string(axis) + " is out of range");
+  if (axis < 0) axis += rank;
+  if (idx->count() == 0) return c.Unsupported("Gather with no indices (an empty result)");
+  const int64_t dim = x.dims[axis];
+  std::vector<int32_t> v;
+  for (int64_t k : idx->ToInts()) {
+    if (k < -dim || k >= dim) {
+      return c.Invalid("index " + std::to_string(k) + " is out of range for axis " + std::to_string(axis) +
+                       " of " + Str(x.dims));
+    }
+    v.push_back(static_cast<int32_t>(k < 0 ? k + dim : k));
+  }
+  GatherResource r;
+  r.has_indices = true;
+  r.indices = RawBuffer::FromInt32(v, ToDims32(idx->dims));
+  const Dims expect = GatherOutputDims(x.dims, static_cast<int>(axis), ToDims(idx->dims));
+  BlobInfo out;
+  return c.AddLayer(LayerType::kGather, GatherParams{static_cast<int>(axis), 0, 1}, LayerResource(r), {x.name}, 0,
+                    "gather", &out, &expect);
+}
+
+// A blob holding constant `k`: a Gather of all of the resource data along axis 0. `after` (a run-time blob) only
+// orders it in the graph.
+Status ConstantBlob(NodeContext& c, const ConstTensor& k, const std::string& after, const std::string& suffix,
+                    BlobInfo* out) {
+  if (k.dims.empty() || k.count() == 0) return c.Unsupported("a scalar or empty constant as a layer input");
+  std::vector<int32_t> all(static_cast<size_t>(k.dims[0]));
+  for (size_t q = 0; q < all.size(); ++q) all[q] = static_cast<int32_t>(q);
+  GatherResource r;
+  r.has_data = true;
+  r.data = Floats(k, k.dims);
+  r.has_indices = true;
+  r.indices = RawBuffer::FromInt32(all, {static_cast<int32_t>(all.size())});
+  const Dims expect = ToDims(k.dims);
+  return c.AddLayer(LayerType::kGather, GatherParams{0, 1, 1}, LayerResource(r), {after}, -1, suffix, out, &expect);
+}
+
 // ---- identities --------------------------------------------------------------------------------------------------
 Status ConvertDropout(NodeContext& c) {
   BlobInfo x;
@@ -1136,6 +1320,20 @@ const std::map<std::string, Converter>& LayerConverters() {
       {"Dropout", ConvertDropout},
       {"Identity", ConvertIdentity},
       {"Cast", ConvertCast},
+      {"Slice", ConvertSlice},
+      {"Exp", ConvertMath},
+      {"Log", ConvertMath},
+      {"Sqrt", ConvertMath},
+      {"Abs", ConvertMath},
+      {"Neg", ConvertMath},
+      {"Softplus", ConvertMath},
+      {"Elu", ConvertElu},
+      {"Pow", ConvertPow},
+      {"ReduceMean", ConvertReduce},
+      {"ReduceMax", ConvertReduce},
+      {"ReduceMin", ConvertReduce},
+      {"ReduceSum", ConvertReduce},
+      {"Gather", ConvertGather},
   };
   return table;
 }
@@ -1144,7 +1342,8 @@ bool InputMustBeConstant(const std::string& op, int index) {
   static const std::map<std::string, int> first_constant = {
       {"Conv", 1},  {"ConvTranspose", 1}, {"BatchNormalization", 1}, {"PRelu", 1},   {"Clip", 1},
       {"Gemm", 1},  {"Reshape", 1},       {"Squeeze", 1},            {"Unsqueeze", 1}, {"Pad", 1},
-      {"Resize", 1}, {"Upsample", 1},     {"Dropout", 1}};
+      {"Resize", 1}, {"Upsample", 1},     {"Dropout", 1},            {"Slice", 1},   {"Pow", 1},
+      {"Gather", 1}, {"ReduceMean", 1},   {"ReduceMax", 1},          {"ReduceMin", 1}, {"ReduceSum", 1}};
   auto it = first_constant.find(op);
   return it != first_constant.end() && index >= it->second;
 }

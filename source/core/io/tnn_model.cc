@@ -247,6 +247,28 @@ Status ReadMatMul(Reader& r, MatMulResource* m) {
 }
 void WriteMatMul(Writer& w, const MatMulResource& m) { w.Raw(m.weight); }
 
+// TNN's GatherLayerInterpreter: no name; a flag and the data, a flag and the int32 indices. Int8 data (which
+// TNN follows with a scale raw) is not supported.
+Status ReadGather(Reader& r, GatherResource* g) {
+  int32_t flag = 0;
+  QT_RETURN_IF_ERROR(r.I32("gather data flag", &flag));
+  g->has_data = flag == 1;
+  if (g->has_data) QT_RETURN_IF_ERROR(r.Raw("gather data", &g->data));
+  if (g->has_data && g->data.dtype() == DataType::kInt8) {
+    return Status::Unsupported("int8 (dynamic-range quantized) gather data is not supported");
+  }
+  QT_RETURN_IF_ERROR(r.I32("gather indices flag", &flag));
+  g->has_indices = flag == 1;
+  if (g->has_indices) QT_RETURN_IF_ERROR(r.Raw("gather indices", &g->indices));
+  return Status::Ok();
+}
+void WriteGather(Writer& w, const GatherResource& g) {
+  w.I32(g.has_data ? 1 : 0);
+  if (g.has_data) w.Raw(g.data);
+  w.I32(g.has_indices ? 1 : 0);
+  if (g.has_indices) w.Raw(g.indices);
+}
+
 Status ReadBlobScale(Reader& r, BlobScale* s) {
   RawBuffer zp, scale, bias;
   QT_RETURN_IF_ERROR(ReadQuantization(r, &zp, &scale));
@@ -316,6 +338,12 @@ Status ReadResource(Reader& r, LayerType type, LayerResource* res) {
       *res = std::move(m);
       return Status::Ok();
     }
+    case LayerType::kGather: {
+      GatherResource g;
+      QT_RETURN_IF_ERROR(ReadGather(r, &g));
+      *res = std::move(g);
+      return Status::Ok();
+    }
     default:
       return Status::Unsupported(std::string("a resource of type ") + LayerTypeName(type) +
                                  ", which has none in this tool");
@@ -333,6 +361,7 @@ void WriteResource(Writer& w, const std::string& name, const LayerResource& res)
         if constexpr (std::is_same_v<T, ScaleResource>) WriteScale(w, name, v);
         if constexpr (std::is_same_v<T, PReluResource>) WritePRelu(w, name, v);
         if constexpr (std::is_same_v<T, MatMulResource>) WriteMatMul(w, v);
+        if constexpr (std::is_same_v<T, GatherResource>) WriteGather(w, v);
       },
       res);
 }

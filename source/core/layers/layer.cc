@@ -41,6 +41,21 @@ const LayerKind& LayerKindOf(LayerType type) {
     case LayerType::kConvolution1D: return Convolution1DKind();
     case LayerType::kPooling1D: return Pooling1DKind();
     case LayerType::kInstanceNorm: return InstanceNormKind();
+    case LayerType::kExp: return ExpKind();
+    case LayerType::kLog: return LogKind();
+    case LayerType::kSqrt: return SqrtKind();
+    case LayerType::kAbs: return AbsKind();
+    case LayerType::kNeg: return NegKind();
+    case LayerType::kElu: return EluKind();
+    case LayerType::kSoftplus: return SoftplusKind();
+    case LayerType::kSwish: return SwishKind();
+    case LayerType::kPower: return PowerKind();
+    case LayerType::kStridedSliceV2: return StridedSliceV2Kind();
+    case LayerType::kReduceMean: return ReduceMeanKind();
+    case LayerType::kReduceMax: return ReduceMaxKind();
+    case LayerType::kReduceMin: return ReduceMinKind();
+    case LayerType::kReduceSum: return ReduceSumKind();
+    case LayerType::kGather: return GatherKind();
   }
   return DropoutKind();
 }

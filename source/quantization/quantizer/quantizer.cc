@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <set>
 
 #include "core/base/parallel.h"
 #include "core/graph/graph_simplify.h"
@@ -266,8 +267,25 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
 
   const auto weights_start = std::chrono::steady_clock::now();
   std::vector<Layer*> weighted;
+  // A layer without weights (Concat, Add) runs int8 only where some input is a model input or comes from an int8
+  // layer (directly or through ReLU / max pooling, which keep the scale): fed by float layers alone, as an
+  // SSD-style box decoding after the heads is, it would requantize float values for nothing but a loss of
+  // precision. TNN's tool quantizes every such layer, and --compat tnn does too.
+  std::set<std::string> int8_blobs;
+  for (const auto& in : g.inputs) int8_blobs.insert(in.name);
   for (auto& layer : g.layers) {
-    if (!IsQuantizableLayer(layer, dims) || options.float_layers.count(layer.name)) continue;
+    bool int8 = IsQuantizableLayer(layer, dims) && !options.float_layers.count(layer.name);
+    const bool weightless = layer.type == LayerType::kConcat || layer.type == LayerType::kAdd;
+    if (int8 && weightless && !options.tnn_compat) {
+      int8 = std::any_of(layer.inputs.begin(), layer.inputs.end(),
+                         [&](const std::string& b) { return int8_blobs.count(b) > 0; });
+    }
+    const bool passes_scale = layer.type == LayerType::kRelu ||
+                              (layer.type == LayerType::kPooling && layer.Params<PoolParams>().pool_type == 0);
+    if (int8 || (passes_scale && layer.inputs.size() == 1 && int8_blobs.count(layer.inputs[0]))) {
+      int8_blobs.insert(layer.outputs.begin(), layer.outputs.end());
+    }
+    if (!int8) continue;
     layer.quantized = true;
     if (layer.type == LayerType::kConvolution || layer.type == LayerType::kInnerProduct) weighted.push_back(&layer);
   }
