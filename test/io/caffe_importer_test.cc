@@ -609,6 +609,85 @@ TEST_F(CaffeImporterTest, FormatIsDetectedByContent) {
   EXPECT_EQ(g.layers.size(), 1u);
 }
 
+TEST_F(CaffeImporterTest, SliceBecomesSplitV) {
+  const auto x = Iota(2 * 5 * 2);  // [1, 5, 2, 2]: channel c holds 4c .. 4c+3
+  Graph g;
+  Dims d;
+  // slice_point 1, 3 along the channels: sizes 1, 2, 2.
+  const std::string net = Input("data", {1, 5, 2, 2}) +
+                          "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" top: \"c\" "
+                          "slice_param { axis: 1 slice_point: 1 slice_point: 3 } }";
+  ExpectNear(Run(net, {}, {{"data", x}}, "b", &g, &d), Iota(8, 4));
+  EXPECT_EQ(d, (Dims{1, 2, 2, 2}));
+  ExpectNear(RunGraph(g, {{"data", x}}, "c"), Iota(8, 12));
+  ASSERT_EQ(g.layers.size(), 1u);
+  EXPECT_EQ(g.layers[0].type, LayerType::kSplitV);
+  EXPECT_EQ(g.layers[0].Params<SplitVParams>().slices, (std::vector<int>{1, 2, 2}));
+  // No slice_point: an even split; slice_dim is the old spelling of the axis.
+  ExpectNear(Run(Input("data", {1, 2, 2, 4}) +
+                     "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" "
+                     "slice_param { slice_dim: 3 } }",
+                 {}, {{"data", Iota(16)}}, "b", &g, &d),
+             {2, 3, 6, 7, 10, 11, 14, 15});
+  EXPECT_EQ(d, (Dims{1, 2, 2, 2}));
+  ExpectImportError(Input("data", {1, 5, 2, 2}) +
+                        "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" }",
+                    {}, {"layer 's' (Slice)", "evenly", "2 tops"});
+  ExpectImportError(Input("data", {1, 5, 2, 2}) +
+                        "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" "
+                        "slice_param { slice_point: 1 slice_point: 2 } }",
+                    {}, {"layer 's'", "2 slice_point values for 2 tops"});
+  ExpectImportError(Input("data", {1, 5, 2, 2}) +
+                        "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" top: \"c\" "
+                        "slice_param { slice_point: 3 slice_point: 2 } }",
+                    {}, {"layer 's'", "slice_point 2 must be above 3"});
+  ExpectImportError(Input("data", {1, 5, 2, 2}) +
+                        "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" "
+                        "slice_param { axis: 1 slice_dim: 1 } }",
+                    {}, {"layer 's'", "both axis and slice_dim"});
+}
+
+TEST_F(CaffeImporterTest, PermuteAppendsTheUnlistedAxes) {
+  const auto x = Iota(2 * 3 * 4);  // [1, 2, 3, 4]
+  Graph g;
+  Dims d;
+  // order 0, 2: axes 1 and 3 follow in increasing order, so the permutation is 0, 2, 1, 3.
+  const auto got = Run(Input("data", {1, 2, 3, 4}) +
+                           "layer { name: \"p\" type: \"Permute\" bottom: \"data\" top: \"y\" "
+                           "permute_param { order: 0 order: 2 } }",
+                       {}, {{"data", x}}, "y", &g, &d);
+  EXPECT_EQ(d, (Dims{1, 3, 2, 4}));
+  std::vector<float> want;
+  for (int h = 0; h < 3; ++h)
+    for (int c = 0; c < 2; ++c)
+      for (int w = 0; w < 4; ++w) want.push_back(x[(c * 3 + h) * 4 + w]);
+  ExpectNear(got, want);
+  EXPECT_EQ(g.layers[0].Params<PermuteParams>().order, (std::vector<int>{0, 2, 1, 3}));
+  ExpectImportError(Input("data", {1, 2, 3, 4}) +
+                        "layer { name: \"p\" type: \"Permute\" bottom: \"data\" top: \"y\" "
+                        "permute_param { order: 0 order: 4 } }",
+                    {}, {"layer 'p' (Permute)", "order 4 is out of range"});
+  ExpectImportError(Input("data", {1, 2, 3, 4}) +
+                        "layer { name: \"p\" type: \"Permute\" bottom: \"data\" top: \"y\" "
+                        "permute_param { order: 0 order: 2 order: 2 } }",
+                    {}, {"layer 'p'", "axis 2 twice"});
+}
+
+TEST_F(CaffeImporterTest, Relu6AndClip) {
+  const std::vector<float> x = {-8, -1, 0, 0.5f, 5.5f, 7};
+  Graph g;
+  ExpectNear(Run(Input("data", {1, 6}) + "layer { name: \"r\" type: \"ReLU6\" bottom: \"data\" top: \"y\" }", {},
+                 {{"data", x}}, "y", &g),
+             {0, 0, 0, 0.5f, 5.5f, 6});
+  EXPECT_EQ(g.layers[0].type, LayerType::kRelu6);
+  ExpectNear(Run(Input("data", {1, 6}) +
+                     "layer { name: \"c\" type: \"Clip\" bottom: \"data\" top: \"y\" "
+                     "clip_param { min: -2 max: 1 } }",
+                 {}, {{"data", x}}, "y", &g),
+             {-2, -1, 0, 0.5f, 1, 1});
+  EXPECT_EQ(g.layers[0].type, LayerType::kClip);
+}
+
 // ---- Errors --------------------------------------------------------------------------------------------------
 
 TEST_F(CaffeImporterTest, TextParseErrorNamesLineAndColumn) {

@@ -143,6 +143,7 @@ cp::LayerParameter UpgradeV1(const cp::V1LayerParameter& v1) {
   if (v1.has_pooling_param()) *l.mutable_pooling_param() = v1.pooling_param();
   if (v1.has_relu_param()) *l.mutable_relu_param() = v1.relu_param();
   if (v1.has_softmax_param()) *l.mutable_softmax_param() = v1.softmax_param();
+  if (v1.has_slice_param()) *l.mutable_slice_param() = v1.slice_param();
   return l;
 }
 
@@ -310,6 +311,10 @@ class Importer {
   Status ImportReshape(LayerCtx& c);
   Status ImportDropout(LayerCtx& c);
   Status ImportSplit(LayerCtx& c);
+  Status ImportSlice(LayerCtx& c);
+  Status ImportPermute(LayerCtx& c);
+  Status ImportRelu6(LayerCtx& c);
+  Status ImportClip(LayerCtx& c);
   Status ImportUnary(LayerCtx& c, LayerType type);
   // A Reshape to the explicit Caffe shape (the caller has checked the element count).
   void EmitReshape(const std::string& layer_name, const std::string& input, const std::string& output,
@@ -345,6 +350,10 @@ const std::vector<Importer::Rule>& Importer::Rules() {
       {"Reshape", 1, 1, 1, 1, &Importer::ImportReshape},
       {"Dropout", 1, 1, 1, 1, &Importer::ImportDropout},
       {"Split", 1, 1, 1, kMany, &Importer::ImportSplit},
+      {"Slice", 1, 1, 1, kMany, &Importer::ImportSlice},
+      {"Permute", 1, 1, 1, 1, &Importer::ImportPermute},
+      {"ReLU6", 1, 1, 1, 1, &Importer::ImportRelu6},
+      {"Clip", 1, 1, 1, 1, &Importer::ImportClip},
   };
   return rules;
 }
@@ -1011,6 +1020,95 @@ Status Importer::ImportSplit(LayerCtx& c) {
     ++writes_done_[c.lp->top(i)];
     blobs_[c.lp->top(i)] = c.in[0];
   }
+  return Status::Ok();
+}
+
+Status Importer::ImportSlice(LayerCtx& c) {
+  const auto& p = c.lp->slice_param();
+  const Dims& x = c.in[0].dims;
+  const int rank = static_cast<int>(x.size());
+  int axis = 0;
+  if (p.has_slice_dim()) {
+    if (p.has_axis()) return c.Error("gives both axis and slice_dim (Caffe accepts one of them)");
+    axis = static_cast<int>(std::min<uint32_t>(p.slice_dim(), INT_MAX));
+    if (axis >= rank) return c.Error("slice_dim " + std::to_string(axis) + " is out of range for " + DimsToString(x));
+  } else {
+    QT_RETURN_IF_ERROR(CanonicalAxis(c, "axis", p.axis(), rank, &axis));
+  }
+  const int tops = c.lp->top_size();
+  const int size = x[axis];
+  std::vector<int> slices;
+  if (p.slice_point_size() > 0) {
+    if (p.slice_point_size() != tops - 1) {
+      return c.Error("has " + std::to_string(p.slice_point_size()) + " slice_point values for " +
+                     std::to_string(tops) + " tops, expected " + std::to_string(tops - 1));
+    }
+    int prev = 0;
+    for (uint32_t point : p.slice_point()) {
+      // Caffe's CHECK_GT(slice_point, prev); a point at or past the end would leave an empty last top.
+      if (point <= static_cast<uint32_t>(prev) || point >= static_cast<uint32_t>(size)) {
+        return c.Error("slice_point " + std::to_string(point) + " must be above " + std::to_string(prev) +
+                       " and below the axis size " + std::to_string(size) + " of " + DimsToString(x));
+      }
+      slices.push_back(static_cast<int>(point) - prev);
+      prev = static_cast<int>(point);
+    }
+    slices.push_back(size - prev);
+  } else {
+    if (size % tops != 0) {
+      return c.Error("without slice_point, axis " + std::to_string(axis) + " of " + DimsToString(x) +
+                     " must split evenly into the " + std::to_string(tops) + " tops");
+    }
+    slices.assign(tops, size / tops);
+  }
+  // The slices are always written out: TNN's even split (no slices) would also do, but explicit sizes say what
+  // the layer computes.
+  std::vector<std::string> outs;
+  for (int i = 0; i < tops; ++i) {
+    Dims o = x;
+    o[axis] = slices[i];
+    outs.push_back(Top(c, i, o, c.in[0].rank));
+  }
+  Emit(LayerType::kSplitV, c.name, {c.in[0].name}, outs, SplitVParams{axis, slices});
+  return Status::Ok();
+}
+
+Status Importer::ImportPermute(LayerCtx& c) {
+  const Dims& x = c.in[0].dims;
+  const int rank = static_cast<int>(x.size());
+  // Caffe-SSD's PermuteLayer: the listed axes, each below the rank and listed once, then the unlisted axes in
+  // increasing order.
+  std::vector<int> order;
+  for (uint32_t o : c.lp->permute_param().order()) {
+    if (o >= static_cast<uint32_t>(rank)) {
+      return c.Error("order " + std::to_string(o) + " is out of range for the " + DimsToString(x) + " input");
+    }
+    if (std::find(order.begin(), order.end(), static_cast<int>(o)) != order.end()) {
+      return c.Error("order lists axis " + std::to_string(o) + " twice");
+    }
+    order.push_back(static_cast<int>(o));
+  }
+  for (int a = 0; a < rank; ++a) {
+    if (std::find(order.begin(), order.end(), a) == order.end()) order.push_back(a);
+  }
+  Dims o(rank);
+  for (int i = 0; i < rank; ++i) o[i] = x[order[i]];
+  // The permutation is of Caffe's axes: trailing 1s an InnerProduct left are dropped first.
+  const std::string in =
+      c.in[0].rank == rank ? c.in[0].name : ReshapeToCaffeRank(c, c.in[0], "reshape");
+  const std::string out = Top(c, 0, o, rank);
+  Emit(LayerType::kPermute, c.name, {in}, {out}, PermuteParams{order});
+  return Status::Ok();
+}
+
+// ReLU6 is not BVLC Caffe's, but the MobileNet forks spell it so (with an empty relu6_param).
+Status Importer::ImportRelu6(LayerCtx& c) { return ImportUnary(c, LayerType::kRelu6); }
+
+Status Importer::ImportClip(LayerCtx& c) {
+  const auto& p = c.lp->clip_param();
+  if (!std::isfinite(p.min()) || !std::isfinite(p.max())) return c.Error("min and max must be finite");
+  const std::string out = Top(c, 0, c.in[0].dims, c.in[0].rank);
+  Emit(LayerType::kClip, c.name, {c.in[0].name}, {out}, ClipParams{p.min(), p.max()});
   return Status::Ok();
 }
 

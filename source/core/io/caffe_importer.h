@@ -30,6 +30,9 @@ namespace qt {
 //                                     for broadcasting; a two-bottom Scale is rejected
 //   Flatten, Reshape                → Flatten (to the last axis), else Reshape with the explicit Caffe shape
 //   Dropout                         → Dropout (removed by SimplifyGraph); Split → aliases, no layer
+//   Slice (axis or slice_dim; slice_point, or an even split) → SplitV with the slice sizes written out
+//   Permute (Caffe-SSD)             → Permute, the unlisted axes appended in increasing order
+//   ReLU6, Clip                     → ReLU6, Clip
 // Then SimplifyGraph() drops Dropouts, folds BatchNorm/Scale into the preceding convolution and fuses
 // Convolution+ReLU as TNN's runtime does.
 //
