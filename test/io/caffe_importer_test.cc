@@ -3,6 +3,7 @@
 // naive loop written in this file); the error cases check the one-line message.
 #include <unistd.h>
 
+#include <cfloat>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "core/io/caffe_importer.h"
 #include "core/io/model_loader.h"
 #include "core/io/proto/caffe.pb.h"
+#include "core/graph/shape_inference.h"
 #include "core/io/tnn_io.h"
 #include "core/runtime/net.h"
 #include "test/io/graph_compare.h"
@@ -686,6 +688,92 @@ TEST_F(CaffeImporterTest, Relu6AndClip) {
                  {}, {{"data", x}}, "y", &g),
              {-2, -1, 0, 0.5f, 1, 1});
   EXPECT_EQ(g.layers[0].type, LayerType::kClip);
+}
+
+TEST_F(CaffeImporterTest, NormalizeIsTheNormThenAMulByTheScale) {
+  // [1, 2, 1, 2]: channel 0 holds 3, 0 and channel 1 holds 4, 1.
+  const std::vector<float> x = {3, 0, 4, 1};
+  Graph g;
+  // Per position over the channels: norms 5 and 1; per-channel scales 2 and 10.
+  ExpectNear(Run(Input("data", {1, 2, 1, 2}) +
+                     "layer { name: \"n\" type: \"Normalize\" bottom: \"data\" top: \"y\" "
+                     "norm_param { across_spatial: false channel_shared: false } }",
+                 {{"n", {{{2}, {2, 10}}}}}, {{"data", x}}, "y", &g),
+             {0.6f * 2, 0, 0.8f * 10, 10});
+  ASSERT_EQ(g.layers.size(), 2u);
+  EXPECT_EQ(g.layers[0].type, LayerType::kNormalize);
+  EXPECT_EQ(g.layers[0].Params<NormalizeLayerParams>().across_spatial, 0);
+  EXPECT_EQ(g.layers[1].type, LayerType::kMul);
+  // Across C·H·W (the default) with one shared scale: the norm is sqrt(26).
+  const float k = 3.f / std::sqrt(26.f);
+  ExpectNear(Run(Input("data", {1, 2, 1, 2}) +
+                     "layer { name: \"n\" type: \"Normalize\" bottom: \"data\" top: \"y\" }",
+                 {{"n", {{{1}, {3}}}}}, {{"data", x}}, "y"),
+             {3 * k, 0, 4 * k, 1 * k});
+  ExpectImportError(Input("data", {1, 2, 1, 2}) +
+                        "layer { name: \"n\" type: \"Normalize\" bottom: \"data\" top: \"y\" "
+                        "norm_param { channel_shared: false } }",
+                    {{"n", {{{3}, {1, 2, 3}}}}}, {"layer 'n' (Normalize)", "scale blob", "needs [2]"});
+}
+
+TEST_F(CaffeImporterTest, PriorBoxExpandsTheRatiosAsCaffe) {
+  // One 1x1 cell on a 10x10 image: centre (5, 5); min 4, max 9 (the sqrt(36) = 6 square), ratio 4: 8 wide, 2 high.
+  Graph g;
+  Dims d;
+  const auto got = Run(Input("f", {1, 1, 1, 1}) + Input("img", {1, 1, 10, 10}) +
+                           "layer { name: \"pb\" type: \"PriorBox\" bottom: \"f\" bottom: \"img\" top: \"p\" "
+                           "prior_box_param { min_size: 4 max_size: 9 aspect_ratio: 4 flip: false } }",
+                       {}, {{"f", {1}}, {"img", std::vector<float>(100)}}, "p", &g, &d);
+  EXPECT_EQ(d, (Dims{1, 2, 12, 1}));
+  std::vector<float> want = {0.3f, 0.3f, 0.7f, 0.7f, 0.2f, 0.2f, 0.8f, 0.8f, 0.1f, 0.4f, 0.9f, 0.6f};
+  want.resize(24, 0.1f);  // no variance given: Caffe's 0.1
+  ExpectNear(got, want);
+  const auto& p = g.layers[0].Params<PriorBoxLayerParams>();
+  EXPECT_EQ(p.aspect_ratios, (std::vector<float>{1, 4}));
+  EXPECT_EQ(p.variances, (std::vector<float>{0.1f}));
+  // flip adds the reciprocal; a repeated ratio is dropped.
+  ASSERT_TRUE(Import(Input("f", {1, 1, 2, 2}) + Input("img", {1, 1, 10, 10}) +
+                         "layer { name: \"pb\" type: \"PriorBox\" bottom: \"f\" bottom: \"img\" top: \"p\" "
+                         "prior_box_param { min_size: 4 aspect_ratio: 2 aspect_ratio: 2 aspect_ratio: 3 } }",
+                     {}, &g)
+                  .ok());
+  EXPECT_EQ(g.layers[0].Params<PriorBoxLayerParams>().aspect_ratios,
+            (std::vector<float>{1, 2, 0.5f, 3, static_cast<float>(1. / 3)}));
+  ExpectImportError(Input("f", {1, 1, 2, 2}) + Input("img", {1, 1, 10, 10}) +
+                        "layer { name: \"pb\" type: \"PriorBox\" bottom: \"f\" bottom: \"img\" top: \"p\" "
+                        "prior_box_param { min_size: 4 step: 2.5 } }",
+                    {}, {"layer 'pb' (PriorBox)", "step 2.5", "whole number"});
+  ExpectImportError(Input("f", {1, 1, 2, 2}) + Input("img", {1, 1, 10, 10}) +
+                        "layer { name: \"pb\" type: \"PriorBox\" bottom: \"f\" bottom: \"img\" top: \"p\" "
+                        "prior_box_param { min_size: 4 max_size: 3 } }",
+                    {}, {"layer 'pb'", "max_size 3 must be larger than min_size 4"});
+  ExpectImportError(Input("f", {1, 1, 2, 2}) + Input("img", {1, 1, 10, 10}) +
+                        "layer { name: \"pb\" type: \"PriorBox\" bottom: \"f\" bottom: \"img\" top: \"p\" }",
+                    {}, {"layer 'pb'", "min_size"});
+}
+
+TEST_F(CaffeImporterTest, DetectionOutputErrors) {
+  const std::string inputs = Input("loc", {1, 8}) + Input("conf", {1, 6}) + Input("priors", {1, 2, 8});
+  ExpectImportError(inputs +
+                        "layer { name: \"d\" type: \"DetectionOutput\" bottom: \"loc\" bottom: \"conf\" "
+                        "bottom: \"priors\" top: \"y\" }",
+                    {}, {"layer 'd' (DetectionOutput)", "num_classes"});
+  ExpectImportError(inputs +
+                        "layer { name: \"d\" type: \"DetectionOutput\" bottom: \"loc\" bottom: \"conf\" "
+                        "bottom: \"priors\" top: \"y\" detection_output_param { num_classes: 4 } }",
+                    {}, {"layer 'd'", "conf [1,6]", "must hold 8 and 8 values"});
+  // Two priors, three classes: keep_top_k -1 and top_k 1 bound the rows by 2 classes x 1.
+  Graph g;
+  Status s = Import(inputs +
+                        "layer { name: \"d\" type: \"DetectionOutput\" bottom: \"loc\" bottom: \"conf\" "
+                        "bottom: \"priors\" top: \"y\" detection_output_param { num_classes: 3 "
+                        "nms_param { top_k: 1 } } }",
+                    {}, &g);
+  ASSERT_TRUE(s.ok()) << s.message();
+  BlobDims dims;
+  ASSERT_TRUE(InferShapes(g, {}, &dims).ok());
+  EXPECT_EQ(dims.at("y"), (Dims{1, 1, 2, 7}));
+  EXPECT_EQ(g.layers[0].Params<DetectionOutputLayerParams>().confidence_threshold, -FLT_MAX);
 }
 
 // ---- Errors --------------------------------------------------------------------------------------------------

@@ -22,6 +22,9 @@
 #include "core/layers/param_io.h"
 #include "core/layers/split_v.h"
 #include "core/layers/upsample.h"
+#include "core/layers/prior_box.h"
+#include "core/layers/detection_output.h"
+#include "core/layers/normalize.h"
 
 namespace qt {
 
@@ -30,7 +33,8 @@ namespace qt {
 using LayerParams = std::variant<std::monostate, ConvParams, PoolParams, ClipParams, PReluParams,
                                  HardActivationParams, BinaryParams, AxisParams, InnerProductParams, ScaleParams,
                                  ReshapeParams, PermuteParams, PadParams, UpsampleParams, SplitVParams,
-                                 MatMulParams>;
+                                 MatMulParams, PriorBoxLayerParams, DetectionOutputLayerParams,
+                                 NormalizeLayerParams>;
 
 // Default params for a type (what a layer line without params means).
 LayerParams DefaultLayerParams(LayerType type);

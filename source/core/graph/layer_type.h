@@ -36,6 +36,9 @@ enum class LayerType {
   kDropout,
   kMaximum,
   kMatMul,
+  kPriorBox,
+  kDetectionOutput,
+  kNormalize,
 };
 
 // Every type, in enum order (for lookups by name or id).
@@ -48,6 +51,9 @@ constexpr LayerType kAllLayerTypes[] = {
     LayerType::kFlatten,     LayerType::kReshape,       LayerType::kPermute,   LayerType::kPad,
     LayerType::kUpsample,    LayerType::kSplitV,        LayerType::kDropout,   LayerType::kMaximum,
     LayerType::kMatMul,
+    LayerType::kPriorBox,
+    LayerType::kDetectionOutput,
+    LayerType::kNormalize,
 };
 
 // These read the type's LayerKind (core/layers/layer.cc).

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cfloat>
 #include <climits>
 #include <cmath>
 #include <map>
@@ -15,6 +16,7 @@
 #include "core/graph/shape_inference.h"
 #include "core/io/proto/caffe.pb.h"
 #include "core/io/tnn_io.h"
+#include "core/kernels/detection_fp32.h"
 
 namespace qt {
 namespace {
@@ -315,6 +317,9 @@ class Importer {
   Status ImportPermute(LayerCtx& c);
   Status ImportRelu6(LayerCtx& c);
   Status ImportClip(LayerCtx& c);
+  Status ImportPriorBox(LayerCtx& c);
+  Status ImportDetectionOutput(LayerCtx& c);
+  Status ImportNormalize(LayerCtx& c);
   Status ImportUnary(LayerCtx& c, LayerType type);
   // A Reshape to the explicit Caffe shape (the caller has checked the element count).
   void EmitReshape(const std::string& layer_name, const std::string& input, const std::string& output,
@@ -354,6 +359,9 @@ const std::vector<Importer::Rule>& Importer::Rules() {
       {"Permute", 1, 1, 1, 1, &Importer::ImportPermute},
       {"ReLU6", 1, 1, 1, 1, &Importer::ImportRelu6},
       {"Clip", 1, 1, 1, 1, &Importer::ImportClip},
+      {"PriorBox", 2, 2, 1, 1, &Importer::ImportPriorBox},
+      {"DetectionOutput", 3, 3, 1, 1, &Importer::ImportDetectionOutput},
+      {"Normalize", 1, 1, 1, 1, &Importer::ImportNormalize},
   };
   return rules;
 }
@@ -1109,6 +1117,149 @@ Status Importer::ImportClip(LayerCtx& c) {
   if (!std::isfinite(p.min()) || !std::isfinite(p.max())) return c.Error("min and max must be finite");
   const std::string out = Top(c, 0, c.in[0].dims, c.in[0].rank);
   Emit(LayerType::kClip, c.name, {c.in[0].name}, {out}, ClipParams{p.min(), p.max()});
+  return Status::Ok();
+}
+
+Status Importer::ImportPriorBox(LayerCtx& c) {
+  const auto& p = c.lp->prior_box_param();
+  const Dims& x = c.in[0].dims;
+  if (x.size() != 4 || c.in[1].dims.size() != 4) {
+    return c.Error("needs 4-D NCHW feature and image inputs, got " + DimsToString(x) + " and " +
+                   DimsToString(c.in[1].dims));
+  }
+  // Caffe's PriorBoxLayer::LayerSetUp rules, then the ratios expanded as Caffe does (TNN takes the list expanded).
+  PriorBoxParams k;
+  k.min_sizes.assign(p.min_size().begin(), p.min_size().end());
+  k.max_sizes.assign(p.max_size().begin(), p.max_size().end());
+  k.aspect_ratios.assign(p.aspect_ratio().begin(), p.aspect_ratio().end());
+  k.flip = p.flip();
+  if (k.min_sizes.empty()) return c.Error("needs at least one min_size");
+  for (float v : k.min_sizes) {
+    if (!(v > 0.f) || !std::isfinite(v)) return c.Error("min_size " + FormatFloat(v) + " must be a number > 0");
+  }
+  if (!k.max_sizes.empty() && k.max_sizes.size() != k.min_sizes.size()) {
+    return c.Error("has " + std::to_string(k.max_sizes.size()) + " max_size values for " +
+                   std::to_string(k.min_sizes.size()) + " min_size values; needs none or one each");
+  }
+  for (size_t i = 0; i < k.max_sizes.size(); ++i) {
+    if (!(k.max_sizes[i] > k.min_sizes[i]) || !std::isfinite(k.max_sizes[i])) {
+      return c.Error("max_size " + FormatFloat(k.max_sizes[i]) + " must be larger than min_size " +
+                     FormatFloat(k.min_sizes[i]));
+    }
+  }
+  for (float r : k.aspect_ratios) {
+    if (!(r > 0.f) || !std::isfinite(r)) return c.Error("aspect_ratio " + FormatFloat(r) + " must be a number > 0");
+  }
+  PriorBoxLayerParams lp;
+  lp.min_sizes = k.min_sizes;
+  lp.max_sizes = k.max_sizes;
+  lp.aspect_ratios = PriorBoxAspectRatios(k);
+  lp.flip = p.flip() ? 1 : 0;
+  lp.clip = p.clip() ? 1 : 0;
+  // Caffe: no variance means 0.1; one value fills all four; otherwise exactly four.
+  lp.variances.assign(p.variance().begin(), p.variance().end());
+  if (lp.variances.empty()) lp.variances = {0.1f};
+  if (lp.variances.size() != 1 && lp.variances.size() != 4) {
+    return c.Error("has " + std::to_string(lp.variances.size()) + " variance values, Caffe needs 0, 1 or 4");
+  }
+  for (float v : lp.variances) {
+    if (!(v > 0.f) || !std::isfinite(v)) return c.Error("variance " + FormatFloat(v) + " must be a number > 0");
+  }
+  // img_size, or img_h with img_w (Caffe refuses both forms and one of h/w alone); 0 takes the image input's.
+  if (p.has_img_size() && (p.has_img_h() || p.has_img_w())) return c.Error("gives both img_size and img_h/img_w");
+  if (p.has_img_h() != p.has_img_w()) return c.Error("needs both img_h and img_w");
+  const uint32_t img_h = p.has_img_size() ? p.img_size() : p.img_h();
+  const uint32_t img_w = p.has_img_size() ? p.img_size() : p.img_w();
+  if (img_h > (1u << 20) || img_w > (1u << 20)) return c.Error("img_h/img_w must be at most 2^20");
+  lp.img_h = static_cast<int>(img_h);
+  lp.img_w = static_cast<int>(img_w);
+  if (p.has_step() && (p.has_step_h() || p.has_step_w())) return c.Error("gives both step and step_h/step_w");
+  if (p.has_step_h() != p.has_step_w()) return c.Error("needs both step_h and step_w");
+  const float step_h = p.has_step() ? p.step() : p.step_h();
+  const float step_w = p.has_step() ? p.step() : p.step_w();
+  for (float v : {step_h, step_w}) {
+    if (!(v >= 0.f) || v > float(1 << 20)) return c.Error("step " + FormatFloat(v) + " must be in [0, 2^20]");
+    // TNN reads the steps as integers.
+    if (v != std::floor(v)) {
+      return c.Unsupported("step " + FormatFloat(v) + " is not a whole number of pixels (TNN reads steps as ints)");
+    }
+  }
+  lp.step_h = static_cast<int>(step_h);
+  lp.step_w = static_cast<int>(step_w);
+  lp.offset = p.offset();
+  if (!std::isfinite(lp.offset)) return c.Error("offset is not finite");
+  PriorBoxParams check;
+  QT_RETURN_IF_ERROR(PriorBoxKernelParams(lp, &check).WithContext(c.where));
+  const int n = x[2] * x[3] * PriorBoxNumPriors(check) * 4;
+  // Caffe's top is [1, 2, n]; TNN's PriorBox adds a trailing 1.
+  const std::string out = Top(c, 0, {1, 2, n}, 4);
+  Emit(LayerType::kPriorBox, c.name, {c.in[0].name, c.in[1].name}, {out}, lp);
+  return Status::Ok();
+}
+
+Status Importer::ImportDetectionOutput(LayerCtx& c) {
+  const auto& p = c.lp->detection_output_param();
+  if (!p.has_num_classes()) return c.Error("needs num_classes");
+  if (p.num_classes() < 1 || p.num_classes() > (1u << 20)) return c.Error("num_classes must be in [1, 2^20]");
+  DetectionOutputLayerParams d;
+  d.num_classes = static_cast<int>(p.num_classes());
+  d.share_location = p.share_location() ? 1 : 0;
+  d.background_label_id = p.background_label_id();
+  d.variance_encoded_in_target = p.variance_encoded_in_target() ? 1 : 0;
+  d.code_type = static_cast<int>(p.code_type());
+  d.keep_top_k = p.keep_top_k();
+  // Caffe keeps every score when the threshold is not given.
+  d.confidence_threshold = p.has_confidence_threshold() ? p.confidence_threshold() : -FLT_MAX;
+  d.nms_threshold = p.nms_param().nms_threshold();
+  d.top_k = p.nms_param().has_top_k() ? p.nms_param().top_k() : -1;
+  d.eta = p.nms_param().eta();
+  if (!std::isfinite(d.confidence_threshold)) return c.Error("confidence_threshold is not finite");
+  if (!(d.nms_threshold >= 0.f) || !std::isfinite(d.nms_threshold)) return c.Error("nms_threshold must be >= 0");
+  if (!(d.eta > 0.f && d.eta <= 1.f)) return c.Error("eta " + FormatFloat(d.eta) + " must be in (0, 1]");
+  if (d.share_location && d.background_label_id == -1) {
+    // Caffe aborts here; TNN would find nothing.
+    return c.Error("background_label_id -1 with share_location: Caffe refuses it");
+  }
+  DetectionOutputParams k;
+  QT_RETURN_IF_ERROR(DetectionOutputKernelParams(d, &k).WithContext(c.where));
+  // The graph's own shape inference checks the three inputs against each other; the output rows are the static
+  // bound of detection_output.h, not Caffe's run-time count.
+  const Dims& priors = c.in[2].dims;
+  const int num_priors = priors.size() >= 3 ? priors[2] / 4 : 0;
+  const int batch = c.in[0].dims.empty() ? 1 : c.in[0].dims[0];
+  const std::string out = Top(c, 0, {1, 1, batch * DetectionOutputRowsPerImage(d, num_priors), 7}, 4);
+  Emit(LayerType::kDetectionOutput, c.name, {c.in[0].name, c.in[1].name, c.in[2].name}, {out}, d);
+  return Status::Ok();
+}
+
+Status Importer::ImportNormalize(LayerCtx& c) {
+  const auto& p = c.lp->norm_param();
+  const Dims& x = c.in[0].dims;
+  if (x.size() < 2) return c.Error("needs an input with a channel axis, got " + DimsToString(x));
+  if (!(p.eps() >= 0.f) || !std::isfinite(p.eps())) return c.Error("eps must be a finite number >= 0");
+  const int channels = x[1];
+  QT_RETURN_IF_ERROR(NeedBlobs(c, 1));
+  std::vector<float> scale;
+  if (p.channel_shared()) {
+    // SSD stores the shared scale with shape [1]; accept a scalar blob too.
+    if (!StoredShapeMatches(c.blobs->Get(0), {})) QT_RETURN_IF_ERROR(ReadBlob(c, 0, "scale", {1}, &scale));
+    else QT_RETURN_IF_ERROR(ReadBlob(c, 0, "scale", {}, &scale));
+  } else {
+    QT_RETURN_IF_ERROR(ReadBlob(c, 0, "scale", {channels}, &scale));
+  }
+  // As TNN's caffe2onnx: the norm (TNN's Normalize has no scale), then a Mul by the scale.
+  const int rank = c.in[0].rank;
+  NormalizeLayerParams np;
+  np.across_spatial = p.across_spatial() ? 1 : 0;
+  np.epsilon = p.eps();
+  np.channel_shared = p.channel_shared() ? 1 : 0;
+  const std::string normed = HelperBlobName(c, "norm");
+  Emit(LayerType::kNormalize, HelperLayerName(c, "norm"), {c.in[0].name}, {normed}, np);
+  by_graph_name_[normed] = BlobState{normed, x, rank};
+  Dims dims(std::max(rank, 1), 1);
+  if (!p.channel_shared()) dims[1] = channels;
+  const std::string out = Top(c, 0, x, rank);
+  EmitConstantOp(LayerType::kMul, c.name, normed, out, scale, dims);
   return Status::Ok();
 }
 

@@ -38,6 +38,9 @@ const LayerKind& LayerKindOf(LayerType type) {
     case LayerType::kDropout: return DropoutKind();
     case LayerType::kMaximum: return MaximumKind();
     case LayerType::kMatMul: return MatMulKind();
+    case LayerType::kPriorBox: return PriorBoxKind();
+    case LayerType::kDetectionOutput: return DetectionOutputKind();
+    case LayerType::kNormalize: return NormalizeKind();
   }
   return DropoutKind();
 }

@@ -267,7 +267,7 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   const auto weights_start = std::chrono::steady_clock::now();
   std::vector<Layer*> weighted;
   for (auto& layer : g.layers) {
-    if (!IsQuantizableLayer(layer, dims) || options.float_layers.count(layer.name)) continue;
+    if (!IsQuantizableLayer(g, layer, dims) || options.float_layers.count(layer.name)) continue;
     layer.quantized = true;
     if (layer.type == LayerType::kConvolution || layer.type == LayerType::kInnerProduct) weighted.push_back(&layer);
   }
