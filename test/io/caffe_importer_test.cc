@@ -776,6 +776,85 @@ TEST_F(CaffeImporterTest, DetectionOutputErrors) {
   EXPECT_EQ(g.layers[0].Params<DetectionOutputLayerParams>().confidence_threshold, -FLT_MAX);
 }
 
+TEST_F(CaffeImporterTest, ShuffleChannelLrnCropInterp) {
+  Graph g;
+  Dims d;
+  // ShuffleChannel group 2 on 4 channels: output channels are input 0, 2, 1, 3.
+  ExpectNear(Run(Input("data", {1, 4, 1, 1}) +
+                     "layer { name: \"s\" type: \"ShuffleChannel\" bottom: \"data\" top: \"y\" "
+                     "shuffle_channel_param { group: 2 } }",
+                 {}, {{"data", {10, 11, 12, 13}}}, "y", &g),
+             {10, 12, 11, 13});
+  EXPECT_EQ(g.layers[0].type, LayerType::kShuffleChannel);
+  // LRN across 3 channels: y = x / (k + alpha/3 · Σ x²)^beta, the window clipped at the ends.
+  const std::vector<float> x = {1, 2, 3, 4};
+  std::vector<float> want;
+  for (int ch = 0; ch < 4; ++ch) {
+    float sq = 0;
+    for (int j = std::max(0, ch - 1); j <= std::min(3, ch + 1); ++j) sq += x[j] * x[j];
+    want.push_back(x[ch] / std::pow(2.f + 0.3f / 3 * sq, 0.75f));
+  }
+  ExpectNear(Run(Input("data", {1, 4, 1, 1}) +
+                     "layer { name: \"n\" type: \"LRN\" bottom: \"data\" top: \"y\" "
+                     "lrn_param { local_size: 3 alpha: 0.3 beta: 0.75 k: 2 } }",
+                 {}, {{"data", x}}, "y", &g),
+             want);
+  EXPECT_EQ(g.layers[0].type, LayerType::kLrn);
+  ExpectImportError(Input("data", {1, 4, 1, 1}) +
+                        "layer { name: \"n\" type: \"LRN\" bottom: \"data\" top: \"y\" "
+                        "lrn_param { norm_region: WITHIN_CHANNEL } }",
+                    {}, {"layer 'n' (LRN)", "WITHIN_CHANNEL"});
+  // Crop axis 2 with offsets 1, 2 to the reference's 2x2: rows 1-2, columns 2-3 of a 4x5 map, both channels.
+  const auto got = Run(Input("data", {1, 2, 4, 5}) + Input("ref", {1, 7, 2, 2}) +
+                           "layer { name: \"c\" type: \"Crop\" bottom: \"data\" bottom: \"ref\" top: \"y\" "
+                           "crop_param { axis: 2 offset: 1 offset: 2 } }",
+                       {}, {{"data", Iota(40)}, {"ref", std::vector<float>(28)}}, "y", &g, &d);
+  EXPECT_EQ(d, (Dims{1, 2, 2, 2}));
+  ExpectNear(got, {7, 8, 12, 13, 27, 28, 32, 33});
+  EXPECT_EQ(g.layers[0].type, LayerType::kStridedSlice);
+  EXPECT_EQ(g.outputs, (std::vector<std::string>{"y"}));
+  ExpectImportError(Input("data", {1, 2, 4, 5}) + Input("ref", {1, 2, 4, 4}) +
+                        "layer { name: \"c\" type: \"Crop\" bottom: \"data\" bottom: \"ref\" top: \"y\" "
+                        "crop_param { axis: 2 offset: 1 offset: 2 } }",
+                    {}, {"layer 'c' (Crop)"});
+  // Interp zoom_factor 2 on 1x2: 3 columns, the corners aligned (0, 1.5, 3).
+  ExpectNear(Run(Input("data", {1, 1, 1, 2}) +
+                     "layer { name: \"i\" type: \"Interp\" bottom: \"data\" top: \"y\" "
+                     "interp_param { zoom_factor: 2 } }",
+                 {}, {{"data", {0, 3}}}, "y", &g, &d),
+             {0, 1.5f, 3});
+  EXPECT_EQ(d, (Dims{1, 1, 1, 3}));
+  EXPECT_EQ(g.layers[0].type, LayerType::kUpsample);
+  EXPECT_EQ(g.layers[0].Params<UpsampleParams>().align_corners, 1);
+  ExpectImportError(Input("data", {1, 1, 2, 2}) +
+                        "layer { name: \"i\" type: \"Interp\" bottom: \"data\" top: \"y\" "
+                        "interp_param { zoom_factor: 2 pad_end: -1 } }",
+                    {}, {"layer 'i' (Interp)", "pad_beg/pad_end"});
+}
+
+// TNN's LRN with an even size spans size−1 channels ((size−1)/2 on each side) but still scales by alpha/size.
+TEST_F(CaffeImporterTest, TnnLrnWithAnEvenSize) {
+  Graph g;
+  g.inputs.push_back(InputSpec{"data", {1, 4, 1, 1}, DataType::kFloat});
+  Layer l;
+  l.type = LayerType::kLrn;
+  l.type_str = "LRN";
+  l.name = "lrn";
+  l.inputs = {"data"};
+  l.outputs = {"y"};
+  l.params = LrnLayerParams{0.4f, 0.75f, 1.f, 4};
+  g.layers.push_back(l);
+  g.outputs = {"y"};
+  const std::vector<float> x = {1, 2, 3, 4};
+  std::vector<float> want;
+  for (int ch = 0; ch < 4; ++ch) {
+    float sq = 0;
+    for (int j = std::max(0, ch - 1); j <= std::min(3, ch + 1); ++j) sq += x[j] * x[j];  // 3 channels
+    want.push_back(x[ch] / std::pow(1.f + 0.4f / 4 * sq, 0.75f));
+  }
+  ExpectNear(RunGraph(g, {{"data", x}}, "y"), want);
+}
+
 // ---- Errors --------------------------------------------------------------------------------------------------
 
 TEST_F(CaffeImporterTest, TextParseErrorNamesLineAndColumn) {
@@ -811,10 +890,10 @@ TEST_F(CaffeImporterTest, CorruptCaffemodelIsRejected) {
 
 TEST_F(CaffeImporterTest, EveryUnsupportedTypeIsListedInOneError) {
   ExpectImportError(Input("data", {1, 3, 4, 4}) +
-                        "layer { name: \"n1\" type: \"LRN\" bottom: \"data\" top: \"a\" }\n"
+                        "layer { name: \"n1\" type: \"MVN\" bottom: \"data\" top: \"a\" }\n"
                         "layer { name: \"f\" type: \"Frobnicate\" bottom: \"a\" top: \"b\" }\n"
-                        "layer { name: \"n2\" type: \"LRN\" bottom: \"b\" top: \"c\" }\n",
-                    {}, {"unsupported Caffe layer types", "'Frobnicate' (f)", "'LRN' (n1, n2)"});
+                        "layer { name: \"n2\" type: \"MVN\" bottom: \"b\" top: \"c\" }\n",
+                    {}, {"unsupported Caffe layer types", "'Frobnicate' (f)", "'MVN' (n1, n2)"});
 }
 
 TEST_F(CaffeImporterTest, WeightErrorsNameTheLayer) {

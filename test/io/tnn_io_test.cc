@@ -861,5 +861,46 @@ TEST(TnnIoTest, DetectionLayerParamErrors) {
   EXPECT_NE(infer_error("Normalize n 1 1 f y 0 1e-10 1 1 1").find("p 1"), std::string::npos);
 }
 
+// ShuffleChannel (63), LRN (12) and StridedSlice (57) in the order of TNN's interpreters.
+TEST(TnnIoTest, ShuffleLrnStridedSliceRoundTrip) {
+  const std::string proto = MakeProto("x 4 1 8 6 6 0", "x s s2 n ss", "n ss s2",
+                                      {"ShuffleChannel shuffle 1 1 x s 4", "ShuffleChannel shuffle_default 1 1 s s2",
+                                       "LRN lrn 1 1 s n 0.0001 0.75 2 4",
+                                       "StridedSlice slice 1 1 x ss 4 0 1 -4 0 4 0 5 0 0 4 1 1 2 1"});
+  ModelBytes m;
+  m.U32(kTnnMagicV2).I32(0);
+  Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectRoundTrip(proto, m.bytes(), &g));
+  EXPECT_EQ(g.FindLayer("shuffle")->Params<ShuffleChannelParams>().group, 4);
+  EXPECT_EQ(g.FindLayer("shuffle_default")->Params<ShuffleChannelParams>().group, 1);
+  const auto& lrn = g.FindLayer("lrn")->Params<LrnLayerParams>();
+  EXPECT_EQ(lrn.alpha, 1e-4f);
+  EXPECT_EQ(lrn.beta, 0.75f);
+  EXPECT_EQ(lrn.bias, 2.f);
+  EXPECT_EQ(lrn.size, 4);
+  const auto& ss = g.FindLayer("slice")->Params<StridedSliceParams>();
+  EXPECT_EQ(ss.begins, (std::vector<int>{0, 1, -4, 0}));
+  EXPECT_EQ(ss.ends, (std::vector<int>{0, 5, 0, 0}));
+  EXPECT_EQ(ss.strides, (std::vector<int>{1, 1, 2, 1}));
+  const std::string written = SerializeTnnProto(g);
+  EXPECT_NE(written.find("\"ShuffleChannel shuffle_default 1 1 s s2 1 ,\""), std::string::npos) << written;
+  EXPECT_NE(written.find("\"LRN lrn 1 1 s n 1e-04 0.75 2 4 ,\""), std::string::npos) << written;
+  BlobDims dims;
+  Status s = InferShapes(g, {}, &dims);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(dims.at("n"), (Dims{1, 8, 6, 6}));
+  // begin -4 is 2, end 0 is the whole axis: rows 2 and 4; channels 1..4.
+  EXPECT_EQ(dims.at("ss"), (Dims{1, 4, 2, 6}));
+  // TNN reads past the axis there; refused here.
+  Graph bad;
+  ASSERT_TRUE(ParseTnnProto(MakeProto("x 4 1 8 6 6 0", "x ss", "ss",
+                                      {"StridedSlice slice 1 1 x ss 4 0 0 0 0 4 0 9 0 0 4 1 1 1 1"}),
+                            kProtoSource, &bad)
+                  .ok());
+  s = InferShapes(bad, {}, &dims);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("axis 1 begin 0, end 9"), std::string::npos) << s.message();
+}
+
 }  // namespace
 }  // namespace qt

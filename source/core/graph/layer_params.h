@@ -25,6 +25,9 @@
 #include "core/layers/prior_box.h"
 #include "core/layers/detection_output.h"
 #include "core/layers/normalize.h"
+#include "core/layers/shuffle_channel.h"
+#include "core/layers/lrn.h"
+#include "core/layers/strided_slice.h"
 
 namespace qt {
 
@@ -34,7 +37,7 @@ using LayerParams = std::variant<std::monostate, ConvParams, PoolParams, ClipPar
                                  HardActivationParams, BinaryParams, AxisParams, InnerProductParams, ScaleParams,
                                  ReshapeParams, PermuteParams, PadParams, UpsampleParams, SplitVParams,
                                  MatMulParams, PriorBoxLayerParams, DetectionOutputLayerParams,
-                                 NormalizeLayerParams>;
+                                 NormalizeLayerParams, ShuffleChannelParams, LrnLayerParams, StridedSliceParams>;
 
 // Default params for a type (what a layer line without params means).
 LayerParams DefaultLayerParams(LayerType type);

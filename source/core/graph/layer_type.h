@@ -39,6 +39,9 @@ enum class LayerType {
   kPriorBox,
   kDetectionOutput,
   kNormalize,
+  kShuffleChannel,
+  kLrn,
+  kStridedSlice,
 };
 
 // Every type, in enum order (for lookups by name or id).
@@ -54,6 +57,9 @@ constexpr LayerType kAllLayerTypes[] = {
     LayerType::kPriorBox,
     LayerType::kDetectionOutput,
     LayerType::kNormalize,
+    LayerType::kShuffleChannel,
+    LayerType::kLrn,
+    LayerType::kStridedSlice,
 };
 
 // These read the type's LayerKind (core/layers/layer.cc).

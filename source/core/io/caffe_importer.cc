@@ -17,6 +17,7 @@
 #include "core/io/proto/caffe.pb.h"
 #include "core/io/tnn_io.h"
 #include "core/kernels/detection_fp32.h"
+#include "core/kernels/tensor_ops_fp32.h"
 
 namespace qt {
 namespace {
@@ -146,6 +147,7 @@ cp::LayerParameter UpgradeV1(const cp::V1LayerParameter& v1) {
   if (v1.has_relu_param()) *l.mutable_relu_param() = v1.relu_param();
   if (v1.has_softmax_param()) *l.mutable_softmax_param() = v1.softmax_param();
   if (v1.has_slice_param()) *l.mutable_slice_param() = v1.slice_param();
+  if (v1.has_lrn_param()) *l.mutable_lrn_param() = v1.lrn_param();
   return l;
 }
 
@@ -320,6 +322,10 @@ class Importer {
   Status ImportPriorBox(LayerCtx& c);
   Status ImportDetectionOutput(LayerCtx& c);
   Status ImportNormalize(LayerCtx& c);
+  Status ImportShuffleChannel(LayerCtx& c);
+  Status ImportLrn(LayerCtx& c);
+  Status ImportCrop(LayerCtx& c);
+  Status ImportInterp(LayerCtx& c);
   Status ImportUnary(LayerCtx& c, LayerType type);
   // A Reshape to the explicit Caffe shape (the caller has checked the element count).
   void EmitReshape(const std::string& layer_name, const std::string& input, const std::string& output,
@@ -333,6 +339,8 @@ class Importer {
   std::set<std::string> input_names_;               // Caffe names of model inputs
   std::map<std::string, BlobState> blobs_;          // Caffe blob name → current version
   std::map<std::string, BlobState> by_graph_name_;  // graph blob name → its Caffe shape, for the final check
+  // Graph blobs read for their shape only (Crop's reference): not model outputs, though no layer input names them.
+  std::set<std::string> shape_only_;
 };
 
 const std::vector<Importer::Rule>& Importer::Rules() {
@@ -362,6 +370,10 @@ const std::vector<Importer::Rule>& Importer::Rules() {
       {"PriorBox", 2, 2, 1, 1, &Importer::ImportPriorBox},
       {"DetectionOutput", 3, 3, 1, 1, &Importer::ImportDetectionOutput},
       {"Normalize", 1, 1, 1, 1, &Importer::ImportNormalize},
+      {"ShuffleChannel", 1, 1, 1, 1, &Importer::ImportShuffleChannel},
+      {"LRN", 1, 1, 1, 1, &Importer::ImportLrn},
+      {"Crop", 2, 2, 1, 1, &Importer::ImportCrop},
+      {"Interp", 1, 2, 1, 1, &Importer::ImportInterp},
   };
   return rules;
 }
@@ -1263,6 +1275,111 @@ Status Importer::ImportNormalize(LayerCtx& c) {
   return Status::Ok();
 }
 
+Status Importer::ImportShuffleChannel(LayerCtx& c) {
+  const Dims& x = c.in[0].dims;
+  const int group = static_cast<int>(std::min<uint32_t>(c.lp->shuffle_channel_param().group(), INT_MAX));
+  if (x.size() < 2) return c.Error("needs an input with channels, got " + DimsToString(x));
+  if (group < 1 || x[1] % group != 0) {
+    return c.Error("group " + std::to_string(group) + " must divide the " + std::to_string(x[1]) + " channels");
+  }
+  const std::string out = Top(c, 0, x, c.in[0].rank);
+  Emit(LayerType::kShuffleChannel, c.name, {c.in[0].name}, {out}, ShuffleChannelParams{group});
+  return Status::Ok();
+}
+
+Status Importer::ImportLrn(LayerCtx& c) {
+  const auto& p = c.lp->lrn_param();
+  const Dims& x = c.in[0].dims;
+  if (x.size() != 4) return c.Error("needs a 4-D NCHW input, got " + DimsToString(x));
+  if (p.norm_region() != cp::LRNParameter::ACROSS_CHANNELS) {
+    return c.Unsupported("norm_region WITHIN_CHANNEL (TNN's LRN normalises across channels only)");
+  }
+  if (p.local_size() % 2 != 1 || p.local_size() > 4095) {
+    return c.Error("local_size " + std::to_string(p.local_size()) + " must be odd (Caffe's rule) and below 4096");
+  }
+  for (float v : {p.alpha(), p.beta(), p.k()}) {
+    if (!std::isfinite(v)) return c.Error("alpha, beta and k must be finite");
+  }
+  const std::string out = Top(c, 0, x, c.in[0].rank);
+  Emit(LayerType::kLrn, c.name, {c.in[0].name}, {out},
+       LrnLayerParams{p.alpha(), p.beta(), p.k(), static_cast<int>(p.local_size())});
+  return Status::Ok();
+}
+
+Status Importer::ImportCrop(LayerCtx& c) {
+  const auto& p = c.lp->crop_param();
+  const Dims& x = c.in[0].dims;
+  const int rank = static_cast<int>(x.size());
+  std::vector<int> offsets;
+  for (uint32_t o : p.offset()) offsets.push_back(static_cast<int>(std::min<uint32_t>(o, INT_MAX)));
+  Dims o;
+  const Status s = CaffeCropDims(x, c.in[1].dims, p.axis(), offsets, &o);
+  if (!s.ok()) return c.Error(s.message());
+  const int axis = p.axis() < 0 ? p.axis() + rank : p.axis();
+  // The box as a StridedSlice of the first bottom: whole axes before `axis`, then the offsets and the reference's
+  // sizes. The reference is read for its shape only.
+  StridedSliceParams sp;
+  for (int a = 0; a < rank; ++a) {
+    const int begin = a < axis ? 0 : offsets.empty() ? 0 : offsets.size() == 1 ? offsets[0] : offsets[a - axis];
+    sp.begins.push_back(begin);
+    sp.ends.push_back(begin + o[a]);
+    sp.strides.push_back(1);
+  }
+  shape_only_.insert(c.in[1].name);
+  const std::string in = c.in[0].rank == rank ? c.in[0].name : ReshapeToCaffeRank(c, c.in[0], "reshape");
+  const std::string out = Top(c, 0, o, rank);
+  Emit(LayerType::kStridedSlice, c.name, {in}, {out}, sp);
+  return Status::Ok();
+}
+
+Status Importer::ImportInterp(LayerCtx& c) {
+  const auto& p = c.lp->interp_param();
+  const Dims& x = c.in[0].dims;
+  if (x.size() != 4) return c.Error("needs a 4-D NCHW input, got " + DimsToString(x));
+  if (p.pad_beg() != 0 || p.pad_end() != 0) {
+    return c.Unsupported("pad_beg/pad_end (only 0: TNN's Upsample has no crop or padding)");
+  }
+  // Caffe's InterpLayer::Reshape, in its order of precedence.
+  const int zoom = p.zoom_factor(), shrink = p.shrink_factor();
+  if (zoom < 1 || shrink < 1) return c.Error("zoom_factor and shrink_factor must be >= 1");
+  int oh = 0, ow = 0;
+  if (p.has_shrink_factor() && !p.has_zoom_factor()) {
+    oh = (x[2] - 1) / shrink + 1;
+    ow = (x[3] - 1) / shrink + 1;
+  } else if (p.has_zoom_factor() && !p.has_shrink_factor()) {
+    oh = x[2] + (x[2] - 1) * (zoom - 1);
+    ow = x[3] + (x[3] - 1) * (zoom - 1);
+  } else if (p.has_height() && p.has_width()) {
+    oh = p.height();
+    ow = p.width();
+  } else if (p.has_shrink_factor() && p.has_zoom_factor()) {
+    oh = (x[2] - 1) / shrink + 1;
+    ow = (x[3] - 1) / shrink + 1;
+    oh = oh + (oh - 1) * (zoom - 1);
+    ow = ow + (ow - 1) * (zoom - 1);
+  } else if (c.in.size() == 2 && c.in[1].dims.size() == 4) {
+    oh = c.in[1].dims[2];
+    ow = c.in[1].dims[3];
+  } else {
+    return c.Error("needs height and width, zoom_factor, shrink_factor, or a second bottom to take the size from");
+  }
+  if (oh < 1 || ow < 1 || oh > (1 << 20) || ow > (1 << 20)) {
+    return c.Error("output size " + std::to_string(oh) + "x" + std::to_string(ow) + " must be in [1, 2^20]");
+  }
+  if (c.in.size() == 2) shape_only_.insert(c.in[1].name);
+  // Caffe's Interp is bilinear with the corners aligned: TNN's Upsample mode 2 with align_corners and the sizes.
+  UpsampleParams up;
+  up.mode = 2;
+  up.scale_h = static_cast<float>(oh) / static_cast<float>(x[2]);
+  up.scale_w = static_cast<float>(ow) / static_cast<float>(x[3]);
+  up.align_corners = 1;
+  up.output_h = oh;
+  up.output_w = ow;
+  const std::string out = Top(c, 0, {x[0], x[1], oh, ow}, 4);
+  Emit(LayerType::kUpsample, c.name, {c.in[0].name}, {out}, up);
+  return Status::Ok();
+}
+
 // ---- Driving the import ---------------------------------------------------------------------------------------
 
 Status Importer::ImportLayer(const cp::LayerParameter& lp, const std::string& layer_name,
@@ -1315,7 +1432,7 @@ Status Importer::Run(const cp::NetParameter& net, const std::vector<cp::LayerPar
   if (graph_->layers.empty()) return Status::InvalidArgument(prototxt_ + ": the net has no layer to run");
 
   // Caffe's outputs: the current version of every blob that no layer reads.
-  std::set<std::string> consumed;
+  std::set<std::string> consumed = shape_only_;
   for (const auto& l : graph_->layers) consumed.insert(l.inputs.begin(), l.inputs.end());
   std::set<std::string> produced;
   for (const auto& l : graph_->layers) produced.insert(l.outputs.begin(), l.outputs.end());

@@ -41,6 +41,10 @@ namespace qt {
 //                                     core/layers/detection_output.h, padding rows all -1
 //   Normalize (Caffe-SSD)           → Normalize (no scale in TNN) then a Mul by the scale blob, as TNN's
 //                                     caffe2onnx writes it
+//   ShuffleChannel, LRN ACROSS_CHANNELS → ShuffleChannel, LRN (WITHIN_CHANNEL refused)
+//   Crop                            → StridedSlice (TNN v1) of the first bottom; the second bottom is read for
+//                                     its shape only (it does not become a model output)
+//   Interp (pads 0)                 → Upsample bilinear, align_corners 1, with the output size Caffe computes
 // Then SimplifyGraph() drops Dropouts, folds BatchNorm/Scale into the preceding convolution and fuses
 // Convolution+ReLU as TNN's runtime does.
 //

@@ -41,6 +41,9 @@ const LayerKind& LayerKindOf(LayerType type) {
     case LayerType::kPriorBox: return PriorBoxKind();
     case LayerType::kDetectionOutput: return DetectionOutputKind();
     case LayerType::kNormalize: return NormalizeKind();
+    case LayerType::kShuffleChannel: return ShuffleChannelKind();
+    case LayerType::kLrn: return LrnKind();
+    case LayerType::kStridedSlice: return StridedSliceKind();
   }
   return DropoutKind();
 }
