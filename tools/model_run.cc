@@ -7,6 +7,7 @@
 #include "core/base/parallel.h"
 #include "core/io/model_loader.h"
 #include "core/io/tnn_io.h"
+#include "core/layers/detection_output.h"
 #include "core/runtime/net.h"
 #include "quantization/inputs/input_loader.h"
 #include "quantization/inputs/preprocess.h"
@@ -26,7 +27,8 @@ DEFINE_string(s, "", "per-channel multiplier applied after the subtraction, e.g.
 DEFINE_string(scale, "", "same as -s");
 DEFINE_int32(r, 0, "1: feed image channels in BGR order (default RGB, as TNN's tool)");
 DEFINE_int32(reverse_channel, 0, "same as -r");
-DEFINE_string(o, "", "output text file: per output blob (by name) '# <name> <dims...>' then one value per line");
+DEFINE_string(o, "", "output text file: per output blob (by name) '# <name> <dims...>' then one value per line "
+                     "(of a DetectionOutput, only its rows that are not padding)");
 DEFINE_string(output, "", "same as -o");
 DEFINE_int32(threads, 0, "threads (default: all cores)");
 
@@ -78,6 +80,17 @@ Status Run() {
   for (const auto& name : outputs) {
     Tensor t;
     QT_RETURN_IF_ERROR(net.GetBlob(name, &t));
+    // A DetectionOutput's rows past its detections are padding of a static shape: written as TNN's runtime
+    // reports the blob, with dims[2] the kept count.
+    bool detections = false;
+    for (const auto& l : graph.layers) {
+      detections = detections || (l.type == LayerType::kDetectionOutput && l.outputs[0] == name);
+    }
+    if (detections) {
+      const int rows = DetectionOutputValidRows(t);
+      t.data.resize(static_cast<size_t>(rows) * 7);
+      t.dims = {1, 1, rows, 7};
+    }
     text += "# " + name;
     for (int d : t.dims) text += " " + std::to_string(d);
     text += "\n";

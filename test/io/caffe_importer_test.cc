@@ -3,6 +3,7 @@
 // naive loop written in this file); the error cases check the one-line message.
 #include <unistd.h>
 
+#include <cfloat>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "core/io/caffe_importer.h"
 #include "core/io/model_loader.h"
 #include "core/io/proto/caffe.pb.h"
+#include "core/graph/shape_inference.h"
 #include "core/io/tnn_io.h"
 #include "core/runtime/net.h"
 #include "test/io/graph_compare.h"
@@ -609,6 +611,250 @@ TEST_F(CaffeImporterTest, FormatIsDetectedByContent) {
   EXPECT_EQ(g.layers.size(), 1u);
 }
 
+TEST_F(CaffeImporterTest, SliceBecomesSplitV) {
+  const auto x = Iota(2 * 5 * 2);  // [1, 5, 2, 2]: channel c holds 4c .. 4c+3
+  Graph g;
+  Dims d;
+  // slice_point 1, 3 along the channels: sizes 1, 2, 2.
+  const std::string net = Input("data", {1, 5, 2, 2}) +
+                          "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" top: \"c\" "
+                          "slice_param { axis: 1 slice_point: 1 slice_point: 3 } }";
+  ExpectNear(Run(net, {}, {{"data", x}}, "b", &g, &d), Iota(8, 4));
+  EXPECT_EQ(d, (Dims{1, 2, 2, 2}));
+  ExpectNear(RunGraph(g, {{"data", x}}, "c"), Iota(8, 12));
+  ASSERT_EQ(g.layers.size(), 1u);
+  EXPECT_EQ(g.layers[0].type, LayerType::kSplitV);
+  EXPECT_EQ(g.layers[0].Params<SplitVParams>().slices, (std::vector<int>{1, 2, 2}));
+  // No slice_point: an even split; slice_dim is the old spelling of the axis.
+  ExpectNear(Run(Input("data", {1, 2, 2, 4}) +
+                     "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" "
+                     "slice_param { slice_dim: 3 } }",
+                 {}, {{"data", Iota(16)}}, "b", &g, &d),
+             {2, 3, 6, 7, 10, 11, 14, 15});
+  EXPECT_EQ(d, (Dims{1, 2, 2, 2}));
+  ExpectImportError(Input("data", {1, 5, 2, 2}) +
+                        "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" }",
+                    {}, {"layer 's' (Slice)", "evenly", "2 tops"});
+  ExpectImportError(Input("data", {1, 5, 2, 2}) +
+                        "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" "
+                        "slice_param { slice_point: 1 slice_point: 2 } }",
+                    {}, {"layer 's'", "2 slice_point values for 2 tops"});
+  ExpectImportError(Input("data", {1, 5, 2, 2}) +
+                        "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" top: \"c\" "
+                        "slice_param { slice_point: 3 slice_point: 2 } }",
+                    {}, {"layer 's'", "slice_point 2 must be above 3"});
+  ExpectImportError(Input("data", {1, 5, 2, 2}) +
+                        "layer { name: \"s\" type: \"Slice\" bottom: \"data\" top: \"a\" top: \"b\" "
+                        "slice_param { axis: 1 slice_dim: 1 } }",
+                    {}, {"layer 's'", "both axis and slice_dim"});
+}
+
+TEST_F(CaffeImporterTest, PermuteAppendsTheUnlistedAxes) {
+  const auto x = Iota(2 * 3 * 4);  // [1, 2, 3, 4]
+  Graph g;
+  Dims d;
+  // order 0, 2: axes 1 and 3 follow in increasing order, so the permutation is 0, 2, 1, 3.
+  const auto got = Run(Input("data", {1, 2, 3, 4}) +
+                           "layer { name: \"p\" type: \"Permute\" bottom: \"data\" top: \"y\" "
+                           "permute_param { order: 0 order: 2 } }",
+                       {}, {{"data", x}}, "y", &g, &d);
+  EXPECT_EQ(d, (Dims{1, 3, 2, 4}));
+  std::vector<float> want;
+  for (int h = 0; h < 3; ++h)
+    for (int c = 0; c < 2; ++c)
+      for (int w = 0; w < 4; ++w) want.push_back(x[(c * 3 + h) * 4 + w]);
+  ExpectNear(got, want);
+  EXPECT_EQ(g.layers[0].Params<PermuteParams>().order, (std::vector<int>{0, 2, 1, 3}));
+  ExpectImportError(Input("data", {1, 2, 3, 4}) +
+                        "layer { name: \"p\" type: \"Permute\" bottom: \"data\" top: \"y\" "
+                        "permute_param { order: 0 order: 4 } }",
+                    {}, {"layer 'p' (Permute)", "order 4 is out of range"});
+  ExpectImportError(Input("data", {1, 2, 3, 4}) +
+                        "layer { name: \"p\" type: \"Permute\" bottom: \"data\" top: \"y\" "
+                        "permute_param { order: 0 order: 2 order: 2 } }",
+                    {}, {"layer 'p'", "axis 2 twice"});
+}
+
+TEST_F(CaffeImporterTest, Relu6AndClip) {
+  const std::vector<float> x = {-8, -1, 0, 0.5f, 5.5f, 7};
+  Graph g;
+  ExpectNear(Run(Input("data", {1, 6}) + "layer { name: \"r\" type: \"ReLU6\" bottom: \"data\" top: \"y\" }", {},
+                 {{"data", x}}, "y", &g),
+             {0, 0, 0, 0.5f, 5.5f, 6});
+  EXPECT_EQ(g.layers[0].type, LayerType::kRelu6);
+  ExpectNear(Run(Input("data", {1, 6}) +
+                     "layer { name: \"c\" type: \"Clip\" bottom: \"data\" top: \"y\" "
+                     "clip_param { min: -2 max: 1 } }",
+                 {}, {{"data", x}}, "y", &g),
+             {-2, -1, 0, 0.5f, 1, 1});
+  EXPECT_EQ(g.layers[0].type, LayerType::kClip);
+}
+
+TEST_F(CaffeImporterTest, NormalizeIsTheNormThenAMulByTheScale) {
+  // [1, 2, 1, 2]: channel 0 holds 3, 0 and channel 1 holds 4, 1.
+  const std::vector<float> x = {3, 0, 4, 1};
+  Graph g;
+  // Per position over the channels: norms 5 and 1; per-channel scales 2 and 10.
+  ExpectNear(Run(Input("data", {1, 2, 1, 2}) +
+                     "layer { name: \"n\" type: \"Normalize\" bottom: \"data\" top: \"y\" "
+                     "norm_param { across_spatial: false channel_shared: false } }",
+                 {{"n", {{{2}, {2, 10}}}}}, {{"data", x}}, "y", &g),
+             {0.6f * 2, 0, 0.8f * 10, 10});
+  ASSERT_EQ(g.layers.size(), 2u);
+  EXPECT_EQ(g.layers[0].type, LayerType::kNormalize);
+  EXPECT_EQ(g.layers[0].Params<NormalizeLayerParams>().across_spatial, 0);
+  EXPECT_EQ(g.layers[1].type, LayerType::kMul);
+  // Across C·H·W (the default) with one shared scale: the norm is sqrt(26).
+  const float k = 3.f / std::sqrt(26.f);
+  ExpectNear(Run(Input("data", {1, 2, 1, 2}) +
+                     "layer { name: \"n\" type: \"Normalize\" bottom: \"data\" top: \"y\" }",
+                 {{"n", {{{1}, {3}}}}}, {{"data", x}}, "y"),
+             {3 * k, 0, 4 * k, 1 * k});
+  ExpectImportError(Input("data", {1, 2, 1, 2}) +
+                        "layer { name: \"n\" type: \"Normalize\" bottom: \"data\" top: \"y\" "
+                        "norm_param { channel_shared: false } }",
+                    {{"n", {{{3}, {1, 2, 3}}}}}, {"layer 'n' (Normalize)", "scale blob", "needs [2]"});
+}
+
+TEST_F(CaffeImporterTest, PriorBoxExpandsTheRatiosAsCaffe) {
+  // One 1x1 cell on a 10x10 image: centre (5, 5); min 4, max 9 (the sqrt(36) = 6 square), ratio 4: 8 wide, 2 high.
+  Graph g;
+  Dims d;
+  const auto got = Run(Input("f", {1, 1, 1, 1}) + Input("img", {1, 1, 10, 10}) +
+                           "layer { name: \"pb\" type: \"PriorBox\" bottom: \"f\" bottom: \"img\" top: \"p\" "
+                           "prior_box_param { min_size: 4 max_size: 9 aspect_ratio: 4 flip: false } }",
+                       {}, {{"f", {1}}, {"img", std::vector<float>(100)}}, "p", &g, &d);
+  EXPECT_EQ(d, (Dims{1, 2, 12, 1}));
+  std::vector<float> want = {0.3f, 0.3f, 0.7f, 0.7f, 0.2f, 0.2f, 0.8f, 0.8f, 0.1f, 0.4f, 0.9f, 0.6f};
+  want.resize(24, 0.1f);  // no variance given: Caffe's 0.1
+  ExpectNear(got, want);
+  const auto& p = g.layers[0].Params<PriorBoxLayerParams>();
+  EXPECT_EQ(p.aspect_ratios, (std::vector<float>{1, 4}));
+  EXPECT_EQ(p.variances, (std::vector<float>{0.1f}));
+  // flip adds the reciprocal; a repeated ratio is dropped.
+  ASSERT_TRUE(Import(Input("f", {1, 1, 2, 2}) + Input("img", {1, 1, 10, 10}) +
+                         "layer { name: \"pb\" type: \"PriorBox\" bottom: \"f\" bottom: \"img\" top: \"p\" "
+                         "prior_box_param { min_size: 4 aspect_ratio: 2 aspect_ratio: 2 aspect_ratio: 3 } }",
+                     {}, &g)
+                  .ok());
+  EXPECT_EQ(g.layers[0].Params<PriorBoxLayerParams>().aspect_ratios,
+            (std::vector<float>{1, 2, 0.5f, 3, static_cast<float>(1. / 3)}));
+  ExpectImportError(Input("f", {1, 1, 2, 2}) + Input("img", {1, 1, 10, 10}) +
+                        "layer { name: \"pb\" type: \"PriorBox\" bottom: \"f\" bottom: \"img\" top: \"p\" "
+                        "prior_box_param { min_size: 4 step: 2.5 } }",
+                    {}, {"layer 'pb' (PriorBox)", "step 2.5", "whole number"});
+  ExpectImportError(Input("f", {1, 1, 2, 2}) + Input("img", {1, 1, 10, 10}) +
+                        "layer { name: \"pb\" type: \"PriorBox\" bottom: \"f\" bottom: \"img\" top: \"p\" "
+                        "prior_box_param { min_size: 4 max_size: 3 } }",
+                    {}, {"layer 'pb'", "max_size 3 must be larger than min_size 4"});
+  ExpectImportError(Input("f", {1, 1, 2, 2}) + Input("img", {1, 1, 10, 10}) +
+                        "layer { name: \"pb\" type: \"PriorBox\" bottom: \"f\" bottom: \"img\" top: \"p\" }",
+                    {}, {"layer 'pb'", "min_size"});
+}
+
+TEST_F(CaffeImporterTest, DetectionOutputErrors) {
+  const std::string inputs = Input("loc", {1, 8}) + Input("conf", {1, 6}) + Input("priors", {1, 2, 8});
+  ExpectImportError(inputs +
+                        "layer { name: \"d\" type: \"DetectionOutput\" bottom: \"loc\" bottom: \"conf\" "
+                        "bottom: \"priors\" top: \"y\" }",
+                    {}, {"layer 'd' (DetectionOutput)", "num_classes"});
+  ExpectImportError(inputs +
+                        "layer { name: \"d\" type: \"DetectionOutput\" bottom: \"loc\" bottom: \"conf\" "
+                        "bottom: \"priors\" top: \"y\" detection_output_param { num_classes: 4 } }",
+                    {}, {"layer 'd'", "conf [1,6]", "must hold 8 and 8 values"});
+  // Two priors, three classes: keep_top_k -1 and top_k 1 bound the rows by 2 classes x 1.
+  Graph g;
+  Status s = Import(inputs +
+                        "layer { name: \"d\" type: \"DetectionOutput\" bottom: \"loc\" bottom: \"conf\" "
+                        "bottom: \"priors\" top: \"y\" detection_output_param { num_classes: 3 "
+                        "nms_param { top_k: 1 } } }",
+                    {}, &g);
+  ASSERT_TRUE(s.ok()) << s.message();
+  BlobDims dims;
+  ASSERT_TRUE(InferShapes(g, {}, &dims).ok());
+  EXPECT_EQ(dims.at("y"), (Dims{1, 1, 2, 7}));
+  EXPECT_EQ(g.layers[0].Params<DetectionOutputLayerParams>().confidence_threshold, -FLT_MAX);
+}
+
+TEST_F(CaffeImporterTest, ShuffleChannelLrnCropInterp) {
+  Graph g;
+  Dims d;
+  // ShuffleChannel group 2 on 4 channels: output channels are input 0, 2, 1, 3.
+  ExpectNear(Run(Input("data", {1, 4, 1, 1}) +
+                     "layer { name: \"s\" type: \"ShuffleChannel\" bottom: \"data\" top: \"y\" "
+                     "shuffle_channel_param { group: 2 } }",
+                 {}, {{"data", {10, 11, 12, 13}}}, "y", &g),
+             {10, 12, 11, 13});
+  EXPECT_EQ(g.layers[0].type, LayerType::kShuffleChannel);
+  // LRN across 3 channels: y = x / (k + alpha/3 · Σ x²)^beta, the window clipped at the ends.
+  const std::vector<float> x = {1, 2, 3, 4};
+  std::vector<float> want;
+  for (int ch = 0; ch < 4; ++ch) {
+    float sq = 0;
+    for (int j = std::max(0, ch - 1); j <= std::min(3, ch + 1); ++j) sq += x[j] * x[j];
+    want.push_back(x[ch] / std::pow(2.f + 0.3f / 3 * sq, 0.75f));
+  }
+  ExpectNear(Run(Input("data", {1, 4, 1, 1}) +
+                     "layer { name: \"n\" type: \"LRN\" bottom: \"data\" top: \"y\" "
+                     "lrn_param { local_size: 3 alpha: 0.3 beta: 0.75 k: 2 } }",
+                 {}, {{"data", x}}, "y", &g),
+             want);
+  EXPECT_EQ(g.layers[0].type, LayerType::kLrn);
+  ExpectImportError(Input("data", {1, 4, 1, 1}) +
+                        "layer { name: \"n\" type: \"LRN\" bottom: \"data\" top: \"y\" "
+                        "lrn_param { norm_region: WITHIN_CHANNEL } }",
+                    {}, {"layer 'n' (LRN)", "WITHIN_CHANNEL"});
+  // Crop axis 2 with offsets 1, 2 to the reference's 2x2: rows 1-2, columns 2-3 of a 4x5 map, both channels.
+  const auto got = Run(Input("data", {1, 2, 4, 5}) + Input("ref", {1, 7, 2, 2}) +
+                           "layer { name: \"c\" type: \"Crop\" bottom: \"data\" bottom: \"ref\" top: \"y\" "
+                           "crop_param { axis: 2 offset: 1 offset: 2 } }",
+                       {}, {{"data", Iota(40)}, {"ref", std::vector<float>(28)}}, "y", &g, &d);
+  EXPECT_EQ(d, (Dims{1, 2, 2, 2}));
+  ExpectNear(got, {7, 8, 12, 13, 27, 28, 32, 33});
+  EXPECT_EQ(g.layers[0].type, LayerType::kStridedSlice);
+  EXPECT_EQ(g.outputs, (std::vector<std::string>{"y"}));
+  ExpectImportError(Input("data", {1, 2, 4, 5}) + Input("ref", {1, 2, 4, 4}) +
+                        "layer { name: \"c\" type: \"Crop\" bottom: \"data\" bottom: \"ref\" top: \"y\" "
+                        "crop_param { axis: 2 offset: 1 offset: 2 } }",
+                    {}, {"layer 'c' (Crop)"});
+  // Interp zoom_factor 2 on 1x2: 3 columns, the corners aligned (0, 1.5, 3).
+  ExpectNear(Run(Input("data", {1, 1, 1, 2}) +
+                     "layer { name: \"i\" type: \"Interp\" bottom: \"data\" top: \"y\" "
+                     "interp_param { zoom_factor: 2 } }",
+                 {}, {{"data", {0, 3}}}, "y", &g, &d),
+             {0, 1.5f, 3});
+  EXPECT_EQ(d, (Dims{1, 1, 1, 3}));
+  EXPECT_EQ(g.layers[0].type, LayerType::kUpsample);
+  EXPECT_EQ(g.layers[0].Params<UpsampleParams>().align_corners, 1);
+  ExpectImportError(Input("data", {1, 1, 2, 2}) +
+                        "layer { name: \"i\" type: \"Interp\" bottom: \"data\" top: \"y\" "
+                        "interp_param { zoom_factor: 2 pad_end: -1 } }",
+                    {}, {"layer 'i' (Interp)", "pad_beg/pad_end"});
+}
+
+// TNN's LRN with an even size spans size−1 channels ((size−1)/2 on each side) but still scales by alpha/size.
+TEST_F(CaffeImporterTest, TnnLrnWithAnEvenSize) {
+  Graph g;
+  g.inputs.push_back(InputSpec{"data", {1, 4, 1, 1}, DataType::kFloat});
+  Layer l;
+  l.type = LayerType::kLrn;
+  l.type_str = "LRN";
+  l.name = "lrn";
+  l.inputs = {"data"};
+  l.outputs = {"y"};
+  l.params = LrnLayerParams{0.4f, 0.75f, 1.f, 4};
+  g.layers.push_back(l);
+  g.outputs = {"y"};
+  const std::vector<float> x = {1, 2, 3, 4};
+  std::vector<float> want;
+  for (int ch = 0; ch < 4; ++ch) {
+    float sq = 0;
+    for (int j = std::max(0, ch - 1); j <= std::min(3, ch + 1); ++j) sq += x[j] * x[j];  // 3 channels
+    want.push_back(x[ch] / std::pow(1.f + 0.4f / 4 * sq, 0.75f));
+  }
+  ExpectNear(RunGraph(g, {{"data", x}}, "y"), want);
+}
+
 // ---- Errors --------------------------------------------------------------------------------------------------
 
 TEST_F(CaffeImporterTest, TextParseErrorNamesLineAndColumn) {
@@ -644,10 +890,10 @@ TEST_F(CaffeImporterTest, CorruptCaffemodelIsRejected) {
 
 TEST_F(CaffeImporterTest, EveryUnsupportedTypeIsListedInOneError) {
   ExpectImportError(Input("data", {1, 3, 4, 4}) +
-                        "layer { name: \"n1\" type: \"LRN\" bottom: \"data\" top: \"a\" }\n"
+                        "layer { name: \"n1\" type: \"MVN\" bottom: \"data\" top: \"a\" }\n"
                         "layer { name: \"f\" type: \"Frobnicate\" bottom: \"a\" top: \"b\" }\n"
-                        "layer { name: \"n2\" type: \"LRN\" bottom: \"b\" top: \"c\" }\n",
-                    {}, {"unsupported Caffe layer types", "'Frobnicate' (f)", "'LRN' (n1, n2)"});
+                        "layer { name: \"n2\" type: \"MVN\" bottom: \"b\" top: \"c\" }\n",
+                    {}, {"unsupported Caffe layer types", "'Frobnicate' (f)", "'MVN' (n1, n2)"});
 }
 
 TEST_F(CaffeImporterTest, WeightErrorsNameTheLayer) {

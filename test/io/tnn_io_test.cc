@@ -778,5 +778,129 @@ TEST(TnnIoTest, MaximumRoundTripsInBothForms) {
   EXPECT_EQ(t, LayerType::kMaximum);
 }
 
+// The Caffe-SSD kinds (PriorBox 33, DetectionOutput 34, Normalize 45) read and write their params in the order of
+// TNN's interpreters; a line that ends early takes TNN's defaults and is written out in full.
+TEST(TnnIoTest, DetectionLayersRoundTrip) {
+  const std::string proto = MakeProto(
+      "conf 2 1 192 0 : f 4 1 8 4 4 0 : img 4 1 3 32 32 0 : loc 2 1 256 0", "conf f img loc priors det det2 fn",
+      "det det2 fn",
+      {"PriorBox pb 2 1 f img priors 1 8 1 16 0 1 4 0.1 0.1 0.2 0.2 3 1 2 0.5 0 0 8 8 0.5",
+       "DetectionOutput det 3 1 loc conf priors det 3 1 0 0 2 10 0.05 0.45 100 1",
+       "DetectionOutput det_short 3 1 loc conf priors det2 3 1 0",
+       "Normalize norm 1 1 f fn 1 1e-10 0"});
+  ModelBytes m;
+  m.U32(kTnnMagicV2).I32(0);
+  Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectRoundTrip(proto, m.bytes(), &g));
+  const auto& pb = g.FindLayer("pb")->Params<PriorBoxLayerParams>();
+  EXPECT_EQ(g.FindLayer("pb")->type, LayerType::kPriorBox);
+  EXPECT_EQ(pb.min_sizes, (std::vector<float>{8}));
+  EXPECT_EQ(pb.max_sizes, (std::vector<float>{16}));
+  EXPECT_EQ(pb.clip, 0);
+  EXPECT_EQ(pb.flip, 1);
+  EXPECT_EQ(pb.variances, (std::vector<float>{0.1f, 0.1f, 0.2f, 0.2f}));
+  EXPECT_EQ(pb.aspect_ratios, (std::vector<float>{1, 2, 0.5f}));
+  EXPECT_EQ(pb.step_w, 8);
+  EXPECT_EQ(pb.offset, 0.5f);
+  const auto& det = g.FindLayer("det")->Params<DetectionOutputLayerParams>();
+  EXPECT_EQ(det.num_classes, 3);
+  EXPECT_EQ(det.share_location, 1);
+  EXPECT_EQ(det.code_type, 2);
+  EXPECT_EQ(det.keep_top_k, 10);
+  EXPECT_EQ(det.confidence_threshold, 0.05f);
+  EXPECT_EQ(det.nms_threshold, 0.45f);
+  EXPECT_EQ(det.top_k, 100);
+  EXPECT_EQ(det.eta, 1.f);
+  const auto& norm = g.FindLayer("norm")->Params<NormalizeLayerParams>();
+  EXPECT_EQ(norm.across_spatial, 1);
+  EXPECT_EQ(norm.epsilon, 1e-10f);
+  EXPECT_EQ(norm.channel_shared, 0);
+  EXPECT_EQ(norm.axis, 1);
+  EXPECT_EQ(norm.p, 2);
+  const std::string written = SerializeTnnProto(g);
+  EXPECT_NE(written.find("\"PriorBox pb 2 1 f img priors 1 8 1 16 0 1 4 0.1 0.1 0.2 0.2 3 1 2 0.5 0 0 8 8 0.5 ,\""),
+            std::string::npos)
+      << written;
+  EXPECT_NE(written.find("\"DetectionOutput det_short 3 1 loc conf priors det2 3 1 0 0 0 0 0 0 0 0 ,\""),
+            std::string::npos)
+      << written;
+  EXPECT_NE(written.find("\"Normalize norm 1 1 f fn 1 1e-10 0 1 2 ,\""), std::string::npos) << written;
+
+  BlobDims dims;
+  Status s = InferShapes(g, {}, &dims);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(dims.at("priors"), (Dims{1, 2, 4 * 4 * 4 * 4, 1}));  // 4x4 cells, 4 priors each (3 ratios + 1 max)
+  EXPECT_EQ(dims.at("det"), (Dims{1, 1, 10, 7}));                // keep_top_k rows
+  EXPECT_EQ(dims.at("det2"), (Dims{1, 1, 1, 7}));                // keep_top_k 0: the one no-detection row
+  EXPECT_EQ(dims.at("fn"), (Dims{1, 8, 4, 4}));
+}
+
+TEST(TnnIoTest, DetectionLayerParamErrors) {
+  auto infer_error = [](const std::string& layer) {
+    Graph g;
+    Status s = ParseTnnProto(MakeProto("conf 2 1 192 0 : f 4 1 8 4 4 0 : img 4 1 3 32 32 0 : loc 2 1 256 0",
+                                       "conf f img loc priors y", "y",
+                                       {"PriorBox pb 2 1 f img priors 1 8 1 16 0 1 4 0.1 0.1 0.2 0.2 3 1 2 0.5 0 0 8 "
+                                        "8 0.5",
+                                        layer}),
+                             kProtoSource, &g);
+    if (!s.ok()) return s.message();
+    BlobDims dims;
+    s = InferShapes(g, {}, &dims);
+    return s.ok() ? std::string("no error") : s.message();
+  };
+  // Ratios that are not an expanded list (TNN would allocate too few priors).
+  EXPECT_NE(infer_error("PriorBox pb2 2 1 f img y 1 8 0 0 0 1 0.1 2 2 0.5 0 0 0 0 0.5").find("expanded"),
+            std::string::npos);
+  EXPECT_NE(infer_error("PriorBox pb2 2 1 f img y 1 8 0 0 0 2 0.1 0.1 1 1 0 0 0 0 0.5").find("variances"),
+            std::string::npos);
+  EXPECT_NE(infer_error("DetectionOutput d 3 1 loc conf priors y 3 1 0 0 2 10 0.05 0.7 100 0").find("eta 0"),
+            std::string::npos);
+  EXPECT_NE(infer_error("DetectionOutput d 3 1 loc conf priors y 4 1 0 0 2 10 0.05 0.45 100 1").find("256 and 256"),
+            std::string::npos);
+  EXPECT_NE(infer_error("Normalize n 1 1 f y 0 1e-10 1 1 1").find("p 1"), std::string::npos);
+}
+
+// ShuffleChannel (63), LRN (12) and StridedSlice (57) in the order of TNN's interpreters.
+TEST(TnnIoTest, ShuffleLrnStridedSliceRoundTrip) {
+  const std::string proto = MakeProto("x 4 1 8 6 6 0", "x s s2 n ss", "n ss s2",
+                                      {"ShuffleChannel shuffle 1 1 x s 4", "ShuffleChannel shuffle_default 1 1 s s2",
+                                       "LRN lrn 1 1 s n 0.0001 0.75 2 4",
+                                       "StridedSlice slice 1 1 x ss 4 0 1 -4 0 4 0 5 0 0 4 1 1 2 1"});
+  ModelBytes m;
+  m.U32(kTnnMagicV2).I32(0);
+  Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectRoundTrip(proto, m.bytes(), &g));
+  EXPECT_EQ(g.FindLayer("shuffle")->Params<ShuffleChannelParams>().group, 4);
+  EXPECT_EQ(g.FindLayer("shuffle_default")->Params<ShuffleChannelParams>().group, 1);
+  const auto& lrn = g.FindLayer("lrn")->Params<LrnLayerParams>();
+  EXPECT_EQ(lrn.alpha, 1e-4f);
+  EXPECT_EQ(lrn.beta, 0.75f);
+  EXPECT_EQ(lrn.bias, 2.f);
+  EXPECT_EQ(lrn.size, 4);
+  const auto& ss = g.FindLayer("slice")->Params<StridedSliceParams>();
+  EXPECT_EQ(ss.begins, (std::vector<int>{0, 1, -4, 0}));
+  EXPECT_EQ(ss.ends, (std::vector<int>{0, 5, 0, 0}));
+  EXPECT_EQ(ss.strides, (std::vector<int>{1, 1, 2, 1}));
+  const std::string written = SerializeTnnProto(g);
+  EXPECT_NE(written.find("\"ShuffleChannel shuffle_default 1 1 s s2 1 ,\""), std::string::npos) << written;
+  EXPECT_NE(written.find("\"LRN lrn 1 1 s n 1e-04 0.75 2 4 ,\""), std::string::npos) << written;
+  BlobDims dims;
+  Status s = InferShapes(g, {}, &dims);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(dims.at("n"), (Dims{1, 8, 6, 6}));
+  // begin -4 is 2, end 0 is the whole axis: rows 2 and 4; channels 1..4.
+  EXPECT_EQ(dims.at("ss"), (Dims{1, 4, 2, 6}));
+  // TNN reads past the axis there; refused here.
+  Graph bad;
+  ASSERT_TRUE(ParseTnnProto(MakeProto("x 4 1 8 6 6 0", "x ss", "ss",
+                                      {"StridedSlice slice 1 1 x ss 4 0 0 0 0 4 0 9 0 0 4 1 1 1 1"}),
+                            kProtoSource, &bad)
+                  .ok());
+  s = InferShapes(bad, {}, &dims);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("axis 1 begin 0, end 9"), std::string::npos) << s.message();
+}
+
 }  // namespace
 }  // namespace qt

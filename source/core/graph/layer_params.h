@@ -29,6 +29,12 @@
 #include "core/layers/strided_slice_v2.h"
 #include "core/layers/reduce.h"
 #include "core/layers/gather.h"
+#include "core/layers/prior_box.h"
+#include "core/layers/detection_output.h"
+#include "core/layers/normalize.h"
+#include "core/layers/shuffle_channel.h"
+#include "core/layers/lrn.h"
+#include "core/layers/strided_slice.h"
 
 namespace qt {
 
@@ -38,7 +44,9 @@ using LayerParams = std::variant<std::monostate, ConvParams, PoolParams, ClipPar
                                  HardActivationParams, BinaryParams, AxisParams, InnerProductParams, ScaleParams,
                                  ReshapeParams, PermuteParams, PadParams, UpsampleParams, SplitVParams,
                                  MatMulParams, Conv1dParams, Pool1dParams, InstanceNormParams, EluParams,
-                                 PowerParams, StridedSliceV2Params, ReduceParams, GatherParams>;
+                                 PowerParams, StridedSliceV2Params, ReduceParams, GatherParams,
+                                 PriorBoxLayerParams, DetectionOutputLayerParams,
+                                 NormalizeLayerParams, ShuffleChannelParams, LrnLayerParams, StridedSliceParams>;
 
 // Default params for a type (what a layer line without params means).
 LayerParams DefaultLayerParams(LayerType type);

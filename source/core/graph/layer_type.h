@@ -54,6 +54,12 @@ enum class LayerType {
   kReduceMin,
   kReduceSum,
   kGather,
+  kPriorBox,
+  kDetectionOutput,
+  kNormalize,
+  kShuffleChannel,
+  kLrn,
+  kStridedSlice,
 };
 
 // Every type, in enum order (for lookups by name or id).
@@ -70,6 +76,8 @@ constexpr LayerType kAllLayerTypes[] = {
     LayerType::kNeg,         LayerType::kElu,           LayerType::kSoftplus,  LayerType::kSwish,
     LayerType::kPower,       LayerType::kStridedSliceV2, LayerType::kReduceMean, LayerType::kReduceMax,
     LayerType::kReduceMin,   LayerType::kReduceSum,     LayerType::kGather,
+    LayerType::kPriorBox,    LayerType::kDetectionOutput, LayerType::kNormalize, LayerType::kShuffleChannel,
+    LayerType::kLrn,         LayerType::kStridedSlice,
 };
 
 // These read the type's LayerKind (core/layers/layer.cc).

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cfloat>
 #include <climits>
 #include <cmath>
 #include <map>
@@ -15,6 +16,8 @@
 #include "core/graph/shape_inference.h"
 #include "core/io/proto/caffe.pb.h"
 #include "core/io/tnn_io.h"
+#include "core/kernels/detection_fp32.h"
+#include "core/kernels/tensor_ops_fp32.h"
 
 namespace qt {
 namespace {
@@ -143,6 +146,8 @@ cp::LayerParameter UpgradeV1(const cp::V1LayerParameter& v1) {
   if (v1.has_pooling_param()) *l.mutable_pooling_param() = v1.pooling_param();
   if (v1.has_relu_param()) *l.mutable_relu_param() = v1.relu_param();
   if (v1.has_softmax_param()) *l.mutable_softmax_param() = v1.softmax_param();
+  if (v1.has_slice_param()) *l.mutable_slice_param() = v1.slice_param();
+  if (v1.has_lrn_param()) *l.mutable_lrn_param() = v1.lrn_param();
   return l;
 }
 
@@ -311,6 +316,17 @@ class Importer {
   Status ImportReshape(LayerCtx& c);
   Status ImportDropout(LayerCtx& c);
   Status ImportSplit(LayerCtx& c);
+  Status ImportSlice(LayerCtx& c);
+  Status ImportPermute(LayerCtx& c);
+  Status ImportRelu6(LayerCtx& c);
+  Status ImportClip(LayerCtx& c);
+  Status ImportPriorBox(LayerCtx& c);
+  Status ImportDetectionOutput(LayerCtx& c);
+  Status ImportNormalize(LayerCtx& c);
+  Status ImportShuffleChannel(LayerCtx& c);
+  Status ImportLrn(LayerCtx& c);
+  Status ImportCrop(LayerCtx& c);
+  Status ImportInterp(LayerCtx& c);
   Status ImportUnary(LayerCtx& c, LayerType type);
   // A Reshape to the explicit Caffe shape (the caller has checked the element count).
   void EmitReshape(const std::string& layer_name, const std::string& input, const std::string& output,
@@ -325,6 +341,8 @@ class Importer {
   std::set<std::string> input_names_;               // Caffe names of model inputs
   std::map<std::string, BlobState> blobs_;          // Caffe blob name → current version
   std::map<std::string, BlobState> by_graph_name_;  // graph blob name → its Caffe shape, for the final check
+  // Graph blobs read for their shape only (Crop's reference): not model outputs, though no layer input names them.
+  std::set<std::string> shape_only_;
 };
 
 const std::vector<Importer::Rule>& Importer::Rules() {
@@ -347,6 +365,17 @@ const std::vector<Importer::Rule>& Importer::Rules() {
       {"Reshape", 1, 1, 1, 1, &Importer::ImportReshape},
       {"Dropout", 1, 1, 1, 1, &Importer::ImportDropout},
       {"Split", 1, 1, 1, kMany, &Importer::ImportSplit},
+      {"Slice", 1, 1, 1, kMany, &Importer::ImportSlice},
+      {"Permute", 1, 1, 1, 1, &Importer::ImportPermute},
+      {"ReLU6", 1, 1, 1, 1, &Importer::ImportRelu6},
+      {"Clip", 1, 1, 1, 1, &Importer::ImportClip},
+      {"PriorBox", 2, 2, 1, 1, &Importer::ImportPriorBox},
+      {"DetectionOutput", 3, 3, 1, 1, &Importer::ImportDetectionOutput},
+      {"Normalize", 1, 1, 1, 1, &Importer::ImportNormalize},
+      {"ShuffleChannel", 1, 1, 1, 1, &Importer::ImportShuffleChannel},
+      {"LRN", 1, 1, 1, 1, &Importer::ImportLrn},
+      {"Crop", 2, 2, 1, 1, &Importer::ImportCrop},
+      {"Interp", 1, 2, 1, 1, &Importer::ImportInterp},
   };
   return rules;
 }
@@ -1021,6 +1050,343 @@ Status Importer::ImportSplit(LayerCtx& c) {
   return Status::Ok();
 }
 
+Status Importer::ImportSlice(LayerCtx& c) {
+  const auto& p = c.lp->slice_param();
+  const Dims& x = c.in[0].dims;
+  const int rank = static_cast<int>(x.size());
+  int axis = 0;
+  if (p.has_slice_dim()) {
+    if (p.has_axis()) return c.Error("gives both axis and slice_dim (Caffe accepts one of them)");
+    axis = static_cast<int>(std::min<uint32_t>(p.slice_dim(), INT_MAX));
+    if (axis >= rank) return c.Error("slice_dim " + std::to_string(axis) + " is out of range for " + DimsToString(x));
+  } else {
+    QT_RETURN_IF_ERROR(CanonicalAxis(c, "axis", p.axis(), rank, &axis));
+  }
+  const int tops = c.lp->top_size();
+  const int size = x[axis];
+  std::vector<int> slices;
+  if (p.slice_point_size() > 0) {
+    if (p.slice_point_size() != tops - 1) {
+      return c.Error("has " + std::to_string(p.slice_point_size()) + " slice_point values for " +
+                     std::to_string(tops) + " tops, expected " + std::to_string(tops - 1));
+    }
+    int prev = 0;
+    for (uint32_t point : p.slice_point()) {
+      // Caffe's CHECK_GT(slice_point, prev); a point at or past the end would leave an empty last top.
+      if (point <= static_cast<uint32_t>(prev) || point >= static_cast<uint32_t>(size)) {
+        return c.Error("slice_point " + std::to_string(point) + " must be above " + std::to_string(prev) +
+                       " and below the axis size " + std::to_string(size) + " of " + DimsToString(x));
+      }
+      slices.push_back(static_cast<int>(point) - prev);
+      prev = static_cast<int>(point);
+    }
+    slices.push_back(size - prev);
+  } else {
+    if (size % tops != 0) {
+      return c.Error("without slice_point, axis " + std::to_string(axis) + " of " + DimsToString(x) +
+                     " must split evenly into the " + std::to_string(tops) + " tops");
+    }
+    slices.assign(tops, size / tops);
+  }
+  // The slices are always written out: TNN's even split (no slices) would also do, but explicit sizes say what
+  // the layer computes.
+  std::vector<std::string> outs;
+  for (int i = 0; i < tops; ++i) {
+    Dims o = x;
+    o[axis] = slices[i];
+    outs.push_back(Top(c, i, o, c.in[0].rank));
+  }
+  Emit(LayerType::kSplitV, c.name, {c.in[0].name}, outs, SplitVParams{axis, slices});
+  return Status::Ok();
+}
+
+Status Importer::ImportPermute(LayerCtx& c) {
+  const Dims& x = c.in[0].dims;
+  const int rank = static_cast<int>(x.size());
+  // Caffe-SSD's PermuteLayer: the listed axes, each below the rank and listed once, then the unlisted axes in
+  // increasing order.
+  std::vector<int> order;
+  for (uint32_t o : c.lp->permute_param().order()) {
+    if (o >= static_cast<uint32_t>(rank)) {
+      return c.Error("order " + std::to_string(o) + " is out of range for the " + DimsToString(x) + " input");
+    }
+    if (std::find(order.begin(), order.end(), static_cast<int>(o)) != order.end()) {
+      return c.Error("order lists axis " + std::to_string(o) + " twice");
+    }
+    order.push_back(static_cast<int>(o));
+  }
+  for (int a = 0; a < rank; ++a) {
+    if (std::find(order.begin(), order.end(), a) == order.end()) order.push_back(a);
+  }
+  Dims o(rank);
+  for (int i = 0; i < rank; ++i) o[i] = x[order[i]];
+  // The permutation is of Caffe's axes: trailing 1s an InnerProduct left are dropped first.
+  const std::string in =
+      c.in[0].rank == rank ? c.in[0].name : ReshapeToCaffeRank(c, c.in[0], "reshape");
+  const std::string out = Top(c, 0, o, rank);
+  Emit(LayerType::kPermute, c.name, {in}, {out}, PermuteParams{order});
+  return Status::Ok();
+}
+
+// ReLU6 is not BVLC Caffe's, but the MobileNet forks spell it so (with an empty relu6_param).
+Status Importer::ImportRelu6(LayerCtx& c) { return ImportUnary(c, LayerType::kRelu6); }
+
+Status Importer::ImportClip(LayerCtx& c) {
+  const auto& p = c.lp->clip_param();
+  if (!std::isfinite(p.min()) || !std::isfinite(p.max())) return c.Error("min and max must be finite");
+  const std::string out = Top(c, 0, c.in[0].dims, c.in[0].rank);
+  Emit(LayerType::kClip, c.name, {c.in[0].name}, {out}, ClipParams{p.min(), p.max()});
+  return Status::Ok();
+}
+
+Status Importer::ImportPriorBox(LayerCtx& c) {
+  const auto& p = c.lp->prior_box_param();
+  const Dims& x = c.in[0].dims;
+  if (x.size() != 4 || c.in[1].dims.size() != 4) {
+    return c.Error("needs 4-D NCHW feature and image inputs, got " + DimsToString(x) + " and " +
+                   DimsToString(c.in[1].dims));
+  }
+  // Caffe's PriorBoxLayer::LayerSetUp rules, then the ratios expanded as Caffe does (TNN takes the list expanded).
+  PriorBoxParams k;
+  k.min_sizes.assign(p.min_size().begin(), p.min_size().end());
+  k.max_sizes.assign(p.max_size().begin(), p.max_size().end());
+  k.aspect_ratios.assign(p.aspect_ratio().begin(), p.aspect_ratio().end());
+  k.flip = p.flip();
+  if (k.min_sizes.empty()) return c.Error("needs at least one min_size");
+  for (float v : k.min_sizes) {
+    if (!(v > 0.f) || !std::isfinite(v)) return c.Error("min_size " + FormatFloat(v) + " must be a number > 0");
+  }
+  if (!k.max_sizes.empty() && k.max_sizes.size() != k.min_sizes.size()) {
+    return c.Error("has " + std::to_string(k.max_sizes.size()) + " max_size values for " +
+                   std::to_string(k.min_sizes.size()) + " min_size values; needs none or one each");
+  }
+  for (size_t i = 0; i < k.max_sizes.size(); ++i) {
+    if (!(k.max_sizes[i] > k.min_sizes[i]) || !std::isfinite(k.max_sizes[i])) {
+      return c.Error("max_size " + FormatFloat(k.max_sizes[i]) + " must be larger than min_size " +
+                     FormatFloat(k.min_sizes[i]));
+    }
+  }
+  for (float r : k.aspect_ratios) {
+    if (!(r > 0.f) || !std::isfinite(r)) return c.Error("aspect_ratio " + FormatFloat(r) + " must be a number > 0");
+  }
+  PriorBoxLayerParams lp;
+  lp.min_sizes = k.min_sizes;
+  lp.max_sizes = k.max_sizes;
+  lp.aspect_ratios = PriorBoxAspectRatios(k);
+  lp.flip = p.flip() ? 1 : 0;
+  lp.clip = p.clip() ? 1 : 0;
+  // Caffe: no variance means 0.1; one value fills all four; otherwise exactly four.
+  lp.variances.assign(p.variance().begin(), p.variance().end());
+  if (lp.variances.empty()) lp.variances = {0.1f};
+  if (lp.variances.size() != 1 && lp.variances.size() != 4) {
+    return c.Error("has " + std::to_string(lp.variances.size()) + " variance values, Caffe needs 0, 1 or 4");
+  }
+  for (float v : lp.variances) {
+    if (!(v > 0.f) || !std::isfinite(v)) return c.Error("variance " + FormatFloat(v) + " must be a number > 0");
+  }
+  // img_size, or img_h with img_w (Caffe refuses both forms and one of h/w alone); 0 takes the image input's.
+  if (p.has_img_size() && (p.has_img_h() || p.has_img_w())) return c.Error("gives both img_size and img_h/img_w");
+  if (p.has_img_h() != p.has_img_w()) return c.Error("needs both img_h and img_w");
+  const uint32_t img_h = p.has_img_size() ? p.img_size() : p.img_h();
+  const uint32_t img_w = p.has_img_size() ? p.img_size() : p.img_w();
+  if (img_h > (1u << 20) || img_w > (1u << 20)) return c.Error("img_h/img_w must be at most 2^20");
+  lp.img_h = static_cast<int>(img_h);
+  lp.img_w = static_cast<int>(img_w);
+  if (p.has_step() && (p.has_step_h() || p.has_step_w())) return c.Error("gives both step and step_h/step_w");
+  if (p.has_step_h() != p.has_step_w()) return c.Error("needs both step_h and step_w");
+  const float step_h = p.has_step() ? p.step() : p.step_h();
+  const float step_w = p.has_step() ? p.step() : p.step_w();
+  for (float v : {step_h, step_w}) {
+    if (!(v >= 0.f) || v > float(1 << 20)) return c.Error("step " + FormatFloat(v) + " must be in [0, 2^20]");
+    // TNN reads the steps as integers.
+    if (v != std::floor(v)) {
+      return c.Unsupported("step " + FormatFloat(v) + " is not a whole number of pixels (TNN reads steps as ints)");
+    }
+  }
+  lp.step_h = static_cast<int>(step_h);
+  lp.step_w = static_cast<int>(step_w);
+  lp.offset = p.offset();
+  if (!std::isfinite(lp.offset)) return c.Error("offset is not finite");
+  PriorBoxParams check;
+  QT_RETURN_IF_ERROR(PriorBoxKernelParams(lp, &check).WithContext(c.where));
+  const int n = x[2] * x[3] * PriorBoxNumPriors(check) * 4;
+  // Caffe's top is [1, 2, n]; TNN's PriorBox adds a trailing 1.
+  const std::string out = Top(c, 0, {1, 2, n}, 4);
+  Emit(LayerType::kPriorBox, c.name, {c.in[0].name, c.in[1].name}, {out}, lp);
+  return Status::Ok();
+}
+
+Status Importer::ImportDetectionOutput(LayerCtx& c) {
+  const auto& p = c.lp->detection_output_param();
+  if (!p.has_num_classes()) return c.Error("needs num_classes");
+  if (p.num_classes() < 1 || p.num_classes() > (1u << 20)) return c.Error("num_classes must be in [1, 2^20]");
+  DetectionOutputLayerParams d;
+  d.num_classes = static_cast<int>(p.num_classes());
+  d.share_location = p.share_location() ? 1 : 0;
+  d.background_label_id = p.background_label_id();
+  d.variance_encoded_in_target = p.variance_encoded_in_target() ? 1 : 0;
+  d.code_type = static_cast<int>(p.code_type());
+  d.keep_top_k = p.keep_top_k();
+  // Caffe keeps every score when the threshold is not given.
+  d.confidence_threshold = p.has_confidence_threshold() ? p.confidence_threshold() : -FLT_MAX;
+  d.nms_threshold = p.nms_param().nms_threshold();
+  d.top_k = p.nms_param().has_top_k() ? p.nms_param().top_k() : -1;
+  d.eta = p.nms_param().eta();
+  if (!std::isfinite(d.confidence_threshold)) return c.Error("confidence_threshold is not finite");
+  if (!(d.nms_threshold >= 0.f) || !std::isfinite(d.nms_threshold)) return c.Error("nms_threshold must be >= 0");
+  if (!(d.eta > 0.f && d.eta <= 1.f)) return c.Error("eta " + FormatFloat(d.eta) + " must be in (0, 1]");
+  if (d.share_location && d.background_label_id == -1) {
+    // Caffe aborts here; TNN would find nothing.
+    return c.Error("background_label_id -1 with share_location: Caffe refuses it");
+  }
+  DetectionOutputParams k;
+  QT_RETURN_IF_ERROR(DetectionOutputKernelParams(d, &k).WithContext(c.where));
+  // The graph's own shape inference checks the three inputs against each other; the output rows are the static
+  // bound of detection_output.h, not Caffe's run-time count.
+  const Dims& priors = c.in[2].dims;
+  const int num_priors = priors.size() >= 3 ? priors[2] / 4 : 0;
+  const int batch = c.in[0].dims.empty() ? 1 : c.in[0].dims[0];
+  const std::string out = Top(c, 0, {1, 1, batch * DetectionOutputRowsPerImage(d, num_priors), 7}, 4);
+  Emit(LayerType::kDetectionOutput, c.name, {c.in[0].name, c.in[1].name, c.in[2].name}, {out}, d);
+  return Status::Ok();
+}
+
+Status Importer::ImportNormalize(LayerCtx& c) {
+  const auto& p = c.lp->norm_param();
+  const Dims& x = c.in[0].dims;
+  if (x.size() < 2) return c.Error("needs an input with a channel axis, got " + DimsToString(x));
+  if (!(p.eps() >= 0.f) || !std::isfinite(p.eps())) return c.Error("eps must be a finite number >= 0");
+  const int channels = x[1];
+  QT_RETURN_IF_ERROR(NeedBlobs(c, 1));
+  std::vector<float> scale;
+  if (p.channel_shared()) {
+    // SSD stores the shared scale with shape [1]; accept a scalar blob too.
+    if (!StoredShapeMatches(c.blobs->Get(0), {})) QT_RETURN_IF_ERROR(ReadBlob(c, 0, "scale", {1}, &scale));
+    else QT_RETURN_IF_ERROR(ReadBlob(c, 0, "scale", {}, &scale));
+  } else {
+    QT_RETURN_IF_ERROR(ReadBlob(c, 0, "scale", {channels}, &scale));
+  }
+  // As TNN's caffe2onnx: the norm (TNN's Normalize has no scale), then a Mul by the scale.
+  const int rank = c.in[0].rank;
+  NormalizeLayerParams np;
+  np.across_spatial = p.across_spatial() ? 1 : 0;
+  np.epsilon = p.eps();
+  np.channel_shared = p.channel_shared() ? 1 : 0;
+  const std::string normed = HelperBlobName(c, "norm");
+  Emit(LayerType::kNormalize, HelperLayerName(c, "norm"), {c.in[0].name}, {normed}, np);
+  by_graph_name_[normed] = BlobState{normed, x, rank};
+  Dims dims(std::max(rank, 1), 1);
+  if (!p.channel_shared()) dims[1] = channels;
+  const std::string out = Top(c, 0, x, rank);
+  EmitConstantOp(LayerType::kMul, c.name, normed, out, scale, dims);
+  return Status::Ok();
+}
+
+Status Importer::ImportShuffleChannel(LayerCtx& c) {
+  const Dims& x = c.in[0].dims;
+  const int group = static_cast<int>(std::min<uint32_t>(c.lp->shuffle_channel_param().group(), INT_MAX));
+  if (x.size() < 2) return c.Error("needs an input with channels, got " + DimsToString(x));
+  if (group < 1 || x[1] % group != 0) {
+    return c.Error("group " + std::to_string(group) + " must divide the " + std::to_string(x[1]) + " channels");
+  }
+  const std::string out = Top(c, 0, x, c.in[0].rank);
+  Emit(LayerType::kShuffleChannel, c.name, {c.in[0].name}, {out}, ShuffleChannelParams{group});
+  return Status::Ok();
+}
+
+Status Importer::ImportLrn(LayerCtx& c) {
+  const auto& p = c.lp->lrn_param();
+  const Dims& x = c.in[0].dims;
+  if (x.size() != 4) return c.Error("needs a 4-D NCHW input, got " + DimsToString(x));
+  if (p.norm_region() != cp::LRNParameter::ACROSS_CHANNELS) {
+    return c.Unsupported("norm_region WITHIN_CHANNEL (TNN's LRN normalises across channels only)");
+  }
+  if (p.local_size() % 2 != 1 || p.local_size() > 4095) {
+    return c.Error("local_size " + std::to_string(p.local_size()) + " must be odd (Caffe's rule) and below 4096");
+  }
+  for (float v : {p.alpha(), p.beta(), p.k()}) {
+    if (!std::isfinite(v)) return c.Error("alpha, beta and k must be finite");
+  }
+  const std::string out = Top(c, 0, x, c.in[0].rank);
+  Emit(LayerType::kLrn, c.name, {c.in[0].name}, {out},
+       LrnLayerParams{p.alpha(), p.beta(), p.k(), static_cast<int>(p.local_size())});
+  return Status::Ok();
+}
+
+Status Importer::ImportCrop(LayerCtx& c) {
+  const auto& p = c.lp->crop_param();
+  const Dims& x = c.in[0].dims;
+  const int rank = static_cast<int>(x.size());
+  std::vector<int> offsets;
+  for (uint32_t o : p.offset()) offsets.push_back(static_cast<int>(std::min<uint32_t>(o, INT_MAX)));
+  Dims o;
+  const Status s = CaffeCropDims(x, c.in[1].dims, p.axis(), offsets, &o);
+  if (!s.ok()) return c.Error(s.message());
+  const int axis = p.axis() < 0 ? p.axis() + rank : p.axis();
+  // The box as a StridedSlice of the first bottom: whole axes before `axis`, then the offsets and the reference's
+  // sizes. The reference is read for its shape only.
+  StridedSliceParams sp;
+  for (int a = 0; a < rank; ++a) {
+    const int begin = a < axis ? 0 : offsets.empty() ? 0 : offsets.size() == 1 ? offsets[0] : offsets[a - axis];
+    sp.begins.push_back(begin);
+    sp.ends.push_back(begin + o[a]);
+    sp.strides.push_back(1);
+  }
+  shape_only_.insert(c.in[1].name);
+  const std::string in = c.in[0].rank == rank ? c.in[0].name : ReshapeToCaffeRank(c, c.in[0], "reshape");
+  const std::string out = Top(c, 0, o, rank);
+  Emit(LayerType::kStridedSlice, c.name, {in}, {out}, sp);
+  return Status::Ok();
+}
+
+Status Importer::ImportInterp(LayerCtx& c) {
+  const auto& p = c.lp->interp_param();
+  const Dims& x = c.in[0].dims;
+  if (x.size() != 4) return c.Error("needs a 4-D NCHW input, got " + DimsToString(x));
+  if (p.pad_beg() != 0 || p.pad_end() != 0) {
+    return c.Unsupported("pad_beg/pad_end (only 0: TNN's Upsample has no crop or padding)");
+  }
+  // Caffe's InterpLayer::Reshape, in its order of precedence.
+  const int zoom = p.zoom_factor(), shrink = p.shrink_factor();
+  if (zoom < 1 || shrink < 1) return c.Error("zoom_factor and shrink_factor must be >= 1");
+  int oh = 0, ow = 0;
+  if (p.has_shrink_factor() && !p.has_zoom_factor()) {
+    oh = (x[2] - 1) / shrink + 1;
+    ow = (x[3] - 1) / shrink + 1;
+  } else if (p.has_zoom_factor() && !p.has_shrink_factor()) {
+    oh = x[2] + (x[2] - 1) * (zoom - 1);
+    ow = x[3] + (x[3] - 1) * (zoom - 1);
+  } else if (p.has_height() && p.has_width()) {
+    oh = p.height();
+    ow = p.width();
+  } else if (p.has_shrink_factor() && p.has_zoom_factor()) {
+    oh = (x[2] - 1) / shrink + 1;
+    ow = (x[3] - 1) / shrink + 1;
+    oh = oh + (oh - 1) * (zoom - 1);
+    ow = ow + (ow - 1) * (zoom - 1);
+  } else if (c.in.size() == 2 && c.in[1].dims.size() == 4) {
+    oh = c.in[1].dims[2];
+    ow = c.in[1].dims[3];
+  } else {
+    return c.Error("needs height and width, zoom_factor, shrink_factor, or a second bottom to take the size from");
+  }
+  if (oh < 1 || ow < 1 || oh > (1 << 20) || ow > (1 << 20)) {
+    return c.Error("output size " + std::to_string(oh) + "x" + std::to_string(ow) + " must be in [1, 2^20]");
+  }
+  if (c.in.size() == 2) shape_only_.insert(c.in[1].name);
+  // Caffe's Interp is bilinear with the corners aligned: TNN's Upsample mode 2 with align_corners and the sizes.
+  UpsampleParams up;
+  up.mode = 2;
+  up.scale_h = static_cast<float>(oh) / static_cast<float>(x[2]);
+  up.scale_w = static_cast<float>(ow) / static_cast<float>(x[3]);
+  up.align_corners = 1;
+  up.output_h = oh;
+  up.output_w = ow;
+  const std::string out = Top(c, 0, {x[0], x[1], oh, ow}, 4);
+  Emit(LayerType::kUpsample, c.name, {c.in[0].name}, {out}, up);
+  return Status::Ok();
+}
+
 // ---- Driving the import ---------------------------------------------------------------------------------------
 
 Status Importer::ImportLayer(const cp::LayerParameter& lp, const std::string& layer_name,
@@ -1073,7 +1439,7 @@ Status Importer::Run(const cp::NetParameter& net, const std::vector<cp::LayerPar
   if (graph_->layers.empty()) return Status::InvalidArgument(prototxt_ + ": the net has no layer to run");
 
   // Caffe's outputs: the current version of every blob that no layer reads.
-  std::set<std::string> consumed;
+  std::set<std::string> consumed = shape_only_;
   for (const auto& l : graph_->layers) consumed.insert(l.inputs.begin(), l.inputs.end());
   std::set<std::string> produced;
   for (const auto& l : graph_->layers) produced.insert(l.outputs.begin(), l.outputs.end());

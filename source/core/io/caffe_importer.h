@@ -30,6 +30,21 @@ namespace qt {
 //                                     for broadcasting; a two-bottom Scale is rejected
 //   Flatten, Reshape                → Flatten (to the last axis), else Reshape with the explicit Caffe shape
 //   Dropout                         → Dropout (removed by SimplifyGraph); Split → aliases, no layer
+//   Slice (axis or slice_dim; slice_point, or an even split) → SplitV with the slice sizes written out
+//   Permute (Caffe-SSD)             → Permute, the unlisted axes appended in increasing order
+//   ReLU6, Clip                     → ReLU6, Clip
+//   PriorBox (Caffe-SSD)            → PriorBox with the aspect ratios expanded (1, then each ratio and its
+//                                     reciprocal when flip), variance {0.1} when none is given; steps must be
+//                                     whole pixels (TNN reads them as ints)
+//   DetectionOutput (Caffe-SSD)     → DetectionOutput; confidence_threshold -FLT_MAX and top_k -1 when not
+//                                     given (Caffe's); output [1, 1, rows, 7] with the static row bound of
+//                                     core/layers/detection_output.h, padding rows all -1
+//   Normalize (Caffe-SSD)           → Normalize (no scale in TNN) then a Mul by the scale blob, as TNN's
+//                                     caffe2onnx writes it
+//   ShuffleChannel, LRN ACROSS_CHANNELS → ShuffleChannel, LRN (WITHIN_CHANNEL refused)
+//   Crop                            → StridedSlice (TNN v1) of the first bottom; the second bottom is read for
+//                                     its shape only (it does not become a model output)
+//   Interp (pads 0)                 → Upsample bilinear, align_corners 1, with the output size Caffe computes
 // Then SimplifyGraph() drops Dropouts, folds BatchNorm/Scale into the preceding convolution and fuses
 // Convolution+ReLU as TNN's runtime does.
 //

@@ -56,6 +56,12 @@ const LayerKind& LayerKindOf(LayerType type) {
     case LayerType::kReduceMin: return ReduceMinKind();
     case LayerType::kReduceSum: return ReduceSumKind();
     case LayerType::kGather: return GatherKind();
+    case LayerType::kPriorBox: return PriorBoxKind();
+    case LayerType::kDetectionOutput: return DetectionOutputKind();
+    case LayerType::kNormalize: return NormalizeKind();
+    case LayerType::kShuffleChannel: return ShuffleChannelKind();
+    case LayerType::kLrn: return LrnKind();
+    case LayerType::kStridedSlice: return StridedSliceKind();
   }
   return DropoutKind();
 }

@@ -34,7 +34,23 @@ std::set<std::string> PerTensorBlobs(const Graph& graph) {
   return blobs;
 }
 
-bool IsQuantizableLayer(const Layer& layer, const BlobDims& dims) {
+namespace {
+
+// Whether a blob holds PriorBox output: a PriorBox's, or that of a layer which only rearranges such blobs (the
+// Concat of the priors of every feature map, a Reshape or Flatten of it).
+bool IsPriorBlob(const Graph& graph, const std::string& blob) {
+  const Layer* l = graph.Producer(blob);
+  if (!l) return false;
+  if (l->type == LayerType::kPriorBox) return true;
+  const bool rearranges = l->type == LayerType::kConcat || l->type == LayerType::kReshape ||
+                          l->type == LayerType::kFlatten || l->type == LayerType::kPermute;
+  return rearranges && std::all_of(l->inputs.begin(), l->inputs.end(),
+                                   [&](const std::string& in) { return IsPriorBlob(graph, in); });
+}
+
+}  // namespace
+
+bool IsQuantizableLayer(const Graph& graph, const Layer& layer, const BlobDims& dims) {
   switch (layer.type) {
     case LayerType::kConvolution: {
       // TNN's int8 kernels silently drop a fused swish (activation 256): such a conv stays float.
@@ -42,8 +58,12 @@ bool IsQuantizableLayer(const Layer& layer, const BlobDims& dims) {
       return act == kActivationNone || act == kActivationRelu || act == kActivationRelu6;
     }
     case LayerType::kInnerProduct:
-    case LayerType::kConcat:
       return true;
+    case LayerType::kConcat:
+      // The priors are box corners that DetectionOutput decodes against: in int8 steps a small prior loses its
+      // width (and CENTER_SIZE decoding refuses it). They depend on shapes only, so float costs nothing at run time.
+      return std::none_of(layer.inputs.begin(), layer.inputs.end(),
+                          [&](const std::string& in) { return IsPriorBlob(graph, in); });
     case LayerType::kAdd:
       return layer.inputs.size() == 2 && dims.at(layer.inputs[0]) == dims.at(layer.inputs[1]);
     default:
@@ -67,7 +87,7 @@ std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims) {
   std::set<std::string> feeds_int8;
   for (auto it = graph.layers.rbegin(); it != graph.layers.rend(); ++it) {
     const Layer& l = *it;
-    const bool int8 = IsQuantizableLayer(l, dims) || PassesScaleThrough(l);
+    const bool int8 = IsQuantizableLayer(graph, l, dims) || PassesScaleThrough(l);
     const bool outputs_head = std::all_of(l.outputs.begin(), l.outputs.end(), [&](const std::string& o) {
       return head.count(o) || (!feeds_int8.count(o) && graph.Consumers(o).empty());
     });

@@ -20,8 +20,8 @@ std::set<std::string> PerTensorBlobs(const Graph& graph);
 // Whether a layer is one quantization_cmd turns into an int8 layer by itself (Conv, FC, a two-input Add of
 // same-shape inputs, Concat), before scale merging extends the int8 region through ReLU and max pooling. An Add
 // that broadcasts stays float (TNN's int8 Add kernel does not broadcast), and so does a convolution with a fused
-// swish (its int8 kernel would drop it).
-bool IsQuantizableLayer(const Layer& layer, const BlobDims& dims);
+// swish (its int8 kernel would drop it), and so does a Concat of PriorBox outputs (SSD's prior boxes).
+bool IsQuantizableLayer(const Graph& graph, const Layer& layer, const BlobDims& dims);
 
 // Blobs from which no int8 layer is reachable: everything after them up to the model outputs stays float (an
 // average pooling, a softmax, ...), so their values are the model's scores in all but the last float steps.

@@ -274,7 +274,7 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   std::set<std::string> int8_blobs;
   for (const auto& in : g.inputs) int8_blobs.insert(in.name);
   for (auto& layer : g.layers) {
-    bool int8 = IsQuantizableLayer(layer, dims) && !options.float_layers.count(layer.name);
+    bool int8 = IsQuantizableLayer(g, layer, dims) && !options.float_layers.count(layer.name);
     const bool weightless = layer.type == LayerType::kConcat || layer.type == LayerType::kAdd;
     if (int8 && weightless && !options.tnn_compat) {
       int8 = std::any_of(layer.inputs.begin(), layer.inputs.end(),
