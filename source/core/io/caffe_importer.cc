@@ -148,6 +148,8 @@ cp::LayerParameter UpgradeV1(const cp::V1LayerParameter& v1) {
   if (v1.has_softmax_param()) *l.mutable_softmax_param() = v1.softmax_param();
   if (v1.has_slice_param()) *l.mutable_slice_param() = v1.slice_param();
   if (v1.has_lrn_param()) *l.mutable_lrn_param() = v1.lrn_param();
+  if (v1.has_power_param()) *l.mutable_power_param() = v1.power_param();
+  if (v1.has_exp_param()) *l.mutable_exp_param() = v1.exp_param();
   return l;
 }
 
@@ -328,6 +330,14 @@ class Importer {
   Status ImportCrop(LayerCtx& c);
   Status ImportInterp(LayerCtx& c);
   Status ImportUnary(LayerCtx& c, LayerType type);
+  Status ImportPower(LayerCtx& c);
+  Status ImportElu(LayerCtx& c);
+  Status ImportAbsVal(LayerCtx& c);
+  Status ImportExp(LayerCtx& c);
+  Status ImportLog(LayerCtx& c);
+  // y = op(scale·x + shift) · post (Caffe's Exp and Log with their base folded in): Power for the affine part when
+  // it is not the identity, the op, then a Mul when post ≠ 1.
+  Status ImportAffineUnary(LayerCtx& c, LayerType op, float scale, float shift, float post);
   // A Reshape to the explicit Caffe shape (the caller has checked the element count).
   void EmitReshape(const std::string& layer_name, const std::string& input, const std::string& output,
                    const Dims& out_dims, bool keep_batch);
@@ -376,6 +386,11 @@ const std::vector<Importer::Rule>& Importer::Rules() {
       {"LRN", 1, 1, 1, 1, &Importer::ImportLrn},
       {"Crop", 2, 2, 1, 1, &Importer::ImportCrop},
       {"Interp", 1, 2, 1, 1, &Importer::ImportInterp},
+      {"Power", 1, 1, 1, 1, &Importer::ImportPower},
+      {"ELU", 1, 1, 1, 1, &Importer::ImportElu},
+      {"AbsVal", 1, 1, 1, 1, &Importer::ImportAbsVal},
+      {"Exp", 1, 1, 1, 1, &Importer::ImportExp},
+      {"Log", 1, 1, 1, 1, &Importer::ImportLog},
   };
   return rules;
 }
@@ -781,6 +796,63 @@ Status Importer::ImportPRelu(LayerCtx& c) {
 }
 
 Status Importer::ImportSigmoid(LayerCtx& c) { return ImportUnary(c, LayerType::kSigmoid); }
+Status Importer::ImportAbsVal(LayerCtx& c) { return ImportUnary(c, LayerType::kAbs); }
+
+Status Importer::ImportPower(LayerCtx& c) {
+  const auto& p = c.lp->power_param();
+  if (!std::isfinite(p.power()) || !std::isfinite(p.scale()) || !std::isfinite(p.shift())) {
+    return c.Error("power, scale and shift must be finite");
+  }
+  const std::string out = Top(c, 0, c.in[0].dims, c.in[0].rank);
+  Emit(LayerType::kPower, c.name, {c.in[0].name}, {out}, PowerParams{p.power(), p.scale(), p.shift()});
+  return Status::Ok();
+}
+
+Status Importer::ImportElu(LayerCtx& c) {
+  const float alpha = c.lp->elu_param().alpha();
+  if (!std::isfinite(alpha)) return c.Error("alpha is not finite");
+  const std::string out = Top(c, 0, c.in[0].dims, c.in[0].rank);
+  Emit(LayerType::kElu, c.name, {c.in[0].name}, {out}, EluParams{alpha});
+  return Status::Ok();
+}
+
+Status Importer::ImportAffineUnary(LayerCtx& c, LayerType op, float scale, float shift, float post) {
+  if (!std::isfinite(scale) || !std::isfinite(shift) || !std::isfinite(post)) {
+    return c.Error("base, scale and shift must give finite factors");
+  }
+  const Dims& dims = c.in[0].dims;
+  std::string x = c.in[0].name;
+  if (scale != 1.f || shift != 0.f) {
+    const std::string affine = HelperBlobName(c, "affine");
+    Emit(LayerType::kPower, HelperLayerName(c, "affine"), {x}, {affine}, PowerParams{1.f, scale, shift});
+    x = affine;
+  }
+  const std::string out = Top(c, 0, dims, c.in[0].rank);
+  if (post == 1.f) {
+    Emit(op, c.name, {x}, {out}, DefaultLayerParams(op));
+    return Status::Ok();
+  }
+  const std::string mid = HelperBlobName(c, "op");
+  Emit(op, c.name, {x}, {mid}, DefaultLayerParams(op));
+  EmitConstantOp(LayerType::kMul, HelperLayerName(c, "base"), mid, out, {post}, {1});
+  return Status::Ok();
+}
+
+// Caffe's ExpLayer: base^(shift + scale·x) = exp(ln(base)·shift + ln(base)·scale·x).
+Status Importer::ImportExp(LayerCtx& c) {
+  const auto& p = c.lp->exp_param();
+  if (p.base() != -1.f && !(p.base() > 0.f)) return c.Error("base must be -1 (e) or positive");
+  const float ln_base = p.base() == -1.f ? 1.f : std::log(p.base());
+  return ImportAffineUnary(c, LayerType::kExp, ln_base * p.scale(), ln_base * p.shift(), 1.f);
+}
+
+// Caffe's LogLayer: log_base(shift + scale·x) = ln(shift + scale·x) / ln(base).
+Status Importer::ImportLog(LayerCtx& c) {
+  const auto& p = c.lp->log_param();
+  if (p.base() != -1.f && !(p.base() > 0.f && p.base() != 1.f)) return c.Error("base must be -1 (e) or positive, not 1");
+  const float post = p.base() == -1.f ? 1.f : 1.f / std::log(p.base());
+  return ImportAffineUnary(c, LayerType::kLog, p.scale(), p.shift(), post);
+}
 Status Importer::ImportTanh(LayerCtx& c) { return ImportUnary(c, LayerType::kTanh); }
 Status Importer::ImportDropout(LayerCtx& c) { return ImportUnary(c, LayerType::kDropout); }
 
