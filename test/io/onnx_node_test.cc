@@ -455,6 +455,12 @@ const std::vector<std::string> kMustPass = {
     "pytorch-operator/test_operator_reduced_mean", "pytorch-operator/test_operator_reduced_mean_keepdim",
     "pytorch-operator/test_operator_reduced_sum", "pytorch-operator/test_operator_reduced_sum_keepdim",
     "pytorch-operator/test_operator_index",
+    "test_averagepool_1d_default", "test_maxpool_1d_default", "test_instancenorm_epsilon",
+    "test_instancenorm_example", "test_lrn", "test_lrn_default",
+    "pytorch-converted/test_Conv1d", "pytorch-converted/test_Conv1d_dilated", "pytorch-converted/test_Conv1d_groups",
+    "pytorch-converted/test_Conv1d_pad1", "pytorch-converted/test_Conv1d_pad2", "pytorch-converted/test_Conv1d_stride",
+    "pytorch-converted/test_AvgPool1d", "pytorch-converted/test_AvgPool1d_stride",
+    "pytorch-converted/test_MaxPool1d", "pytorch-converted/test_MaxPool1d_stride",
 };
 
 TEST(OnnxNodeTest, EverySupportedCasePasses) {

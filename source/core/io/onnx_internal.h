@@ -120,6 +120,8 @@ class NodeContext {
   Status Alias(int i, const BlobInfo& blob);
   void SetConst(int i, ConstTensor c);
 
+  Builder& builder() { return b_; }
+
   Status Unsupported(const std::string& why) const { return Status::Unsupported(why); }
   Status Invalid(const std::string& why) const { return Status::InvalidArgument(why); }
 

@@ -156,13 +156,13 @@ RawBuffer Floats(const ConstTensor& t, const std::vector<int64_t>& dims) {
 }
 
 // ---- Conv ------------------------------------------------------------------------------------------------------
-Status ConvertConv(NodeContext& c) {
+Status ConvertConv2d(NodeContext& c) {
   BlobInfo x;
   QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
   const ConstTensor* w = nullptr;
   QT_RETURN_IF_ERROR(c.RequireConst(1, "weight", &w));
   if (x.dims.size() != 4 || w->dims.size() != 4) {
-    return c.Unsupported("only 2-D convolution is supported (4-D NCHW input, OIHW weight); the input is " +
+    return c.Unsupported("only 1-D and 2-D convolution are supported (3-D or 4-D input, OIL or OIHW weight); the input is " +
                          Str(x.dims) + " and the weight " + ShapeString(w->dims));
   }
   int64_t group = 1;
@@ -366,14 +366,14 @@ Status ConvertConvTranspose(NodeContext& c) {
 }
 
 // ---- MaxPool / AveragePool ---------------------------------------------------------------------------------------
-Status ConvertPool(NodeContext& c) {
+Status ConvertPool2d(NodeContext& c) {
   const bool is_max = c.op() == "MaxPool";
   BlobInfo x;
   QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
   std::vector<int64_t> kernel, strides, dilations;
   QT_RETURN_IF_ERROR(c.Ints("kernel_shape", &kernel));
   if (kernel.size() != 2 || x.dims.size() != 4) {
-    return c.Unsupported("only 2-D pooling is supported (4-D NCHW input); the input is " + Str(x.dims) +
+    return c.Unsupported("only 1-D and 2-D pooling are supported (3-D or 4-D input); the input is " + Str(x.dims) +
                          " and kernel_shape " + ShapeString(kernel));
   }
   if (is_max && c.OutputUsed(1)) return c.Unsupported("MaxPool's Indices output is not supported");
@@ -456,6 +456,118 @@ Status ConvertPool(NodeContext& c) {
   BinaryResource r;
   r.element = RawBuffer::FromFloat(corr, {1, 1, static_cast<int32_t>(out_hw[0]), static_cast<int32_t>(out_hw[1])});
   return c.AddLayer(LayerType::kMul, BinaryParams{1}, LayerResource(r), {pooled.name}, 0, "divisor", &out, &expect);
+}
+
+// ---- 1-D convolution and pooling -------------------------------------------------------------------------------
+// An N x C x L input runs as an N x C x 1 x L plane through the 2-D converter (so the int8 convolution kernels and
+// every padding rule apply), with the node's attributes and a convolution's weight given a height of 1; Reshapes
+// on both sides. TNN files spell the same computation Convolution1D / Pooling1D, which read as their own kinds.
+Status ConvertAs2d(NodeContext& c, Converter convert_2d) {
+  BlobInfo x;
+  QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
+  if (c.node().output_size() > 1 && c.OutputUsed(1)) return c.Unsupported("MaxPool's Indices output is not supported");
+  Builder& b = c.builder();
+  ReshapeParams up;
+  up.axis = 0;
+  up.num_axes = 4;
+  up.shape = {0, 0, 1, x.dims[2]};
+  BlobInfo plane;
+  const Dims plane_dims{x.dims[0], x.dims[1], 1, x.dims[2]};
+  QT_RETURN_IF_ERROR(c.AddLayer(LayerType::kReshape, up, std::nullopt, {x.name}, -1, "to2d", &plane, &plane_dims));
+  onnx::NodeProto node = c.node();
+  const std::string suffix = "__as2d";
+  node.set_input(0, node.input(0) + suffix);
+  b.SetBlob(node.input(0), plane);
+  if (c.Has(1)) {
+    const ConstTensor* w = nullptr;
+    QT_RETURN_IF_ERROR(c.RequireConst(1, "weight", &w));
+    if (w->dims.size() != 3) return c.Invalid("a 1-D convolution's weight must be OIL, got " + ShapeString(w->dims));
+    ConstTensor w2 = *w;
+    w2.dims = {w->dims[0], w->dims[1], 1, w->dims[2]};
+    node.set_input(1, node.input(1) + suffix);
+    b.SetConst(node.input(1), std::move(w2));
+  }
+  while (node.output_size() > 1) node.mutable_output()->RemoveLast();
+  node.set_output(0, node.output(0) + suffix);
+  for (auto& a : *node.mutable_attribute()) {
+    if (a.name() == "kernel_shape" || a.name() == "strides" || a.name() == "dilations") {
+      const int64_t v = a.ints_size() == 1 ? a.ints(0) : -1;
+      if (v < 0) return c.Invalid("attribute " + a.name() + " of a 1-D op must have one value");
+      a.clear_ints();
+      a.add_ints(1);
+      a.add_ints(v);
+    } else if (a.name() == "pads") {
+      if (a.ints_size() != 2) return c.Invalid("pads of a 1-D op must have two values");
+      const int64_t begin = a.ints(0), end = a.ints(1);
+      a.clear_ints();
+      for (int64_t v : {int64_t{0}, begin, int64_t{0}, end}) a.add_ints(v);
+    }
+  }
+  NodeContext c2(b, node, c.opset());
+  QT_RETURN_IF_ERROR(convert_2d(c2));
+  const BlobInfo* y = b.FindBlob(node.output(0));
+  if (!y || y->dims.size() != 4 || y->dims[2] != 1) return Status::Internal("the 2-D form gave no N x C x 1 x L output");
+  ReshapeParams down;
+  down.axis = 0;
+  down.num_axes = 3;
+  down.shape = {0, 0, y->dims[3]};
+  const Dims out_dims{y->dims[0], y->dims[1], y->dims[3]};
+  BlobInfo out;
+  return c.AddLayer(LayerType::kReshape, down, std::nullopt, {y->name}, 0, "to1d", &out, &out_dims);
+}
+
+Status ConvertConv(NodeContext& c) {
+  BlobInfo x;
+  QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
+  return x.dims.size() == 3 ? ConvertAs2d(c, ConvertConv2d) : ConvertConv2d(c);
+}
+
+Status ConvertPool(NodeContext& c) {
+  BlobInfo x;
+  QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
+  return x.dims.size() == 3 ? ConvertAs2d(c, ConvertPool2d) : ConvertPool2d(c);
+}
+
+// ---- InstanceNormalization, LRN -----------------------------------------------------------------------------------
+Status ConvertInstanceNorm(NodeContext& c) {
+  BlobInfo x, out;
+  QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
+  if (x.dims.size() < 3) return c.Invalid("needs an N x C x D1 ... input, got " + Str(x.dims));
+  const ConstTensor *scale = nullptr, *bias = nullptr;
+  QT_RETURN_IF_ERROR(c.RequireConst(1, "scale", &scale));
+  QT_RETURN_IF_ERROR(c.RequireConst(2, "bias", &bias));
+  if (scale->count() != x.dims[1] || bias->count() != x.dims[1]) {
+    return c.Invalid("scale and bias need " + std::to_string(x.dims[1]) + " values, got " +
+                     std::to_string(scale->count()) + " and " + std::to_string(bias->count()));
+  }
+  float eps = 1e-5f;
+  QT_RETURN_IF_ERROR(c.Float("epsilon", 1e-5f, &eps));
+  if (!(eps >= 0.f) || !std::isfinite(eps)) return c.Invalid("epsilon must be finite and >= 0");
+  BatchNormResource r;
+  r.scale = RawBuffer::FromFloat(scale->ToFloats(), {x.dims[1]});
+  r.bias = RawBuffer::FromFloat(bias->ToFloats(), {x.dims[1]});
+  return c.AddLayer(LayerType::kInstanceNorm, InstanceNormParams{x.dims[1], eps}, LayerResource(r), {x.name}, 0, "norm",
+                    &out, &x.dims);
+}
+
+// ONNX's window is floor((size-1)/2) channels before and ceil((size-1)/2) after; TNN's is (size-1)/2 on each side,
+// the same for an odd size only.
+Status ConvertLrn(NodeContext& c) {
+  BlobInfo x, out;
+  QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
+  int64_t size = 0;
+  QT_RETURN_IF_ERROR(c.Int("size", 0, &size));
+  if (size < 1 || size > 4096) return c.Invalid("size " + std::to_string(size) + " must be in [1, 4096]");
+  if (size % 2 == 0) {
+    return c.Unsupported("an even LRN size (" + std::to_string(size) +
+                         "): ONNX's window then differs from TNN's, which this tool writes");
+  }
+  LrnLayerParams p;
+  p.size = static_cast<int>(size);
+  QT_RETURN_IF_ERROR(c.Float("alpha", 1e-4f, &p.alpha));
+  QT_RETURN_IF_ERROR(c.Float("beta", 0.75f, &p.beta));
+  QT_RETURN_IF_ERROR(c.Float("bias", 1.f, &p.bias));
+  return c.AddLayer(LayerType::kLrn, p, std::nullopt, {x.name}, 0, "lrn", &out, &x.dims);
 }
 
 Status ConvertGlobalPool(NodeContext& c) {
@@ -1334,6 +1446,8 @@ const std::map<std::string, Converter>& LayerConverters() {
       {"ReduceMin", ConvertReduce},
       {"ReduceSum", ConvertReduce},
       {"Gather", ConvertGather},
+      {"InstanceNormalization", ConvertInstanceNorm},
+      {"LRN", ConvertLrn},
   };
   return table;
 }
@@ -1343,7 +1457,8 @@ bool InputMustBeConstant(const std::string& op, int index) {
       {"Conv", 1},  {"ConvTranspose", 1}, {"BatchNormalization", 1}, {"PRelu", 1},   {"Clip", 1},
       {"Gemm", 1},  {"Reshape", 1},       {"Squeeze", 1},            {"Unsqueeze", 1}, {"Pad", 1},
       {"Resize", 1}, {"Upsample", 1},     {"Dropout", 1},            {"Slice", 1},   {"Pow", 1},
-      {"Gather", 1}, {"ReduceMean", 1},   {"ReduceMax", 1},          {"ReduceMin", 1}, {"ReduceSum", 1}};
+      {"Gather", 1}, {"ReduceMean", 1},   {"ReduceMax", 1},          {"ReduceMin", 1}, {"ReduceSum", 1},
+      {"InstanceNormalization", 1}};
   auto it = first_constant.find(op);
   return it != first_constant.end() && index >= it->second;
 }
