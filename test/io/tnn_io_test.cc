@@ -610,11 +610,30 @@ TEST(TnnIoTest, RawBufferHugeDimsFailWithoutOverflow) {
   ExpectError(ParseSmallModel(m.bytes(), &g), kModelSource, {"dims"});
 }
 
-TEST(TnnIoTest, ResourceNamingNoLayer) {
+// TNN keeps a resource that no proto layer names (a layer a converter removed) and never uses it; a header-only
+// entry of a type whose resource interpreter reads nothing (Pooling, Concat, ...) is accepted as well. Both load,
+// the graph is the small model's, and a rewrite holds neither.
+TEST(TnnIoTest, OrphanAndHeaderOnlyResourcesAreSkippedAsTnnDoes) {
   ModelBytes m;
-  m.U32(kTnnMagicV2).I32(1).Append(ConvResourceBytes("ghost_conv", {2, 3, 1, 1}, 2));
+  m.U32(kTnnMagicV2).I32(4).Append(SmallResources());
+  m.Append(ConvResourceBytes("ghost_conv", {2, 3, 1, 1}, 2));
+  m.Header(4, "Pooling", "pool_nobody");
   Graph g;
-  ExpectError(ParseSmallModel(m.bytes(), &g), kModelSource, {"ghost_conv", "no layer"});
+  Status s = ParseSmallModel(m.bytes(), &g);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(g.resources.size(), 2u);
+  EXPECT_FALSE(g.resources.count("ghost_conv"));
+  Graph plain;
+  ASSERT_TRUE(ParseSmallModel(SmallModel(), &plain).ok());
+  EXPECT_EQ(SerializeTnnModel(g), SerializeTnnModel(plain));
+}
+
+TEST(TnnIoTest, ResourceOfATypeTnnCannotReadIsAnError) {
+  ModelBytes m;
+  m.U32(kTnnMagicV2).I32(3).Append(SmallResources());
+  m.Header(5, "ReLU", "r1");  // TNN has no resource interpreter for ReLU: its loader fails too
+  Graph g;
+  ExpectError(ParseSmallModel(m.bytes(), &g), kModelSource, {"ReLU"});
 }
 
 TEST(TnnIoTest, ResourceTypeDisagreeingWithLayerType) {

@@ -287,6 +287,47 @@ void WriteBlobScale(Writer& w, const BlobScale& s) {
   w.Raw(RawBuffer::FromInt32(std::vector<int32_t>(s.scale.size(), 0)));
 }
 
+// Types whose TNN resource interpreter reads no body (tnn_layers.md §1.6): a file may hold a header-only entry for
+// them, which TNN accepts and we skip. Types TNN has no resource interpreter for at all stay an error.
+bool ResourceBodyIsEmpty(LayerType type) {
+  switch (type) {
+    case LayerType::kPooling:
+    case LayerType::kPooling1D:
+    case LayerType::kConcat:
+    case LayerType::kSoftmax:
+    case LayerType::kReshape:
+    case LayerType::kPermute:
+    case LayerType::kSplitV:
+    case LayerType::kPad:
+    case LayerType::kStridedSlice:
+    case LayerType::kStridedSliceV2:
+    case LayerType::kPriorBox:
+    case LayerType::kDetectionOutput:
+    case LayerType::kNormalize:
+    case LayerType::kPower:
+    case LayerType::kElu:
+    case LayerType::kHardSwish:
+    case LayerType::kHardSigmoid:
+    case LayerType::kClip:
+    case LayerType::kReduceMean:
+    case LayerType::kReduceMax:
+    case LayerType::kReduceMin:
+    case LayerType::kReduceSum:
+    case LayerType::kShuffleChannel:
+    case LayerType::kUpsample:
+    case LayerType::kLrn:
+    case LayerType::kFlatten:
+    case LayerType::kLog:
+    case LayerType::kNeg:
+    case LayerType::kSigmoid:
+    case LayerType::kSoftplus:
+    case LayerType::kSwish:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Status ReadResource(Reader& r, LayerType type, LayerResource* res) {
   switch (type) {
     case LayerType::kConvolution:
@@ -417,12 +458,12 @@ Status ParseTnnModel(const std::vector<uint8_t>& bytes, const std::string& sourc
       return Status::Unsupported(ctx("") + ": unknown resource type '" + type_str + "' (id " + std::to_string(type_id) +
                                  ")");
     }
+    if (ResourceBodyIsEmpty(type)) continue;
     LayerResource res;
     QT_RETURN_IF_ERROR(ReadResource(r, type, &res).WithContext(ctx(name)));
     const Layer* layer = graph->FindLayer(name);
-    if (!layer) {
-      return Status::ParseError(ctx(name) + ": no layer of the proto is named '" + name + "'");
-    }
+    // TNN keeps a resource no proto layer names (its network never asks for it, its writer drops it): so do we.
+    if (!layer) continue;
     const bool same_kind = [](LayerType a, LayerType b) {
       auto group = [](LayerType t) {
         if (t == LayerType::kDeconvolution) return LayerType::kConvolution;
