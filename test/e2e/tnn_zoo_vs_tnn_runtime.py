@@ -4,7 +4,8 @@ outputs TNN's own runtime computed on the same inputs (data/tnn_runtime/*.txt, w
 make_tnn_runtime_fixtures.py with TNN f0cb081's NAIVE device): every kept value within 1e-3 of the output's range,
 and the sums of all values and of their magnitudes within 1e-3 of the range per value (a single-value
 output is compared with its magnitude).
-Also quantizes each with default flags on 8 faces/calib images and checks the int8 model runs.
+Where the zoo keeps the ONNX file a TNN model was converted from (UltraFace-slim), that file must give the same
+outputs. Also quantizes each with default flags on 8 faces/calib images and checks the int8 model runs.
 Exits 77 (ctest's skip code) with a message when the shared folder or python3-opencv/numpy is absent."""
 import argparse
 import os
@@ -82,6 +83,25 @@ def main():
                   f'kept values ({worst / rng:.2e} of the range), mean sum difference {dsum:.3g}')
             if worst > 1e-3 * rng or dsum > 1e-3 * rng or dabs > 1e-3 * rng:
                 failures.append(f'{where}: differs from TNN by {worst:.4g} (range {rng:.4g})')
+        # The zoo keeps the ONNX file TNN's UltraFace was converted from: it must compute the same.
+        source_onnx = prefix + '.onnx'
+        if os.path.exists(source_onnx):
+            for i in range(len(images)):
+                out = os.path.join(tmp, f'onnx{i}.txt')
+                r = subprocess.run([os.path.join(args.bin, 'model_run'), '-p', source_onnx, '-i',
+                                    os.path.join(tmp, f'in{i}.npy'), '-o', out], capture_output=True, text=True)
+                if r.returncode != 0:
+                    failures.append(f'model_run on {source_onnx}: {r.stderr.strip()}')
+                    break
+                theirs = zi.read_outputs(out)
+                for name, blob in outputs[i].items():
+                    a, b = np.array(blob['values']), np.array(theirs[name]['values'])
+                    rng = max(float(np.ptp(b)), 1e-6)
+                    err = float(np.abs(a - b).max())
+                    print(f'{args.model} input {i} output {name}: TNN file against its ONNX source, max diff {err:.3g} '
+                          f'({err / rng:.2e} of the range)')
+                    if err > 1e-3 * rng:
+                        failures.append(f'{args.model} {name}: the TNN file and its ONNX source differ by {err:.4g}')
         calib = os.path.join(tmp, 'calib')
         os.makedirs(calib)
         folder = os.path.join(args.shared, 'data', 'faces', 'calib')

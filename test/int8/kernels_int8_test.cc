@@ -463,3 +463,31 @@ TEST(ConvAddInt8Test, EveryIsaIsBitExactWithReference) {
 
 }  // namespace
 }  // namespace qt
+
+namespace qt {
+namespace {
+
+// TNN's NaiveFC (cpu_inner_product_layer_acc): acc = Σ (q − zp_in)(w − zp_w) + bias, then float(acc)·(ws/s_out),
+// + zp_out, float2int8. Two outputs of three inputs, worked out by hand.
+TEST(InnerProductInt8Test, HandComputed) {
+  const InnerProductParams2 p{1, 3, 2};
+  const std::vector<int8_t> in = {10, -4, 7};
+  const std::vector<int8_t> w = {2, 1, -3, /* output 1 */ -1, 5, 0};
+  const std::vector<int32_t> bias = {11, -7};
+  Int8Requant r;
+  r.multiplier = {0.25f, 0.1f};
+  r.out_zero = {0, 3};
+  r.relu6_max = {127, 127};
+  r.in_zero = {0, 0, 0};
+  r.weight_zero = {0, 0};
+  std::vector<int8_t> out(2);
+  // acc0 = 20 - 4 - 21 + 11 = 6 → 1.5 → 2; acc1 = -10 - 20 + 0 - 7 = -37 → -3.7 + 3 = -0.7 → -1
+  InnerProductInt8Ref(p, in.data(), w.data(), bias.data(), r, out.data());
+  EXPECT_EQ(out, (std::vector<int8_t>{2, -1}));
+  r.in_zero = {2, 2, 2};  // (q - 2): {8, -6, 5}: acc0 = 16 - 6 - 15 + 11 = 6, acc1 = -8 - 30 - 7 = -45 → -4.5 + 3 = -1.5 → -2
+  InnerProductInt8Ref(p, in.data(), w.data(), bias.data(), r, out.data());
+  EXPECT_EQ(out, (std::vector<int8_t>{2, -2}));
+}
+
+}  // namespace
+}  // namespace qt
