@@ -20,6 +20,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model_outputs import read_arrays  # noqa: E402
+
 NUM_CLASSES = 3
 KEEP_TOP_K = 20
 
@@ -120,25 +123,12 @@ def caffemodel(weights):
     return net
 
 
-def read_outputs(path, np):
-    blobs, name = {}, None
-    with open(path) as f:
-        for line in f:
-            if line.startswith('#'):
-                parts = line[1:].split()
-                name = parts[0]
-                blobs[name] = ([int(v) for v in parts[1:]], [])
-            else:
-                blobs[name][1].append(float(line))
-    return {k: np.array(v, dtype=np.float32).reshape(d) for k, (d, v) in blobs.items()}
-
-
 def model_run(bin_dir, proto, weights, inp, out, np):
     cmd = [os.path.join(bin_dir, 'model_run'), '-p', proto, '-m', weights, '-i', inp, '-o', out]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError('model_run failed: ' + ' '.join(cmd) + ': ' + r.stderr.strip())
-    return read_outputs(out, np)['detection_out'].reshape(-1, 7)
+    return read_arrays(out, np)['detection_out'].reshape(-1, 7)
 
 
 def sorted_rows(rows, np):

@@ -14,17 +14,8 @@ import subprocess
 import sys
 import tempfile
 
-
-def read_outputs(path):
-    blobs, name = {}, None
-    with open(path) as f:
-        for line in f:
-            if line.startswith('#'):
-                name = line[1:].split()[0]
-                blobs[name] = []
-            else:
-                blobs[name].append(float(line))
-    return blobs
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model_outputs import read_values  # noqa: E402
 
 
 def model_run(bin_dir, proto, weights, image, flags, out):
@@ -32,7 +23,7 @@ def model_run(bin_dir, proto, weights, image, flags, out):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError('model_run failed: ' + ' '.join(cmd) + ': ' + r.stderr.strip())
-    return read_outputs(out)['prob']
+    return read_values(out)['prob']
 
 
 def lenet(args, cv2, np, tmp):

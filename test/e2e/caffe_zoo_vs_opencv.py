@@ -15,6 +15,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model_outputs import read_arrays  # noqa: E402
+
 ULTRAFACE = ('127,127,127', 0.0078125, 127.0)
 MTCNN = ('127.5,127.5,127.5', 0.0078125, 127.5)
 # name: (folder, file stem, input H, input W, preprocessing, image inputs or None for det4's .npy)
@@ -29,25 +32,12 @@ MODELS = {
 CALIB_COUNT = 4
 
 
-def read_outputs(path, np):
-    blobs, name = {}, None
-    with open(path) as f:
-        for line in f:
-            if line.startswith('#'):
-                parts = line[1:].split()
-                name = parts[0]
-                blobs[name] = ([int(v) for v in parts[1:]], [])
-            else:
-                blobs[name][1].append(float(line))
-    return {k: np.array(v, dtype=np.float32).reshape(d) for k, (d, v) in blobs.items()}
-
-
 def model_run(bin_dir, proto, weights, inp, flags, out, np):
     cmd = [os.path.join(bin_dir, 'model_run'), '-p', proto, '-m', weights, '-i', inp, '-o', out] + flags
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError('model_run failed: ' + ' '.join(cmd) + ': ' + r.stderr.strip())
-    return read_outputs(out, np)
+    return read_arrays(out, np)
 
 
 def image_tensor(path, h, w, pre, cv2, np):

@@ -11,18 +11,8 @@ import subprocess
 import sys
 import tempfile
 
-
-def read_outputs(path):
-    blobs, name = {}, None
-    with open(path) as f:
-        for line in f:
-            if line.startswith('#'):
-                parts = line[1:].split()
-                name = parts[0]
-                blobs[name] = []
-            else:
-                blobs[name].append(float(line))
-    return blobs
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model_outputs import read_values  # noqa: E402
 
 
 def main():
@@ -86,7 +76,7 @@ def main():
             if r.returncode != 0:
                 print('FAIL: model_run failed:', ' '.join(cmd), r.stderr)
                 return 1
-            ours = np.array(read_outputs(out)['prob'], dtype=np.float32)
+            ours = np.array(read_values(out)['prob'], dtype=np.float32)
             if ours.shape != ref.shape:
                 print(f'FAIL: {name}: output has {ours.size} values, OpenCV has {ref.size}')
                 return 1

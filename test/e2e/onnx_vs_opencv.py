@@ -15,18 +15,8 @@ import subprocess
 import sys
 import tempfile
 
-
-def read_outputs(path):
-    blobs, name = {}, None
-    with open(path) as f:
-        for line in f:
-            if line.startswith('#'):
-                parts = line[1:].split()
-                name = parts[0]
-                blobs[name] = {'dims': [int(d) for d in parts[1:]], 'values': []}
-            else:
-                blobs[name]['values'].append(float(line))
-    return blobs
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model_outputs import read_outputs  # noqa: E402
 
 
 def model_run(bin_dir, args):

@@ -3,6 +3,8 @@
 RGB, (x - mean) * scale per channel, as float32 NCHW .npy files."""
 import os
 
+from model_outputs import read_outputs  # noqa: F401 (used by the scripts that import this module)
+
 # model -> (tnnproto path under shared/models/zoo, input H, W, mean, scale)
 MODELS = {
     'blazeface': ('tnn_blazeface/blazeface', 128, 128, (127.5,) * 3, (0.00784314,) * 3),
@@ -26,19 +28,6 @@ def write_input(cv2, np, image, h, w, mean, scale, path):
     img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)[:, :, ::-1].astype(np.float32)
     x = (img - np.array(mean, np.float32)) * np.array(scale, np.float32)
     np.save(path, np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
-
-
-def read_outputs(path):
-    blobs, name = {}, None
-    with open(path) as f:
-        for line in f:
-            if line.startswith('#'):
-                parts = line[1:].split()
-                name = parts[0]
-                blobs[name] = {'dims': [int(d) for d in parts[1:]], 'values': []}
-            else:
-                blobs[name]['values'].append(float(line))
-    return blobs
 
 
 def sample_stride(n):

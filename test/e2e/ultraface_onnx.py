@@ -17,22 +17,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model_outputs import read_outputs  # noqa: E402
+
 MODELS = ['version-RFB-320', 'version-slim-320', 'version-RFB-320_simplified', 'version-slim-320_simplified',
           'version-RFB-320_without_postprocessing', 'version-slim-320_without_postprocessing']
 FLAGS = ['-n', '127,127,127', '-s', '0.0078125,0.0078125,0.0078125']
-
-
-def read_outputs(path):
-    blobs, name = {}, None
-    with open(path) as f:
-        for line in f:
-            if line.startswith('#'):
-                parts = line[1:].split()
-                name = parts[0]
-                blobs[name] = {'dims': [int(d) for d in parts[1:]], 'values': []}
-            else:
-                blobs[name]['values'].append(float(line))
-    return blobs
 
 
 def run(bin_dir, tool, args):

@@ -12,6 +12,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model_outputs import read_values  # noqa: E402
+
 Z = 'models/zoo/'
 MODELS = {
     'mobilenet_v2': dict(ours=[Z + 'mobilenet_v2_tf2/tf2_mobilenet_v2_1.0_224_ptq.dequant.opset13.onnx'],
@@ -25,18 +28,6 @@ MODELS = {
                      hw=(16, 66), mean=(0.0,) * 3, scale=(0.00392157,) * 3, bgr=True,
                      data=('data/plates/calib', 'data/plates/val')),
 }
-
-
-def read_outputs(path):
-    blobs, name = {}, None
-    with open(path) as f:
-        for line in f:
-            if line.startswith('#'):
-                name = line[1:].split()[0]
-                blobs[name] = []
-            else:
-                blobs[name].append(float(line))
-    return blobs
 
 
 def main():
@@ -82,7 +73,7 @@ def main():
             if r.returncode != 0:
                 failures.append(f'model_run on {name}: {r.stderr.strip()}')
                 continue
-            ours = read_outputs(out)
+            ours = read_values(out)
             net.setInput(x)
             names = net.getUnconnectedOutLayersNames()
             theirs = dict(zip(names, net.forward(names)))

@@ -14,64 +14,59 @@ bool ReadAfter(const std::vector<Layer>& layers, size_t from, const std::string&
 
 bool IsQuantizedConv(const Layer& l) { return l.quantized && l.type == LayerType::kConvolution; }
 
-// TNN compares each layer with the one before it in the original list; a fused layer is removed from the list.
-void FuseConvPost(std::vector<Layer>* layers) {
-  std::vector<Layer> out;
+// TNN compares each layer with the one before it in the original list (a layer already fused away is not a
+// candidate) and drops the layers it fuses. `fuse` tries to fuse `cur`, the layer at index i, into `prev`.
+template <typename Fuse>
+void FuseWithPrevious(std::vector<Layer>* layers, Fuse fuse) {
   std::vector<Layer>& in = *layers;
   if (in.empty()) return;
+  std::vector<Layer> out;
   out.push_back(in[0]);
   for (size_t i = 1; i < in.size(); ++i) {
-    const Layer& cur = in[i];
     const bool prev_kept = out.back().name == in[i - 1].name;
-    Layer& conv = out.back();
-    if (prev_kept && IsQuantizedConv(conv) && (cur.type == LayerType::kRelu || cur.type == LayerType::kRelu6)) {
-      auto& p = conv.Params<ConvParams>();
-      const std::string& conv_out = conv.outputs[0];
-      if (p.activation == kActivationNone && cur.inputs.size() == 1 && cur.inputs[0] == conv_out &&
-          !ReadAfter(in, i + 1, conv_out)) {
-        p.activation = cur.type == LayerType::kRelu ? kActivationRelu : kActivationRelu6;
-        conv.outputs = cur.outputs;
-        continue;
-      }
-    }
-    out.push_back(cur);
+    if (prev_kept && IsQuantizedConv(out.back()) && fuse(&out.back(), in[i], in, i)) continue;
+    out.push_back(in[i]);
   }
   *layers = std::move(out);
 }
 
-void FuseConvAdd(std::vector<Layer>* layers) {
-  std::vector<Layer> out;
-  std::vector<Layer>& in = *layers;
-  if (in.empty()) return;
-  out.push_back(in[0]);
-  for (size_t i = 1; i < in.size(); ++i) {
-    const Layer& cur = in[i];
-    const bool prev_kept = out.back().name == in[i - 1].name;
-    Layer& conv = out.back();
-    if (prev_kept && IsQuantizedConv(conv) && cur.type == LayerType::kAdd && cur.quantized) {
-      auto& p = conv.Params<ConvParams>();
-      const bool pointwise = p.group == 1 && p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 &&
-                             p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0 && p.fusion == 0;
-      const std::string& conv_out = conv.outputs[0];
-      std::vector<std::string> others;
-      bool reads_conv = false;
-      for (const auto& name : cur.inputs) {
-        if (name == conv_out) {
-          reads_conv = true;
-        } else {
-          others.push_back(name);
-        }
-      }
-      if (pointwise && reads_conv && others.size() == 1 && conv.inputs.size() == 1 && !ReadAfter(in, i + 1, conv_out)) {
-        conv.inputs.push_back(others[0]);
-        conv.outputs = cur.outputs;
-        p.fusion = p.activation == kActivationNone ? 1 : 2;
-        continue;
-      }
-    }
-    out.push_back(cur);
+// net_optimizer_fuse_conv_post: the ReLU/ReLU6 reading the convolution becomes its activation.
+bool FuseActivation(Layer* conv, const Layer& cur, const std::vector<Layer>& in, size_t i) {
+  if (cur.type != LayerType::kRelu && cur.type != LayerType::kRelu6) return false;
+  auto& p = conv->Params<ConvParams>();
+  const std::string& conv_out = conv->outputs[0];
+  if (p.activation != kActivationNone || cur.inputs.size() != 1 || cur.inputs[0] != conv_out ||
+      ReadAfter(in, i + 1, conv_out)) {
+    return false;
   }
-  *layers = std::move(out);
+  p.activation = cur.type == LayerType::kRelu ? kActivationRelu : kActivationRelu6;
+  conv->outputs = cur.outputs;
+  return true;
+}
+
+// net_optimizer_fuse_conv_add: a pointwise convolution takes the quantized Add that reads it.
+bool FuseAdd(Layer* conv, const Layer& cur, const std::vector<Layer>& in, size_t i) {
+  if (cur.type != LayerType::kAdd || !cur.quantized) return false;
+  auto& p = conv->Params<ConvParams>();
+  const bool pointwise = p.group == 1 && p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 &&
+                         p.pad_h == 0 && p.pad_w == 0 && p.fusion == 0;
+  const std::string& conv_out = conv->outputs[0];
+  std::vector<std::string> others;
+  bool reads_conv = false;
+  for (const auto& name : cur.inputs) {
+    if (name == conv_out) {
+      reads_conv = true;
+    } else {
+      others.push_back(name);
+    }
+  }
+  if (!pointwise || !reads_conv || others.size() != 1 || conv->inputs.size() != 1 || ReadAfter(in, i + 1, conv_out)) {
+    return false;
+  }
+  conv->inputs.push_back(others[0]);
+  conv->outputs = cur.outputs;
+  p.fusion = p.activation == kActivationNone ? 1 : 2;
+  return true;
 }
 
 }  // namespace
@@ -80,9 +75,9 @@ void FuseQuantizedLikeTnn(Graph* graph) {
   const bool quantized = std::any_of(graph->layers.begin(), graph->layers.end(),
                                      [](const Layer& l) { return l.quantized; });
   if (!quantized) return;
-  FuseConvPost(&graph->layers);
-  FuseConvAdd(&graph->layers);
-  FuseConvPost(&graph->layers);
+  FuseWithPrevious(&graph->layers, FuseActivation);
+  FuseWithPrevious(&graph->layers, FuseAdd);
+  FuseWithPrevious(&graph->layers, FuseActivation);
 }
 
 }  // namespace qt
