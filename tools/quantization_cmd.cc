@@ -84,13 +84,20 @@ void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
                  m == q.blob_methods.end() ? "merged" : BlobMethodName(m->second),
                  *std::min_element(s.begin(), s.end()), *std::max_element(s.begin(), s.end()));
     auto a = by_layer.find(l.name);
-    if (a != by_layer.end()) std::fprintf(stderr, " %8.4f%% %9.5f", 100 * a->second->clipped, a->second->cosine);
+    if (a != by_layer.end()) {
+      std::fprintf(stderr, " %8.4f%% %9.5f", 100 * a->second->clipped, a->second->cosine);
+    } else if (eval) {
+      // Its output blob does not exist at run time: TNN's runtime (and ours) fuse it into the layer after it.
+      std::fprintf(stderr, "  (fused with the next layer at run time)");
+    }
     std::fputc('\n', stderr);
   }
   if (!eval || eval->layers.empty()) return;
-  std::fprintf(stderr, "on %d calibration inputs: top-1 agreement with fp32 %.1f %%, output cosine %.5f; "
-               "layers that lose most:", eval->inputs, 100.0 * eval->top1_agreement / std::max(eval->inputs, 1),
-               eval->output_cosine);
+  std::fprintf(stderr, "on %d calibration inputs: ", eval->inputs);
+  if (eval->classifier) {
+    std::fprintf(stderr, "top-1 agreement with fp32 %.1f %%, ", 100.0 * eval->top1_agreement / std::max(eval->inputs, 1));
+  }
+  std::fprintf(stderr, "min output cosine %.5f; layers that lose most:", eval->MinOutputCosine());
   for (size_t i = 0; i < eval->layers.size() && i < 3; ++i) {
     std::fprintf(stderr, "%s %s (%.5f)", i ? "," : "", eval->layers[i].layer.c_str(), eval->layers[i].cosine);
   }
