@@ -690,6 +690,21 @@ TEST_F(CaffeImporterTest, Relu6AndClip) {
   EXPECT_EQ(g.layers[0].type, LayerType::kClip);
 }
 
+// MobileNet forks' depthwise types are a grouped Convolution with the same convolution_param.
+TEST_F(CaffeImporterTest, DepthwiseConvolutionTypesAreGroupedConvolutions) {
+  for (const char* type : {"DepthwiseConvolution", "ConvolutionDepthwise"}) {
+    Graph g;
+    // Two channels, a 1x1 kernel per channel: y_c = w_c * x_c + b_c.
+    ExpectNear(Run(Input("data", {1, 2, 1, 2}) + "layer { name: \"dw\" type: \"" + type +
+                       "\" bottom: \"data\" top: \"y\" convolution_param { num_output: 2 kernel_size: 1 group: 2 } }",
+                   {{"dw", {{{2, 1, 1, 1}, {3, -1}}, {{2}, {0.5f, 1}}}}}, {{"data", {1, 2, 3, 4}}}, "y", &g),
+               {3.5f, 6.5f, -2, -3});
+    ASSERT_EQ(g.layers.size(), 1u) << type;
+    EXPECT_EQ(g.layers[0].type, LayerType::kConvolution) << type;
+    EXPECT_EQ(g.layers[0].Params<ConvParams>().group, 2) << type;
+  }
+}
+
 TEST_F(CaffeImporterTest, NormalizeIsTheNormThenAMulByTheScale) {
   // [1, 2, 1, 2]: channel 0 holds 3, 0 and channel 1 holds 4, 1.
   const std::vector<float> x = {3, 0, 4, 1};

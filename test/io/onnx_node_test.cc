@@ -461,6 +461,8 @@ const std::vector<std::string> kMustPass = {
     "pytorch-converted/test_Conv1d_pad1", "pytorch-converted/test_Conv1d_pad2", "pytorch-converted/test_Conv1d_stride",
     "pytorch-converted/test_AvgPool1d", "pytorch-converted/test_AvgPool1d_stride",
     "pytorch-converted/test_MaxPool1d", "pytorch-converted/test_MaxPool1d_stride",
+    "test_split_equal_parts_1d", "test_split_equal_parts_2d", "test_split_equal_parts_default_axis",
+    "test_split_variable_parts_1d", "test_split_variable_parts_2d", "test_split_variable_parts_default_axis",
 };
 
 TEST(OnnxNodeTest, EverySupportedCasePasses) {

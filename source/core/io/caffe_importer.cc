@@ -360,6 +360,9 @@ const std::vector<Importer::Rule>& Importer::Rules() {
       {"Input", 0, 0, 1, kMany, &Importer::ImportInput},
       {"Convolution", 1, 1, 1, 1, &Importer::ImportConvolution},
       {"Deconvolution", 1, 1, 1, 1, &Importer::ImportDeconvolution},
+      // MobileNet forks spell a grouped convolution so (with the same convolution_param).
+      {"DepthwiseConvolution", 1, 1, 1, 1, &Importer::ImportConvolution},
+      {"ConvolutionDepthwise", 1, 1, 1, 1, &Importer::ImportConvolution},
       {"Pooling", 1, 1, 1, 1, &Importer::ImportPooling},
       {"ReLU", 1, 1, 1, 1, &Importer::ImportRelu},
       {"PReLU", 1, 1, 1, 1, &Importer::ImportPRelu},

@@ -1253,6 +1253,54 @@ Status ConvertSlice(NodeContext& c) {
   return c.AddLayer(LayerType::kStridedSliceV2, p, std::nullopt, {x.name}, 0, "slice", &out, &spec.out_dims);
 }
 
+// Split: one StridedSliceV2 per output (each a plain single-output layer, in TNN too).
+Status ConvertSplit(NodeContext& c) {
+  BlobInfo x;
+  QT_RETURN_IF_ERROR(c.RequireBlob(0, &x));
+  int64_t axis = 0;
+  QT_RETURN_IF_ERROR(c.Int("axis", 0, &axis));
+  const int64_t rank = static_cast<int64_t>(x.dims.size());
+  if (axis < -rank || axis >= rank) return c.Invalid("axis " + std::to_string(axis) + " is out of range for " + Str(x.dims));
+  if (axis < 0) axis += rank;
+  std::vector<int64_t> sizes;
+  if (c.opset() < 13) {
+    QT_RETURN_IF_ERROR(c.Ints("split", &sizes));
+  } else if (c.Has(1)) {
+    const ConstTensor* t = nullptr;
+    QT_RETURN_IF_ERROR(c.RequireConst(1, "split", &t));
+    sizes = t->ToInts();
+  }
+  const int64_t n = c.node().output_size();
+  const int64_t len = x.dims[axis];
+  if (sizes.empty()) {
+    if (n < 1 || len % n != 0) {
+      return c.Unsupported("an uneven Split of " + std::to_string(len) + " into " + std::to_string(n) + " outputs");
+    }
+    sizes.assign(n, len / n);
+  }
+  if (static_cast<int64_t>(sizes.size()) != n) {
+    return c.Invalid(std::to_string(sizes.size()) + " split sizes for " + std::to_string(n) + " outputs");
+  }
+  int64_t begin = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (sizes[i] < 1) return c.Unsupported("a Split with an empty output");
+    if (begin + sizes[i] > len) return c.Invalid("split sizes add up to more than the axis' " + std::to_string(len));
+    StridedSliceV2Params p;
+    p.begins = {static_cast<int>(begin)};
+    p.ends = {static_cast<int>(begin + sizes[i])};
+    p.axes = {static_cast<int>(axis)};
+    p.strides = {1};
+    Dims dims = x.dims;
+    dims[axis] = static_cast<int>(sizes[i]);
+    BlobInfo out;
+    QT_RETURN_IF_ERROR(c.AddLayer(LayerType::kStridedSliceV2, p, std::nullopt, {x.name}, static_cast<int>(i),
+                                  "split" + std::to_string(i), &out, &dims));
+    begin += sizes[i];
+  }
+  if (begin != len) return c.Invalid("split sizes add up to " + std::to_string(begin) + ", not the axis' " + std::to_string(len));
+  return Status::Ok();
+}
+
 // ---- elementwise math --------------------------------------------------------------------------------------------
 Status ConvertMath(NodeContext& c) {
   static const std::map<std::string, LayerType> kTypes = {
@@ -1448,6 +1496,7 @@ const std::map<std::string, Converter>& LayerConverters() {
       {"Gather", ConvertGather},
       {"InstanceNormalization", ConvertInstanceNorm},
       {"LRN", ConvertLrn},
+      {"Split", ConvertSplit},
   };
   return table;
 }
@@ -1458,7 +1507,7 @@ bool InputMustBeConstant(const std::string& op, int index) {
       {"Gemm", 1},  {"Reshape", 1},       {"Squeeze", 1},            {"Unsqueeze", 1}, {"Pad", 1},
       {"Resize", 1}, {"Upsample", 1},     {"Dropout", 1},            {"Slice", 1},   {"Pow", 1},
       {"Gather", 1}, {"ReduceMean", 1},   {"ReduceMax", 1},          {"ReduceMin", 1}, {"ReduceSum", 1},
-      {"InstanceNormalization", 1}};
+      {"InstanceNormalization", 1}, {"Split", 1}};
   auto it = first_constant.find(op);
   return it != first_constant.end() && index >= it->second;
 }
