@@ -75,15 +75,6 @@ std::string JsonFraction(int n, int d) {
   return buf;
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string ToJson(const EvalSummary& s) {
   char buf[64];
   std::string j = "{\"images\": " + std::to_string(s.inputs) + ", \"labelled\": " + std::to_string(s.labelled);

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -51,6 +52,7 @@ DEFINE_int32(report, -1, "calibration inputs on which the int8 model is compared
 DEFINE_string(calib_parallel, "images", "calibration parallelism: 'images' (one image per thread) or 'kernels' "
                                         "(one image at a time, threads inside the layers)");
 DEFINE_int32(threads, 0, "threads (default: all cores)");
+DEFINE_string(json, "", "also write the run as JSON (flags, per-layer methods, scales and report; doc/quantization_json.md)");
 
 namespace qt {
 namespace {
@@ -104,6 +106,70 @@ void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
   std::fputc('\n', stderr);
 }
 
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+
+// The run as JSON (schema in doc/quantization_json.md): the model, the flags, per quantized layer its output scale's
+// method and range and, with the report, its clipped share and cosine; the report's per-output figures; the times.
+std::string RunJson(const std::string& proto, const std::string& model, size_t inputs, const QuantizeOptions& o,
+                    int merge, const QuantizeResult& q, const EvalSummary* eval, double secs, double report_secs,
+                    long peak_mb) {
+  std::map<std::string, const LayerAgreement*> by_layer;
+  if (eval) {
+    for (const auto& l : eval->layers) by_layer[l.layer] = &l;
+  }
+  std::string j = "{\"model\": " + JsonString(proto) + ", \"weights\": " + (model.empty() ? "null" : JsonString(model));
+  j += ", \"calibration_inputs\": " + std::to_string(inputs);
+  j += ", \"flags\": {\"blob_method\": " + JsonString(BlobMethodName(o.blob_method)) +
+       ", \"weight_method\": " + JsonString(WeightMethodName(o.weight_method)) +
+       ", \"merge_type\": " + std::to_string(merge) + ", \"compat_tnn\": " + (o.tnn_compat ? "true" : "false") +
+       ", \"fp32_layers\": [";
+  bool first = true;
+  for (const auto& name : o.float_layers) {
+    j += (first ? "" : ", ") + JsonString(name);
+    first = false;
+  }
+  j += "]}, \"seconds\": {\"total\": " + JsonNumber(secs);
+  for (const auto& [phase, t] : q.timings) j += ", " + JsonString(phase) + ": " + JsonNumber(t);
+  if (eval) j += ", \"report\": " + JsonNumber(report_secs);
+  j += "}, \"threads\": " + std::to_string(GetNumThreads()) + ", \"peak_memory_mb\": " + std::to_string(peak_mb);
+  j += ", \"layers\": [";
+  first = true;
+  for (const auto& l : q.graph.layers) {
+    if (!l.quantized) continue;
+    const auto& sc = q.graph.blob_scales.at(l.outputs[0]).scale;
+    auto m = q.blob_methods.find(l.outputs[0]);
+    auto a = by_layer.find(l.name);
+    j += std::string(first ? "" : ", ") + "{\"name\": " + JsonString(l.name) +
+         ", \"type\": " + JsonString(LayerTypeName(l.type)) + ", \"blob\": " + JsonString(l.outputs[0]) +
+         ", \"method\": " + JsonString(m == q.blob_methods.end() ? "merged" : BlobMethodName(m->second)) +
+         ", \"scale_min\": " + JsonNumber(*std::min_element(sc.begin(), sc.end())) +
+         ", \"scale_max\": " + JsonNumber(*std::max_element(sc.begin(), sc.end())) +
+         ", \"clipped\": " + (a == by_layer.end() ? "null" : JsonNumber(a->second->clipped)) +
+         ", \"cosine\": " + (a == by_layer.end() ? "null" : JsonNumber(a->second->cosine)) +
+         ", \"fused_at_run_time\": " + (eval && a == by_layer.end() ? "true" : "false") + "}";
+    first = false;
+  }
+  j += "], \"report\": ";
+  if (!eval) return j + "null}\n";
+  j += "{\"inputs\": " + std::to_string(eval->inputs) + ", \"classifier\": " + (eval->classifier ? "true" : "false") +
+       ", \"top1_agreement\": " +
+       (eval->classifier ? JsonNumber(static_cast<double>(eval->top1_agreement) / std::max(eval->inputs, 1))
+                         : std::string("null")) +
+       ", \"min_output_cosine\": " + JsonNumber(eval->MinOutputCosine()) + ", \"outputs\": [";
+  for (size_t i = 0; i < eval->outputs.size(); ++i) {
+    const auto& out = eval->outputs[i];
+    j += std::string(i ? ", " : "") + "{\"name\": " + JsonString(out.name) + ", \"cosine\": " +
+         JsonNumber(out.cosine) + ", \"rel_l2\": " + JsonNumber(out.rel_l2) + ", \"max_abs\": " +
+         JsonNumber(out.max_abs) + "}";
+  }
+  return j + "]}}\n";
+}
+
 Status CheckTableOptions(const QuantizeOptions& o) {
   if (o.merge == MergeType::kPerChannel) {
     return Status::InvalidArgument("--table writes ncnn's per-tensor blob multipliers: use -t 1 or -t 2, not -t 0");
@@ -152,6 +218,7 @@ Status Run() {
     QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_table, "--table"));
   }
   if (!FLAGS_stats.empty()) QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_stats, "--stats"));
+  if (!FLAGS_json.empty()) QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_json, "--json"));
 
   Graph fp32;
   InputShapes shapes;
@@ -229,6 +296,11 @@ Status Run() {
   if (evaluated) phases += "report " + FormatSeconds(report_secs) + ", ";
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
+  if (!FLAGS_json.empty()) {
+    QT_RETURN_IF_ERROR(WriteFilesAtomically({{FLAGS_json, RunJson(proto, model, files.size(), options, merge, q,
+                                                                 evaluated ? &summary : nullptr, secs, report_secs,
+                                                                 usage.ru_maxrss / 1024)}}));
+  }
   std::fprintf(stderr, "wrote %s.quantized.tnnproto and %s.quantized.tnnmodel%s%s in %.2f s (%s%d thread%s, peak "
                "memory %ld MB)\n", output.c_str(), output.c_str(), FLAGS_table.empty() ? "" : " and ",
                FLAGS_table.c_str(), secs, phases.c_str(), GetNumThreads(), GetNumThreads() == 1 ? "" : "s",
@@ -245,7 +317,7 @@ int main(int argc, char** argv) {
       "calibrates a model and writes a TNN int8 model\n"
       "  quantization_cmd -p model.tnnproto -m model.tnnmodel -i calib_folder [-b 0|2|3|4|5|6] [-w 0|1|3] "
       "[-t 0|1|2] [-n mean] [-s scale] [-r 1] [-o prefix] [--stats file] [--table file] [--report n] "
-      "[--fp32_layers a,b] [--compat tnn] [--threads n]\n"
+      "[--fp32_layers a,b] [--compat tnn] [--threads n] [--json out.json]\n"
       "  (-p deploy.prototxt -m weights.caffemodel reads a Caffe model, -p model.onnx an ONNX model)",
       argc, argv, qt::Run);
 }

@@ -61,6 +61,23 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 Status InputShapesFlag(std::map<std::string, Dims>* shapes) {
   shapes->clear();
   std::stringstream all(FLAGS_input_shape);

@@ -30,6 +30,9 @@ Status PickFlag(const char* short_name, const std::string& short_value, const ch
 // The non-empty items of a comma-separated list ("a,,b" gives a and b).
 std::vector<std::string> SplitList(const std::string& s);
 
+// A JSON string literal of s (quotes, backslashes and control characters escaped).
+std::string JsonString(const std::string& s);
+
 // The shared --input_shape flag ("name:1,3,H,W[;name2:...]") by input name; empty when not given. Errors name the
 // item and the rule broken.
 Status InputShapesFlag(std::map<std::string, Dims>* shapes);
