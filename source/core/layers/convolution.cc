@@ -198,8 +198,7 @@ class ConvInt8Exec : public LayerExec {
     WindowGeometry g;
     QT_RETURN_IF_ERROR(ConvGeometry(p, in[2], in[3], &g));
     Int8Requant r;
-    QT_RETURN_IF_ERROR(MakeRequant(ctx, res->scale, res->zero_point, p.output_channel, in[1], p.activation,
-                                   ctx.layer.outputs[0], &r));
+    QT_RETURN_IF_ERROR(MakeRequant(ctx, res->scale, res->zero_point, p.output_channel, in[1], p.activation, &r));
     const std::vector<int32_t> bias = Int32Bias(res->bias);
     if (!bias.empty() && static_cast<int>(bias.size()) != p.output_channel) {
       return Status::InvalidArgument("int32 bias has " + std::to_string(bias.size()) + " values for " +

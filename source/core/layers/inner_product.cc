@@ -104,8 +104,7 @@ class InnerProductInt8Exec : public LayerExec {
     // TNN indexes the input zero point by the channel of each input element (dim 1).
     const int channels = in.size() > 1 ? in[1] : 1;
     Int8Requant r;
-    QT_RETURN_IF_ERROR(MakeRequant(ctx, res->scale, res->zero_point, ip.n, channels, kActivationNone,
-                                   ctx.layer.outputs[0], &r));
+    QT_RETURN_IF_ERROR(MakeRequant(ctx, res->scale, res->zero_point, ip.n, channels, kActivationNone, &r));
     const int64_t per_channel = ip.k / std::max(channels, 1);
     std::vector<int8_t> zk(ip.k);
     for (int k = 0; k < ip.k; ++k) zk[k] = r.in_zero[std::min<int64_t>(k / std::max<int64_t>(per_channel, 1), channels - 1)];

@@ -250,7 +250,8 @@ Status BlobScaleOf(const LayerContext& ctx, const std::string& blob, const BlobS
 }
 
 Status MakeRequant(const LayerContext& ctx, const RawBuffer& weight_scale, const RawBuffer& weight_zero, int out_c,
-                   int in_channels, int activation, const std::string& out_blob, Int8Requant* r) {
+                   int in_channels, int activation, Int8Requant* r) {
+  const std::string& out_blob = ctx.layer.outputs[0];
   const BlobScale *in = nullptr, *out = nullptr;
   QT_RETURN_IF_ERROR(BlobScaleOf(ctx, ctx.layer.inputs[0], &in));
   QT_RETURN_IF_ERROR(BlobScaleOf(ctx, out_blob, &out));

@@ -137,10 +137,10 @@ Status Expand(const std::vector<T>& v, int n, const std::string& what, std::vect
 Status BlobScaleOf(const LayerContext& ctx, const std::string& blob, const BlobScale** scale);
 
 // The requantization of a conv / inner product whose int8 weights carry `weight_scale` and `weight_zero`
-// (1 or out_c values), from the layer's input blob (in_channels zero points) to `out_blob`, whose scale the
-// accumulator is requantized to (TNN: the output blob's, or the fused Add's output).
+// (1 or out_c values), from the layer's input blob (in_channels zero points) to its output blob (for a convolution
+// fused with an Add, the Add's output).
 Status MakeRequant(const LayerContext& ctx, const RawBuffer& weight_scale, const RawBuffer& weight_zero, int out_c,
-                   int in_channels, int activation, const std::string& out_blob, Int8Requant* r);
+                   int in_channels, int activation, Int8Requant* r);
 // The int32 bias of a quantized layer, or empty when it has none.
 std::vector<int32_t> Int32Bias(const RawBuffer& bias);
 

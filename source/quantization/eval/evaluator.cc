@@ -95,7 +95,7 @@ Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& p
   for (size_t i = 0; i < output_names_.size(); ++i) {
     output_sums_[i].name = output_names_[i];
     const Layer* producer = fp32.Producer(output_names_[i]);
-    if (producer && producer->type_str == "DetectionOutput") detections_.push_back({output_names_[i]});
+    if (producer && producer->type == LayerType::kDetectionOutput) detections_.push_back({output_names_[i]});
   }
   if (!int8) return Status::Ok();
   int8_ = std::make_unique<Net>();
@@ -135,15 +135,18 @@ Status Evaluator::Add(const CalibrationSample& sample, int label) {
 
 namespace {
 
-// The model outputs (name order) concatenated, and the first sample's values of the class-score output.
-Status Outputs(const Net& net, const std::string& score_output, std::vector<float>* all, std::vector<float>* scores) {
+// The model outputs by name, read once: their values (name order) concatenated, and the first sample's values of
+// the class-score output.
+Status Outputs(const Net& net, const std::string& score_output, std::map<std::string, Tensor>* tensors,
+               std::vector<float>* all, std::vector<float>* scores) {
   std::vector<std::string> names = net.outputs();
   std::sort(names.begin(), names.end());
   all->clear();
-  for (size_t i = 0; i < names.size(); ++i) {
-    Tensor t;
-    QT_RETURN_IF_ERROR(net.GetBlob(names[i], &t));
-    if (names[i] == score_output) {
+  tensors->clear();
+  for (const auto& name : names) {
+    Tensor& t = (*tensors)[name];
+    QT_RETURN_IF_ERROR(net.GetBlob(name, &t));
+    if (name == score_output) {
       scores->assign(t.data.begin(), t.data.begin() + std::min<int64_t>(t.count(), DimsCount(t.dims, 1)));
     }
     all->insert(all->end(), t.data.begin(), t.data.end());
@@ -233,7 +236,8 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
     return Status::Ok();
   }).WithContext("fp32 model"));
   std::vector<float> fp32_all, fp32_scores;
-  QT_RETURN_IF_ERROR(Outputs(*fp32_, score_output_, &fp32_all, &fp32_scores));
+  std::map<std::string, Tensor> fp32_outputs, int8_outputs;
+  QT_RETURN_IF_ERROR(Outputs(*fp32_, score_output_, &fp32_outputs, &fp32_all, &fp32_scores));
   const std::vector<int> fp32_top = TopK(fp32_scores, 5);
   ++sum_.inputs;
   if (label >= 0) {
@@ -244,7 +248,7 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
   if (!int8_) return Status::Ok();
 
   std::vector<float> int8_all, int8_scores;
-  QT_RETURN_IF_ERROR(Outputs(*int8_, score_output_, &int8_all, &int8_scores));
+  QT_RETURN_IF_ERROR(Outputs(*int8_, score_output_, &int8_outputs, &int8_all, &int8_scores));
   const std::vector<int> int8_top = TopK(int8_scores, 5);
   if (label >= 0) {
     sum_.int8_top1 += !int8_top.empty() && int8_top[0] == label;
@@ -253,9 +257,11 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
   sum_.top1_agreement += !fp32_top.empty() && !int8_top.empty() && fp32_top[0] == int8_top[0];
   output_cosine_sum_ += Cosine(int8_all, fp32_all);
   for (size_t i = 0; i < output_names_.size(); ++i) {
-    Tensor f, q;
-    QT_RETURN_IF_ERROR(fp32_->GetBlob(output_names_[i], &f));
-    QT_RETURN_IF_ERROR(int8_->GetBlob(output_names_[i], &q));
+    const Tensor& f = fp32_outputs.at(output_names_[i]);
+    auto it = int8_outputs.find(output_names_[i]);
+    Tensor other;  // an fp32 output the int8 model computes but does not list as an output
+    if (it == int8_outputs.end()) QT_RETURN_IF_ERROR(int8_->GetBlob(output_names_[i], &other));
+    const Tensor& q = it == int8_outputs.end() ? other : it->second;
     double dd = 0, ff = 0, worst = 0;
     for (int64_t k = 0; k < f.count() && k < q.count(); ++k) {
       const double d = double{q.data[k]} - f.data[k];

@@ -71,15 +71,11 @@ bool IsQuantizableLayer(const Graph& graph, const Layer& layer, const BlobDims& 
   }
 }
 
-namespace {
-
 // ReLU and max pooling keep the scale of what they read: MergeBlobScales gives their input their output's scale,
 // and they run on int8 values wherever their producer does.
 bool PassesScaleThrough(const Layer& l) {
   return l.type == LayerType::kRelu || (l.type == LayerType::kPooling && l.Params<PoolParams>().pool_type == 0);
 }
-
-}  // namespace
 
 std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims) {
   // Walk the layers backwards: a blob is a head blob when every layer reading it is float and writes head blobs.

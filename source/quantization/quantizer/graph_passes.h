@@ -23,6 +23,9 @@ std::set<std::string> PerTensorBlobs(const Graph& graph);
 // swish (its int8 kernel would drop it), and so does a Concat of PriorBox outputs (SSD's prior boxes).
 bool IsQuantizableLayer(const Graph& graph, const Layer& layer, const BlobDims& dims);
 
+// ReLU and max pooling: int8 layers whose output keeps their input's scale (tnn_format.md §D.7).
+bool PassesScaleThrough(const Layer& l);
+
 // Blobs from which no int8 layer is reachable: everything after them up to the model outputs stays float (an
 // average pooling, a softmax, ...), so their values are the model's scores in all but the last float steps.
 std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims);

@@ -280,9 +280,7 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
       int8 = std::any_of(layer.inputs.begin(), layer.inputs.end(),
                          [&](const std::string& b) { return int8_blobs.count(b) > 0; });
     }
-    const bool passes_scale = layer.type == LayerType::kRelu ||
-                              (layer.type == LayerType::kPooling && layer.Params<PoolParams>().pool_type == 0);
-    if (int8 || (passes_scale && layer.inputs.size() == 1 && int8_blobs.count(layer.inputs[0]))) {
+    if (int8 || (PassesScaleThrough(layer) && layer.inputs.size() == 1 && int8_blobs.count(layer.inputs[0]))) {
       int8_blobs.insert(layer.outputs.begin(), layer.outputs.end());
     }
     if (!int8) continue;
