@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/layers/layer.h"
+#include "core/layers/pooling.h"
 
 namespace qt {
 namespace {
@@ -46,21 +47,31 @@ Status Geometry(const Pool1dParams& p, int len, Geometry1d* g) {
   g->kernel = p.kernel == 0 ? len : p.kernel;
   const int k = g->kernel, s = p.stride;
   if (p.pad_type == -1) {
-    const float f = static_cast<float>(len + 2 * p.pad - k) / static_cast<float>(s) + 1;
-    g->out = static_cast<int>(p.ceil_mode ? std::ceil(f) : std::floor(f));
-    g->pad_begin = p.pad;
-    g->pad_end = std::max(0, (g->out - 1) * s + k - len - p.pad);
-  } else {
-    // SAME honours ceil_mode and the begin pad is ceil(along / stride) ("align with pytorch", TNN says).
-    if (p.pad_type == 0) {
-      g->out = p.ceil_mode ? (len + s - 1) / s : len / s;
-    } else {
-      g->out = static_cast<int>(std::ceil(static_cast<float>(len - k + 1) / static_cast<float>(s)));
-    }
-    const int along = (g->out - 1) * s + k - len;
-    g->pad_begin = static_cast<int>(std::ceil(static_cast<float>(along) / static_cast<float>(s)));
-    g->pad_end = along - g->pad_begin;
+    // Explicit pads follow the 2-D rule along W of a height-1 plane.
+    PoolParams p2;
+    p2.kernel_h = 1;
+    p2.kernel_w = p.kernel;
+    p2.stride_w = p.stride;
+    p2.pad_w = p.pad;
+    p2.pad_type = -1;
+    p2.ceil_mode = p.ceil_mode;
+    WindowGeometry w;
+    int kh = 0, kw = 0;
+    QT_RETURN_IF_ERROR(PoolGeometry(p2, 1, len, &w, &kh, &kw));
+    g->out = w.out_w;
+    g->pad_begin = w.pad_left;
+    g->pad_end = w.pad_right;
+    return Status::Ok();
   }
+  // SAME honours ceil_mode and the begin pad is ceil(along / stride) ("align with pytorch", TNN says).
+  if (p.pad_type == 0) {
+    g->out = p.ceil_mode ? (len + s - 1) / s : len / s;
+  } else {
+    g->out = static_cast<int>(std::ceil(static_cast<float>(len - k + 1) / static_cast<float>(s)));
+  }
+  const int along = (g->out - 1) * s + k - len;
+  g->pad_begin = static_cast<int>(std::ceil(static_cast<float>(along) / static_cast<float>(s)));
+  g->pad_end = along - g->pad_begin;
   if (g->out < 1 || g->pad_begin < 0 || g->pad_end < 0) {
     return Status::InvalidArgument("1-D pooling window " + std::to_string(k) + " does not fit the length " +
                                    std::to_string(len));
