@@ -52,11 +52,10 @@ struct Int8Requant {
   std::vector<int8_t> add_zero;
 };
 
-// int32 accumulator → int8 output of channel `oc`, exactly as TNN's NaiveConvBias: float(acc)·multiplier, then
-// ReLU (max 0), or ReLU6 (clamped in int8 to [0, relu6_max], output zero point ignored as TNN does), then the
-// output zero point and Float2Int8.
-inline int8_t RequantizeInt8(int32_t acc, int oc, const Int8Requant& r) {
-  float v = static_cast<float>(acc) * r.multiplier[oc];
+// The end of TNN's NaiveConvBias for channel `oc` from the float value v: ReLU (max 0), or ReLU6 (clamped in int8 to
+// [0, relu6_max], returning before `after_activation` and the output zero point, as TNN does); otherwise
+// v + after_activation, then the output zero point and Float2Int8.
+inline int8_t RequantizeTail(float v, int oc, const Int8Requant& r, float after_activation) {
   if (r.activation == Activation::kRelu) {
     v = v > 0.f ? v : 0.f;
   } else if (r.activation == Activation::kRelu6) {
@@ -64,25 +63,23 @@ inline int8_t RequantizeInt8(int32_t acc, int oc, const Int8Requant& r) {
     q = q < r.relu6_max[oc] ? q : r.relu6_max[oc];
     return q > 0 ? q : 0;
   }
+  v += after_activation;
   return Float2Int8(v + static_cast<float>(r.out_zero[oc]));
 }
 
+// int32 accumulator → int8 output of channel `oc`, exactly as TNN's NaiveConvBias: float(acc)·multiplier, then
+// RequantizeTail.
+inline int8_t RequantizeInt8(int32_t acc, int oc, const Int8Requant& r) {
+  return RequantizeTail(static_cast<float>(acc) * r.multiplier[oc], oc, r, 0.f);
+}
+
 // RequantizeInt8 of a convolution fused with an Add (TNN's NaiveConvBias with a fusion type), `add` the other
-// operand's int8 value at the same position. As TNN, a ReLU6 returns before a kActivationThenAdd operand is added
-// (TNN drops it) and the output zero point is ignored under ReLU6.
+// operand's int8 value at the same position, added before the activation or after it (where TNN's ReLU6 drops it).
 inline int8_t RequantizeAddInt8(int32_t acc, int oc, const Int8Requant& r, int8_t add) {
   float v = static_cast<float>(acc) * r.multiplier[oc];
   const float term = static_cast<float>(add) * r.add_scale[oc] - static_cast<float>(r.add_zero[oc]) * r.add_scale[oc];
   if (r.fusion == ConvAddFusion::kAddThenActivation) v += term;
-  if (r.activation == Activation::kRelu) {
-    v = v > 0.f ? v : 0.f;
-  } else if (r.activation == Activation::kRelu6) {
-    int8_t q = Float2Int8(v);
-    q = q < r.relu6_max[oc] ? q : r.relu6_max[oc];
-    return q > 0 ? q : 0;
-  }
-  if (r.fusion == ConvAddFusion::kActivationThenAdd) v += term;
-  return Float2Int8(v + static_cast<float>(r.out_zero[oc]));
+  return RequantizeTail(v, oc, r, r.fusion == ConvAddFusion::kActivationThenAdd ? term : 0.f);
 }
 
 // Convolution on int8 NCHW data: acc = Σ (x − zp_in[ic])·(w − zp_w[oc]) over the window (padding contributes
