@@ -93,20 +93,10 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
     }
     blobs_[name] = std::move(b);
   }
+  tnn_naive_ = tnn_naive;
   execs_.clear();
-  for (const auto& layer : graph_.layers) {
-    std::unique_ptr<LayerExec> exec;
-    if (layer.quantized) {
-      QT_RETURN_IF_ERROR(CreateInt8LayerExec(layer, &exec));
-    } else {
-      exec = CreateFp32LayerExec(layer, tnn_naive);
-    }
-    LayerContext ctx{graph_, layer, {}, {}};
-    for (const auto& n : layer.inputs) ctx.in_dims.push_back(blob_dims_.at(n));
-    for (const auto& n : layer.outputs) ctx.out_dims.push_back(blob_dims_.at(n));
-    QT_RETURN_IF_ERROR(exec->Prepare(ctx).WithContext("layer '" + layer.name + "' (" + layer.type_str + ")"));
-    execs_.push_back(std::move(exec));
-  }
+  execs_.resize(graph_.layers.size());
+  for (size_t i = 0; i < graph_.layers.size(); ++i) QT_RETURN_IF_ERROR(PrepareLayer(i));
   std::map<std::string, size_t> last_use;
   for (size_t i = 0; i < graph_.layers.size(); ++i) {
     for (const auto& n : graph_.layers[i].outputs) last_use.emplace(n, i);
@@ -119,6 +109,35 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   free_float_.clear();
   free_int8_.clear();
   return Status::Ok();
+}
+
+Status Net::PrepareLayer(size_t i) {
+  const Layer& layer = graph_.layers[i];
+  std::unique_ptr<LayerExec> exec;
+  if (layer.quantized) {
+    QT_RETURN_IF_ERROR(CreateInt8LayerExec(layer, &exec));
+  } else {
+    exec = CreateFp32LayerExec(layer, tnn_naive_);
+  }
+  LayerContext ctx{graph_, layer, {}, {}};
+  for (const auto& n : layer.inputs) ctx.in_dims.push_back(blob_dims_.at(n));
+  for (const auto& n : layer.outputs) ctx.out_dims.push_back(blob_dims_.at(n));
+  QT_RETURN_IF_ERROR(exec->Prepare(ctx).WithContext("layer '" + layer.name + "' (" + layer.type_str + ")"));
+  execs_[i] = std::move(exec);
+  return Status::Ok();
+}
+
+Status Net::SetLayerResource(const std::string& layer, LayerResource resource) {
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    if (graph_.layers[i].name != layer) continue;
+    auto it = graph_.resources.find(layer);
+    if (it == graph_.resources.end() || it->second.index() != resource.index()) {
+      return Status::InvalidArgument("layer '" + layer + "' has no resource of that kind to replace");
+    }
+    it->second = std::move(resource);
+    return PrepareLayer(i);
+  }
+  return Status::NotFound("the network has no layer named '" + layer + "'");
 }
 
 void Net::Release(Blob* b) {
@@ -149,7 +168,15 @@ Status Net::Forward(const LayerCallback& callback) {
   for (auto& [name, b] : blobs_) {
     if (!graph_.FindInput(name)) b->has_float = b->has_int8 = false;
   }
-  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+  return ForwardLayers(0, graph_.layers.size(), callback);
+}
+
+Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callback) {
+  if (end > graph_.layers.size() || begin > end) return Status::InvalidArgument("layer range out of the network");
+  if (recycle_ && (begin != 0 || end != graph_.layers.size())) {
+    return Status::InvalidArgument("running part of the network needs blob recycling off");
+  }
+  for (size_t i = begin; i < end; ++i) {
     const Layer& layer = graph_.layers[i];
     LayerExec* exec = execs_[i].get();
     std::vector<Blob*> ins, outs;

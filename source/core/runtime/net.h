@@ -49,6 +49,12 @@ class Net {
   // Copies a float input; its dims must equal the input's dims.
   Status SetInput(const std::string& name, const Tensor& input);
   Status Forward(const LayerCallback& callback = nullptr);
+  // Runs layers [begin, end) of graph().layers (the graph after TNN's load-time fusions) on the values the blobs
+  // hold, so that a pass can be taken one layer at a time: Forward(cb) is ForwardLayers(0, size, cb) after the
+  // blobs are cleared. Needs recycling off.
+  Status ForwardLayers(size_t begin, size_t end, const LayerCallback& callback = nullptr);
+  // Replaces a layer's weights (same shapes and kinds) and prepares its executor again; the blobs keep their values.
+  Status SetLayerResource(const std::string& layer, LayerResource resource);
 
   // The float value of a blob after Forward (an int8 blob is dequantized on demand).
   Status GetBlob(const std::string& name, Tensor* out) const;
@@ -72,6 +78,8 @@ class Net {
   std::vector<std::vector<float>> free_float_;
   std::vector<std::vector<int8_t>> free_int8_;
   void Release(Blob* b);
+  Status PrepareLayer(size_t i);
+  bool tnn_naive_ = false;
 };
 
 }  // namespace qt
