@@ -94,7 +94,7 @@ def det4_tensors(src_images, out_dir):
 
 def data_folder(shared, m, which, count, tmp):
     """A folder of at most `count` inputs of the model's calibration (which=0) or validation (1) set."""
-    src = os.path.join(shared, FOLDERS[m['data']][which])
+    src = os.path.join(os.path.abspath(shared), FOLDERS[m['data']][which])  # symlinks need absolute targets
     out = os.path.join(tmp, f"{m['data']}_{which}_{count}")
     if os.path.isdir(out):
         return out

@@ -14,6 +14,7 @@ const char* BlobMethodName(BlobMethod m) {
     case BlobMethod::kAciqGauss: return "ACIQ-Gauss";
     case BlobMethod::kAciqLaplace: return "ACIQ-Laplace";
     case BlobMethod::kMse: return "MSE";
+    case BlobMethod::kAuto: return "auto";
   }
   return "?";
 }
@@ -35,10 +36,11 @@ Status ParseBlobMethod(int id, BlobMethod* m) {
     case 4: *m = BlobMethod::kAciqGauss; return Status::Ok();
     case 5: *m = BlobMethod::kAciqLaplace; return Status::Ok();
     case 6: *m = BlobMethod::kMse; return Status::Ok();
+    case 7: *m = BlobMethod::kAuto; return Status::Ok();
     default:
       return Status::InvalidArgument("-b " + std::to_string(id) +
                                      " is not a blob method (0 Min-Max, 2 KL, 3 asymmetric Min-Max, 4 ACIQ-Gauss, "
-                                     "5 ACIQ-Laplace, 6 MSE; 1 ADMM is for weights only)");
+                                     "5 ACIQ-Laplace, 6 MSE, 7 or 'auto' per blob; 1 ADMM is for weights only)");
   }
 }
 
@@ -53,7 +55,7 @@ Status ParseWeightMethod(int id, WeightMethod* m) {
   }
 }
 
-bool IsTnnBlobMethod(BlobMethod m) { return m != BlobMethod::kMse; }
+bool IsTnnBlobMethod(BlobMethod m) { return m != BlobMethod::kMse && m != BlobMethod::kAuto; }
 
 namespace {
 
@@ -392,6 +394,7 @@ Status RangeScale(const ChannelView& v, BlobMethod method, const std::string& bl
     }
     case BlobMethod::kKl:
     case BlobMethod::kMse:
+    case BlobMethod::kAuto:
       break;
   }
   return Status::Internal("blob method without a range formula");

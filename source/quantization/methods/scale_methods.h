@@ -10,8 +10,10 @@
 
 namespace qt {
 
-// Blob ("activation") scale methods; ids are TNN's -b values. kMse (6) is ours: it has no TNN counterpart.
-enum class BlobMethod { kMinMax = 0, kKl = 2, kAsymMinMax = 3, kAciqGauss = 4, kAciqLaplace = 5, kMse = 6 };
+// Blob ("activation") scale methods; ids are TNN's -b values. kMse (6) and kAuto (7) are ours: they have no TNN
+// counterpart. kAuto picks, per blob, the candidate threshold whose quantization error changes the blob's consumers
+// least (quantizer/auto_scale.h); it is not a formula of the statistics alone.
+enum class BlobMethod { kMinMax = 0, kKl = 2, kAsymMinMax = 3, kAciqGauss = 4, kAciqLaplace = 5, kMse = 6, kAuto = 7 };
 
 // Whether TNN's quantization_cmd has the method (so --compat tnn can reproduce it).
 bool IsTnnBlobMethod(BlobMethod m);
