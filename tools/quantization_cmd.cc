@@ -24,9 +24,19 @@ DEFINE_string(m, "", "weights: .tnnmodel or .caffemodel");
 DEFINE_string(model, "", "same as -m");
 DEFINE_string(i, "", "folder of calibration inputs: .jpg .jpeg .png .bmp images, NCHW .txt or .npy tensors");
 DEFINE_string(input_path, "", "same as -i");
-DEFINE_int32(b, 2, "blob method: 0 Min-Max, 2 KL (default: the best top-1 agreement with fp32 in doc/accuracy.md), "
-                   "3 asymmetric Min-Max, 4 ACIQ-Gauss, 5 ACIQ-Laplace, 6 MSE");
-DEFINE_int32(blob_method, -1, "same as -b");
+DEFINE_string(b, "auto", "blob method: 0 Min-Max, 2 KL (the default with --compat tnn), 3 asymmetric Min-Max, "
+                         "4 ACIQ-Gauss, 5 ACIQ-Laplace, 6 MSE, auto (or 7, the default): per blob, the threshold among "
+                         "Min-Max, KL, MSE, ACIQ and percentiles that changes what the blob's consumers compute least "
+                         "(doc/accuracy.md)");
+DEFINE_string(blob_method, "", "same as -b");
+DEFINE_bool(bias_correction, false, "fold the per-channel mean of the int8 chain's error into each int8 layer's bias");
+DEFINE_string(weight_rounding, "nearest", "'nearest', or 'adaptive': round each int8 convolution weight up or down so "
+                                          "that the layer's output on calibration activations moves least");
+DEFINE_int32(refine_inputs, 16, "calibration inputs for --bias_correction and --weight_rounding adaptive");
+DEFINE_double(min_cosine, 0, "accuracy budget: keep the most sensitive layers in float (each reading float inputs) "
+                              "until the output cosine on held-out calibration inputs reaches this value");
+DEFINE_int32(max_float_layers, -1, "at most this many layers chosen for float (alone: the most sensitive ones)");
+DEFINE_int32(auto_inputs, 16, "-b auto: calibration inputs on which each blob's candidate thresholds are scored");
 DEFINE_int32(w, 0, "weight method: 0 Min-Max, 1 ADMM, 3 asymmetric Min-Max");
 DEFINE_int32(weight_method, -1, "same as -w");
 DEFINE_int32(t, 1, "merge type: 0 per-channel blobs and weights, 1 per-channel weights with per-tensor blobs "
@@ -67,6 +77,28 @@ std::string FormatSeconds(double s) {
   return buf;
 }
 
+// -b takes TNN's numbers and 'auto'.
+Status ParseBlobFlag(const std::string& value, BlobMethod* m) {
+  if (value == "auto") {
+    *m = BlobMethod::kAuto;
+    return Status::Ok();
+  }
+  char* end = nullptr;
+  const long id = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || id < 0 || id > 99) {
+    return Status::InvalidArgument("-b '" + value + "' is not a blob method number or 'auto'");
+  }
+  return ParseBlobMethod(static_cast<int>(id), m);
+}
+
+// The method a blob's scale came from, as the closing table and the JSON name it: "auto: KL" for a choice of -b auto.
+std::string BlobMethodLabel(const QuantizeResult& q, const std::string& blob) {
+  auto c = q.blob_choice.find(blob);
+  if (c != q.blob_choice.end()) return "auto: " + c->second;
+  auto m = q.blob_methods.find(blob);
+  return m == q.blob_methods.end() ? "merged" : BlobMethodName(m->second);
+}
+
 // The closing table: every quantized layer with the method of its output scale, the scale range, and (when the
 // report ran) the share of fp32 values that clip and the cosine of the int8 chain against fp32.
 void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
@@ -81,9 +113,8 @@ void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
   for (const auto& l : q.graph.layers) {
     if (!l.quantized) continue;
     const auto& s = q.graph.blob_scales.at(l.outputs[0]).scale;
-    auto m = q.blob_methods.find(l.outputs[0]);
     std::fprintf(stderr, "%-28s %-12s %-20s %12.6g %12.6g", l.name.c_str(), LayerTypeName(l.type),
-                 m == q.blob_methods.end() ? "merged" : BlobMethodName(m->second),
+                 BlobMethodLabel(q, l.outputs[0]).c_str(),
                  *std::min_element(s.begin(), s.end()), *std::max_element(s.begin(), s.end()));
     auto a = by_layer.find(l.name);
     if (a != by_layer.end()) {
@@ -104,6 +135,36 @@ void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
     std::fprintf(stderr, "%s %s (%.5f)", i ? "," : "", eval->layers[i].layer.c_str(), eval->layers[i].cosine);
   }
   std::fputc('\n', stderr);
+}
+
+// What adaptive rounding, bias correction and the accuracy budget did, in a few lines.
+void PrintRefinementAndBudget(const QuantizeResult& q) {
+  int64_t flips = 0;
+  int rounded = 0, corrected_layers = 0, corrected = 0;
+  for (const auto& r : q.refinements) {
+    flips += r.rounding_flips;
+    rounded += r.rounding_flips > 0;
+    corrected += r.biases_corrected;
+    corrected_layers += r.biases_corrected > 0;
+  }
+  if (rounded) {
+    std::fprintf(stderr, "adaptive rounding: %lld weights rounded the other way in %d layers\n",
+                 static_cast<long long>(flips), rounded);
+  }
+  if (corrected_layers) {
+    std::fprintf(stderr, "bias correction: %d output channels in %d layers\n", corrected, corrected_layers);
+  }
+  if (q.held_out_inputs > 0) {
+    std::fprintf(stderr, "accuracy budget on %d held-out calibration inputs:%s\n", q.held_out_inputs,
+                 q.float_steps.empty() ? " no layer kept in float" : "");
+  }
+  for (const auto& st : q.float_steps) {
+    std::string with;
+    for (size_t i = 1; i < st.layers.size(); ++i) with += (i > 1 ? ", " : " (with ") + st.layers[i];
+    if (!with.empty()) with += ", so that it reads float inputs)";
+    std::fprintf(stderr, "  float: %s%s: min output cosine %.5f -> %.5f\n", st.layer.c_str(), with.c_str(),
+                 st.cosine_before, st.cosine_after);
+  }
 }
 
 std::string JsonNumber(double v) {
@@ -142,11 +203,10 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
   for (const auto& l : q.graph.layers) {
     if (!l.quantized) continue;
     const auto& sc = q.graph.blob_scales.at(l.outputs[0]).scale;
-    auto m = q.blob_methods.find(l.outputs[0]);
     auto a = by_layer.find(l.name);
     j += std::string(first ? "" : ", ") + "{\"name\": " + JsonString(l.name) +
          ", \"type\": " + JsonString(LayerTypeName(l.type)) + ", \"blob\": " + JsonString(l.outputs[0]) +
-         ", \"method\": " + JsonString(m == q.blob_methods.end() ? "merged" : BlobMethodName(m->second)) +
+         ", \"method\": " + JsonString(BlobMethodLabel(q, l.outputs[0])) +
          ", \"scale_min\": " + JsonNumber(*std::min_element(sc.begin(), sc.end())) +
          ", \"scale_max\": " + JsonNumber(*std::max_element(sc.begin(), sc.end())) +
          ", \"clipped\": " + (a == by_layer.end() ? "null" : JsonNumber(a->second->clipped)) +
@@ -202,7 +262,26 @@ Status Run() {
 
   QuantizeOptions options;
   options.tnn_compat = FLAGS_compat == "tnn";
-  QT_RETURN_IF_ERROR(ParseBlobMethod(PickInt(FLAGS_b, FLAGS_blob_method), &options.blob_method));
+  std::string blob_flag = FLAGS_blob_method.empty() ? FLAGS_b : FLAGS_blob_method;
+  // -b auto has no TNN counterpart; under --compat tnn the default is the method it had before auto existed.
+  if (options.tnn_compat && FLAGS_blob_method.empty() && gflags::GetCommandLineFlagInfoOrDie("b").is_default) {
+    blob_flag = "2";
+  }
+  QT_RETURN_IF_ERROR(ParseBlobFlag(blob_flag, &options.blob_method));
+  if (FLAGS_auto_inputs < 1) return Status::InvalidArgument("--auto_inputs must be at least 1");
+  options.auto_inputs = FLAGS_auto_inputs;
+  if (FLAGS_weight_rounding != "nearest" && FLAGS_weight_rounding != "adaptive") {
+    return Status::InvalidArgument("--weight_rounding '" + FLAGS_weight_rounding + "' is not 'nearest' or 'adaptive'");
+  }
+  if (FLAGS_refine_inputs < 1) return Status::InvalidArgument("--refine_inputs must be at least 1");
+  options.refine.adaptive_rounding = FLAGS_weight_rounding == "adaptive";
+  options.refine.bias_correction = FLAGS_bias_correction;
+  options.refine_inputs = FLAGS_refine_inputs;
+  if (FLAGS_min_cosine < 0 || FLAGS_min_cosine > 1) {
+    return Status::InvalidArgument("--min_cosine must be in [0, 1]");
+  }
+  options.budget.min_cosine = FLAGS_min_cosine;
+  options.budget.max_layers = FLAGS_max_float_layers;
   QT_RETURN_IF_ERROR(ParseWeightMethod(PickInt(FLAGS_w, FLAGS_weight_method), &options.weight_method));
   const int merge = PickInt(FLAGS_t, FLAGS_merge_type);
   if (merge < 0 || merge > 2) return Status::InvalidArgument("-t " + std::to_string(merge) + " is not 0, 1 or 2");
@@ -283,6 +362,7 @@ Status Run() {
   }
   const double report_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - report_start).count();
   PrintLayerTable(q, evaluated ? &summary : nullptr);
+  PrintRefinementAndBudget(q);
   std::string phases;
   for (const auto& [phase, t] : q.timings) {
     phases += phase + " " + FormatSeconds(t);
@@ -315,7 +395,7 @@ int main(int argc, char** argv) {
   return qt::ToolMain(
       "quantization_cmd",
       "calibrates a model and writes a TNN int8 model\n"
-      "  quantization_cmd -p model.tnnproto -m model.tnnmodel -i calib_folder [-b 0|2|3|4|5|6] [-w 0|1|3] "
+      "  quantization_cmd -p model.tnnproto -m model.tnnmodel -i calib_folder [-b 0|2|3|4|5|6|auto] [-w 0|1|3] "
       "[-t 0|1|2] [-n mean] [-s scale] [-r 1] [-o prefix] [--stats file] [--table file] [--report n] "
       "[--fp32_layers a,b] [--compat tnn] [--threads n] [--json out.json]\n"
       "  (-p deploy.prototxt -m weights.caffemodel reads a Caffe model, -p model.onnx an ONNX model)",

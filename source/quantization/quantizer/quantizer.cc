@@ -18,6 +18,14 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// At most `count` of the samples, evenly spaced over the set.
+std::vector<CalibrationSample> EvenlySpaced(const std::vector<CalibrationSample>& samples, int count) {
+  const size_t k = std::min<size_t>(std::max(count, 1), samples.size());
+  std::vector<CalibrationSample> subset;
+  for (size_t i = 0; i < k; ++i) subset.push_back(samples[i * samples.size() / k]);
+  return subset;
+}
+
 // Which blobs get a scale, whether it is per tensor, and with which method after TNN's downgrades.
 struct BlobPlan {
   bool merged = false;
@@ -44,7 +52,8 @@ std::map<std::string, BlobPlan> PlanBlobs(const Graph& g, const BlobDims& dims, 
       note(std::string("note: blob '") + name + "' reaches the model output through float layers only: Min-Max " +
            "instead of " + BlobMethodName(p.method) + " (clipping it would cut the largest class scores)");
       p.method = BlobMethod::kMinMax;
-    } else if (hw < 100 && p.method != BlobMethod::kAsymMinMax && p.method != BlobMethod::kMinMax) {
+    } else if (hw < 100 && p.method != BlobMethod::kAsymMinMax && p.method != BlobMethod::kMinMax &&
+               p.method != BlobMethod::kAuto) {
       note(std::string("note: blob '") + name + "' has H*W = " + std::to_string(hw) + " < 100: Min-Max instead of " +
            BlobMethodName(p.method));
       p.method = BlobMethod::kMinMax;
@@ -167,7 +176,7 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
   StreamingCalibration how;
   for (const auto& [name, p] : plan) {
     blobs.push_back(name);
-    if (p.method == BlobMethod::kKl || p.method == BlobMethod::kMse) {
+    if (p.method == BlobMethod::kKl || p.method == BlobMethod::kMse || p.method == BlobMethod::kAuto) {
       (p.merged ? how.request.tensor_hist : how.request.channel_hist) = true;
     }
   }
@@ -205,10 +214,30 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
   }
   result->timings.push_back({"statistics", SecondsSince(start)});
   const auto scales_start = std::chrono::steady_clock::now();
+  auto& candidates = result->blob_candidates;
+  for (const auto& [name, p] : plan) {
+    if (p.method == BlobMethod::kAuto) candidates[name];
+  }
   QT_RETURN_IF_ERROR(ComputeScales(plan, scales, [&](const std::string& name, const BlobPlan& p, ScaleResult* r) {
-    return ComputeBlobScale(stats.at(name), p.merged, p.method, name, r);
+    if (p.method != BlobMethod::kAuto) return ComputeBlobScale(stats.at(name), p.merged, p.method, name, r);
+    auto& c = candidates.at(name);
+    QT_RETURN_IF_ERROR(BlobScaleCandidates(stats.at(name), p.merged, name, &c));
+    r->scale = c[0].scale;
+    r->zero_point.assign(r->scale.size(), 0);
+    return Status::Ok();
   }));
   result->timings.push_back({"blob scales", SecondsSince(scales_start)});
+  if (!candidates.empty()) {
+    const auto auto_start = std::chrono::steady_clock::now();
+    QT_RETURN_IF_ERROR(
+        MeasureConsumerErrors(g, EvenlySpaced(samples, o.auto_inputs), o.preprocess, cb.progress, &candidates));
+    for (const auto& [name, c] : candidates) {
+      const ScaleCandidate& best = c[BestCandidate(c)];
+      (*scales)[name].scale = best.scale;
+      result->blob_choice[name] = best.method;
+    }
+    result->timings.push_back({"auto scales", SecondsSince(auto_start)});
+  }
   return Status::Ok();
 }
 
@@ -234,6 +263,17 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   for (const auto& name : options.float_layers) {
     if (!fp32.FindLayer(name)) return Status::NotFound("--fp32_layers: the model has no layer named '" + name + "'");
   }
+  const bool budgeted = options.budget.min_cosine > 0 || options.budget.max_layers >= 0;
+  if (budgeted && samples.size() < 4) {
+    return Status::InvalidArgument("the accuracy budget (--min_cosine, --max_float_layers) holds a quarter of the "
+                                   "calibration inputs out: give at least 4");
+  }
+  // Held-out inputs are every k-th one from the middle of each stretch, so they span the set like the others.
+  std::vector<CalibrationSample> calibration, held_out;
+  const size_t held = budgeted ? std::min<size_t>(16, samples.size() / 4) : 0;
+  std::set<size_t> held_index;
+  for (size_t i = 0; i < held; ++i) held_index.insert((2 * i + 1) * samples.size() / (2 * held));
+  for (size_t i = 0; i < samples.size(); ++i) (held_index.count(i) ? held_out : calibration).push_back(samples[i]);
   QuantizeCallbacks cb = callbacks;
   if (!cb.note) cb.note = [](const std::string&) {};
   *result = QuantizeResult();
@@ -258,14 +298,15 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
 
   std::map<std::string, BlobScale> scales;
   if (options.tnn_compat) {
-    QT_RETURN_IF_ERROR(TnnScales(g, samples, options, plan, cb.progress, &scales));
+    QT_RETURN_IF_ERROR(TnnScales(g, calibration, options, plan, cb.progress, &scales));
   } else {
-    QT_RETURN_IF_ERROR(StreamingScales(g, samples, options, plan, cb, result, &scales));
+    QT_RETURN_IF_ERROR(StreamingScales(g, calibration, options, plan, cb, result, &scales));
   }
   for (auto& [name, s] : scales) g.blob_scales[name] = std::move(s);
   for (const auto& [name, p] : plan) result->blob_methods[name] = p.method;
 
   const auto weights_start = std::chrono::steady_clock::now();
+  const Graph simplified = g;
   std::vector<Layer*> weighted;
   // A layer without weights (Concat, Add) runs int8 only where some input is a model input or comes from an int8
   // layer (directly or through ReLU / max pooling, which keep the scale): fed by float layers alone, as an
@@ -303,6 +344,24 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   }
   MergeBlobScales(&g);
   result->timings.push_back({"weights", SecondsSince(weights_start)});
+  if (options.refine.adaptive_rounding || options.refine.bias_correction) {
+    const auto refine_start = std::chrono::steady_clock::now();
+    QT_RETURN_IF_ERROR(RefineWeights(simplified, EvenlySpaced(calibration, options.refine_inputs),
+                                     options.preprocess, options.refine, cb.progress, &g, &result->refinements));
+    result->timings.push_back({"refinement", SecondsSince(refine_start)});
+  }
+  if (budgeted) {
+    const auto budget_start = std::chrono::steady_clock::now();
+    BlobDims input_dims;
+    for (const auto& in : g.inputs) input_dims[in.name] = dims.at(in.name);
+    std::vector<SampleTensors> tensors(held_out.size());
+    for (size_t i = 0; i < held_out.size(); ++i) {
+      QT_RETURN_IF_ERROR(LoadSample(held_out[i], input_dims, options.preprocess, &tensors[i]));
+    }
+    QT_RETURN_IF_ERROR(ApplyFloatBudget(simplified, tensors, options.budget, cb.progress, &g, &result->float_steps));
+    result->held_out_inputs = static_cast<int>(held_out.size());
+    result->timings.push_back({"float layers", SecondsSince(budget_start)});
+  }
   result->graph = std::move(g);
   return Status::Ok();
 }

@@ -11,7 +11,10 @@
 #include "quantization/inputs/input_loader.h"
 #include "quantization/inputs/preprocess.h"
 #include "quantization/methods/scale_methods.h"
+#include "quantization/quantizer/auto_scale.h"
 #include "quantization/quantizer/calibrator.h"
+#include "quantization/quantizer/mixed_precision.h"
+#include "quantization/quantizer/weight_refinement.h"
 
 namespace qt {
 
@@ -34,6 +37,15 @@ struct QuantizeOptions {
   // Layers kept in float (manual mixed precision): they are not quantized, although their blobs are calibrated
   // for int8 neighbours. Names are layer names of the model as given.
   std::set<std::string> float_layers;
+  // -b auto: the calibration inputs (evenly spaced over the set) on which each blob's candidate thresholds are
+  // scored by the error they cause in the blob's consumers.
+  int auto_inputs = 16;
+  // Adaptive weight rounding and bias correction (weight_refinement.h), on `refine_inputs` calibration inputs.
+  RefineOptions refine;
+  int refine_inputs = 16;
+  // Accuracy budget: when set, a quarter of the calibration inputs (at most 16) are held out of calibration, and the
+  // most sensitive int8 layers go back to float until their output cosine reaches the budget.
+  FloatBudget budget;
 };
 
 struct QuantizeCallbacks {
@@ -44,6 +56,12 @@ struct QuantizeCallbacks {
 struct QuantizeResult {
   Graph graph;
   std::map<std::string, BlobMethod> blob_methods;  // the method each blob's scale came from, after downgrades
+  // -b auto: per blob the candidates with their consumer errors, and the name of the one chosen.
+  std::map<std::string, std::vector<ScaleCandidate>> blob_candidates;
+  std::map<std::string, std::string> blob_choice;
+  std::vector<LayerRefinement> refinements;  // per int8 Conv/InnerProduct, in execution order
+  std::vector<FloatLayerStep> float_steps;   // the accuracy budget's choices, in order
+  int held_out_inputs = 0;
   std::map<size_t, SampleTensors> kept_inputs;      // by sample index (QuantizeOptions::keep_inputs)
   // The per-tensor input scale each Conv/InnerProduct's weights were folded with (absent for per-channel inputs);
   // scale merging may later change the input blob's stored scale, not the weights.

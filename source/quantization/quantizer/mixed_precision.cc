@@ -1,0 +1,126 @@
+#include "quantization/quantizer/mixed_precision.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/runtime/net.h"
+#include "quantization/eval/evaluator.h"
+
+namespace qt {
+namespace {
+
+bool HasWeights(const Layer& l) {
+  return l.type == LayerType::kConvolution || l.type == LayerType::kInnerProduct;
+}
+
+Status Outputs(const Graph& g, const SampleTensors& in, std::map<std::string, Tensor>* out) {
+  Net net;
+  QT_RETURN_IF_ERROR(net.Init(g));
+  for (const auto& [name, t] : in) QT_RETURN_IF_ERROR(net.SetInput(name, t));
+  QT_RETURN_IF_ERROR(net.Forward());
+  for (const auto& name : g.outputs) QT_RETURN_IF_ERROR(net.GetBlob(name, &(*out)[name]));
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<std::string> FloatClosure(const Graph& int8, const std::string& layer) {
+  std::vector<std::string> out = {layer};
+  std::set<std::string> seen = {layer};
+  const Layer* l = int8.FindLayer(layer);
+  if (!l) return out;
+  std::vector<std::string> blobs = l->inputs;
+  while (!blobs.empty()) {
+    const std::string b = blobs.back();
+    blobs.pop_back();
+    const Layer* p = int8.Producer(b);
+    if (!p || !p->quantized || seen.count(p->name)) continue;
+    seen.insert(p->name);
+    out.push_back(p->name);
+    if (!HasWeights(*p)) blobs.insert(blobs.end(), p->inputs.begin(), p->inputs.end());
+  }
+  return out;
+}
+
+Status DequantizeLayers(const Graph& fp32, const std::vector<std::string>& layers, Graph* int8) {
+  for (const auto& name : layers) {
+    Layer* l = int8->FindLayer(name);
+    if (!l) return Status::NotFound("no layer named '" + name + "'");
+    l->quantized = false;
+    auto r = fp32.resources.find(name);
+    if (r != fp32.resources.end()) int8->resources[name] = r->second;
+  }
+  return Status::Ok();
+}
+
+Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inputs,
+                        const std::vector<std::map<std::string, Tensor>>& reference, double* cosine) {
+  Net net;
+  QT_RETURN_IF_ERROR(net.Init(int8));
+  std::map<std::string, double> sums;
+  Tensor t;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    for (const auto& [name, value] : inputs[i]) QT_RETURN_IF_ERROR(net.SetInput(name, value));
+    QT_RETURN_IF_ERROR(net.Forward());
+    for (const auto& name : int8.outputs) {
+      QT_RETURN_IF_ERROR(net.GetBlob(name, &t));
+      sums[name] += Cosine(reference[i].at(name).data, t.data);
+    }
+  }
+  *cosine = 1;
+  for (const auto& [name, s] : sums) *cosine = std::min(*cosine, s / std::max<size_t>(inputs.size(), 1));
+  return Status::Ok();
+}
+
+Status ApplyFloatBudget(const Graph& fp32, const std::vector<SampleTensors>& held_out, const FloatBudget& budget,
+                        const ProgressFn& progress, Graph* int8, std::vector<FloatLayerStep>* steps) {
+  if (held_out.empty()) return Status::InvalidArgument("the accuracy budget needs held-out calibration inputs");
+  std::vector<std::map<std::string, Tensor>> reference(held_out.size());
+  for (size_t i = 0; i < held_out.size(); ++i) QT_RETURN_IF_ERROR(Outputs(fp32, held_out[i], &reference[i]));
+  double current = 0;
+  QT_RETURN_IF_ERROR(HeldOutMinCosine(*int8, held_out, reference, &current));
+  struct Ranked {
+    std::string layer;
+    double gain;
+  };
+  std::vector<Ranked> ranked;
+  std::vector<std::string> candidates;
+  for (const auto& l : int8->layers) {
+    if (l.quantized && HasWeights(l)) candidates.push_back(l.name);
+  }
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    Graph trial = *int8;
+    QT_RETURN_IF_ERROR(DequantizeLayers(fp32, FloatClosure(*int8, candidates[i]), &trial));
+    double c = 0;
+    QT_RETURN_IF_ERROR(HeldOutMinCosine(trial, held_out, reference, &c));
+    ranked.push_back({candidates[i], c - current});
+    if (progress) progress("layer sensitivity", i + 1, candidates.size());
+  }
+  // Stable: equal gains keep layer order.
+  std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.gain > b.gain; });
+  int chosen = 0;
+  for (const auto& r : ranked) {
+    if (budget.max_layers >= 0 && chosen >= budget.max_layers) break;
+    if (budget.min_cosine > 0 && current >= budget.min_cosine) break;
+    const Layer* l = int8->FindLayer(r.layer);
+    if (!l || !l->quantized) continue;  // already float through an earlier layer's closure
+    FloatLayerStep step;
+    step.layer = r.layer;
+    step.sensitivity = r.gain;
+    step.cosine_before = current;
+    step.layers = FloatClosure(*int8, r.layer);
+    // Gains measured one layer at a time do not add up: a layer that does not help on top of those already chosen
+    // is passed over.
+    Graph trial = *int8;
+    QT_RETURN_IF_ERROR(DequantizeLayers(fp32, step.layers, &trial));
+    QT_RETURN_IF_ERROR(HeldOutMinCosine(trial, held_out, reference, &step.cosine_after));
+    if (step.cosine_after <= current) continue;
+    *int8 = std::move(trial);
+    current = step.cosine_after;
+    steps->push_back(std::move(step));
+    ++chosen;
+  }
+  return Status::Ok();
+}
+
+}  // namespace qt

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/graph/graph.h"
+#include "quantization/quantizer/calibrator.h"
+
+namespace qt {
+
+// One step of the accuracy budget: a layer put back in float, with the int8 layers that had to follow it so that
+// it reads float inputs, and the min output cosine on the held-out inputs before and after.
+struct FloatLayerStep {
+  std::string layer;                // the layer chosen (ranked by sensitivity)
+  std::vector<std::string> layers;  // every layer that became float with it (the layer first)
+  double sensitivity = 0;           // min output cosine gained by this layer alone on the all-int8 model
+  double cosine_before = 0, cosine_after = 0;
+};
+
+struct FloatBudget {
+  double min_cosine = 0;  // > 0: add float layers until the held-out min output cosine reaches it
+  int max_layers = -1;    // >= 0: at most this many chosen layers; alone, exactly the most sensitive ones
+};
+
+// The layers that must leave int8 with `layer` so that it reads float inputs: back from each of its inputs through
+// int8 layers without weights (Concat, Add, ReLU, Pooling, ...) up to and including the int8 layers with weights
+// that produce them (which then compute in float from their own int8 inputs). `layer` first.
+std::vector<std::string> FloatClosure(const Graph& int8, const std::string& layer);
+
+// Puts `layers` of `int8` back in float with the weights of `fp32` (the graph it was quantized from, same names).
+Status DequantizeLayers(const Graph& fp32, const std::vector<std::string>& layers, Graph* int8);
+
+// The mean over `inputs` of the cosine between fp32 and `int8` outputs, minimum over outputs; `reference` holds
+// the fp32 outputs per input (by output name).
+Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inputs,
+                        const std::vector<std::map<std::string, Tensor>>& reference, double* cosine);
+
+// Ranks every int8 Conv/InnerProduct of `int8` by what keeping it (and its closure) in float alone gains on the
+// held-out inputs, then keeps layers in float in that order, passing over those that do not raise the cosine on top
+// of the ones already chosen, until the budget is met. Steps are appended to *steps.
+Status ApplyFloatBudget(const Graph& fp32, const std::vector<SampleTensors>& held_out, const FloatBudget& budget,
+                        const ProgressFn& progress, Graph* int8, std::vector<FloatLayerStep>* steps);
+
+}  // namespace qt

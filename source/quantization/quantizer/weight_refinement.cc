@@ -1,0 +1,365 @@
+#include "quantization/quantizer/weight_refinement.h"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <set>
+
+#include "core/int8/kernels_int8.h"
+#include "core/layers/convolution.h"
+#include "core/layers/inner_product.h"
+#include "core/runtime/net.h"
+
+namespace qt {
+namespace {
+
+bool IsWeighted(const Layer& l) {
+  return l.quantized && (l.type == LayerType::kConvolution || l.type == LayerType::kInnerProduct);
+}
+
+float ScaleOf(const std::vector<float>& s, int c) { return s.size() == 1 ? s[0] : s[c]; }
+
+double Objective(const std::vector<int>& q, const std::vector<double>& r, const std::vector<double>& h) {
+  const size_t k = r.size();
+  double total = 0;
+  for (size_t i = 0; i < k; ++i) {
+    const double di = q[i] - r[i];
+    double row = 0;
+    for (size_t j = 0; j < k; ++j) row += h[i * k + j] * (q[j] - r[j]);
+    total += di * row;
+  }
+  return total;
+}
+
+// Second moments of a convolution's int8 input patches (im2col rows, zero padding), one k×k matrix per group,
+// over a strided subset of output positions of every network's current input value: about 8 rows per unknown,
+// between 1024 and 8192 rows in all. *rows gets the number of rows taken per group.
+Status InputMoments(const std::vector<std::unique_ptr<Net>>& nets, const Layer& l, const std::vector<float>& in_scale,
+                    std::vector<Eigen::MatrixXd>* moments, int64_t* rows) {
+  const auto& p = l.Params<ConvParams>();
+  const Dims& d = nets[0]->blob_dims().at(l.inputs[0]);
+  if (d.size() != 4) return Status::Internal("convolution input '" + l.inputs[0] + "' is not NCHW");
+  const int batch = d[0], channels = d[1], in_h = d[2], in_w = d[3];
+  WindowGeometry geo;
+  QT_RETURN_IF_ERROR(ConvGeometry(p, in_h, in_w, &geo));
+  const int icg = channels / p.group, kk = p.kernel_h * p.kernel_w, k = icg * kk;
+  const int64_t positions = int64_t{geo.out_h} * geo.out_w;
+  const int64_t cap = std::clamp<int64_t>(int64_t{8} * k, 1024, 8192);
+  const int64_t per_image = std::max<int64_t>(1, cap / static_cast<int64_t>(nets.size() * batch));
+  const int64_t step = std::max<int64_t>(1, positions / per_image);
+  const int64_t m = (positions + step - 1) / step;
+  moments->assign(p.group, Eigen::MatrixXd::Zero(k, k));
+  *rows = 0;
+  Tensor scratch;
+  Eigen::MatrixXd x(m, k);
+  for (const auto& net : nets) {
+    const Tensor* value = nullptr;
+    QT_RETURN_IF_ERROR(net->ViewBlob(l.inputs[0], &value, &scratch));
+    for (int b = 0; b < batch; ++b) {
+      for (int g = 0; g < p.group; ++g) {
+        for (int64_t row = 0; row < m; ++row) {
+          const int64_t pos = row * step;
+          const int oh = static_cast<int>(pos / geo.out_w), ow = static_cast<int>(pos % geo.out_w);
+          for (int ci = 0; ci < icg; ++ci) {
+            const int c = g * icg + ci;
+            const float s = ScaleOf(in_scale, c);
+            const float* plane = value->data.data() + (int64_t{b} * channels + c) * in_h * in_w;
+            for (int ky = 0; ky < p.kernel_h; ++ky) {
+              const int y = oh * p.stride_h - geo.pad_top + ky * p.dilation_h;
+              for (int kx = 0; kx < p.kernel_w; ++kx) {
+                const int xx = ow * p.stride_w - geo.pad_left + kx * p.dilation_w;
+                const bool inside = s != 0.f && y >= 0 && y < in_h && xx >= 0 && xx < in_w;
+                x(row, ci * kk + ky * p.kernel_w + kx) = inside ? Float2Int8(plane[y * in_w + xx] / s) : 0;
+              }
+            }
+          }
+        }
+        (*moments)[g].selfadjointView<Eigen::Lower>().rankUpdate(x.transpose());
+      }
+      *rows += m;
+    }
+  }
+  for (auto& h : *moments) h = h.selfadjointView<Eigen::Lower>();
+  return Status::Ok();
+}
+
+// Rounds a convolution's int8 weights adaptively (see RefineOptions) on the int8 inputs the networks hold.
+Status RoundConvAdaptively(const Graph& fp32, const std::vector<std::unique_ptr<Net>>& nets, const Layer& l,
+                           Graph* int8, LayerRefinement* rep) {
+  auto& res = std::get<ConvResource>(int8->resources.at(l.name));
+  const auto zero = res.zero_point.As<int8_t>();
+  if (std::any_of(zero.begin(), zero.end(), [](int8_t z) { return z != 0; })) return Status::Ok();
+  const auto& p = l.Params<ConvParams>();
+  const Dims& d = nets[0]->blob_dims().at(l.inputs[0]);
+  const int icg = d[1] / p.group, kk = p.kernel_h * p.kernel_w, k = icg * kk;
+  if (k > 4096) return Status::Ok();
+  const std::vector<float> in_scale = int8->blob_scales.at(l.inputs[0]).scale;
+  std::vector<Eigen::MatrixXd> moments;
+  int64_t rows = 0;
+  QT_RETURN_IF_ERROR(InputMoments(nets, l, in_scale, &moments, &rows));
+  // With fewer patches than unknowns the moments are singular: the data would not pin the rounding down.
+  if (rows < 2 * k) return Status::Ok();
+  const std::vector<float> w = std::get<ConvResource>(fp32.resources.at(l.name)).filter.ToFloat();
+  const std::vector<float> ws = res.scale.ToFloat();
+  std::vector<int8_t> q = res.filter.As<int8_t>();
+  const int oc = p.output_channel, ocg = oc / p.group;
+  double before = 0, after = 0;
+  std::vector<double> r(k), h(static_cast<size_t>(k) * k);
+  std::vector<int> qi;
+  for (int o = 0; o < oc; ++o) {
+    const float step = ScaleOf(ws, o);
+    if (step == 0.f) continue;
+    const int g = o / ocg;
+    const Eigen::MatrixXd& m = moments[g];
+    for (int i = 0; i < k; ++i) {
+      for (int j = 0; j < k; ++j) h[static_cast<size_t>(i) * k + j] = m(i, j);
+    }
+    for (int i = 0; i < k; ++i) {
+      r[i] = static_cast<double>(w[int64_t{o} * k + i]) * ScaleOf(in_scale, g * icg + i / kk) / step;
+    }
+    std::vector<int> nearest(k);
+    for (int i = 0; i < k; ++i) nearest[i] = static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
+    before += Objective(nearest, r, h);
+    rep->rounding_flips += AdaptiveRound(r, h, &qi);
+    after += Objective(qi, r, h);
+    for (int i = 0; i < k; ++i) q[int64_t{o} * k + i] = static_cast<int8_t>(qi[i]);
+  }
+  rep->rounding_objective = before > 0 ? after / before : 1;
+  res.filter = RawBuffer::FromInt8(q);
+  for (const auto& net : nets) QT_RETURN_IF_ERROR(net->SetLayerResource(l.name, res));
+  return Status::Ok();
+}
+
+// Folds the per-channel mean of (fp32 − int8) of the layer's output into its int32 bias, for the channels where
+// that mean stands out of its noise (more than two standard errors). Only values where the layer is linear count:
+// not saturated, and above zero on both sides after a fused ReLU (below 6 too for ReLU6).
+Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vector<std::map<std::string, Tensor>>& refs,
+                   const Layer& l, Graph* int8, size_t index, LayerRefinement* rep) {
+  int activation = kActivationNone;
+  if (l.type == LayerType::kConvolution) {
+    const auto& p = l.Params<ConvParams>();
+    if (p.fusion == 2 && p.activation != kActivationNone) return Status::Ok();
+    activation = p.activation;
+  }
+  LayerResource& any = int8->resources.at(l.name);
+  RawBuffer* bias = nullptr;
+  std::vector<float> ws;
+  if (auto* c = std::get_if<ConvResource>(&any)) {
+    if (!c->has_bias) return Status::Ok();
+    bias = &c->bias;
+    ws = c->scale.ToFloat();
+  } else {
+    auto& ip = std::get<InnerProductResource>(any);
+    if (ip.bias.count() == 0) return Status::Ok();
+    bias = &ip.bias;
+    ws = ip.scale.ToFloat();
+  }
+  if (bias->dtype() != DataType::kInt32) return Status::Internal("layer '" + l.name + "' has no int32 bias");
+  const std::string& out = l.outputs[0];
+  const std::vector<float>& s_out = int8->blob_scales.at(out).scale;
+  const Dims& d = nets[0]->blob_dims().at(out);
+  const int batch = d[0], channels = d.size() > 1 ? d[1] : 1;
+  const int64_t spatial = DimsCount(d) / batch / channels;
+  // A mean over a handful of values per channel (an inner product sees one per input) is mostly noise.
+  if (spatial * batch * static_cast<int64_t>(nets.size()) < 256) return Status::Ok();
+  std::vector<double> n(channels, 0), sum(channels, 0), sumsq(channels, 0);
+  double signal = 0;
+  int64_t values = 0;
+  Tensor scratch;
+  for (size_t k = 0; k < nets.size(); ++k) {
+    const Tensor* y = nullptr;
+    QT_RETURN_IF_ERROR(nets[k]->ViewBlob(out, &y, &scratch));
+    const Tensor& ref = refs[k].at(out);
+    if (ref.data.size() != y->data.size()) return Status::Internal("blob '" + out + "' differs in size from fp32");
+    for (int b = 0; b < batch; ++b) {
+      for (int c = 0; c < channels; ++c) {
+        const float limit = 127 * ScaleOf(s_out, c) * 0.999f;
+        const int64_t base = (int64_t{b} * channels + c) * spatial;
+        for (int64_t i = 0; i < spatial; ++i) {
+          const float f = ref.data[base + i], q = y->data[base + i];
+          signal += static_cast<double>(f) * f;
+          ++values;
+          if (std::fabs(q) >= limit) continue;
+          if (activation != kActivationNone && !(f > 0 && q > 0)) continue;
+          if (activation == kActivationRelu6 && !(f < 6 && q < 6)) continue;
+          const double e = static_cast<double>(f) - q;
+          n[c] += 1;
+          sum[c] += e;
+          sumsq[c] += e * e;
+        }
+      }
+    }
+  }
+  std::vector<int32_t> bq = bias->As<int32_t>();
+  if (static_cast<int>(bq.size()) != channels) return Status::Ok();
+  double removed = 0;
+  for (int c = 0; c < channels; ++c) {
+    if (n[c] < 2) continue;
+    const double mean = sum[c] / n[c];
+    const double var = std::max(0.0, sumsq[c] / n[c] - mean * mean);
+    const float step = ScaleOf(ws, c);
+    if (step == 0.f || std::fabs(mean) <= 2 * std::sqrt(var / n[c])) continue;
+    const double delta = std::round(mean / step);
+    if (delta == 0) continue;
+    const double moved = std::clamp(static_cast<double>(bq[c]) + delta,
+                                    static_cast<double>(std::numeric_limits<int32_t>::min()),
+                                    static_cast<double>(std::numeric_limits<int32_t>::max()));
+    bq[c] = static_cast<int32_t>(moved);
+    ++rep->biases_corrected;
+    removed += mean * mean;
+  }
+  if (rep->biases_corrected == 0) return Status::Ok();
+  rep->mean_error_removed = signal > 0 ? std::sqrt(removed / channels) / std::sqrt(signal / values) : 0;
+  *bias = RawBuffer::FromInt32(bq);
+  for (const auto& net : nets) {
+    QT_RETURN_IF_ERROR(net->SetLayerResource(l.name, any));
+    QT_RETURN_IF_ERROR(net->ForwardLayers(index, index + 1));
+  }
+  return Status::Ok();
+}
+
+// Σ (fp32 − int8)² of a blob over the networks' current values.
+Status OutputError(const std::vector<std::unique_ptr<Net>>& nets, const std::vector<std::map<std::string, Tensor>>& refs,
+                   const std::string& blob, double* error) {
+  *error = 0;
+  Tensor scratch;
+  for (size_t k = 0; k < nets.size(); ++k) {
+    const Tensor* y = nullptr;
+    QT_RETURN_IF_ERROR(nets[k]->ViewBlob(blob, &y, &scratch));
+    const Tensor& ref = refs[k].at(blob);
+    if (ref.data.size() != y->data.size()) return Status::Internal("blob '" + blob + "' differs in size from fp32");
+    for (size_t i = 0; i < ref.data.size(); ++i) {
+      const double e = static_cast<double>(ref.data[i]) - y->data[i];
+      *error += e * e;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int64_t AdaptiveRound(const std::vector<double>& r, const std::vector<double>& h, std::vector<int>* q) {
+  const size_t k = r.size();
+  q->resize(k);
+  std::vector<double> g(k, 0.0);
+  for (size_t i = 0; i < k; ++i) (*q)[i] = static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
+  for (size_t i = 0; i < k; ++i) {
+    for (size_t j = 0; j < k; ++j) g[i] += h[i * k + j] * ((*q)[j] - r[j]);
+  }
+  for (int sweep = 0; sweep < 16; ++sweep) {
+    bool changed = false;
+    for (size_t i = 0; i < k; ++i) {
+      const int delta = (*q)[i] >= r[i] ? -1 : 1;
+      const int moved = (*q)[i] + delta;
+      if (moved < -127 || moved > 127 || std::fabs(moved - r[i]) >= 1) continue;
+      const double hii = h[i * k + i];
+      // The objective changes by 2δ(Hd)_i + H_ii; a relative margin keeps rounding noise from flipping back and forth.
+      if (2 * delta * g[i] + hii >= -1e-9 * hii) continue;
+      (*q)[i] = moved;
+      for (size_t j = 0; j < k; ++j) g[j] += delta * h[j * k + i];
+      changed = true;
+    }
+    if (!changed) break;
+  }
+  int64_t flips = 0;
+  for (size_t i = 0; i < k; ++i) flips += (*q)[i] != static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
+  return flips;
+}
+
+Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
+                     const RefineOptions& options, const ProgressFn& progress, Graph* int8,
+                     std::vector<LayerRefinement>* report) {
+  report->clear();
+  if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
+  std::vector<std::unique_ptr<Net>> nets(samples.size());
+  for (auto& net : nets) {
+    net = std::make_unique<Net>();
+    QT_RETURN_IF_ERROR(net->Init(*int8));
+  }
+  const Graph& fused = nets[0]->graph();
+  std::set<std::string> wanted;
+  for (const auto& l : fused.layers) {
+    if (IsWeighted(l)) wanted.insert(l.outputs[0]);
+  }
+  Net ref;
+  QT_RETURN_IF_ERROR(ref.Init(fp32));
+  ref.set_recycle_blobs(true);
+  std::map<std::string, Dims> input_dims;
+  for (const auto& in : ref.inputs()) input_dims[in.name] = in.dims;
+  std::vector<std::map<std::string, Tensor>> refs(samples.size());
+  for (size_t k = 0; k < samples.size(); ++k) {
+    SampleTensors tensors;
+    QT_RETURN_IF_ERROR(LoadSample(samples[k], input_dims, pre, &tensors));
+    for (const auto& [name, t] : tensors) {
+      QT_RETURN_IF_ERROR(ref.SetInput(name, t));
+      QT_RETURN_IF_ERROR(nets[k]->SetInput(name, t));
+    }
+    QT_RETURN_IF_ERROR(ref.Forward([&](const Layer& layer, const std::vector<const Tensor*>& outs) -> Status {
+      for (size_t o = 0; o < outs.size(); ++o) {
+        if (wanted.count(layer.outputs[o])) refs[k][layer.outputs[o]] = *outs[o];
+      }
+      return Status::Ok();
+    }));
+  }
+  auto run = [&](size_t i) -> Status {
+    for (const auto& net : nets) QT_RETURN_IF_ERROR(net->ForwardLayers(i, i + 1));
+    return Status::Ok();
+  };
+  // Each change is kept only if it lowers the squared error of the layer's output against fp32 on these inputs:
+  // the rounding objective leaves out the activation and saturation, and a bias shift can help the values the
+  // consumers see less than its mean suggests (after a ReLU6, before a global pooling).
+  auto keep_if_better = [&](size_t i, const Layer& l, const LayerResource& before, double* error,
+                            bool* kept) -> Status {
+    double now = 0;
+    QT_RETURN_IF_ERROR(OutputError(nets, refs, l.outputs[0], &now));
+    *kept = now < *error;
+    if (*kept) {
+      *error = now;
+      return Status::Ok();
+    }
+    int8->resources.at(l.name) = before;
+    for (const auto& net : nets) QT_RETURN_IF_ERROR(net->SetLayerResource(l.name, before));
+    return run(i);
+  };
+  for (size_t i = 0; i < fused.layers.size(); ++i) {
+    const Layer& l = fused.layers[i];
+    QT_RETURN_IF_ERROR(run(i));
+    if (!IsWeighted(l) || !refs[0].count(l.outputs[0])) continue;
+    LayerRefinement rep;
+    rep.layer = l.name;
+    double error = 0;
+    QT_RETURN_IF_ERROR(OutputError(nets, refs, l.outputs[0], &error));
+    if (options.adaptive_rounding && l.type == LayerType::kConvolution) {
+      const LayerResource before = int8->resources.at(l.name);
+      QT_RETURN_IF_ERROR(RoundConvAdaptively(fp32, nets, l, int8, &rep).WithContext("layer '" + l.name + "'"));
+      if (rep.rounding_flips > 0) {
+        bool kept = false;
+        QT_RETURN_IF_ERROR(run(i));
+        QT_RETURN_IF_ERROR(keep_if_better(i, l, before, &error, &kept));
+        if (!kept) {
+          rep.rounding_flips = 0;
+          rep.rounding_objective = 1;
+        }
+      }
+    }
+    if (options.bias_correction) {
+      const LayerResource before = int8->resources.at(l.name);
+      QT_RETURN_IF_ERROR(CorrectBias(nets, refs, l, int8, i, &rep).WithContext("layer '" + l.name + "'"));
+      if (rep.biases_corrected > 0) {
+        bool kept = false;
+        QT_RETURN_IF_ERROR(keep_if_better(i, l, before, &error, &kept));
+        if (!kept) {
+          rep.biases_corrected = 0;
+          rep.mean_error_removed = 0;
+        }
+      }
+    }
+    report->push_back(rep);
+    if (progress) progress("refinement", i + 1, fused.layers.size());
+  }
+  return Status::Ok();
+}
+
+}  // namespace qt
