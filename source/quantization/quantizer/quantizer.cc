@@ -171,6 +171,7 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
       (p.merged ? how.request.tensor_hist : how.request.channel_hist) = true;
     }
   }
+  if (o.keep_stats) how.request.tensor_hist = true;
   const size_t keep = std::min<size_t>(std::max(o.keep_inputs, 0), samples.size());
   for (size_t k = 0; k < keep; ++k) how.keep.push_back(k * samples.size() / keep);
   const auto start = std::chrono::steady_clock::now();
@@ -209,6 +210,7 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
     return ComputeBlobScale(stats.at(name), p.merged, p.method, name, r);
   }));
   result->timings.push_back({"blob scales", SecondsSince(scales_start)});
+  if (o.keep_stats) result->stats = std::move(stats);
   return Status::Ok();
 }
 

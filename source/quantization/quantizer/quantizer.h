@@ -34,6 +34,9 @@ struct QuantizeOptions {
   // Layers kept in float (manual mixed precision): they are not quantized, although their blobs are calibrated
   // for int8 neighbours. Names are layer names of the model as given.
   std::set<std::string> float_layers;
+  // Keep every calibrated blob's statistics, with its whole-tensor histogram, in QuantizeResult::stats (for a
+  // report that draws histograms and compares methods); default mode only, --compat tnn has other statistics.
+  bool keep_stats = false;
 };
 
 struct QuantizeCallbacks {
@@ -49,6 +52,7 @@ struct QuantizeResult {
   // scale merging may later change the input blob's stored scale, not the weights.
   std::map<std::string, float> weight_input_scales;
   bool stats_reused = false;
+  std::map<std::string, BlobStats> stats;  // by blob (QuantizeOptions::keep_stats)
   // Wall time of each phase, in order: statistics (the forward pass, or reading the statistics file), blob scales,
   // weights.
   std::vector<std::pair<std::string, double>> timings;
