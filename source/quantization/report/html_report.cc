@@ -56,7 +56,7 @@ details{margin:4px 0}summary{cursor:pointer}.muted{color:#666}.kv td:first-child
 .grid{display:flex;flex-wrap:wrap;gap:8px 18px}.card{border:1px solid #ddd;border-radius:4px;padding:6px 8px}
 .card h3{font-size:13px;margin:0 0 2px;font-weight:600;word-break:break-all}.card table{font-size:12px}
 .legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:18px;height:3px;
-vertical-align:middle;margin-right:4px}svg{display:block}svg text{font:10px sans-serif;fill:#444})";
+vertical-align:middle;margin-right:4px}svg{display:block}.scroll{overflow-x:auto}svg text{font:10px sans-serif;fill:#444})";
 
 struct MethodColor {
   const char* method;
@@ -132,7 +132,7 @@ void ErrorChart(const QuantReport& r, std::string* h) {
   const double width = left + plot_w + 10, height = top + plot_h + bottom;
   const double decades = 7;  // 1e-7 .. 1
   auto y_of = [&](double err) { return top + plot_h * (-std::log10(err)) / decades; };
-  *h += "<svg id=\"error-chart\" role=\"img\" width=\"" + C(width) + "\" height=\"" + C(height) +
+  *h += "<div class=\"scroll\"><svg id=\"error-chart\" role=\"img\" width=\"" + C(width) + "\" height=\"" + C(height) +
         "\" viewBox=\"0 0 " + C(width) + " " + C(height) + "\" xmlns=\"http://www.w3.org/2000/svg\">";
   for (int d = 0; d <= decades; ++d) {
     const double y = top + plot_h * d / decades;
@@ -168,7 +168,7 @@ void ErrorChart(const QuantReport& r, std::string* h) {
           "\" text-anchor=\"middle\">" + std::to_string(i + 1) + "</text>";
   }
   *h += "<line x1=\"" + C(left) + "\" x2=\"" + C(left) + "\" y1=\"" + C(top) + "\" y2=\"" + C(top + plot_h) +
-        "\" stroke=\"#888\"/></svg><p class=\"legend\"><span><i class=\"sw\" style=\"background:#6baed6;height:"
+        "\" stroke=\"#888\"/></svg></div><p class=\"legend\"><span><i class=\"sw\" style=\"background:#6baed6;height:"
         "10px\"></i>local (layer alone)</span><span><i class=\"sw\" style=\"background:#d62728\"></i>chain (int8 "
         "model up to the layer)</span><span class=\"muted\">x: layer number in graph order (table below)</span></p>";
 

@@ -12,34 +12,67 @@
 namespace qt {
 namespace {
 
-// Σ a·b, Σ a², Σ b², Σ (a − b)² and the count of b beyond the int8 range of scale `s`, over one blob.
+// Σ a·b, Σ a², Σ b², Σ (a − b)² over one blob.
 struct Sums {
   double ab = 0, aa = 0, bb = 0, dd = 0;
-  int64_t clipped = 0, values = 0;
+  int64_t values = 0;
 };
 
-Sums Compare(const Tensor& q, const Tensor& f, const BlobScale* s) {
-  Sums r;
+Sums Compare(const Tensor& q, const Tensor& f) {
+  // Sums in 8 independent lanes combined in a fixed order, so that the loop vectorises.
+  constexpr int kLanes = 8;
+  double ab[kLanes] = {}, aa[kLanes] = {}, bb[kLanes] = {}, dd[kLanes] = {};
   const int64_t n = std::min(q.count(), f.count());
-  const int channels = f.channels();
-  const int64_t spatial = std::max<int64_t>(f.spatial(), 1);
-  for (int64_t i = 0; i < n; ++i) {
-    const double a = q.data[i], b = f.data[i];
-    r.ab += a * b;
-    r.aa += a * a;
-    r.bb += b * b;
-    r.dd += (a - b) * (a - b);
-  }
-  if (s && !s->scale.empty()) {
-    for (int64_t i = 0; i < n; ++i) {
-      const size_t c = s->scale.size() == 1 ? 0 : static_cast<size_t>((i / spatial) % channels);
-      if (c >= s->scale.size() || s->scale[c] == 0.f) continue;
-      const float v = f.data[i] / s->scale[c] + (s->zero_point.size() > c ? s->zero_point[c] : 0);
-      r.clipped += (v > 127.5f) | (v < -128.5f);
+  const float* x = q.data.data();
+  const float* y = f.data.data();
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) {
+      const double a = x[i + k], b = y[i + k];
+      ab[k] += a * b;
+      aa[k] += a * a;
+      bb[k] += b * b;
+      dd[k] += (a - b) * (a - b);
     }
+  }
+  for (int k = 0; i < n; ++i, ++k) {
+    const double a = x[i], b = y[i];
+    ab[k] += a * b;
+    aa[k] += a * a;
+    bb[k] += b * b;
+    dd[k] += (a - b) * (a - b);
+  }
+  Sums r;
+  for (int k = 0; k < kLanes; ++k) {
+    r.ab += ab[k];
+    r.aa += aa[k];
+    r.bb += bb[k];
+    r.dd += dd[k];
   }
   r.values = n;
   return r;
+}
+
+// How many fp32 values fall beyond the int8 range of scale `s` (x/s + zp outside [−128.5, 127.5]).
+int64_t Clipped(const Tensor& f, const BlobScale& s) {
+  const int channels = std::max(f.channels(), 1);
+  const int64_t spatial = std::max<int64_t>(f.spatial(), 1);
+  int64_t clipped = 0;
+  for (int64_t start = 0; start < f.count(); start += spatial) {
+    const size_t c = s.scale.size() == 1 ? 0 : static_cast<size_t>((start / spatial) % channels);
+    if (c >= s.scale.size() || s.scale[c] == 0.f) continue;
+    const float inv = 1.f / s.scale[c];
+    const float zp = s.zero_point.size() > c ? s.zero_point[c] : 0.f;
+    const float* p = f.data.data() + start;
+    const int64_t end = std::min(spatial, f.count() - start);
+    int32_t k = 0;
+    for (int64_t i = 0; i < end; ++i) {
+      const float v = p[i] * inv + zp;
+      k += (v > 127.5f) | (v < -128.5f);
+    }
+    clipped += k;
+  }
+  return clipped;
 }
 
 double CosineOf(const Sums& s) {
@@ -50,14 +83,11 @@ double CosineOf(const Sums& s) {
 
 struct Accum {
   double cosine_sum = 0, signal = 0, noise = 0;
-  int64_t clipped = 0, values = 0;
   int inputs = 0;
   void Add(const Sums& s) {
     cosine_sum += CosineOf(s);
     signal += s.bb;
     noise += s.dd;
-    clipped += s.clipped;
-    values += s.values;
     ++inputs;
   }
   double Cosine() const { return inputs > 0 ? cosine_sum / inputs : kNoFigure; }
@@ -107,6 +137,7 @@ Status ComputeLayerErrors(const Graph& fp32, const Graph& int8,
     const Layer* layer;
     std::unique_ptr<Net> alone;
     Accum local, chain;
+    int64_t clipped = 0, values = 0;
   };
   std::vector<Entry> entries;
   for (const auto& l : int8.layers) {
@@ -115,7 +146,7 @@ Status ComputeLayerErrors(const Graph& fp32, const Graph& int8,
     r.name = l.name;
     r.type = l.type_str.empty() ? LayerTypeName(l.type) : l.type_str;
     r.blob = l.outputs[0];
-    Entry e{&l, nullptr, {}, {}};
+    Entry e{&l, nullptr, {}, {}, 0, 0};
     auto fd = f.blob_dims().find(r.blob);
     if (fd == f.blob_dims().end()) {
       r.note = "the fp32 model has no blob '" + r.blob + "'";
@@ -148,11 +179,14 @@ Status ComputeLayerErrors(const Graph& fp32, const Graph& int8,
       const Tensor* fp = nullptr;
       if (!f.ViewBlob(blob, &fp, &fv).ok()) continue;
       auto scale = int8.blob_scales.find(blob);
-      const BlobScale* s = scale == int8.blob_scales.end() ? nullptr : &scale->second;
+      if (scale != int8.blob_scales.end()) {
+        e.clipped += Clipped(*fp, scale->second);
+        e.values += fp->count();
+      }
       auto qd = q.blob_dims().find(blob);
       if (qd != q.blob_dims().end() && qd->second == f.blob_dims().at(blob)) {
         const Tensor* qv = nullptr;
-        if (q.ViewBlob(blob, &qv, &scratch).ok()) e.chain.Add(Compare(*qv, *fp, s));
+        if (q.ViewBlob(blob, &qv, &scratch).ok()) e.chain.Add(Compare(*qv, *fp));
       }
       if (!e.alone) continue;
       for (const auto& spec : e.alone->inputs()) {
@@ -163,7 +197,7 @@ Status ComputeLayerErrors(const Graph& fp32, const Graph& int8,
       QT_RETURN_IF_ERROR(e.alone->Forward().WithContext("layer '" + e.layer->name + "' alone"));
       const Tensor* lq = nullptr;
       QT_RETURN_IF_ERROR(e.alone->ViewBlob(blob, &lq, &lv));
-      e.local.Add(Compare(*lq, *fp, s));
+      e.local.Add(Compare(*lq, *fp));
     }
   }
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -173,8 +207,7 @@ Status ComputeLayerErrors(const Graph& fp32, const Graph& int8,
     r.local_sqnr_db = e.local.Sqnr();
     r.chain_cosine = e.chain.Cosine();
     r.chain_sqnr_db = e.chain.Sqnr();
-    const Accum& any = e.chain.inputs > 0 ? e.chain : e.local;
-    if (any.values > 0) r.clipped = static_cast<double>(any.clipped) / any.values;
+    if (e.values > 0) r.clipped = static_cast<double>(e.clipped) / e.values;
     if (e.chain.inputs == 0 && r.note.empty() && !inputs.empty()) {
       r.note = "fused with the next layer at run time: no int8 value of its own in the chain";
     }
@@ -190,22 +223,43 @@ const std::vector<BlobMethod>& ReportedBlobMethods() {
 
 namespace {
 
-// Share of the histogram's values above `t` (the bin holding t split in proportion).
-double ShareAbove(const AbsHistogram& h, double t) {
+// Share of the histogram's values above `t`, the bin holding t split in proportion. No value exceeds max_abs, so the
+// last occupied bin is taken to end there.
+double ShareAbove(const AbsHistogram& h, double max_abs, double t) {
   if (h.empty() || !std::isfinite(t)) return kNoFigure;
   const auto& c = h.counts();
   const double width = std::ldexp(1.0, h.exponent()) / h.bins();
   double total = 0, above = 0;
   for (size_t i = 0; i < c.size(); ++i) {
     total += static_cast<double>(c[i]);
-    const double lo = i * width, hi = lo + width;
+    const double lo = i * width, hi = std::min(lo + width, max_abs);
     if (lo >= t) {
       above += static_cast<double>(c[i]);
     } else if (hi > t) {
-      above += static_cast<double>(c[i]) * (hi - t) / width;
+      above += static_cast<double>(c[i]) * (hi - t) / (hi - lo);
     }
   }
   return total > 0 ? above / total : kNoFigure;
+}
+
+// The blob whose scale `blob` stores: scale merging gives the input of a quantized ReLU or max pooling its output's
+// scale, along chains (ReLU → max pooling).
+std::string ScaleSource(const Graph& g, const std::string& blob) {
+  std::string b = blob;
+  for (int step = 0; step < 8; ++step) {
+    const BlobScale& s = g.blob_scales.at(b);
+    std::string next;
+    for (const Layer* l : g.Consumers(b)) {
+      if (l->quantized && PassesScaleThrough(*l) && l->inputs.size() == 1 && g.blob_scales.count(l->outputs[0]) &&
+          g.blob_scales.at(l->outputs[0]) == s) {
+        next = l->outputs[0];
+        break;
+      }
+    }
+    if (next.empty()) break;
+    b = next;
+  }
+  return b;
 }
 
 }  // namespace
@@ -231,20 +285,22 @@ std::vector<ReportHistogram> BlobHistograms(const Graph& int8, const std::map<st
     ReportHistogram h;
     h.blob = blob;
     h.producer = producer;
-    auto m = chosen.find(blob);
+    const std::string source = ScaleSource(int8, blob);
+    auto m = chosen.find(source);
     h.chosen_method = m == chosen.end() ? "merged" : m->second;
+    if (source != blob) h.chosen_method += " (merged: the scale of " + source + ")";
     h.per_channel = sc->second.scale.size() > 1;
     h.chosen_threshold = 127.0 * *std::max_element(sc->second.scale.begin(), sc->second.scale.end());
     h.max_abs = t.seen() ? t.max_abs() : 0;
     if (!t.hist.empty() && h.max_abs > 0) h.counts = t.hist.Resample(static_cast<float>(h.max_abs), bars);
-    h.clipped = ShareAbove(t.hist, h.chosen_threshold);
+    h.clipped = ShareAbove(t.hist, h.max_abs, h.chosen_threshold);
     for (BlobMethod method : ReportedBlobMethods()) {
       ReportThreshold r;
       r.method = BlobMethodName(method);
       ScaleResult s;
       if (ComputeBlobScale(st->second, /*merged=*/true, method, blob, &s).ok() && !s.scale.empty()) {
         r.threshold = 127.0 * s.scale[0];
-        r.clipped = ShareAbove(t.hist, r.threshold);
+        r.clipped = ShareAbove(t.hist, h.max_abs, r.threshold);
       }
       h.methods.push_back(r);
     }
