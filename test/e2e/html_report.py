@@ -104,6 +104,10 @@ def run(cmd):
 
 def make(args):
     m = MODELS[args.model]
+    # A report left by an earlier run must not be rendered in place of this one's.
+    for f in ('report.html', 'report.json', 'report.png', 'expect.json', 'model_eval.html'):
+        if os.path.exists(os.path.join(args.out, f)):
+            os.remove(os.path.join(args.out, f))
     if not os.path.isdir(args.shared) or not os.path.exists(os.path.join(args.shared, m['proto'])):
         print(f'SKIP: {args.shared} or its {args.model} model is absent')
         return 77
