@@ -11,6 +11,9 @@
 #include "core/io/tnn_io.h"
 #include "quantization/eval/evaluator.h"
 #include "quantization/inputs/input_loader.h"
+#include "quantization/quantizer/calibrator.h"
+#include "quantization/report/html_report.h"
+#include "quantization/report/report_builder.h"
 #include "tools/common/tool_util.h"
 
 DEFINE_string(p, "", "fp32 model: .tnnproto");
@@ -31,6 +34,10 @@ DEFINE_int32(r, 0, "1: feed image channels in BGR order (default RGB, as TNN's t
 DEFINE_int32(reverse_channel, 0, "same as -r");
 DEFINE_string(json, "", "also write the results as JSON to this file");
 DEFINE_int32(threads, 0, "threads (default: all cores)");
+DEFINE_string(html, "", "also write a one-page HTML report (needs the int8 model): histograms of the blobs on the "
+                        "inputs with each method's threshold and the stored one, local and chain error per layer, "
+                        "float layers, weight ranges (doc/report.md)");
+DEFINE_int32(html_inputs, 16, "inputs (the first ones) on which --html measures each layer's local and chain error");
 
 namespace qt {
 namespace {
@@ -151,6 +158,44 @@ void PrintSummary(const EvalSummary& s) {
   }
 }
 
+// The report of the int8 model on the evaluated inputs: histograms over all of them, layer errors on the first
+// --html_inputs. The calibration method of each blob is not in the int8 model, so the stored scale is "stored".
+Status WriteHtml(const std::string& proto, const std::string& model, const std::string& dir, const Preprocess& pre,
+                 const Graph& fp32, const Graph& int8, const std::vector<CalibrationSample>& samples,
+                 const EvalSummary& s) {
+  std::map<std::string, BlobStats> stats;
+  QT_RETURN_IF_ERROR(CollectReportStats(fp32, int8, samples, pre, &stats));
+  std::map<std::string, Dims> dims;
+  for (const auto& in : fp32.inputs) dims[in.name] = in.dims;
+  const size_t n = std::min<size_t>(samples.size(), std::max(FLAGS_html_inputs, 1));
+  std::vector<SampleTensors> loaded(n);
+  std::vector<const std::map<std::string, Tensor>*> inputs;
+  for (size_t i = 0; i < n; ++i) {
+    QT_RETURN_IF_ERROR(LoadSample(samples[i], dims, pre, &loaded[i]));
+    inputs.push_back(&loaded[i]);
+  }
+  std::map<std::string, std::string> methods;
+  for (const auto& [blob, scale] : int8.blob_scales) methods[blob] = "stored";
+  QuantReport r;
+  QT_RETURN_IF_ERROR(FillReport(fp32, int8, stats, methods, {}, {}, inputs, &r));
+  r.tool = "model_eval";
+  r.model = proto;
+  r.weights = model;
+  r.flags = {{"int8 model", FLAGS_int8_proto}, {"inputs", std::to_string(s.inputs) + " from " + dir}};
+  if (s.labelled > 0) {
+    r.figures.push_back({"fp32 top-1 / top-5", Pct(s.fp32_top1, s.labelled) + " / " + Pct(s.fp32_top5, s.labelled)});
+    r.figures.push_back({"int8 top-1 / top-5", Pct(s.int8_top1, s.labelled) + " / " + Pct(s.int8_top5, s.labelled)});
+  }
+  if (s.classifier) r.figures.push_back({"top-1 agreement with fp32", Pct(s.top1_agreement, s.inputs)});
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6f", s.MinOutputCosine());
+  r.figures.push_back({"min output cosine", buf});
+  r.outputs = s.outputs;
+  r.detections = s.detections;
+  r.histogram_source = "all " + std::to_string(samples.size()) + " evaluated inputs";
+  return WriteFilesAtomically({{FLAGS_html, RenderHtmlReport(r)}});
+}
+
 Status Run() {
   std::string proto, model, input, mean, mean2, scale;
   QT_RETURN_IF_ERROR(PickFlag("p", FLAGS_p, "proto", FLAGS_proto, &proto));
@@ -189,6 +234,10 @@ Status Run() {
   std::vector<CalibrationSample> samples;
   QT_RETURN_IF_ERROR(ListEvalSamples(input, eval.input_names(), labels_path, &samples));
   if (FLAGS_json.size()) QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_json, "--json"));
+  if (!FLAGS_html.empty()) {
+    if (!with_int8) return Status::InvalidArgument("--html reports on an int8 model: give --int8_proto/--int8_model");
+    QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_html, "--html"));
+  }
 
   Progress progress("evaluating", samples.size());
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -205,6 +254,7 @@ Status Run() {
   const EvalSummary s = eval.Summary();
   PrintSummary(s);
   if (!FLAGS_json.empty()) QT_RETURN_IF_ERROR(WriteFilesAtomically({{FLAGS_json, ToJson(s)}}));
+  if (!FLAGS_html.empty()) QT_RETURN_IF_ERROR(WriteHtml(proto, model, input, pre, fp32, int8, samples, s));
   return Status::Ok();
 }
 
@@ -216,5 +266,6 @@ int main(int argc, char** argv) {
       "model_eval",
       "accuracy of an fp32 model and its int8 model on a labelled folder, and per-layer agreement\n"
       "  model_eval -p model.tnnproto -m model.tnnmodel [--int8_proto q.quantized.tnnproto --int8_model "
-      "q.quantized.tnnmodel] -i folder [--labels labels.txt] [-n mean] [-s scale] [-r 1] [--json out.json]", argc, argv, qt::Run);
+      "q.quantized.tnnmodel] -i folder [--labels labels.txt] [-n mean] [-s scale] [-r 1] [--json out.json] "
+      "[--html report.html]", argc, argv, qt::Run);
 }

@@ -15,6 +15,8 @@
 #include "quantization/eval/evaluator.h"
 #include "quantization/inputs/input_loader.h"
 #include "quantization/quantizer/quantizer.h"
+#include "quantization/report/html_report.h"
+#include "quantization/report/report_builder.h"
 #include "quantization/writers/ncnn_table.h"
 #include "tools/common/tool_util.h"
 
@@ -62,7 +64,10 @@ DEFINE_int32(report, -1, "calibration inputs on which the int8 model is compared
 DEFINE_string(calib_parallel, "images", "calibration parallelism: 'images' (one image per thread) or 'kernels' "
                                         "(one image at a time, threads inside the layers)");
 DEFINE_int32(threads, 0, "threads (default: all cores)");
-DEFINE_string(json, "", "also write the run as JSON (flags, per-layer methods, scales and report; doc/quantization_json.md)");
+DEFINE_string(json, "", "also write the run as JSON (flags, per-layer methods, scales and report, histograms, "
+                        "local and chain error per layer; doc/quantization_json.md)");
+DEFINE_string(html, "", "also write a one-page HTML report: histograms with each method's threshold, local and "
+                        "chain error per layer, float layers, weight ranges (doc/report.md)");
 
 namespace qt {
 namespace {
@@ -167,6 +172,18 @@ void PrintRefinementAndBudget(const QuantizeResult& q) {
   }
 }
 
+std::string FormatPercent(int n, int d) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f %% (%d of %d inputs)", d > 0 ? 100.0 * n / d : 0.0, n, d);
+  return buf;
+}
+
+std::string FormatFixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
+  return buf;
+}
+
 std::string JsonNumber(double v) {
   if (!std::isfinite(v)) return "null";
   char buf[32];
@@ -178,7 +195,7 @@ std::string JsonNumber(double v) {
 // method and range and, with the report, its clipped share and cosine; the report's per-output figures; the times.
 std::string RunJson(const std::string& proto, const std::string& model, size_t inputs, const QuantizeOptions& o,
                     int merge, const QuantizeResult& q, const EvalSummary* eval, double secs, double report_secs,
-                    long peak_mb) {
+                    long peak_mb, const std::string& extra) {
   std::map<std::string, const LayerAgreement*> by_layer;
   if (eval) {
     for (const auto& l : eval->layers) by_layer[l.layer] = &l;
@@ -215,7 +232,7 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
     first = false;
   }
   j += "], \"report\": ";
-  if (!eval) return j + "null}\n";
+  if (!eval) return j + "null" + extra + "}\n";
   j += "{\"inputs\": " + std::to_string(eval->inputs) + ", \"classifier\": " + (eval->classifier ? "true" : "false") +
        ", \"top1_agreement\": " +
        (eval->classifier ? JsonNumber(static_cast<double>(eval->top1_agreement) / std::max(eval->inputs, 1))
@@ -227,7 +244,7 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
          JsonNumber(out.cosine) + ", \"rel_l2\": " + JsonNumber(out.rel_l2) + ", \"max_abs\": " +
          JsonNumber(out.max_abs) + "}";
   }
-  return j + "]}}\n";
+  return j + "]}" + extra + "}\n";
 }
 
 Status CheckTableOptions(const QuantizeOptions& o) {
@@ -298,6 +315,9 @@ Status Run() {
   }
   if (!FLAGS_stats.empty()) QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_stats, "--stats"));
   if (!FLAGS_json.empty()) QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_json, "--json"));
+  if (!FLAGS_html.empty()) QT_RETURN_IF_ERROR(CheckOutputWritable(FLAGS_html, "--html"));
+  const bool with_report_file = !FLAGS_json.empty() || !FLAGS_html.empty();
+  options.keep_stats = with_report_file;
 
   Graph fp32;
   InputShapes shapes;
@@ -321,7 +341,11 @@ Status Run() {
   std::unique_ptr<Progress> progress;
   std::string pass;
   QuantizeCallbacks cb;
-  cb.note = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  std::vector<std::string> notes;
+  cb.note = [&](const std::string& line) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+    notes.push_back(line);
+  };
   cb.progress = [&](const std::string& name, size_t done, size_t total) {
     if (!progress || name != pass) {
       if (progress) progress->Finish();
@@ -361,6 +385,52 @@ Status Run() {
     summary = evals[0].Summary();
   }
   const double report_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - report_start).count();
+  QuantReport rep;
+  if (with_report_file) {
+    const auto errors_start = std::chrono::steady_clock::now();
+    std::vector<const std::map<std::string, Tensor>*> inputs;
+    for (const auto& [index, tensors] : q.kept_inputs) inputs.push_back(&tensors);
+    std::map<std::string, std::string> methods, reasons;
+    for (const auto& [blob, m] : q.blob_methods) methods[blob] = BlobMethodLabel(q, blob);
+    for (const auto& st : q.float_steps) {
+      char buf[160];
+      std::snprintf(buf, sizeof(buf), "accuracy budget: held-out min output cosine %.5f -> %.5f", st.cosine_before,
+                    st.cosine_after);
+      reasons[st.layer] = buf;
+      for (size_t i = 1; i < st.layers.size(); ++i) reasons[st.layers[i]] = "so that " + st.layer + " reads float inputs";
+    }
+    QT_RETURN_IF_ERROR(FillReport(fp32, q.graph, q.stats, methods, options.float_layers, reasons, inputs, &rep));
+    rep.tool = "quantization_cmd";
+    rep.model = proto;
+    rep.weights = model;
+    rep.flags = {{"calibration inputs", std::to_string(files.size()) + " from " + input},
+                 {"blob method (-b)", BlobMethodName(options.blob_method)},
+                 {"weight method (-w)", WeightMethodName(options.weight_method)},
+                 {"merge type (-t)", std::to_string(merge)},
+                 {"compat", options.tnn_compat ? "tnn" : "none"},
+                 {"weight rounding", FLAGS_weight_rounding},
+                 {"bias correction", FLAGS_bias_correction ? "on" : "off"},
+                 {"accuracy budget", (FLAGS_min_cosine > 0 ? "--min_cosine " + std::to_string(FLAGS_min_cosine) : "") +
+                                         (FLAGS_max_float_layers >= 0
+                                              ? " --max_float_layers " + std::to_string(FLAGS_max_float_layers)
+                                              : std::string(FLAGS_min_cosine > 0 ? "" : "none"))},
+                 {"fp32 layers", FLAGS_fp32_layers.empty() ? "none" : FLAGS_fp32_layers}};
+    rep.histogram_source = q.stats.empty() ? "not kept" : "all " + std::to_string(files.size()) +
+                                                              " calibration inputs";
+    rep.seconds = q.timings;
+    if (evaluated) {
+      rep.seconds.push_back({"report", report_secs});
+      if (summary.classifier) {
+        rep.figures.push_back({"top-1 agreement with fp32", FormatPercent(summary.top1_agreement, summary.inputs)});
+      }
+      rep.figures.push_back({"min output cosine", FormatFixed(summary.MinOutputCosine(), 6)});
+      rep.outputs = summary.outputs;
+      rep.detections = summary.detections;
+    }
+    rep.seconds.push_back(
+        {"layer errors", std::chrono::duration<double>(std::chrono::steady_clock::now() - errors_start).count()});
+    rep.notes = notes;
+  }
   PrintLayerTable(q, evaluated ? &summary : nullptr);
   PrintRefinementAndBudget(q);
   std::string phases;
@@ -379,8 +449,10 @@ Status Run() {
   if (!FLAGS_json.empty()) {
     QT_RETURN_IF_ERROR(WriteFilesAtomically({{FLAGS_json, RunJson(proto, model, files.size(), options, merge, q,
                                                                  evaluated ? &summary : nullptr, secs, report_secs,
-                                                                 usage.ru_maxrss / 1024)}}));
+                                                                 usage.ru_maxrss / 1024,
+                                                                 ReportJsonFields(rep))}}));
   }
+  if (!FLAGS_html.empty()) QT_RETURN_IF_ERROR(WriteFilesAtomically({{FLAGS_html, RenderHtmlReport(rep)}}));
   std::fprintf(stderr, "wrote %s.quantized.tnnproto and %s.quantized.tnnmodel%s%s in %.2f s (%s%d thread%s, peak "
                "memory %ld MB)\n", output.c_str(), output.c_str(), FLAGS_table.empty() ? "" : " and ",
                FLAGS_table.c_str(), secs, phases.c_str(), GetNumThreads(), GetNumThreads() == 1 ? "" : "s",
@@ -397,7 +469,7 @@ int main(int argc, char** argv) {
       "calibrates a model and writes a TNN int8 model\n"
       "  quantization_cmd -p model.tnnproto -m model.tnnmodel -i calib_folder [-b 0|2|3|4|5|6|auto] [-w 0|1|3] "
       "[-t 0|1|2] [-n mean] [-s scale] [-r 1] [-o prefix] [--stats file] [--table file] [--report n] "
-      "[--fp32_layers a,b] [--compat tnn] [--threads n] [--json out.json]\n"
+      "[--fp32_layers a,b] [--compat tnn] [--threads n] [--json out.json] [--html report.html]\n"
       "  (-p deploy.prototxt -m weights.caffemodel reads a Caffe model, -p model.onnx an ONNX model)",
       argc, argv, qt::Run);
 }

@@ -18,7 +18,7 @@ done
 # The Debian packages the build and the tests need (DEVELOPERS.md explains each).
 PACKAGES=(cmake g++ make libeigen3-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
           libprotobuf-dev protobuf-compiler libgflags-dev libgtest-dev libgmock-dev libonnx-dev
-          libonnx-testdata python3 python3-numpy python3-opencv python3-onnx)
+          libonnx-testdata python3 python3-numpy python3-opencv python3-onnx chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

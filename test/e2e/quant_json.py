@@ -10,7 +10,8 @@ import subprocess
 import sys
 import tempfile
 
-KEYS = {'model', 'weights', 'calibration_inputs', 'flags', 'seconds', 'threads', 'peak_memory_mb', 'layers', 'report'}
+KEYS = {'model', 'weights', 'calibration_inputs', 'flags', 'seconds', 'threads', 'peak_memory_mb', 'layers', 'report',
+        'layer_errors', 'histograms', 'float_layers', 'weight_ranges', 'sweep'}
 
 
 def check(bin_dir, args, prefix, json_path, failures, where):
@@ -31,6 +32,11 @@ def check(bin_dir, args, prefix, json_path, failures, where):
             failures.append(f'{where}: {l["name"]} scales {l["scale_min"]} {l["scale_max"]}')
         if not l['fused_at_run_time'] and not (0 <= l['clipped'] <= 1 and -1 <= l['cosine'] <= 1):
             failures.append(f'{where}: {l["name"]} clipped {l["clipped"]} cosine {l["cosine"]}')
+    errors = [l['name'] for l in j['layer_errors']['layers']]
+    if errors != quantized or not all(0 < l['local_cosine'] <= 1.000001 for l in j['layer_errors']['layers']):
+        failures.append(f'{where}: layer_errors {j["layer_errors"]}')
+    if not j['histograms']['blobs'] or any(len(h['counts']) != 128 for h in j['histograms']['blobs']):
+        failures.append(f'{where}: histograms of {[h["blob"] for h in j["histograms"]["blobs"]]}')
     rep = j['report']
     if not rep or not rep['outputs'] or not all(0.9 < o['cosine'] <= 1.000001 for o in rep['outputs']):
         failures.append(f'{where}: report {rep}')

@@ -1,4 +1,5 @@
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -16,6 +17,8 @@
 #include "quantization/quantizer/graph_passes.h"
 #include "quantization/quantizer/quantizer.h"
 #include "quantization/quantizer/stats_file.h"
+#include "quantization/report/html_report.h"
+#include "quantization/report/report_builder.h"
 
 namespace qt {
 namespace {
@@ -580,6 +583,71 @@ TEST(BlobStatsConcatTest, DerivedConcatEqualsAScanOfTheConcatenation) {
     EXPECT_EQ(x.hist.exponent(), y.hist.exponent());
     EXPECT_EQ(x.hist.counts(), y.hist.counts());
   }
+}
+
+TEST_F(QuantizerTest, ReportKeepsStatisticsAndMeasuresEachLayerAloneAndInTheChain) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 6);
+  QuantizeOptions o;
+  o.keep_stats = true;
+  o.keep_inputs = 3;
+  QuantizeResult q;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, o, {}, &q).ok());
+  ASSERT_FALSE(q.stats.empty());
+  std::vector<const std::map<std::string, Tensor>*> inputs;
+  for (const auto& [i, t] : q.kept_inputs) inputs.push_back(&t);
+  std::map<std::string, std::string> methods;
+  for (const auto& [blob, m] : q.blob_methods) methods[blob] = BlobMethodName(m);
+  QuantReport rep;
+  const Status s = FillReport(SmallCnn(), q.graph, q.stats, methods, {}, {}, inputs, &rep);
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::vector<std::string> quantized;
+  for (const auto& l : q.graph.layers) {
+    if (l.quantized) quantized.push_back(l.name);
+  }
+  ASSERT_EQ(rep.layers.size(), quantized.size());
+  for (size_t i = 0; i < quantized.size(); ++i) {
+    const ReportLayer& l = rep.layers[i];
+    EXPECT_EQ(l.name, quantized[i]);
+    EXPECT_GT(l.local_cosine, 0.95) << l.name;
+    EXPECT_LE(l.local_cosine, 1.000001) << l.name;
+    EXPECT_TRUE(std::isfinite(l.local_sqnr_db)) << l.name;
+  }
+  // The first layer reads the model input: alone and in the chain it computes the same thing.
+  EXPECT_NEAR(rep.layers[0].local_cosine, rep.layers[0].chain_cosine, 1e-12);
+  EXPECT_NEAR(rep.layers[0].local_sqnr_db, rep.layers[0].chain_sqnr_db, 1e-9);
+  // Per-tensor blobs: Min-Max is max |x| and clips nothing; the stored threshold is the chosen method's, except
+  // where scale merging gave the blob its consumer's scale (the Add's output takes the max pooling's).
+  ASSERT_FALSE(rep.histograms.empty());
+  EXPECT_EQ(rep.histograms[0].blob, "data");
+  for (const auto& h : rep.histograms) {
+    ASSERT_EQ(h.methods.size(), 5u);
+    ASSERT_EQ(h.counts.size(), 128u) << h.blob;
+    EXPECT_NEAR(h.methods[0].threshold, h.max_abs, 1e-5 * h.max_abs) << h.blob;
+    EXPECT_LT(h.methods[0].clipped, 1e-5) << h.blob;  // up to the float rounding of max / 127 · 127
+    for (const auto& m : h.methods) {
+      if (m.method == h.chosen_method) {  // a merged blob's label names the other blob
+        EXPECT_NEAR(m.threshold, h.chosen_threshold, 1e-5 * h.max_abs) << h.blob;
+      }
+    }
+  }
+  auto sum = std::find_if(rep.histograms.begin(), rep.histograms.end(),
+                          [](const ReportHistogram& h) { return h.blob == "sum"; });
+  ASSERT_NE(sum, rep.histograms.end());
+  EXPECT_NE(sum->chosen_method.find("merged: the scale of p"), std::string::npos) << sum->chosen_method;
+  EXPECT_FALSE(rep.float_layers.empty());  // global average pooling
+  EXPECT_FALSE(rep.weight_ranges.empty());
+
+  rep.model = "small <cnn>";
+  rep.sweep = ReportTable{"Method sweep", {"rank", "flags", "top-1"}, {{"1", "-b 2 -t 1", "99 %"}}, "note & more"};
+  const std::string html = RenderHtmlReport(rep);
+  EXPECT_EQ(html.find("small <cnn>"), std::string::npos);
+  EXPECT_NE(html.find("small &lt;cnn&gt;"), std::string::npos);
+  EXPECT_NE(html.find("id=\"sweep\""), std::string::npos);
+  EXPECT_NE(html.find("-b 2 -t 1"), std::string::npos);
+  EXPECT_NE(html.find("id=\"error-chart\""), std::string::npos);
+  const std::string json = ReportJsonFields(rep);
+  EXPECT_NE(json.find("\"sweep\": {\"title\": \"Method sweep\""), std::string::npos);
+  EXPECT_NE(json.find("\"thresholds\": {\"Min-Max\""), std::string::npos);
 }
 
 }  // namespace

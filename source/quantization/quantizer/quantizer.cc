@@ -180,6 +180,7 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
       (p.merged ? how.request.tensor_hist : how.request.channel_hist) = true;
     }
   }
+  if (o.keep_stats) how.request.tensor_hist = true;
   const size_t keep = std::min<size_t>(std::max(o.keep_inputs, 0), samples.size());
   for (size_t k = 0; k < keep; ++k) how.keep.push_back(k * samples.size() / keep);
   const auto start = std::chrono::steady_clock::now();
@@ -238,6 +239,7 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
     }
     result->timings.push_back({"auto scales", SecondsSince(auto_start)});
   }
+  if (o.keep_stats) result->stats = std::move(stats);
   return Status::Ok();
 }
 

@@ -46,6 +46,9 @@ struct QuantizeOptions {
   // Accuracy budget: when set, a quarter of the calibration inputs (at most 16) are held out of calibration, and the
   // most sensitive int8 layers go back to float until their output cosine reaches the budget.
   FloatBudget budget;
+  // Keep every calibrated blob's statistics, with its whole-tensor histogram, in QuantizeResult::stats (for a
+  // report that draws histograms and compares methods); default mode only, --compat tnn has other statistics.
+  bool keep_stats = false;
 };
 
 struct QuantizeCallbacks {
@@ -67,6 +70,7 @@ struct QuantizeResult {
   // scale merging may later change the input blob's stored scale, not the weights.
   std::map<std::string, float> weight_input_scales;
   bool stats_reused = false;
+  std::map<std::string, BlobStats> stats;  // by blob (QuantizeOptions::keep_stats)
   // Wall time of each phase, in order: statistics (the forward pass, or reading the statistics file), blob scales,
   // weights.
   std::vector<std::pair<std::string, double>> timings;
