@@ -15,6 +15,7 @@
 #include "quantization/eval/evaluator.h"
 #include "quantization/inputs/input_loader.h"
 #include "quantization/quantizer/quantizer.h"
+#include "quantization/quantizer/sweep.h"
 #include "quantization/report/html_report.h"
 #include "quantization/report/report_builder.h"
 #include "quantization/writers/ncnn_table.h"
@@ -38,6 +39,9 @@ DEFINE_int32(refine_inputs, 16, "calibration inputs for --bias_correction and --
 DEFINE_double(min_cosine, 0, "accuracy budget: keep the most sensitive layers in float (each reading float inputs) "
                               "until the output cosine on held-out calibration inputs reaches this value");
 DEFINE_int32(max_float_layers, -1, "at most this many layers chosen for float (alone: the most sensitive ones)");
+DEFINE_bool(sweep, false, "quantize with each of the 54 -b/-w/-t combinations and -b auto from the --stats file, score "
+                         "each on the --report inputs, write the ranked table to <o>.sweep.md and <o>.sweep.json and "
+                         "keep the best symmetric configuration as <o>.quantized.*");
 DEFINE_int32(auto_inputs, 16, "-b auto: calibration inputs on which each blob's candidate thresholds are scored");
 DEFINE_int32(w, 0, "weight method: 0 Min-Max, 1 ADMM, 3 asymmetric Min-Max");
 DEFINE_int32(weight_method, -1, "same as -w");
@@ -182,6 +186,42 @@ std::string FormatFixed(double v, int digits) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
   return buf;
+}
+
+std::string JsonNumber(double v);
+
+// The sweep's ranked configurations as a markdown table (asymmetric ones marked: TNN's NAIVE device only).
+std::string SweepTable(const std::vector<SweepEntry>& sweep, int inputs) {
+  std::string t = "\nrank | flags | top-1 agreement | min output cosine | seconds | note\n---|---|---|---|---|---\n";
+  int rank = 0;
+  for (const auto& e : sweep) {
+    char line[512];
+    std::snprintf(line, sizeof(line), "%d | %s | %s | %.5f | %.2f | %s\n", ++rank, SweepFlags(e).c_str(),
+                  e.classifier ? (std::to_string(static_cast<int>(std::lround(e.top1_agreement * inputs))) + "/" +
+                                  std::to_string(inputs)).c_str()
+                               : "",
+                  e.min_output_cosine, e.seconds,
+                  !e.status.ok() ? e.status.message().c_str() : e.symmetric ? "" : "asymmetric: TNN NAIVE only");
+    t += line;
+  }
+  return t;
+}
+
+std::string SweepJson(const std::vector<SweepEntry>& sweep, int inputs) {
+  std::string j = "{\"scoring_inputs\": " + std::to_string(inputs) + ", \"ranked\": [";
+  for (size_t i = 0; i < sweep.size(); ++i) {
+    const auto& e = sweep[i];
+    j += std::string(i ? ", " : "") + "{\"flags\": " + JsonString(SweepFlags(e)) +
+         ", \"blob_method\": " + JsonString(BlobMethodName(e.blob)) +
+         ", \"weight_method\": " + JsonString(WeightMethodName(e.weight)) +
+         ", \"merge_type\": " + std::to_string(static_cast<int>(e.merge)) +
+         ", \"symmetric\": " + (e.symmetric ? "true" : "false") +
+         ", \"error\": " + (e.status.ok() ? "null" : JsonString(e.status.message())) +
+         ", \"top1_agreement\": " + (e.classifier ? JsonNumber(e.top1_agreement) : "null") +
+         ", \"min_output_cosine\": " + JsonNumber(e.min_output_cosine) + ", \"seconds\": " + JsonNumber(e.seconds) +
+         "}";
+  }
+  return j + "]}\n";
 }
 
 std::string JsonNumber(double v) {
@@ -332,7 +372,7 @@ Status Run() {
   QT_RETURN_IF_ERROR(ListCalibrationSamples(input, input_names, &files));
   std::error_code ec;
   const bool reusing = !FLAGS_stats.empty() && fs::exists(FLAGS_stats, ec);
-  const int report = FLAGS_report >= 0 ? FLAGS_report : (reusing ? 0 : 32);
+  const int report = FLAGS_report >= 0 ? FLAGS_report : (reusing && !FLAGS_sweep ? 0 : 32);
   options.keep_inputs = report;
   std::fprintf(stderr, "quantization_cmd: %zu calibration inputs, blob method %s, weight method %s, merge type %d%s\n",
                files.size(), BlobMethodName(options.blob_method), WeightMethodName(options.weight_method), merge,
@@ -355,9 +395,28 @@ Status Run() {
     progress->Update(done);
   };
   QuantizeResult q;
-  const Status s = QuantizeGraph(fp32, files, options, cb, &q);
+  std::vector<SweepEntry> sweep;
+  const Status s = FLAGS_sweep ? SweepMethods(fp32, files, options, cb, &sweep, &q)
+                               : QuantizeGraph(fp32, files, options, cb, &q);
   if (progress) progress->Finish();
   QT_RETURN_IF_ERROR(s);
+  const SweepEntry* kept = nullptr;
+  if (FLAGS_sweep) {
+    for (const auto& e : sweep) {
+      if (e.status.ok() && e.symmetric) {
+        kept = &e;
+        options.blob_method = e.blob;
+        options.weight_method = e.weight;
+        options.merge = e.merge;
+        break;
+      }
+    }
+    QT_RETURN_IF_ERROR(WriteFilesAtomically({{output + ".sweep.md", SweepTable(sweep, report)},
+                                             {output + ".sweep.json", SweepJson(sweep, report)}}));
+    std::fprintf(stderr, "%s", SweepTable(sweep, report).c_str());
+    std::fprintf(stderr, "sweep: kept %s; ranked table in %s.sweep.md and %s.sweep.json\n",
+                 SweepFlags(*kept).c_str(), output.c_str(), output.c_str());
+  }
   std::vector<std::pair<std::string, std::string>> out;
   const std::vector<uint8_t> weights = SerializeTnnModel(q.graph);
   out.push_back({output + ".quantized.tnnproto", SerializeTnnProto(q.graph)});
@@ -430,6 +489,20 @@ Status Run() {
     rep.seconds.push_back(
         {"layer errors", std::chrono::duration<double>(std::chrono::steady_clock::now() - errors_start).count()});
     rep.notes = notes;
+    if (FLAGS_sweep) {
+      ReportTable table;
+      table.title = "Method sweep, ranked";
+      table.columns = {"rank", "flags", "top-1 agreement", "min output cosine", "seconds", "note"};
+      int rank = 0;
+      for (const auto& e : sweep) {
+        table.rows.push_back({std::to_string(++rank), SweepFlags(e),
+                              e.classifier ? FormatFixed(100 * e.top1_agreement, 1) + " %" : "",
+                              FormatFixed(e.min_output_cosine, 5), FormatFixed(e.seconds, 2),
+                              !e.status.ok() ? e.status.message() : e.symmetric ? "" : "asymmetric: TNN NAIVE only"});
+      }
+      table.note = "scored on " + std::to_string(report) + " calibration inputs; the first symmetric row is the file kept";
+      rep.sweep = table;
+    }
   }
   PrintLayerTable(q, evaluated ? &summary : nullptr);
   PrintRefinementAndBudget(q);

@@ -56,6 +56,20 @@ Status ReadLabels(const std::string& path, std::map<std::string, int>* labels) {
   return Status::Ok();
 }
 
+std::string ClassScoreOutput(const Graph& fp32, const BlobDims& dims) {
+  std::vector<std::string> names = fp32.outputs;
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    const Dims& d = dims.at(name);
+    const Layer* producer = fp32.Producer(name);
+    if (!producer || d.size() < 2 || d[1] < 2 || DimsCount(d, 2) != 1) continue;
+    if (producer->type == LayerType::kSoftmax || (producer->type == LayerType::kInnerProduct && d[1] >= 10)) {
+      return name;
+    }
+  }
+  return "";
+}
+
 Evaluator::Evaluator() = default;
 Evaluator::~Evaluator() = default;
 
@@ -77,16 +91,7 @@ Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& p
   std::sort(output_names_.begin(), output_names_.end());
   // Class scores: an output of [N, C] or [N, C, 1, 1] values that a Softmax computes, or an InnerProduct with at
   // least 10 classes (logits); a 1x1-convolution head of that shape is a regression (landmarks, box offsets).
-  score_output_.clear();
-  for (const auto& name : output_names_) {
-    const Dims& d = fp32_->blob_dims().at(name);
-    const Layer* producer = fp32.Producer(name);
-    if (!producer || d.size() < 2 || d[1] < 2 || DimsCount(d, 2) != 1) continue;
-    if (producer->type == LayerType::kSoftmax || (producer->type == LayerType::kInnerProduct && d[1] >= 10)) {
-      score_output_ = name;
-      break;
-    }
-  }
+  score_output_ = ClassScoreOutput(fp32, fp32_->blob_dims());
   sum_.classifier = !score_output_.empty();
   // Labels say the model classifies: without a recognised score output its first output holds the scores.
   if (score_output_.empty()) score_output_ = output_names_[0];

@@ -7,6 +7,7 @@
 
 #include "core/base/status.h"
 #include "core/graph/graph.h"
+#include "core/graph/shape_inference.h"
 #include "quantization/inputs/input_loader.h"
 #include "quantization/inputs/preprocess.h"
 
@@ -103,6 +104,10 @@ class Evaluator {
 // Detection matching of one input's DetectionOutput rows (see DetectionAgreement), added to *agreement.
 void MatchDetections(const std::vector<float>& fp32_rows, const std::vector<float>& int8_rows,
                      DetectionAgreement* agreement);
+
+// The output holding class scores ([N, C] or [N, C, 1, 1], C > 1, from a Softmax or from an InnerProduct of at
+// least 10 classes), first in name order; empty when the model has none.
+std::string ClassScoreOutput(const Graph& fp32, const BlobDims& dims);
 
 // cos(a, b) in double; 1 when both are all zero, 0 when only one is.
 double Cosine(const std::vector<float>& a, const std::vector<float>& b);

@@ -13,15 +13,6 @@ bool HasWeights(const Layer& l) {
   return l.type == LayerType::kConvolution || l.type == LayerType::kInnerProduct;
 }
 
-Status Outputs(const Graph& g, const SampleTensors& in, std::map<std::string, Tensor>* out) {
-  Net net;
-  QT_RETURN_IF_ERROR(net.Init(g));
-  for (const auto& [name, t] : in) QT_RETURN_IF_ERROR(net.SetInput(name, t));
-  QT_RETURN_IF_ERROR(net.Forward());
-  for (const auto& name : g.outputs) QT_RETURN_IF_ERROR(net.GetBlob(name, &(*out)[name]));
-  return Status::Ok();
-}
-
 }  // namespace
 
 std::vector<std::string> FloatClosure(const Graph& int8, const std::string& layer) {
@@ -53,8 +44,25 @@ Status DequantizeLayers(const Graph& fp32, const std::vector<std::string>& layer
   return Status::Ok();
 }
 
+Status GraphOutputs(const Graph& g, const SampleTensors& in, std::map<std::string, Tensor>* out) {
+  Net net;
+  QT_RETURN_IF_ERROR(net.Init(g));
+  for (const auto& [name, t] : in) QT_RETURN_IF_ERROR(net.SetInput(name, t));
+  QT_RETURN_IF_ERROR(net.Forward());
+  for (const auto& name : g.outputs) QT_RETURN_IF_ERROR(net.GetBlob(name, &(*out)[name]));
+  return Status::Ok();
+}
+
 Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inputs,
                         const std::vector<std::map<std::string, Tensor>>& reference, double* cosine) {
+  double top1 = 0;
+  return HeldOutScore(int8, inputs, reference, "", cosine, &top1);
+}
+
+Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
+                    const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,
+                    double* cosine, double* top1_agreement) {
+  int agree = 0;
   Net net;
   QT_RETURN_IF_ERROR(net.Init(int8));
   std::map<std::string, double> sums;
@@ -64,9 +72,12 @@ Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inp
     QT_RETURN_IF_ERROR(net.Forward());
     for (const auto& name : int8.outputs) {
       QT_RETURN_IF_ERROR(net.GetBlob(name, &t));
-      sums[name] += Cosine(reference[i].at(name).data, t.data);
+      const std::vector<float>& ref = reference[i].at(name).data;
+      sums[name] += Cosine(ref, t.data);
+      if (name == scores && !ref.empty()) agree += TopK(ref, 1) == TopK(t.data, 1);
     }
   }
+  *top1_agreement = static_cast<double>(agree) / std::max<size_t>(inputs.size(), 1);
   *cosine = 1;
   for (const auto& [name, s] : sums) *cosine = std::min(*cosine, s / std::max<size_t>(inputs.size(), 1));
   return Status::Ok();
@@ -76,7 +87,7 @@ Status ApplyFloatBudget(const Graph& fp32, const std::vector<SampleTensors>& hel
                         const ProgressFn& progress, Graph* int8, std::vector<FloatLayerStep>* steps) {
   if (held_out.empty()) return Status::InvalidArgument("the accuracy budget needs held-out calibration inputs");
   std::vector<std::map<std::string, Tensor>> reference(held_out.size());
-  for (size_t i = 0; i < held_out.size(); ++i) QT_RETURN_IF_ERROR(Outputs(fp32, held_out[i], &reference[i]));
+  for (size_t i = 0; i < held_out.size(); ++i) QT_RETURN_IF_ERROR(GraphOutputs(fp32, held_out[i], &reference[i]));
   double current = 0;
   QT_RETURN_IF_ERROR(HeldOutMinCosine(*int8, held_out, reference, &current));
   struct Ranked {

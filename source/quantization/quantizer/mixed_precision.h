@@ -35,6 +35,12 @@ Status DequantizeLayers(const Graph& fp32, const std::vector<std::string>& layer
 // the fp32 outputs per input (by output name).
 Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inputs,
                         const std::vector<std::map<std::string, Tensor>>& reference, double* cosine);
+// The same, and the share of inputs whose `scores` output (a classifier's) has the reference's top-1 class.
+Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
+                    const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,
+                    double* cosine, double* top1_agreement);
+// The outputs of `graph` on one input, by name.
+Status GraphOutputs(const Graph& graph, const SampleTensors& in, std::map<std::string, Tensor>* out);
 
 // Ranks every int8 Conv/InnerProduct of `int8` by what keeping it (and its closure) in float alone gains on the
 // held-out inputs, then keeps layers in float in that order, passing over those that do not raise the cosine on top

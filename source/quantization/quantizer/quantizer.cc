@@ -189,10 +189,21 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
   std::error_code ec;
   const bool reuse = !o.stats_path.empty() && std::filesystem::exists(o.stats_path, ec);
   if (!o.stats_path.empty()) QT_RETURN_IF_ERROR(CalibrationFingerprint(g, samples, o.preprocess, &fingerprint));
+  const std::map<std::string, BlobStats>* read = &stats;
   if (reuse) {
-    QT_RETURN_IF_ERROR(LoadBlobStats(o.stats_path, fingerprint, how.request.channel_hist, &stats));
+    if (o.cache && o.cache->loaded) {
+      read = &o.cache->stats;
+    } else {
+      // A sweep's configurations differ in merge type, so the shared copy keeps the per-channel histograms too.
+      QT_RETURN_IF_ERROR(LoadBlobStats(o.stats_path, fingerprint, how.request.channel_hist || o.cache, &stats));
+      if (o.cache) {
+        o.cache->stats = std::move(stats);
+        o.cache->loaded = true;
+        read = &o.cache->stats;
+      }
+    }
     for (const auto& name : blobs) {
-      if (!stats.count(name)) return Status::InvalidArgument(o.stats_path + ": no statistics for blob '" + name + "'");
+      if (!read->count(name)) return Status::InvalidArgument(o.stats_path + ": no statistics for blob '" + name + "'");
     }
     cb.note("statistics reused from " + o.stats_path + ": no forward pass");
     result->stats_reused = true;
@@ -219,14 +230,21 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
   for (const auto& [name, p] : plan) {
     if (p.method == BlobMethod::kAuto) candidates[name];
   }
-  QT_RETURN_IF_ERROR(ComputeScales(plan, scales, [&](const std::string& name, const BlobPlan& p, ScaleResult* r) {
-    if (p.method != BlobMethod::kAuto) return ComputeBlobScale(stats.at(name), p.merged, p.method, name, r);
-    auto& c = candidates.at(name);
-    QT_RETURN_IF_ERROR(BlobScaleCandidates(stats.at(name), p.merged, name, &c));
-    r->scale = c[0].scale;
-    r->zero_point.assign(r->scale.size(), 0);
-    return Status::Ok();
-  }));
+  const std::pair<int, int> key{static_cast<int>(o.blob_method), static_cast<int>(o.merge)};
+  const bool cached = o.cache && reuse && o.blob_method != BlobMethod::kAuto;
+  if (cached && o.cache->scales.count(key)) {
+    *scales = o.cache->scales.at(key);
+  } else {
+    QT_RETURN_IF_ERROR(ComputeScales(plan, scales, [&](const std::string& name, const BlobPlan& p, ScaleResult* r) {
+      if (p.method != BlobMethod::kAuto) return ComputeBlobScale(read->at(name), p.merged, p.method, name, r);
+      auto& c = candidates.at(name);
+      QT_RETURN_IF_ERROR(BlobScaleCandidates(read->at(name), p.merged, name, &c));
+      r->scale = c[0].scale;
+      r->zero_point.assign(r->scale.size(), 0);
+      return Status::Ok();
+    }));
+    if (cached) o.cache->scales[key] = *scales;
+  }
   result->timings.push_back({"blob scales", SecondsSince(scales_start)});
   if (!candidates.empty()) {
     const auto auto_start = std::chrono::steady_clock::now();
@@ -239,7 +257,7 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
     }
     result->timings.push_back({"auto scales", SecondsSince(auto_start)});
   }
-  if (o.keep_stats) result->stats = std::move(stats);
+  if (o.keep_stats) result->stats = read == &stats ? std::move(stats) : *read;
   return Status::Ok();
 }
 

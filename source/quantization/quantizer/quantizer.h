@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +22,14 @@ namespace qt {
 // How blob scales are grouped: per channel (TNN -t 0), per-channel weights with per-tensor blobs ("mixed",
 // -t 1), or per tensor for both (-t 2).
 enum class MergeType { kPerChannel = 0, kMixed = 1, kPerTensor = 2 };
+
+// Shared by the configurations of a method sweep: the statistics file read once, and the blob scales of each
+// (blob method, merge type), which do not depend on the weight method.
+struct ScaleCache {
+  bool loaded = false;
+  std::map<std::string, BlobStats> stats;
+  std::map<std::pair<int, int>, std::map<std::string, BlobScale>> scales;
+};
 
 struct QuantizeOptions {
   BlobMethod blob_method = BlobMethod::kKl;
@@ -46,6 +55,8 @@ struct QuantizeOptions {
   // Accuracy budget: when set, a quarter of the calibration inputs (at most 16) are held out of calibration, and the
   // most sensitive int8 layers go back to float until their output cosine reaches the budget.
   FloatBudget budget;
+  // With --stats reused: statistics and blob scales shared with other runs on the same file (a sweep).
+  std::shared_ptr<ScaleCache> cache;
   // Keep every calibrated blob's statistics, with its whole-tensor histogram, in QuantizeResult::stats (for a
   // report that draws histograms and compares methods); default mode only, --compat tnn has other statistics.
   bool keep_stats = false;
