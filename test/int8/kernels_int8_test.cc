@@ -75,6 +75,16 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 6, 9, 11, 6, 1, 1, 0, 1, 6, Activation::kNone),
       MakeConv(1, 6, 9, 11, 6, 3, 2, 1, 1, 6, Activation::kRelu),
       MakeConv(1, 2, 4, 2, 3, 3, 3, 0, 1, 1, Activation::kNone, 1),
+      // Depthwise on the plane kernel: 3x3 and 5x5, stride 1 and 2, odd sizes, channel counts that are not a
+      // multiple of anything, grids of one to several 128-column steps, a dilated window, a 3x5 input.
+      MakeConv(1, 13, 17, 23, 13, 3, 1, 1, 1, 13, Activation::kRelu6),
+      MakeConv(1, 20, 18, 35, 20, 3, 2, 1, 1, 20, Activation::kRelu),
+      MakeConv(2, 7, 9, 40, 7, 5, 1, 2, 1, 7, Activation::kNone),
+      MakeConv(1, 24, 15, 15, 24, 5, 2, 2, 1, 24, Activation::kRelu6),
+      MakeConv(1, 5, 3, 5, 5, 3, 1, 1, 1, 5, Activation::kRelu6),
+      MakeConv(1, 9, 33, 70, 9, 3, 1, 1, 1, 9, Activation::kRelu),
+      MakeConv(1, 6, 12, 12, 6, 3, 1, 2, 2, 6, Activation::kNone),
+      MakeConv(1, 17, 7, 7, 17, 3, 1, 1, 1, 17, Activation::kRelu6, 1),
   };
 }
 
@@ -455,6 +465,36 @@ TEST(ConvAddInt8Test, EveryIsaIsBitExactWithReference) {
             ConvAddInt8(p, in.data(), w.data(), bias.data(), r, add.data(), fast.data(), isa);
             ASSERT_EQ(fast, ref) << Describe(p, asym) << " fusion " << static_cast<int>(f) << " " << Int8IsaName(isa);
           }
+        }
+      }
+    }
+  }
+}
+
+// The fused Add on windows whose grid has discarded columns (the epilogue gathers the operand run by run) and on
+// grouped layers.
+TEST(ConvAddInt8Test, WindowsAndGroupsAreBitExactWithReference) {
+  uint32_t seed = 1900;
+  for (const auto& p : {MakeConv(1, 8, 9, 11, 12, 3, 1, 1, 1, 1, Activation::kNone),
+                        MakeConv(2, 6, 13, 7, 10, 3, 2, 1, 1, 2, Activation::kRelu),
+                        MakeConv(1, 16, 20, 37, 16, 3, 1, 1, 1, 4, Activation::kRelu6)}) {
+    for (bool asym : {false, true}) {
+      for (ConvAddFusion f : {ConvAddFusion::kAddThenActivation, ConvAddFusion::kActivationThenAdd}) {
+        const int64_t out_n = int64_t{p.batch} * p.out_c * p.out_h * p.out_w;
+        const auto in = RandomInt8(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+        const auto w = RandomInt8(size_t{1} * p.out_c * (p.in_c / p.group) * 9, seed++, -127, 127);
+        const auto bias = RandomInt32(p.out_c, seed++, -5000, 5000);
+        const auto add = RandomInt8(out_n, seed++);
+        Int8Requant r = MakeRequant(p.out_c, p.in_c, asym, p.activation, seed++);
+        r.fusion = f;
+        r.add_scale.assign(p.out_c, 0.7f);
+        r.add_zero = asym ? RandomInt8(p.out_c, seed++, -10, 10) : std::vector<int8_t>(p.out_c, 0);
+        std::vector<int8_t> ref(out_n), fast(out_n, 99);
+        ConvAddInt8Ref(p, in.data(), w.data(), bias.data(), r, add.data(), ref.data());
+        for (Int8Isa isa : SupportedInt8Isas()) {
+          std::fill(fast.begin(), fast.end(), 99);
+          ConvAddInt8(p, in.data(), w.data(), bias.data(), r, add.data(), fast.data(), isa);
+          ASSERT_EQ(fast, ref) << Describe(p, asym) << " fusion " << static_cast<int>(f) << " " << Int8IsaName(isa);
         }
       }
     }

@@ -58,6 +58,16 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(2, 32, 6, 6, 32, 3, 3, 1, 1, 1, 32, Activation::kRelu6),
       MakeConv(1, 64, 14, 14, 16, 1, 1, 1, 0, 1, 1, Activation::kRelu),
       MakeConv(1, 16, 14, 14, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu),
+      // Depthwise on the plane kernels: 3x3 and 5x5, stride 1 and 2, odd sizes, rows of one to several vectors
+      // with partial ones, channel counts that are not a multiple of anything, a dilated window.
+      MakeConv(1, 13, 17, 23, 13, 3, 3, 1, 1, 1, 13, Activation::kRelu6),
+      MakeConv(1, 20, 18, 35, 20, 3, 3, 2, 1, 1, 20, Activation::kRelu),
+      MakeConv(2, 7, 9, 40, 7, 5, 5, 1, 2, 1, 7, Activation::kNone),
+      MakeConv(1, 24, 15, 15, 24, 5, 5, 2, 2, 1, 24, Activation::kRelu6),
+      MakeConv(1, 5, 3, 5, 5, 3, 3, 1, 1, 1, 5, Activation::kNone),
+      MakeConv(1, 9, 33, 70, 9, 3, 3, 1, 1, 1, 9, Activation::kRelu),
+      MakeConv(1, 6, 12, 12, 6, 3, 3, 1, 2, 2, 6, Activation::kNone),
+      MakeConv(1, 11, 9, 9, 11, 7, 7, 1, 3, 1, 11, Activation::kNone),
       MakeConv(1, 3, 23, 23, 16, 3, 3, 2, 0, 1, 1, Activation::kRelu),
       MakeConv(1, 24, 5, 31, 24, 3, 3, 1, 1, 1, 1, Activation::kNone),
       MakeConv(1, 12, 4, 33, 13, 1, 1, 1, 0, 1, 1, Activation::kRelu6),

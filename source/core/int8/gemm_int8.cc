@@ -118,6 +118,11 @@ void SetRequant(const Int8Requant& r, int64_t row_base, Int8Gemm* g) {
   g->activation = ActivationCode(r.activation);
   g->requant = &r;
   g->row_base = row_base;
+  if (r.fusion != ConvAddFusion::kNone) {
+    g->add_scale = r.add_scale.data() + row_base;
+    g->add_zero = r.add_zero.data() + row_base;
+    g->fusion = r.fusion == ConvAddFusion::kAddThenActivation ? 1 : 2;
+  }
 }
 
 }  // namespace
@@ -153,7 +158,8 @@ void ConvInt8::Init(const Conv2dParams& p, const int8_t* weights, const int32_t*
   const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
   const int64_t kernel = int64_t{p.kernel_h} * p.kernel_w;
   const int64_t k = icg * kernel;
-  depthwise_ = p.group == p.in_c && p.group == p.out_c;
+  // A fused Add is applied in the GEMM's epilogue, which the depthwise loops do not have.
+  depthwise_ = p.group == p.in_c && p.group == p.out_c && r_.fusion == ConvAddFusion::kNone;
   weight_zero_ = AnyNonZero(r_.weight_zero);
   weight_zero32_.assign(r_.weight_zero.begin(), r_.weight_zero.end());
   // With pads holding the input zero point, Σ(x − zi)(w − zw) = Σ x·w − zw·Σx + Σ zi·(zw − w): the last term
@@ -172,6 +178,7 @@ void ConvInt8::Init(const Conv2dParams& p, const int8_t* weights, const int32_t*
   row_offset_ = PlanRowOffsets(plan_);
   if (depthwise_) {
     packed_.assign(weights, weights + p.out_c * k);
+    InitDepthwiseQuads();
     return;
   }
   const int64_t groups = (plan_.channels + mk.kgroup - 1) / mk.kgroup;
@@ -190,7 +197,36 @@ void ConvInt8::Init(const Conv2dParams& p, const int8_t* weights, const int32_t*
   }
 }
 
-void ConvInt8::Run(const int8_t* in, int8_t* out) const {
+void ConvInt8::InitDepthwiseQuads() {
+  dw_quad_off_.clear();
+  dw_quad_w_.clear();
+  dw_w_sum_.clear();
+  if (!kernel_->depthwise) return;
+  const int64_t k = plan_.k();
+  std::vector<int64_t> order(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return row_offset_[a] < row_offset_[b]; });
+  // quad_of[tap] and the tap's byte within it: taps sorted by offset, a quad opened at the first one not covered.
+  std::vector<int64_t> quad_of(static_cast<size_t>(k)), byte_of(static_cast<size_t>(k));
+  for (int64_t i : order) {
+    if (dw_quad_off_.empty() || row_offset_[i] > dw_quad_off_.back() + 3) dw_quad_off_.push_back(row_offset_[i]);
+    quad_of[i] = static_cast<int64_t>(dw_quad_off_.size()) - 1;
+    byte_of[i] = row_offset_[i] - dw_quad_off_.back();
+  }
+  const int64_t quads = static_cast<int64_t>(dw_quad_off_.size());
+  dw_quad_w_.assign(static_cast<size_t>(p_.out_c * quads), 0);
+  dw_w_sum_.assign(p_.out_c, 0);
+  for (int c = 0; c < p_.out_c; ++c) {
+    for (int64_t i = 0; i < k; ++i) {
+      const int8_t w = packed_[c * k + i];
+      uint32_t& word = reinterpret_cast<uint32_t&>(dw_quad_w_[c * quads + quad_of[i]]);
+      word |= uint32_t{static_cast<uint8_t>(w)} << (8 * byte_of[i]);
+      dw_w_sum_[c] += w;
+    }
+  }
+}
+
+void ConvInt8::Run(const int8_t* in, int8_t* out, const int8_t* add) const {
   if (depthwise_) {
     RunDepthwise(in, out);
     return;
@@ -234,6 +270,7 @@ void ConvInt8::Run(const int8_t* in, int8_t* out) const {
       gemm.weight_zero = weight_zero32_.data() + int64_t{g} * ocg;
       SetRequant(r_, int64_t{g} * ocg, &gemm);
       gemm.out = out + (int64_t{n} * p.out_c + int64_t{g} * ocg) * out_hw;
+      if (gemm.fusion) gemm.add = add + (int64_t{n} * p.out_c + int64_t{g} * ocg) * out_hw;
       gemm.out_stride = out_hw;
       gemm.grid_w = plan_.grid_w;
       gemm.out_w = p.out_w;
@@ -248,19 +285,52 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
   const int64_t k = plan_.k();
   const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
   const int64_t plain_size = plan_.BufferSize(1);
+  const bool fast = !dw_quad_off_.empty();
+  const int64_t quads = static_cast<int64_t>(dw_quad_off_.size());
+  // The plane kernel reads whole steps past the grid's end, and plain planes (also a 1x1's, copied) must cover
+  // them.
+  const int64_t fast_size =
+      fast ? std::max(plain_size, dw_quad_off_.back() + RoundUp(plan_.grid_n, kDepthwiseBlock) + 4) : 0;
   ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
-    // Each thread's own plane buffer (ThreadScratch belongs to the thread running the chunk).
-    int8_t* planes = direct ? nullptr : Grow(&ThreadScratch().planes, plain_size);
+    // Each thread's own buffers (ThreadScratch belongs to the thread running the chunk).
+    Scratch& scratch = ThreadScratch();
+    int8_t* planes = direct && !fast ? nullptr : Grow(&scratch.planes, std::max(plain_size, fast_size));
+    int8_t* grid = fast ? Grow(&scratch.out, RoundUp(plan_.grid_n, kDepthwiseBlock)) : nullptr;
     constexpr int64_t kBlock = 256;
     int32_t acc[kBlock], sum[kBlock];
     for (int64_t pl = b; pl < e; ++pl) {
       const int c = static_cast<int>(pl % p.out_c);
       const int8_t* src = in + pl * in_hw;
-      if (!direct) BuildPlanes<int8_t>(p, plan_, src, &r_.in_zero[c], 0, plan_.channels, planes);
-      const int8_t* base = direct ? src : planes;
+      if (!direct) {
+        BuildPlanes<int8_t>(p, plan_, src, &r_.in_zero[c], 0, plan_.channels, planes);
+      } else if (fast) {
+        std::memcpy(planes, src, static_cast<size_t>(in_hw));
+      }
+      const int8_t* base = planes ? planes : src;
       const int8_t* w = packed_.data() + int64_t{c} * k;
       const int32_t zw = r_.weight_zero[c];
       int8_t* dst = out + pl * out_hw;
+      if (fast && zw == 0) {
+        Int8DepthwisePlane d;
+        d.planes = base;
+        d.quad_off = dw_quad_off_.data();
+        d.quad_w = dw_quad_w_.data() + c * quads;
+        d.quads = quads;
+        d.row_add = row_add_[c];
+        d.w_sum = dw_w_sum_[c];
+        d.multiplier = r_.multiplier[c];
+        d.out_zero = r_.out_zero[c];
+        d.relu6_max = r_.relu6_max[c];
+        d.activation = ActivationCode(r_.activation);
+        d.grid_n = plan_.grid_n;
+        d.grid_w = plan_.grid_w;
+        d.out_h = p.out_h;
+        d.out_w = p.out_w;
+        d.grid = grid;
+        d.out = dst;
+        kernel_->depthwise(d);
+        continue;
+      }
       for (int64_t j0 = 0; j0 < plan_.grid_n; j0 += kBlock) {
         const int64_t len = std::min(kBlock, plan_.grid_n - j0);
         std::fill(acc, acc + len, 0);

@@ -86,6 +86,23 @@ __m256i Requantize(__m256i acc, const Int8Gemm& g, int64_t row) {
   return Float2Int8Lanes(_mm256_add_ps(v, _mm256_set1_ps(static_cast<float>(g.out_zero[row]))));
 }
 
+// RequantizeAddInt8 on 8 lanes, `add` the operand's values.
+__m256i RequantizeAdd(__m256i acc, const Int8Gemm& g, int64_t row, __m256i add) {
+  const float scale = g.add_scale[row];
+  const __m256 term = _mm256_sub_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(add), _mm256_set1_ps(scale)),
+                                    _mm256_set1_ps(static_cast<float>(g.add_zero[row]) * scale));
+  __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(g.multiplier[row]));
+  if (g.fusion == 1) v = _mm256_add_ps(v, term);
+  if (g.activation == 2) {
+    __m256i q = Float2Int8Lanes(v);
+    q = _mm256_min_epi32(q, _mm256_set1_epi32(g.relu6_max[row]));
+    return _mm256_max_epi32(q, _mm256_setzero_si256());
+  }
+  if (g.activation == 1) v = _mm256_max_ps(v, _mm256_setzero_ps());
+  if (g.fusion == 2) v = _mm256_add_ps(v, term);
+  return Float2Int8Lanes(_mm256_add_ps(v, _mm256_set1_ps(static_cast<float>(g.out_zero[row]))));
+}
+
 int32_t LoadInt32(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof(v));
@@ -150,9 +167,22 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
       std::memcpy(g.c + row * g.ldc + j0, lanes, sizeof(int32_t) * cols);
       continue;
     }
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), Requantize(v0, g, row));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + 8), Requantize(v1, g, row));
     int8_t* out = g.out + row * g.out_stride;
+    if (g.add) {
+      // The operand gathered run by run into lane order, as the outputs are scattered below.
+      alignas(32) int32_t add[kNr] = {};
+      const int8_t* add_row = g.add + row * g.out_stride;
+      for (int s = 0; s < runs.n; ++s) {
+        for (int64_t i = 0; i < runs.len[s]; ++i) add[runs.first[s] - j0 + i] = add_row[runs.out[s] + i];
+      }
+      const __m256i add0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(add));
+      const __m256i add1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(add + 8));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), RequantizeAdd(v0, g, row, add0));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + 8), RequantizeAdd(v1, g, row, add1));
+    } else {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), Requantize(v0, g, row));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + 8), Requantize(v1, g, row));
+    }
     for (int s = 0; s < runs.n; ++s) {
       const int32_t* v = lanes + (runs.first[s] - j0);
       for (int64_t i = 0; i < runs.len[s]; ++i) out[runs.out[s] + i] = static_cast<int8_t>(v[i]);
@@ -163,7 +193,8 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
 }  // namespace
 
 const Int8MicroKernel& Int8MicroKernelAvx2() {
-  static const Int8MicroKernel kernel{"avx2", kMr, kNr, kGroup, kGroup * 2, ABlockBytes, PackA, PackB, Tile};
+  static const Int8MicroKernel kernel{"avx2", kMr, kNr, kGroup, kGroup * 2, ABlockBytes, PackA, PackB, Tile,
+                                      nullptr};
   return kernel;
 }
 

@@ -56,6 +56,28 @@ void PackB(const int8_t* src, int64_t channels, int64_t src_stride, int64_t coun
     }
     uint8_t* d = dst + q * dst_stride * kGroup;
     int64_t e = 0;
+    // 64 columns at a time: the byte and word unpacks interleave within 128-bit lanes, so quad vector u_i holds
+    // columns 16L + 4i + [0, 4) in lane L; a 4x4 transpose of lanes puts 16 consecutive columns in each vector.
+    const __m512i flip512 = _mm512_set1_epi8(static_cast<char>(0x80));
+    const __m512i zero512 = _mm512_setzero_si512();
+    for (; e + 64 <= count; e += 64) {
+      const __m512i r0 = s[0] ? _mm512_loadu_si512(s[0] + e) : zero512;
+      const __m512i r1 = s[1] ? _mm512_loadu_si512(s[1] + e) : zero512;
+      const __m512i r2 = s[2] ? _mm512_loadu_si512(s[2] + e) : zero512;
+      const __m512i r3 = s[3] ? _mm512_loadu_si512(s[3] + e) : zero512;
+      const __m512i t0 = _mm512_unpacklo_epi8(r0, r1), t1 = _mm512_unpackhi_epi8(r0, r1);
+      const __m512i t2 = _mm512_unpacklo_epi8(r2, r3), t3 = _mm512_unpackhi_epi8(r2, r3);
+      const __m512i u0 = _mm512_unpacklo_epi16(t0, t2), u1 = _mm512_unpackhi_epi16(t0, t2);
+      const __m512i u2 = _mm512_unpacklo_epi16(t1, t3), u3 = _mm512_unpackhi_epi16(t1, t3);
+      // v0 = lanes (u0.0, u0.1, u1.0, u1.1), v1 = (u2.0, u2.1, u3.0, u3.1), v2/v3 the same from lanes 2 and 3.
+      const __m512i v0 = _mm512_shuffle_i64x2(u0, u1, 0x44), v1 = _mm512_shuffle_i64x2(u2, u3, 0x44);
+      const __m512i v2 = _mm512_shuffle_i64x2(u0, u1, 0xEE), v3 = _mm512_shuffle_i64x2(u2, u3, 0xEE);
+      uint8_t* o = d + e * kGroup;
+      _mm512_storeu_si512(o, _mm512_xor_si512(_mm512_shuffle_i64x2(v0, v1, 0x88), flip512));
+      _mm512_storeu_si512(o + 64, _mm512_xor_si512(_mm512_shuffle_i64x2(v0, v1, 0xDD), flip512));
+      _mm512_storeu_si512(o + 128, _mm512_xor_si512(_mm512_shuffle_i64x2(v2, v3, 0x88), flip512));
+      _mm512_storeu_si512(o + 192, _mm512_xor_si512(_mm512_shuffle_i64x2(v2, v3, 0xDD), flip512));
+    }
     for (; e + 16 <= count; e += 16) {
       const __m128i r0 = s[0] ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(s[0] + e)) : zero;
       const __m128i r1 = s[1] ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(s[1] + e)) : zero;
@@ -91,14 +113,35 @@ __m512i Float2Int8Lanes(__m512 v) {
   return _mm512_cvttps_epi32(r);
 }
 
+__m512i RequantizeLanes(__m512i acc, float multiplier, int8_t out_zero, int8_t relu6_max, int activation) {
+  __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(multiplier));
+  if (activation == 2) {
+    __m512i q = Float2Int8Lanes(v);
+    q = _mm512_min_epi32(q, _mm512_set1_epi32(relu6_max));
+    return _mm512_max_epi32(q, _mm512_setzero_si512());
+  }
+  if (activation == 1) v = _mm512_max_ps(v, _mm512_setzero_ps());  // v > 0 ? v : 0
+  return Float2Int8Lanes(_mm512_add_ps(v, _mm512_set1_ps(static_cast<float>(out_zero))));
+}
+
 __m512i Requantize(__m512i acc, const Int8Gemm& g, int64_t row) {
+  return RequantizeLanes(acc, g.multiplier[row], g.out_zero[row], g.relu6_max[row], g.activation);
+}
+
+// RequantizeAddInt8 on 16 lanes, `add` the operand's bytes.
+__m512i RequantizeAdd(__m512i acc, const Int8Gemm& g, int64_t row, __m128i add) {
+  const float scale = g.add_scale[row];
+  const __m512 term = _mm512_sub_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(add)), _mm512_set1_ps(scale)),
+                                    _mm512_set1_ps(static_cast<float>(g.add_zero[row]) * scale));
   __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(g.multiplier[row]));
+  if (g.fusion == 1) v = _mm512_add_ps(v, term);
   if (g.activation == 2) {
     __m512i q = Float2Int8Lanes(v);
     q = _mm512_min_epi32(q, _mm512_set1_epi32(g.relu6_max[row]));
     return _mm512_max_epi32(q, _mm512_setzero_si512());
   }
-  if (g.activation == 1) v = _mm512_max_ps(v, _mm512_setzero_ps());  // v > 0 ? v : 0
+  if (g.activation == 1) v = _mm512_max_ps(v, _mm512_setzero_ps());
+  if (g.fusion == 2) v = _mm512_add_ps(v, term);
   return Float2Int8Lanes(_mm512_add_ps(v, _mm512_set1_ps(static_cast<float>(g.out_zero[row]))));
 }
 
@@ -184,9 +227,26 @@ void TileImpl(const Int8Gemm& g, int64_t rb, int64_t j0) {
       _mm512_mask_storeu_epi32(g.c + row * g.ldc + j0 + 16, m1, v1);
       continue;
     }
-    const __m128i q0 = _mm512_cvtepi32_epi8(Requantize(v0, g, row));
-    const __m128i q1 = _mm512_cvtepi32_epi8(Requantize(v1, g, row));
     int8_t* out = g.out + row * g.out_stride;
+    __m128i q0, q1;
+    if (g.add) {
+      const int8_t* add_row = g.add + row * g.out_stride;
+      __m128i a0 = _mm_setzero_si128(), a1 = a0;
+      if (contiguous) {
+        a0 = _mm_maskz_loadu_epi8(m0, add_row + j0);
+        a1 = _mm_maskz_loadu_epi8(m1, add_row + j0 + 16);
+      } else {
+        for (int s = 0; s < runs.n; ++s) {
+          a0 = _mm_mask_loadu_epi8(a0, run_mask[s][0], add_row + runs.out[s]);
+          a1 = _mm_mask_loadu_epi8(a1, run_mask[s][1], add_row + runs.out[s] + 16);
+        }
+      }
+      q0 = _mm512_cvtepi32_epi8(RequantizeAdd(v0, g, row, a0));
+      q1 = _mm512_cvtepi32_epi8(RequantizeAdd(v1, g, row, a1));
+    } else {
+      q0 = _mm512_cvtepi32_epi8(Requantize(v0, g, row));
+      q1 = _mm512_cvtepi32_epi8(Requantize(v1, g, row));
+    }
     if (contiguous) {
       _mm_mask_storeu_epi8(out + j0, m0, q0);
       _mm_mask_storeu_epi8(out + j0 + 16, m1, q1);
@@ -207,10 +267,65 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
   }
 }
 
+// 64 consecutive grid columns as four phase vectors: lane i of phase r is column 4i + r, whose quad of taps is
+// the four bytes a load at offset r puts in lane i. So one vpdpbusd applies up to four taps to 16 columns.
+struct PhaseAcc {
+  __m512i p0, p1, p2, p3;
+};
+
+inline void AccumulateQuad(const uint8_t* b, __m512i w, PhaseAcc* a) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  a->p0 = _mm512_dpbusd_epi32(a->p0, _mm512_xor_si512(_mm512_loadu_si512(b), flip), w);
+  a->p1 = _mm512_dpbusd_epi32(a->p1, _mm512_xor_si512(_mm512_loadu_si512(b + 1), flip), w);
+  a->p2 = _mm512_dpbusd_epi32(a->p2, _mm512_xor_si512(_mm512_loadu_si512(b + 2), flip), w);
+  a->p3 = _mm512_dpbusd_epi32(a->p3, _mm512_xor_si512(_mm512_loadu_si512(b + 3), flip), w);
+}
+
+// The requantized phases interleaved back into column order: byte 4i + r of the result is phase r's lane i.
+__m512i RequantizePhases(const PhaseAcc& a, const Int8DepthwisePlane& d, __m512i add) {
+  const __m512i byte = _mm512_set1_epi32(0xFF);
+  auto q = [&](__m512i v) {
+    return RequantizeLanes(_mm512_add_epi32(v, add), d.multiplier, d.out_zero, d.relu6_max, d.activation);
+  };
+  __m512i t = _mm512_and_si512(q(a.p0), byte);
+  t = _mm512_or_si512(t, _mm512_slli_epi32(_mm512_and_si512(q(a.p1), byte), 8));
+  t = _mm512_or_si512(t, _mm512_slli_epi32(_mm512_and_si512(q(a.p2), byte), 16));
+  return _mm512_or_si512(t, _mm512_slli_epi32(q(a.p3), 24));
+}
+
+// Two 64-column steps at a time keep eight vpdpbusd chains in flight.
+void Depthwise(const Int8DepthwisePlane& d) {
+  static_assert(kDepthwiseBlock == 128, "two steps of 64 columns");
+  const __m512i add = _mm512_set1_epi32(d.row_add - 128 * d.w_sum);
+  const uint8_t* planes = reinterpret_cast<const uint8_t*>(d.planes);
+  for (int64_t j0 = 0; j0 < d.grid_n; j0 += kDepthwiseBlock) {
+    PhaseAcc a{_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+    PhaseAcc b = a;
+    for (int64_t q = 0; q < d.quads; ++q) {
+      const __m512i w = _mm512_set1_epi32(d.quad_w[q]);
+      const uint8_t* src = planes + d.quad_off[q] + j0;
+      AccumulateQuad(src, w, &a);
+      AccumulateQuad(src + 64, w, &b);
+    }
+    _mm512_storeu_si512(d.grid + j0, RequantizePhases(a, d, add));
+    _mm512_storeu_si512(d.grid + j0 + 64, RequantizePhases(b, d, add));
+  }
+  for (int64_t oy = 0; oy < d.out_h; ++oy) {
+    const int8_t* src = d.grid + oy * d.grid_w;
+    int8_t* dst = d.out + oy * d.out_w;
+    for (int64_t x = 0; x < d.out_w; x += 64) {
+      const int64_t n = d.out_w - x < 64 ? d.out_w - x : 64;
+      const __mmask64 m = n == 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
+      _mm512_mask_storeu_epi8(dst + x, m, _mm512_maskz_loadu_epi8(m, src + x));
+    }
+  }
+}
+
 }  // namespace
 
 const Int8MicroKernel& Int8MicroKernelAvx512Vnni() {
-  static const Int8MicroKernel kernel{"avx512vnni", kMr, kNr, kGroup, kGroup, ABlockBytes, PackA, PackB, Tile};
+  static const Int8MicroKernel kernel{"avx512vnni", kMr, kNr, kGroup, kGroup, ABlockBytes, PackA, PackB, Tile,
+                                      Depthwise};
   return kernel;
 }
 

@@ -36,9 +36,36 @@ struct Int8Gemm {
   int activation = 0;            // 0 none, 1 ReLU, 2 ReLU6
   const void* requant = nullptr; // the Int8Requant itself and the channel of row 0, for the scalar kernel
   int64_t row_base = 0;
+  // A fused Add (RequantizeAddInt8): the operand's row r at add + r·out_stride, laid out as out; nullptr when
+  // none. fusion 1: added before the activation, 2: after it.
+  const int8_t* add = nullptr;
+  const float* add_scale = nullptr;
+  const int8_t* add_zero = nullptr;
+  int fusion = 0;
   int8_t* out = nullptr;         // row r at out + r·out_stride, compacted as in conv_plan.h
   int64_t out_stride = 0;
   int64_t grid_w = 0, out_w = 0;
+};
+
+// One channel of a depthwise convolution whose weight zero point is 0, on plain int8 planes (conv_plan.h). Its
+// taps are grouped in quads of row offsets at most 3 apart: byte i of quad_w[q] weighs planes[quad_off[q] + i + j]
+// for grid column j (0 where no tap has that offset). Grid column j < grid_n gets
+//   acc = Σ_k w[k]·planes[koff[k] + j] + row_add,  then exactly RequantizeInt8,
+// and the valid columns (j % grid_w < out_w) land at out, out_h x out_w row-major.
+constexpr int64_t kDepthwiseBlock = 128;  // grid columns per step; planes readable up to a whole step past grid_n
+struct Int8DepthwisePlane {
+  const int8_t* planes = nullptr;  // readable at quad_off[q] + [0, RoundUp(grid_n, kDepthwiseBlock) + 3]
+  const int64_t* quad_off = nullptr;
+  const int32_t* quad_w = nullptr;
+  int64_t quads = 0;
+  int32_t row_add = 0;   // bias and every zero-point term
+  int32_t w_sum = 0;     // Σ_k w[k]
+  float multiplier = 0.f;
+  int8_t out_zero = 0, relu6_max = 0;
+  int activation = 0;    // 0 none, 1 ReLU, 2 ReLU6
+  int64_t grid_n = 0, grid_w = 0, out_h = 0, out_w = 0;
+  int8_t* grid = nullptr;  // scratch of RoundUp(grid_n, kDepthwiseBlock) bytes
+  int8_t* out = nullptr;
 };
 
 struct Int8MicroKernel {
@@ -58,6 +85,8 @@ struct Int8MicroKernel {
                  int64_t dst_stride, uint8_t* dst);
   // Rows [rb·mr, rb·mr + mr) ∩ [0, m), columns [j0, j0 + nr) ∩ [0, n).
   void (*tile)(const Int8Gemm& g, int64_t rb, int64_t j0);
+  // nullptr: ConvInt8 runs its portable depthwise loop.
+  void (*depthwise)(const Int8DepthwisePlane& d);
 };
 
 const Int8MicroKernel& Int8MicroKernelScalar();

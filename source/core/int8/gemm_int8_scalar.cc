@@ -66,7 +66,9 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
     const int oc = static_cast<int>(g.row_base + row);
     for (int s = 0; s < runs.n; ++s) {
       for (int64_t i = 0; i < runs.len[s]; ++i) {
-        out[runs.out[s] + i] = RequantizeInt8(v[runs.first[s] - j0 + i], oc, *requant);
+        const int32_t acc_j = v[runs.first[s] - j0 + i];
+        out[runs.out[s] + i] = g.add ? RequantizeAddInt8(acc_j, oc, *requant, g.add[row * g.out_stride + runs.out[s] + i])
+                                     : RequantizeInt8(acc_j, oc, *requant);
       }
     }
   }
@@ -75,7 +77,7 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
 }  // namespace
 
 const Int8MicroKernel& Int8MicroKernelScalar() {
-  static const Int8MicroKernel kernel{"scalar", kMr, kNr, 1, 1, ABlockBytes, PackA, PackB, Tile};
+  static const Int8MicroKernel kernel{"scalar", kMr, kNr, 1, 1, ABlockBytes, PackA, PackB, Tile, nullptr};
   return kernel;
 }
 

@@ -9,8 +9,12 @@
 
 namespace qt {
 
-void Conv2dInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* w, const int32_t* bias, const Int8Requant& r,
-                   int8_t* out) {
+namespace {
+
+// The exact int32 accumulator of every output, handed to emit(acc, oc, output index) in NCHW order.
+template <typename Emit>
+void ConvAccumulateRef(const Conv2dParams& p, const int8_t* in, const int8_t* w, const int32_t* bias,
+                       const Int8Requant& r, Emit emit) {
   const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
   for (int n = 0; n < p.batch; ++n) {
     for (int oc = 0; oc < p.out_c; ++oc) {
@@ -35,11 +39,18 @@ void Conv2dInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* w, con
             }
           }
           if (bias) acc += bias[oc];
-          out[((int64_t{n} * p.out_c + oc) * p.out_h + oy) * p.out_w + ox] = RequantizeInt8(acc, oc, r);
+          emit(acc, oc, ((int64_t{n} * p.out_c + oc) * p.out_h + oy) * p.out_w + ox);
         }
       }
     }
   }
+}
+
+}  // namespace
+
+void Conv2dInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* w, const int32_t* bias, const Int8Requant& r,
+                   int8_t* out) {
+  ConvAccumulateRef(p, in, w, bias, r, [&](int32_t acc, int oc, int64_t o) { out[o] = RequantizeInt8(acc, oc, r); });
 }
 
 void InnerProductInt8Ref(const InnerProductParams2& p, const int8_t* in, const int8_t* w, const int32_t* bias,
@@ -216,59 +227,15 @@ namespace qt {
 
 void ConvAddInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* w, const int32_t* bias, const Int8Requant& r,
                     const int8_t* add, int8_t* out) {
-  const int64_t hw = int64_t{p.out_h} * p.out_w;
-  for (int n = 0; n < p.batch; ++n) {
-    for (int oc = 0; oc < p.out_c; ++oc) {
-      const int32_t zw = r.weight_zero[oc];
-      for (int64_t j = 0; j < hw; ++j) {
-        int32_t acc = 0;
-        for (int ic = 0; ic < p.in_c; ++ic) {
-          const int32_t x = in[(int64_t{n} * p.in_c + ic) * hw + j];
-          acc += (x - r.in_zero[ic]) * (int32_t{w[int64_t{oc} * p.in_c + ic]} - zw);
-        }
-        if (bias) acc += bias[oc];
-        const int64_t o = (int64_t{n} * p.out_c + oc) * hw + j;
-        out[o] = RequantizeAddInt8(acc, oc, r, add[o]);
-      }
-    }
-  }
+  ConvAccumulateRef(p, in, w, bias, r,
+                    [&](int32_t acc, int oc, int64_t o) { out[o] = RequantizeAddInt8(acc, oc, r, add[o]); });
 }
 
-// Σ(x − zi)(w − zw) = Σxw − zw·Σx − Σzi·w + zw·Σzi: the first term from the GEMM, the rest per row and column.
 void ConvAddInt8(const Conv2dParams& p, const int8_t* in, const int8_t* w, const int32_t* bias, const Int8Requant& r,
                  const int8_t* add, int8_t* out, Int8Isa isa) {
-  const int64_t hw = int64_t{p.out_h} * p.out_w;
-  std::vector<int32_t> row(p.out_c);
-  int32_t zi_sum = 0;
-  for (int ic = 0; ic < p.in_c; ++ic) zi_sum += r.in_zero[ic];
-  for (int oc = 0; oc < p.out_c; ++oc) {
-    int32_t zw_term = 0;
-    for (int ic = 0; ic < p.in_c; ++ic) zw_term += int32_t{r.in_zero[ic]} * w[int64_t{oc} * p.in_c + ic];
-    row[oc] = (bias ? bias[oc] : 0) - zw_term + int32_t{r.weight_zero[oc]} * zi_sum;
-  }
-  const bool weight_zero = std::any_of(r.weight_zero.begin(), r.weight_zero.end(), [](int8_t z) { return z != 0; });
-  std::vector<int32_t> acc(static_cast<size_t>(p.out_c * hw));
-  std::vector<int32_t> col(weight_zero ? hw : 0);
-  for (int n = 0; n < p.batch; ++n) {
-    const int8_t* x = in + int64_t{n} * p.in_c * hw;
-    GemmInt8(p.out_c, hw, p.in_c, w, x, acc.data(), hw, isa);
-    if (weight_zero) {
-      std::fill(col.begin(), col.end(), 0);
-      for (int ic = 0; ic < p.in_c; ++ic) {
-        for (int64_t j = 0; j < hw; ++j) col[j] += x[ic * hw + j];
-      }
-    }
-    const int64_t base = int64_t{n} * p.out_c * hw;
-    ParallelFor(p.out_c, [&](int64_t begin, int64_t end) {
-      for (int64_t oc = begin; oc < end; ++oc) {
-        const int32_t zw = r.weight_zero[oc];
-        for (int64_t j = 0; j < hw; ++j) {
-          const int32_t a = acc[oc * hw + j] + row[oc] - (weight_zero ? zw * col[j] : 0);
-          out[base + oc * hw + j] = RequantizeAddInt8(a, static_cast<int>(oc), r, add[base + oc * hw + j]);
-        }
-      }
-    });
-  }
+  ConvInt8 conv;
+  conv.Init(p, w, bias, r, isa);
+  conv.Run(in, out, add);
 }
 
 }  // namespace qt

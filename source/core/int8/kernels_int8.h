@@ -88,9 +88,9 @@ inline int8_t RequantizeAddInt8(int32_t acc, int oc, const Int8Requant& r, int8_
 void Conv2dInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* weights, const int32_t* bias,
                    const Int8Requant& r, int8_t* out);
 
-// TNN's fused quantized 1x1 convolution (stride 1, no pad, one group) + Add: the Conv2dInt8Ref accumulator,
-// then RequantizeAddInt8 with the Add operand `add` (NCHW, the output's dims). ConvAddInt8 is the same through
-// the int8 GEMM (bit-exact: the accumulation is exact and the requantization is the same expression).
+// TNN's fused quantized convolution + Add (TNN fuses only 1x1, stride 1, no pad, one group; any window is computed
+// here): the Conv2dInt8Ref accumulator, then RequantizeAddInt8 with the Add operand `add` (NCHW, the output's dims). ConvAddInt8 is ConvInt8's Init and
+// Run in one call (bit-exact: the accumulation is exact and the requantization is the same expression).
 void ConvAddInt8Ref(const Conv2dParams& p, const int8_t* in, const int8_t* weights, const int32_t* bias,
                     const Int8Requant& r, const int8_t* add, int8_t* out);
 void ConvAddInt8(const Conv2dParams& p, const int8_t* in, const int8_t* weights, const int32_t* bias,
@@ -113,10 +113,12 @@ class ConvInt8 {
   // `weights` and `bias` are copied; `r` must have out_c multipliers/zero points and in_c input zero points.
   void Init(const Conv2dParams& p, const int8_t* weights, const int32_t* bias, Int8Requant r,
             Int8Isa isa = BestInt8Isa());
-  void Run(const int8_t* in, int8_t* out) const;
+  // `add`: the fused Add's operand (NCHW, the output's dims) when r.fusion is not kNone, else unused.
+  void Run(const int8_t* in, int8_t* out, const int8_t* add = nullptr) const;
   Int8Isa isa() const { return isa_; }
 
  private:
+  void InitDepthwiseQuads();
   void RunDepthwise(const int8_t* in, int8_t* out) const;
 
   Conv2dParams p_;
@@ -132,6 +134,11 @@ class ConvInt8 {
   int64_t a_block_bytes_ = 0, group_stride_ = 0;
   std::vector<int32_t> row_add_;    // per oc: bias + every input-independent zero-point term + kernel correction
   std::vector<int32_t> weight_zero32_;
+  // Depthwise on the micro-kernel's plane loop (Int8DepthwisePlane): the taps' quads, per channel their weights
+  // and Σw; channels with a weight zero point take the portable loop.
+  std::vector<int64_t> dw_quad_off_;
+  std::vector<int32_t> dw_quad_w_;  // [c][quad]
+  std::vector<int32_t> dw_w_sum_;
 };
 
 class InnerProductInt8 {

@@ -188,6 +188,37 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
   const int64_t k = plan_.k();
   const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
   const int64_t buffer_size = plan_.BufferSize(1);
+  void (*plane_kernel)(const Fp32DepthwisePlane&) = nullptr;
+#if QT_X86_KERNELS
+  if (isa_ == Fp32Isa::kAvx512) plane_kernel = DepthwisePlaneAvx512;
+  if (isa_ == Fp32Isa::kAvx2) plane_kernel = DepthwisePlaneAvx2;
+#endif
+#if QT_X86_KERNELS
+  if (isa_ == Fp32Isa::kAvx512 &&
+      DepthwiseDirectAvx512Applies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
+    ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
+      for (int64_t pl = b; pl < e; ++pl) {
+        const int c = static_cast<int>(pl % p.out_c);
+        Fp32DepthwiseDirect d;
+        d.in = in + pl * in_hw;
+        d.in_h = p.in_h;
+        d.in_w = p.in_w;
+        d.kernel = p.kernel_h;
+        d.stride = p.stride_h;
+        d.pad_top = p.pad_top;
+        d.pad_left = p.pad_left;
+        d.w = packed_.data() + int64_t{c} * k;
+        d.bias = bias_[c];
+        d.activation = ActivationCode(p.activation);
+        d.out_h = p.out_h;
+        d.out_w = p.out_w;
+        d.out = out + pl * out_hw;
+        DepthwiseDirectAvx512(d);
+      }
+    });
+    return;
+  }
+#endif
   ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
     float* planes = direct ? nullptr : Scratch(buffer_size, kThreadPlane);
     constexpr int64_t kBlock = 256;
@@ -199,6 +230,21 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
       const float* base = direct ? src : planes;
       const float* w = packed_.data() + int64_t{c} * k;
       float* dst = out + pl * out_hw;
+      if (plane_kernel) {
+        Fp32DepthwisePlane d;
+        d.planes = base;
+        d.koff = koff_.data();
+        d.k = k;
+        d.w = w;
+        d.bias = bias_[c];
+        d.activation = ActivationCode(p.activation);
+        d.out_h = p.out_h;
+        d.out_w = p.out_w;
+        d.grid_w = plan_.grid_w;
+        d.out = dst;
+        plane_kernel(d);
+        continue;
+      }
       for (int64_t j0 = 0; j0 < plan_.grid_n; j0 += kBlock) {
         const int64_t len = std::min(kBlock, plan_.grid_n - j0);
         std::fill(acc, acc + len, 0.f);

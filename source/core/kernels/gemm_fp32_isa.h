@@ -35,6 +35,37 @@ struct Fp32MicroKernel {
   void (*tile)(const Fp32Gemm& g, int64_t rb, int64_t j0);
 };
 
+// One channel of a depthwise convolution over its planes (conv_plan.h): output (oy, ox), ox < out_w, is
+// activation(Σ_k w[k]·planes[koff[k] + oy·grid_w + ox] + bias), summed in k order. Reads only those positions.
+struct Fp32DepthwisePlane {
+  const float* planes = nullptr;
+  const int64_t* koff = nullptr;
+  int64_t k = 0;
+  const float* w = nullptr;
+  float bias = 0.f;
+  int activation = 0;             // 0 none, 1 ReLU, 2 ReLU6
+  int64_t out_h = 0, out_w = 0, grid_w = 0;
+  float* out = nullptr;           // out_h x out_w, row-major
+};
+void DepthwisePlaneAvx2(const Fp32DepthwisePlane& d);
+
+// One channel of a depthwise convolution read straight from its NCHW input plane (no padded copy): square
+// kernel 3 or 5, stride 1 or 2, dilation 1, pads read as 0. Summed in the same order as the plane kernels.
+struct Fp32DepthwiseDirect {
+  const float* in = nullptr;  // in_h x in_w
+  int64_t in_h = 0, in_w = 0;
+  int kernel = 3, stride = 1, pad_top = 0, pad_left = 0;
+  const float* w = nullptr;   // kernel x kernel
+  float bias = 0.f;
+  int activation = 0;
+  int64_t out_h = 0, out_w = 0;
+  float* out = nullptr;
+};
+bool DepthwiseDirectAvx512Applies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
+                                  int dilation_w);
+void DepthwiseDirectAvx512(const Fp32DepthwiseDirect& d);
+void DepthwisePlaneAvx512(const Fp32DepthwisePlane& d);
+
 const Fp32MicroKernel& Fp32MicroKernelScalar();
 const Fp32MicroKernel& Fp32MicroKernelAvx2();
 const Fp32MicroKernel& Fp32MicroKernelAvx512();

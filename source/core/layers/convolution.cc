@@ -210,34 +210,19 @@ class ConvInt8Exec : public LayerExec {
         return Status::Internal("a fused convolution + Add needs the Add operand, of the output's dims");
       }
       QT_RETURN_IF_ERROR(MakeAddFusion(ctx, p.output_channel, &r));
-      cp_ = MakeConv2dParams(p, in, g, Activation::kNone);
-      weights_ = w;
-      bias_ = bias;
-      requant_ = std::move(r);
-      return Status::Ok();
     }
     conv_.Init(MakeConv2dParams(p, in, g, Activation::kNone), w.data(), bias.empty() ? nullptr : bias.data(),
                std::move(r));
     return Status::Ok();
   }
   Status ForwardInt8(const std::vector<const Int8Tensor*>& in, const std::vector<Int8Tensor*>& out) override {
-    if (fused_) {
-      ConvAddInt8(cp_, in[0]->data.data(), weights_.data(), bias_.empty() ? nullptr : bias_.data(), requant_,
-                  in[1]->data.data(), out[0]->data.data());
-    } else {
-      conv_.Run(in[0]->data.data(), out[0]->data.data());
-    }
+    conv_.Run(in[0]->data.data(), out[0]->data.data(), fused_ ? in[1]->data.data() : nullptr);
     return Status::Ok();
   }
 
  private:
   ConvInt8 conv_;
-  // The fused convolution + Add (1x1, stride 1, no pad, one group) runs on the int8 GEMM directly.
-  bool fused_ = false;
-  Conv2dParams cp_;
-  std::vector<int8_t> weights_;
-  std::vector<int32_t> bias_;
-  Int8Requant requant_;
+  bool fused_ = false;  // a convolution + Add: in[1] is the Add's other operand
 };
 
 std::unique_ptr<LayerExec> CreateFp32(const Layer&, const Fp32Options& o) {
