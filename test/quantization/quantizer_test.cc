@@ -17,6 +17,7 @@
 #include "quantization/quantizer/graph_passes.h"
 #include "quantization/quantizer/quantizer.h"
 #include "quantization/quantizer/stats_file.h"
+#include "quantization/quantizer/sweep.h"
 #include "quantization/report/html_report.h"
 #include "quantization/report/report_builder.h"
 
@@ -648,6 +649,206 @@ TEST_F(QuantizerTest, ReportKeepsStatisticsAndMeasuresEachLayerAloneAndInTheChai
   const std::string json = ReportJsonFields(rep);
   EXPECT_NE(json.find("\"sweep\": {\"title\": \"Method sweep\""), std::string::npos);
   EXPECT_NE(json.find("\"thresholds\": {\"Min-Max\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace qt
+
+namespace qt {
+namespace {
+
+double RoundingObjective(const std::vector<int>& q, const std::vector<double>& r, const std::vector<double>& h) {
+  const size_t k = r.size();
+  double total = 0;
+  for (size_t i = 0; i < k; ++i) {
+    for (size_t j = 0; j < k; ++j) total += (q[i] - r[i]) * h[i * k + j] * (q[j] - r[j]);
+  }
+  return total;
+}
+
+std::vector<int> Nearest(const std::vector<double>& r) {
+  std::vector<int> q;
+  for (double v : r) q.push_back(static_cast<int>(std::clamp(std::round(v), -127.0, 127.0)));
+  return q;
+}
+
+TEST(AdaptiveRoundTest, NeverWorseThanNearestAndStaysBetweenTheTwoGridPoints) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> value(-130, 130);
+  std::normal_distribution<double> normal(0, 1);
+  int better = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    const size_t k = 2 + trial % 7;
+    std::vector<double> r(k), a(k * k), h(k * k, 0.0);
+    for (auto& v : r) v = value(rng);
+    for (auto& v : a) v = normal(rng);
+    for (size_t i = 0; i < k; ++i) {
+      for (size_t j = 0; j < k; ++j) {
+        for (size_t m = 0; m < k; ++m) h[i * k + j] += a[m * k + i] * a[m * k + j];
+      }
+    }
+    std::vector<int> q;
+    AdaptiveRound(r, h, &q);
+    const std::vector<int> nearest = Nearest(r);
+    const double adaptive = RoundingObjective(q, r, h), plain = RoundingObjective(nearest, r, h);
+    EXPECT_LE(adaptive, plain + 1e-9 * std::max(1.0, plain));
+    better += adaptive < plain * (1 - 1e-9);
+    for (size_t i = 0; i < k; ++i) {
+      EXPECT_GE(q[i], -127);
+      EXPECT_LE(q[i], 127);
+      EXPECT_TRUE(q[i] == std::floor(r[i]) || q[i] == std::ceil(r[i]) || q[i] == nearest[i]) << r[i] << " -> " << q[i];
+    }
+  }
+  // Correlated inputs make nearest rounding suboptimal most of the time.
+  EXPECT_GT(better, 100);
+}
+
+TEST(AdaptiveRoundTest, UncorrelatedInputsKeepNearestAndIdenticalInputsShareTheError) {
+  const std::vector<double> r = {0.4, 0.4, -2.3};
+  std::vector<int> q;
+  AdaptiveRound(r, {2, 0, 0, 0, 1, 0, 0, 0, 5}, &q);
+  EXPECT_EQ(q, Nearest(r));
+  // The first two inputs are always equal: rounding both down loses 0.8 of one weight, one up and one down 0.2.
+  AdaptiveRound(r, {1, 1, 0, 1, 1, 0, 0, 0, 1}, &q);
+  EXPECT_EQ(q[0] + q[1], 1);
+  EXPECT_EQ(q[2], -2);
+}
+
+TEST_F(QuantizerTest, ForwardLayerByLayerEqualsForwardAndResourcesCanBeReplaced) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 4);
+  QuantizeResult r;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, {}, {}, &r).ok());
+  SampleTensors in;
+  ASSERT_TRUE(LoadSample(samples[0], {{"data", {1, 3, 12, 12}}}, {}, &in).ok());
+  Net whole, stepped;
+  ASSERT_TRUE(whole.Init(r.graph).ok());
+  ASSERT_TRUE(stepped.Init(r.graph).ok());
+  ASSERT_TRUE(whole.SetInput("data", in.at("data")).ok());
+  ASSERT_TRUE(stepped.SetInput("data", in.at("data")).ok());
+  ASSERT_TRUE(whole.Forward().ok());
+  for (size_t i = 0; i < stepped.graph().layers.size(); ++i) ASSERT_TRUE(stepped.ForwardLayers(i, i + 1).ok());
+  Tensor a, b;
+  ASSERT_TRUE(whole.GetBlob("out", &a).ok());
+  ASSERT_TRUE(stepped.GetBlob("out", &b).ok());
+  EXPECT_EQ(a.data, b.data);
+  // New weights for the last layer: running it again gives what a network built with them gives.
+  auto ip = std::get<InnerProductResource>(r.graph.resources.at("fc"));
+  auto w = ip.weight.As<int8_t>();
+  for (auto& v : w) v = static_cast<int8_t>(v / 2);
+  ip.weight = RawBuffer::FromInt8(w);
+  ASSERT_TRUE(stepped.SetLayerResource("fc", ip).ok());
+  const size_t last = stepped.graph().layers.size() - 1;
+  ASSERT_TRUE(stepped.ForwardLayers(last, last + 1).ok());
+  ASSERT_TRUE(stepped.GetBlob("out", &b).ok());
+  Graph changed = r.graph;
+  changed.resources["fc"] = ip;
+  Net fresh;
+  ASSERT_TRUE(fresh.Init(changed).ok());
+  ASSERT_TRUE(fresh.SetInput("data", in.at("data")).ok());
+  ASSERT_TRUE(fresh.Forward().ok());
+  Tensor c;
+  ASSERT_TRUE(fresh.GetBlob("out", &c).ok());
+  EXPECT_EQ(b.data, c.data);
+  EXPECT_NE(b.data, a.data);
+  EXPECT_FALSE(stepped.SetLayerResource("missing", ip).ok());
+  EXPECT_FALSE(stepped.SetLayerResource("conv1", ip).ok());  // a convolution's resource is not an inner product's
+}
+
+TEST_F(QuantizerTest, AutoPicksEachBlobsLowestConsumerErrorAndRefinementIsThreadIndependent) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 9);
+  QuantizeOptions o;
+  o.blob_method = BlobMethod::kAuto;
+  o.refine.adaptive_rounding = o.refine.bias_correction = true;
+  std::string first;
+  for (bool images : {true, false}) {
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      o.parallel_images = images;
+      QuantizeResult r;
+      const Status s = QuantizeGraph(SmallCnn(), samples, o, {}, &r);
+      ASSERT_TRUE(s.ok()) << s.message();
+      EXPECT_FALSE(r.blob_candidates.empty());
+      for (const auto& [blob, c] : r.blob_candidates) {
+        ASSERT_FALSE(c.empty());
+        const ScaleCandidate& best = c[BestCandidate(c)];
+        EXPECT_EQ(r.blob_choice.at(blob), best.method);
+        for (const auto& other : c) EXPECT_LE(best.error, other.error) << blob;
+        EXPECT_GT(c.size(), 1u) << blob;  // Min-Max and the percentiles at least differ on random data
+      }
+      EXPECT_EQ(r.refinements.size(), 4u);  // conv1, conv2a, conv2b, fc
+      const std::string out = Serialized(r.graph);
+      if (first.empty()) first = out;
+      EXPECT_EQ(out, first) << threads << " threads, " << (images ? "images" : "kernels") << " in parallel";
+    }
+  }
+  SetNumThreads(2);
+}
+
+TEST_F(QuantizerTest, FloatBudgetKeepsTheChosenLayersReadingFloatInputs) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 12);
+  QuantizeOptions o;
+  o.budget.max_layers = 1;
+  QuantizeResult r;
+  const Status s = QuantizeGraph(SmallCnn(), samples, o, {}, &r);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(r.held_out_inputs, 3);
+  ASSERT_LE(r.float_steps.size(), 1u);
+  for (const auto& step : r.float_steps) {
+    EXPECT_GT(step.cosine_after, step.cosine_before);
+    const Layer* l = r.graph.FindLayer(step.layer);
+    ASSERT_NE(l, nullptr);
+    EXPECT_FALSE(l->quantized);
+    for (const auto& in : l->inputs) {
+      const Layer* p = r.graph.Producer(in);
+      if (p) EXPECT_FALSE(p->quantized) << step.layer << " reads " << in << " from int8 layer " << p->name;
+    }
+  }
+  // The max pooling reads the int8 Add, which reads the int8 Concat and conv1 (its ReLU fused): all go float with
+  // it, down to the convolutions that produce them. The inner product reads the global average pooling, which
+  // stays float: it needs nothing else.
+  QuantizeResult all;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, {}, {}, &all).ok());
+  ASSERT_TRUE(all.graph.FindLayer("pool")->quantized);
+  std::vector<std::string> closure = FloatClosure(all.graph, "pool");
+  std::sort(closure.begin() + 1, closure.end());
+  EXPECT_EQ(closure, (std::vector<std::string>{"pool", "add", "cat", "conv1", "conv2a", "conv2b"}));
+  EXPECT_EQ(FloatClosure(all.graph, "fc"), (std::vector<std::string>{"fc"}));
+  o.budget.max_layers = -1;
+  o.budget.min_cosine = 0.5;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, o, {}, &r).ok());
+  EXPECT_TRUE(r.float_steps.empty());  // the all-int8 model already has it
+  const auto few = WriteSmallCnnInputs(dir_ / "few", 3);
+  EXPECT_FALSE(QuantizeGraph(SmallCnn(), few, o, {}, &r).ok());
+}
+
+TEST_F(QuantizerTest, SweepRanksEveryConfigurationAndKeepsTheBestSymmetricOne) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 8);
+  QuantizeOptions o;
+  o.stats_path = (dir_ / "stats.bin").string();
+  o.keep_inputs = 4;
+  std::vector<SweepEntry> ranked;
+  QuantizeResult best;
+  const Status s = SweepMethods(SmallCnn(), samples, o, {}, &ranked, &best);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(ranked.size(), 55u);
+  const SweepEntry* kept = nullptr;
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    if (i > 0 && ranked[i].status.ok() && ranked[i - 1].status.ok()) {
+      EXPECT_LE(ranked[i].top1_agreement, ranked[i - 1].top1_agreement);
+    }
+    if (!kept && ranked[i].status.ok() && ranked[i].symmetric) kept = &ranked[i];
+  }
+  ASSERT_NE(kept, nullptr);
+  // The file kept is the one that configuration gives on its own from the same statistics.
+  QuantizeOptions again = o;
+  again.blob_method = kept->blob;
+  again.weight_method = kept->weight;
+  again.merge = kept->merge;
+  QuantizeResult single;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, again, {}, &single).ok());
+  EXPECT_EQ(Serialized(best.graph), Serialized(single.graph)) << SweepFlags(*kept);
+  o.stats_path.clear();
+  EXPECT_FALSE(SweepMethods(SmallCnn(), samples, o, {}, &ranked, &best).ok());
 }
 
 }  // namespace
