@@ -271,7 +271,37 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
          ", \"fused_at_run_time\": " + (eval && a == by_layer.end() ? "true" : "false") + "}";
     first = false;
   }
-  j += "], \"report\": ";
+  j += "], \"auto_scales\": [";
+  first = true;
+  for (const auto& [blob, cands] : q.blob_candidates) {
+    j += std::string(first ? "" : ", ") + "{\"blob\": " + JsonString(blob) + ", \"chosen\": " +
+         JsonString(q.blob_choice.count(blob) ? q.blob_choice.at(blob) : "") + ", \"candidates\": [";
+    for (size_t i = 0; i < cands.size(); ++i) {
+      j += std::string(i ? ", " : "") + "{\"method\": " + JsonString(cands[i].method) + ", \"threshold\": " +
+           JsonNumber(127.0 * *std::max_element(cands[i].scale.begin(), cands[i].scale.end())) +
+           ", \"consumer_error\": " + JsonNumber(cands[i].error) + "}";
+    }
+    j += "]}";
+    first = false;
+  }
+  j += "], \"refinement\": [";
+  for (size_t i = 0; i < q.refinements.size(); ++i) {
+    const auto& r = q.refinements[i];
+    j += std::string(i ? ", " : "") + "{\"layer\": " + JsonString(r.layer) + ", \"rounding_flips\": " +
+         std::to_string(r.rounding_flips) + ", \"rounding_objective\": " + JsonNumber(r.rounding_objective) +
+         ", \"biases_corrected\": " + std::to_string(r.biases_corrected) + ", \"mean_error_removed\": " +
+         JsonNumber(r.mean_error_removed) + "}";
+  }
+  j += "], \"float_steps\": [";
+  for (size_t i = 0; i < q.float_steps.size(); ++i) {
+    const auto& st = q.float_steps[i];
+    j += std::string(i ? ", " : "") + "{\"layer\": " + JsonString(st.layer) + ", \"with\": [";
+    for (size_t k = 1; k < st.layers.size(); ++k) j += std::string(k > 1 ? ", " : "") + JsonString(st.layers[k]);
+    j += "], \"sensitivity\": " + JsonNumber(st.sensitivity) + ", \"cosine_before\": " +
+         JsonNumber(st.cosine_before) + ", \"cosine_after\": " + JsonNumber(st.cosine_after) + "}";
+  }
+  j += "], \"held_out_inputs\": " + std::to_string(q.held_out_inputs);
+  j += ", \"report\": ";
   if (!eval) return j + "null" + extra + "}\n";
   j += "{\"inputs\": " + std::to_string(eval->inputs) + ", \"classifier\": " + (eval->classifier ? "true" : "false") +
        ", \"top1_agreement\": " +
