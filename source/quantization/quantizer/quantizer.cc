@@ -232,9 +232,16 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
   }
   const std::pair<int, int> key{static_cast<int>(o.blob_method), static_cast<int>(o.merge)};
   const bool cached = o.cache && reuse && o.blob_method != BlobMethod::kAuto;
-  if (cached && o.cache->scales.count(key)) {
-    *scales = o.cache->scales.at(key);
-  } else {
+  bool hit = false;
+  if (cached) {
+    std::lock_guard<std::mutex> lock(o.cache->mutex);
+    auto it = o.cache->scales.find(key);
+    if (it != o.cache->scales.end()) {
+      *scales = it->second;
+      hit = true;
+    }
+  }
+  if (!hit) {
     QT_RETURN_IF_ERROR(ComputeScales(plan, scales, [&](const std::string& name, const BlobPlan& p, ScaleResult* r) {
       if (p.method != BlobMethod::kAuto) return ComputeBlobScale(read->at(name), p.merged, p.method, name, r);
       auto& c = candidates.at(name);
@@ -243,7 +250,10 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
       r->zero_point.assign(r->scale.size(), 0);
       return Status::Ok();
     }));
-    if (cached) o.cache->scales[key] = *scales;
+    if (cached) {
+      std::lock_guard<std::mutex> lock(o.cache->mutex);
+      o.cache->scales[key] = *scales;
+    }
   }
   result->timings.push_back({"blob scales", SecondsSince(scales_start)});
   if (!candidates.empty()) {

@@ -1,8 +1,11 @@
 #include "quantization/quantizer/sweep.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <mutex>
 
+#include "core/base/parallel.h"
 #include "core/graph/shape_inference.h"
 #include "quantization/eval/evaluator.h"
 #include "quantization/quantizer/mixed_precision.h"
@@ -45,7 +48,8 @@ Status SweepMethods(const Graph& fp32, const std::vector<CalibrationSample>& sam
   std::vector<std::map<std::string, Tensor>> reference;  // fp32 outputs on the scoring inputs, computed once
   std::string scores;
   std::vector<QuantizeResult> results(entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
+  // One configuration: quantized, then scored against the fp32 outputs of the first one's scoring inputs.
+  auto run = [&](size_t i) {
     SweepEntry& e = entries[i];
     e.symmetric = e.blob != BlobMethod::kAsymMinMax && e.weight != WeightMethod::kAsymMinMax;
     const auto start = std::chrono::steady_clock::now();
@@ -53,14 +57,14 @@ Status SweepMethods(const Graph& fp32, const std::vector<CalibrationSample>& sam
     o.blob_method = e.blob;
     o.weight_method = e.weight;
     o.merge = e.merge;
-    o.keep_inputs = scoring.empty() ? base.keep_inputs : 0;
+    o.keep_inputs = i == 0 ? base.keep_inputs : 0;
     o.cache = cache;
     QuantizeCallbacks cb = callbacks;
     cb.progress = nullptr;
     if (i > 0) cb.note = nullptr;
     QuantizeResult r;
     e.status = QuantizeGraph(fp32, samples, o, cb, &r);
-    if (e.status.ok() && reference.empty()) {
+    if (e.status.ok() && i == 0) {
       scoring = r.kept_inputs;
       for (const auto& [index, tensors] : scoring) inputs.push_back(tensors);
       reference.resize(inputs.size());
@@ -77,8 +81,20 @@ Status SweepMethods(const Graph& fp32, const std::vector<CalibrationSample>& sam
       if (e.status.ok()) results[i] = std::move(r);
     }
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (callbacks.progress) callbacks.progress("sweep", i + 1, entries.size());
-  }
+  };
+  // The first configuration reads (or collects) the statistics and the scoring inputs for all; the others then run
+  // one per thread, each configuration's file the same whichever thread makes it.
+  run(0);
+  if (!entries[0].status.ok()) return entries[0].status.WithContext("--sweep (" + SweepFlags(entries[0]) + ")");
+  std::atomic<size_t> next{1}, done{1};
+  std::mutex progress_mutex;
+  RunConcurrently(std::max(1, GetNumThreads()), [&](int) {
+    for (size_t i = next++; i < entries.size(); i = next++) {
+      run(i);
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      if (callbacks.progress) callbacks.progress("sweep", ++done, entries.size());
+    }
+  });
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
