@@ -611,11 +611,14 @@ Status ReshapeDims(const std::vector<int64_t>& in, const std::vector<int64_t>& s
 
 namespace {
 
-// Tensors made from shape values (ConstantOfShape, Expand) must stay of a size a model constant can have.
+// Tensors made from shape values (ConstantOfShape, Expand, Range) must stay of a size a model constant can have:
+// 2^26 values (512 MiB as int64), far above any real shape computation.
+constexpr int64_t kMaxCreatedCount = int64_t{1} << 26;
+
 Status CheckCreatedSize(const std::vector<int64_t>& dims) {
   int64_t n = 1;
   for (int64_t d : dims) {
-    if (d < 0 || (d > 0 && n > (int64_t{1} << 28) / d)) {
+    if (d < 0 || (d > 0 && n > kMaxCreatedCount / d)) {
       return Status::InvalidArgument("a constant of dims " + ShapeString(dims) + " is negative or too large");
     }
     n *= d;
@@ -902,7 +905,7 @@ Status FoldNode(const onnx::NodeProto& node, int opset, const std::vector<const 
     const double start = in[0]->At(0), limit = in[1]->At(0), delta = in[2]->At(0);
     if (delta == 0) return Status::InvalidArgument("Range delta 0");
     const double n = std::max(0.0, std::ceil((limit - start) / delta));
-    if (n > (1 << 30)) return Status::InvalidArgument("Range too long");
+    if (!(n <= kMaxCreatedCount)) return Status::InvalidArgument("Range of more than 2^26 values (or NaN bounds)");
     y = ConstTensor::Zeros(in[0]->dtype, {static_cast<int64_t>(n)});
     for (int64_t k = 0; k < static_cast<int64_t>(n); ++k) {
       if (y.is_float()) {
