@@ -68,9 +68,14 @@ std::string ShapeString(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
+// Dims come from the file: a product past int64 saturates (and matches no real element count), a negative dim
+// gives -1.
 int64_t ShapeCount(const std::vector<int64_t>& dims) {
   int64_t n = 1;
-  for (int64_t d : dims) n *= d;
+  for (int64_t d : dims) {
+    if (d < 0) return -1;
+    n = d != 0 && n > INT64_MAX / d ? INT64_MAX : n * d;
+  }
   return n;
 }
 
@@ -591,7 +596,7 @@ Status ReshapeDims(const std::vector<int64_t>& in, const std::vector<int64_t>& s
     } else if (d < 0) {
       return Status::InvalidArgument("Reshape shape " + ShapeString(shape) + " has a negative dim");
     } else {
-      known *= d;
+      known = d != 0 && known > INT64_MAX / d ? INT64_MAX : known * d;
     }
     out->push_back(d);
   }
