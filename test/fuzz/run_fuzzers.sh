@@ -73,7 +73,8 @@ run_one() {
   local dict
   dict="$(dict_of "$t")"
   [ -n "$dict" ] && args+=(-dict="$dict")
-  local rc=0
+  local rc=0 start
+  start="$(date +%s)"
   (cd "$BUILD" && nice -n "${FUZZ_NICE:-0}" "$exe" "${args[@]}" "$corpus" > "$log" 2>&1) || rc=$?
   local execs cov ft
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
@@ -81,7 +82,7 @@ run_one() {
   local found
   found="$(ls "$artifacts" 2>/dev/null | wc -l)"
   printf '%-20s %10s execs in %ss  %-22s  crashes/leaks/timeouts/ooms: %s  (log %s)\n' "$t" "${execs:-?}" \
-         "$SECONDS_EACH" "${cov:-cov: ?}" "$found" "$log"
+         "$(( $(date +%s) - start ))" "${cov:-cov: ?}" "$found" "$log"
   if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ]; then
     mkdir -p "$FUZZ_DIR/regressions/$t"
     cp "$artifacts"* "$FUZZ_DIR/regressions/$t/" 2>/dev/null
