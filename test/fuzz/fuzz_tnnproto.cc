@@ -18,6 +18,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!i.ok()) fuzz::CheckOneLine(i.message());
   // What the writer makes of a parsed graph must read back.
   Graph again;
-  if (!ParseTnnProto(SerializeTnnProto(g), "rewritten.tnnproto", &again).ok()) std::abort();
+  const std::string rewritten = SerializeTnnProto(g);
+  const Status r = ParseTnnProto(rewritten, "rewritten.tnnproto", &again);
+  if (!r.ok()) {
+    std::fprintf(stderr, "the rewritten proto does not read back: %s\n%s\n", r.message().c_str(), rewritten.c_str());
+    std::abort();
+  }
   return 0;
 }
