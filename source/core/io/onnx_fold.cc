@@ -152,7 +152,7 @@ Status DecodeTensor(const TensorProto& t, ConstTensor* out) {
     }
     n *= d;
   }
-  *out = ConstTensor::Zeros(dtype, dims);
+  // Each branch checks that the data is all there before allocating: dims alone may claim terabytes.
   if (t.has_raw_data()) {
     const std::string& raw = t.raw_data();
     if (raw.size() != static_cast<size_t>(n) * esize) {
@@ -160,30 +160,36 @@ Status DecodeTensor(const TensorProto& t, ConstTensor* out) {
                                      ShapeString(dims) + " of " + DtypeName(dtype) + " need " +
                                      std::to_string(n * static_cast<int64_t>(esize)));
     }
+    *out = ConstTensor::Zeros(dtype, dims);
     for (int64_t k = 0; k < n; ++k) StoreRaw(raw.data() + k * esize, dtype, k, out);
     return Status::Ok();
   }
   switch (dtype) {
     case TensorProto::FLOAT:
       if (t.float_data_size() != n) return CountMismatch("float_data", t.float_data_size(), n, dims);
+      *out = ConstTensor::Zeros(dtype, dims);
       for (int64_t k = 0; k < n; ++k) out->f[k] = t.float_data(k);
       return Status::Ok();
     case TensorProto::DOUBLE:
       if (t.double_data_size() != n) return CountMismatch("double_data", t.double_data_size(), n, dims);
+      *out = ConstTensor::Zeros(dtype, dims);
       for (int64_t k = 0; k < n; ++k) out->f[k] = static_cast<float>(t.double_data(k));
       return Status::Ok();
     case TensorProto::INT64:
       if (t.int64_data_size() != n) return CountMismatch("int64_data", t.int64_data_size(), n, dims);
+      *out = ConstTensor::Zeros(dtype, dims);
       for (int64_t k = 0; k < n; ++k) out->i[k] = t.int64_data(k);
       return Status::Ok();
     case TensorProto::UINT32:
     case TensorProto::UINT64:
       if (t.uint64_data_size() != n) return CountMismatch("uint64_data", t.uint64_data_size(), n, dims);
+      *out = ConstTensor::Zeros(dtype, dims);
       for (int64_t k = 0; k < n; ++k) out->i[k] = static_cast<int64_t>(t.uint64_data(k));
       return Status::Ok();
     default:
       // INT32, INT16, INT8, UINT16, UINT8, BOOL, FLOAT16 and BFLOAT16 (as bit patterns) live in int32_data.
       if (t.int32_data_size() != n) return CountMismatch("int32_data", t.int32_data_size(), n, dims);
+      *out = ConstTensor::Zeros(dtype, dims);
       for (int64_t k = 0; k < n; ++k) {
         const int32_t v = t.int32_data(k);
         if (dtype == TensorProto::FLOAT16) {
