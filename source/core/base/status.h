@@ -39,7 +39,31 @@ class [[nodiscard]] Status {
   }
 
  private:
-  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message) : code_(code), message_(OneLine(std::move(message))) {}
+  // Messages quote names and tokens read from untrusted files; a control character among them (a newline in a
+  // layer name) would break the one-line error, so it is shown escaped.
+  static std::string OneLine(std::string m) {
+    size_t i = 0;
+    while (i < m.size() && static_cast<unsigned char>(m[i]) >= 0x20 && m[i] != 0x7f) ++i;
+    if (i == m.size()) return m;
+    std::string out = m.substr(0, i);
+    static const char kHex[] = "0123456789abcdef";
+    for (; i < m.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(m[i]);
+      if (c >= 0x20 && c != 0x7f) {
+        out += m[i];
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else {
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+    }
+    return out;
+  }
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
 };

@@ -1,6 +1,7 @@
 #include "core/io/caffe_importer.h"
 
 #include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/text_format.h>
 
 #include <algorithm>
@@ -51,6 +52,7 @@ Status ParsePrototxt(const std::string& path, cp::NetParameter* net) {
   parser.AllowUnknownField(true);
   parser.AllowUnknownExtension(true);
   bool ok = false;
+  google::protobuf::LogSilencer silence_protobuf;  // as in ParseCaffemodel
   try {
     ok = parser.ParseFromString(text, net);
   } catch (const std::exception& e) {
@@ -70,6 +72,9 @@ Status ParseCaffemodel(const std::string& path, cp::NetParameter* net) {
     return Status::Unsupported(path + ": larger than 2 GiB, the protobuf message limit");
   }
   bool ok = false;
+  // libprotobuf logs to stderr on malformed input (invalid UTF-8 in a string field); the error we return is the
+  // one line the user sees.
+  google::protobuf::LogSilencer silence_protobuf;
   try {
     ok = net->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
   } catch (const std::exception& e) {

@@ -68,9 +68,14 @@ std::string ShapeString(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
+// Dims come from the file: a product past int64 saturates (and matches no real element count), a negative dim
+// gives -1.
 int64_t ShapeCount(const std::vector<int64_t>& dims) {
   int64_t n = 1;
-  for (int64_t d : dims) n *= d;
+  for (int64_t d : dims) {
+    if (d < 0) return -1;
+    n = d != 0 && n > INT64_MAX / d ? INT64_MAX : n * d;
+  }
   return n;
 }
 
@@ -147,7 +152,7 @@ Status DecodeTensor(const TensorProto& t, ConstTensor* out) {
     }
     n *= d;
   }
-  *out = ConstTensor::Zeros(dtype, dims);
+  // Each branch checks that the data is all there before allocating: dims alone may claim terabytes.
   if (t.has_raw_data()) {
     const std::string& raw = t.raw_data();
     if (raw.size() != static_cast<size_t>(n) * esize) {
@@ -155,30 +160,36 @@ Status DecodeTensor(const TensorProto& t, ConstTensor* out) {
                                      ShapeString(dims) + " of " + DtypeName(dtype) + " need " +
                                      std::to_string(n * static_cast<int64_t>(esize)));
     }
+    *out = ConstTensor::Zeros(dtype, dims);
     for (int64_t k = 0; k < n; ++k) StoreRaw(raw.data() + k * esize, dtype, k, out);
     return Status::Ok();
   }
   switch (dtype) {
     case TensorProto::FLOAT:
       if (t.float_data_size() != n) return CountMismatch("float_data", t.float_data_size(), n, dims);
+      *out = ConstTensor::Zeros(dtype, dims);
       for (int64_t k = 0; k < n; ++k) out->f[k] = t.float_data(k);
       return Status::Ok();
     case TensorProto::DOUBLE:
       if (t.double_data_size() != n) return CountMismatch("double_data", t.double_data_size(), n, dims);
+      *out = ConstTensor::Zeros(dtype, dims);
       for (int64_t k = 0; k < n; ++k) out->f[k] = static_cast<float>(t.double_data(k));
       return Status::Ok();
     case TensorProto::INT64:
       if (t.int64_data_size() != n) return CountMismatch("int64_data", t.int64_data_size(), n, dims);
+      *out = ConstTensor::Zeros(dtype, dims);
       for (int64_t k = 0; k < n; ++k) out->i[k] = t.int64_data(k);
       return Status::Ok();
     case TensorProto::UINT32:
     case TensorProto::UINT64:
       if (t.uint64_data_size() != n) return CountMismatch("uint64_data", t.uint64_data_size(), n, dims);
+      *out = ConstTensor::Zeros(dtype, dims);
       for (int64_t k = 0; k < n; ++k) out->i[k] = static_cast<int64_t>(t.uint64_data(k));
       return Status::Ok();
     default:
       // INT32, INT16, INT8, UINT16, UINT8, BOOL, FLOAT16 and BFLOAT16 (as bit patterns) live in int32_data.
       if (t.int32_data_size() != n) return CountMismatch("int32_data", t.int32_data_size(), n, dims);
+      *out = ConstTensor::Zeros(dtype, dims);
       for (int64_t k = 0; k < n; ++k) {
         const int32_t v = t.int32_data(k);
         if (dtype == TensorProto::FLOAT16) {
@@ -591,7 +602,7 @@ Status ReshapeDims(const std::vector<int64_t>& in, const std::vector<int64_t>& s
     } else if (d < 0) {
       return Status::InvalidArgument("Reshape shape " + ShapeString(shape) + " has a negative dim");
     } else {
-      known *= d;
+      known = d != 0 && known > INT64_MAX / d ? INT64_MAX : known * d;
     }
     out->push_back(d);
   }
@@ -611,11 +622,14 @@ Status ReshapeDims(const std::vector<int64_t>& in, const std::vector<int64_t>& s
 
 namespace {
 
-// Tensors made from shape values (ConstantOfShape, Expand) must stay of a size a model constant can have.
+// Tensors made from shape values (ConstantOfShape, Expand, Range) must stay of a size a model constant can have:
+// 2^26 values (512 MiB as int64), far above any real shape computation.
+constexpr int64_t kMaxCreatedCount = int64_t{1} << 26;
+
 Status CheckCreatedSize(const std::vector<int64_t>& dims) {
   int64_t n = 1;
   for (int64_t d : dims) {
-    if (d < 0 || (d > 0 && n > (int64_t{1} << 28) / d)) {
+    if (d < 0 || (d > 0 && n > kMaxCreatedCount / d)) {
       return Status::InvalidArgument("a constant of dims " + ShapeString(dims) + " is negative or too large");
     }
     n *= d;
@@ -902,7 +916,7 @@ Status FoldNode(const onnx::NodeProto& node, int opset, const std::vector<const 
     const double start = in[0]->At(0), limit = in[1]->At(0), delta = in[2]->At(0);
     if (delta == 0) return Status::InvalidArgument("Range delta 0");
     const double n = std::max(0.0, std::ceil((limit - start) / delta));
-    if (n > (1 << 30)) return Status::InvalidArgument("Range too long");
+    if (!(n <= kMaxCreatedCount)) return Status::InvalidArgument("Range of more than 2^26 values (or NaN bounds)");
     y = ConstTensor::Zeros(in[0]->dtype, {static_cast<int64_t>(n)});
     for (int64_t k = 0; k < static_cast<int64_t>(n); ++k) {
       if (y.is_float()) {

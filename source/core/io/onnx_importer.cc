@@ -6,6 +6,8 @@
 #include <climits>
 #include <exception>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "core/graph/graph_simplify.h"
 #include "core/graph/shape_inference.h"
 #include "core/io/onnx_internal.h"
@@ -532,6 +534,9 @@ Status ImportOnnxModel(const std::vector<uint8_t>& bytes, const std::string& sou
   }
   onnx::ModelProto model;
   bool parsed = false;
+  // libprotobuf logs to stderr on malformed input (invalid UTF-8 in a string field); the error we return is the
+  // one line the user sees.
+  google::protobuf::LogSilencer silence_protobuf;
   try {
     parsed = model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
   } catch (const std::exception& e) {

@@ -1096,6 +1096,8 @@ int64_t NearestIndex(const std::string& rule, double x) {
   return static_cast<int64_t>(std::round(x));
 }
 
+constexpr int64_t kMaxResizedDim = int64_t{1} << 20;
+
 Status ConvertResize(NodeContext& c) {
   const bool upsample = c.op() == "Upsample";
   BlobInfo x;
@@ -1159,11 +1161,15 @@ Status ConvertResize(NodeContext& c) {
     }
     for (int a = 0; a < 2; ++a) {
       scale[a] = scales[2 + a];
-      out_hw[a] = static_cast<int64_t>(std::floor(x.dims[2 + a] * scale[a]));
+      const double o = std::floor(x.dims[2 + a] * scale[a]);
+      // Checked as a double: a huge or NaN scale has no int64 value.
+      out_hw[a] = o >= 1 && o <= kMaxResizedDim ? static_cast<int64_t>(o) : (o >= 1 ? kMaxResizedDim + 1 : 0);
     }
   }
   for (int a = 0; a < 2; ++a) {
-    if (out_hw[a] < 1 || scale[a] <= 0) return c.Invalid("the resized output would be empty");
+    if (out_hw[a] < 1 || !(scale[a] > 0)) return c.Invalid("the resized output would be empty");
+    // The check below walks every output index; a model input dim has the same bound.
+    if (out_hw[a] > kMaxResizedDim) return c.Invalid("the resized output is larger than 2^20 along H or W");
   }
   // The engine's Upsample: nearest takes floor(o · in/out); bilinear uses half-pixel centres clamped at 0, or
   // o·(in−1)/(out−1) with align_corners. Map only when ONNX picks the same source for every output index.

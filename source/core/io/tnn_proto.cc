@@ -54,6 +54,10 @@ Status ParseInputs(const std::string& seg, bool v2, Graph* graph) {
       in.dtype = static_cast<DataType>(dtype);
     } else {
       if (t.size() < 2) return Status::ParseError("input entry '" + entry + "' has no dims");
+      // The same rank bound as v2's: a v1 input of 7 or more dims would be written as a v2 line no reader takes.
+      if (t.size() > 7) {
+        return Status::ParseError("input '" + t[0] + "' has " + std::to_string(t.size() - 1) + " dims, must have 1 to 6");
+      }
       dim_tokens.assign(t.begin() + 1, t.end());
     }
     for (const auto& d : dim_tokens) {

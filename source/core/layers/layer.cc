@@ -114,14 +114,50 @@ void WriteLayerParams(LayerType type, const LayerParams& params, std::vector<std
 
 // ---- Shapes ----------------------------------------------------------------------------------------------------
 
+namespace {
+
+// Memory bound of shape inference (doc/robustness.md): a model file is untrusted, and dims that multiply past these
+// would make the engine allocate gigabytes or overflow 32-bit index arithmetic.
+constexpr int64_t kMaxBlobElements = int64_t{1} << 30;   // 4 GiB as float
+constexpr int64_t kMaxTotalElements = int64_t{1} << 31;  // every blob of the graph at once: 8 GiB as float
+
+// Values of a blob, saturating at kMaxBlobElements + 1; negative for a negative dim.
+int64_t BoundedCount(const Dims& d) {
+  int64_t n = 1;
+  for (int v : d) {
+    if (v < 0) return -1;
+    n = v == 0 ? 0 : (n > kMaxBlobElements / v ? kMaxBlobElements + 1 : n * v);
+  }
+  return n;
+}
+
+Status CheckBlobSize(const std::string& what, const std::string& blob, const Dims& d, int64_t* total) {
+  const int64_t n = BoundedCount(d);
+  if (n < 0) return Status::InvalidArgument(what + ": blob '" + blob + "' gets a negative dim " + DimsToString(d));
+  if (n > kMaxBlobElements) {
+    return Status::InvalidArgument(what + ": blob '" + blob + "' of dims " + DimsToString(d) +
+                                   " would hold more than 2^30 values, the limit of one blob");
+  }
+  *total += n;
+  if (*total > kMaxTotalElements) {
+    return Status::InvalidArgument(what + ": blob '" + blob + "' of dims " + DimsToString(d) +
+                                   " takes the graph's blobs past 2^31 values in all, the limit of a model");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status InferShapes(const Graph& graph, const BlobDims& input_dims, BlobDims* blob_dims) {
   blob_dims->clear();
+  int64_t total = 0;
   for (const auto& in : graph.inputs) {
     auto it = input_dims.find(in.name);
     const Dims& d = it != input_dims.end() ? it->second : in.dims;
     for (int v : d) {
       if (v < 1) return Status::InvalidArgument("input '" + in.name + "' has dims " + DimsToString(d));
     }
+    QT_RETURN_IF_ERROR(CheckBlobSize("input '" + in.name + "'", in.name, d, &total));
     (*blob_dims)[in.name] = d;
   }
   for (const auto& l : graph.layers) {
@@ -142,7 +178,10 @@ Status InferShapes(const Graph& graph, const BlobDims& input_dims, BlobDims* blo
                                      std::to_string(l.outputs.size()) + " outputs, expected " +
                                      std::to_string(out.size()));
     }
-    for (size_t i = 0; i < out.size(); ++i) (*blob_dims)[l.outputs[i]] = out[i];
+    for (size_t i = 0; i < out.size(); ++i) {
+      QT_RETURN_IF_ERROR(CheckBlobSize("layer '" + l.name + "' (" + l.type_str + ")", l.outputs[i], out[i], &total));
+      (*blob_dims)[l.outputs[i]] = out[i];
+    }
   }
   return Status::Ok();
 }

@@ -170,21 +170,28 @@ Status LoadNpy(const std::string& path, const Dims& dims, Tensor* out) {
   if (descr == "'<f4'") elem = 4;
   else if (descr == "'<f8'") elem = 8;
   else return Status::Unsupported(path + ": dtype " + descr + " is not supported (float32 '<f4' or float64 '<f8')");
+  const int64_t want = DimsCount(dims);
+  // The shape's product only has to be compared with `want`: it saturates just above it, so that huge dims
+  // cannot overflow.
   int64_t count = 1;
   {
-    std::string digits;
+    const int64_t cap = want + 1;
+    int64_t dim = 0;
+    bool in_dim = false;
     for (char ch : shape + ",") {
       if (std::isdigit(static_cast<unsigned char>(ch))) {
-        digits += ch;
-      } else if (!digits.empty()) {
-        count *= std::atoll(digits.c_str());
-        digits.clear();
+        dim = std::min<int64_t>(cap, dim * 10 + (ch - '0'));
+        in_dim = true;
+      } else if (in_dim) {
+        count = dim == 0 ? 0 : std::min<int64_t>(cap, count > cap / dim ? cap : count * dim);
+        dim = 0;
+        in_dim = false;
       }
     }
   }
-  const int64_t want = DimsCount(dims);
   if (count != want) {
-    return Status::InvalidArgument(path + ": shape " + shape + " holds " + std::to_string(count) +
+    return Status::InvalidArgument(path + ": shape " + shape + " holds " +
+                                   (count > want ? "more than " + std::to_string(want) : std::to_string(count)) +
                                    " values, but the input " + DimsToString(dims) + " needs " + std::to_string(want));
   }
   if (data.size() - offset < static_cast<size_t>(count) * elem) {

@@ -52,9 +52,9 @@ void AbsHistogram::AddReference(const float* x, int64_t n, float max_abs) {
 
 namespace {
 
-// Bin indices of the non-zero values among x[0, m), packed to the front of idx; returns how many. The comparison
-// is unsigned so that a NaN, which converts to INT_MIN, lands in the last bin instead of outside the table (the
-// caller rejects the blob afterwards). Zeros are taken
+// Bin indices of the non-zero values among x[0, m), packed to the front of idx; returns how many. A NaN lands in
+// the last bin instead of outside the table (the caller rejects the blob afterwards): the vector loop compares
+// unsigned, its conversion giving INT_MIN, the scalar loop compares the float. Zeros are taken
 // out here because after a ReLU they come in long runs, and counting a run into one bin chains every increment on
 // the previous store.
 int NonZeroBins(const float* x, int m, float inv_width, int last, int32_t* idx) {
@@ -76,8 +76,10 @@ int NonZeroBins(const float* x, int m, float inv_width, int last, int32_t* idx) 
 #endif
   for (; i < m; ++i) {
     const float a = std::fabs(x[i]);
-    const uint32_t bin = static_cast<uint32_t>(static_cast<int32_t>(a * inv_width));
-    idx[k] = static_cast<int32_t>(bin < static_cast<uint32_t>(last) ? bin : last);
+    // Compared as a float first: converting a NaN or a value past INT_MAX to int is undefined in C++ (UBSan), and
+    // both belong in the last bin, as in the vector loop.
+    const float q = a * inv_width;
+    idx[k] = q < static_cast<float>(last) ? static_cast<int32_t>(q) : last;
     k += a != 0.f;
   }
   return k;

@@ -122,6 +122,7 @@ class Reader {
     return Status::ParseError(path_ + ": corrupt statistics file (" + what + " at byte " + std::to_string(pos_) + ")");
   }
   bool done() const { return pos_ == b_.size(); }
+  size_t remaining() const { return b_.size() - pos_; }
 
  private:
   Status Truncated(const char* what) const {
@@ -144,6 +145,9 @@ void PutHistogram(Writer& w, const AbsHistogram& h) {
   if (h.empty()) return;
   for (uint64_t v : h.counts()) w.PutVarint(v);
 }
+
+// Bytes of one PutRanges record: min, max (float), mean sum (double), image count (int64).
+constexpr uint64_t kRangeBytes = 4 + 4 + 8 + 8;
 
 Status GetRanges(Reader& r, ChannelStats* c) {
   QT_RETURN_IF_ERROR(r.Get("min", &c->min));
@@ -265,6 +269,12 @@ Status LoadBlobStats(const std::string& path, uint64_t fingerprint, bool channel
     QT_RETURN_IF_ERROR(r.Get("histogram flags", &tensor_hist));
     QT_RETURN_IF_ERROR(r.Get("histogram flags", &channel_hist));
     if (channels <= 0 || channels > (1 << 24) || spatial <= 0) return r.Corrupt("blob '" + name + "' shape");
+    // Every channel's ranges (and histogram range, when present) are in the file: a channel count the remaining
+    // bytes cannot hold is corrupt, before the per-channel statistics are allocated.
+    const uint64_t per_channel = kRangeBytes + (channel_hist ? sizeof(int32_t) : 0);
+    if (uint64_t(channels) * per_channel > r.remaining()) {
+      return r.Corrupt("blob '" + name + "' channel count " + std::to_string(channels));
+    }
     StatsRequest req;
     req.tensor_hist = tensor_hist != 0;
     req.channel_hist = channel_hist != 0 && channel_histograms;
