@@ -1,6 +1,8 @@
 // Pad of H, W and C (constant, reflect, edge).
 #include "core/layers/pad.h"
 
+#include <limits>
+
 #include "core/layers/layer.h"
 
 namespace qt {
@@ -35,7 +37,16 @@ Status Infer(const Graph&, const Layer& l, const std::vector<Dims>& in, std::vec
   const Dims& x = in[0];
   QT_RETURN_IF_ERROR(Require4D(l, x));
   const auto& p = l.Params<PadParams>();
-  out->assign(1, Dims{x[0], x[1] + p.pad_c_begin + p.pad_c_end, x[2] + p.pad_t + p.pad_b, x[3] + p.pad_l + p.pad_r});
+  // Pads come from the file: summed in int64 so that huge ones are an error, not an overflow.
+  const int64_t dims[3] = {int64_t{x[1]} + p.pad_c_begin + p.pad_c_end, int64_t{x[2]} + p.pad_t + p.pad_b,
+                           int64_t{x[3]} + p.pad_l + p.pad_r};
+  for (int64_t d : dims) {
+    if (d < 1 || d > std::numeric_limits<int32_t>::max()) {
+      return Status::InvalidArgument("layer '" + l.name + "' (Pad): pads give a dimension of " + std::to_string(d) +
+                                     " for input " + DimsToString(x));
+    }
+  }
+  out->assign(1, Dims{x[0], static_cast<int>(dims[0]), static_cast<int>(dims[1]), static_cast<int>(dims[2])});
   return Status::Ok();
 }
 
