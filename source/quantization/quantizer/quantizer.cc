@@ -191,16 +191,17 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
   if (!o.stats_path.empty()) QT_RETURN_IF_ERROR(CalibrationFingerprint(g, samples, o.preprocess, &fingerprint));
   const std::map<std::string, BlobStats>* read = &stats;
   if (reuse) {
-    if (o.cache && o.cache->loaded) {
+    if (o.cache) {
+      // Configurations of a sweep run on several threads: the first to get here reads the file for all. Their merge
+      // types differ, so the shared copy keeps the per-channel histograms too.
+      std::lock_guard<std::mutex> lock(o.cache->mutex);
+      if (!o.cache->loaded) {
+        QT_RETURN_IF_ERROR(LoadBlobStats(o.stats_path, fingerprint, true, &o.cache->stats));
+        o.cache->loaded = true;
+      }
       read = &o.cache->stats;
     } else {
-      // A sweep's configurations differ in merge type, so the shared copy keeps the per-channel histograms too.
-      QT_RETURN_IF_ERROR(LoadBlobStats(o.stats_path, fingerprint, how.request.channel_hist || o.cache, &stats));
-      if (o.cache) {
-        o.cache->stats = std::move(stats);
-        o.cache->loaded = true;
-        read = &o.cache->stats;
-      }
+      QT_RETURN_IF_ERROR(LoadBlobStats(o.stats_path, fingerprint, how.request.channel_hist, &stats));
     }
     for (const auto& name : blobs) {
       if (!read->count(name)) return Status::InvalidArgument(o.stats_path + ": no statistics for blob '" + name + "'");

@@ -27,7 +27,7 @@ enum class MergeType { kPerChannel = 0, kMixed = 1, kPerTensor = 2 };
 // Shared by the configurations of a method sweep: the statistics file read once, and the blob scales of each
 // (blob method, merge type), which do not depend on the weight method.
 struct ScaleCache {
-  std::mutex mutex;  // guards `scales` (configurations may run on several threads once `stats` is loaded)
+  std::mutex mutex;  // guards `loaded`, the loading of `stats` (read-only once loaded) and `scales`
   bool loaded = false;
   std::map<std::string, BlobStats> stats;
   std::map<std::pair<int, int>, std::map<std::string, BlobScale>> scales;
