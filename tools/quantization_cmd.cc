@@ -441,9 +441,10 @@ Status Run() {
         break;
       }
     }
-    QT_RETURN_IF_ERROR(WriteFilesAtomically({{output + ".sweep.md", SweepTable(sweep, report)},
+    const std::string table = SweepTable(sweep, report);
+    QT_RETURN_IF_ERROR(WriteFilesAtomically({{output + ".sweep.md", table},
                                              {output + ".sweep.json", SweepJson(sweep, report)}}));
-    std::fprintf(stderr, "%s", SweepTable(sweep, report).c_str());
+    std::fprintf(stderr, "%s", table.c_str());
     std::fprintf(stderr, "sweep: kept %s; ranked table in %s.sweep.md and %s.sweep.json\n",
                  SweepFlags(*kept).c_str(), output.c_str(), output.c_str());
   }
