@@ -1051,6 +1051,8 @@ Status ConvertPad(NodeContext& c) {
   if (pads.size() != 8) return c.Invalid("pads has " + std::to_string(pads.size()) + " values for a 4-D input");
   for (int64_t v : pads) {
     if (v < 0) return c.Unsupported("negative pads " + ShapeString(pads) + " (cropping) are not supported");
+    // Bounded before the output dims are summed from them (in int64 they could still overflow).
+    if (v >= (int64_t{1} << 31)) return c.Invalid("pads " + ShapeString(pads) + " exceed 2^31");
   }
   if (pads[0] || pads[4]) return c.Unsupported("padding the batch axis is not supported");
   int type = 0;
