@@ -34,8 +34,8 @@ MODELS=(
 prepare() {  # name fp32 calib -> sets OURS_FP32 and OURS_INT8 (arrays of flags)
   local name=$1 fp32=$2 calib=$3
   IFS=, read -r proto weights <<< "$fp32"
-  OURS_FP32=(-p "$proto")
-  [ -n "$weights" ] && OURS_FP32+=(-m "$weights")
+  # quant_bench's -m defaults to SqueezeNet's weights: an ONNX model (one file) needs it emptied.
+  OURS_FP32=(-p "$proto" -m "$weights")
   if [ "$calib" = golden ]; then
     OURS_INT8=(--int8_proto "$SHARED/golden/squeezenet_v1.1/expected/b0w0t1.quantized.tnnproto"
                --int8_model "$SHARED/golden/squeezenet_v1.1/expected/b0w0t1.quantized.tnnmodel")
