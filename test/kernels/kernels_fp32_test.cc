@@ -523,6 +523,38 @@ TEST(ShapeOpsFp32Test, ConcatSplitPermuteSoftmaxPad) {
   EXPECT_EQ(padded, (std::vector<float>{-1, -1, 1, 2, 3, -1, -1}));
 }
 
+TEST(ShapeOpsFp32Test, PadEqualsItsReferenceTwin) {
+  struct Case {
+    Dims dims;
+    PadParams4d pads;
+  };
+  const std::vector<Case> cases = {
+      {{1, 24, 64, 64}, {0, 0, 0, 0, 0, 4, PadMode::kConstant, 0.f}},  // BlazeFace's channel pads
+      {{1, 3, 7, 5}, {1, 2, 3, 1, 0, 0, PadMode::kConstant, -2.5f}},
+      {{2, 3, 7, 5}, {2, 1, 1, 3, 1, 2, PadMode::kConstant, 1.f}},
+      {{1, 2, 6, 5}, {3, 2, 4, 4, 0, 0, PadMode::kReflect, 0.f}},
+      {{1, 2, 1, 1}, {2, 1, 2, 3, 0, 0, PadMode::kReflect, 0.f}},
+      {{1, 2, 6, 5}, {3, 2, 7, 1, 0, 0, PadMode::kEdge, 0.f}},
+      {{1, 4, 3, 9}, {0, 0, 0, 0, 2, 2, PadMode::kConstant, 0.f}},
+  };
+  for (const auto& c : cases) {
+    std::vector<float> in(static_cast<size_t>(c.dims[0]) * c.dims[1] * c.dims[2] * c.dims[3]);
+    for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i % 17) - 8.f;
+    const auto& p = c.pads;
+    const size_t out_size = static_cast<size_t>(c.dims[0]) * (c.dims[1] + p.pad_c_begin + p.pad_c_end) *
+                            (c.dims[2] + p.pad_top + p.pad_bottom) * (c.dims[3] + p.pad_left + p.pad_right);
+    std::vector<float> ref(out_size), out(out_size, 99.f);
+    PadFp32Ref(in.data(), c.dims, p, ref.data());
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      PadFp32(in.data(), c.dims, p, out.data());
+      EXPECT_EQ(out, ref) << DimsToString(c.dims) << " mode " << static_cast<int>(p.mode) << ", " << threads
+                          << " threads";
+    }
+  }
+  SetNumThreads(2);
+}
+
 TEST(ResizeFp32Test, NearestAndBilinear) {
   std::vector<float> in = {0, 1, 2, 3}, out(16);
   ResizeParams p{1, 1, 2, 2, 4, 4, ResizeMode::kNearest, false};

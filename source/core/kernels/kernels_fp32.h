@@ -157,6 +157,8 @@ struct PadParams4d {
   float value = 0.f;
 };
 void PadFp32(const float* in, const Dims& in_dims, const PadParams4d& p, float* out);
+// The element-by-element twin of PadFp32 (tests).
+void PadFp32Ref(const float* in, const Dims& in_dims, const PadParams4d& p, float* out);
 
 enum class ResizeMode { kNearest, kLinear };
 struct ResizeParams {
