@@ -36,6 +36,10 @@ DEFINE_bool(bias_correction, false, "fold the per-channel mean of the int8 chain
 DEFINE_string(weight_rounding, "nearest", "'nearest', or 'adaptive': round each int8 convolution weight up or down so "
                                           "that the layer's output on calibration activations moves least");
 DEFINE_int32(refine_inputs, 16, "calibration inputs for --bias_correction and --weight_rounding adaptive");
+DEFINE_string(refine, "auto", "'auto' (the default; 'off' with --compat tnn or when --bias_correction or "
+                              "--weight_rounding adaptive is given): quantize with neither, either and both of "
+                              "bias correction and adaptive rounding, and keep the one whose outputs are closest to "
+                              "fp32 on calibration inputs the refinement did not see; 'off': neither unless asked");
 DEFINE_double(min_cosine, 0, "accuracy budget: keep the most sensitive layers in float (each reading float inputs) "
                               "until the output cosine on held-out calibration inputs reaches this value");
 DEFINE_int32(max_float_layers, -1, "at most this many layers chosen for float (alone: the most sensitive ones)");
@@ -148,6 +152,16 @@ void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
 
 // What adaptive rounding, bias correction and the accuracy budget did, in a few lines.
 void PrintRefinementAndBudget(const QuantizeResult& q) {
+  if (!q.refine_choice.empty()) {
+    std::string scores;
+    for (const auto& [name, cosine] : q.refine_scores) {
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), "%s%s %.5f", scores.empty() ? "" : ", ", name.c_str(), cosine);
+      scores += buf;
+    }
+    std::fprintf(stderr, "refinement (auto, min output cosine on %d calibration inputs it did not see): %s; kept: %s\n",
+                 q.refine_scoring_inputs, scores.c_str(), q.refine_choice.c_str());
+  }
   int64_t flips = 0;
   int rounded = 0, corrected_layers = 0, corrected = 0;
   for (const auto& r : q.refinements) {
@@ -284,7 +298,19 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
     j += "]}";
     first = false;
   }
-  j += "], \"refinement\": [";
+  j += "], \"refine_auto\": ";
+  if (q.refine_choice.empty()) {
+    j += "null";
+  } else {
+    j += "{\"kept\": " + JsonString(q.refine_choice) + ", \"scoring_inputs\": " +
+         std::to_string(q.refine_scoring_inputs) + ", \"variants\": [";
+    for (size_t i = 0; i < q.refine_scores.size(); ++i) {
+      j += std::string(i ? ", " : "") + "{\"name\": " + JsonString(q.refine_scores[i].first) +
+           ", \"min_output_cosine\": " + JsonNumber(q.refine_scores[i].second) + "}";
+    }
+    j += "]}";
+  }
+  j += ", \"refinement\": [";
   for (size_t i = 0; i < q.refinements.size(); ++i) {
     const auto& r = q.refinements[i];
     j += std::string(i ? ", " : "") + "{\"layer\": " + JsonString(r.layer) + ", \"rounding_flips\": " +
@@ -363,6 +389,19 @@ Status Run() {
   if (FLAGS_refine_inputs < 1) return Status::InvalidArgument("--refine_inputs must be at least 1");
   options.refine.adaptive_rounding = FLAGS_weight_rounding == "adaptive";
   options.refine.bias_correction = FLAGS_bias_correction;
+  if (FLAGS_refine != "off" && FLAGS_refine != "auto") {
+    return Status::InvalidArgument("--refine '" + FLAGS_refine + "' is not 'off' or 'auto'");
+  }
+  const bool explicit_refinement = options.refine.adaptive_rounding || options.refine.bias_correction;
+  if (gflags::GetCommandLineFlagInfoOrDie("refine").is_default) {
+    options.refine_auto = !options.tnn_compat && !explicit_refinement;
+  } else {
+    options.refine_auto = FLAGS_refine == "auto";
+    if (options.refine_auto && explicit_refinement) {
+      return Status::InvalidArgument("--refine auto chooses --bias_correction and --weight_rounding itself: give "
+                                     "one or the others");
+    }
+  }
   options.refine_inputs = FLAGS_refine_inputs;
   if (FLAGS_min_cosine < 0 || FLAGS_min_cosine > 1) {
     return Status::InvalidArgument("--min_cosine must be in [0, 1]");
@@ -498,8 +537,12 @@ Status Run() {
                  {"weight method (-w)", WeightMethodName(options.weight_method)},
                  {"merge type (-t)", std::to_string(merge)},
                  {"compat", options.tnn_compat ? "tnn" : "none"},
-                 {"weight rounding", FLAGS_weight_rounding},
-                 {"bias correction", FLAGS_bias_correction ? "on" : "off"},
+                 {"weight rounding", q.refine_choice.empty() ? FLAGS_weight_rounding
+                                     : "auto: " + std::string(q.refine_choice == "adaptive rounding" ||
+                                                              q.refine_choice == "both" ? "adaptive" : "nearest")},
+                 {"bias correction", q.refine_choice.empty() ? (FLAGS_bias_correction ? "on" : "off")
+                                     : "auto: " + std::string(q.refine_choice == "bias correction" ||
+                                                              q.refine_choice == "both" ? "on" : "off")},
                  {"accuracy budget", (FLAGS_min_cosine > 0 ? "--min_cosine " + std::to_string(FLAGS_min_cosine) : "") +
                                          (FLAGS_max_float_layers >= 0
                                               ? " --max_float_layers " + std::to_string(FLAGS_max_float_layers)

@@ -11,8 +11,8 @@ import sys
 import tempfile
 
 KEYS = {'model', 'weights', 'calibration_inputs', 'flags', 'seconds', 'threads', 'peak_memory_mb', 'layers', 'report',
-        'layer_errors', 'histograms', 'float_layers', 'weight_ranges', 'sweep', 'auto_scales', 'refinement',
-        'float_steps', 'held_out_inputs'}
+        'layer_errors', 'histograms', 'float_layers', 'weight_ranges', 'sweep', 'auto_scales', 'refine_auto',
+        'refinement', 'float_steps', 'held_out_inputs'}
 
 
 def check(bin_dir, args, prefix, json_path, failures, where):

@@ -784,6 +784,39 @@ TEST_F(QuantizerTest, AutoPicksEachBlobsLowestConsumerErrorAndRefinementIsThread
   SetNumThreads(2);
 }
 
+TEST_F(QuantizerTest, RefineAutoKeepsTheBestScoredVariantAndItsFileEqualsThatVariantsOwn) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 12);
+  QuantizeOptions o;
+  o.blob_method = BlobMethod::kAuto;
+  o.refine_inputs = 6;  // the 6 others score the variants
+  o.refine_auto = true;
+  std::string first;
+  for (int threads : {1, 2}) {
+    SetNumThreads(threads);
+    QuantizeResult r;
+    const Status s = QuantizeGraph(SmallCnn(), samples, o, {}, &r);
+    ASSERT_TRUE(s.ok()) << s.message();
+    ASSERT_EQ(r.refine_scores.size(), 4u);
+    EXPECT_EQ(r.refine_scoring_inputs, 6);
+    size_t best = 0;
+    for (size_t i = 1; i < r.refine_scores.size(); ++i) {
+      if (r.refine_scores[i].second > r.refine_scores[best].second) best = i;
+    }
+    EXPECT_EQ(r.refine_choice, r.refine_scores[best].first);
+    QuantizeOptions fixed = o;
+    fixed.refine_auto = false;
+    fixed.refine.bias_correction = r.refine_choice == "bias correction" || r.refine_choice == "both";
+    fixed.refine.adaptive_rounding = r.refine_choice == "adaptive rounding" || r.refine_choice == "both";
+    QuantizeResult f;
+    ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, fixed, {}, &f).ok());
+    const std::string out = Serialized(r.graph);
+    EXPECT_EQ(out, Serialized(f.graph)) << r.refine_choice;
+    if (first.empty()) first = out;
+    EXPECT_EQ(out, first) << threads << " threads";
+  }
+  SetNumThreads(2);
+}
+
 TEST_F(QuantizerTest, FloatBudgetKeepsTheChosenLayersReadingFloatInputs) {
   const auto samples = WriteSmallCnnInputs(dir_ / "calib", 12);
   QuantizeOptions o;

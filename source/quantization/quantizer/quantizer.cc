@@ -272,6 +272,72 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
   return Status::Ok();
 }
 
+// The calibration inputs `EvenlySpaced(samples, count)` leaves out, at most `count` of them, evenly spaced over those.
+std::vector<CalibrationSample> OthersThanEvenlySpaced(const std::vector<CalibrationSample>& samples, int count) {
+  const size_t k = std::min<size_t>(std::max(count, 1), samples.size());
+  std::set<size_t> used;
+  for (size_t i = 0; i < k; ++i) used.insert(i * samples.size() / k);
+  std::vector<CalibrationSample> rest;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (!used.count(i)) rest.push_back(samples[i]);
+  }
+  return EvenlySpaced(rest, count);
+}
+
+// QuantizeOptions::refine_auto on the int8 graph *g (quantized from `simplified`).
+Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSample>& calibration,
+                        const std::vector<CalibrationSample>& held_out, const BlobDims& dims,
+                        const QuantizeOptions& options, const QuantizeCallbacks& cb, Graph* g, QuantizeResult* result) {
+  const auto refine_samples = EvenlySpaced(calibration, options.refine_inputs);
+  std::vector<CalibrationSample> scoring = held_out;
+  if (scoring.empty()) scoring = OthersThanEvenlySpaced(calibration, std::min(options.refine_inputs, 16));
+  if (scoring.empty()) {
+    cb.note("note: --refine auto scores on the refinement inputs themselves (give more calibration inputs than "
+            "--refine_inputs to score on others)");
+    scoring = refine_samples;
+  }
+  BlobDims input_dims;
+  for (const auto& in : simplified.inputs) input_dims[in.name] = dims.at(in.name);
+  std::vector<SampleTensors> tensors(scoring.size());
+  std::vector<std::map<std::string, Tensor>> reference(scoring.size());
+  for (size_t i = 0; i < scoring.size(); ++i) {
+    QT_RETURN_IF_ERROR(LoadSample(scoring[i], input_dims, options.preprocess, &tensors[i]));
+    QT_RETURN_IF_ERROR(GraphOutputs(simplified, tensors[i], &reference[i]));
+  }
+  struct Variant {
+    std::string name;
+    RefineOptions refine;
+  };
+  const std::vector<Variant> variants = {
+      {"none", {false, false}}, {"bias correction", {false, true}}, {"adaptive rounding", {true, false}},
+      {"both", {true, true}}};
+  double best = -2;
+  Graph best_graph;
+  std::vector<LayerRefinement> best_report;
+  for (const auto& v : variants) {
+    Graph trial = *g;
+    std::vector<LayerRefinement> report;
+    if (v.refine.adaptive_rounding || v.refine.bias_correction) {
+      QT_RETURN_IF_ERROR(
+          RefineWeights(simplified, refine_samples, options.preprocess, v.refine, cb.progress, &trial, &report));
+    }
+    double cosine = 0;
+    QT_RETURN_IF_ERROR(HeldOutMinCosine(trial, tensors, reference, &cosine));
+    result->refine_scores.push_back({v.name, cosine});
+    // Ties keep the simpler variant (earlier in the list).
+    if (cosine > best) {
+      best = cosine;
+      best_graph = std::move(trial);
+      best_report = std::move(report);
+      result->refine_choice = v.name;
+    }
+  }
+  *g = std::move(best_graph);
+  result->refinements = std::move(best_report);
+  result->refine_scoring_inputs = static_cast<int>(scoring.size());
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& samples, const QuantizeOptions& options,
@@ -375,7 +441,11 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   }
   MergeBlobScales(&g);
   result->timings.push_back({"weights", SecondsSince(weights_start)});
-  if (options.refine.adaptive_rounding || options.refine.bias_correction) {
+  if (options.refine_auto) {
+    const auto refine_start = std::chrono::steady_clock::now();
+    QT_RETURN_IF_ERROR(ChooseRefinement(simplified, calibration, held_out, dims, options, cb, &g, result));
+    result->timings.push_back({"refinement", SecondsSince(refine_start)});
+  } else if (options.refine.adaptive_rounding || options.refine.bias_correction) {
     const auto refine_start = std::chrono::steady_clock::now();
     QT_RETURN_IF_ERROR(RefineWeights(simplified, EvenlySpaced(calibration, options.refine_inputs),
                                      options.preprocess, options.refine, cb.progress, &g, &result->refinements));

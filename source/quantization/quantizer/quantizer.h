@@ -54,6 +54,10 @@ struct QuantizeOptions {
   // Adaptive weight rounding and bias correction (weight_refinement.h), on `refine_inputs` calibration inputs.
   RefineOptions refine;
   int refine_inputs = 16;
+  // Instead of `refine`: quantize without refinement, with bias correction, with adaptive rounding and with both,
+  // and keep the one whose outputs are closest to fp32 (min output cosine) on calibration inputs the refinement
+  // did not see (the held-out ones when the accuracy budget holds some out).
+  bool refine_auto = false;
   // Accuracy budget: when set, a quarter of the calibration inputs (at most 16) are held out of calibration, and the
   // most sensitive int8 layers go back to float until their output cosine reaches the budget.
   FloatBudget budget;
@@ -76,6 +80,11 @@ struct QuantizeResult {
   std::map<std::string, std::vector<ScaleCandidate>> blob_candidates;
   std::map<std::string, std::string> blob_choice;
   std::vector<LayerRefinement> refinements;  // per int8 Conv/InnerProduct, in execution order
+  // refine_auto: each variant ("none", "bias correction", "adaptive rounding", "both") with its min output cosine
+  // on the scoring inputs, in that order, the name of the one kept and how many inputs scored them.
+  std::vector<std::pair<std::string, double>> refine_scores;
+  std::string refine_choice;
+  int refine_scoring_inputs = 0;
   std::vector<FloatLayerStep> float_steps;   // the accuracy budget's choices, in order
   int held_out_inputs = 0;
   std::map<size_t, SampleTensors> kept_inputs;      // by sample index (QuantizeOptions::keep_inputs)
