@@ -539,6 +539,33 @@ TEST(ResizeFp32Test, NearestAndBilinear) {
   EXPECT_FLOAT_EQ(lin[1], 0.5f);
 }
 
+// The run-wise loop against the element-wise reference, bit for bit: same shapes (one run), a scalar on either
+// side, per-channel and per-row broadcasts, an inner dimension of 1 broadcast against a longer one, rank 1 to 5,
+// every operation.
+TEST(BinaryFp32Test, MatchesReferenceOnCuratedShapes) {
+  struct Case {
+    Dims a, b, out;
+  };
+  const std::vector<Case> cases = {
+      {{1, 24, 56, 56}, {1, 24, 56, 56}, {1, 24, 56, 56}}, {{1, 3, 5, 7}, {1}, {1, 3, 5, 7}},
+      {{1}, {2, 3, 5}, {2, 3, 5}},                         {{1, 8, 1, 1}, {1, 8, 6, 5}, {1, 8, 6, 5}},
+      {{2, 1, 4}, {3, 1}, {2, 3, 4}},                      {{4, 1}, {1, 7}, {4, 7}},
+      {{5, 1, 3, 1, 2}, {1, 4, 1, 6, 1}, {5, 4, 3, 6, 2}}, {{9}, {9}, {9}},
+  };
+  uint32_t seed = 900;
+  for (const Case& c : cases) {
+    const auto a = Random(static_cast<size_t>(DimsCount(c.a)), seed++);
+    auto b = Random(static_cast<size_t>(DimsCount(c.b)), seed++);
+    for (auto& v : b) v = v == 0.f ? 0.5f : v;
+    for (BinaryOp op : {BinaryOp::kAdd, BinaryOp::kSub, BinaryOp::kMul, BinaryOp::kDiv, BinaryOp::kMax}) {
+      std::vector<float> ref(static_cast<size_t>(DimsCount(c.out)), 7.f), fast(ref.size(), -7.f);
+      BinaryFp32Ref(op, a.data(), c.a, b.data(), c.b, ref.data(), c.out);
+      BinaryFp32(op, a.data(), c.a, b.data(), c.b, fast.data(), c.out);
+      EXPECT_EQ(fast, ref) << "op " << static_cast<int>(op) << " out " << DimsToString(c.out);
+    }
+  }
+}
+
 TEST(BinaryFp32Test, MaximumBroadcasts) {
   std::vector<float> a = {1, -2, 3, -4, 5, -6}, b = {0, 2, -5}, out(6);
   BinaryFp32(BinaryOp::kMax, a.data(), {2, 3}, b.data(), {3}, out.data(), {2, 3});

@@ -138,6 +138,8 @@ enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMax };
 // Numpy broadcasting of a and b (rank <= 6) into out_dims.
 void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
                 const Dims& out_dims);
+void BinaryFp32Ref(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
+                   const Dims& out_dims);
 
 // Numpy matmul: a [..., M, K] times b [..., K, N] into out [..., M, N] (out_dims), batch dims broadcast (both
 // ranks >= 2). Plain loops with float accumulation in k order; no fast path, so no reference twin.
