@@ -80,6 +80,17 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 8, 5, 5, 9, 3, 3, 1, 4, 3, 1, Activation::kNone),
       MakeConv(1, 3, 45, 45, 16, 3, 3, 2, 1, 1, 1, Activation::kRelu),
       MakeConv(1, 2, 4, 2, 3, 3, 3, 3, 0, 1, 1, Activation::kNone, 1),
+      // Depthwise on the grid kernel (AVX-512): MobileNetV2's planes (112 wide, stride 1 and TF's SAME stride 2
+      // with the pad at the bottom and right only), 7x7 and 14x14 planes whose vectors span two or three grid
+      // rows, a 5x5 stride-2 window with an odd total pad, a 1x1 plane under a 3x3 window, a row narrower than
+      // the window's span.
+      MakeConv(1, 3, 112, 112, 3, 3, 3, 1, 1, 1, 3, Activation::kRelu6),
+      MakeConv(1, 5, 112, 112, 5, 3, 3, 2, 0, 1, 5, Activation::kRelu6, 1),
+      MakeConv(1, 17, 7, 7, 17, 3, 3, 1, 1, 1, 17, Activation::kRelu6),
+      MakeConv(1, 9, 14, 14, 9, 3, 3, 2, 0, 1, 9, Activation::kNone, 1),
+      MakeConv(1, 4, 16, 16, 4, 5, 5, 2, 1, 1, 4, Activation::kRelu, 1),
+      MakeConv(1, 3, 1, 1, 3, 3, 3, 1, 1, 1, 3, Activation::kNone),
+      MakeConv(2, 3, 6, 2, 3, 5, 5, 1, 2, 1, 3, Activation::kRelu),
   };
 }
 
