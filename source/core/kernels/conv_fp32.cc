@@ -114,36 +114,16 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
 
 void ConvFp32::InitDepthwiseGrid() {
   const Conv2dParams& p = p_;
-  grid_vectors_.clear();
-  grid_tap_off_.clear();
+  grid_rows_ = 0;
 #if QT_X86_KERNELS
   if (isa_ != Fp32Isa::kAvx512 ||
       !DepthwiseGridAvx512Applies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
     return;
   }
-  const int s = p.stride_h, span = (p.kernel_h - 1) / s;
-  grid_hq_ = p.out_h + span;
+  const int span = (p.kernel_h - 1) / p.stride_h;
+  grid_rows_ = DepthwiseGridRows(p.out_w);
+  grid_hq_ = RoundUp(p.out_h, grid_rows_) + span;
   grid_wq_ = p.out_w + span;
-  const int64_t phase = grid_hq_ * grid_wq_;
-  for (int ky = 0; ky < p.kernel_h; ++ky) {
-    for (int kx = 0; kx < p.kernel_w; ++kx) {
-      grid_tap_off_.push_back(((ky % s) * s + kx % s) * phase + (ky / s) * grid_wq_ + kx / s);
-    }
-  }
-  const int64_t grid_n = int64_t{p.out_h} * grid_wq_;
-  const int64_t vectors = RoundUp((grid_n + 15) / 16, kDepthwiseGridStep);
-  grid_vectors_.resize(static_cast<size_t>(vectors));
-  for (int64_t v = 0; v < vectors; ++v) {
-    GridVector16& g = grid_vectors_[v];
-    int count = 0;
-    for (int lane = 0; lane < 16; ++lane) {
-      const int64_t j = v * 16 + lane, oy = j / grid_wq_, ox = j % grid_wq_;
-      if (j >= grid_n || ox >= p.out_w) continue;
-      if (count++ == 0) g.out = oy * p.out_w + ox;
-      g.valid = static_cast<uint16_t>(g.valid | (1u << lane));
-    }
-    g.store = static_cast<uint16_t>((1u << count) - 1u);
-  }
 #endif
 }
 
@@ -230,7 +210,7 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
   if (isa_ == Fp32Isa::kAvx2) plane_kernel = DepthwisePlaneAvx2;
 #endif
 #if QT_X86_KERNELS
-  if (!grid_vectors_.empty()) {
+  if (grid_rows_ > 0) {
     ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
       Fp32DepthwiseGrid d;
       d.in_h = p.in_h;
@@ -241,10 +221,10 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
       d.pad_left = p.pad_left;
       d.hq = grid_hq_;
       d.wq = grid_wq_;
-      d.tap_off = grid_tap_off_.data();
+      d.rows = grid_rows_;
       d.activation = ActivationCode(p.activation);
-      d.vectors = grid_vectors_.data();
-      d.vector_count = static_cast<int64_t>(grid_vectors_.size());
+      d.out_h = p.out_h;
+      d.out_w = p.out_w;
       d.planes = Scratch(DepthwiseGridScratchFloats(d), kThreadPlane);
       for (int64_t pl = b; pl < e; ++pl) {
         const int c = static_cast<int>(pl % p.out_c);

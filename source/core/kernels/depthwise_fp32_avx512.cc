@@ -1,6 +1,6 @@
-// AVX-512F depthwise kernels. The grid kernel (3x3 and 5x5, stride 1 and 2) builds a channel's padded phase
-// planes itself and runs plain loads over the flattened grid, compressing each vector's valid lanes into the
-// output. The plane kernel (other windows, on planes from BuildPlanes) runs 16 outputs of one output row per
+// AVX-512F depthwise kernels. The grid kernel (3x3 and 5x5, stride 1 and 2) runs blocks of output rows x
+// vectors of 16 columns, stride 1 straight from the input plane, stride 2 on phase planes it builds itself. The
+// plane kernel (other windows, on planes from BuildPlanes) runs 16 outputs of one output row per
 // vector, eight vectors in flight, every tap one broadcast weight and one masked load per vector; its row-wise
 // vectors never touch the planes' discarded grid columns.
 #include <immintrin.h>
@@ -71,19 +71,19 @@ uint32_t LaneRange32(int64_t lo, int64_t hi) {
   return static_cast<uint32_t>(bits);
 }
 
-// The phase planes of one channel: phase (py, px) row y, column x holds input (y·S + py − pad_top,
-// x·S + px − pad_left), 0 outside the input. Rows are written in whole vectors, so a row's last vector runs up to
-// 15 floats into the next row (written after it) or past the planes.
-template <int S>
-void BuildGridPlanes(const Fp32DepthwiseGrid& d) {
+// The four phase planes of one channel for stride 2: phase (py, px) row y, column x holds input
+// (2y + py − pad_top, 2x + px − pad_left), 0 outside the input; each vector keeps the even columns of 32
+// consecutive input columns. Rows are written in whole vectors, so a row's last vector runs up to 15 floats into
+// the next row (written after it) or past the planes.
+void BuildPhasePlanes(const Fp32DepthwiseGrid& d) {
   const int64_t phase = d.hq * d.wq;
   const __m512 zero = _mm512_setzero_ps();
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  for (int py = 0; py < S; ++py) {
-    for (int px = 0; px < S; ++px) {
-      float* ph = d.planes + (py * S + px) * phase;
+  for (int py = 0; py < 2; ++py) {
+    for (int px = 0; px < 2; ++px) {
+      float* ph = d.planes + (py * 2 + px) * phase;
       for (int64_t y = 0; y < d.hq; ++y) {
-        const int64_t iy = y * S + py - d.pad_top;
+        const int64_t iy = y * 2 + py - d.pad_top;
         float* row = ph + y * d.wq;
         if (iy < 0 || iy >= d.in_h) {
           for (int64_t x = 0; x < d.wq; x += kLanes) _mm512_storeu_ps(row + x, zero);
@@ -91,83 +91,149 @@ void BuildGridPlanes(const Fp32DepthwiseGrid& d) {
         }
         const float* src = d.in + iy * d.in_w;
         for (int64_t x = 0; x < d.wq; x += kLanes) {
-          // Input columns ix0 + [0, 16·S) feed this vector; those outside [0, in_w) read as 0.
-          const int64_t ix0 = x * S + px - d.pad_left;
+          const int64_t ix0 = x * 2 + px - d.pad_left;
           const uint32_t m = LaneRange32(-ix0, d.in_w - ix0);
-          if (S == 1) {
-            _mm512_storeu_ps(row + x, _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), src + ix0));
-          } else {
-            const __m512 lo = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), src + ix0);
-            const __m512 hi = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), src + ix0 + 16);
-            _mm512_storeu_ps(row + x, _mm512_permutex2var_ps(lo, even, hi));
-          }
+          const __m512 lo = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), src + ix0);
+          const __m512 hi = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), src + ix0 + 16);
+          _mm512_storeu_ps(row + x, _mm512_permutex2var_ps(lo, even, hi));
         }
       }
     }
   }
 }
 
-// Eight vectors of 16 grid columns (the FMA latency times two pipes) from vector v0 on, or four when kHalf (the
-// grid's last step); every tap one broadcast weight and one plain load per vector.
-template <int kTaps, bool kHalf>
-void GridStep(const Fp32DepthwiseGrid& d, int64_t v0, __m512 bias) {
-  const float* b = d.planes + v0 * kLanes;
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  for (int t = 0; t < kTaps; ++t) {
-    const float* p = b + d.tap_off[t];
-    const __m512 w = _mm512_set1_ps(d.w[t]);
-    a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p), a0);
-    a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 16), a1);
-    a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 32), a2);
-    a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 48), a3);
-    if (!kHalf) {
-      a4 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 64), a4);
-      a5 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 80), a5);
-      a6 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 96), a6);
-      a7 = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + 112), a7);
+// Rows y0 + [0, R) and vectors c0 + [0, C) of a block, those inside the output: + bias, the activation.
+template <int R, int C>
+__attribute__((always_inline)) inline void StoreBlock(const Fp32DepthwiseGrid& d, int64_t y0, int64_t c0, const __m512 (&acc)[R][C], __m512 bias) {
+  for (int r = 0; r < R && y0 + r < d.out_h; ++r) {
+    float* row = d.out + (y0 + r) * d.out_w;
+#pragma GCC unroll 32
+    for (int c = 0; c < C; ++c) {
+      const int64_t x0 = (c0 + c) * kLanes;
+      _mm512_mask_storeu_ps(row + x0, LaneMask(d.out_w - x0), Activate(_mm512_add_ps(acc[r][c], bias), d.activation));
     }
-  }
-  const __m512 acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
-  for (int i = 0; i < (kHalf ? 4 : 8); ++i) {
-    const GridVector16& g = d.vectors[v0 + i];
-    const __m512 r = Activate(_mm512_add_ps(acc[i], bias), d.activation);
-    _mm512_mask_storeu_ps(d.out + g.out, g.store, _mm512_maskz_compress_ps(g.valid, r));
   }
 }
 
-template <int kTaps>
-void GridImpl(const Fp32DepthwiseGrid& d) {
+// Stride 1, read straight from the input plane: blocks of R output rows x C vectors of 16 output columns (R·C = 8
+// accumulators: the FMA latency times two pipes). The block's input rows are walked once, each row's loads
+// serving every output row whose window holds it, so each accumulator still takes its taps in tap order. Lanes
+// outside the input are masked off and rows outside it read a zero row: both read as the pad's 0. Rows and
+// columns past the output are computed and not stored.
+template <int K, int R, int C>
+void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row) {
+  static_assert(R * C == 8, "eight accumulators");
+  const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
   const __m512 bias = _mm512_set1_ps(d.bias);
-  int64_t v0 = 0;
-  for (; v0 + 8 <= d.vector_count; v0 += 8) GridStep<kTaps, false>(d, v0, bias);
-  if (v0 < d.vector_count) GridStep<kTaps, true>(d, v0, bias);
+  for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
+    for (int64_t c0 = 0; c0 < vectors; c0 += C) {
+      __mmask16 mask[C][K];
+#pragma GCC unroll 32
+      for (int c = 0; c < C; ++c) {
+#pragma GCC unroll 32
+        for (int kx = 0; kx < K; ++kx) {
+          const int64_t ix0 = (c0 + c) * kLanes + kx - d.pad_left;
+          mask[c][kx] = static_cast<__mmask16>(LaneRange32(-ix0, d.in_w - ix0));
+        }
+      }
+      const int64_t col = c0 * kLanes - d.pad_left;
+      __m512 acc[R][C];
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 32
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+      }
+#pragma GCC unroll 32
+      for (int i = 0; i < R + K - 1; ++i) {
+        const int64_t iy = y0 + i - d.pad_top;
+        const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+#pragma GCC unroll 32
+        for (int kx = 0; kx < K; ++kx) {
+#pragma GCC unroll 32
+          for (int c = 0; c < C; ++c) {
+            const __m512 x = _mm512_maskz_loadu_ps(mask[c][kx], row + kx + c * kLanes);
+#pragma GCC unroll 32
+            for (int ky = 0; ky < K; ++ky) {
+              const int r = i - ky;
+              if (r >= 0 && r < R) acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * K + kx]), x, acc[r][c]);
+            }
+          }
+        }
+      }
+      StoreBlock<R, C>(d, y0, c0, acc, bias);
+    }
+  }
+}
+
+// Stride 2, on the phase planes: the same blocks, each tap one plain load per vector.
+template <int K, int R, int C>
+void PhaseRows(const Fp32DepthwiseGrid& d) {
+  static_assert(R * C == 8, "eight accumulators");
+  const int64_t phase = d.hq * d.wq;
+  const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
+  const __m512 bias = _mm512_set1_ps(d.bias);
+  for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
+    for (int64_t c0 = 0; c0 < vectors; c0 += C) {
+      const float* base = d.planes + y0 * d.wq + c0 * kLanes;
+      __m512 acc[R][C];
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 32
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+      }
+#pragma GCC unroll 32
+      for (int ky = 0; ky < K; ++ky) {
+#pragma GCC unroll 32
+        for (int kx = 0; kx < K; ++kx) {
+          const float* p = base + ((ky % 2) * 2 + kx % 2) * phase + (ky / 2) * d.wq + kx / 2;
+          const __m512 w = _mm512_set1_ps(d.w[ky * K + kx]);
+#pragma GCC unroll 32
+          for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 32
+            for (int c = 0; c < C; ++c) {
+              acc[r][c] = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + r * d.wq + c * kLanes), acc[r][c]);
+            }
+          }
+        }
+      }
+      StoreBlock<R, C>(d, y0, c0, acc, bias);
+    }
+  }
+}
+
+template <int K>
+void Blocks(const Fp32DepthwiseGrid& d) {
+  if (d.stride == 1) {
+    // The slack past the planes serves as the zero row.
+    const int64_t n = d.in_w + 2 * kLanes;
+    float* zero_row = d.planes;
+    for (int64_t x = 0; x < n; x += kLanes) _mm512_storeu_ps(zero_row + x, _mm512_setzero_ps());
+    d.rows == 8 ? DirectRows<K, 8, 1>(d, zero_row + kLanes) : DirectRows<K, 4, 2>(d, zero_row + kLanes);
+    return;
+  }
+  BuildPhasePlanes(d);
+  d.rows == 8 ? PhaseRows<K, 8, 1>(d) : PhaseRows<K, 4, 2>(d);
 }
 
 }  // namespace
 
+int DepthwiseGridRows(int64_t out_w) { return out_w <= kLanes ? 8 : 4; }
+
 int64_t DepthwiseGridScratchFloats(const Fp32DepthwiseGrid& d) {
-  int64_t max_off = 0;
-  for (int t = 0; t < d.kernel * d.kernel; ++t) max_off = d.tap_off[t] > max_off ? d.tap_off[t] : max_off;
-  const int64_t planes = int64_t{d.stride} * d.stride * d.hq * d.wq + kLanes;
-  const int64_t reads = max_off + d.vector_count * kLanes;
-  return planes > reads ? planes : reads;
+  // Stride 1: a zero row with a vector of slack on each side. Stride 2: the planes, then the last block's reads
+  // past them (at most two vectors and the window's span beyond a row, which also covers the build's last
+  // vector), zeroed.
+  if (d.stride == 1) return d.in_w + 2 * kLanes;
+  return 4 * d.hq * d.wq + 3 * kLanes;
 }
 
 void DepthwiseGridAvx512(const Fp32DepthwiseGrid& d) {
-  // The reads past the planes' end are discarded lanes; zeroed so that they hold no denormal or stale value.
-  const int64_t planes = int64_t{d.stride} * d.stride * d.hq * d.wq;
-  const int64_t total = DepthwiseGridScratchFloats(d);
-  for (int64_t i = planes; i < total; ++i) d.planes[i] = 0.f;
-  if (d.stride == 1) {
-    BuildGridPlanes<1>(d);
-  } else {
-    BuildGridPlanes<2>(d);
+  if (d.stride == 2) {
+    const int64_t planes = 4 * d.hq * d.wq;
+    _mm512_storeu_ps(d.planes + planes + kLanes, _mm512_setzero_ps());
+    _mm512_storeu_ps(d.planes + planes + 2 * kLanes, _mm512_setzero_ps());
   }
-  if (d.kernel == 3) {
-    GridImpl<9>(d);
-  } else {
-    GridImpl<25>(d);
-  }
+  d.kernel == 3 ? Blocks<3>(d) : Blocks<5>(d);
 }
 
 bool DepthwiseGridAvx512Applies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,

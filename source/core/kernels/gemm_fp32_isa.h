@@ -49,27 +49,26 @@ struct Fp32DepthwisePlane {
 };
 void DepthwisePlaneAvx2(const Fp32DepthwisePlane& d);
 
-// One channel of a depthwise convolution (square kernel 3 or 5, stride 1 or 2, dilation 1) on phase planes the
-// kernel builds itself from the NCHW input plane: conv_plan.h's kShifted layout (stride² phases of hq x wq, pads
-// 0), so that tap t reads planes[tap_off[t] + j] for grid column j of out_h rows of wq columns. Every grid column
-// is Σ_t w[t]·x in tap order from 0, + bias, then the activation (the sum of the other depthwise kernels), in
-// vectors of 16 columns with no masked load; vector v's valid lanes are compressed to out + vectors[v].out.
-// `vectors` covers the grid in whole steps of kDepthwiseGridStep vectors (entries past the grid store nothing).
-constexpr int64_t kDepthwiseGridStep = 4;
+// One channel of a depthwise convolution (square kernel 3 or 5, stride 1 or 2, dilation 1) from its NCHW input
+// plane, pads read as 0, in blocks of `rows` output rows (DepthwiseGridRows). Stride 1 reads the input itself;
+// stride 2 reads phase planes the kernel builds in `planes`: conv_plan.h's kShifted layout (four phases of
+// hq x wq), whose hq rows also cover the last block's rows. Output (oy, ox) is Σ_t w[t]·x in tap order from 0,
+// + bias, then the activation (the sum of the other depthwise kernels).
 struct Fp32DepthwiseGrid {
   const float* in = nullptr;  // in_h x in_w
   int64_t in_h = 0, in_w = 0;
   int kernel = 3, stride = 1, pad_top = 0, pad_left = 0;
-  int64_t hq = 0, wq = 0;
-  const int64_t* tap_off = nullptr;  // kernel² offsets
-  const float* w = nullptr;          // kernel x kernel
+  int64_t hq = 0, wq = 0;    // hq = RoundUp(out_h, rows) + (kernel − 1) / stride, wq = out_w + (kernel − 1) / stride
+  int rows = 4;
+  const float* w = nullptr;  // kernel x kernel
   float bias = 0.f;
   int activation = 0;
-  const GridVector16* vectors = nullptr;
-  int64_t vector_count = 0;  // a multiple of kDepthwiseGridStep
+  int64_t out_h = 0, out_w = 0;
   float* planes = nullptr;   // scratch of DepthwiseGridScratchFloats floats
   float* out = nullptr;
 };
+// Output rows per block for an output row of out_w columns.
+int DepthwiseGridRows(int64_t out_w);
 bool DepthwiseGridAvx512Applies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
                                 int dilation_w);
 // Floats of scratch a channel needs: the planes, the build's row overrun and every vector's reads.

@@ -89,11 +89,9 @@ class ConvFp32 {
   int64_t tiles_x_ = 0, tiles_ = 0;
   int64_t super_tiles_ = 0;  // tiles per pass of RunWinograd's two steps
   int64_t v_row_ = 0;        // floats per row of V: super_tiles_ rounded up to whole vectors
-  // Depthwise on DepthwiseGridAvx512 (empty grid_vectors_ otherwise): the phase planes' size and tap offsets
-  // (conv_plan.h's kShifted layout) and where each vector of 16 grid columns lands.
+  // Depthwise on DepthwiseGridAvx512 (grid_rows_ 0 otherwise): the phase planes' size, output rows per block.
   int64_t grid_hq_ = 0, grid_wq_ = 0;
-  std::vector<int64_t> grid_tap_off_;
-  std::vector<GridVector16> grid_vectors_;
+  int grid_rows_ = 0;
 };
 
 // Transposed convolution. weights [in_c][out_c/group][kh][kw] (Caffe layout); pad_top/pad_left crop the
