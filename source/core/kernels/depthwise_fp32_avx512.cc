@@ -165,6 +165,64 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row) {
   }
 }
 
+// 3x3 stride 2, read straight from the input plane: the same blocks. Output vector x0 reads 32 input columns
+// from 2·x0 − pad_left and one past them: their even and odd columns are the window's columns 0 and 1, the even
+// ones shifted by one lane (the extra column entering) column 2. Input row i of a block feeds output rows
+// (i − ky) / 2, so each row is loaded once and each accumulator takes its taps in tap order.
+template <int R, int C>
+void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
+  static_assert(R * C == 8, "eight accumulators");
+  const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
+  const __m512 bias = _mm512_set1_ps(d.bias);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
+    for (int64_t c0 = 0; c0 < vectors; c0 += C) {
+      __mmask16 lo_mask[C], hi_mask[C], next_mask[C];
+#pragma GCC unroll 32
+      for (int c = 0; c < C; ++c) {
+        const int64_t ix0 = (c0 + c) * 2 * kLanes - d.pad_left;
+        const uint32_t m = LaneRange32(-ix0, d.in_w - ix0);
+        lo_mask[c] = static_cast<__mmask16>(m);
+        hi_mask[c] = static_cast<__mmask16>(m >> 16);
+        next_mask[c] = static_cast<__mmask16>(LaneRange32(-(ix0 + 32), d.in_w - (ix0 + 32)) & 1u);
+      }
+      const int64_t col = c0 * 2 * kLanes - d.pad_left;
+      __m512 acc[R][C];
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 32
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+      }
+#pragma GCC unroll 32
+      for (int i = 0; i < 2 * R + 1; ++i) {
+        const int64_t iy = 2 * y0 + i - d.pad_top;
+        const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+#pragma GCC unroll 32
+        for (int c = 0; c < C; ++c) {
+          const float* p = row + c * 2 * kLanes;
+          const __m512 lo = _mm512_maskz_loadu_ps(lo_mask[c], p);
+          const __m512 hi = _mm512_maskz_loadu_ps(hi_mask[c], p + kLanes);
+          const __m512 next = _mm512_maskz_loadu_ps(next_mask[c], p + 2 * kLanes);
+          const __m512 x0 = _mm512_permutex2var_ps(lo, even, hi);
+          const __m512 x1 = _mm512_permutex2var_ps(lo, odd, hi);
+          const __m512 x2 =
+              _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(x0), 1));
+#pragma GCC unroll 32
+          for (int ky = 0; ky < 3; ++ky) {
+            const int r = (i - ky) / 2;
+            if ((i - ky) % 2 != 0 || i < ky || r >= R) continue;
+            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3]), x0, acc[r][c]);
+            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3 + 1]), x1, acc[r][c]);
+            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3 + 2]), x2, acc[r][c]);
+          }
+        }
+      }
+      StoreBlock<R, C>(d, y0, c0, acc, bias);
+    }
+  }
+}
+
 // Stride 2, on the phase planes: the same blocks, each tap one plain load per vector.
 template <int K, int R, int C>
 void PhaseRows(const Fp32DepthwiseGrid& d) {
@@ -201,18 +259,25 @@ void PhaseRows(const Fp32DepthwiseGrid& d) {
   }
 }
 
+// Stride 1 and 3x3 stride 2 read the input plane, whose pad rows read the zero row at the scratch's start;
+// 5x5 stride 2 runs on the phase planes.
 template <int K>
 void Blocks(const Fp32DepthwiseGrid& d) {
-  if (d.stride == 1) {
-    // The slack past the planes serves as the zero row.
-    const int64_t n = d.in_w + 2 * kLanes;
-    float* zero_row = d.planes;
-    for (int64_t x = 0; x < n; x += kLanes) _mm512_storeu_ps(zero_row + x, _mm512_setzero_ps());
-    d.rows == 8 ? DirectRows<K, 8, 1>(d, zero_row + kLanes) : DirectRows<K, 4, 2>(d, zero_row + kLanes);
+  if (K == 5 && d.stride == 2) {
+    const int64_t planes = 4 * d.hq * d.wq;
+    _mm512_storeu_ps(d.planes + planes + kLanes, _mm512_setzero_ps());
+    _mm512_storeu_ps(d.planes + planes + 2 * kLanes, _mm512_setzero_ps());
+    BuildPhasePlanes(d);
+    d.rows == 8 ? PhaseRows<K, 8, 1>(d) : PhaseRows<K, 4, 2>(d);
     return;
   }
-  BuildPhasePlanes(d);
-  d.rows == 8 ? PhaseRows<K, 8, 1>(d) : PhaseRows<K, 4, 2>(d);
+  for (int64_t x = 0; x < d.in_w + 2 * kLanes; x += kLanes) _mm512_storeu_ps(d.planes + x, _mm512_setzero_ps());
+  const float* zero_row = d.planes + kLanes;
+  if (d.stride == 1) {
+    d.rows == 8 ? DirectRows<K, 8, 1>(d, zero_row) : DirectRows<K, 4, 2>(d, zero_row);
+  } else {
+    d.rows == 8 ? DirectRows3x3s2<8, 1>(d, zero_row) : DirectRows3x3s2<4, 2>(d, zero_row);
+  }
 }
 
 }  // namespace
@@ -220,21 +285,18 @@ void Blocks(const Fp32DepthwiseGrid& d) {
 int DepthwiseGridRows(int64_t out_w) { return out_w <= kLanes ? 8 : 4; }
 
 int64_t DepthwiseGridScratchFloats(const Fp32DepthwiseGrid& d) {
-  // Stride 1: a zero row with a vector of slack on each side. Stride 2: the planes, then the last block's reads
-  // past them (at most two vectors and the window's span beyond a row, which also covers the build's last
-  // vector), zeroed.
-  if (d.stride == 1) return d.in_w + 2 * kLanes;
-  return 4 * d.hq * d.wq + 3 * kLanes;
+  // A zero row with a vector of slack on each side (written in whole vectors); for 5x5 stride 2 the phase planes,
+  // then the last block's reads past them (at most two vectors and the window's span beyond a row, which also
+  // covers the build's last vector).
+  const int64_t zero_row = (d.in_w + 2 * kLanes + kLanes - 1) / kLanes * kLanes;
+  if (d.kernel == 5 && d.stride == 2) {
+    const int64_t planes = 4 * d.hq * d.wq + 3 * kLanes;
+    return planes > zero_row ? planes : zero_row;
+  }
+  return zero_row;
 }
 
-void DepthwiseGridAvx512(const Fp32DepthwiseGrid& d) {
-  if (d.stride == 2) {
-    const int64_t planes = 4 * d.hq * d.wq;
-    _mm512_storeu_ps(d.planes + planes + kLanes, _mm512_setzero_ps());
-    _mm512_storeu_ps(d.planes + planes + 2 * kLanes, _mm512_setzero_ps());
-  }
-  d.kernel == 3 ? Blocks<3>(d) : Blocks<5>(d);
-}
+void DepthwiseGridAvx512(const Fp32DepthwiseGrid& d) { d.kernel == 3 ? Blocks<3>(d) : Blocks<5>(d); }
 
 bool DepthwiseGridAvx512Applies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
                                 int dilation_w) {
