@@ -91,6 +91,13 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 4, 16, 16, 4, 5, 5, 2, 1, 1, 4, Activation::kRelu, 1),
       MakeConv(1, 3, 1, 1, 3, 3, 3, 1, 1, 1, 3, Activation::kNone),
       MakeConv(2, 3, 6, 2, 3, 5, 5, 1, 2, 1, 3, Activation::kRelu),
+      // One output column (the GEMV path): a classifier as a 1x1 convolution with MobileNetV2's 1001 outputs
+      // (eight-block groups and a tail; 256 inputs, as 1280 sequential float products exceed the direct
+      // tolerance on every path), a row count off the row tile, groups, a 3x3 window on a 3x3 input, batch 2.
+      MakeConv(2, 256, 1, 1, 1001, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 300, 1, 1, 37, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 64, 1, 1, 64, 1, 1, 1, 0, 1, 4, Activation::kRelu6),
+      MakeConv(1, 16, 3, 3, 20, 3, 3, 1, 0, 1, 1, Activation::kNone),
   };
 }
 

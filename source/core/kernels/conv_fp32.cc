@@ -179,6 +179,13 @@ void ConvFp32::Run(const float* in, float* out) const {
       // tiles share their B panel.
       // Each tile also prefetches its share of the next chunk's weights, which in a model whose weights outgrow
       // the cache come from memory (conv10's 2 MB).
+      if (mk.gemv && gemm.n == 1 && out_hw == 1) {
+        // Groups of eight row blocks: GEMV's step.
+        ParallelFor((row_blocks + 7) / 8, [&](int64_t u0, int64_t u1) {
+          mk.gemv(gemm, u0 * 8, std::min(row_blocks, u1 * 8));
+        });
+        continue;
+      }
       const int64_t chunk_floats = chunk_rows * plan_.k() * mk.mr, group_floats = row_blocks * plan_.k() * mk.mr;
       ParallelFor(units, [&](int64_t u0, int64_t u1) {
         for (int64_t u = u0; u < u1; ++u) {

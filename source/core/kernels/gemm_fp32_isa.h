@@ -33,6 +33,9 @@ struct Fp32MicroKernel {
   // Computes rows [rb·mr, rb·mr + mr) ∩ [0, m) and columns [j0, j0 + nr) ∩ [0, n). The k-summation of every output
   // is sequential in k, so results do not depend on how tiles are shared among threads.
   void (*tile)(const Fp32Gemm& g, int64_t rb, int64_t j0);
+  // nullptr, or for a GEMM of one column (n == 1) whose output rows are contiguous (out_stride == 1): row blocks
+  // [rb0, rb1) as matrix-vector products, each output summed exactly as `tile` sums it.
+  void (*gemv)(const Fp32Gemm& g, int64_t rb0, int64_t rb1);
 };
 
 // One channel of a depthwise convolution over its planes (conv_plan.h): output (oy, ox), ox < out_w, is
