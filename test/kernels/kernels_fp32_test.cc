@@ -176,6 +176,64 @@ TEST(ConvFp32Test, EveryIsaMatchesReferenceOnCuratedShapes) {
   }
 }
 
+// A 1x1 convolution and the depthwise one after it, fused (RunWithDepthwise), give exactly what the two Runs give,
+// at 1 and 2 threads: MobileNetV2's expand + depthwise pairs at reduced size (stride 1 pad 1, TF's SAME stride 2
+// with the pad at the bottom, stride 2 pad 1), 5x5 stride 1 and 2, planes tall and wide enough for several strips
+// (the first and last with pad rows, middle ones reading input rows twice), batch 2, no activation.
+TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the fused path runs on AVX-512";
+  struct Pair {
+    Conv2dParams expand, dw;
+  };
+  auto pair = [](int n, int c, int h, int w, int e, int k, int s, int pad, int extra, Activation a1, Activation a2) {
+    return Pair{MakeConv(n, c, h, w, e, 1, 1, 1, 0, 1, 1, a1), MakeConv(n, e, h, w, e, k, k, s, pad, 1, e, a2, extra)};
+  };
+  const std::vector<Pair> pairs = {
+      pair(1, 8, 30, 30, 24, 3, 1, 1, 0, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 5, 29, 31, 12, 3, 2, 0, 1, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 6, 20, 18, 10, 3, 2, 1, 0, Activation::kRelu, Activation::kNone),
+      pair(1, 4, 17, 23, 9, 5, 1, 2, 0, Activation::kNone, Activation::kRelu),
+      pair(1, 4, 21, 19, 7, 5, 2, 2, 0, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 16, 90, 100, 64, 3, 1, 1, 0, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 16, 112, 112, 96, 3, 2, 0, 1, Activation::kRelu6, Activation::kRelu6),
+      pair(2, 3, 70, 90, 80, 5, 2, 2, 0, Activation::kNone, Activation::kNone),
+  };
+  uint32_t seed = 800;
+  for (const Pair& pr : pairs) {
+    const Conv2dParams &e = pr.expand, &d = pr.dw;
+    const auto in = Random(size_t{1} * e.batch * e.in_c * e.in_h * e.in_w, seed++);
+    const auto we = Random(size_t{1} * e.out_c * e.in_c, seed++), be = Random(e.out_c, seed++);
+    const auto wd = Random(size_t{1} * d.out_c * d.kernel_h * d.kernel_w, seed++), bd = Random(d.out_c, seed++);
+    ConvFp32 expand, dw;
+    expand.Init(e, we.data(), be.data());
+    dw.Init(d, wd.data(), bd.data());
+    ASSERT_TRUE(expand.FusesWithDepthwise(dw)) << Describe(e) << " / " << Describe(d);
+    std::vector<float> mid(size_t{1} * e.batch * e.out_c * e.out_h * e.out_w);
+    std::vector<float> two(size_t{1} * d.batch * d.out_c * d.out_h * d.out_w, 7.f), fused(two.size(), -7.f);
+    expand.Run(in.data(), mid.data());
+    dw.Run(mid.data(), two.data());
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      std::fill(fused.begin(), fused.end(), -7.f);
+      expand.RunWithDepthwise(dw, in.data(), fused.data());
+      EXPECT_EQ(fused, two) << Describe(e) << " / " << Describe(d) << ", " << threads << " threads";
+    }
+  }
+  // Not fused: a strided 1x1, a grouped one, a depthwise window the grid kernel does not take (7x7).
+  ConvFp32 strided, grouped, dw3, dw7;
+  const auto w = Random(64 * 64, 1), b = Random(64, 2);
+  strided.Init(MakeConv(1, 8, 20, 20, 16, 1, 1, 2, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  grouped.Init(MakeConv(1, 8, 10, 10, 16, 1, 1, 1, 0, 1, 2, Activation::kNone), w.data(), b.data());
+  dw3.Init(MakeConv(1, 16, 10, 10, 16, 3, 3, 1, 1, 1, 16, Activation::kNone), w.data(), b.data());
+  dw7.Init(MakeConv(1, 16, 10, 10, 16, 7, 7, 1, 3, 1, 16, Activation::kNone), w.data(), b.data());
+  EXPECT_FALSE(strided.FusesWithDepthwise(dw3));
+  EXPECT_FALSE(grouped.FusesWithDepthwise(dw3));
+  ConvFp32 plain;
+  plain.Init(MakeConv(1, 8, 10, 10, 16, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  EXPECT_TRUE(plain.FusesWithDepthwise(dw3));
+  EXPECT_FALSE(plain.FusesWithDepthwise(dw7));
+}
+
 TEST(ConvFp32Test, FreeFunctionMatchesReference) {
   uint32_t seed = 50;
   for (const auto& p : ConvCases()) {

@@ -41,7 +41,7 @@ bool CpuRuns(Fp32Isa isa) {
 // Per-thread buffers that only grow, one per use (`slot`), reused by every Run: the caller's planes, and each
 // thread's own plane in the depthwise loop (allocated per call, it cost page faults on every call once glibc had
 // handed the freed heap top back to the system).
-enum ScratchSlot { kPlanes = 0, kThreadPlane = 1, kSlots = 2 };
+enum ScratchSlot { kPlanes = 0, kThreadPlane = 1, kFusedRows = 2, kSlots = 3 };
 float* Scratch(int64_t size, int slot = kPlanes) {
   thread_local std::vector<float> buffers[kSlots];
   std::vector<float>& buffer = buffers[slot];
@@ -284,6 +284,80 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
           if (ox < p.out_w) dst[oy * p.out_w + ox] = Activate(acc[j] + bias_[c], p.activation);
         }
       }
+    }
+  });
+}
+
+bool ConvFp32::FusesWithDepthwise(const ConvFp32& dw) const {
+  const Conv2dParams &e = p_, &d = dw.p_;
+  return algo_ == ConvAlgo::kDirect && !depthwise_ && plan_.layout == ConvPlan::Layout::kDirect && e.group == 1 &&
+         dw.grid_rows_ > 0 && d.batch == e.batch && d.in_c == e.out_c && d.in_h == e.out_h && d.in_w == e.out_w;
+}
+
+// Bytes of the fused intermediate per strip: about half the L2 a core has here (1 MB), so that the strip's
+// rows, its share of the input and of the output stay in it.
+constexpr int64_t kFusedStripBytes = 512 * 1024;
+
+void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out) const {
+  const Conv2dParams &e = p_, &d = dw.p_;
+  const Fp32MicroKernel& mk = *kernel_;
+  const int64_t w = e.in_w, in_hw = int64_t{e.in_h} * w, out_hw = int64_t{d.out_h} * d.out_w;
+  const int s = d.stride_h, kernel = d.kernel_h;
+  // Output rows per strip: as many as keep the rows their windows read within the budget.
+  const int64_t budget_rows = std::max<int64_t>(kernel, kFusedStripBytes / (4 * int64_t{e.out_c} * w));
+  const int64_t strip = std::clamp<int64_t>((budget_rows - kernel) / s + 1, 1, d.out_h);
+  const int64_t strips = (d.out_h + strip - 1) / strip;
+  const int64_t row_blocks = (e.out_c + mk.mr - 1) / mk.mr;
+  const int span = (kernel - 1) / s;
+  ParallelFor(int64_t{e.batch} * strips, [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t n = u / strips, oy0 = (u % strips) * strip, oy1 = std::min<int64_t>(d.out_h, oy0 + strip);
+      // Input rows [r0, r1) of the image: every row the strip's windows read inside it.
+      const int64_t r0 = std::clamp<int64_t>(oy0 * s - d.pad_top, 0, d.in_h);
+      const int64_t r1 = std::clamp<int64_t>((oy1 - 1) * s - d.pad_top + kernel, r0, d.in_h);
+      const int64_t rows = r1 - r0, plane = rows * w;
+      float* mid = Scratch(std::max<int64_t>(1, e.out_c * plane), kFusedRows);
+      if (plane > 0) {
+        Fp32Gemm gemm;
+        gemm.a = packed_.data();
+        gemm.b = in + n * e.in_c * in_hw + r0 * w;
+        gemm.koff = koff_.data();
+        gemm.k = plan_.k();
+        gemm.m = e.out_c;
+        gemm.n = plane;
+        gemm.bias = bias_.data();
+        gemm.activation = ActivationCode(e.activation);
+        gemm.out = mid;
+        gemm.out_stride = plane;
+        gemm.grid_w = gemm.out_w = w;
+        for (int64_t rb = 0; rb < row_blocks; ++rb) {
+          for (int64_t j0 = 0; j0 < plane; j0 += mk.nr) mk.tile(gemm, rb, j0);
+        }
+      }
+#if QT_X86_KERNELS
+      Fp32DepthwiseGrid g;
+      g.in_h = rows;
+      g.in_w = w;
+      g.kernel = kernel;
+      g.stride = s;
+      // The strip's row 0 is input row r0: rows above it and below r1 are outside the image, i.e. padding.
+      g.pad_top = static_cast<int>(d.pad_top + r0 - oy0 * s);
+      g.pad_left = d.pad_left;
+      g.rows = dw.grid_rows_;
+      g.out_h = oy1 - oy0;
+      g.out_w = d.out_w;
+      g.hq = RoundUp(g.out_h, g.rows) + span;
+      g.wq = d.out_w + span;
+      g.activation = ActivationCode(d.activation);
+      g.planes = Scratch(DepthwiseGridScratchFloats(g), kThreadPlane);
+      for (int c = 0; c < d.out_c; ++c) {
+        g.in = mid + c * plane;
+        g.w = dw.packed_.data() + int64_t{c} * kernel * kernel;
+        g.bias = dw.bias_[c];
+        g.out = out + (n * d.out_c + c) * out_hw + oy0 * d.out_w;
+        DepthwiseGridAvx512(g);
+      }
+#endif
     }
   });
 }

@@ -68,6 +68,16 @@ class ConvFp32 {
   Fp32Isa isa() const { return isa_; }
   ConvAlgo algo() const { return algo_; }
 
+  // Whether this convolution and `dw`, which reads its whole output, can run as RunWithDepthwise: this one a
+  // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM, `dw` a depthwise one on the grid kernel
+  // (AVX-512).
+  bool FusesWithDepthwise(const ConvFp32& dw) const;
+  // Run(in, mid) then dw.Run(mid, out) without `mid`: strip by strip of dw's output rows, this convolution
+  // computes the input rows the strip's windows read into a per-thread buffer that stays in cache, and dw reads
+  // them there (rows shared by two strips are computed twice). Every value is computed as Run computes it, so the
+  // output is Run's bit for bit, whatever the thread count.
+  void RunWithDepthwise(const ConvFp32& dw, const float* in, float* out) const;
+
  private:
   void InitWinograd(const float* weights);
   void InitDepthwiseGrid();

@@ -78,6 +78,11 @@ class Net {
   std::vector<std::vector<float>> free_float_;
   std::vector<std::vector<int8_t>> free_int8_;
   void Release(Blob* b);
+  // Layer i's only output is read by layer i + 1 alone and is no model output: with recycling on and no callback,
+  // a float 1x1 convolution there and the depthwise one after it run fused (ConvFp32::RunWithDepthwise), the blob
+  // between them never written.
+  std::vector<bool> feeds_next_only_;
+  bool RunFused(size_t i);
   Status PrepareLayer(size_t i);
   bool tnn_naive_ = false;
 };
