@@ -189,11 +189,11 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
     return Pair{MakeConv(n, c, h, w, e, 1, 1, 1, 0, 1, 1, a1), MakeConv(n, e, h, w, e, k, k, s, pad, 1, e, a2, extra)};
   };
   const std::vector<Pair> pairs = {
-      pair(1, 8, 30, 30, 24, 3, 1, 1, 0, Activation::kRelu6, Activation::kRelu6),
-      pair(1, 5, 29, 31, 12, 3, 2, 0, 1, Activation::kRelu6, Activation::kRelu6),
-      pair(1, 6, 20, 18, 10, 3, 2, 1, 0, Activation::kRelu, Activation::kNone),
-      pair(1, 4, 17, 23, 9, 5, 1, 2, 0, Activation::kNone, Activation::kRelu),
-      pair(1, 4, 21, 19, 7, 5, 2, 2, 0, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 8, 60, 90, 64, 3, 1, 1, 0, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 5, 89, 91, 36, 3, 2, 0, 1, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 6, 80, 72, 60, 3, 2, 1, 0, Activation::kRelu, Activation::kNone),
+      pair(1, 4, 77, 83, 49, 5, 1, 2, 0, Activation::kNone, Activation::kRelu),
+      pair(1, 4, 81, 79, 47, 5, 2, 2, 0, Activation::kRelu6, Activation::kRelu6),
       pair(1, 16, 90, 100, 64, 3, 1, 1, 0, Activation::kRelu6, Activation::kRelu6),
       pair(1, 16, 112, 112, 96, 3, 2, 0, 1, Activation::kRelu6, Activation::kRelu6),
       pair(2, 3, 70, 90, 80, 5, 2, 2, 0, Activation::kNone, Activation::kNone),
@@ -219,19 +219,22 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
       EXPECT_EQ(fused, two) << Describe(e) << " / " << Describe(d) << ", " << threads << " threads";
     }
   }
-  // Not fused: a strided 1x1, a grouped one, a depthwise window the grid kernel does not take (7x7).
-  ConvFp32 strided, grouped, dw3, dw7;
-  const auto w = Random(64 * 64, 1), b = Random(64, 2);
-  strided.Init(MakeConv(1, 8, 20, 20, 16, 1, 1, 2, 0, 1, 1, Activation::kNone), w.data(), b.data());
-  grouped.Init(MakeConv(1, 8, 10, 10, 16, 1, 1, 1, 0, 1, 2, Activation::kNone), w.data(), b.data());
-  dw3.Init(MakeConv(1, 16, 10, 10, 16, 3, 3, 1, 1, 1, 16, Activation::kNone), w.data(), b.data());
-  dw7.Init(MakeConv(1, 16, 10, 10, 16, 7, 7, 1, 3, 1, 16, Activation::kNone), w.data(), b.data());
+  // Not fused: a strided 1x1, a grouped one, a depthwise window the grid kernel does not take (7x7), an
+  // intermediate of 1 MB or less.
+  ConvFp32 strided, grouped, dw3, dw7, dw3_small, plain, small;
+  const auto w = Random(64 * 64 * 49, 1), b = Random(64, 2);
+  strided.Init(MakeConv(1, 8, 192, 128, 64, 1, 1, 2, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  grouped.Init(MakeConv(1, 8, 96, 64, 64, 1, 1, 1, 0, 1, 2, Activation::kNone), w.data(), b.data());
+  plain.Init(MakeConv(1, 8, 96, 64, 64, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  dw3.Init(MakeConv(1, 64, 96, 64, 64, 3, 3, 1, 1, 1, 64, Activation::kNone), w.data(), b.data());
+  dw7.Init(MakeConv(1, 64, 96, 64, 64, 7, 7, 1, 3, 1, 64, Activation::kNone), w.data(), b.data());
+  EXPECT_TRUE(plain.FusesWithDepthwise(dw3));
   EXPECT_FALSE(strided.FusesWithDepthwise(dw3));
   EXPECT_FALSE(grouped.FusesWithDepthwise(dw3));
-  ConvFp32 plain;
-  plain.Init(MakeConv(1, 8, 10, 10, 16, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
-  EXPECT_TRUE(plain.FusesWithDepthwise(dw3));
   EXPECT_FALSE(plain.FusesWithDepthwise(dw7));
+  small.Init(MakeConv(1, 8, 32, 64, 64, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  dw3_small.Init(MakeConv(1, 64, 32, 64, 64, 3, 3, 1, 1, 1, 64, Activation::kNone), w.data(), b.data());
+  EXPECT_FALSE(small.FusesWithDepthwise(dw3_small));
 }
 
 TEST(ConvFp32Test, FreeFunctionMatchesReference) {

@@ -288,15 +288,18 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
   });
 }
 
-bool ConvFp32::FusesWithDepthwise(const ConvFp32& dw) const {
-  const Conv2dParams &e = p_, &d = dw.p_;
-  return algo_ == ConvAlgo::kDirect && !depthwise_ && plan_.layout == ConvPlan::Layout::kDirect && e.group == 1 &&
-         dw.grid_rows_ > 0 && d.batch == e.batch && d.in_c == e.out_c && d.in_h == e.out_h && d.in_w == e.out_w;
-}
-
 // Bytes of the fused intermediate per strip: about half the L2 a core has here (1 MB), so that the strip's
 // rows, its share of the input and of the output stay in it.
 constexpr int64_t kFusedStripBytes = 512 * 1024;
+
+bool ConvFp32::FusesWithDepthwise(const ConvFp32& dw) const {
+  const Conv2dParams &e = p_, &d = dw.p_;
+  // An intermediate within one strip's budget stays in cache between the two runs anyway, and one strip would
+  // leave the other threads idle.
+  return algo_ == ConvAlgo::kDirect && !depthwise_ && plan_.layout == ConvPlan::Layout::kDirect && e.group == 1 &&
+         dw.grid_rows_ > 0 && d.batch == e.batch && d.in_c == e.out_c && d.in_h == e.out_h && d.in_w == e.out_w &&
+         int64_t{e.out_c} * e.out_h * e.out_w * 4 > 2 * kFusedStripBytes;
+}
 
 void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out) const {
   const Conv2dParams &e = p_, &d = dw.p_;
@@ -305,7 +308,10 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out)
   const int s = d.stride_h, kernel = d.kernel_h;
   // Output rows per strip: as many as keep the rows their windows read within the budget.
   const int64_t budget_rows = std::max<int64_t>(kernel, kFusedStripBytes / (4 * int64_t{e.out_c} * w));
-  const int64_t strip = std::clamp<int64_t>((budget_rows - kernel) / s + 1, 1, d.out_h);
+  // At least two strips per thread, so that the threads share the work evenly (any strip size gives the same
+  // values).
+  const int64_t per_thread = (d.out_h + 2 * GetNumThreads() - 1) / (2 * GetNumThreads());
+  const int64_t strip = std::clamp<int64_t>((budget_rows - kernel) / s + 1, 1, std::min<int64_t>(d.out_h, per_thread));
   const int64_t strips = (d.out_h + strip - 1) / strip;
   const int64_t row_blocks = (e.out_c + mk.mr - 1) / mk.mr;
   const int span = (kernel - 1) / s;

@@ -69,8 +69,8 @@ class ConvFp32 {
   ConvAlgo algo() const { return algo_; }
 
   // Whether this convolution and `dw`, which reads its whole output, can run as RunWithDepthwise: this one a
-  // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM, `dw` a depthwise one on the grid kernel
-  // (AVX-512).
+  // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM whose output outgrows two strips (1 MB), `dw`
+  // a depthwise one on the grid kernel (AVX-512).
   bool FusesWithDepthwise(const ConvFp32& dw) const;
   // Run(in, mid) then dw.Run(mid, out) without `mid`: strip by strip of dw's output rows, this convolution
   // computes the input rows the strip's windows read into a per-thread buffer that stays in cache, and dw reads
