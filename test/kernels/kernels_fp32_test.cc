@@ -177,7 +177,7 @@ TEST(ConvFp32Test, EveryIsaMatchesReferenceOnCuratedShapes) {
 }
 
 // A 1x1 convolution and the depthwise one after it, fused (RunWithDepthwise), give exactly what the two Runs give,
-// at 1 and 2 threads: MobileNetV2's expand + depthwise pairs at reduced size (stride 1 pad 1, TF's SAME stride 2
+// and with a 1x1 projection after them what the three give, at 1 and 2 threads: MobileNetV2's expand + depthwise pairs at reduced size (stride 1 pad 1, TF's SAME stride 2
 // with the pad at the bottom, stride 2 pad 1), 5x5 stride 1 and 2, planes tall and wide enough for several strips
 // (the first and last with pad rows, middle ones reading input rows twice), batch 2, no activation.
 TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
@@ -212,11 +212,23 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
     std::vector<float> two(size_t{1} * d.batch * d.out_c * d.out_h * d.out_w, 7.f), fused(two.size(), -7.f);
     expand.Run(in.data(), mid.data());
     dw.Run(mid.data(), two.data());
+    // And a projection after the depthwise one (13 outputs: not a multiple of the row tile).
+    const Conv2dParams q = MakeConv(d.batch, d.out_c, d.out_h, d.out_w, 13, 1, 1, 1, 0, 1, 1, Activation::kNone);
+    const auto wq = Random(size_t{1} * q.out_c * q.in_c, seed++), bq = Random(q.out_c, seed++);
+    ConvFp32 project;
+    project.Init(q, wq.data(), bq.data());
+    ASSERT_TRUE(ConvFp32::FusesAfterDepthwise(dw, project)) << Describe(q);
+    std::vector<float> three(size_t{1} * q.batch * q.out_c * q.out_h * q.out_w, 7.f), fused3(three.size(), -7.f);
+    project.Run(two.data(), three.data());
     for (int threads : {1, 2}) {
       SetNumThreads(threads);
       std::fill(fused.begin(), fused.end(), -7.f);
       expand.RunWithDepthwise(dw, in.data(), fused.data());
       EXPECT_EQ(fused, two) << Describe(e) << " / " << Describe(d) << ", " << threads << " threads";
+      std::fill(fused3.begin(), fused3.end(), -7.f);
+      expand.RunWithDepthwise(dw, in.data(), fused3.data(), &project);
+      EXPECT_EQ(fused3, three) << Describe(e) << " / " << Describe(d) << " / " << Describe(q) << ", " << threads
+                               << " threads";
     }
   }
   // Not fused: a strided 1x1, a grouped one, a depthwise window the grid kernel does not take (7x7), an
@@ -235,6 +247,12 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
   small.Init(MakeConv(1, 8, 32, 64, 64, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
   dw3_small.Init(MakeConv(1, 64, 32, 64, 64, 3, 3, 1, 1, 1, 64, Activation::kNone), w.data(), b.data());
   EXPECT_FALSE(small.FusesWithDepthwise(dw3_small));
+  // A projection that is strided, or reads another shape, is not fused.
+  ConvFp32 project_strided, project_other;
+  project_strided.Init(MakeConv(1, 64, 96, 64, 16, 1, 1, 2, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  project_other.Init(MakeConv(1, 64, 32, 64, 16, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_strided));
+  EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_other));
 }
 
 TEST(ConvFp32Test, FreeFunctionMatchesReference) {

@@ -38,10 +38,16 @@ bool CpuRuns(Fp32Isa isa) {
   return false;
 }
 
+// Each thread's offsets of the fused projection's B rows.
+std::vector<int64_t>& StripOffsets() {
+  thread_local std::vector<int64_t> offsets;
+  return offsets;
+}
+
 // Per-thread buffers that only grow, one per use (`slot`), reused by every Run: the caller's planes, and each
 // thread's own plane in the depthwise loop (allocated per call, it cost page faults on every call once glibc had
 // handed the freed heap top back to the system).
-enum ScratchSlot { kPlanes = 0, kThreadPlane = 1, kFusedRows = 2, kSlots = 3 };
+enum ScratchSlot { kPlanes = 0, kThreadPlane = 1, kFusedRows = 2, kFusedOut = 3, kSlots = 4 };
 float* Scratch(int64_t size, int slot = kPlanes) {
   thread_local std::vector<float> buffers[kSlots];
   std::vector<float>& buffer = buffers[slot];
@@ -301,9 +307,35 @@ bool ConvFp32::FusesWithDepthwise(const ConvFp32& dw) const {
          int64_t{e.out_c} * e.out_h * e.out_w * 4 > 2 * kFusedStripBytes;
 }
 
-void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out) const {
-  const Conv2dParams &e = p_, &d = dw.p_;
+bool ConvFp32::FusesAfterDepthwise(const ConvFp32& dw, const ConvFp32& project) {
+  const Conv2dParams &d = dw.p_, &q = project.p_;
+  return project.algo_ == ConvAlgo::kDirect && !project.depthwise_ &&
+         project.plan_.layout == ConvPlan::Layout::kDirect && q.group == 1 && q.batch == d.batch &&
+         q.in_c == d.out_c && q.in_h == d.out_h && q.in_w == d.out_w;
+}
+
+void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride) const {
   const Fp32MicroKernel& mk = *kernel_;
+  Fp32Gemm gemm;
+  gemm.a = packed_.data();
+  gemm.b = b;
+  gemm.koff = koff;
+  gemm.k = plan_.k();
+  gemm.m = p_.out_c;
+  gemm.n = n;
+  gemm.bias = bias_.data();
+  gemm.activation = ActivationCode(p_.activation);
+  gemm.out = out;
+  gemm.out_stride = out_stride;
+  gemm.grid_w = gemm.out_w = n;
+  const int64_t row_blocks = (p_.out_c + mk.mr - 1) / mk.mr;
+  for (int64_t rb = 0; rb < row_blocks; ++rb) {
+    for (int64_t j0 = 0; j0 < n; j0 += mk.nr) mk.tile(gemm, rb, j0);
+  }
+}
+
+void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out, const ConvFp32* project) const {
+  const Conv2dParams &e = p_, &d = dw.p_;
   const int64_t w = e.in_w, in_hw = int64_t{e.in_h} * w, out_hw = int64_t{d.out_h} * d.out_w;
   const int s = d.stride_h, kernel = d.kernel_h;
   // Output rows per strip: as many as keep the rows their windows read within the budget.
@@ -313,7 +345,6 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out)
   const int64_t per_thread = (d.out_h + 2 * GetNumThreads() - 1) / (2 * GetNumThreads());
   const int64_t strip = std::clamp<int64_t>((budget_rows - kernel) / s + 1, 1, std::min<int64_t>(d.out_h, per_thread));
   const int64_t strips = (d.out_h + strip - 1) / strip;
-  const int64_t row_blocks = (e.out_c + mk.mr - 1) / mk.mr;
   const int span = (kernel - 1) / s;
   ParallelFor(int64_t{e.batch} * strips, [&](int64_t u0, int64_t u1) {
     for (int64_t u = u0; u < u1; ++u) {
@@ -323,23 +354,7 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out)
       const int64_t r1 = std::clamp<int64_t>((oy1 - 1) * s - d.pad_top + kernel, r0, d.in_h);
       const int64_t rows = r1 - r0, plane = rows * w;
       float* mid = Scratch(std::max<int64_t>(1, e.out_c * plane), kFusedRows);
-      if (plane > 0) {
-        Fp32Gemm gemm;
-        gemm.a = packed_.data();
-        gemm.b = in + n * e.in_c * in_hw + r0 * w;
-        gemm.koff = koff_.data();
-        gemm.k = plan_.k();
-        gemm.m = e.out_c;
-        gemm.n = plane;
-        gemm.bias = bias_.data();
-        gemm.activation = ActivationCode(e.activation);
-        gemm.out = mid;
-        gemm.out_stride = plane;
-        gemm.grid_w = gemm.out_w = w;
-        for (int64_t rb = 0; rb < row_blocks; ++rb) {
-          for (int64_t j0 = 0; j0 < plane; j0 += mk.nr) mk.tile(gemm, rb, j0);
-        }
-      }
+      if (plane > 0) RunGemmColumns(in + n * e.in_c * in_hw + r0 * w, koff_.data(), plane, mid, plane);
 #if QT_X86_KERNELS
       Fp32DepthwiseGrid g;
       g.in_h = rows;
@@ -356,12 +371,22 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out)
       g.wq = d.out_w + span;
       g.activation = ActivationCode(d.activation);
       g.planes = Scratch(DepthwiseGridScratchFloats(g), kThreadPlane);
+      // Without a projection the strip lands in the output; with one, in a buffer of its rows.
+      const int64_t strip_out = (oy1 - oy0) * d.out_w;
+      float* dw_out = project ? Scratch(int64_t{d.out_c} * strip_out, kFusedOut) : nullptr;
       for (int c = 0; c < d.out_c; ++c) {
         g.in = mid + c * plane;
         g.w = dw.packed_.data() + int64_t{c} * kernel * kernel;
         g.bias = dw.bias_[c];
-        g.out = out + (n * d.out_c + c) * out_hw + oy0 * d.out_w;
+        g.out = project ? dw_out + c * strip_out : out + (n * d.out_c + c) * out_hw + oy0 * d.out_w;
         DepthwiseGridAvx512(g);
+      }
+      if (project) {
+        std::vector<int64_t>& koff = StripOffsets();
+        koff.resize(static_cast<size_t>(d.out_c));
+        for (int c = 0; c < d.out_c; ++c) koff[c] = c * strip_out;
+        project->RunGemmColumns(dw_out, koff.data(), strip_out,
+                                out + n * project->p_.out_c * out_hw + oy0 * d.out_w, out_hw);
       }
 #endif
     }

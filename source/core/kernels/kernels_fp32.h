@@ -72,15 +72,22 @@ class ConvFp32 {
   // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM whose output outgrows two strips (1 MB), `dw`
   // a depthwise one on the grid kernel (AVX-512).
   bool FusesWithDepthwise(const ConvFp32& dw) const;
+  // Whether `project`, which reads the whole output of `dw`, can be the third convolution of RunWithDepthwise: a
+  // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM (an inverted residual block's projection).
+  static bool FusesAfterDepthwise(const ConvFp32& dw, const ConvFp32& project);
   // Run(in, mid) then dw.Run(mid, out) without `mid`: strip by strip of dw's output rows, this convolution
   // computes the input rows the strip's windows read into a per-thread buffer that stays in cache, and dw reads
-  // them there (rows shared by two strips are computed twice). Every value is computed as Run computes it, so the
-  // output is Run's bit for bit, whatever the thread count.
-  void RunWithDepthwise(const ConvFp32& dw, const float* in, float* out) const;
+  // them there (rows shared by two strips are computed twice). With `project`, dw's strip goes to a second buffer
+  // and project.Run of it lands in `out` (then project's output). Every value is computed as Run computes it, so
+  // the output is the separate runs' bit for bit, whatever the thread count.
+  void RunWithDepthwise(const ConvFp32& dw, const float* in, float* out, const ConvFp32* project = nullptr) const;
 
  private:
   void InitWinograd(const float* weights);
   void InitDepthwiseGrid();
+  // One GEMM of a 1x1 direct-layout convolution over `n` columns of B (row k at b + koff[k]), rows at
+  // out + r·out_stride, on the calling thread.
+  void RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride) const;
   void RunDepthwise(const float* in, float* out) const;
   void RunWinograd(const float* in, float* out) const;
 

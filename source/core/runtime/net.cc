@@ -188,12 +188,14 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
     return Status::InvalidArgument("running part of the network needs blob recycling off");
   }
   for (size_t i = begin; i < end; ++i) {
-    if (recycle_ && !callback && i + 1 < end && feeds_next_only_[i] && RunFused(i)) {
-      for (size_t j : {i, i + 1}) {
-        for (Blob* b : release_after_[j]) Release(b);
+    if (recycle_ && !callback) {
+      if (const size_t ran = RunFused(i, end)) {
+        for (size_t j = i; j < i + ran; ++j) {
+          for (Blob* b : release_after_[j]) Release(b);
+        }
+        i += ran - 1;
+        continue;
       }
-      ++i;
-      continue;
     }
     const Layer& layer = graph_.layers[i];
     LayerExec* exec = execs_[i].get();
@@ -254,19 +256,23 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
   return Status::Ok();
 }
 
-bool Net::RunFused(size_t i) {
+size_t Net::RunFused(size_t i, size_t end) {
+  if (i + 1 >= end || !feeds_next_only_[i]) return 0;
   const ConvFp32* a = execs_[i]->fp32_conv();
   const ConvFp32* b = execs_[i + 1]->fp32_conv();
-  if (!a || !b || !a->FusesWithDepthwise(*b)) return false;
+  if (!a || !b || !a->FusesWithDepthwise(*b)) return 0;
+  const ConvFp32* c = i + 2 < end && feeds_next_only_[i + 1] ? execs_[i + 2]->fp32_conv() : nullptr;
+  if (c && !ConvFp32::FusesAfterDepthwise(*b, *c)) c = nullptr;
+  const size_t ran = c ? 3 : 2;
   Blob* in = FindBlob(graph_.layers[i].inputs[0]);
-  Blob* out = FindBlob(graph_.layers[i + 1].outputs[0]);
-  if (!in->NeedFloat(&free_float_).ok()) return false;
+  Blob* out = FindBlob(graph_.layers[i + ran - 1].outputs[0]);
+  if (!in->NeedFloat(&free_float_).ok()) return 0;
   out->f.dims = out->dims;
   Provide(&free_float_, DimsCount(out->dims), &out->f.data);
-  a->RunWithDepthwise(*b, in->f.data.data(), out->f.data.data());
+  a->RunWithDepthwise(*b, in->f.data.data(), out->f.data.data(), c);
   out->has_float = true;
   out->has_int8 = false;
-  return true;
+  return ran;
 }
 
 Status Net::GetBlob(const std::string& name, Tensor* out) const {
