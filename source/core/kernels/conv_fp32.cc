@@ -44,9 +44,9 @@ std::vector<int64_t>& StripOffsets() {
   return offsets;
 }
 
-// Per-thread buffers that only grow, one per use (`slot`), reused by every Run: the caller's planes, and each
+// Per-thread buffers that only grow, one per use (`slot`), reused by every Run: the caller's planes, each
 // thread's own plane in the depthwise loop (allocated per call, it cost page faults on every call once glibc had
-// handed the freed heap top back to the system).
+// handed the freed heap top back to the system), and each thread's strip buffers of RunWithDepthwise.
 enum ScratchSlot { kPlanes = 0, kThreadPlane = 1, kFusedRows = 2, kFusedOut = 3, kSlots = 4 };
 float* Scratch(int64_t size, int slot = kPlanes) {
   thread_local std::vector<float> buffers[kSlots];
@@ -181,10 +181,6 @@ void ConvFp32::Run(const float* in, float* out) const {
       gemm.out_stride = out_hw;
       gemm.grid_w = plan_.grid_w;
       gemm.out_w = p.out_w;
-      // Units run chunk by chunk of row blocks; inside a chunk, column block by column block, so consecutive
-      // tiles share their B panel.
-      // Each tile also prefetches its share of the next chunk's weights, which in a model whose weights outgrow
-      // the cache come from memory (conv10's 2 MB).
       if (mk.gemv && gemm.n == 1 && out_hw == 1) {
         // Groups of eight row blocks: GEMV's step.
         ParallelFor((row_blocks + 7) / 8, [&](int64_t u0, int64_t u1) {
@@ -192,6 +188,10 @@ void ConvFp32::Run(const float* in, float* out) const {
         });
         continue;
       }
+      // Units run chunk by chunk of row blocks; inside a chunk, column block by column block, so consecutive
+      // tiles share their B panel.
+      // Each tile also prefetches its share of the next chunk's weights, which in a model whose weights outgrow
+      // the cache come from memory (conv10's 2 MB).
       const int64_t chunk_floats = chunk_rows * plan_.k() * mk.mr, group_floats = row_blocks * plan_.k() * mk.mr;
       ParallelFor(units, [&](int64_t u0, int64_t u1) {
         for (int64_t u = u0; u < u1; ++u) {
