@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "core/base/parallel.h"
+#include "core/int8/gemm_int8_isa.h"
 #include "core/int8/kernels_int8.h"
+#include "core/kernels/conv_plan.h"
 
 namespace qt {
 namespace {
@@ -85,6 +87,15 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 9, 33, 70, 9, 3, 1, 1, 1, 9, Activation::kRelu),
       MakeConv(1, 6, 12, 12, 6, 3, 1, 2, 2, 6, Activation::kNone),
       MakeConv(1, 17, 7, 7, 17, 3, 1, 1, 1, 17, Activation::kRelu6, 1),
+      // Depthwise planes built by the micro-kernel (VNNI): MobileNetV2's 112-wide stride-1 plane and TF's SAME
+      // stride 2 (pad at the bottom and right only), 14 -> 7, rows of more than one 64-byte vector of phase
+      // columns (150 wide, stride 2), an odd left pad under a 5x5 stride-2 window, a 1x1 plane under 3x3.
+      MakeConv(1, 3, 112, 112, 3, 3, 1, 1, 1, 3, Activation::kRelu6),
+      MakeConv(1, 4, 112, 112, 4, 3, 2, 0, 1, 4, Activation::kRelu6, 1),
+      MakeConv(1, 9, 14, 14, 9, 3, 2, 0, 1, 9, Activation::kNone, 1),
+      MakeConv(1, 3, 9, 150, 3, 3, 2, 1, 1, 3, Activation::kRelu),
+      MakeConv(1, 5, 40, 40, 5, 5, 2, 1, 1, 5, Activation::kRelu6, 1),
+      MakeConv(1, 3, 1, 1, 3, 3, 1, 1, 1, 3, Activation::kNone),
   };
 }
 
@@ -196,6 +207,49 @@ TEST(ConvInt8Test, EveryIsaIsBitExactWithReference) {
       }
     }
   }
+}
+
+// The micro-kernels' phase-plane builders write, byte for byte, what BuildPlanes writes for one depthwise
+// channel (pads holding a non-zero input zero point), and nothing before the planes.
+TEST(ConvInt8Test, PhasePlanesMatchBuildPlanes) {
+#if defined(__x86_64__)
+  if (BestInt8Isa() != Int8Isa::kAvx512Vnni) GTEST_SKIP() << "no AVX-512 VNNI";
+  const Int8MicroKernel& mk = Int8MicroKernelAvx512Vnni();
+  uint32_t seed = 700;
+  for (const auto& p : {MakeConv(1, 1, 112, 112, 1, 3, 1, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 1, 112, 112, 1, 3, 2, 0, 1, 1, Activation::kNone, 1),
+                        MakeConv(1, 1, 9, 150, 1, 3, 2, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 1, 40, 40, 1, 5, 2, 1, 1, 1, Activation::kNone, 1),
+                        MakeConv(1, 1, 30, 30, 1, 5, 1, 2, 1, 1, Activation::kNone),
+                        MakeConv(1, 1, 1, 1, 1, 3, 1, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 1, 3, 70, 1, 3, 2, 1, 1, 1, Activation::kNone)}) {
+    const ConvPlan plan = PlanConv(p, 16);
+    ASSERT_EQ(plan.layout, ConvPlan::Layout::kShifted) << Describe(p, false);
+    const auto in = RandomInt8(size_t{1} * p.in_h * p.in_w, seed++);
+    const int8_t pad = -117;
+    std::vector<int8_t> ref(static_cast<size_t>(plan.plane), 55);
+    BuildPlanes<int8_t>(p, plan, in.data(), &pad, 0, 1, ref.data());
+    constexpr int64_t kGuard = 64;
+    std::vector<int8_t> fast(static_cast<size_t>(kGuard + plan.plane + kPhasePlanesOverrun), 66);
+    Int8PhasePlanes pp;
+    pp.in = in.data();
+    pp.in_h = p.in_h;
+    pp.in_w = p.in_w;
+    pp.stride = p.stride_h;
+    pp.pad_top = p.pad_top;
+    pp.pad_left = p.pad_left;
+    pp.hq = plan.hq;
+    pp.wq = plan.wq;
+    pp.pad = pad;
+    pp.dst = fast.data() + kGuard;
+    mk.phase_planes(pp);
+    EXPECT_EQ(std::vector<int8_t>(fast.begin() + kGuard, fast.begin() + kGuard + plan.plane), ref)
+        << Describe(p, false);
+    EXPECT_EQ(std::count(fast.begin(), fast.begin() + kGuard, 66), kGuard) << Describe(p, false);
+  }
+#else
+  GTEST_SKIP() << "x86 only";
+#endif
 }
 
 TEST(ConvInt8Test, ApproximatesTheFloatConvolution) {

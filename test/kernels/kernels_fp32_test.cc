@@ -80,6 +80,24 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 8, 5, 5, 9, 3, 3, 1, 4, 3, 1, Activation::kNone),
       MakeConv(1, 3, 45, 45, 16, 3, 3, 2, 1, 1, 1, Activation::kRelu),
       MakeConv(1, 2, 4, 2, 3, 3, 3, 3, 0, 1, 1, Activation::kNone, 1),
+      // Depthwise on the grid kernel (AVX-512): MobileNetV2's planes (112 wide, stride 1 and TF's SAME stride 2
+      // with the pad at the bottom and right only), 7x7 and 14x14 planes whose vectors span two or three grid
+      // rows, a 5x5 stride-2 window with an odd total pad, a 1x1 plane under a 3x3 window, a row narrower than
+      // the window's span.
+      MakeConv(1, 3, 112, 112, 3, 3, 3, 1, 1, 1, 3, Activation::kRelu6),
+      MakeConv(1, 5, 112, 112, 5, 3, 3, 2, 0, 1, 5, Activation::kRelu6, 1),
+      MakeConv(1, 17, 7, 7, 17, 3, 3, 1, 1, 1, 17, Activation::kRelu6),
+      MakeConv(1, 9, 14, 14, 9, 3, 3, 2, 0, 1, 9, Activation::kNone, 1),
+      MakeConv(1, 4, 16, 16, 4, 5, 5, 2, 1, 1, 4, Activation::kRelu, 1),
+      MakeConv(1, 3, 1, 1, 3, 3, 3, 1, 1, 1, 3, Activation::kNone),
+      MakeConv(2, 3, 6, 2, 3, 5, 5, 1, 2, 1, 3, Activation::kRelu),
+      // One output column (the GEMV path): a classifier as a 1x1 convolution with MobileNetV2's 1001 outputs
+      // (eight-block groups and a tail; 256 inputs, as 1280 sequential float products exceed the direct
+      // tolerance on every path), a row count off the row tile, groups, a 3x3 window on a 3x3 input, batch 2.
+      MakeConv(2, 256, 1, 1, 1001, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 300, 1, 1, 37, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 64, 1, 1, 64, 1, 1, 1, 0, 1, 4, Activation::kRelu6),
+      MakeConv(1, 16, 3, 3, 20, 3, 3, 1, 0, 1, 1, Activation::kNone),
   };
 }
 
@@ -156,6 +174,85 @@ TEST(ConvFp32Test, EveryIsaMatchesReferenceOnCuratedShapes) {
       EXPECT_TRUE(MatchesReference(p, chosen.algo(), in, w, fast, ref)) << Describe(p) << " " << Fp32IsaName(isa);
     }
   }
+}
+
+// A 1x1 convolution and the depthwise one after it, fused (RunWithDepthwise), give exactly what the two Runs give,
+// and with a 1x1 projection after them what the three give, at 1 and 2 threads: MobileNetV2's expand + depthwise pairs at reduced size (stride 1 pad 1, TF's SAME stride 2
+// with the pad at the bottom, stride 2 pad 1), 5x5 stride 1 and 2, planes tall and wide enough for several strips
+// (the first and last with pad rows, middle ones reading input rows twice), batch 2, no activation.
+TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the fused path runs on AVX-512";
+  struct Pair {
+    Conv2dParams expand, dw;
+  };
+  auto pair = [](int n, int c, int h, int w, int e, int k, int s, int pad, int extra, Activation a1, Activation a2) {
+    return Pair{MakeConv(n, c, h, w, e, 1, 1, 1, 0, 1, 1, a1), MakeConv(n, e, h, w, e, k, k, s, pad, 1, e, a2, extra)};
+  };
+  const std::vector<Pair> pairs = {
+      pair(1, 8, 60, 90, 64, 3, 1, 1, 0, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 5, 89, 91, 36, 3, 2, 0, 1, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 6, 80, 72, 60, 3, 2, 1, 0, Activation::kRelu, Activation::kNone),
+      pair(1, 4, 77, 83, 49, 5, 1, 2, 0, Activation::kNone, Activation::kRelu),
+      pair(1, 4, 81, 79, 47, 5, 2, 2, 0, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 16, 90, 100, 64, 3, 1, 1, 0, Activation::kRelu6, Activation::kRelu6),
+      pair(1, 16, 112, 112, 96, 3, 2, 0, 1, Activation::kRelu6, Activation::kRelu6),
+      pair(2, 3, 70, 90, 80, 5, 2, 2, 0, Activation::kNone, Activation::kNone),
+  };
+  uint32_t seed = 800;
+  for (const Pair& pr : pairs) {
+    const Conv2dParams &e = pr.expand, &d = pr.dw;
+    const auto in = Random(size_t{1} * e.batch * e.in_c * e.in_h * e.in_w, seed++);
+    const auto we = Random(size_t{1} * e.out_c * e.in_c, seed++), be = Random(e.out_c, seed++);
+    const auto wd = Random(size_t{1} * d.out_c * d.kernel_h * d.kernel_w, seed++), bd = Random(d.out_c, seed++);
+    ConvFp32 expand, dw;
+    expand.Init(e, we.data(), be.data());
+    dw.Init(d, wd.data(), bd.data());
+    ASSERT_TRUE(expand.FusesWithDepthwise(dw)) << Describe(e) << " / " << Describe(d);
+    std::vector<float> mid(size_t{1} * e.batch * e.out_c * e.out_h * e.out_w);
+    std::vector<float> two(size_t{1} * d.batch * d.out_c * d.out_h * d.out_w, 7.f), fused(two.size(), -7.f);
+    expand.Run(in.data(), mid.data());
+    dw.Run(mid.data(), two.data());
+    // And a projection after the depthwise one (13 outputs: not a multiple of the row tile).
+    const Conv2dParams q = MakeConv(d.batch, d.out_c, d.out_h, d.out_w, 13, 1, 1, 1, 0, 1, 1, Activation::kNone);
+    const auto wq = Random(size_t{1} * q.out_c * q.in_c, seed++), bq = Random(q.out_c, seed++);
+    ConvFp32 project;
+    project.Init(q, wq.data(), bq.data());
+    ASSERT_TRUE(ConvFp32::FusesAfterDepthwise(dw, project)) << Describe(q);
+    std::vector<float> three(size_t{1} * q.batch * q.out_c * q.out_h * q.out_w, 7.f), fused3(three.size(), -7.f);
+    project.Run(two.data(), three.data());
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      std::fill(fused.begin(), fused.end(), -7.f);
+      expand.RunWithDepthwise(dw, in.data(), fused.data());
+      EXPECT_EQ(fused, two) << Describe(e) << " / " << Describe(d) << ", " << threads << " threads";
+      std::fill(fused3.begin(), fused3.end(), -7.f);
+      expand.RunWithDepthwise(dw, in.data(), fused3.data(), &project);
+      EXPECT_EQ(fused3, three) << Describe(e) << " / " << Describe(d) << " / " << Describe(q) << ", " << threads
+                               << " threads";
+    }
+  }
+  // Not fused: a strided 1x1, a grouped one, a depthwise window the grid kernel does not take (7x7), an
+  // intermediate of 1 MB or less.
+  ConvFp32 strided, grouped, dw3, dw7, dw3_small, plain, small;
+  const auto w = Random(64 * 64 * 49, 1), b = Random(64, 2);
+  strided.Init(MakeConv(1, 8, 192, 128, 64, 1, 1, 2, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  grouped.Init(MakeConv(1, 8, 96, 64, 64, 1, 1, 1, 0, 1, 2, Activation::kNone), w.data(), b.data());
+  plain.Init(MakeConv(1, 8, 96, 64, 64, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  dw3.Init(MakeConv(1, 64, 96, 64, 64, 3, 3, 1, 1, 1, 64, Activation::kNone), w.data(), b.data());
+  dw7.Init(MakeConv(1, 64, 96, 64, 64, 7, 7, 1, 3, 1, 64, Activation::kNone), w.data(), b.data());
+  EXPECT_TRUE(plain.FusesWithDepthwise(dw3));
+  EXPECT_FALSE(strided.FusesWithDepthwise(dw3));
+  EXPECT_FALSE(grouped.FusesWithDepthwise(dw3));
+  EXPECT_FALSE(plain.FusesWithDepthwise(dw7));
+  small.Init(MakeConv(1, 8, 32, 64, 64, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  dw3_small.Init(MakeConv(1, 64, 32, 64, 64, 3, 3, 1, 1, 1, 64, Activation::kNone), w.data(), b.data());
+  EXPECT_FALSE(small.FusesWithDepthwise(dw3_small));
+  // A projection that is strided, or reads another shape, is not fused.
+  ConvFp32 project_strided, project_other;
+  project_strided.Init(MakeConv(1, 64, 96, 64, 16, 1, 1, 2, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  project_other.Init(MakeConv(1, 64, 32, 64, 16, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_strided));
+  EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_other));
 }
 
 TEST(ConvFp32Test, FreeFunctionMatchesReference) {
@@ -569,6 +666,33 @@ TEST(ResizeFp32Test, NearestAndBilinear) {
   ResizeFp32(p, in.data(), lin.data());
   EXPECT_FLOAT_EQ(lin[4], 1.5f);
   EXPECT_FLOAT_EQ(lin[1], 0.5f);
+}
+
+// The run-wise loop against the element-wise reference, bit for bit: same shapes (one run), a scalar on either
+// side, per-channel and per-row broadcasts, an inner dimension of 1 broadcast against a longer one, rank 1 to 5,
+// every operation.
+TEST(BinaryFp32Test, MatchesReferenceOnCuratedShapes) {
+  struct Case {
+    Dims a, b, out;
+  };
+  const std::vector<Case> cases = {
+      {{1, 24, 56, 56}, {1, 24, 56, 56}, {1, 24, 56, 56}}, {{1, 3, 5, 7}, {1}, {1, 3, 5, 7}},
+      {{1}, {2, 3, 5}, {2, 3, 5}},                         {{1, 8, 1, 1}, {1, 8, 6, 5}, {1, 8, 6, 5}},
+      {{2, 1, 4}, {3, 1}, {2, 3, 4}},                      {{4, 1}, {1, 7}, {4, 7}},
+      {{5, 1, 3, 1, 2}, {1, 4, 1, 6, 1}, {5, 4, 3, 6, 2}}, {{9}, {9}, {9}},
+  };
+  uint32_t seed = 900;
+  for (const Case& c : cases) {
+    const auto a = Random(static_cast<size_t>(DimsCount(c.a)), seed++);
+    auto b = Random(static_cast<size_t>(DimsCount(c.b)), seed++);
+    for (auto& v : b) v = v == 0.f ? 0.5f : v;
+    for (BinaryOp op : {BinaryOp::kAdd, BinaryOp::kSub, BinaryOp::kMul, BinaryOp::kDiv, BinaryOp::kMax}) {
+      std::vector<float> ref(static_cast<size_t>(DimsCount(c.out)), 7.f), fast(ref.size(), -7.f);
+      BinaryFp32Ref(op, a.data(), c.a, b.data(), c.b, ref.data(), c.out);
+      BinaryFp32(op, a.data(), c.a, b.data(), c.b, fast.data(), c.out);
+      EXPECT_EQ(fast, ref) << "op " << static_cast<int>(op) << " out " << DimsToString(c.out);
+    }
+  }
 }
 
 TEST(BinaryFp32Test, MaximumBroadcasts) {

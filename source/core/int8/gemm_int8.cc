@@ -291,17 +291,34 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
   // them.
   const int64_t fast_size =
       fast ? std::max(plain_size, dw_quad_off_.back() + RoundUp(plan_.grid_n, kDepthwiseBlock) + 4) : 0;
+  // The micro-kernel's own phase-plane builder, for the layouts it covers.
+  const bool vector_planes = kernel_->phase_planes && plan_.layout == ConvPlan::Layout::kShifted &&
+                             p.stride_h == p.stride_w && (p.stride_h == 1 || p.stride_h == 2);
+  const int64_t planes_size = std::max(plain_size, fast_size) + (vector_planes ? kPhasePlanesOverrun : 0);
   ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
     // Each thread's own buffers (ThreadScratch belongs to the thread running the chunk).
     Scratch& scratch = ThreadScratch();
-    int8_t* planes = direct && !fast ? nullptr : Grow(&scratch.planes, std::max(plain_size, fast_size));
+    int8_t* planes = direct && !fast ? nullptr : Grow(&scratch.planes, planes_size);
     int8_t* grid = fast ? Grow(&scratch.out, RoundUp(plan_.grid_n, kDepthwiseBlock)) : nullptr;
     constexpr int64_t kBlock = 256;
     int32_t acc[kBlock], sum[kBlock];
     for (int64_t pl = b; pl < e; ++pl) {
       const int c = static_cast<int>(pl % p.out_c);
       const int8_t* src = in + pl * in_hw;
-      if (!direct) {
+      if (vector_planes) {
+        Int8PhasePlanes pp;
+        pp.in = src;
+        pp.in_h = p.in_h;
+        pp.in_w = p.in_w;
+        pp.stride = p.stride_h;
+        pp.pad_top = p.pad_top;
+        pp.pad_left = p.pad_left;
+        pp.hq = plan_.hq;
+        pp.wq = plan_.wq;
+        pp.pad = r_.in_zero[c];
+        pp.dst = planes;
+        kernel_->phase_planes(pp);
+      } else if (!direct) {
         BuildPlanes<int8_t>(p, plan_, src, &r_.in_zero[c], 0, plan_.channels, planes);
       } else if (fast) {
         std::memcpy(planes, src, static_cast<size_t>(in_hw));

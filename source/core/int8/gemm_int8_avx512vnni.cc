@@ -321,11 +321,63 @@ void Depthwise(const Int8DepthwisePlane& d) {
   }
 }
 
+// Lanes [lo, hi) ∩ [0, 64).
+__mmask64 Lanes64(int64_t lo, int64_t hi) {
+  lo = lo < 0 ? 0 : lo;
+  hi = hi > 64 ? 64 : hi;
+  if (hi <= lo) return 0;
+  const __mmask64 upto = hi == 64 ? ~__mmask64{0} : (__mmask64{1} << hi) - 1;
+  return upto & ~((__mmask64{1} << lo) - 1);
+}
+
+// Rows in whole 64-byte vectors (a row's last one runs into the next row, written after it, or past the planes);
+// input bytes outside the input are merged from the pad vector. Stride 2 keeps the even bytes of 128 consecutive
+// input columns (the low byte of each 16-bit lane).
+template <int S>
+void PhasePlanesImpl(const Int8PhasePlanes& p) {
+  const __m512i pad = _mm512_set1_epi8(p.pad);
+  const int64_t phase = p.hq * p.wq;
+  for (int py = 0; py < S; ++py) {
+    for (int px = 0; px < S; ++px) {
+      int8_t* ph = p.dst + (py * S + px) * phase;
+      for (int64_t y = 0; y < p.hq; ++y) {
+        const int64_t iy = y * S + py - p.pad_top;
+        int8_t* row = ph + y * p.wq;
+        if (iy < 0 || iy >= p.in_h) {
+          for (int64_t x = 0; x < p.wq; x += 64) _mm512_storeu_si512(row + x, pad);
+          continue;
+        }
+        const int8_t* src = p.in + iy * p.in_w;
+        for (int64_t x = 0; x < p.wq; x += 64) {
+          const int64_t ix0 = x * S + px - p.pad_left;
+          if (S == 1) {
+            _mm512_storeu_si512(row + x, _mm512_mask_loadu_epi8(pad, Lanes64(-ix0, p.in_w - ix0), src + ix0));
+          } else {
+            const __m512i lo = _mm512_mask_loadu_epi8(pad, Lanes64(-ix0, p.in_w - ix0), src + ix0);
+            const __m512i hi = _mm512_mask_loadu_epi8(pad, Lanes64(-ix0 - 64, p.in_w - ix0 - 64), src + ix0 + 64);
+            const __m512i even = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(lo)),
+                                                    _mm512_cvtepi16_epi8(hi), 1);
+            _mm512_storeu_si512(row + x, even);
+          }
+        }
+      }
+    }
+  }
+}
+
+void PhasePlanes(const Int8PhasePlanes& p) {
+  if (p.stride == 1) {
+    PhasePlanesImpl<1>(p);
+  } else {
+    PhasePlanesImpl<2>(p);
+  }
+}
+
 }  // namespace
 
 const Int8MicroKernel& Int8MicroKernelAvx512Vnni() {
   static const Int8MicroKernel kernel{"avx512vnni", kMr, kNr, kGroup, kGroup, ABlockBytes, PackA, PackB, Tile,
-                                      Depthwise};
+                                      Depthwise, PhasePlanes};
   return kernel;
 }
 

@@ -68,6 +68,20 @@ struct Int8DepthwisePlane {
   int8_t* out = nullptr;
 };
 
+// One channel's planes of a depthwise convolution in conv_plan.h's kShifted layout, exactly what BuildPlanes
+// writes for it: stride² phases of hq x wq, phase (py, px) row y, column x holding input (y·S + py − pad_top,
+// x·S + px − pad_left), `pad` outside the input. Stride 1 or 2. Writes up to kPhasePlanesOverrun bytes past the
+// planes.
+constexpr int64_t kPhasePlanesOverrun = 64;
+struct Int8PhasePlanes {
+  const int8_t* in = nullptr;  // in_h x in_w
+  int64_t in_h = 0, in_w = 0;
+  int stride = 1, pad_top = 0, pad_left = 0;
+  int64_t hq = 0, wq = 0;
+  int8_t pad = 0;
+  int8_t* dst = nullptr;
+};
+
 struct Int8MicroKernel {
   const char* name;
   int mr, nr;
@@ -87,6 +101,8 @@ struct Int8MicroKernel {
   void (*tile)(const Int8Gemm& g, int64_t rb, int64_t j0);
   // nullptr: ConvInt8 runs its portable depthwise loop.
   void (*depthwise)(const Int8DepthwisePlane& d);
+  // nullptr: BuildPlanes builds the depthwise planes.
+  void (*phase_planes)(const Int8PhasePlanes& p);
 };
 
 const Int8MicroKernel& Int8MicroKernelScalar();

@@ -77,7 +77,8 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
 }  // namespace
 
 const Int8MicroKernel& Int8MicroKernelScalar() {
-  static const Int8MicroKernel kernel{"scalar", kMr, kNr, 1, 1, ABlockBytes, PackA, PackB, Tile, nullptr};
+  static const Int8MicroKernel kernel{"scalar", kMr, kNr, 1, 1, ABlockBytes, PackA, PackB, Tile, nullptr,
+                                      nullptr};
   return kernel;
 }
 

@@ -38,10 +38,16 @@ bool CpuRuns(Fp32Isa isa) {
   return false;
 }
 
-// Per-thread buffers that only grow, one per use (`slot`), reused by every Run: the caller's planes, and each
+// Each thread's offsets of the fused projection's B rows.
+std::vector<int64_t>& StripOffsets() {
+  thread_local std::vector<int64_t> offsets;
+  return offsets;
+}
+
+// Per-thread buffers that only grow, one per use (`slot`), reused by every Run: the caller's planes, each
 // thread's own plane in the depthwise loop (allocated per call, it cost page faults on every call once glibc had
-// handed the freed heap top back to the system).
-enum ScratchSlot { kPlanes = 0, kThreadPlane = 1, kSlots = 2 };
+// handed the freed heap top back to the system), and each thread's strip buffers of RunWithDepthwise.
+enum ScratchSlot { kPlanes = 0, kThreadPlane = 1, kFusedRows = 2, kFusedOut = 3, kSlots = 4 };
 float* Scratch(int64_t size, int slot = kPlanes) {
   thread_local std::vector<float> buffers[kSlots];
   std::vector<float>& buffer = buffers[slot];
@@ -96,6 +102,7 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
   const int64_t k = plan_.k();
   if (depthwise_) {
     packed_.assign(weights, weights + int64_t{p.out_c} * k);
+    InitDepthwiseGrid();
     return;
   }
   const int mr = kernel_->mr;
@@ -109,6 +116,21 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
       for (int64_t kk = 0; kk < k; ++kk) dst[kk * mr] = src[kk];
     }
   }
+}
+
+void ConvFp32::InitDepthwiseGrid() {
+  const Conv2dParams& p = p_;
+  grid_rows_ = 0;
+#if QT_X86_KERNELS
+  if (isa_ != Fp32Isa::kAvx512 ||
+      !DepthwiseGridAvx512Applies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
+    return;
+  }
+  const int span = (p.kernel_h - 1) / p.stride_h;
+  grid_rows_ = DepthwiseGridRows(p.out_w);
+  grid_hq_ = RoundUp(p.out_h, grid_rows_) + span;
+  grid_wq_ = p.out_w + span;
+#endif
 }
 
 void ConvFp32::Run(const float* in, float* out) const {
@@ -159,6 +181,13 @@ void ConvFp32::Run(const float* in, float* out) const {
       gemm.out_stride = out_hw;
       gemm.grid_w = plan_.grid_w;
       gemm.out_w = p.out_w;
+      if (mk.gemv && gemm.n == 1 && out_hw == 1) {
+        // Groups of eight row blocks: GEMV's step.
+        ParallelFor((row_blocks + 7) / 8, [&](int64_t u0, int64_t u1) {
+          mk.gemv(gemm, u0 * 8, std::min(row_blocks, u1 * 8));
+        });
+        continue;
+      }
       // Units run chunk by chunk of row blocks; inside a chunk, column block by column block, so consecutive
       // tiles share their B panel.
       // Each tile also prefetches its share of the next chunk's weights, which in a model whose weights outgrow
@@ -194,26 +223,29 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
   if (isa_ == Fp32Isa::kAvx2) plane_kernel = DepthwisePlaneAvx2;
 #endif
 #if QT_X86_KERNELS
-  if (isa_ == Fp32Isa::kAvx512 &&
-      DepthwiseDirectAvx512Applies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
+  if (grid_rows_ > 0) {
     ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
+      Fp32DepthwiseGrid d;
+      d.in_h = p.in_h;
+      d.in_w = p.in_w;
+      d.kernel = p.kernel_h;
+      d.stride = p.stride_h;
+      d.pad_top = p.pad_top;
+      d.pad_left = p.pad_left;
+      d.hq = grid_hq_;
+      d.wq = grid_wq_;
+      d.rows = grid_rows_;
+      d.activation = ActivationCode(p.activation);
+      d.out_h = p.out_h;
+      d.out_w = p.out_w;
+      d.planes = Scratch(DepthwiseGridScratchFloats(d), kThreadPlane);
       for (int64_t pl = b; pl < e; ++pl) {
         const int c = static_cast<int>(pl % p.out_c);
-        Fp32DepthwiseDirect d;
         d.in = in + pl * in_hw;
-        d.in_h = p.in_h;
-        d.in_w = p.in_w;
-        d.kernel = p.kernel_h;
-        d.stride = p.stride_h;
-        d.pad_top = p.pad_top;
-        d.pad_left = p.pad_left;
         d.w = packed_.data() + int64_t{c} * k;
         d.bias = bias_[c];
-        d.activation = ActivationCode(p.activation);
-        d.out_h = p.out_h;
-        d.out_w = p.out_w;
         d.out = out + pl * out_hw;
-        DepthwiseDirectAvx512(d);
+        DepthwiseGridAvx512(d);
       }
     });
     return;
@@ -258,6 +290,105 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
           if (ox < p.out_w) dst[oy * p.out_w + ox] = Activate(acc[j] + bias_[c], p.activation);
         }
       }
+    }
+  });
+}
+
+// Bytes of the fused intermediate per strip: about half the L2 a core has here (1 MB), so that the strip's
+// rows, its share of the input and of the output stay in it.
+constexpr int64_t kFusedStripBytes = 512 * 1024;
+
+bool ConvFp32::FusesWithDepthwise(const ConvFp32& dw) const {
+  const Conv2dParams &e = p_, &d = dw.p_;
+  // An intermediate within one strip's budget stays in cache between the two runs anyway, and one strip would
+  // leave the other threads idle.
+  return algo_ == ConvAlgo::kDirect && !depthwise_ && plan_.layout == ConvPlan::Layout::kDirect && e.group == 1 &&
+         dw.grid_rows_ > 0 && d.batch == e.batch && d.in_c == e.out_c && d.in_h == e.out_h && d.in_w == e.out_w &&
+         int64_t{e.out_c} * e.out_h * e.out_w * 4 > 2 * kFusedStripBytes;
+}
+
+bool ConvFp32::FusesAfterDepthwise(const ConvFp32& dw, const ConvFp32& project) {
+  const Conv2dParams &d = dw.p_, &q = project.p_;
+  return project.algo_ == ConvAlgo::kDirect && !project.depthwise_ &&
+         project.plan_.layout == ConvPlan::Layout::kDirect && q.group == 1 && q.batch == d.batch &&
+         q.in_c == d.out_c && q.in_h == d.out_h && q.in_w == d.out_w;
+}
+
+void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride) const {
+  const Fp32MicroKernel& mk = *kernel_;
+  Fp32Gemm gemm;
+  gemm.a = packed_.data();
+  gemm.b = b;
+  gemm.koff = koff;
+  gemm.k = plan_.k();
+  gemm.m = p_.out_c;
+  gemm.n = n;
+  gemm.bias = bias_.data();
+  gemm.activation = ActivationCode(p_.activation);
+  gemm.out = out;
+  gemm.out_stride = out_stride;
+  gemm.grid_w = gemm.out_w = n;
+  const int64_t row_blocks = (p_.out_c + mk.mr - 1) / mk.mr;
+  for (int64_t rb = 0; rb < row_blocks; ++rb) {
+    for (int64_t j0 = 0; j0 < n; j0 += mk.nr) mk.tile(gemm, rb, j0);
+  }
+}
+
+void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out, const ConvFp32* project) const {
+  const Conv2dParams &e = p_, &d = dw.p_;
+  const int64_t w = e.in_w, in_hw = int64_t{e.in_h} * w, out_hw = int64_t{d.out_h} * d.out_w;
+  const int s = d.stride_h, kernel = d.kernel_h;
+  // Output rows per strip: as many as keep the rows their windows read within the budget.
+  const int64_t budget_rows = std::max<int64_t>(kernel, kFusedStripBytes / (4 * int64_t{e.out_c} * w));
+  // At least two strips per thread, so that the threads share the work evenly (any strip size gives the same
+  // values).
+  const int64_t per_thread = (d.out_h + 2 * GetNumThreads() - 1) / (2 * GetNumThreads());
+  const int64_t strip = std::clamp<int64_t>((budget_rows - kernel) / s + 1, 1, std::min<int64_t>(d.out_h, per_thread));
+  const int64_t strips = (d.out_h + strip - 1) / strip;
+  const int span = (kernel - 1) / s;
+  ParallelFor(int64_t{e.batch} * strips, [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t n = u / strips, oy0 = (u % strips) * strip, oy1 = std::min<int64_t>(d.out_h, oy0 + strip);
+      // Input rows [r0, r1) of the image: every row the strip's windows read inside it.
+      const int64_t r0 = std::clamp<int64_t>(oy0 * s - d.pad_top, 0, d.in_h);
+      const int64_t r1 = std::clamp<int64_t>((oy1 - 1) * s - d.pad_top + kernel, r0, d.in_h);
+      const int64_t rows = r1 - r0, plane = rows * w;
+      float* mid = Scratch(std::max<int64_t>(1, e.out_c * plane), kFusedRows);
+      if (plane > 0) RunGemmColumns(in + n * e.in_c * in_hw + r0 * w, koff_.data(), plane, mid, plane);
+#if QT_X86_KERNELS
+      Fp32DepthwiseGrid g;
+      g.in_h = rows;
+      g.in_w = w;
+      g.kernel = kernel;
+      g.stride = s;
+      // The strip's row 0 is input row r0: rows above it and below r1 are outside the image, i.e. padding.
+      g.pad_top = static_cast<int>(d.pad_top + r0 - oy0 * s);
+      g.pad_left = d.pad_left;
+      g.rows = dw.grid_rows_;
+      g.out_h = oy1 - oy0;
+      g.out_w = d.out_w;
+      g.hq = RoundUp(g.out_h, g.rows) + span;
+      g.wq = d.out_w + span;
+      g.activation = ActivationCode(d.activation);
+      g.planes = Scratch(DepthwiseGridScratchFloats(g), kThreadPlane);
+      // Without a projection the strip lands in the output; with one, in a buffer of its rows.
+      const int64_t strip_out = (oy1 - oy0) * d.out_w;
+      float* dw_out = project ? Scratch(int64_t{d.out_c} * strip_out, kFusedOut) : nullptr;
+      for (int c = 0; c < d.out_c; ++c) {
+        g.in = mid + c * plane;
+        g.w = dw.packed_.data() + int64_t{c} * kernel * kernel;
+        g.bias = dw.bias_[c];
+        g.out = project ? dw_out + c * strip_out : out + (n * d.out_c + c) * out_hw + oy0 * d.out_w;
+        DepthwiseGridAvx512(g);
+      }
+      if (project) {
+        std::vector<int64_t>& koff = StripOffsets();
+        koff.resize(static_cast<size_t>(d.out_c));
+        for (int c = 0; c < d.out_c; ++c) koff[c] = c * strip_out;
+        project->RunGemmColumns(dw_out, koff.data(), strip_out,
+                                out + n * project->p_.out_c * out_hw + oy0 * d.out_w, out_hw);
+      }
+#endif
     }
   });
 }

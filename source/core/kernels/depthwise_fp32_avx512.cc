@@ -1,6 +1,8 @@
-// AVX-512F depthwise plane kernel: 16 outputs of one output row per vector, eight vectors in flight (the FMA
-// latency times two pipes), every tap one broadcast weight and one masked load per vector. Row-wise vectors never
-// touch the planes' discarded grid columns, and masked loads never read past a row's last output.
+// AVX-512F depthwise kernels. The grid kernel (3x3 and 5x5, stride 1 and 2) runs blocks of output rows x
+// vectors of 16 columns, stride 1 straight from the input plane, stride 2 on phase planes it builds itself. The
+// plane kernel (other windows, on planes from BuildPlanes) runs 16 outputs of one output row per
+// vector, eight vectors in flight, every tap one broadcast weight and one masked load per vector; its row-wise
+// vectors never touch the planes' discarded grid columns.
 #include <immintrin.h>
 
 #include "core/kernels/gemm_fp32_isa.h"
@@ -69,88 +71,237 @@ uint32_t LaneRange32(int64_t lo, int64_t hi) {
   return static_cast<uint32_t>(bits);
 }
 
-// Eight vectors of 16 outputs (output rows' runs, row-major over the plane) per step. A tap reads, for each
-// vector, input row oy·S − pad_top + ky at columns (x0 + l)·S − pad_left + kx: lanes outside the input are masked
-// off (they read 0, the pad), so no padded copy is needed. Stride 2 loads 32 consecutive columns and keeps the
-// even ones.
-template <int K, int S>
-void DirectImpl(const Fp32DepthwiseDirect& d) {
-  constexpr int kV = 8;
-  const int64_t per_row = (d.out_w + kLanes - 1) / kLanes;
-  const int64_t total = d.out_h * per_row;
+// The four phase planes of one channel for stride 2: phase (py, px) row y, column x holds input
+// (2y + py − pad_top, 2x + px − pad_left), 0 outside the input; each vector keeps the even columns of 32
+// consecutive input columns. Rows are written in whole vectors, so a row's last vector runs up to 15 floats into
+// the next row (written after it) or past the planes.
+void BuildPhasePlanes(const Fp32DepthwiseGrid& d) {
+  const int64_t phase = d.hq * d.wq;
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int py = 0; py < 2; ++py) {
+    for (int px = 0; px < 2; ++px) {
+      float* ph = d.planes + (py * 2 + px) * phase;
+      for (int64_t y = 0; y < d.hq; ++y) {
+        const int64_t iy = y * 2 + py - d.pad_top;
+        float* row = ph + y * d.wq;
+        if (iy < 0 || iy >= d.in_h) {
+          for (int64_t x = 0; x < d.wq; x += kLanes) _mm512_storeu_ps(row + x, zero);
+          continue;
+        }
+        const float* src = d.in + iy * d.in_w;
+        for (int64_t x = 0; x < d.wq; x += kLanes) {
+          const int64_t ix0 = x * 2 + px - d.pad_left;
+          const uint32_t m = LaneRange32(-ix0, d.in_w - ix0);
+          const __m512 lo = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), src + ix0);
+          const __m512 hi = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), src + ix0 + 16);
+          _mm512_storeu_ps(row + x, _mm512_permutex2var_ps(lo, even, hi));
+        }
+      }
+    }
+  }
+}
+
+// Rows y0 + [0, R) and vectors c0 + [0, C) of a block, those inside the output: + bias, the activation.
+template <int R, int C>
+__attribute__((always_inline)) inline void StoreBlock(const Fp32DepthwiseGrid& d, int64_t y0, int64_t c0, const __m512 (&acc)[R][C], __m512 bias) {
+  for (int r = 0; r < R && y0 + r < d.out_h; ++r) {
+    float* row = d.out + (y0 + r) * d.out_w;
+#pragma GCC unroll 32
+    for (int c = 0; c < C; ++c) {
+      const int64_t x0 = (c0 + c) * kLanes;
+      _mm512_mask_storeu_ps(row + x0, LaneMask(d.out_w - x0), Activate(_mm512_add_ps(acc[r][c], bias), d.activation));
+    }
+  }
+}
+
+// Stride 1, read straight from the input plane: blocks of R output rows x C vectors of 16 output columns (R·C = 8
+// accumulators: the FMA latency times two pipes). The block's input rows are walked once, each row's loads
+// serving every output row whose window holds it, so each accumulator still takes its taps in tap order. Lanes
+// outside the input are masked off and rows outside it read a zero row: both read as the pad's 0. Rows and
+// columns past the output are computed and not stored.
+template <int K, int R, int C>
+void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row) {
+  static_assert(R * C == 8, "eight accumulators");
+  const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
+  const __m512 bias = _mm512_set1_ps(d.bias);
+  for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
+    for (int64_t c0 = 0; c0 < vectors; c0 += C) {
+      __mmask16 mask[C][K];
+#pragma GCC unroll 32
+      for (int c = 0; c < C; ++c) {
+#pragma GCC unroll 32
+        for (int kx = 0; kx < K; ++kx) {
+          const int64_t ix0 = (c0 + c) * kLanes + kx - d.pad_left;
+          mask[c][kx] = static_cast<__mmask16>(LaneRange32(-ix0, d.in_w - ix0));
+        }
+      }
+      const int64_t col = c0 * kLanes - d.pad_left;
+      __m512 acc[R][C];
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 32
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+      }
+#pragma GCC unroll 32
+      for (int i = 0; i < R + K - 1; ++i) {
+        const int64_t iy = y0 + i - d.pad_top;
+        const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+#pragma GCC unroll 32
+        for (int kx = 0; kx < K; ++kx) {
+#pragma GCC unroll 32
+          for (int c = 0; c < C; ++c) {
+            const __m512 x = _mm512_maskz_loadu_ps(mask[c][kx], row + kx + c * kLanes);
+#pragma GCC unroll 32
+            for (int ky = 0; ky < K; ++ky) {
+              const int r = i - ky;
+              if (r >= 0 && r < R) acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * K + kx]), x, acc[r][c]);
+            }
+          }
+        }
+      }
+      StoreBlock<R, C>(d, y0, c0, acc, bias);
+    }
+  }
+}
+
+// 3x3 stride 2, read straight from the input plane: the same blocks. Output vector x0 reads 32 input columns
+// from 2·x0 − pad_left and one past them: their even and odd columns are the window's columns 0 and 1, the even
+// ones shifted by one lane (the extra column entering) column 2. Input row i of a block feeds output rows
+// (i − ky) / 2, so each row is loaded once and each accumulator takes its taps in tap order.
+template <int R, int C>
+void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
+  static_assert(R * C == 8, "eight accumulators");
+  const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
   const __m512 bias = _mm512_set1_ps(d.bias);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  for (int64_t v0 = 0; v0 < total; v0 += kV) {
-    int64_t iy0[kV], dst[kV];
-    const float* base[kV];
-    uint32_t col[kV][K];
-    __mmask16 store[kV];
-    for (int i = 0; i < kV; ++i) {
-      const bool valid = v0 + i < total;
-      const int64_t v = valid ? v0 + i : total - 1;
-      const int64_t oy = v / per_row, x0 = (v - oy * per_row) * kLanes;
-      const int64_t ix0 = x0 * S - d.pad_left;
-      iy0[i] = valid ? oy * S - d.pad_top : -(int64_t{1} << 40);
-      dst[i] = oy * d.out_w + x0;
-      base[i] = d.in + ix0;
-      store[i] = valid ? LaneMask(d.out_w - x0) : static_cast<__mmask16>(0);
-      for (int kx = 0; kx < K; ++kx) col[i][kx] = LaneRange32(-(ix0 + kx), d.in_w - (ix0 + kx));
-    }
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-    for (int ky = 0; ky < K; ++ky) {
-      const float* row[kV];
-      bool inside[kV];
-      for (int i = 0; i < kV; ++i) {
-        const int64_t iy = iy0[i] + ky;
-        inside[i] = iy >= 0 && iy < d.in_h;
-        row[i] = inside[i] ? base[i] + iy * d.in_w : d.in;
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
+    for (int64_t c0 = 0; c0 < vectors; c0 += C) {
+      __mmask16 lo_mask[C], hi_mask[C], next_mask[C];
+#pragma GCC unroll 32
+      for (int c = 0; c < C; ++c) {
+        const int64_t ix0 = (c0 + c) * 2 * kLanes - d.pad_left;
+        const uint32_t m = LaneRange32(-ix0, d.in_w - ix0);
+        lo_mask[c] = static_cast<__mmask16>(m);
+        hi_mask[c] = static_cast<__mmask16>(m >> 16);
+        next_mask[c] = static_cast<__mmask16>(LaneRange32(-(ix0 + 32), d.in_w - (ix0 + 32)) & 1u);
       }
-      for (int kx = 0; kx < K; ++kx) {
-        const __m512 w = _mm512_set1_ps(d.w[ky * K + kx]);
-        auto tap = [&](int i, __m512 a) {
-          const uint32_t m = inside[i] ? col[i][kx] : 0u;
-          const float* p = row[i] + kx;
-          __m512 x;
-          if (S == 1) {
-            x = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), p);
-          } else {
-            const __m512 lo = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), p);
-            const __m512 hi = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), p + 16);
-            x = _mm512_permutex2var_ps(lo, even, hi);
+      const int64_t col = c0 * 2 * kLanes - d.pad_left;
+      __m512 acc[R][C];
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 32
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+      }
+#pragma GCC unroll 32
+      for (int i = 0; i < 2 * R + 1; ++i) {
+        const int64_t iy = 2 * y0 + i - d.pad_top;
+        const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+#pragma GCC unroll 32
+        for (int c = 0; c < C; ++c) {
+          const float* p = row + c * 2 * kLanes;
+          const __m512 lo = _mm512_maskz_loadu_ps(lo_mask[c], p);
+          const __m512 hi = _mm512_maskz_loadu_ps(hi_mask[c], p + kLanes);
+          const __m512 next = _mm512_maskz_loadu_ps(next_mask[c], p + 2 * kLanes);
+          const __m512 x0 = _mm512_permutex2var_ps(lo, even, hi);
+          const __m512 x1 = _mm512_permutex2var_ps(lo, odd, hi);
+          const __m512 x2 =
+              _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(x0), 1));
+#pragma GCC unroll 32
+          for (int ky = 0; ky < 3; ++ky) {
+            const int r = (i - ky) / 2;
+            if ((i - ky) % 2 != 0 || i < ky || r >= R) continue;
+            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3]), x0, acc[r][c]);
+            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3 + 1]), x1, acc[r][c]);
+            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3 + 2]), x2, acc[r][c]);
           }
-          return _mm512_fmadd_ps(w, x, a);
-        };
-        a0 = tap(0, a0);
-        a1 = tap(1, a1);
-        a2 = tap(2, a2);
-        a3 = tap(3, a3);
-        a4 = tap(4, a4);
-        a5 = tap(5, a5);
-        a6 = tap(6, a6);
-        a7 = tap(7, a7);
+        }
       }
+      StoreBlock<R, C>(d, y0, c0, acc, bias);
     }
-    const __m512 acc[kV] = {a0, a1, a2, a3, a4, a5, a6, a7};
-    for (int i = 0; i < kV; ++i) {
-      _mm512_mask_storeu_ps(d.out + dst[i], store[i], Activate(_mm512_add_ps(acc[i], bias), d.activation));
+  }
+}
+
+// Stride 2, on the phase planes: the same blocks, each tap one plain load per vector.
+template <int K, int R, int C>
+void PhaseRows(const Fp32DepthwiseGrid& d) {
+  static_assert(R * C == 8, "eight accumulators");
+  const int64_t phase = d.hq * d.wq;
+  const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
+  const __m512 bias = _mm512_set1_ps(d.bias);
+  for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
+    for (int64_t c0 = 0; c0 < vectors; c0 += C) {
+      const float* base = d.planes + y0 * d.wq + c0 * kLanes;
+      __m512 acc[R][C];
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 32
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+      }
+#pragma GCC unroll 32
+      for (int ky = 0; ky < K; ++ky) {
+#pragma GCC unroll 32
+        for (int kx = 0; kx < K; ++kx) {
+          const float* p = base + ((ky % 2) * 2 + kx % 2) * phase + (ky / 2) * d.wq + kx / 2;
+          const __m512 w = _mm512_set1_ps(d.w[ky * K + kx]);
+#pragma GCC unroll 32
+          for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 32
+            for (int c = 0; c < C; ++c) {
+              acc[r][c] = _mm512_fmadd_ps(w, _mm512_loadu_ps(p + r * d.wq + c * kLanes), acc[r][c]);
+            }
+          }
+        }
+      }
+      StoreBlock<R, C>(d, y0, c0, acc, bias);
     }
+  }
+}
+
+// Stride 1 and 3x3 stride 2 read the input plane, whose pad rows read the zero row at the scratch's start;
+// 5x5 stride 2 runs on the phase planes.
+template <int K>
+void Blocks(const Fp32DepthwiseGrid& d) {
+  if (K == 5 && d.stride == 2) {
+    const int64_t planes = 4 * d.hq * d.wq;
+    _mm512_storeu_ps(d.planes + planes + kLanes, _mm512_setzero_ps());
+    _mm512_storeu_ps(d.planes + planes + 2 * kLanes, _mm512_setzero_ps());
+    BuildPhasePlanes(d);
+    d.rows == 8 ? PhaseRows<K, 8, 1>(d) : PhaseRows<K, 4, 2>(d);
+    return;
+  }
+  for (int64_t x = 0; x < d.in_w + 2 * kLanes; x += kLanes) _mm512_storeu_ps(d.planes + x, _mm512_setzero_ps());
+  const float* zero_row = d.planes + kLanes;
+  if (d.stride == 1) {
+    d.rows == 8 ? DirectRows<K, 8, 1>(d, zero_row) : DirectRows<K, 4, 2>(d, zero_row);
+  } else {
+    d.rows == 8 ? DirectRows3x3s2<8, 1>(d, zero_row) : DirectRows3x3s2<4, 2>(d, zero_row);
   }
 }
 
 }  // namespace
 
-bool DepthwiseDirectAvx512Applies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
-                                  int dilation_w) {
-  return kernel_h == kernel_w && (kernel_h == 3 || kernel_h == 5) && stride_h == stride_w &&
-         (stride_h == 1 || stride_h == 2) && dilation_h == 1 && dilation_w == 1;
+int DepthwiseGridRows(int64_t out_w) { return out_w <= kLanes ? 8 : 4; }
+
+int64_t DepthwiseGridScratchFloats(const Fp32DepthwiseGrid& d) {
+  // A zero row with a vector of slack on each side (written in whole vectors); for 5x5 stride 2 the phase planes,
+  // then the last block's reads past them (at most two vectors and the window's span beyond a row, which also
+  // covers the build's last vector).
+  const int64_t zero_row = (d.in_w + 2 * kLanes + kLanes - 1) / kLanes * kLanes;
+  if (d.kernel == 5 && d.stride == 2) {
+    const int64_t planes = 4 * d.hq * d.wq + 3 * kLanes;
+    return planes > zero_row ? planes : zero_row;
+  }
+  return zero_row;
 }
 
-void DepthwiseDirectAvx512(const Fp32DepthwiseDirect& d) {
-  if (d.kernel == 3) {
-    d.stride == 1 ? DirectImpl<3, 1>(d) : DirectImpl<3, 2>(d);
-  } else {
-    d.stride == 1 ? DirectImpl<5, 1>(d) : DirectImpl<5, 2>(d);
-  }
+void DepthwiseGridAvx512(const Fp32DepthwiseGrid& d) { d.kernel == 3 ? Blocks<3>(d) : Blocks<5>(d); }
+
+bool DepthwiseGridAvx512Applies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
+                                int dilation_w) {
+  return kernel_h == kernel_w && (kernel_h == 3 || kernel_h == 5) && stride_h == stride_w &&
+         (stride_h == 1 || stride_h == 2) && dilation_h == 1 && dilation_w == 1;
 }
 
 void DepthwisePlaneAvx512(const Fp32DepthwisePlane& d) {

@@ -111,7 +111,7 @@ void Tile(const Fp32Gemm& g, int64_t rb, int64_t j0) {
 }  // namespace
 
 const Fp32MicroKernel& Fp32MicroKernelAvx2() {
-  static const Fp32MicroKernel kernel{"avx2", kMr, kNr, Tile};
+  static const Fp32MicroKernel kernel{"avx2", kMr, kNr, Tile, nullptr};
   return kernel;
 }
 

@@ -116,6 +116,58 @@ void Tile(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   }
 }
 
+__m256 Activate256(__m256 v, int activation) {
+  if (activation == 1) return _mm256_max_ps(v, _mm256_setzero_ps());
+  if (activation == 2) return _mm256_min_ps(_mm256_set1_ps(6.f), _mm256_max_ps(_mm256_setzero_ps(), v));
+  return v;
+}
+
+// kBlocks row blocks from rb on, one 8-lane vector each (lane r: row rb·8 + r), so that every k step is one
+// broadcast of B and kBlocks independent FMAs (the tile spends eight FMAs of one useful lane each on it). Each
+// output is the tile's sum: Σ_k a·b from 0 in k order, + bias, then the activation.
+template <int kBlocks>
+void GemvBlocks(const Fp32Gemm& g, int64_t rb) {
+  static_assert(kBlocks == 8 || kBlocks == 1, "eight chains, or one for the tail");
+  const float* a = g.a + rb * g.k * kMr;
+  const int64_t stride = g.k * kMr;
+  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+  for (int64_t k = 0; k < g.k; ++k) {
+    const __m256 x = _mm256_set1_ps(g.b[g.koff[k]]);
+    const float* ak = a + k * kMr;
+    c0 = _mm256_fmadd_ps(_mm256_loadu_ps(ak), x, c0);
+    if (kBlocks == 8) {
+      c1 = _mm256_fmadd_ps(_mm256_loadu_ps(ak + stride), x, c1);
+      c2 = _mm256_fmadd_ps(_mm256_loadu_ps(ak + 2 * stride), x, c2);
+      c3 = _mm256_fmadd_ps(_mm256_loadu_ps(ak + 3 * stride), x, c3);
+      c4 = _mm256_fmadd_ps(_mm256_loadu_ps(ak + 4 * stride), x, c4);
+      c5 = _mm256_fmadd_ps(_mm256_loadu_ps(ak + 5 * stride), x, c5);
+      c6 = _mm256_fmadd_ps(_mm256_loadu_ps(ak + 6 * stride), x, c6);
+      c7 = _mm256_fmadd_ps(_mm256_loadu_ps(ak + 7 * stride), x, c7);
+    }
+  }
+  const __m256 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+  for (int i = 0; i < kBlocks; ++i) {
+    const int64_t row0 = (rb + i) * kMr;
+    const int64_t rows = g.m - row0 < kMr ? g.m - row0 : kMr;
+    alignas(32) float bias[kMr] = {};
+    for (int64_t r = 0; r < rows && g.bias; ++r) bias[r] = g.bias[row0 + r];
+    const __m256 v = Activate256(_mm256_add_ps(acc[i], _mm256_load_ps(bias)), g.activation);
+    if (rows == kMr) {
+      _mm256_storeu_ps(g.out + row0, v);
+    } else {
+      alignas(32) float tmp[kMr];
+      _mm256_store_ps(tmp, v);
+      for (int64_t r = 0; r < rows; ++r) g.out[row0 + r] = tmp[r];
+    }
+  }
+}
+
+void Gemv(const Fp32Gemm& g, int64_t rb0, int64_t rb1) {
+  int64_t rb = rb0;
+  for (; rb + 8 <= rb1; rb += 8) GemvBlocks<8>(g, rb);
+  for (; rb < rb1; ++rb) GemvBlocks<1>(g, rb);
+}
+
 // The narrow kernel: a 16x16 tile in 16 accumulators, one vector of B and sixteen broadcast FMAs per k. For GEMMs
 // of at most 16 columns, where the 8x32 tile runs its one-vector tail: eight chains of dependent FMAs leave the
 // FMA units waiting on their latency (a Winograd unit's 36 GEMMs of 16 columns and K = 64: 130 against 180
@@ -192,12 +244,12 @@ void NarrowTile(const Fp32Gemm& g, int64_t rb, int64_t j0) {
 }  // namespace
 
 const Fp32MicroKernel& Fp32MicroKernelAvx512() {
-  static const Fp32MicroKernel kernel{"avx512", kMr, kNr, Tile};
+  static const Fp32MicroKernel kernel{"avx512", kMr, kNr, Tile, Gemv};
   return kernel;
 }
 
 const Fp32MicroKernel& Fp32MicroKernelAvx512Narrow() {
-  static const Fp32MicroKernel kernel{"avx512-16x16", kNarrowMr, kNarrowNr, NarrowTile};
+  static const Fp32MicroKernel kernel{"avx512-16x16", kNarrowMr, kNarrowNr, NarrowTile, nullptr};
   return kernel;
 }
 

@@ -33,6 +33,9 @@ struct Fp32MicroKernel {
   // Computes rows [rb·mr, rb·mr + mr) ∩ [0, m) and columns [j0, j0 + nr) ∩ [0, n). The k-summation of every output
   // is sequential in k, so results do not depend on how tiles are shared among threads.
   void (*tile)(const Fp32Gemm& g, int64_t rb, int64_t j0);
+  // nullptr, or for a GEMM of one column (n == 1) whose output rows are contiguous (out_stride == 1): row blocks
+  // [rb0, rb1) as matrix-vector products, each output summed exactly as `tile` sums it.
+  void (*gemv)(const Fp32Gemm& g, int64_t rb0, int64_t rb1);
 };
 
 // One channel of a depthwise convolution over its planes (conv_plan.h): output (oy, ox), ox < out_w, is
@@ -49,21 +52,32 @@ struct Fp32DepthwisePlane {
 };
 void DepthwisePlaneAvx2(const Fp32DepthwisePlane& d);
 
-// One channel of a depthwise convolution read straight from its NCHW input plane (no padded copy): square
-// kernel 3 or 5, stride 1 or 2, dilation 1, pads read as 0. Summed in the same order as the plane kernels.
-struct Fp32DepthwiseDirect {
+// One channel of a depthwise convolution (square kernel 3 or 5, stride 1 or 2, dilation 1) from its NCHW input
+// plane, pads read as 0, in blocks of `rows` output rows (DepthwiseGridRows). Stride 1 reads the input itself;
+// stride 2 reads phase planes the kernel builds in `planes`: conv_plan.h's kShifted layout (four phases of
+// hq x wq), whose hq rows also cover the last block's rows. Output (oy, ox) is Σ_t w[t]·x in tap order from 0,
+// + bias, then the activation (the sum of the other depthwise kernels).
+struct Fp32DepthwiseGrid {
   const float* in = nullptr;  // in_h x in_w
   int64_t in_h = 0, in_w = 0;
   int kernel = 3, stride = 1, pad_top = 0, pad_left = 0;
-  const float* w = nullptr;   // kernel x kernel
+  int64_t hq = 0, wq = 0;    // hq = RoundUp(out_h, rows) + (kernel − 1) / stride, wq = out_w + (kernel − 1) / stride
+  int rows = 4;
+  const float* w = nullptr;  // kernel x kernel
   float bias = 0.f;
   int activation = 0;
   int64_t out_h = 0, out_w = 0;
+  float* planes = nullptr;   // scratch of DepthwiseGridScratchFloats floats
   float* out = nullptr;
 };
-bool DepthwiseDirectAvx512Applies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
-                                  int dilation_w);
-void DepthwiseDirectAvx512(const Fp32DepthwiseDirect& d);
+// Output rows per block for an output row of out_w columns.
+int DepthwiseGridRows(int64_t out_w);
+bool DepthwiseGridAvx512Applies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
+                                int dilation_w);
+// Floats of scratch a channel needs: the planes, the build's row overrun and every vector's reads.
+int64_t DepthwiseGridScratchFloats(const Fp32DepthwiseGrid& d);
+void DepthwiseGridAvx512(const Fp32DepthwiseGrid& d);
+
 void DepthwisePlaneAvx512(const Fp32DepthwisePlane& d);
 
 const Fp32MicroKernel& Fp32MicroKernelScalar();

@@ -42,7 +42,7 @@ void Tile(const Fp32Gemm& g, int64_t rb, int64_t j0) {
 }  // namespace
 
 const Fp32MicroKernel& Fp32MicroKernelScalar() {
-  static const Fp32MicroKernel kernel{"scalar", kMr, kNr, Tile};
+  static const Fp32MicroKernel kernel{"scalar", kMr, kNr, Tile, nullptr};
   return kernel;
 }
 

@@ -270,7 +270,7 @@ void MatMulFp32(const float* a, const Dims& a_dims, const float* b, const Dims& 
   }
 }
 
-void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
+void BinaryFp32Ref(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
                 const Dims& out_dims) {
   const size_t rank = out_dims.size();
   // Strides of a and b aligned to the output (0 along broadcast axes).
@@ -309,6 +309,87 @@ void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b,
       ib -= sb[d] * out_dims[d];
       idx[d] = 0;
     }
+  }
+}
+
+namespace {
+
+// out[i] = op(a[i·sa], b[i·sb]) for i < n, sa and sb 0 or 1: the loops vectorise, with the same operation per
+// element as BinaryFp32Ref.
+template <typename Op>
+void BinaryRun(Op op, const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[i]);
+  } else if (sa == 1) {
+    const float y = b[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], y);
+  } else if (sb == 1) {
+    const float x = a[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = op(x, b[i]);
+  } else {
+    const float v = op(a[0], b[0]);
+    for (int64_t i = 0; i < n; ++i) out[i] = v;
+  }
+}
+
+template <typename Op>
+void BinaryRuns(Op op, const float* a, const std::vector<int64_t>& sa, const float* b, const std::vector<int64_t>& sb,
+                float* out, const Dims& out_dims) {
+  const size_t rank = out_dims.size();
+  const int64_t inner = rank == 0 ? 1 : out_dims[rank - 1];
+  const int64_t ia_inner = rank == 0 ? 0 : sa[rank - 1], ib_inner = rank == 0 ? 0 : sb[rank - 1];
+  const int64_t total = DimsCount(out_dims);
+  if (inner == 0 || total == 0) return;
+  std::vector<int> idx(rank, 0);
+  int64_t ia = 0, ib = 0;
+  for (int64_t i = 0; i < total; i += inner) {
+    BinaryRun(op, a + ia, ia_inner, b + ib, ib_inner, out + i, inner);
+    for (int d = static_cast<int>(rank) - 2; d >= 0; --d) {
+      ia += sa[d];
+      ib += sb[d];
+      if (++idx[d] < out_dims[d]) break;
+      ia -= sa[d] * out_dims[d];
+      ib -= sb[d] * out_dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+// The reference's element loop, one innermost row at a time.
+void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
+                const Dims& out_dims) {
+  // Same-shape operands (the residual Adds) are one run.
+  if (a_dims == b_dims && a_dims == out_dims && out_dims.size() > 1) {
+    const Dims flat{static_cast<int>(DimsCount(out_dims))};
+    BinaryFp32(op, a, flat, b, flat, out, flat);
+    return;
+  }
+  const size_t rank = out_dims.size();
+  std::vector<int64_t> sa(rank, 0), sb(rank, 0);
+  int64_t st_a = 1, st_b = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    const size_t o = rank - 1 - i;
+    if (i < a_dims.size()) {
+      const int d = a_dims[a_dims.size() - 1 - i];
+      sa[o] = d == 1 ? 0 : st_a;
+      st_a *= d;
+    }
+    if (i < b_dims.size()) {
+      const int d = b_dims[b_dims.size() - 1 - i];
+      sb[o] = d == 1 ? 0 : st_b;
+      st_b *= d;
+    }
+  }
+  switch (op) {
+    case BinaryOp::kAdd: BinaryRuns([](float x, float y) { return x + y; }, a, sa, b, sb, out, out_dims); break;
+    case BinaryOp::kSub: BinaryRuns([](float x, float y) { return x - y; }, a, sa, b, sb, out, out_dims); break;
+    case BinaryOp::kMul: BinaryRuns([](float x, float y) { return x * y; }, a, sa, b, sb, out, out_dims); break;
+    case BinaryOp::kDiv: BinaryRuns([](float x, float y) { return x / y; }, a, sa, b, sb, out, out_dims); break;
+    case BinaryOp::kMax:
+      BinaryRuns([](float x, float y) { return std::max(x, y); }, a, sa, b, sb, out, out_dims);
+      break;
   }
 }
 

@@ -68,8 +68,26 @@ class ConvFp32 {
   Fp32Isa isa() const { return isa_; }
   ConvAlgo algo() const { return algo_; }
 
+  // Whether this convolution and `dw`, which reads its whole output, can run as RunWithDepthwise: this one a
+  // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM whose output outgrows two strips (1 MB), `dw`
+  // a depthwise one on the grid kernel (AVX-512).
+  bool FusesWithDepthwise(const ConvFp32& dw) const;
+  // Whether `project`, which reads the whole output of `dw`, can be the third convolution of RunWithDepthwise: a
+  // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM (an inverted residual block's projection).
+  static bool FusesAfterDepthwise(const ConvFp32& dw, const ConvFp32& project);
+  // Run(in, mid) then dw.Run(mid, out) without `mid`: strip by strip of dw's output rows, this convolution
+  // computes the input rows the strip's windows read into a per-thread buffer that stays in cache, and dw reads
+  // them there (rows shared by two strips are computed twice). With `project`, dw's strip goes to a second buffer
+  // and project.Run of it lands in `out` (then project's output). Every value is computed as Run computes it, so
+  // the output is the separate runs' bit for bit, whatever the thread count.
+  void RunWithDepthwise(const ConvFp32& dw, const float* in, float* out, const ConvFp32* project = nullptr) const;
+
  private:
   void InitWinograd(const float* weights);
+  void InitDepthwiseGrid();
+  // One GEMM of a 1x1 direct-layout convolution over `n` columns of B (row k at b + koff[k]), rows at
+  // out + r·out_stride, on the calling thread.
+  void RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride) const;
   void RunDepthwise(const float* in, float* out) const;
   void RunWinograd(const float* in, float* out) const;
 
@@ -88,6 +106,9 @@ class ConvFp32 {
   int64_t tiles_x_ = 0, tiles_ = 0;
   int64_t super_tiles_ = 0;  // tiles per pass of RunWinograd's two steps
   int64_t v_row_ = 0;        // floats per row of V: super_tiles_ rounded up to whole vectors
+  // Depthwise on DepthwiseGridAvx512 (grid_rows_ 0 otherwise): the phase planes' size, output rows per block.
+  int64_t grid_hq_ = 0, grid_wq_ = 0;
+  int grid_rows_ = 0;
 };
 
 // Transposed convolution. weights [in_c][out_c/group][kh][kw] (Caffe layout); pad_top/pad_left crop the
@@ -138,6 +159,8 @@ enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMax };
 // Numpy broadcasting of a and b (rank <= 6) into out_dims.
 void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
                 const Dims& out_dims);
+void BinaryFp32Ref(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
+                   const Dims& out_dims);
 
 // Numpy matmul: a [..., M, K] times b [..., K, N] into out [..., M, N] (out_dims), batch dims broadcast (both
 // ranks >= 2). Plain loops with float accumulation in k order; no fast path, so no reference twin.

@@ -158,6 +158,7 @@ class ConvExec : public LayerExec {
     }
     return Status::Ok();
   }
+  const ConvFp32* fp32_conv() const override { return tnn_naive_ ? nullptr : &conv_; }
 
  private:
   bool tnn_naive_;

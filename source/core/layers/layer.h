@@ -35,6 +35,8 @@ class LayerExec {
   virtual Status Prepare(const LayerContext& ctx) = 0;
   virtual Status Forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out);
   virtual Status ForwardInt8(const std::vector<const Int8Tensor*>& in, const std::vector<Int8Tensor*>& out);
+  // A float convolution's kernel, for the executor to fuse it with its neighbour (Net); nullptr otherwise.
+  virtual const ConvFp32* fp32_conv() const { return nullptr; }
 };
 
 // Float execution options shared by every float executor.

@@ -104,6 +104,17 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   }
   for (const auto& in : graph_.inputs) last_use.erase(in.name);
   for (const auto& out : graph_.outputs) last_use.erase(out);
+  std::map<std::string, int> readers;
+  for (const auto& l : graph_.layers) {
+    for (const auto& n : l.inputs) ++readers[n];
+  }
+  for (const auto& out : graph_.outputs) ++readers[out];
+  feeds_next_only_.assign(graph_.layers.size(), false);
+  for (size_t i = 0; i + 1 < graph_.layers.size(); ++i) {
+    const Layer &l = graph_.layers[i], &next = graph_.layers[i + 1];
+    feeds_next_only_[i] = l.outputs.size() == 1 && next.inputs.size() == 1 && next.inputs[0] == l.outputs[0] &&
+                          readers[l.outputs[0]] == 1;
+  }
   release_after_.assign(graph_.layers.size(), {});
   for (const auto& [name, i] : last_use) release_after_[i].push_back(FindBlob(name));
   free_float_.clear();
@@ -177,6 +188,15 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
     return Status::InvalidArgument("running part of the network needs blob recycling off");
   }
   for (size_t i = begin; i < end; ++i) {
+    if (recycle_ && !callback) {
+      if (const size_t ran = RunFused(i, end)) {
+        for (size_t j = i; j < i + ran; ++j) {
+          for (Blob* b : release_after_[j]) Release(b);
+        }
+        i += ran - 1;
+        continue;
+      }
+    }
     const Layer& layer = graph_.layers[i];
     LayerExec* exec = execs_[i].get();
     std::vector<Blob*> ins, outs;
@@ -234,6 +254,25 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
     }
   }
   return Status::Ok();
+}
+
+size_t Net::RunFused(size_t i, size_t end) {
+  if (i + 1 >= end || !feeds_next_only_[i]) return 0;
+  const ConvFp32* a = execs_[i]->fp32_conv();
+  const ConvFp32* b = execs_[i + 1]->fp32_conv();
+  if (!a || !b || !a->FusesWithDepthwise(*b)) return 0;
+  const ConvFp32* c = i + 2 < end && feeds_next_only_[i + 1] ? execs_[i + 2]->fp32_conv() : nullptr;
+  if (c && !ConvFp32::FusesAfterDepthwise(*b, *c)) c = nullptr;
+  const size_t ran = c ? 3 : 2;
+  Blob* in = FindBlob(graph_.layers[i].inputs[0]);
+  Blob* out = FindBlob(graph_.layers[i + ran - 1].outputs[0]);
+  if (!in->NeedFloat(&free_float_).ok()) return 0;
+  out->f.dims = out->dims;
+  Provide(&free_float_, DimsCount(out->dims), &out->f.data);
+  a->RunWithDepthwise(*b, in->f.data.data(), out->f.data.data(), c);
+  out->has_float = true;
+  out->has_int8 = false;
+  return ran;
 }
 
 Status Net::GetBlob(const std::string& name, Tensor* out) const {

@@ -78,6 +78,12 @@ class Net {
   std::vector<std::vector<float>> free_float_;
   std::vector<std::vector<int8_t>> free_int8_;
   void Release(Blob* b);
+  // Layer i's only output is read by layer i + 1 alone and is no model output: with recycling on and no callback,
+  // a float 1x1 convolution there and the depthwise one after it (and a 1x1 projection after that, the same way)
+  // run fused (ConvFp32::RunWithDepthwise), the blobs between them never written. RunFused returns the number of
+  // layers it ran from layer i on (0: none), before `end`.
+  std::vector<bool> feeds_next_only_;
+  size_t RunFused(size_t i, size_t end);
   Status PrepareLayer(size_t i);
   bool tnn_naive_ = false;
 };
