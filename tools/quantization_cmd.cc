@@ -36,10 +36,11 @@ DEFINE_bool(bias_correction, false, "fold the per-channel mean of the int8 chain
 DEFINE_string(weight_rounding, "nearest", "'nearest', or 'adaptive': round each int8 convolution weight up or down so "
                                           "that the layer's output on calibration activations moves least");
 DEFINE_int32(refine_inputs, 16, "calibration inputs for --bias_correction and --weight_rounding adaptive");
-DEFINE_string(refine, "auto", "'auto' (the default; 'off' with --compat tnn or when --bias_correction or "
-                              "--weight_rounding adaptive is given): quantize with neither, either and both of "
-                              "bias correction and adaptive rounding, and keep the one whose outputs are closest to "
-                              "fp32 on calibration inputs the refinement did not see; 'off': neither unless asked");
+DEFINE_string(refine, "auto", "'auto' (the default with -b auto; 'off' with another -b, with --compat tnn or when "
+                              "--bias_correction or --weight_rounding adaptive is given): quantize with neither, "
+                              "either and both of bias correction and adaptive rounding, and keep the one whose "
+                              "outputs are closest to fp32 on calibration inputs the refinement did not see; 'off': "
+                              "neither unless asked");
 DEFINE_double(min_cosine, 0, "accuracy budget: keep the most sensitive layers in float (each reading float inputs) "
                               "until the output cosine on held-out calibration inputs reaches this value");
 DEFINE_int32(max_float_layers, -1, "at most this many layers chosen for float (alone: the most sensitive ones)");
@@ -394,7 +395,9 @@ Status Run() {
   }
   const bool explicit_refinement = options.refine.adaptive_rounding || options.refine.bias_correction;
   if (gflags::GetCommandLineFlagInfoOrDie("refine").is_default) {
-    options.refine_auto = !options.tnn_compat && !explicit_refinement;
+    // Part of the default configuration only: an explicit -b method is taken as it is (and timed as it was).
+    options.refine_auto =
+        !options.tnn_compat && !explicit_refinement && options.blob_method == BlobMethod::kAuto;
   } else {
     options.refine_auto = FLAGS_refine == "auto";
     if (options.refine_auto && explicit_refinement) {
