@@ -58,8 +58,8 @@ Status SweepMethods(const Graph& fp32, const std::vector<CalibrationSample>& sam
     o.weight_method = e.weight;
     o.merge = e.merge;
     o.keep_inputs = i == 0 ? base.keep_inputs : 0;
-    // Refinement is not a method: the 54 combinations compare methods alone, -b auto is the default as a whole.
-    o.refine_auto = base.refine_auto && e.blob == BlobMethod::kAuto;
+    // The sweep compares blob and weight methods; refinement, chosen after the method, is left out of every row.
+    o.refine_auto = false;
     o.cache = cache;
     QuantizeCallbacks cb = callbacks;
     cb.progress = nullptr;
