@@ -270,25 +270,36 @@ void MatMulFp32(const float* a, const Dims& a_dims, const float* b, const Dims& 
   }
 }
 
-void BinaryFp32Ref(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
-                const Dims& out_dims) {
-  const size_t rank = out_dims.size();
-  // Strides of a and b aligned to the output (0 along broadcast axes).
-  std::vector<int64_t> sa(rank, 0), sb(rank, 0);
+namespace {
+
+// Strides of a and b aligned to an output of `rank` dims (0 along broadcast axes).
+void BroadcastStrides(const Dims& a_dims, const Dims& b_dims, size_t rank, std::vector<int64_t>* sa,
+                      std::vector<int64_t>* sb) {
+  sa->assign(rank, 0);
+  sb->assign(rank, 0);
   int64_t st_a = 1, st_b = 1;
   for (size_t i = 0; i < rank; ++i) {
     const size_t o = rank - 1 - i;
     if (i < a_dims.size()) {
       const int d = a_dims[a_dims.size() - 1 - i];
-      sa[o] = d == 1 ? 0 : st_a;
+      (*sa)[o] = d == 1 ? 0 : st_a;
       st_a *= d;
     }
     if (i < b_dims.size()) {
       const int d = b_dims[b_dims.size() - 1 - i];
-      sb[o] = d == 1 ? 0 : st_b;
+      (*sb)[o] = d == 1 ? 0 : st_b;
       st_b *= d;
     }
   }
+}
+
+}  // namespace
+
+void BinaryFp32Ref(BinaryOp op, const float* a, const Dims& a_dims, const float* b, const Dims& b_dims, float* out,
+                const Dims& out_dims) {
+  const size_t rank = out_dims.size();
+  std::vector<int64_t> sa, sb;
+  BroadcastStrides(a_dims, b_dims, rank, &sa, &sb);
   const int64_t total = DimsCount(out_dims);
   std::vector<int> idx(rank, 0);
   int64_t ia = 0, ib = 0;
@@ -367,21 +378,8 @@ void BinaryFp32(BinaryOp op, const float* a, const Dims& a_dims, const float* b,
     return;
   }
   const size_t rank = out_dims.size();
-  std::vector<int64_t> sa(rank, 0), sb(rank, 0);
-  int64_t st_a = 1, st_b = 1;
-  for (size_t i = 0; i < rank; ++i) {
-    const size_t o = rank - 1 - i;
-    if (i < a_dims.size()) {
-      const int d = a_dims[a_dims.size() - 1 - i];
-      sa[o] = d == 1 ? 0 : st_a;
-      st_a *= d;
-    }
-    if (i < b_dims.size()) {
-      const int d = b_dims[b_dims.size() - 1 - i];
-      sb[o] = d == 1 ? 0 : st_b;
-      st_b *= d;
-    }
-  }
+  std::vector<int64_t> sa, sb;
+  BroadcastStrides(a_dims, b_dims, rank, &sa, &sb);
   switch (op) {
     case BinaryOp::kAdd: BinaryRuns([](float x, float y) { return x + y; }, a, sa, b, sb, out, out_dims); break;
     case BinaryOp::kSub: BinaryRuns([](float x, float y) { return x - y; }, a, sa, b, sb, out, out_dims); break;
