@@ -752,11 +752,17 @@ TEST(AdaptiveRoundTest, NeverWorseThanNearestAndStaysBetweenTheTwoGridPoints) {
         for (size_t m = 0; m < k; ++m) h[i * k + j] += a[m * k + i] * a[m * k + j];
       }
     }
-    std::vector<int> q;
+    std::vector<int> q, q_in_place;
     AdaptiveRound(r, h, &q);
     const std::vector<int> nearest = Nearest(r);
     const double adaptive = RoundingObjective(q, r, h), plain = RoundingObjective(nearest, r, h);
     EXPECT_LE(adaptive, plain + 1e-9 * std::max(1.0, plain));
+    // The in-place form rounds the same way and reports both objectives (the final one from the running gradient).
+    double nearest_objective = -1, objective = -1;
+    AdaptiveRound(r, h.data(), &q_in_place, &nearest_objective, &objective);
+    EXPECT_EQ(q_in_place, q);
+    EXPECT_NEAR(nearest_objective, plain, 1e-9 * std::max(1.0, plain));
+    EXPECT_NEAR(objective, adaptive, 1e-9 * std::max(1.0, plain));
     better += adaptive < plain * (1 - 1e-9);
     for (size_t i = 0; i < k; ++i) {
       EXPECT_GE(q[i], -127);

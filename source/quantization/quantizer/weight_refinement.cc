@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 
+#include "core/base/parallel.h"
 #include "core/int8/kernels_int8.h"
 #include "core/layers/convolution.h"
 #include "core/layers/inner_product.h"
@@ -20,18 +21,6 @@ bool IsWeighted(const Layer& l) {
 }
 
 float ScaleOf(const std::vector<float>& s, int c) { return s.size() == 1 ? s[0] : s[c]; }
-
-double Objective(const std::vector<int>& q, const std::vector<double>& r, const std::vector<double>& h) {
-  const size_t k = r.size();
-  double total = 0;
-  for (size_t i = 0; i < k; ++i) {
-    const double di = q[i] - r[i];
-    double row = 0;
-    for (size_t j = 0; j < k; ++j) row += h[i * k + j] * (q[j] - r[j]);
-    total += di * row;
-  }
-  return total;
-}
 
 // Second moments of a convolution's int8 input patches (im2col rows, zero padding), one k×k matrix per group,
 // over a strided subset of output positions of every network's current input value: about 8 rows per unknown,
@@ -105,26 +94,30 @@ Status RoundConvAdaptively(const Graph& fp32, const std::vector<std::unique_ptr<
   const std::vector<float> ws = res.scale.ToFloat();
   std::vector<int8_t> q = res.filter.As<int8_t>();
   const int oc = p.output_channel, ocg = oc / p.group;
+  // Output channels round independently; their objectives are summed in channel order afterwards, so the report
+  // does not depend on the thread count.
+  std::vector<double> before_of(oc, 0.0), after_of(oc, 0.0);
+  std::vector<int64_t> flips_of(oc, 0);
+  ParallelFor(oc, [&](int64_t o0, int64_t o1) {
+    std::vector<double> r(k);
+    std::vector<int> qi;
+    for (int64_t o = o0; o < o1; ++o) {
+      const float step = ScaleOf(ws, static_cast<int>(o));
+      if (step == 0.f) continue;
+      const int g = static_cast<int>(o / ocg);
+      for (int i = 0; i < k; ++i) {
+        r[i] = static_cast<double>(w[o * k + i]) * ScaleOf(in_scale, g * icg + i / kk) / step;
+      }
+      // The moments are symmetric: Eigen's column-major storage reads as the row-major matrix AdaptiveRound takes.
+      flips_of[o] = AdaptiveRound(r, moments[g].data(), &qi, &before_of[o], &after_of[o]);
+      for (int i = 0; i < k; ++i) q[o * k + i] = static_cast<int8_t>(qi[i]);
+    }
+  });
   double before = 0, after = 0;
-  std::vector<double> r(k), h(static_cast<size_t>(k) * k);
-  std::vector<int> qi;
   for (int o = 0; o < oc; ++o) {
-    const float step = ScaleOf(ws, o);
-    if (step == 0.f) continue;
-    const int g = o / ocg;
-    const Eigen::MatrixXd& m = moments[g];
-    for (int i = 0; i < k; ++i) {
-      for (int j = 0; j < k; ++j) h[static_cast<size_t>(i) * k + j] = m(i, j);
-    }
-    for (int i = 0; i < k; ++i) {
-      r[i] = static_cast<double>(w[int64_t{o} * k + i]) * ScaleOf(in_scale, g * icg + i / kk) / step;
-    }
-    std::vector<int> nearest(k);
-    for (int i = 0; i < k; ++i) nearest[i] = static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
-    before += Objective(nearest, r, h);
-    rep->rounding_flips += AdaptiveRound(r, h, &qi);
-    after += Objective(qi, r, h);
-    for (int i = 0; i < k; ++i) q[int64_t{o} * k + i] = static_cast<int8_t>(qi[i]);
+    before += before_of[o];
+    after += after_of[o];
+    rep->rounding_flips += flips_of[o];
   }
   rep->rounding_objective = before > 0 ? after / before : 1;
   res.filter = RawBuffer::FromInt8(q);
@@ -241,6 +234,12 @@ Status OutputError(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
 }  // namespace
 
 int64_t AdaptiveRound(const std::vector<double>& r, const std::vector<double>& h, std::vector<int>* q) {
+  double before = 0, after = 0;
+  return AdaptiveRound(r, h.data(), q, &before, &after);
+}
+
+int64_t AdaptiveRound(const std::vector<double>& r, const double* h, std::vector<int>* q, double* nearest_objective,
+                      double* objective) {
   const size_t k = r.size();
   q->resize(k);
   std::vector<double> g(k, 0.0);
@@ -248,6 +247,8 @@ int64_t AdaptiveRound(const std::vector<double>& r, const std::vector<double>& h
   for (size_t i = 0; i < k; ++i) {
     for (size_t j = 0; j < k; ++j) g[i] += h[i * k + j] * ((*q)[j] - r[j]);
   }
+  *nearest_objective = 0;
+  for (size_t i = 0; i < k; ++i) *nearest_objective += ((*q)[i] - r[i]) * g[i];
   for (int sweep = 0; sweep < 16; ++sweep) {
     bool changed = false;
     for (size_t i = 0; i < k; ++i) {
@@ -264,7 +265,11 @@ int64_t AdaptiveRound(const std::vector<double>& r, const std::vector<double>& h
     if (!changed) break;
   }
   int64_t flips = 0;
-  for (size_t i = 0; i < k; ++i) flips += (*q)[i] != static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
+  *objective = 0;
+  for (size_t i = 0; i < k; ++i) {
+    flips += (*q)[i] != static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
+    *objective += ((*q)[i] - r[i]) * g[i];
+  }
   return flips;
 }
 

@@ -42,5 +42,9 @@ Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& sa
 // The integer point of the box [floor(r), ceil(r)] ∩ [-127, 127] per coordinate minimising (q − r)ᵀH(q − r),
 // from nearest rounding by coordinate descent (H symmetric positive semidefinite, k×k row-major). Returns the flips.
 int64_t AdaptiveRound(const std::vector<double>& r, const std::vector<double>& h, std::vector<int>* q);
+// The same on a k×k matrix in place, also giving the objective (q − r)ᵀH(q − r) at nearest rounding and at the end
+// (the latter from the gradient kept up to date along the descent).
+int64_t AdaptiveRound(const std::vector<double>& r, const double* h, std::vector<int>* q, double* nearest_objective,
+                      double* objective);
 
 }  // namespace qt
