@@ -802,6 +802,20 @@ TEST_F(QuantizerTest, ForwardLayerByLayerEqualsForwardAndResourcesCanBeReplaced)
   ASSERT_TRUE(whole.GetBlob("out", &a).ok());
   ASSERT_TRUE(stepped.GetBlob("out", &b).ok());
   EXPECT_EQ(a.data, b.data);
+  // Releasing before each step what no later layer reads changes nothing downstream; the input and output stay.
+  Net lean;
+  ASSERT_TRUE(lean.Init(r.graph).ok());
+  ASSERT_TRUE(lean.SetInput("data", in.at("data")).ok());
+  for (size_t i = 0; i < lean.graph().layers.size(); ++i) {
+    lean.ReleaseBlobsBefore(i);
+    ASSERT_TRUE(lean.ForwardLayers(i, i + 1).ok());
+  }
+  const std::string first = lean.graph().layers[0].outputs[0];
+  EXPECT_TRUE(stepped.GetBlob(first, &b).ok());
+  EXPECT_FALSE(lean.GetBlob(first, &b).ok());
+  EXPECT_TRUE(lean.GetBlob("data", &b).ok());
+  ASSERT_TRUE(lean.GetBlob("out", &b).ok());
+  EXPECT_EQ(a.data, b.data);
   // New weights for the last layer: running it again gives what a network built with them gives.
   auto ip = std::get<InnerProductResource>(r.graph.resources.at("fc"));
   auto w = ip.weight.As<int8_t>();

@@ -1,5 +1,7 @@
 #include "core/runtime/net.h"
 
+#include <algorithm>
+
 #include "core/layers/layer.h"
 #include "core/runtime/reformat.h"
 #include "core/runtime/tnn_fusions.h"
@@ -149,6 +151,16 @@ Status Net::SetLayerResource(const std::string& layer, LayerResource resource) {
     return PrepareLayer(i);
   }
   return Status::NotFound("the network has no layer named '" + layer + "'");
+}
+
+void Net::ReleaseBlobsBefore(size_t begin) {
+  for (size_t i = 0; i < std::min(begin, release_after_.size()); ++i) {
+    for (Blob* b : release_after_[i]) {
+      std::vector<float>().swap(b->f.data);
+      std::vector<int8_t>().swap(b->q.data);
+      b->has_float = b->has_int8 = false;
+    }
+  }
 }
 
 void Net::Release(Blob* b) {

@@ -53,6 +53,10 @@ class Net {
   // hold, so that a pass can be taken one layer at a time: Forward(cb) is ForwardLayers(0, size, cb) after the
   // blobs are cleared. Needs recycling off.
   Status ForwardLayers(size_t begin, size_t end, const LayerCallback& callback = nullptr);
+  // Frees the values of the blobs no layer from `begin` on reads (the model's inputs and outputs keep theirs), so
+  // that a pass taken one layer at a time holds its live blobs only. The layers before `begin` cannot be run again
+  // until the next Forward.
+  void ReleaseBlobsBefore(size_t begin);
   // Replaces a layer's weights (same shapes and kinds) and prepares its executor again; the blobs keep their values.
   Status SetLayerResource(const std::string& layer, LayerResource resource);
 

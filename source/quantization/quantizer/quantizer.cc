@@ -299,11 +299,11 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
   BlobDims input_dims;
   for (const auto& in : simplified.inputs) input_dims[in.name] = dims.at(in.name);
   std::vector<SampleTensors> tensors(scoring.size());
-  std::vector<std::map<std::string, Tensor>> reference(scoring.size());
   for (size_t i = 0; i < scoring.size(); ++i) {
     QT_RETURN_IF_ERROR(LoadSample(scoring[i], input_dims, options.preprocess, &tensors[i]));
-    QT_RETURN_IF_ERROR(GraphOutputs(simplified, tensors[i], &reference[i]));
   }
+  std::vector<std::map<std::string, Tensor>> reference;
+  QT_RETURN_IF_ERROR(GraphOutputs(simplified, tensors, &reference));
   struct Variant {
     std::string name;
     RefineOptions refine;
@@ -311,6 +311,8 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
   const std::vector<Variant> variants = {
       {"none", {false, false}}, {"bias correction", {false, true}}, {"adaptive rounding", {true, false}},
       {"both", {true, true}}};
+  RefinementReference reference_values;
+  QT_RETURN_IF_ERROR(MakeRefinementReference(simplified, *g, refine_samples, options.preprocess, &reference_values));
   double best = -2;
   Graph best_graph;
   std::vector<LayerRefinement> best_report;
@@ -319,7 +321,7 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
     std::vector<LayerRefinement> report;
     if (v.refine.adaptive_rounding || v.refine.bias_correction) {
       QT_RETURN_IF_ERROR(
-          RefineWeights(simplified, refine_samples, options.preprocess, v.refine, cb.progress, &trial, &report));
+          RefineWeights(simplified, reference_values, v.refine, cb.progress, &trial, &report));
     }
     double cosine = 0;
     QT_RETURN_IF_ERROR(HeldOutMinCosine(trial, tensors, reference, &cosine));

@@ -273,19 +273,13 @@ int64_t AdaptiveRound(const std::vector<double>& r, const double* h, std::vector
   return flips;
 }
 
-Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
-                     const RefineOptions& options, const ProgressFn& progress, Graph* int8,
-                     std::vector<LayerRefinement>* report) {
-  report->clear();
-  if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
-  std::vector<std::unique_ptr<Net>> nets(samples.size());
-  for (auto& net : nets) {
-    net = std::make_unique<Net>();
-    QT_RETURN_IF_ERROR(net->Init(*int8));
-  }
-  const Graph& fused = nets[0]->graph();
+Status MakeRefinementReference(const Graph& fp32, const Graph& int8, const std::vector<CalibrationSample>& samples,
+                               const Preprocess& pre, RefinementReference* reference) {
+  // The weighted layers as the int8 network runs them, after its load-time fusions.
+  Net fused;
+  QT_RETURN_IF_ERROR(fused.Init(int8));
   std::set<std::string> wanted;
-  for (const auto& l : fused.layers) {
+  for (const auto& l : fused.graph().layers) {
     if (IsWeighted(l)) wanted.insert(l.outputs[0]);
   }
   Net ref;
@@ -293,21 +287,45 @@ Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& sa
   ref.set_recycle_blobs(true);
   std::map<std::string, Dims> input_dims;
   for (const auto& in : ref.inputs()) input_dims[in.name] = in.dims;
-  std::vector<std::map<std::string, Tensor>> refs(samples.size());
+  reference->inputs.assign(samples.size(), {});
+  reference->outputs.assign(samples.size(), {});
   for (size_t k = 0; k < samples.size(); ++k) {
-    SampleTensors tensors;
-    QT_RETURN_IF_ERROR(LoadSample(samples[k], input_dims, pre, &tensors));
-    for (const auto& [name, t] : tensors) {
-      QT_RETURN_IF_ERROR(ref.SetInput(name, t));
-      QT_RETURN_IF_ERROR(nets[k]->SetInput(name, t));
-    }
+    QT_RETURN_IF_ERROR(LoadSample(samples[k], input_dims, pre, &reference->inputs[k]));
+    for (const auto& [name, t] : reference->inputs[k]) QT_RETURN_IF_ERROR(ref.SetInput(name, t));
+    auto& refs = reference->outputs[k];
     QT_RETURN_IF_ERROR(ref.Forward([&](const Layer& layer, const std::vector<const Tensor*>& outs) -> Status {
       for (size_t o = 0; o < outs.size(); ++o) {
-        if (wanted.count(layer.outputs[o])) refs[k][layer.outputs[o]] = *outs[o];
+        if (wanted.count(layer.outputs[o])) refs[layer.outputs[o]] = *outs[o];
       }
       return Status::Ok();
     }));
   }
+  return Status::Ok();
+}
+
+Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
+                     const RefineOptions& options, const ProgressFn& progress, Graph* int8,
+                     std::vector<LayerRefinement>* report) {
+  report->clear();
+  if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
+  RefinementReference reference;
+  QT_RETURN_IF_ERROR(MakeRefinementReference(fp32, *int8, samples, pre, &reference));
+  return RefineWeights(fp32, reference, options, progress, int8, report);
+}
+
+Status RefineWeights(const Graph& fp32, const RefinementReference& reference, const RefineOptions& options,
+                     const ProgressFn& progress, Graph* int8, std::vector<LayerRefinement>* report) {
+  report->clear();
+  if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
+  const auto& refs = reference.outputs;
+  std::vector<std::unique_ptr<Net>> nets(reference.inputs.size());
+  for (size_t k = 0; k < nets.size(); ++k) {
+    nets[k] = std::make_unique<Net>();
+    QT_RETURN_IF_ERROR(nets[k]->Init(*int8));
+    for (const auto& [name, t] : reference.inputs[k]) QT_RETURN_IF_ERROR(nets[k]->SetInput(name, t));
+  }
+  if (nets.empty()) return Status::Ok();
+  const Graph& fused = nets[0]->graph();
   auto run = [&](size_t i) -> Status {
     for (const auto& net : nets) QT_RETURN_IF_ERROR(net->ForwardLayers(i, i + 1));
     return Status::Ok();
@@ -330,6 +348,8 @@ Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& sa
   };
   for (size_t i = 0; i < fused.layers.size(); ++i) {
     const Layer& l = fused.layers[i];
+    // Only layer i may run again (after a change is undone), so what no layer from i on reads can go.
+    for (const auto& net : nets) net->ReleaseBlobsBefore(i);
     QT_RETURN_IF_ERROR(run(i));
     if (!IsWeighted(l) || !refs[0].count(l.outputs[0])) continue;
     LayerRefinement rep;
