@@ -244,8 +244,14 @@ int64_t AdaptiveRound(const std::vector<double>& r, const double* h, std::vector
   q->resize(k);
   std::vector<double> g(k, 0.0);
   for (size_t i = 0; i < k; ++i) (*q)[i] = static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
+  std::vector<double> d(k);
+  for (size_t j = 0; j < k; ++j) d[j] = (*q)[j] - r[j];
   for (size_t i = 0; i < k; ++i) {
-    for (size_t j = 0; j < k; ++j) g[i] += h[i * k + j] * ((*q)[j] - r[j]);
+    // A local sum (the same order as accumulating into g[i]) keeps the loop off memory.
+    double sum = 0.0;
+    const double* row = h + i * k;
+    for (size_t j = 0; j < k; ++j) sum += row[j] * d[j];
+    g[i] = sum;
   }
   *nearest_objective = 0;
   for (size_t i = 0; i < k; ++i) *nearest_objective += ((*q)[i] - r[i]) * g[i];
@@ -259,7 +265,9 @@ int64_t AdaptiveRound(const std::vector<double>& r, const double* h, std::vector
       // The objective changes by 2δ(Hd)_i + H_ii; a relative margin keeps rounding noise from flipping back and forth.
       if (2 * delta * g[i] + hii >= -1e-9 * hii) continue;
       (*q)[i] = moved;
-      for (size_t j = 0; j < k; ++j) g[j] += delta * h[j * k + i];
+      // H is symmetric: row i is column i, read contiguously.
+      const double* row = h + i * k;
+      for (size_t j = 0; j < k; ++j) g[j] += delta * row[j];
       changed = true;
     }
     if (!changed) break;
