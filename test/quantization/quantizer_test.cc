@@ -616,6 +616,18 @@ TEST(GraphPassesTest, HeadBlobsAreThoseNoInt8LayerReads) {
   h.RefreshBlobNames();
   ASSERT_TRUE(InferShapes(h, {}, &dims).ok());
   EXPECT_EQ(HeadBlobs(h, dims), (std::set<std::string>{"p", "g", "prob"}));
+  // A Concat fed by float layers alone stays float (as a detector's box heads after their Permute/Reshape), so
+  // the convolution outputs before those float layers are head blobs too.
+  Graph d = g;
+  d.layers.resize(2);
+  d.layers[1] = MakeLayer(LayerType::kSigmoid, "Sigmoid", "sa", {"c1"}, {"sa"});
+  d.layers.push_back(MakeLayer(LayerType::kSigmoid, "Sigmoid", "sb", {"c1"}, {"sb"}));
+  d.layers.push_back(MakeLayer(LayerType::kConcat, "Concat", "cat", {"sa", "sb"}, {"cat"}, AxisParams{1}));
+  d.outputs = {"cat"};
+  d.resources = {{"conv1", g.resources.at("conv1")}};
+  d.RefreshBlobNames();
+  ASSERT_TRUE(InferShapes(d, {}, &dims).ok());
+  EXPECT_EQ(HeadBlobs(d, dims), (std::set<std::string>{"c1", "sa", "sb", "cat"}));
 }
 
 TEST(BlobStatsConcatTest, DerivedConcatEqualsAScanOfTheConcatenation) {

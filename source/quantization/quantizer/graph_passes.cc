@@ -78,12 +78,28 @@ bool PassesScaleThrough(const Layer& l) {
 }
 
 std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims) {
+  // Which layers run int8: a Concat or Add only where some input comes from an int8 layer or a model input (see
+  // QuantizeGraph); fed by float layers alone (the box heads' Permute/Reshape), it stays float.
+  std::set<std::string> int8_blobs;
+  std::set<const Layer*> int8_layers;
+  for (const auto& in : graph.inputs) int8_blobs.insert(in.name);
+  for (const auto& l : graph.layers) {
+    bool int8 = IsQuantizableLayer(graph, l, dims);
+    if (int8 && (l.type == LayerType::kConcat || l.type == LayerType::kAdd)) {
+      int8 = std::any_of(l.inputs.begin(), l.inputs.end(),
+                         [&](const std::string& b) { return int8_blobs.count(b) > 0; });
+    }
+    if (int8 || (PassesScaleThrough(l) && l.inputs.size() == 1 && int8_blobs.count(l.inputs[0]))) {
+      int8_blobs.insert(l.outputs.begin(), l.outputs.end());
+      int8_layers.insert(&l);
+    }
+  }
   // Walk the layers backwards: a blob is a head blob when every layer reading it is float and writes head blobs.
   std::set<std::string> head(graph.outputs.begin(), graph.outputs.end());
   std::set<std::string> feeds_int8;
   for (auto it = graph.layers.rbegin(); it != graph.layers.rend(); ++it) {
     const Layer& l = *it;
-    const bool int8 = IsQuantizableLayer(graph, l, dims) || PassesScaleThrough(l);
+    const bool int8 = int8_layers.count(&l) > 0;
     const bool outputs_head = std::all_of(l.outputs.begin(), l.outputs.end(), [&](const std::string& o) {
       return head.count(o) || (!feeds_int8.count(o) && graph.Consumers(o).empty());
     });

@@ -50,7 +50,7 @@ std::map<std::string, BlobPlan> PlanBlobs(const Graph& g, const BlobDims& dims, 
     } else if (!o.tnn_compat && head.count(name) && p.method != BlobMethod::kAsymMinMax &&
                p.method != BlobMethod::kMinMax) {
       note(std::string("note: blob '") + name + "' reaches the model output through float layers only: Min-Max " +
-           "instead of " + BlobMethodName(p.method) + " (clipping it would cut the largest class scores)");
+           "instead of " + BlobMethodName(p.method) + " (clipping it would cut the model's largest outputs)");
       p.method = BlobMethod::kMinMax;
     } else if (hw < 100 && p.method != BlobMethod::kAsymMinMax && p.method != BlobMethod::kMinMax &&
                p.method != BlobMethod::kAuto) {
