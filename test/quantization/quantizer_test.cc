@@ -630,6 +630,25 @@ TEST(GraphPassesTest, HeadBlobsAreThoseNoInt8LayerReads) {
   EXPECT_EQ(HeadBlobs(d, dims), (std::set<std::string>{"c1", "sa", "sb", "cat"}));
 }
 
+TEST(GraphPassesTest, ConcatInputsTakeTheirSlicesOfPerChannelScales) {
+  // SmallCnn's channel Concat of conv2a (4 channels) and conv2b (4): with per-channel scales its inputs take the
+  // output's; per-tensor scales everywhere are left alone (TNN's int8 Concat requantizes those).
+  Graph g = SmallCnn();
+  BlobDims dims;
+  ASSERT_TRUE(InferShapes(g, {}, &dims).ok());
+  g.blob_scales["cat"].scale = {1, 2, 3, 4, 5, 6, 7, 8};
+  g.blob_scales["c2a"].scale = {1, 2, 3, 4};
+  g.blob_scales["c2b"].scale = {9, 9, 9, 9};
+  EXPECT_EQ(AlignConcatChannelScales(&g, dims), (std::vector<std::string>{"c2b"}));
+  EXPECT_EQ(g.blob_scales["c2a"].scale, (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_EQ(g.blob_scales["c2b"].scale, (std::vector<float>{5, 6, 7, 8}));
+  g.blob_scales["cat"].scale = {2};
+  g.blob_scales["c2a"].scale = {1};
+  g.blob_scales["c2b"].scale = {3};
+  EXPECT_TRUE(AlignConcatChannelScales(&g, dims).empty());
+  EXPECT_EQ(g.blob_scales["c2b"].scale, (std::vector<float>{3}));
+}
+
 TEST(BlobStatsConcatTest, DerivedConcatEqualsAScanOfTheConcatenation) {
   std::mt19937 rng(8);
   std::normal_distribution<float> d(0.f, 3.f);

@@ -141,6 +141,39 @@ std::vector<std::string> MergeBlobScales(Graph* graph) {
   return marked;
 }
 
+std::vector<std::string> AlignConcatChannelScales(Graph* graph, const BlobDims& dims) {
+  std::vector<std::string> changed;
+  for (auto it = graph->layers.rbegin(); it != graph->layers.rend(); ++it) {
+    const Layer& l = *it;
+    if (l.type != LayerType::kConcat || l.outputs.size() != 1 || l.Params<AxisParams>().axis != 1) continue;
+    auto out = graph->blob_scales.find(l.outputs[0]);
+    if (out == graph->blob_scales.end()) continue;
+    const BlobScale& s = out->second;
+    bool per_channel = s.scale.size() > 1;
+    for (const auto& in : l.inputs) {
+      auto b = graph->blob_scales.find(in);
+      per_channel = per_channel || (b != graph->blob_scales.end() && b->second.scale.size() > 1);
+    }
+    int64_t total = 0;
+    for (const auto& in : l.inputs) total += dims.at(in).size() > 1 ? dims.at(in)[1] : 1;
+    if (!per_channel || static_cast<int64_t>(s.scale.size()) != total) continue;
+    int64_t offset = 0;
+    for (const auto& in : l.inputs) {
+      const int64_t c = dims.at(in).size() > 1 ? dims.at(in)[1] : 1;
+      BlobScale slice;
+      slice.scale.assign(s.scale.begin() + offset, s.scale.begin() + offset + c);
+      if (!s.zero_point.empty()) slice.zero_point.assign(s.zero_point.begin() + offset, s.zero_point.begin() + offset + c);
+      offset += c;
+      auto b = graph->blob_scales.find(in);
+      if (b == graph->blob_scales.end()) continue;
+      if (b->second.scale == slice.scale && b->second.zero_point == slice.zero_point) continue;
+      b->second = std::move(slice);
+      changed.push_back(in);
+    }
+  }
+  return changed;
+}
+
 std::vector<std::string> ShareScaleThroughPads(Graph* graph) {
   std::vector<std::string> changed;
   for (const auto& l : graph->layers) {

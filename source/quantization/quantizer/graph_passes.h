@@ -41,4 +41,10 @@ std::vector<std::string> MergeBlobScales(Graph* graph);
 // being rounded twice, and our engine copies bytes (PadInt8). Returns the output blobs whose scale changed.
 std::vector<std::string> ShareScaleThroughPads(Graph* graph);
 
+// TNN's int8 Concat copies bytes when any scale is per channel (tnn_format.md §C.8): each input channel must then
+// have the scale of the output channel it lands in. Scales chosen per blob (-b auto with -t 0) can differ there, so
+// each channel-axis Concat's inputs take their slices of its output's scales (outermost Concat first, so a Concat
+// of Concats passes the slices on). Returns the input blobs whose scales changed.
+std::vector<std::string> AlignConcatChannelScales(Graph* graph, const BlobDims& dims);
+
 }  // namespace qt

@@ -403,6 +403,15 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   }
   for (auto& [name, s] : scales) g.blob_scales[name] = std::move(s);
   for (const auto& [name, p] : plan) result->blob_methods[name] = p.method;
+  if (!options.tnn_compat) {
+    const auto aligned = AlignConcatChannelScales(&g, dims);
+    if (!aligned.empty()) {
+      std::string names;
+      for (const auto& b : aligned) names += (names.empty() ? "" : ", ") + b;
+      cb.note("note: " + std::to_string(aligned.size()) + " Concat inputs take their slices of the Concat's " +
+              "per-channel scales, since TNN's int8 Concat copies their bytes: " + names);
+    }
+  }
 
   const auto weights_start = std::chrono::steady_clock::now();
   const Graph simplified = g;
