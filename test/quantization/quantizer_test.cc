@@ -816,47 +816,6 @@ TEST(AdaptiveRoundTest, UncorrelatedInputsKeepNearestAndIdenticalInputsShareTheE
   EXPECT_EQ(q[2], -2);
 }
 
-// A Pad between int8 layers (SmallCnn's conv2b reading relu1's output through a 1-pixel Pad instead of its own
-// padding): its output takes its input's scale, the convolution reading it is quantized with that scale, and the
-// engine's int8 Pad (no callback) gives the bytes the float path between two reformats gives (with a callback),
-// both with the shared scale (a copy) and with another one (the requantization table).
-TEST_F(QuantizerTest, PadSharesItsInputsScaleAndItsInt8PathEqualsTheFloatPath) {
-  Graph g = SmallCnn();
-  PadParams pad;
-  pad.pad_t = pad.pad_b = pad.pad_l = pad.pad_r = 1;
-  g.layers.insert(g.layers.begin() + 2, MakeLayer(LayerType::kPad, "Pad", "pad", {"r1"}, {"pr1"}, pad));
-  for (auto& l : g.layers) {
-    if (l.name == "conv2b") {
-      l.inputs = {"pr1"};
-      auto p = l.Params<ConvParams>();
-      p.pad_h = p.pad_w = 0;
-      l.params = p;
-    }
-  }
-  g.RefreshBlobNames();
-  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 6);
-  QuantizeResult r;
-  const Status st = QuantizeGraph(g, samples, {}, {}, &r);
-  ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_EQ(r.graph.blob_scales.at("pr1").scale, r.graph.blob_scales.at("r1").scale);
-  EXPECT_EQ(r.weight_input_scales.at("conv2b"), r.graph.blob_scales.at("r1").scale[0]);
-  SampleTensors in;
-  ASSERT_TRUE(LoadSample(samples[0], {{"data", {1, 3, 12, 12}}}, {}, &in).ok());
-  for (float factor : {1.f, 1.37f}) {
-    Graph q = r.graph;
-    for (float& v : q.blob_scales.at("pr1").scale) v *= factor;
-    Net net;
-    ASSERT_TRUE(net.Init(q).ok());
-    ASSERT_TRUE(net.SetInput("data", in.at("data")).ok());
-    Tensor int8_pad, float_pad;
-    ASSERT_TRUE(net.Forward().ok());
-    ASSERT_TRUE(net.GetBlob("out", &int8_pad).ok());
-    ASSERT_TRUE(net.Forward([](const Layer&, const std::vector<const Tensor*>&) { return Status::Ok(); }).ok());
-    ASSERT_TRUE(net.GetBlob("out", &float_pad).ok());
-    EXPECT_EQ(int8_pad.data, float_pad.data) << "pr1 scale x" << factor;
-  }
-}
-
 TEST_F(QuantizerTest, ForwardLayerByLayerEqualsForwardAndResourcesCanBeReplaced) {
   const auto samples = WriteSmallCnnInputs(dir_ / "calib", 4);
   QuantizeResult r;

@@ -117,20 +117,6 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
     feeds_next_only_[i] = l.outputs.size() == 1 && next.inputs.size() == 1 && next.inputs[0] == l.outputs[0] &&
                           readers[l.outputs[0]] == 1;
   }
-  std::map<std::string, std::vector<size_t>> consumers;
-  for (size_t i = 0; i < graph_.layers.size(); ++i) {
-    for (const auto& n : graph_.layers[i].inputs) consumers[n].push_back(i);
-  }
-  exact_int8_.assign(graph_.layers.size(), false);
-  for (size_t i = 0; i < graph_.layers.size(); ++i) {
-    const Layer& l = graph_.layers[i];
-    if (!execs_[i]->forwards_int8_exactly() || l.inputs.size() != 1 || l.outputs.size() != 1) continue;
-    const std::string& out = l.outputs[0];
-    const auto& readers_of = consumers[out];
-    exact_int8_[i] = FindBlob(out)->scale && !readers_of.empty() &&
-                     std::find(graph_.outputs.begin(), graph_.outputs.end(), out) == graph_.outputs.end() &&
-                     std::all_of(readers_of.begin(), readers_of.end(), [&](size_t r) { return execs_[r]->is_int8(); });
-  }
   release_after_.assign(graph_.layers.size(), {});
   for (const auto& [name, i] : last_use) release_after_[i].push_back(FindBlob(name));
   free_float_.clear();
@@ -249,18 +235,6 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
         b->has_int8 = true;
         b->has_float = false;
       }
-    } else if (!callback && exact_int8_[i] && ins[0]->has_int8 && !ins[0]->has_float &&
-               ins[0]->q.scales.size() == 1 && outs[0]->scale->scale.size() == 1) {
-      // Between int8 layers: the bytes dequantize → Forward → quantize would give, without the floats. A callback
-      // sees float outputs, which only the float path has.
-      Blob* b = outs[0];
-      b->q.dims = b->dims;
-      Provide(&free_int8_, DimsCount(b->dims), &b->q.data);
-      b->q.scales = b->scale->scale;
-      b->q.zero_points = b->scale->zero_point;
-      QT_RETURN_IF_ERROR(exec->ForwardInt8Exactly(ins[0]->q, &b->q).WithContext("layer '" + layer.name + "'"));
-      b->has_int8 = true;
-      b->has_float = false;
     } else {
       std::vector<const Tensor*> fin;
       std::vector<Tensor*> fout;

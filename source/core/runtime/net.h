@@ -87,9 +87,6 @@ class Net {
   // run fused (ConvFp32::RunWithDepthwise), the blobs between them never written. RunFused returns the number of
   // layers it ran from layer i on (0: none), before `end`.
   std::vector<bool> feeds_next_only_;
-  // Layer i is a float layer that runs exactly on int8 values (LayerExec::forwards_int8_exactly), its output has a
-  // scale and only int8 layers read it: it runs on int8 wherever its input is an int8 value.
-  std::vector<bool> exact_int8_;
   size_t RunFused(size_t i, size_t end);
   Status PrepareLayer(size_t i);
   bool tnn_naive_ = false;

@@ -1,7 +1,6 @@
 #include "quantization/quantizer/graph_passes.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace qt {
 
@@ -170,27 +169,6 @@ std::vector<std::string> AlignConcatChannelScales(Graph* graph, const BlobDims& 
       b->second = std::move(slice);
       changed.push_back(in);
     }
-  }
-  return changed;
-}
-
-std::vector<std::string> ShareScaleThroughPads(Graph* graph) {
-  std::vector<std::string> changed;
-  for (const auto& l : graph->layers) {
-    if (l.type != LayerType::kPad || l.inputs.size() != 1 || l.outputs.size() != 1) continue;
-    const auto& p = l.Params<PadParams>();
-    auto in = graph->blob_scales.find(l.inputs[0]);
-    auto out = graph->blob_scales.find(l.outputs[0]);
-    if (in == graph->blob_scales.end() || out == graph->blob_scales.end()) continue;
-    const BlobScale& s = in->second;
-    // Per-channel scales carry over only where the channels do.
-    if (s.scale.size() != out->second.scale.size() || (s.scale.size() > 1 && p.pad_c_begin + p.pad_c_end > 0)) continue;
-    const bool constant_fits = std::all_of(s.scale.begin(), s.scale.end(), [&](float v) {
-      return v > 0.f && std::fabs(p.value) <= 127 * v;
-    });
-    if (!constant_fits || (out->second.scale == s.scale && out->second.zero_point == s.zero_point)) continue;
-    out->second = s;
-    changed.push_back(l.outputs[0]);
   }
   return changed;
 }

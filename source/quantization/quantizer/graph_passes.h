@@ -35,12 +35,6 @@ std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims);
 // chains (ReLU → MaxPool). Returns the names of the layers marked.
 std::vector<std::string> MergeBlobScales(Graph* graph);
 
-// A Pad stays float in TNN's runtime, between a dequantization of its input and a quantization of its output. Its
-// output holds its input's values and the constant, so it takes its input's scale (where both blobs have scales of
-// the same length and the constant is within the input's range): each byte then comes back unchanged instead of
-// being rounded twice, and our engine copies bytes (PadInt8). Returns the output blobs whose scale changed.
-std::vector<std::string> ShareScaleThroughPads(Graph* graph);
-
 // TNN's int8 Concat copies bytes when any scale is per channel (tnn_format.md §C.8): each input channel must then
 // have the scale of the output channel it lands in. Scales chosen per blob (-b auto with -t 0) can differ there, so
 // each channel-axis Concat's inputs take their slices of its output's scales (outermost Concat first, so a Concat

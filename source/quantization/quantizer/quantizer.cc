@@ -451,19 +451,6 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
     if (in.size() == 1) result->weight_input_scales[l->name] = in[0];
   }
   MergeBlobScales(&g);
-  if (!options.tnn_compat) {
-    for (const std::string& blob : ShareScaleThroughPads(&g)) {
-      // Its consumers' weights carry the scale the blob had (non-depthwise ones fold it in): quantized again.
-      for (const Layer* c : g.Consumers(blob)) {
-        if (!c->quantized || (c->type != LayerType::kConvolution && c->type != LayerType::kInnerProduct)) continue;
-        g.resources[c->name] = simplified.resources.at(c->name);
-        QT_RETURN_IF_ERROR(c->type == LayerType::kConvolution ? QuantizeConv(g, *c, options)
-                                                              : QuantizeInnerProduct(g, *c, options));
-        const auto& in = g.blob_scales.at(c->inputs[0]).scale;
-        if (in.size() == 1) result->weight_input_scales[c->name] = in[0];
-      }
-    }
-  }
   result->timings.push_back({"weights", SecondsSince(weights_start)});
   if (options.refine_auto) {
     const auto refine_start = std::chrono::steady_clock::now();
