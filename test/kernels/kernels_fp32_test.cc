@@ -518,8 +518,9 @@ TEST(PoolFp32Test, FastMatchesReferenceAndCaffeAverageDivisor) {
 // a kernel larger than the input, a global window, odd sizes, pad 2 with a 2x2 kernel (the first window lies
 // entirely in the padding), and 3x3 stride 2 on short rows with an odd flat offset (pad 1, even width) and on long
 // rows (the fast path's whole-plane and per-row forms), and a global window on 37 planes (two blocks of 16 and a
-// remainder). Max pooling is exact and the fast average sums every plane in the reference's order: fast and
-// reference agree bit for bit.
+// remainder); 3x3 stride 2 on SqueezeNet's 55x55 and 27x27, and on rows of 1, 2, 16, 17, 33 inner windows and of 32
+// with a pad (the AVX-512 row kernel's full and partial vectors of 16 windows). Max pooling is exact and the fast
+// average sums every plane in the reference's order: fast and reference agree bit for bit.
 TEST(PoolFp32Test, FastIsExactOnCuratedShapes) {
   auto make = [](int c, int h, int w, int k, int s, int pad, PoolType type) {
     Pool2dParams p{1, c, h, w, 0, 0, k, k, s, s, pad, pad, pad, pad, type, true};
@@ -534,7 +535,9 @@ TEST(PoolFp32Test, FastIsExactOnCuratedShapes) {
     for (const auto& p : {make(3, 113, 113, 3, 2, 0, type), make(2, 8, 8, 2, 2, 0, type), make(4, 7, 9, 3, 1, 1, type),
                           make(2, 3, 3, 5, 1, 2, type), make(3, 6, 5, 6, 1, 0, type), make(2, 11, 13, 3, 2, 1, type),
                           make(2, 5, 4, 2, 1, 2, type), make(2, 12, 10, 3, 2, 1, type), make(2, 9, 150, 3, 2, 0, type),
-                          make(37, 7, 7, 7, 1, 0, type)}) {
+                          make(37, 7, 7, 7, 1, 0, type), make(2, 55, 55, 3, 2, 0, type), make(2, 27, 27, 3, 2, 0, type),
+                          make(1, 3, 3, 3, 2, 0, type), make(2, 6, 5, 3, 2, 0, type), make(2, 6, 34, 3, 2, 0, type),
+                          make(2, 6, 35, 3, 2, 0, type), make(2, 7, 67, 3, 2, 0, type), make(2, 7, 67, 3, 2, 1, type)}) {
       const auto in = Random(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
       std::vector<float> ref(size_t{1} * p.channels * p.out_h * p.out_w, 7.f), fast(ref.size(), -7.f);
       Pool2dFp32Ref(p, in.data(), ref.data());
