@@ -98,6 +98,10 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 300, 1, 1, 37, 1, 1, 1, 0, 1, 1, Activation::kRelu),
       MakeConv(1, 64, 1, 1, 64, 1, 1, 1, 0, 1, 4, Activation::kRelu6),
       MakeConv(1, 16, 3, 3, 20, 3, 3, 1, 0, 1, 1, Activation::kNone),
+      // MobileNetV2's 7x7 1x1 layers at reduced depth: a grid of 49 columns, whose last tile has 17 (16 in a
+      // vector, the last in the 8-row extra vector), with row counts off the row tile.
+      MakeConv(1, 40, 7, 7, 21, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 24, 7, 7, 8, 1, 1, 1, 0, 1, 1, Activation::kNone),
   };
 }
 
@@ -418,7 +422,9 @@ TEST(Fp32MicroKernelTest, EveryKernelMatchesPlainGemm) {
   for (const Fp32MicroKernel* mk : kernels) {
     for (const int64_t m : {int64_t{mk->mr} - 1, 2 * int64_t{mk->mr} + 3}) {
       for (const int64_t k : {1, 7, 33}) {
-        for (const int64_t out_w : {int64_t{5}, int64_t{mk->nr}, 2 * int64_t{mk->nr} + 7}) {
+        // 27: a grid of 81 columns, whose last tile on the 32-column kernel has 17 (its one-vector-plus-a-column
+        // tail when the grid is contiguous).
+        for (const int64_t out_w : {int64_t{5}, int64_t{27}, int64_t{mk->nr}, 2 * int64_t{mk->nr} + 7}) {
           for (const int64_t extra : {0, 2}) {
             const int64_t grid_w = out_w + extra, rows_out = 3, n = rows_out * grid_w;
             const int64_t ldb = n + 3, out_stride = rows_out * out_w + 5;
