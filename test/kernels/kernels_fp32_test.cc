@@ -259,6 +259,50 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
   EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_other));
 }
 
+// A convolution and the 3x3 stride-2 max pooling after it, fused (RunWithMaxPool), give exactly what Run and
+// Pool2dFp32 give, at 1 and 2 threads: SqueezeNet's 3-channel stride-2 stem with ReLU (the shifted phase planes),
+// a 3x3 stride-1 pad-1 convolution (shifted, stride 1) with ReLU6, a 1x1 one on the input itself with output
+// channels off the row tile and odd sizes, batch 2; the pooled height is not a multiple of the strip, and with one
+// thread the strips of a run carry their shared row. Poolings with a window outside the input or another window
+// are not fused.
+TEST(ConvFp32Test, ConvThenMaxPoolFusedMatchesTwoRuns) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the fused path runs on AVX-512";
+  const std::vector<Conv2dParams> convs = {MakeConv(1, 3, 131, 133, 64, 3, 3, 2, 0, 1, 1, Activation::kRelu),
+                                           MakeConv(1, 5, 61, 57, 80, 3, 3, 1, 1, 1, 1, Activation::kRelu6),
+                                           MakeConv(2, 8, 63, 67, 75, 1, 1, 1, 0, 1, 1, Activation::kNone)};
+  uint32_t seed = 900;
+  for (const Conv2dParams& p : convs) {
+    const auto in = Random(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+    const auto w = Random(size_t{1} * p.out_c * p.in_c * p.kernel_h * p.kernel_w, seed++);
+    const auto b = Random(p.out_c, seed++);
+    Pool2dParams q{p.batch, p.out_c, p.out_h, p.out_w, (p.out_h - 3) / 2 + 1, (p.out_w - 3) / 2 + 1, 3, 3, 2, 2,
+                   0, 0, 0, 0, PoolType::kMax, true};
+    ConvFp32 conv;
+    conv.Init(p, w.data(), b.data(), Fp32Isa::kAvx512, ConvAlgo::kDirect);
+    ASSERT_TRUE(conv.FusesWithMaxPool(q)) << Describe(p);
+    std::vector<float> mid(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w);
+    std::vector<float> two(size_t{1} * p.batch * p.out_c * q.out_h * q.out_w, 7.f);
+    conv.Run(in.data(), mid.data());
+    Pool2dFp32(q, mid.data(), two.data());
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      std::vector<float> fused(two.size(), -7.f);
+      conv.RunWithMaxPool(q, in.data(), fused.data());
+      EXPECT_EQ(fused, two) << Describe(p) << ", " << threads << " threads";
+    }
+    Pool2dParams padded = q;
+    padded.pad_top = padded.pad_left = 1;
+    EXPECT_FALSE(conv.FusesWithMaxPool(padded));
+    Pool2dParams ceil = q;
+    ceil.out_w += 1;
+    EXPECT_FALSE(conv.FusesWithMaxPool(ceil));
+    Pool2dParams average = q;
+    average.type = PoolType::kAvg;
+    EXPECT_FALSE(conv.FusesWithMaxPool(average));
+  }
+  SetNumThreads(2);
+}
+
 TEST(ConvFp32Test, FreeFunctionMatchesReference) {
   uint32_t seed = 50;
   for (const auto& p : ConvCases()) {

@@ -1,6 +1,7 @@
 // ConvFp32: packing, work partition and instruction-set dispatch around the micro-kernels of gemm_fp32_*.cc.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "core/base/parallel.h"
 #include "core/kernels/gemm_fp32_isa.h"
@@ -391,6 +392,83 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
 #endif
     }
   });
+}
+
+bool ConvFp32::FusesWithMaxPool(const Pool2dParams& q) const {
+  const Conv2dParams& p = p_;
+  return isa_ == Fp32Isa::kAvx512 && algo_ == ConvAlgo::kDirect && !depthwise_ && p.group == 1 &&
+         q.type == PoolType::kMax && q.batch == p.batch && q.channels == p.out_c && q.in_h == p.out_h &&
+         q.in_w == p.out_w && q.kernel_h == 3 && q.kernel_w == 3 && q.stride_h == 2 && q.stride_w == 2 &&
+         q.pad_top == 0 && q.pad_left == 0 && q.in_h >= 3 && q.in_w >= 3 && q.out_h == (q.in_h - 3) / 2 + 1 &&
+         q.out_w == (q.in_w - 3) / 2 + 1 && int64_t{p.out_c} * p.out_h * p.out_w * 4 > 2 * kFusedStripBytes;
+}
+
+void ConvFp32::RunWithMaxPool(const Pool2dParams& q, const float* in, float* out) const {
+#if QT_X86_KERNELS
+  const Conv2dParams& p = p_;
+  const Fp32MicroKernel& mk = *kernel_;
+  const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_w = p.out_w, pool_hw = int64_t{q.out_h} * q.out_w;
+  const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
+  const int64_t buffer_size = plan_.BufferSize(mk.nr);
+  float* planes = direct ? nullptr : Scratch(buffer_size);
+  if (!direct) std::fill(planes + plan_.channels * plan_.plane, planes + buffer_size, 0.f);
+  // Pooled rows per strip: the 2·rows + 1 convolution rows they read within the budget.
+  const int64_t strip =
+      std::clamp<int64_t>((kFusedStripBytes / (4 * int64_t{p.out_c} * out_w) - 1) / 2, 1, q.out_h);
+  const int64_t cap = 2 * strip + 1, strips = (q.out_h + strip - 1) / strip;
+  const int64_t row_blocks = (p.out_c + mk.mr - 1) / mk.mr;
+  constexpr float kLow = -std::numeric_limits<float>::max();  // Pool2dFp32's start
+  for (int n = 0; n < p.batch; ++n) {
+    const float* src = in + int64_t{n} * p.in_c * in_hw;
+    if (!direct) {
+      ParallelFor(plan_.channels, [&](int64_t c0, int64_t c1) {
+        BuildPlanes<float>(p, plan_, src, nullptr, c0, c1, planes);
+      });
+    }
+    ParallelFor(strips, [&](int64_t s0, int64_t s1) {
+      float* rows = Scratch(int64_t{p.out_c} * cap * out_w, kFusedRows);
+      Fp32Gemm gemm;
+      gemm.a = packed_.data();
+      gemm.koff = koff_.data();
+      gemm.k = plan_.k();
+      gemm.m = p.out_c;
+      gemm.bias = bias_.data();
+      gemm.activation = ActivationCode(p.activation);
+      gemm.out_stride = cap * out_w;
+      gemm.grid_w = plan_.grid_w;
+      gemm.out_w = out_w;
+      for (int64_t s = s0; s < s1; ++s) {
+        const int64_t py0 = s * strip, py1 = std::min<int64_t>(q.out_h, py0 + strip);
+        // Buffer row r is convolution row 2·py0 + r; the first strip of a thread's run computes its row 0, the
+        // others take it from the previous strip's last row.
+        const int64_t first = s == s0 ? 0 : 1, end = 2 * (py1 - py0) + 1;
+        if (first == 1) {
+          for (int c = 0; c < p.out_c; ++c) {
+            float* plane = rows + c * cap * out_w;
+            std::memcpy(plane, plane + 2 * strip * out_w, sizeof(float) * out_w);
+          }
+        }
+        gemm.b = (direct ? src : planes) + (2 * py0 + first) * plan_.grid_w;
+        gemm.n = (end - first) * plan_.grid_w;
+        gemm.out = rows + first * out_w;
+        for (int64_t j0 = 0; j0 < gemm.n; j0 += mk.nr) {
+          for (int64_t rb = 0; rb < row_blocks; ++rb) mk.tile(gemm, rb, j0);
+        }
+        for (int c = 0; c < p.out_c; ++c) {
+          const float* plane = rows + c * cap * out_w;
+          float* dst = out + (int64_t{n} * p.out_c + c) * pool_hw;
+          for (int64_t py = py0; py < py1; ++py) {
+            MaxPool3x3s2RowAvx512(plane + 2 * (py - py0) * out_w, out_w, kLow, q.out_w, dst + py * q.out_w);
+          }
+        }
+      }
+    });
+  }
+#else
+  (void)q;
+  (void)in;
+  (void)out;
+#endif
 }
 
 void Conv2dFp32(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out) {

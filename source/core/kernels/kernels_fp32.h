@@ -59,6 +59,7 @@ ConvAlgo ChooseConvAlgo(const Conv2dParams& p, Fp32Isa isa);
 // depthwise convolutions take a per-channel vector loop; 3x3 stride-1 layers may take Winograd F(4x4, 3x3).
 // Matches Conv2dFp32Ref within float rounding; each output is summed in a fixed order, so results do not depend
 // on the thread count.
+struct Pool2dParams;
 class ConvFp32 {
  public:
   // `algo` kWinograd where WinogradApplies is false falls back to kDirect; algo() tells the path taken.
@@ -81,6 +82,13 @@ class ConvFp32 {
   // and project.Run of it lands in `out` (then project's output). Every value is computed as Run computes it, so
   // the output is the separate runs' bit for bit, whatever the thread count.
   void RunWithDepthwise(const ConvFp32& dw, const float* in, float* out, const ConvFp32* project = nullptr) const;
+  // A direct ungrouped convolution on the AVX-512 GEMM whose output (over 1 MB) feeds a 3x3 stride-2 max pooling
+  // `q` with every window inside it (SqueezeNet's conv1 and pool1).
+  bool FusesWithMaxPool(const Pool2dParams& q) const;
+  // Run(in, mid) then Pool2dFp32(q, mid, out) without `mid`: strips of the pooling's output rows, the convolution
+  // rows they read computed into a per-thread buffer and pooled there while in cache; the row two strips share is
+  // carried over, not recomputed. Every value is what the two runs give, whatever the thread count.
+  void RunWithMaxPool(const Pool2dParams& q, const float* in, float* out) const;
 
  private:
   void InitWinograd(const float* weights);

@@ -2,6 +2,7 @@
 
 #include "core/layers/axis_layers.h"
 #include "core/layers/layer.h"
+#include "core/layers/pooling.h"
 #include "core/runtime/reformat.h"
 #include "core/runtime/tnn_fusions.h"
 
@@ -115,6 +116,15 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
     const Layer &l = graph_.layers[i], &next = graph_.layers[i + 1];
     feeds_next_only_[i] = l.outputs.size() == 1 && next.inputs.size() == 1 && next.inputs[0] == l.outputs[0] &&
                           readers[l.outputs[0]] == 1;
+  }
+  pool_after_.clear();
+  for (size_t i = 0; i + 1 < graph_.layers.size(); ++i) {
+    const Layer& next = graph_.layers[i + 1];
+    if (!feeds_next_only_[i] || next.type != LayerType::kPooling || next.quantized) continue;
+    const PoolParams& pp = next.Params<PoolParams>();
+    Pool2dParams q;
+    if (pp.is_adaptive || !MakePool2dParams(pp, blob_dims_.at(next.inputs[0]), true, &q).ok()) continue;
+    pool_after_[i] = q;
   }
   release_after_.assign(graph_.layers.size(), {});
   for (const auto& [name, i] : last_use) release_after_[i].push_back(FindBlob(name));
@@ -328,6 +338,16 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
 size_t Net::RunFused(size_t i, size_t end) {
   if (i + 1 >= end || !feeds_next_only_[i]) return 0;
   const ConvFp32* a = execs_[i]->fp32_conv();
+  const auto pool = pool_after_.find(i);
+  if (a && pool != pool_after_.end() && a->FusesWithMaxPool(pool->second)) {
+    Blob* in = FindBlob(graph_.layers[i].inputs[0]);
+    Blob* out = FindBlob(graph_.layers[i + 1].outputs[0]);
+    if (!in->NeedFloat(&free_float_).ok()) return 0;
+    a->RunWithMaxPool(pool->second, in->f.data.data(), FloatOutput(out));
+    out->has_float = !concat_slot_.count(out);
+    out->has_int8 = false;
+    return 2;
+  }
   const ConvFp32* b = execs_[i + 1]->fp32_conv();
   if (!a || !b || !a->FusesWithDepthwise(*b)) return 0;
   const ConvFp32* c = i + 2 < end && feeds_next_only_[i + 1] ? execs_[i + 2]->fp32_conv() : nullptr;

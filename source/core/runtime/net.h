@@ -10,6 +10,7 @@
 #include "core/base/tensor.h"
 #include "core/graph/graph.h"
 #include "core/graph/shape_inference.h"
+#include "core/kernels/kernels_fp32.h"
 
 namespace qt {
 
@@ -83,6 +84,9 @@ class Net {
   // run fused (ConvFp32::RunWithDepthwise), the blobs between them never written. RunFused returns the number of
   // layers it ran from layer i on (0: none), before `end`.
   std::vector<bool> feeds_next_only_;
+  // The same for a float convolution and the max pooling after it (ConvFp32::RunWithMaxPool): the pooling's
+  // parameters by the convolution's layer index, where the next layer is a float Pooling.
+  std::map<size_t, Pool2dParams> pool_after_;
   size_t RunFused(size_t i, size_t end);
   // A float Concat along channels of a batch-1 blob whose inputs are each written by a float convolution and read
   // by the Concat alone: with recycling on and no callback, each convolution writes its output straight into its
