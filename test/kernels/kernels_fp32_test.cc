@@ -181,9 +181,10 @@ TEST(ConvFp32Test, EveryIsaMatchesReferenceOnCuratedShapes) {
 }
 
 // A 1x1 convolution and the depthwise one after it, fused (RunWithDepthwise), give exactly what the two Runs give,
-// and with a 1x1 projection after them what the three give, at 1 and 2 threads: MobileNetV2's expand + depthwise pairs at reduced size (stride 1 pad 1, TF's SAME stride 2
-// with the pad at the bottom, stride 2 pad 1), 5x5 stride 1 and 2, planes tall and wide enough for several strips
-// (the first and last with pad rows, middle ones reading input rows twice), batch 2, no activation.
+// and with a 1x1 projection after them what the three give, at 1 and 2 threads: MobileNetV2's expand + depthwise
+// pairs at reduced size (stride 1 pad 1, TF's SAME stride 2 with the pad at the bottom, stride 2 pad 1), 5x5
+// stride 1 and 2, planes tall and wide enough for several strips (the first and last with pad rows, middle ones
+// reading input rows twice), batch 2, no activation, and 3x3 stride-2 stems as the first convolution.
 TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
   if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the fused path runs on AVX-512";
   struct Pair {
@@ -201,12 +202,19 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
       pair(1, 16, 90, 100, 64, 3, 1, 1, 0, Activation::kRelu6, Activation::kRelu6),
       pair(1, 16, 112, 112, 96, 3, 2, 0, 1, Activation::kRelu6, Activation::kRelu6),
       pair(2, 3, 70, 90, 80, 5, 2, 2, 0, Activation::kNone, Activation::kNone),
+      // A 3x3 stride-2 stem on the shifted planes as the first convolution (batch 1): MobileNetV2's with TF's
+      // SAME pad and a 3x3 stride-1 depthwise layer, and one with pad 1, odd sizes and a stride-2 depthwise one.
+      Pair{MakeConv(1, 3, 224, 224, 32, 3, 3, 2, 0, 1, 1, Activation::kRelu6, 1),
+           MakeConv(1, 32, 112, 112, 32, 3, 3, 1, 1, 1, 32, Activation::kRelu6)},
+      Pair{MakeConv(1, 3, 161, 181, 40, 3, 3, 2, 1, 1, 1, Activation::kRelu),
+           MakeConv(1, 40, 81, 91, 40, 3, 3, 2, 0, 1, 40, Activation::kNone, 1)},
   };
   uint32_t seed = 800;
   for (const Pair& pr : pairs) {
     const Conv2dParams &e = pr.expand, &d = pr.dw;
     const auto in = Random(size_t{1} * e.batch * e.in_c * e.in_h * e.in_w, seed++);
-    const auto we = Random(size_t{1} * e.out_c * e.in_c, seed++), be = Random(e.out_c, seed++);
+    const auto we = Random(size_t{1} * e.out_c * e.in_c * e.kernel_h * e.kernel_w, seed++);
+    const auto be = Random(e.out_c, seed++);
     const auto wd = Random(size_t{1} * d.out_c * d.kernel_h * d.kernel_w, seed++), bd = Random(d.out_c, seed++);
     ConvFp32 expand, dw;
     expand.Init(e, we.data(), be.data());

@@ -303,7 +303,9 @@ bool ConvFp32::FusesWithDepthwise(const ConvFp32& dw) const {
   const Conv2dParams &e = p_, &d = dw.p_;
   // An intermediate within one strip's budget stays in cache between the two runs anyway, and one strip would
   // leave the other threads idle.
-  return algo_ == ConvAlgo::kDirect && !depthwise_ && plan_.layout == ConvPlan::Layout::kDirect && e.group == 1 &&
+  const bool layout = plan_.layout == ConvPlan::Layout::kDirect ||
+                      (plan_.layout == ConvPlan::Layout::kShifted && e.batch == 1);
+  return algo_ == ConvAlgo::kDirect && !depthwise_ && layout && e.group == 1 &&
          dw.grid_rows_ > 0 && d.batch == e.batch && d.in_c == e.out_c && d.in_h == e.out_h && d.in_w == e.out_w &&
          int64_t{e.out_c} * e.out_h * e.out_w * 4 > 2 * kFusedStripBytes;
 }
@@ -315,7 +317,8 @@ bool ConvFp32::FusesAfterDepthwise(const ConvFp32& dw, const ConvFp32& project) 
          q.in_c == d.out_c && q.in_h == d.out_h && q.in_w == d.out_w;
 }
 
-void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride) const {
+void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride,
+                              int64_t grid_w) const {
   const Fp32MicroKernel& mk = *kernel_;
   Fp32Gemm gemm;
   gemm.a = packed_.data();
@@ -329,6 +332,10 @@ void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, fl
   gemm.out = out;
   gemm.out_stride = out_stride;
   gemm.grid_w = gemm.out_w = n;
+  if (grid_w > 0) {
+    gemm.grid_w = grid_w;
+    gemm.out_w = p_.out_w;
+  }
   const int64_t row_blocks = (p_.out_c + mk.mr - 1) / mk.mr;
   for (int64_t rb = 0; rb < row_blocks; ++rb) {
     for (int64_t j0 = 0; j0 < n; j0 += mk.nr) mk.tile(gemm, rb, j0);
@@ -337,8 +344,20 @@ void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, fl
 
 void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out, const ConvFp32* project) const {
   const Conv2dParams &e = p_, &d = dw.p_;
-  const int64_t w = e.in_w, in_hw = int64_t{e.in_h} * w, out_hw = int64_t{d.out_h} * d.out_w;
+  const int64_t w = e.out_w, in_hw = int64_t{e.in_h} * e.in_w, out_hw = int64_t{d.out_h} * d.out_w;
   const int s = d.stride_h, kernel = d.kernel_h;
+  // A window on the shifted planes (batch 1): the planes of the whole input first; a strip's rows are then grid
+  // rows of them.
+  const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
+  float* planes = nullptr;
+  if (!direct) {
+    const int64_t buffer_size = plan_.BufferSize(kernel_->nr);
+    planes = Scratch(buffer_size);
+    std::fill(planes + plan_.channels * plan_.plane, planes + buffer_size, 0.f);
+    ParallelFor(plan_.channels, [&](int64_t c0, int64_t c1) {
+      BuildPlanes<float>(e, plan_, in, nullptr, c0, c1, planes);
+    });
+  }
   // Output rows per strip: as many as keep the rows their windows read within the budget.
   const int64_t budget_rows = std::max<int64_t>(kernel, kFusedStripBytes / (4 * int64_t{e.out_c} * w));
   // At least two strips per thread, so that the threads share the work evenly (any strip size gives the same
@@ -355,7 +374,10 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
       const int64_t r1 = std::clamp<int64_t>((oy1 - 1) * s - d.pad_top + kernel, r0, d.in_h);
       const int64_t rows = r1 - r0, plane = rows * w;
       float* mid = Scratch(std::max<int64_t>(1, e.out_c * plane), kFusedRows);
-      if (plane > 0) RunGemmColumns(in + n * e.in_c * in_hw + r0 * w, koff_.data(), plane, mid, plane);
+      if (plane > 0 && direct) RunGemmColumns(in + n * e.in_c * in_hw + r0 * w, koff_.data(), plane, mid, plane);
+      if (plane > 0 && !direct) {
+        RunGemmColumns(planes + r0 * plan_.grid_w, koff_.data(), rows * plan_.grid_w, mid, plane, plan_.grid_w);
+      }
 #if QT_X86_KERNELS
       Fp32DepthwiseGrid g;
       g.in_h = rows;

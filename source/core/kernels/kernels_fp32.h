@@ -69,9 +69,10 @@ class ConvFp32 {
   Fp32Isa isa() const { return isa_; }
   ConvAlgo algo() const { return algo_; }
 
-  // Whether this convolution and `dw`, which reads its whole output, can run as RunWithDepthwise: this one a
-  // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM whose output outgrows two strips (1 MB), `dw`
-  // a depthwise one on the grid kernel (AVX-512).
+  // Whether this convolution and `dw`, which reads its whole output, can run as RunWithDepthwise: this one an
+  // ungrouped convolution on the packed GEMM whose output outgrows two strips (1 MB), either 1x1 stride-1
+  // unpadded or, at batch 1, a window on the shifted planes (MobileNetV2's 3x3 stride-2 stem), `dw` a depthwise
+  // one on the grid kernel (AVX-512).
   bool FusesWithDepthwise(const ConvFp32& dw) const;
   // Whether `project`, which reads the whole output of `dw`, can be the third convolution of RunWithDepthwise: a
   // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM (an inverted residual block's projection).
@@ -95,7 +96,10 @@ class ConvFp32 {
   void InitDepthwiseGrid();
   // One GEMM of a 1x1 direct-layout convolution over `n` columns of B (row k at b + koff[k]), rows at
   // out + r·out_stride, on the calling thread.
-  void RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride) const;
+  // With grid_w > 0, the columns are a grid of rows of grid_w columns whose first p_.out_w are outputs (the
+  // shifted planes' layout); otherwise n contiguous outputs.
+  void RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride,
+                      int64_t grid_w = 0) const;
   void RunDepthwise(const float* in, float* out) const;
   void RunWinograd(const float* in, float* out) const;
 
