@@ -195,17 +195,34 @@ void ConvFp32::Run(const float* in, float* out) const {
       // the cache come from memory (conv10's 2 MB).
       const int64_t chunk_floats = chunk_rows * plan_.k() * mk.mr, group_floats = row_blocks * plan_.k() * mk.mr;
       ParallelFor(units, [&](int64_t u0, int64_t u1) {
+        // Unit v of a chunk is row block v % rows of the chunk and column block v / rows, stepped here without a
+        // division per tile (they cost a few percent of MobileNetV2's small GEMMs).
+        int64_t chunk = u0 / (chunk_rows * col_blocks), v = u0 - chunk * chunk_rows * col_blocks;
+        int64_t rows = 0, r = 0, c = 0, share = 0;
+        auto enter_chunk = [&] {
+          rows = std::min(chunk_rows, row_blocks - chunk * chunk_rows);
+          r = v % rows;
+          c = v / rows;
+          share = (chunk_floats + rows * col_blocks - 1) / (rows * col_blocks);
+        };
+        enter_chunk();
         for (int64_t u = u0; u < u1; ++u) {
-          const int64_t chunk = u / (chunk_rows * col_blocks);
-          const int64_t rows = std::min(chunk_rows, row_blocks - chunk * chunk_rows);
-          const int64_t v = u - chunk * chunk_rows * col_blocks;
           const int64_t next = (chunk + 1) * chunk_floats;
           if (next < group_floats) {
-            const int64_t share = (chunk_floats + rows * col_blocks - 1) / (rows * col_blocks);
             const int64_t begin = next + v * share, end = std::min({next + (v + 1) * share, next + chunk_floats, group_floats});
             for (int64_t i = begin; i < end; i += 16) __builtin_prefetch(gemm.a + i);
           }
-          mk.tile(gemm, chunk * chunk_rows + v % rows, (v / rows) * mk.nr);
+          mk.tile(gemm, chunk * chunk_rows + r, c * mk.nr);
+          ++v;
+          if (++r == rows) {
+            r = 0;
+            ++c;
+          }
+          if (v == rows * col_blocks && u + 1 < u1) {
+            ++chunk;
+            v = 0;
+            enter_chunk();
+          }
         }
       });
     }
