@@ -583,5 +583,44 @@ TEST(InnerProductInt8Test, HandComputed) {
   EXPECT_EQ(out, (std::vector<int8_t>{2, -2}));
 }
 
+// The int8 Pad against dequantize → PadFp32Ref → quantize, byte for byte: the same scale on both sides (copies),
+// another scale with zero points (the table), every mode, a constant that quantizes to a nonzero byte and one
+// that clips, batch 2, at 1 and 2 threads.
+TEST(PadInt8Test, EqualsDequantizePadQuantize) {
+  struct Case {
+    Dims dims;
+    PadParams4d pads;
+    std::vector<float> in_scale, out_scale;
+    std::vector<int8_t> in_zp, out_zp;
+  };
+  const std::vector<Case> cases = {
+      {{1, 24, 64, 64}, {0, 0, 0, 0, 0, 4, PadMode::kConstant, 0.f}, {0.05f}, {0.05f}, {0}, {0}},
+      {{1, 3, 7, 5}, {1, 2, 3, 1, 0, 0, PadMode::kConstant, 0.3f}, {0.02f}, {0.02f}, {0}, {0}},
+      {{2, 3, 7, 5}, {2, 1, 1, 3, 1, 2, PadMode::kConstant, -9.f}, {0.03f}, {0.011f}, {3}, {-2}},
+      {{1, 2, 6, 5}, {3, 2, 4, 4, 0, 0, PadMode::kReflect, 0.f}, {0.1f}, {0.07f}, {0}, {0}},
+      {{1, 2, 6, 5}, {3, 2, 7, 1, 0, 0, PadMode::kEdge, 0.f}, {0.1f}, {0.1f}, {0}, {5}},
+      {{1, 4, 3, 9}, {0, 0, 0, 0, 2, 2, PadMode::kConstant, 0.f}, {0.25f}, {0.5f}, {0}, {0}},
+  };
+  uint32_t seed = 900;
+  for (const auto& c : cases) {
+    const auto& p = c.pads;
+    const Int8Tensor in = MakeInt8(c.dims, RandomInt8(static_cast<size_t>(DimsCount(c.dims)), seed++), c.in_scale,
+                                   c.in_zp);
+    const Dims od = {c.dims[0], c.dims[1] + p.pad_c_begin + p.pad_c_end, c.dims[2] + p.pad_top + p.pad_bottom,
+                     c.dims[3] + p.pad_left + p.pad_right};
+    Int8Tensor ref = MakeInt8(od, std::vector<int8_t>(static_cast<size_t>(DimsCount(od)), 0), c.out_scale, c.out_zp);
+    PadInt8Ref(in, p, &ref);
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      Int8Tensor out = ref;
+      std::fill(out.data.begin(), out.data.end(), int8_t{77});
+      PadInt8(in, p, &out);
+      EXPECT_EQ(out.data, ref.data) << DimsToString(c.dims) << " mode " << static_cast<int>(p.mode) << ", "
+                                    << threads << " threads";
+    }
+  }
+  SetNumThreads(2);
+}
+
 }  // namespace
 }  // namespace qt

@@ -616,6 +616,18 @@ TEST(GraphPassesTest, HeadBlobsAreThoseNoInt8LayerReads) {
   h.RefreshBlobNames();
   ASSERT_TRUE(InferShapes(h, {}, &dims).ok());
   EXPECT_EQ(HeadBlobs(h, dims), (std::set<std::string>{"p", "g", "prob"}));
+  // A Concat fed by float layers alone stays float (as a detector's box heads after their Permute/Reshape), so
+  // the convolution outputs before those float layers are head blobs too.
+  Graph d = g;
+  d.layers.resize(2);
+  d.layers[1] = MakeLayer(LayerType::kSigmoid, "Sigmoid", "sa", {"c1"}, {"sa"});
+  d.layers.push_back(MakeLayer(LayerType::kSigmoid, "Sigmoid", "sb", {"c1"}, {"sb"}));
+  d.layers.push_back(MakeLayer(LayerType::kConcat, "Concat", "cat", {"sa", "sb"}, {"cat"}, AxisParams{1}));
+  d.outputs = {"cat"};
+  d.resources = {{"conv1", g.resources.at("conv1")}};
+  d.RefreshBlobNames();
+  ASSERT_TRUE(InferShapes(d, {}, &dims).ok());
+  EXPECT_EQ(HeadBlobs(d, dims), (std::set<std::string>{"c1", "sa", "sb", "cat"}));
 }
 
 TEST(BlobStatsConcatTest, DerivedConcatEqualsAScanOfTheConcatenation) {
@@ -752,11 +764,17 @@ TEST(AdaptiveRoundTest, NeverWorseThanNearestAndStaysBetweenTheTwoGridPoints) {
         for (size_t m = 0; m < k; ++m) h[i * k + j] += a[m * k + i] * a[m * k + j];
       }
     }
-    std::vector<int> q;
+    std::vector<int> q, q_in_place;
     AdaptiveRound(r, h, &q);
     const std::vector<int> nearest = Nearest(r);
     const double adaptive = RoundingObjective(q, r, h), plain = RoundingObjective(nearest, r, h);
     EXPECT_LE(adaptive, plain + 1e-9 * std::max(1.0, plain));
+    // The in-place form rounds the same way and reports both objectives (the final one from the running gradient).
+    double nearest_objective = -1, objective = -1;
+    AdaptiveRound(r, h.data(), &q_in_place, &nearest_objective, &objective);
+    EXPECT_EQ(q_in_place, q);
+    EXPECT_NEAR(nearest_objective, plain, 1e-9 * std::max(1.0, plain));
+    EXPECT_NEAR(objective, adaptive, 1e-9 * std::max(1.0, plain));
     better += adaptive < plain * (1 - 1e-9);
     for (size_t i = 0; i < k; ++i) {
       EXPECT_GE(q[i], -127);
@@ -779,6 +797,47 @@ TEST(AdaptiveRoundTest, UncorrelatedInputsKeepNearestAndIdenticalInputsShareTheE
   EXPECT_EQ(q[2], -2);
 }
 
+// A Pad between int8 layers (SmallCnn's conv2b reading relu1's output through a 1-pixel Pad instead of its own
+// padding): its output takes its input's scale, the convolution reading it is quantized with that scale, and the
+// engine's int8 Pad (no callback) gives the bytes the float path between two reformats gives (with a callback),
+// both with the shared scale (a copy) and with another one (the requantization table).
+TEST_F(QuantizerTest, PadSharesItsInputsScaleAndItsInt8PathEqualsTheFloatPath) {
+  Graph g = SmallCnn();
+  PadParams pad;
+  pad.pad_t = pad.pad_b = pad.pad_l = pad.pad_r = 1;
+  g.layers.insert(g.layers.begin() + 2, MakeLayer(LayerType::kPad, "Pad", "pad", {"r1"}, {"pr1"}, pad));
+  for (auto& l : g.layers) {
+    if (l.name == "conv2b") {
+      l.inputs = {"pr1"};
+      auto p = l.Params<ConvParams>();
+      p.pad_h = p.pad_w = 0;
+      l.params = p;
+    }
+  }
+  g.RefreshBlobNames();
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 6);
+  QuantizeResult r;
+  const Status st = QuantizeGraph(g, samples, {}, {}, &r);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(r.graph.blob_scales.at("pr1").scale, r.graph.blob_scales.at("r1").scale);
+  EXPECT_EQ(r.weight_input_scales.at("conv2b"), r.graph.blob_scales.at("r1").scale[0]);
+  SampleTensors in;
+  ASSERT_TRUE(LoadSample(samples[0], {{"data", {1, 3, 12, 12}}}, {}, &in).ok());
+  for (float factor : {1.f, 1.37f}) {
+    Graph q = r.graph;
+    for (float& v : q.blob_scales.at("pr1").scale) v *= factor;
+    Net net;
+    ASSERT_TRUE(net.Init(q).ok());
+    ASSERT_TRUE(net.SetInput("data", in.at("data")).ok());
+    Tensor int8_pad, float_pad;
+    ASSERT_TRUE(net.Forward().ok());
+    ASSERT_TRUE(net.GetBlob("out", &int8_pad).ok());
+    ASSERT_TRUE(net.Forward([](const Layer&, const std::vector<const Tensor*>&) { return Status::Ok(); }).ok());
+    ASSERT_TRUE(net.GetBlob("out", &float_pad).ok());
+    EXPECT_EQ(int8_pad.data, float_pad.data) << "pr1 scale x" << factor;
+  }
+}
+
 TEST_F(QuantizerTest, ForwardLayerByLayerEqualsForwardAndResourcesCanBeReplaced) {
   const auto samples = WriteSmallCnnInputs(dir_ / "calib", 4);
   QuantizeResult r;
@@ -795,6 +854,20 @@ TEST_F(QuantizerTest, ForwardLayerByLayerEqualsForwardAndResourcesCanBeReplaced)
   Tensor a, b;
   ASSERT_TRUE(whole.GetBlob("out", &a).ok());
   ASSERT_TRUE(stepped.GetBlob("out", &b).ok());
+  EXPECT_EQ(a.data, b.data);
+  // Releasing before each step what no later layer reads changes nothing downstream; the input and output stay.
+  Net lean;
+  ASSERT_TRUE(lean.Init(r.graph).ok());
+  ASSERT_TRUE(lean.SetInput("data", in.at("data")).ok());
+  for (size_t i = 0; i < lean.graph().layers.size(); ++i) {
+    lean.ReleaseBlobsBefore(i);
+    ASSERT_TRUE(lean.ForwardLayers(i, i + 1).ok());
+  }
+  const std::string first = lean.graph().layers[0].outputs[0];
+  EXPECT_TRUE(stepped.GetBlob(first, &b).ok());
+  EXPECT_FALSE(lean.GetBlob(first, &b).ok());
+  EXPECT_TRUE(lean.GetBlob("data", &b).ok());
+  ASSERT_TRUE(lean.GetBlob("out", &b).ok());
   EXPECT_EQ(a.data, b.data);
   // New weights for the last layer: running it again gives what a network built with them gives.
   auto ip = std::get<InnerProductResource>(r.graph.resources.at("fc"));

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/base/parallel.h"
+#include "core/kernels/pad_rows.h"
 #include "core/kernels/pool_max.h"
 
 
@@ -168,6 +169,39 @@ void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out) {
         dst[oy * p.out_w + ox] = static_cast<int8_t>(v);
       }
     }
+  }
+}
+
+namespace {
+
+// TNN's reformat arithmetic for one value of a per-tensor blob (reformat.cc, NaiveDequantBias / NaiveQuantBias).
+float DequantizeValue(int8_t q, float s, int zp) { return s * static_cast<float>(q - zp); }
+int8_t QuantizeValue(float x, float s, int zp) { return s == 0.f ? int8_t{0} : Float2Int8(x / s + static_cast<float>(zp)); }
+int ZeroPoint(const Int8Tensor& t) { return t.zero_points.empty() ? 0 : t.zero_points[0]; }
+
+}  // namespace
+
+void PadInt8Ref(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out) {
+  std::vector<float> x(in.data.size()), y(out->data.size());
+  for (size_t i = 0; i < x.size(); ++i) x[i] = DequantizeValue(in.data[i], in.scales[0], ZeroPoint(in));
+  PadFp32Ref(x.data(), in.dims, p, y.data());
+  for (size_t i = 0; i < y.size(); ++i) out->data[i] = QuantizeValue(y[i], out->scales[0], ZeroPoint(*out));
+}
+
+void PadInt8(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out) {
+  int8_t table[256];
+  bool identity = true;
+  for (int q = -128; q < 128; ++q) {
+    table[q + 128] = QuantizeValue(DequantizeValue(static_cast<int8_t>(q), in.scales[0], ZeroPoint(in)),
+                                   out->scales[0], ZeroPoint(*out));
+    identity = identity && table[q + 128] == q;
+  }
+  const int8_t fill = QuantizeValue(p.value, out->scales[0], ZeroPoint(*out));
+  // With the same scale on both sides (what the quantizer gives a Pad) the rows are plain copies.
+  if (identity) {
+    PadRows(in.data.data(), in.dims, p, fill, [](int8_t q) { return q; }, out->data.data());
+  } else {
+    PadRows(in.data.data(), in.dims, p, fill, [&table](int8_t q) { return table[q + 128]; }, out->data.data());
   }
 }
 

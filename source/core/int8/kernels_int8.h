@@ -178,6 +178,14 @@ void AddInt8Ref(const std::vector<const Int8Tensor*>& in, Int8Tensor* out);
 void ConcatInt8Ref(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out);
 void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out);
 
+// A float Pad between int8 layers, run on the int8 values: TNN's runtime dequantizes the input (s_in·(q − zp_in)),
+// pads the floats and quantizes the result with the output's scale. With one scale per tensor on both sides every
+// copied byte goes through that expression once per byte value (a 256-entry table) and the constant is quantized
+// once, so the bytes equal that path's. `out` has its dims, scales and zero points set and its data sized.
+void PadInt8(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out);
+// The twin: dequantize every value, PadFp32Ref, quantize every value.
+void PadInt8Ref(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out);
+
 // TNN NaivePooling on int8: max starts at −127 (not −128) and takes the window clipped to the input; average
 // divides the int32 sum of the clipped window by its size (C integer division). The fast version is a separable
 // max over rows then columns (exact) and the reference per plane for average, planes in parallel.

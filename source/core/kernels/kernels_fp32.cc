@@ -9,6 +9,7 @@
 
 #include "core/base/parallel.h"
 #include "core/kernels/gemm_fp32_isa.h"
+#include "core/kernels/pad_rows.h"
 #include "core/kernels/pool_max.h"
 
 namespace qt {
@@ -489,43 +490,7 @@ void PadFp32Ref(const float* in, const Dims& d, const PadParams4d& p, float* out
 }
 
 void PadFp32(const float* in, const Dims& d, const PadParams4d& p, float* out) {
-  const int n = d[0], c = d[1], h = d[2], w = d[3];
-  const int oc = c + p.pad_c_begin + p.pad_c_end, oh = h + p.pad_top + p.pad_bottom, ow = w + p.pad_left + p.pad_right;
-  // Source index of an output index along one axis, -1 where the constant goes.
-  auto source = [&](int i, int size) {
-    if (i >= 0 && i < size) return i;
-    if (p.mode == PadMode::kConstant) return -1;
-    if (p.mode == PadMode::kEdge) return std::min(std::max(i, 0), size - 1);
-    if (size == 1) return 0;
-    const int period = 2 * (size - 1);
-    const int r = ((i % period) + period) % period;
-    return r < size ? r : period - r;
-  };
-  // Rows are built from a copy of the source row's middle and the border columns, mapped once for all rows.
-  std::vector<int> border_x;
-  for (int x = 0; x < p.pad_left; ++x) border_x.push_back(source(x - p.pad_left, w));
-  for (int x = p.pad_left + w; x < ow; ++x) border_x.push_back(source(x - p.pad_left, w));
-  ParallelFor(int64_t{n} * oc, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const int b = static_cast<int>(plane / oc), z = static_cast<int>(plane % oc);
-      float* dst_plane = out + plane * oh * ow;
-      const int sc = source(z - p.pad_c_begin, c);
-      for (int y = 0; y < oh; ++y) {
-        float* dst = dst_plane + int64_t{y} * ow;
-        const int sy = source(y - p.pad_top, h);
-        if (sc < 0 || sy < 0) {
-          std::fill(dst, dst + ow, p.value);
-          continue;
-        }
-        const float* src = in + ((int64_t{b} * c + sc) * h + sy) * w;
-        std::copy(src, src + w, dst + p.pad_left);
-        for (int x = 0; x < p.pad_left; ++x) dst[x] = border_x[x] < 0 ? p.value : src[border_x[x]];
-        for (int x = p.pad_left + w, k = p.pad_left; x < ow; ++x, ++k) {
-          dst[x] = border_x[k] < 0 ? p.value : src[border_x[k]];
-        }
-      }
-    }
-  });
+  PadRows(in, d, p, p.value, [](float v) { return v; }, out);
 }
 
 void ResizeFp32(const ResizeParams& p, const float* in, float* out) {

@@ -195,6 +195,10 @@ Status LayerExec::ForwardInt8(const std::vector<const Int8Tensor*>&, const std::
   return Status::Internal("int8 forward called on a float layer");
 }
 
+Status LayerExec::ForwardInt8Exactly(const Int8Tensor&, Int8Tensor*) {
+  return Status::Internal("exact int8 forward called on a layer without one");
+}
+
 std::unique_ptr<LayerExec> CreateFp32LayerExec(const Layer& layer, bool tnn_naive) {
   return LayerKindOf(layer.type).create_fp32(layer, Fp32Options{tnn_naive});
 }

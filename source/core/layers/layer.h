@@ -35,6 +35,11 @@ class LayerExec {
   virtual Status Prepare(const LayerContext& ctx) = 0;
   virtual Status Forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out);
   virtual Status ForwardInt8(const std::vector<const Int8Tensor*>& in, const std::vector<Int8Tensor*>& out);
+  // A float layer that can also run on an int8 blob with one scale, giving the bytes that dequantizing its input,
+  // Forward and quantizing its output give (a Pad, a copy): the executor runs it so between int8 layers, where
+  // TNN's runtime puts a Reformat on either side.
+  virtual bool forwards_int8_exactly() const { return false; }
+  virtual Status ForwardInt8Exactly(const Int8Tensor& in, Int8Tensor* out);
   // A float convolution's kernel, for the executor to fuse it with its neighbour (Net); nullptr otherwise.
   virtual const ConvFp32* fp32_conv() const { return nullptr; }
 };

@@ -62,6 +62,12 @@ class PadExec : public LayerExec {
     PadFp32(in[0]->data.data(), in[0]->dims, pp_, out[0]->data.data());
     return Status::Ok();
   }
+  bool forwards_int8_exactly() const override { return true; }
+  Status ForwardInt8Exactly(const Int8Tensor& in, Int8Tensor* out) override {
+    if (in.scales.size() != 1 || out->scales.size() != 1) return Status::Internal("int8 Pad needs per-tensor scales");
+    PadInt8(in, pp_, out);
+    return Status::Ok();
+  }
 
  private:
   PadParams4d pp_;

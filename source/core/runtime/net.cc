@@ -1,5 +1,7 @@
 #include "core/runtime/net.h"
 
+#include <algorithm>
+
 #include "core/layers/axis_layers.h"
 #include "core/layers/layer.h"
 #include "core/layers/pooling.h"
@@ -126,6 +128,20 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
     if (pp.is_adaptive || !MakePool2dParams(pp, blob_dims_.at(next.inputs[0]), true, &q).ok()) continue;
     pool_after_[i] = q;
   }
+  std::map<std::string, std::vector<size_t>> consumers;
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    for (const auto& n : graph_.layers[i].inputs) consumers[n].push_back(i);
+  }
+  exact_int8_.assign(graph_.layers.size(), false);
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    const Layer& l = graph_.layers[i];
+    if (!execs_[i]->forwards_int8_exactly() || l.inputs.size() != 1 || l.outputs.size() != 1) continue;
+    const std::string& out = l.outputs[0];
+    const auto& readers_of = consumers[out];
+    exact_int8_[i] = FindBlob(out)->scale && !readers_of.empty() &&
+                     std::find(graph_.outputs.begin(), graph_.outputs.end(), out) == graph_.outputs.end() &&
+                     std::all_of(readers_of.begin(), readers_of.end(), [&](size_t r) { return execs_[r]->is_int8(); });
+  }
   release_after_.assign(graph_.layers.size(), {});
   for (const auto& [name, i] : last_use) release_after_[i].push_back(FindBlob(name));
   free_float_.clear();
@@ -219,6 +235,16 @@ Status Net::SetLayerResource(const std::string& layer, LayerResource resource) {
   return Status::NotFound("the network has no layer named '" + layer + "'");
 }
 
+void Net::ReleaseBlobsBefore(size_t begin) {
+  for (size_t i = 0; i < std::min(begin, release_after_.size()); ++i) {
+    for (Blob* b : release_after_[i]) {
+      std::vector<float>().swap(b->f.data);
+      std::vector<int8_t>().swap(b->q.data);
+      b->has_float = b->has_int8 = false;
+    }
+  }
+}
+
 void Net::Release(Blob* b) {
   // A moved-from vector is empty, which is what Provide looks for.
   if (!b->f.data.empty()) free_float_.push_back(std::move(b->f.data));
@@ -302,6 +328,18 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
         b->has_int8 = true;
         b->has_float = false;
       }
+    } else if (!callback && exact_int8_[i] && ins[0]->has_int8 && !ins[0]->has_float &&
+               ins[0]->q.scales.size() == 1 && outs[0]->scale->scale.size() == 1) {
+      // Between int8 layers: the bytes dequantize → Forward → quantize would give, without the floats. A callback
+      // sees float outputs, which only the float path has.
+      Blob* b = outs[0];
+      b->q.dims = b->dims;
+      Provide(&free_int8_, DimsCount(b->dims), &b->q.data);
+      b->q.scales = b->scale->scale;
+      b->q.zero_points = b->scale->zero_point;
+      QT_RETURN_IF_ERROR(exec->ForwardInt8Exactly(ins[0]->q, &b->q).WithContext("layer '" + layer.name + "'"));
+      b->has_int8 = true;
+      b->has_float = false;
     } else {
       std::vector<const Tensor*> fin;
       std::vector<Tensor*> fout;

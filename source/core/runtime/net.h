@@ -54,6 +54,10 @@ class Net {
   // hold, so that a pass can be taken one layer at a time: Forward(cb) is ForwardLayers(0, size, cb) after the
   // blobs are cleared. Needs recycling off.
   Status ForwardLayers(size_t begin, size_t end, const LayerCallback& callback = nullptr);
+  // Frees the values of the blobs no layer from `begin` on reads (the model's inputs and outputs keep theirs), so
+  // that a pass taken one layer at a time holds its live blobs only. The layers before `begin` cannot be run again
+  // until the next Forward.
+  void ReleaseBlobsBefore(size_t begin);
   // Replaces a layer's weights (same shapes and kinds) and prepares its executor again; the blobs keep their values.
   Status SetLayerResource(const std::string& layer, LayerResource resource);
 
@@ -87,6 +91,9 @@ class Net {
   // The same for a float convolution and the max pooling after it (ConvFp32::RunWithMaxPool): the pooling's
   // parameters by the convolution's layer index, where the next layer is a float Pooling.
   std::map<size_t, Pool2dParams> pool_after_;
+  // Layer i is a float layer that runs exactly on int8 values (LayerExec::forwards_int8_exactly), its output has a
+  // scale and only int8 layers read it: it runs on int8 wherever its input is an int8 value.
+  std::vector<bool> exact_int8_;
   size_t RunFused(size_t i, size_t end);
   // A float Concat along channels of a batch-1 blob whose inputs are each written by a float convolution and read
   // by the Concat alone: with recycling on and no callback, each convolution writes its output straight into its

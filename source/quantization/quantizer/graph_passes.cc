@@ -1,6 +1,7 @@
 #include "quantization/quantizer/graph_passes.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace qt {
 
@@ -78,12 +79,28 @@ bool PassesScaleThrough(const Layer& l) {
 }
 
 std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims) {
+  // Which layers run int8: a Concat or Add only where some input comes from an int8 layer or a model input (see
+  // QuantizeGraph); fed by float layers alone (the box heads' Permute/Reshape), it stays float.
+  std::set<std::string> int8_blobs;
+  std::set<const Layer*> int8_layers;
+  for (const auto& in : graph.inputs) int8_blobs.insert(in.name);
+  for (const auto& l : graph.layers) {
+    bool int8 = IsQuantizableLayer(graph, l, dims);
+    if (int8 && (l.type == LayerType::kConcat || l.type == LayerType::kAdd)) {
+      int8 = std::any_of(l.inputs.begin(), l.inputs.end(),
+                         [&](const std::string& b) { return int8_blobs.count(b) > 0; });
+    }
+    if (int8 || (PassesScaleThrough(l) && l.inputs.size() == 1 && int8_blobs.count(l.inputs[0]))) {
+      int8_blobs.insert(l.outputs.begin(), l.outputs.end());
+      int8_layers.insert(&l);
+    }
+  }
   // Walk the layers backwards: a blob is a head blob when every layer reading it is float and writes head blobs.
   std::set<std::string> head(graph.outputs.begin(), graph.outputs.end());
   std::set<std::string> feeds_int8;
   for (auto it = graph.layers.rbegin(); it != graph.layers.rend(); ++it) {
     const Layer& l = *it;
-    const bool int8 = IsQuantizableLayer(graph, l, dims) || PassesScaleThrough(l);
+    const bool int8 = int8_layers.count(&l) > 0;
     const bool outputs_head = std::all_of(l.outputs.begin(), l.outputs.end(), [&](const std::string& o) {
       return head.count(o) || (!feeds_int8.count(o) && graph.Consumers(o).empty());
     });
@@ -122,6 +139,27 @@ std::vector<std::string> MergeBlobScales(Graph* graph) {
     }
   }
   return marked;
+}
+
+std::vector<std::string> ShareScaleThroughPads(Graph* graph) {
+  std::vector<std::string> changed;
+  for (const auto& l : graph->layers) {
+    if (l.type != LayerType::kPad || l.inputs.size() != 1 || l.outputs.size() != 1) continue;
+    const auto& p = l.Params<PadParams>();
+    auto in = graph->blob_scales.find(l.inputs[0]);
+    auto out = graph->blob_scales.find(l.outputs[0]);
+    if (in == graph->blob_scales.end() || out == graph->blob_scales.end()) continue;
+    const BlobScale& s = in->second;
+    // Per-channel scales carry over only where the channels do.
+    if (s.scale.size() != out->second.scale.size() || (s.scale.size() > 1 && p.pad_c_begin + p.pad_c_end > 0)) continue;
+    const bool constant_fits = std::all_of(s.scale.begin(), s.scale.end(), [&](float v) {
+      return v > 0.f && std::fabs(p.value) <= 127 * v;
+    });
+    if (!constant_fits || (out->second.scale == s.scale && out->second.zero_point == s.zero_point)) continue;
+    out->second = s;
+    changed.push_back(l.outputs[0]);
+  }
+  return changed;
 }
 
 }  // namespace qt

@@ -35,4 +35,10 @@ std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims);
 // chains (ReLU → MaxPool). Returns the names of the layers marked.
 std::vector<std::string> MergeBlobScales(Graph* graph);
 
+// A Pad stays float in TNN's runtime, between a dequantization of its input and a quantization of its output. Its
+// output holds its input's values and the constant, so it takes its input's scale (where both blobs have scales of
+// the same length and the constant is within the input's range): each byte then comes back unchanged instead of
+// being rounded twice, and our engine copies bytes (PadInt8). Returns the output blobs whose scale changed.
+std::vector<std::string> ShareScaleThroughPads(Graph* graph);
+
 }  // namespace qt

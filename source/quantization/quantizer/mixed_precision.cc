@@ -44,12 +44,17 @@ Status DequantizeLayers(const Graph& fp32, const std::vector<std::string>& layer
   return Status::Ok();
 }
 
-Status GraphOutputs(const Graph& g, const SampleTensors& in, std::map<std::string, Tensor>* out) {
+Status GraphOutputs(const Graph& g, const std::vector<SampleTensors>& inputs,
+                    std::vector<std::map<std::string, Tensor>>* outputs) {
+  outputs->assign(inputs.size(), {});
+  if (inputs.empty()) return Status::Ok();
   Net net;
   QT_RETURN_IF_ERROR(net.Init(g));
-  for (const auto& [name, t] : in) QT_RETURN_IF_ERROR(net.SetInput(name, t));
-  QT_RETURN_IF_ERROR(net.Forward());
-  for (const auto& name : g.outputs) QT_RETURN_IF_ERROR(net.GetBlob(name, &(*out)[name]));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    for (const auto& [name, t] : inputs[i]) QT_RETURN_IF_ERROR(net.SetInput(name, t));
+    QT_RETURN_IF_ERROR(net.Forward());
+    for (const auto& name : g.outputs) QT_RETURN_IF_ERROR(net.GetBlob(name, &(*outputs)[i][name]));
+  }
   return Status::Ok();
 }
 
@@ -86,8 +91,8 @@ Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
 Status ApplyFloatBudget(const Graph& fp32, const std::vector<SampleTensors>& held_out, const FloatBudget& budget,
                         const ProgressFn& progress, Graph* int8, std::vector<FloatLayerStep>* steps) {
   if (held_out.empty()) return Status::InvalidArgument("the accuracy budget needs held-out calibration inputs");
-  std::vector<std::map<std::string, Tensor>> reference(held_out.size());
-  for (size_t i = 0; i < held_out.size(); ++i) QT_RETURN_IF_ERROR(GraphOutputs(fp32, held_out[i], &reference[i]));
+  std::vector<std::map<std::string, Tensor>> reference;
+  QT_RETURN_IF_ERROR(GraphOutputs(fp32, held_out, &reference));
   double current = 0;
   QT_RETURN_IF_ERROR(HeldOutMinCosine(*int8, held_out, reference, &current));
   struct Ranked {

@@ -39,8 +39,9 @@ Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inp
 Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
                     const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,
                     double* cosine, double* top1_agreement);
-// The outputs of `graph` on one input, by name.
-Status GraphOutputs(const Graph& graph, const SampleTensors& in, std::map<std::string, Tensor>* out);
+// The outputs of `graph` on each input, by name (one network for all: its weights are packed once).
+Status GraphOutputs(const Graph& graph, const std::vector<SampleTensors>& inputs,
+                    std::vector<std::map<std::string, Tensor>>* outputs);
 
 // Ranks every int8 Conv/InnerProduct of `int8` by what keeping it (and its closure) in float alone gains on the
 // held-out inputs, then keeps layers in float in that order, passing over those that do not raise the cosine on top

@@ -50,7 +50,7 @@ std::map<std::string, BlobPlan> PlanBlobs(const Graph& g, const BlobDims& dims, 
     } else if (!o.tnn_compat && head.count(name) && p.method != BlobMethod::kAsymMinMax &&
                p.method != BlobMethod::kMinMax) {
       note(std::string("note: blob '") + name + "' reaches the model output through float layers only: Min-Max " +
-           "instead of " + BlobMethodName(p.method) + " (clipping it would cut the largest class scores)");
+           "instead of " + BlobMethodName(p.method) + " (clipping it would cut the model's largest outputs)");
       p.method = BlobMethod::kMinMax;
     } else if (hw < 100 && p.method != BlobMethod::kAsymMinMax && p.method != BlobMethod::kMinMax &&
                p.method != BlobMethod::kAuto) {
@@ -299,11 +299,11 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
   BlobDims input_dims;
   for (const auto& in : simplified.inputs) input_dims[in.name] = dims.at(in.name);
   std::vector<SampleTensors> tensors(scoring.size());
-  std::vector<std::map<std::string, Tensor>> reference(scoring.size());
   for (size_t i = 0; i < scoring.size(); ++i) {
     QT_RETURN_IF_ERROR(LoadSample(scoring[i], input_dims, options.preprocess, &tensors[i]));
-    QT_RETURN_IF_ERROR(GraphOutputs(simplified, tensors[i], &reference[i]));
   }
+  std::vector<std::map<std::string, Tensor>> reference;
+  QT_RETURN_IF_ERROR(GraphOutputs(simplified, tensors, &reference));
   struct Variant {
     std::string name;
     RefineOptions refine;
@@ -311,6 +311,8 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
   const std::vector<Variant> variants = {
       {"none", {false, false}}, {"bias correction", {false, true}}, {"adaptive rounding", {true, false}},
       {"both", {true, true}}};
+  RefinementReference reference_values;
+  QT_RETURN_IF_ERROR(MakeRefinementReference(simplified, *g, refine_samples, options.preprocess, &reference_values));
   double best = -2;
   Graph best_graph;
   std::vector<LayerRefinement> best_report;
@@ -319,7 +321,7 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
     std::vector<LayerRefinement> report;
     if (v.refine.adaptive_rounding || v.refine.bias_correction) {
       QT_RETURN_IF_ERROR(
-          RefineWeights(simplified, refine_samples, options.preprocess, v.refine, cb.progress, &trial, &report));
+          RefineWeights(simplified, reference_values, v.refine, cb.progress, &trial, &report));
     }
     double cosine = 0;
     QT_RETURN_IF_ERROR(HeldOutMinCosine(trial, tensors, reference, &cosine));
@@ -440,6 +442,19 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
     if (in.size() == 1) result->weight_input_scales[l->name] = in[0];
   }
   MergeBlobScales(&g);
+  if (!options.tnn_compat) {
+    for (const std::string& blob : ShareScaleThroughPads(&g)) {
+      // Its consumers' weights carry the scale the blob had (non-depthwise ones fold it in): quantized again.
+      for (const Layer* c : g.Consumers(blob)) {
+        if (!c->quantized || (c->type != LayerType::kConvolution && c->type != LayerType::kInnerProduct)) continue;
+        g.resources[c->name] = simplified.resources.at(c->name);
+        QT_RETURN_IF_ERROR(c->type == LayerType::kConvolution ? QuantizeConv(g, *c, options)
+                                                              : QuantizeInnerProduct(g, *c, options));
+        const auto& in = g.blob_scales.at(c->inputs[0]).scale;
+        if (in.size() == 1) result->weight_input_scales[c->name] = in[0];
+      }
+    }
+  }
   result->timings.push_back({"weights", SecondsSince(weights_start)});
   if (options.refine_auto) {
     const auto refine_start = std::chrono::steady_clock::now();

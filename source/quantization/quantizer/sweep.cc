@@ -69,10 +69,7 @@ Status SweepMethods(const Graph& fp32, const std::vector<CalibrationSample>& sam
     if (e.status.ok() && i == 0) {
       scoring = r.kept_inputs;
       for (const auto& [index, tensors] : scoring) inputs.push_back(tensors);
-      reference.resize(inputs.size());
-      for (size_t k = 0; k < inputs.size() && e.status.ok(); ++k) {
-        e.status = GraphOutputs(fp32, inputs[k], &reference[k]);
-      }
+      e.status = GraphOutputs(fp32, inputs, &reference);
       BlobDims dims;
       if (e.status.ok()) e.status = InferShapes(fp32, {}, &dims);
       if (e.status.ok()) scores = ClassScoreOutput(fp32, dims);

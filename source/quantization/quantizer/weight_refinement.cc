@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 
+#include "core/base/parallel.h"
 #include "core/int8/kernels_int8.h"
 #include "core/layers/convolution.h"
 #include "core/layers/inner_product.h"
@@ -20,18 +21,6 @@ bool IsWeighted(const Layer& l) {
 }
 
 float ScaleOf(const std::vector<float>& s, int c) { return s.size() == 1 ? s[0] : s[c]; }
-
-double Objective(const std::vector<int>& q, const std::vector<double>& r, const std::vector<double>& h) {
-  const size_t k = r.size();
-  double total = 0;
-  for (size_t i = 0; i < k; ++i) {
-    const double di = q[i] - r[i];
-    double row = 0;
-    for (size_t j = 0; j < k; ++j) row += h[i * k + j] * (q[j] - r[j]);
-    total += di * row;
-  }
-  return total;
-}
 
 // Second moments of a convolution's int8 input patches (im2col rows, zero padding), one k×k matrix per group,
 // over a strided subset of output positions of every network's current input value: about 8 rows per unknown,
@@ -105,26 +94,30 @@ Status RoundConvAdaptively(const Graph& fp32, const std::vector<std::unique_ptr<
   const std::vector<float> ws = res.scale.ToFloat();
   std::vector<int8_t> q = res.filter.As<int8_t>();
   const int oc = p.output_channel, ocg = oc / p.group;
+  // Output channels round independently; their objectives are summed in channel order afterwards, so the report
+  // does not depend on the thread count.
+  std::vector<double> before_of(oc, 0.0), after_of(oc, 0.0);
+  std::vector<int64_t> flips_of(oc, 0);
+  ParallelFor(oc, [&](int64_t o0, int64_t o1) {
+    std::vector<double> r(k);
+    std::vector<int> qi;
+    for (int64_t o = o0; o < o1; ++o) {
+      const float step = ScaleOf(ws, static_cast<int>(o));
+      if (step == 0.f) continue;
+      const int g = static_cast<int>(o / ocg);
+      for (int i = 0; i < k; ++i) {
+        r[i] = static_cast<double>(w[o * k + i]) * ScaleOf(in_scale, g * icg + i / kk) / step;
+      }
+      // The moments are symmetric: Eigen's column-major storage reads as the row-major matrix AdaptiveRound takes.
+      flips_of[o] = AdaptiveRound(r, moments[g].data(), &qi, &before_of[o], &after_of[o]);
+      for (int i = 0; i < k; ++i) q[o * k + i] = static_cast<int8_t>(qi[i]);
+    }
+  });
   double before = 0, after = 0;
-  std::vector<double> r(k), h(static_cast<size_t>(k) * k);
-  std::vector<int> qi;
   for (int o = 0; o < oc; ++o) {
-    const float step = ScaleOf(ws, o);
-    if (step == 0.f) continue;
-    const int g = o / ocg;
-    const Eigen::MatrixXd& m = moments[g];
-    for (int i = 0; i < k; ++i) {
-      for (int j = 0; j < k; ++j) h[static_cast<size_t>(i) * k + j] = m(i, j);
-    }
-    for (int i = 0; i < k; ++i) {
-      r[i] = static_cast<double>(w[int64_t{o} * k + i]) * ScaleOf(in_scale, g * icg + i / kk) / step;
-    }
-    std::vector<int> nearest(k);
-    for (int i = 0; i < k; ++i) nearest[i] = static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
-    before += Objective(nearest, r, h);
-    rep->rounding_flips += AdaptiveRound(r, h, &qi);
-    after += Objective(qi, r, h);
-    for (int i = 0; i < k; ++i) q[int64_t{o} * k + i] = static_cast<int8_t>(qi[i]);
+    before += before_of[o];
+    after += after_of[o];
+    rep->rounding_flips += flips_of[o];
   }
   rep->rounding_objective = before > 0 ? after / before : 1;
   res.filter = RawBuffer::FromInt8(q);
@@ -241,13 +234,27 @@ Status OutputError(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
 }  // namespace
 
 int64_t AdaptiveRound(const std::vector<double>& r, const std::vector<double>& h, std::vector<int>* q) {
+  double before = 0, after = 0;
+  return AdaptiveRound(r, h.data(), q, &before, &after);
+}
+
+int64_t AdaptiveRound(const std::vector<double>& r, const double* h, std::vector<int>* q, double* nearest_objective,
+                      double* objective) {
   const size_t k = r.size();
   q->resize(k);
   std::vector<double> g(k, 0.0);
   for (size_t i = 0; i < k; ++i) (*q)[i] = static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
+  std::vector<double> d(k);
+  for (size_t j = 0; j < k; ++j) d[j] = (*q)[j] - r[j];
   for (size_t i = 0; i < k; ++i) {
-    for (size_t j = 0; j < k; ++j) g[i] += h[i * k + j] * ((*q)[j] - r[j]);
+    // A local sum (the same order as accumulating into g[i]) keeps the loop off memory.
+    double sum = 0.0;
+    const double* row = h + i * k;
+    for (size_t j = 0; j < k; ++j) sum += row[j] * d[j];
+    g[i] = sum;
   }
+  *nearest_objective = 0;
+  for (size_t i = 0; i < k; ++i) *nearest_objective += ((*q)[i] - r[i]) * g[i];
   for (int sweep = 0; sweep < 16; ++sweep) {
     bool changed = false;
     for (size_t i = 0; i < k; ++i) {
@@ -258,29 +265,29 @@ int64_t AdaptiveRound(const std::vector<double>& r, const std::vector<double>& h
       // The objective changes by 2δ(Hd)_i + H_ii; a relative margin keeps rounding noise from flipping back and forth.
       if (2 * delta * g[i] + hii >= -1e-9 * hii) continue;
       (*q)[i] = moved;
-      for (size_t j = 0; j < k; ++j) g[j] += delta * h[j * k + i];
+      // H is symmetric: row i is column i, read contiguously.
+      const double* row = h + i * k;
+      for (size_t j = 0; j < k; ++j) g[j] += delta * row[j];
       changed = true;
     }
     if (!changed) break;
   }
   int64_t flips = 0;
-  for (size_t i = 0; i < k; ++i) flips += (*q)[i] != static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
+  *objective = 0;
+  for (size_t i = 0; i < k; ++i) {
+    flips += (*q)[i] != static_cast<int>(std::clamp(std::round(r[i]), -127.0, 127.0));
+    *objective += ((*q)[i] - r[i]) * g[i];
+  }
   return flips;
 }
 
-Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
-                     const RefineOptions& options, const ProgressFn& progress, Graph* int8,
-                     std::vector<LayerRefinement>* report) {
-  report->clear();
-  if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
-  std::vector<std::unique_ptr<Net>> nets(samples.size());
-  for (auto& net : nets) {
-    net = std::make_unique<Net>();
-    QT_RETURN_IF_ERROR(net->Init(*int8));
-  }
-  const Graph& fused = nets[0]->graph();
+Status MakeRefinementReference(const Graph& fp32, const Graph& int8, const std::vector<CalibrationSample>& samples,
+                               const Preprocess& pre, RefinementReference* reference) {
+  // The weighted layers as the int8 network runs them, after its load-time fusions.
+  Net fused;
+  QT_RETURN_IF_ERROR(fused.Init(int8));
   std::set<std::string> wanted;
-  for (const auto& l : fused.layers) {
+  for (const auto& l : fused.graph().layers) {
     if (IsWeighted(l)) wanted.insert(l.outputs[0]);
   }
   Net ref;
@@ -288,21 +295,45 @@ Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& sa
   ref.set_recycle_blobs(true);
   std::map<std::string, Dims> input_dims;
   for (const auto& in : ref.inputs()) input_dims[in.name] = in.dims;
-  std::vector<std::map<std::string, Tensor>> refs(samples.size());
+  reference->inputs.assign(samples.size(), {});
+  reference->outputs.assign(samples.size(), {});
   for (size_t k = 0; k < samples.size(); ++k) {
-    SampleTensors tensors;
-    QT_RETURN_IF_ERROR(LoadSample(samples[k], input_dims, pre, &tensors));
-    for (const auto& [name, t] : tensors) {
-      QT_RETURN_IF_ERROR(ref.SetInput(name, t));
-      QT_RETURN_IF_ERROR(nets[k]->SetInput(name, t));
-    }
+    QT_RETURN_IF_ERROR(LoadSample(samples[k], input_dims, pre, &reference->inputs[k]));
+    for (const auto& [name, t] : reference->inputs[k]) QT_RETURN_IF_ERROR(ref.SetInput(name, t));
+    auto& refs = reference->outputs[k];
     QT_RETURN_IF_ERROR(ref.Forward([&](const Layer& layer, const std::vector<const Tensor*>& outs) -> Status {
       for (size_t o = 0; o < outs.size(); ++o) {
-        if (wanted.count(layer.outputs[o])) refs[k][layer.outputs[o]] = *outs[o];
+        if (wanted.count(layer.outputs[o])) refs[layer.outputs[o]] = *outs[o];
       }
       return Status::Ok();
     }));
   }
+  return Status::Ok();
+}
+
+Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
+                     const RefineOptions& options, const ProgressFn& progress, Graph* int8,
+                     std::vector<LayerRefinement>* report) {
+  report->clear();
+  if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
+  RefinementReference reference;
+  QT_RETURN_IF_ERROR(MakeRefinementReference(fp32, *int8, samples, pre, &reference));
+  return RefineWeights(fp32, reference, options, progress, int8, report);
+}
+
+Status RefineWeights(const Graph& fp32, const RefinementReference& reference, const RefineOptions& options,
+                     const ProgressFn& progress, Graph* int8, std::vector<LayerRefinement>* report) {
+  report->clear();
+  if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
+  const auto& refs = reference.outputs;
+  std::vector<std::unique_ptr<Net>> nets(reference.inputs.size());
+  for (size_t k = 0; k < nets.size(); ++k) {
+    nets[k] = std::make_unique<Net>();
+    QT_RETURN_IF_ERROR(nets[k]->Init(*int8));
+    for (const auto& [name, t] : reference.inputs[k]) QT_RETURN_IF_ERROR(nets[k]->SetInput(name, t));
+  }
+  if (nets.empty()) return Status::Ok();
+  const Graph& fused = nets[0]->graph();
   auto run = [&](size_t i) -> Status {
     for (const auto& net : nets) QT_RETURN_IF_ERROR(net->ForwardLayers(i, i + 1));
     return Status::Ok();
@@ -325,6 +356,8 @@ Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& sa
   };
   for (size_t i = 0; i < fused.layers.size(); ++i) {
     const Layer& l = fused.layers[i];
+    // Only layer i may run again (after a change is undone), so what no layer from i on reads can go.
+    for (const auto& net : nets) net->ReleaseBlobsBefore(i);
     QT_RETURN_IF_ERROR(run(i));
     if (!IsWeighted(l) || !refs[0].count(l.outputs[0])) continue;
     LayerRefinement rep;

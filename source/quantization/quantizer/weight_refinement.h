@@ -39,8 +39,23 @@ Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& sa
                      const RefineOptions& options, const ProgressFn& progress, Graph* int8,
                      std::vector<LayerRefinement>* report);
 
+// What RefineWeights compares against, made once for several refinements of int8 graphs of the same structure:
+// the inputs, and the fp32 model's value of every int8 Conv/InnerProduct output on each.
+struct RefinementReference {
+  std::vector<SampleTensors> inputs;
+  std::vector<std::map<std::string, Tensor>> outputs;
+};
+Status MakeRefinementReference(const Graph& fp32, const Graph& int8, const std::vector<CalibrationSample>& samples,
+                               const Preprocess& pre, RefinementReference* reference);
+Status RefineWeights(const Graph& fp32, const RefinementReference& reference, const RefineOptions& options,
+                     const ProgressFn& progress, Graph* int8, std::vector<LayerRefinement>* report);
+
 // The integer point of the box [floor(r), ceil(r)] ∩ [-127, 127] per coordinate minimising (q − r)ᵀH(q − r),
 // from nearest rounding by coordinate descent (H symmetric positive semidefinite, k×k row-major). Returns the flips.
 int64_t AdaptiveRound(const std::vector<double>& r, const std::vector<double>& h, std::vector<int>* q);
+// The same on a k×k matrix in place, also giving the objective (q − r)ᵀH(q − r) at nearest rounding and at the end
+// (the latter from the gradient kept up to date along the descent).
+int64_t AdaptiveRound(const std::vector<double>& r, const double* h, std::vector<int>* q, double* nearest_objective,
+                      double* objective);
 
 }  // namespace qt
