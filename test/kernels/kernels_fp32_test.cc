@@ -98,6 +98,10 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 300, 1, 1, 37, 1, 1, 1, 0, 1, 1, Activation::kRelu),
       MakeConv(1, 64, 1, 1, 64, 1, 1, 1, 0, 1, 4, Activation::kRelu6),
       MakeConv(1, 16, 3, 3, 20, 3, 3, 1, 0, 1, 1, Activation::kNone),
+      // MobileNetV2's 7x7 1x1 layers at reduced depth: a grid of 49 columns, whose last tile has 17 (16 in a
+      // vector, the last in the 8-row extra vector), with row counts off the row tile.
+      MakeConv(1, 40, 7, 7, 21, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 24, 7, 7, 8, 1, 1, 1, 0, 1, 1, Activation::kNone),
   };
 }
 
@@ -177,9 +181,10 @@ TEST(ConvFp32Test, EveryIsaMatchesReferenceOnCuratedShapes) {
 }
 
 // A 1x1 convolution and the depthwise one after it, fused (RunWithDepthwise), give exactly what the two Runs give,
-// and with a 1x1 projection after them what the three give, at 1 and 2 threads: MobileNetV2's expand + depthwise pairs at reduced size (stride 1 pad 1, TF's SAME stride 2
-// with the pad at the bottom, stride 2 pad 1), 5x5 stride 1 and 2, planes tall and wide enough for several strips
-// (the first and last with pad rows, middle ones reading input rows twice), batch 2, no activation.
+// and with a 1x1 projection after them what the three give, at 1 and 2 threads: MobileNetV2's expand + depthwise
+// pairs at reduced size (stride 1 pad 1, TF's SAME stride 2 with the pad at the bottom, stride 2 pad 1), 5x5
+// stride 1 and 2, planes tall and wide enough for several strips (the first and last with pad rows, middle ones
+// reading input rows twice), batch 2, no activation, and 3x3 stride-2 stems as the first convolution.
 TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
   if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the fused path runs on AVX-512";
   struct Pair {
@@ -197,12 +202,19 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
       pair(1, 16, 90, 100, 64, 3, 1, 1, 0, Activation::kRelu6, Activation::kRelu6),
       pair(1, 16, 112, 112, 96, 3, 2, 0, 1, Activation::kRelu6, Activation::kRelu6),
       pair(2, 3, 70, 90, 80, 5, 2, 2, 0, Activation::kNone, Activation::kNone),
+      // A 3x3 stride-2 stem on the shifted planes as the first convolution (batch 1): MobileNetV2's with TF's
+      // SAME pad and a 3x3 stride-1 depthwise layer, and one with pad 1, odd sizes and a stride-2 depthwise one.
+      Pair{MakeConv(1, 3, 224, 224, 32, 3, 3, 2, 0, 1, 1, Activation::kRelu6, 1),
+           MakeConv(1, 32, 112, 112, 32, 3, 3, 1, 1, 1, 32, Activation::kRelu6)},
+      Pair{MakeConv(1, 3, 161, 181, 40, 3, 3, 2, 1, 1, 1, Activation::kRelu),
+           MakeConv(1, 40, 81, 91, 40, 3, 3, 2, 0, 1, 40, Activation::kNone, 1)},
   };
   uint32_t seed = 800;
   for (const Pair& pr : pairs) {
     const Conv2dParams &e = pr.expand, &d = pr.dw;
     const auto in = Random(size_t{1} * e.batch * e.in_c * e.in_h * e.in_w, seed++);
-    const auto we = Random(size_t{1} * e.out_c * e.in_c, seed++), be = Random(e.out_c, seed++);
+    const auto we = Random(size_t{1} * e.out_c * e.in_c * e.kernel_h * e.kernel_w, seed++);
+    const auto be = Random(e.out_c, seed++);
     const auto wd = Random(size_t{1} * d.out_c * d.kernel_h * d.kernel_w, seed++), bd = Random(d.out_c, seed++);
     ConvFp32 expand, dw;
     expand.Init(e, we.data(), be.data());
@@ -253,6 +265,50 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
   project_other.Init(MakeConv(1, 64, 32, 64, 16, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
   EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_strided));
   EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_other));
+}
+
+// A convolution and the 3x3 stride-2 max pooling after it, fused (RunWithMaxPool), give exactly what Run and
+// Pool2dFp32 give, at 1 and 2 threads: SqueezeNet's 3-channel stride-2 stem with ReLU (the shifted phase planes),
+// a 3x3 stride-1 pad-1 convolution (shifted, stride 1) with ReLU6, a 1x1 one on the input itself with output
+// channels off the row tile and odd sizes, batch 2; the pooled height is not a multiple of the strip, and with one
+// thread the strips of a run carry their shared row. Poolings with a window outside the input or another window
+// are not fused.
+TEST(ConvFp32Test, ConvThenMaxPoolFusedMatchesTwoRuns) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the fused path runs on AVX-512";
+  const std::vector<Conv2dParams> convs = {MakeConv(1, 3, 131, 133, 64, 3, 3, 2, 0, 1, 1, Activation::kRelu),
+                                           MakeConv(1, 5, 61, 57, 80, 3, 3, 1, 1, 1, 1, Activation::kRelu6),
+                                           MakeConv(2, 8, 63, 67, 75, 1, 1, 1, 0, 1, 1, Activation::kNone)};
+  uint32_t seed = 900;
+  for (const Conv2dParams& p : convs) {
+    const auto in = Random(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+    const auto w = Random(size_t{1} * p.out_c * p.in_c * p.kernel_h * p.kernel_w, seed++);
+    const auto b = Random(p.out_c, seed++);
+    Pool2dParams q{p.batch, p.out_c, p.out_h, p.out_w, (p.out_h - 3) / 2 + 1, (p.out_w - 3) / 2 + 1, 3, 3, 2, 2,
+                   0, 0, 0, 0, PoolType::kMax, true};
+    ConvFp32 conv;
+    conv.Init(p, w.data(), b.data(), Fp32Isa::kAvx512, ConvAlgo::kDirect);
+    ASSERT_TRUE(conv.FusesWithMaxPool(q)) << Describe(p);
+    std::vector<float> mid(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w);
+    std::vector<float> two(size_t{1} * p.batch * p.out_c * q.out_h * q.out_w, 7.f);
+    conv.Run(in.data(), mid.data());
+    Pool2dFp32(q, mid.data(), two.data());
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      std::vector<float> fused(two.size(), -7.f);
+      conv.RunWithMaxPool(q, in.data(), fused.data());
+      EXPECT_EQ(fused, two) << Describe(p) << ", " << threads << " threads";
+    }
+    Pool2dParams padded = q;
+    padded.pad_top = padded.pad_left = 1;
+    EXPECT_FALSE(conv.FusesWithMaxPool(padded));
+    Pool2dParams ceil = q;
+    ceil.out_w += 1;
+    EXPECT_FALSE(conv.FusesWithMaxPool(ceil));
+    Pool2dParams average = q;
+    average.type = PoolType::kAvg;
+    EXPECT_FALSE(conv.FusesWithMaxPool(average));
+  }
+  SetNumThreads(2);
 }
 
 TEST(ConvFp32Test, FreeFunctionMatchesReference) {
@@ -418,7 +474,9 @@ TEST(Fp32MicroKernelTest, EveryKernelMatchesPlainGemm) {
   for (const Fp32MicroKernel* mk : kernels) {
     for (const int64_t m : {int64_t{mk->mr} - 1, 2 * int64_t{mk->mr} + 3}) {
       for (const int64_t k : {1, 7, 33}) {
-        for (const int64_t out_w : {int64_t{5}, int64_t{mk->nr}, 2 * int64_t{mk->nr} + 7}) {
+        // 27: a grid of 81 columns, whose last tile on the 32-column kernel has 17 (its one-vector-plus-a-column
+        // tail when the grid is contiguous).
+        for (const int64_t out_w : {int64_t{5}, int64_t{27}, int64_t{mk->nr}, 2 * int64_t{mk->nr} + 7}) {
           for (const int64_t extra : {0, 2}) {
             const int64_t grid_w = out_w + extra, rows_out = 3, n = rows_out * grid_w;
             const int64_t ldb = n + 3, out_stride = rows_out * out_w + 5;
@@ -518,8 +576,9 @@ TEST(PoolFp32Test, FastMatchesReferenceAndCaffeAverageDivisor) {
 // a kernel larger than the input, a global window, odd sizes, pad 2 with a 2x2 kernel (the first window lies
 // entirely in the padding), and 3x3 stride 2 on short rows with an odd flat offset (pad 1, even width) and on long
 // rows (the fast path's whole-plane and per-row forms), and a global window on 37 planes (two blocks of 16 and a
-// remainder). Max pooling is exact and the fast average sums every plane in the reference's order: fast and
-// reference agree bit for bit.
+// remainder); 3x3 stride 2 on SqueezeNet's 55x55 and 27x27, and on rows of 1, 2, 16, 17, 33 inner windows and of 32
+// with a pad (the AVX-512 row kernel's full and partial vectors of 16 windows). Max pooling is exact and the fast
+// average sums every plane in the reference's order: fast and reference agree bit for bit.
 TEST(PoolFp32Test, FastIsExactOnCuratedShapes) {
   auto make = [](int c, int h, int w, int k, int s, int pad, PoolType type) {
     Pool2dParams p{1, c, h, w, 0, 0, k, k, s, s, pad, pad, pad, pad, type, true};
@@ -534,7 +593,9 @@ TEST(PoolFp32Test, FastIsExactOnCuratedShapes) {
     for (const auto& p : {make(3, 113, 113, 3, 2, 0, type), make(2, 8, 8, 2, 2, 0, type), make(4, 7, 9, 3, 1, 1, type),
                           make(2, 3, 3, 5, 1, 2, type), make(3, 6, 5, 6, 1, 0, type), make(2, 11, 13, 3, 2, 1, type),
                           make(2, 5, 4, 2, 1, 2, type), make(2, 12, 10, 3, 2, 1, type), make(2, 9, 150, 3, 2, 0, type),
-                          make(37, 7, 7, 7, 1, 0, type)}) {
+                          make(37, 7, 7, 7, 1, 0, type), make(2, 55, 55, 3, 2, 0, type), make(2, 27, 27, 3, 2, 0, type),
+                          make(1, 3, 3, 3, 2, 0, type), make(2, 6, 5, 3, 2, 0, type), make(2, 6, 34, 3, 2, 0, type),
+                          make(2, 6, 35, 3, 2, 0, type), make(2, 7, 67, 3, 2, 0, type), make(2, 7, 67, 3, 2, 1, type)}) {
       const auto in = Random(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
       std::vector<float> ref(size_t{1} * p.channels * p.out_h * p.out_w, 7.f), fast(ref.size(), -7.f);
       Pool2dFp32Ref(p, in.data(), ref.data());

@@ -1,6 +1,7 @@
 // ConvFp32: packing, work partition and instruction-set dispatch around the micro-kernels of gemm_fp32_*.cc.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "core/base/parallel.h"
 #include "core/kernels/gemm_fp32_isa.h"
@@ -194,17 +195,34 @@ void ConvFp32::Run(const float* in, float* out) const {
       // the cache come from memory (conv10's 2 MB).
       const int64_t chunk_floats = chunk_rows * plan_.k() * mk.mr, group_floats = row_blocks * plan_.k() * mk.mr;
       ParallelFor(units, [&](int64_t u0, int64_t u1) {
+        // Unit v of a chunk is row block v % rows of the chunk and column block v / rows, stepped here without a
+        // division per tile (they cost a few percent of MobileNetV2's small GEMMs).
+        int64_t chunk = u0 / (chunk_rows * col_blocks), v = u0 - chunk * chunk_rows * col_blocks;
+        int64_t rows = 0, r = 0, c = 0, share = 0;
+        auto enter_chunk = [&] {
+          rows = std::min(chunk_rows, row_blocks - chunk * chunk_rows);
+          r = v % rows;
+          c = v / rows;
+          share = (chunk_floats + rows * col_blocks - 1) / (rows * col_blocks);
+        };
+        enter_chunk();
         for (int64_t u = u0; u < u1; ++u) {
-          const int64_t chunk = u / (chunk_rows * col_blocks);
-          const int64_t rows = std::min(chunk_rows, row_blocks - chunk * chunk_rows);
-          const int64_t v = u - chunk * chunk_rows * col_blocks;
           const int64_t next = (chunk + 1) * chunk_floats;
           if (next < group_floats) {
-            const int64_t share = (chunk_floats + rows * col_blocks - 1) / (rows * col_blocks);
             const int64_t begin = next + v * share, end = std::min({next + (v + 1) * share, next + chunk_floats, group_floats});
             for (int64_t i = begin; i < end; i += 16) __builtin_prefetch(gemm.a + i);
           }
-          mk.tile(gemm, chunk * chunk_rows + v % rows, (v / rows) * mk.nr);
+          mk.tile(gemm, chunk * chunk_rows + r, c * mk.nr);
+          ++v;
+          if (++r == rows) {
+            r = 0;
+            ++c;
+          }
+          if (v == rows * col_blocks && u + 1 < u1) {
+            ++chunk;
+            v = 0;
+            enter_chunk();
+          }
         }
       });
     }
@@ -302,7 +320,9 @@ bool ConvFp32::FusesWithDepthwise(const ConvFp32& dw) const {
   const Conv2dParams &e = p_, &d = dw.p_;
   // An intermediate within one strip's budget stays in cache between the two runs anyway, and one strip would
   // leave the other threads idle.
-  return algo_ == ConvAlgo::kDirect && !depthwise_ && plan_.layout == ConvPlan::Layout::kDirect && e.group == 1 &&
+  const bool layout = plan_.layout == ConvPlan::Layout::kDirect ||
+                      (plan_.layout == ConvPlan::Layout::kShifted && e.batch == 1);
+  return algo_ == ConvAlgo::kDirect && !depthwise_ && layout && e.group == 1 &&
          dw.grid_rows_ > 0 && d.batch == e.batch && d.in_c == e.out_c && d.in_h == e.out_h && d.in_w == e.out_w &&
          int64_t{e.out_c} * e.out_h * e.out_w * 4 > 2 * kFusedStripBytes;
 }
@@ -314,7 +334,8 @@ bool ConvFp32::FusesAfterDepthwise(const ConvFp32& dw, const ConvFp32& project) 
          q.in_c == d.out_c && q.in_h == d.out_h && q.in_w == d.out_w;
 }
 
-void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride) const {
+void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride,
+                              int64_t grid_w) const {
   const Fp32MicroKernel& mk = *kernel_;
   Fp32Gemm gemm;
   gemm.a = packed_.data();
@@ -328,6 +349,10 @@ void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, fl
   gemm.out = out;
   gemm.out_stride = out_stride;
   gemm.grid_w = gemm.out_w = n;
+  if (grid_w > 0) {
+    gemm.grid_w = grid_w;
+    gemm.out_w = p_.out_w;
+  }
   const int64_t row_blocks = (p_.out_c + mk.mr - 1) / mk.mr;
   for (int64_t rb = 0; rb < row_blocks; ++rb) {
     for (int64_t j0 = 0; j0 < n; j0 += mk.nr) mk.tile(gemm, rb, j0);
@@ -336,8 +361,20 @@ void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, fl
 
 void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out, const ConvFp32* project) const {
   const Conv2dParams &e = p_, &d = dw.p_;
-  const int64_t w = e.in_w, in_hw = int64_t{e.in_h} * w, out_hw = int64_t{d.out_h} * d.out_w;
+  const int64_t w = e.out_w, in_hw = int64_t{e.in_h} * e.in_w, out_hw = int64_t{d.out_h} * d.out_w;
   const int s = d.stride_h, kernel = d.kernel_h;
+  // A window on the shifted planes (batch 1): the planes of the whole input first; a strip's rows are then grid
+  // rows of them.
+  const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
+  float* planes = nullptr;
+  if (!direct) {
+    const int64_t buffer_size = plan_.BufferSize(kernel_->nr);
+    planes = Scratch(buffer_size);
+    std::fill(planes + plan_.channels * plan_.plane, planes + buffer_size, 0.f);
+    ParallelFor(plan_.channels, [&](int64_t c0, int64_t c1) {
+      BuildPlanes<float>(e, plan_, in, nullptr, c0, c1, planes);
+    });
+  }
   // Output rows per strip: as many as keep the rows their windows read within the budget.
   const int64_t budget_rows = std::max<int64_t>(kernel, kFusedStripBytes / (4 * int64_t{e.out_c} * w));
   // At least two strips per thread, so that the threads share the work evenly (any strip size gives the same
@@ -354,7 +391,10 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
       const int64_t r1 = std::clamp<int64_t>((oy1 - 1) * s - d.pad_top + kernel, r0, d.in_h);
       const int64_t rows = r1 - r0, plane = rows * w;
       float* mid = Scratch(std::max<int64_t>(1, e.out_c * plane), kFusedRows);
-      if (plane > 0) RunGemmColumns(in + n * e.in_c * in_hw + r0 * w, koff_.data(), plane, mid, plane);
+      if (plane > 0 && direct) RunGemmColumns(in + n * e.in_c * in_hw + r0 * w, koff_.data(), plane, mid, plane);
+      if (plane > 0 && !direct) {
+        RunGemmColumns(planes + r0 * plan_.grid_w, koff_.data(), rows * plan_.grid_w, mid, plane, plan_.grid_w);
+      }
 #if QT_X86_KERNELS
       Fp32DepthwiseGrid g;
       g.in_h = rows;
@@ -391,6 +431,83 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
 #endif
     }
   });
+}
+
+bool ConvFp32::FusesWithMaxPool(const Pool2dParams& q) const {
+  const Conv2dParams& p = p_;
+  return isa_ == Fp32Isa::kAvx512 && algo_ == ConvAlgo::kDirect && !depthwise_ && p.group == 1 &&
+         q.type == PoolType::kMax && q.batch == p.batch && q.channels == p.out_c && q.in_h == p.out_h &&
+         q.in_w == p.out_w && q.kernel_h == 3 && q.kernel_w == 3 && q.stride_h == 2 && q.stride_w == 2 &&
+         q.pad_top == 0 && q.pad_left == 0 && q.in_h >= 3 && q.in_w >= 3 && q.out_h == (q.in_h - 3) / 2 + 1 &&
+         q.out_w == (q.in_w - 3) / 2 + 1 && int64_t{p.out_c} * p.out_h * p.out_w * 4 > 2 * kFusedStripBytes;
+}
+
+void ConvFp32::RunWithMaxPool(const Pool2dParams& q, const float* in, float* out) const {
+#if QT_X86_KERNELS
+  const Conv2dParams& p = p_;
+  const Fp32MicroKernel& mk = *kernel_;
+  const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_w = p.out_w, pool_hw = int64_t{q.out_h} * q.out_w;
+  const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
+  const int64_t buffer_size = plan_.BufferSize(mk.nr);
+  float* planes = direct ? nullptr : Scratch(buffer_size);
+  if (!direct) std::fill(planes + plan_.channels * plan_.plane, planes + buffer_size, 0.f);
+  // Pooled rows per strip: the 2·rows + 1 convolution rows they read within the budget.
+  const int64_t strip =
+      std::clamp<int64_t>((kFusedStripBytes / (4 * int64_t{p.out_c} * out_w) - 1) / 2, 1, q.out_h);
+  const int64_t cap = 2 * strip + 1, strips = (q.out_h + strip - 1) / strip;
+  const int64_t row_blocks = (p.out_c + mk.mr - 1) / mk.mr;
+  constexpr float kLow = -std::numeric_limits<float>::max();  // Pool2dFp32's start
+  for (int n = 0; n < p.batch; ++n) {
+    const float* src = in + int64_t{n} * p.in_c * in_hw;
+    if (!direct) {
+      ParallelFor(plan_.channels, [&](int64_t c0, int64_t c1) {
+        BuildPlanes<float>(p, plan_, src, nullptr, c0, c1, planes);
+      });
+    }
+    ParallelFor(strips, [&](int64_t s0, int64_t s1) {
+      float* rows = Scratch(int64_t{p.out_c} * cap * out_w, kFusedRows);
+      Fp32Gemm gemm;
+      gemm.a = packed_.data();
+      gemm.koff = koff_.data();
+      gemm.k = plan_.k();
+      gemm.m = p.out_c;
+      gemm.bias = bias_.data();
+      gemm.activation = ActivationCode(p.activation);
+      gemm.out_stride = cap * out_w;
+      gemm.grid_w = plan_.grid_w;
+      gemm.out_w = out_w;
+      for (int64_t s = s0; s < s1; ++s) {
+        const int64_t py0 = s * strip, py1 = std::min<int64_t>(q.out_h, py0 + strip);
+        // Buffer row r is convolution row 2·py0 + r; the first strip of a thread's run computes its row 0, the
+        // others take it from the previous strip's last row.
+        const int64_t first = s == s0 ? 0 : 1, end = 2 * (py1 - py0) + 1;
+        if (first == 1) {
+          for (int c = 0; c < p.out_c; ++c) {
+            float* plane = rows + c * cap * out_w;
+            std::memcpy(plane, plane + 2 * strip * out_w, sizeof(float) * out_w);
+          }
+        }
+        gemm.b = (direct ? src : planes) + (2 * py0 + first) * plan_.grid_w;
+        gemm.n = (end - first) * plan_.grid_w;
+        gemm.out = rows + first * out_w;
+        for (int64_t j0 = 0; j0 < gemm.n; j0 += mk.nr) {
+          for (int64_t rb = 0; rb < row_blocks; ++rb) mk.tile(gemm, rb, j0);
+        }
+        for (int c = 0; c < p.out_c; ++c) {
+          const float* plane = rows + c * cap * out_w;
+          float* dst = out + (int64_t{n} * p.out_c + c) * pool_hw;
+          for (int64_t py = py0; py < py1; ++py) {
+            MaxPool3x3s2RowAvx512(plane + 2 * (py - py0) * out_w, out_w, kLow, q.out_w, dst + py * q.out_w);
+          }
+        }
+      }
+    });
+  }
+#else
+  (void)q;
+  (void)in;
+  (void)out;
+#endif
 }
 
 void Conv2dFp32(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out) {

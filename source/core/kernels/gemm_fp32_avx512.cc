@@ -24,8 +24,17 @@ __m512 Activate(__m512 v, int activation) {
   return v;
 }
 
-// kHalf: a tail of at most 16 columns, computed in one vector per row instead of two.
-template <bool kTail, bool kHalf>
+__m256 Activate256(__m256 v, int activation) {
+  if (activation == 1) return _mm256_max_ps(v, _mm256_setzero_ps());
+  if (activation == 2) return _mm256_min_ps(_mm256_set1_ps(6.f), _mm256_max_ps(_mm256_setzero_ps(), v));
+  return v;
+}
+
+// kHalf: a tail of at most 16 columns, computed in one vector per row instead of two. kExtra (with kHalf, on a
+// contiguous grid): a tail of 17 columns, the 17th in one 8-row vector (lane r: row r) fed by the k step's eight
+// weights, so that a grid of 49 columns (MobileNetV2's 7x7 layers) costs 2 + 1 + 1/8 vectors per row and k
+// instead of 4. Its sums are the tile's: Σ_k a·b from 0 in k order, + bias, then the activation.
+template <bool kTail, bool kHalf, bool kExtra = false>
 void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   const int64_t cols = kTail ? g.n - j0 : kNr;
   const __mmask16 m0 = LaneMask(cols), m1 = LaneMask(cols - 16);
@@ -33,10 +42,12 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   // each FMA in the masked (tail) instantiation, which made a partial column block slower than a full one.
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+  __m256 extra = _mm256_setzero_ps();
   const float* a = g.a + rb * g.k * kMr;
   const float* b = g.b + j0;
   for (int64_t k = 0; k < g.k; ++k) {
     const float* bk = b + g.koff[k];
+    if (kExtra) extra = _mm256_fmadd_ps(_mm256_loadu_ps(a), _mm256_set1_ps(bk[16]), extra);
     const __m512 b0 = kTail ? _mm512_maskz_loadu_ps(m0, bk) : _mm512_loadu_ps(bk);
     const __m512 b1 = kHalf ? _mm512_setzero_ps() : kTail ? _mm512_maskz_loadu_ps(m1, bk + 16) : _mm512_loadu_ps(bk + 16);
     __m512 w = _mm512_set1_ps(a[0]);
@@ -69,7 +80,17 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
                               {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
 
   const int64_t rows = g.m - rb * kMr < kMr ? g.m - rb * kMr : kMr;
-  const bool contiguous = g.grid_w == g.out_w;
+  bool contiguous = g.grid_w == g.out_w;
+  int64_t at = j0;  // where a contiguous tile's first column lands in the output row
+  if (!contiguous) {
+    // Most tiles of a shifted grid (a stride-2 stem: 82 of every 114 columns) lie inside one output row: they
+    // store as a contiguous tile does, without the per-run loop and its masked stores.
+    const int64_t oy = j0 / g.grid_w, ox = j0 - oy * g.grid_w;
+    if (ox + cols <= g.out_w) {
+      contiguous = true;
+      at = oy * g.out_w + ox;
+    }
+  }
   GridRuns runs;
   __mmask16 run_mask[40][2];
   if (!contiguous) {
@@ -90,11 +111,11 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
     if (contiguous) {
       // A masked store costs about twice a plain one on Zen 5, even with every lane set.
       if (kTail) {
-        _mm512_mask_storeu_ps(out + j0, m0, v0);
-        if (!kHalf) _mm512_mask_storeu_ps(out + j0 + 16, m1, v1);
+        _mm512_mask_storeu_ps(out + at, m0, v0);
+        if (!kHalf) _mm512_mask_storeu_ps(out + at + 16, m1, v1);
       } else {
-        _mm512_storeu_ps(out + j0, v0);
-        _mm512_storeu_ps(out + j0 + 16, v1);
+        _mm512_storeu_ps(out + at, v0);
+        _mm512_storeu_ps(out + at + 16, v1);
       }
       continue;
     }
@@ -104,6 +125,12 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
       _mm512_mask_storeu_ps(out + runs.out[s] + 16, run_mask[s][1], v1);
     }
   }
+  if (kExtra) {
+    alignas(32) float bias[kMr] = {}, v[kMr];
+    for (int r = 0; r < rows && g.bias; ++r) bias[r] = g.bias[rb * kMr + r];
+    _mm256_store_ps(v, Activate256(_mm256_add_ps(extra, _mm256_load_ps(bias)), g.activation));
+    for (int r = 0; r < rows; ++r) g.out[(rb * kMr + r) * g.out_stride + at + 16] = v[r];
+  }
 }
 
 void Tile(const Fp32Gemm& g, int64_t rb, int64_t j0) {
@@ -111,15 +138,11 @@ void Tile(const Fp32Gemm& g, int64_t rb, int64_t j0) {
     TileImpl<false, false>(g, rb, j0);
   } else if (j0 + kNr / 2 >= g.n) {
     TileImpl<true, true>(g, rb, j0);
+  } else if (j0 + kNr / 2 + 1 == g.n && g.grid_w == g.out_w) {
+    TileImpl<true, true, true>(g, rb, j0);
   } else {
     TileImpl<true, false>(g, rb, j0);
   }
-}
-
-__m256 Activate256(__m256 v, int activation) {
-  if (activation == 1) return _mm256_max_ps(v, _mm256_setzero_ps());
-  if (activation == 2) return _mm256_min_ps(_mm256_set1_ps(6.f), _mm256_max_ps(_mm256_setzero_ps(), v));
-  return v;
 }
 
 // kBlocks row blocks from rb on, one 8-lane vector each (lane r: row rb·8 + r), so that every k step is one

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/base/parallel.h"
+#include "core/kernels/gemm_fp32_isa.h"
 #include "core/kernels/pool_max.h"
 
 namespace qt {
@@ -154,7 +155,11 @@ void Pool2dFp32(const Pool2dParams& p, const float* in, float* out) {
   }
   // Max starts from the reference's −FLT_MAX, which an empty window keeps.
   constexpr float kLow = -std::numeric_limits<float>::max();
-  PoolPlanes<float>(p, in, out, kLow, kLow, Pool2dFp32Ref);
+  MaxRow3s2<float> row3s2 = nullptr;
+#if QT_X86_KERNELS
+  if (BestFp32Isa() == Fp32Isa::kAvx512) row3s2 = MaxPool3x3s2RowAvx512;
+#endif
+  PoolPlanes<float>(p, in, out, kLow, kLow, Pool2dFp32Ref, row3s2);
 }
 
 void InnerProductFp32Ref(const InnerProductParams2& p, const float* in, const float* w, const float* bias,

@@ -59,6 +59,7 @@ ConvAlgo ChooseConvAlgo(const Conv2dParams& p, Fp32Isa isa);
 // depthwise convolutions take a per-channel vector loop; 3x3 stride-1 layers may take Winograd F(4x4, 3x3).
 // Matches Conv2dFp32Ref within float rounding; each output is summed in a fixed order, so results do not depend
 // on the thread count.
+struct Pool2dParams;
 class ConvFp32 {
  public:
   // `algo` kWinograd where WinogradApplies is false falls back to kDirect; algo() tells the path taken.
@@ -68,9 +69,10 @@ class ConvFp32 {
   Fp32Isa isa() const { return isa_; }
   ConvAlgo algo() const { return algo_; }
 
-  // Whether this convolution and `dw`, which reads its whole output, can run as RunWithDepthwise: this one a
-  // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM whose output outgrows two strips (1 MB), `dw`
-  // a depthwise one on the grid kernel (AVX-512).
+  // Whether this convolution and `dw`, which reads its whole output, can run as RunWithDepthwise: this one an
+  // ungrouped convolution on the packed GEMM whose output outgrows two strips (1 MB), either 1x1 stride-1
+  // unpadded or, at batch 1, a window on the shifted planes (MobileNetV2's 3x3 stride-2 stem), `dw` a depthwise
+  // one on the grid kernel (AVX-512).
   bool FusesWithDepthwise(const ConvFp32& dw) const;
   // Whether `project`, which reads the whole output of `dw`, can be the third convolution of RunWithDepthwise: a
   // 1x1 stride-1 unpadded ungrouped convolution on the packed GEMM (an inverted residual block's projection).
@@ -81,13 +83,23 @@ class ConvFp32 {
   // and project.Run of it lands in `out` (then project's output). Every value is computed as Run computes it, so
   // the output is the separate runs' bit for bit, whatever the thread count.
   void RunWithDepthwise(const ConvFp32& dw, const float* in, float* out, const ConvFp32* project = nullptr) const;
+  // A direct ungrouped convolution on the AVX-512 GEMM whose output (over 1 MB) feeds a 3x3 stride-2 max pooling
+  // `q` with every window inside it (SqueezeNet's conv1 and pool1).
+  bool FusesWithMaxPool(const Pool2dParams& q) const;
+  // Run(in, mid) then Pool2dFp32(q, mid, out) without `mid`: strips of the pooling's output rows, the convolution
+  // rows they read computed into a per-thread buffer and pooled there while in cache; the row two strips share is
+  // carried over, not recomputed. Every value is what the two runs give, whatever the thread count.
+  void RunWithMaxPool(const Pool2dParams& q, const float* in, float* out) const;
 
  private:
   void InitWinograd(const float* weights);
   void InitDepthwiseGrid();
   // One GEMM of a 1x1 direct-layout convolution over `n` columns of B (row k at b + koff[k]), rows at
   // out + r·out_stride, on the calling thread.
-  void RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride) const;
+  // With grid_w > 0, the columns are a grid of rows of grid_w columns whose first p_.out_w are outputs (the
+  // shifted planes' layout); otherwise n contiguous outputs.
+  void RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride,
+                      int64_t grid_w = 0) const;
   void RunDepthwise(const float* in, float* out) const;
   void RunWinograd(const float* in, float* out) const;
 

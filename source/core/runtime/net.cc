@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "core/layers/axis_layers.h"
 #include "core/layers/layer.h"
+#include "core/layers/pooling.h"
 #include "core/runtime/reformat.h"
 #include "core/runtime/tnn_fusions.h"
 
@@ -117,11 +119,77 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
     feeds_next_only_[i] = l.outputs.size() == 1 && next.inputs.size() == 1 && next.inputs[0] == l.outputs[0] &&
                           readers[l.outputs[0]] == 1;
   }
+  pool_after_.clear();
+  for (size_t i = 0; i + 1 < graph_.layers.size(); ++i) {
+    const Layer& next = graph_.layers[i + 1];
+    if (!feeds_next_only_[i] || next.type != LayerType::kPooling || next.quantized) continue;
+    const PoolParams& pp = next.Params<PoolParams>();
+    Pool2dParams q;
+    if (pp.is_adaptive || !MakePool2dParams(pp, blob_dims_.at(next.inputs[0]), true, &q).ok()) continue;
+    pool_after_[i] = q;
+  }
   release_after_.assign(graph_.layers.size(), {});
   for (const auto& [name, i] : last_use) release_after_[i].push_back(FindBlob(name));
   free_float_.clear();
   free_int8_.clear();
+  PlanConcatsInPlace();
   return Status::Ok();
+}
+
+void Net::PlanConcatsInPlace() {
+  concat_slot_.clear();
+  concat_in_place_.assign(graph_.layers.size(), false);
+  std::map<std::string, int> readers;
+  for (const auto& l : graph_.layers) {
+    for (const auto& n : l.inputs) ++readers[n];
+  }
+  for (const auto& out : graph_.outputs) ++readers[out];
+  std::map<std::string, size_t> writer;
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    for (const auto& n : graph_.layers[i].outputs) writer[n] = i;
+  }
+  for (size_t c = 0; c < graph_.layers.size(); ++c) {
+    const Layer& l = graph_.layers[c];
+    if (l.type != LayerType::kConcat || l.quantized || l.outputs.size() != 1) continue;
+    Blob* out = FindBlob(l.outputs[0]);
+    if (out->dims.size() < 2 || out->dims[0] != 1 || NormalizeAxis(l.Params<AxisParams>().axis, out->dims.size()) != 1) {
+      continue;
+    }
+    std::vector<std::pair<const Blob*, int64_t>> slots;
+    int64_t offset = 0;
+    bool ok = true;
+    for (const auto& n : l.inputs) {
+      auto w = writer.find(n);
+      // A blob read twice (also by this Concat) or written by anything but a lone float convolution keeps its own
+      // buffer; so does one already placed in another Concat.
+      ok = ok && w != writer.end() && w->second < c && readers[n] == 1 && !graph_.FindInput(n) &&
+           graph_.layers[w->second].outputs.size() == 1 && !graph_.layers[w->second].quantized &&
+           execs_[w->second]->fp32_conv() != nullptr && !concat_slot_.count(FindBlob(n));
+      if (!ok) break;
+      const Blob* b = FindBlob(n);
+      slots.emplace_back(b, offset);
+      offset += DimsCount(b->dims);
+    }
+    if (!ok || offset != DimsCount(out->dims)) continue;
+    for (const auto& [b, off] : slots) concat_slot_[b] = {out, off};
+    concat_in_place_[c] = true;
+  }
+}
+
+float* Net::FloatOutput(Blob* b) {
+  auto it = concat_slot_.find(b);
+  if (it == concat_slot_.end()) {
+    b->f.dims = b->dims;
+    Provide(&free_float_, DimsCount(b->dims), &b->f.data);
+    return b->f.data.data();
+  }
+  Blob* target = it->second.first;
+  // The first slice written brings the Concat's buffer; the Concat then only marks it written.
+  if (target->f.data.empty()) {
+    target->f.dims = target->dims;
+    Provide(&free_float_, DimsCount(target->dims), &target->f.data);
+  }
+  return target->f.data.data() + it->second.second;
 }
 
 Status Net::PrepareLayer(size_t i) {
@@ -214,6 +282,17 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
     std::vector<Blob*> ins, outs;
     for (const auto& n : layer.inputs) ins.push_back(FindBlob(n));
     for (const auto& n : layer.outputs) outs.push_back(FindBlob(n));
+    if (recycle_ && !callback && (concat_in_place_[i] || (outs.size() == 1 && concat_slot_.count(outs[0])))) {
+      if (!concat_in_place_[i]) {
+        QT_RETURN_IF_ERROR(ins[0]->NeedFloat(&free_float_));
+        exec->fp32_conv()->Run(ins[0]->f.data.data(), FloatOutput(outs[0]));
+      }
+      // The Concat's output is complete once its last slice is written; the slices' own blobs hold nothing.
+      outs[0]->has_float = concat_in_place_[i];
+      outs[0]->has_int8 = false;
+      for (Blob* b : release_after_[i]) Release(b);
+      continue;
+    }
     if (exec->is_int8()) {
       std::vector<const Int8Tensor*> qin;
       std::vector<Int8Tensor*> qout;
@@ -271,6 +350,16 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
 size_t Net::RunFused(size_t i, size_t end) {
   if (i + 1 >= end || !feeds_next_only_[i]) return 0;
   const ConvFp32* a = execs_[i]->fp32_conv();
+  const auto pool = pool_after_.find(i);
+  if (a && pool != pool_after_.end() && a->FusesWithMaxPool(pool->second)) {
+    Blob* in = FindBlob(graph_.layers[i].inputs[0]);
+    Blob* out = FindBlob(graph_.layers[i + 1].outputs[0]);
+    if (!in->NeedFloat(&free_float_).ok()) return 0;
+    a->RunWithMaxPool(pool->second, in->f.data.data(), FloatOutput(out));
+    out->has_float = !concat_slot_.count(out);
+    out->has_int8 = false;
+    return 2;
+  }
   const ConvFp32* b = execs_[i + 1]->fp32_conv();
   if (!a || !b || !a->FusesWithDepthwise(*b)) return 0;
   const ConvFp32* c = i + 2 < end && feeds_next_only_[i + 1] ? execs_[i + 2]->fp32_conv() : nullptr;
@@ -279,10 +368,8 @@ size_t Net::RunFused(size_t i, size_t end) {
   Blob* in = FindBlob(graph_.layers[i].inputs[0]);
   Blob* out = FindBlob(graph_.layers[i + ran - 1].outputs[0]);
   if (!in->NeedFloat(&free_float_).ok()) return 0;
-  out->f.dims = out->dims;
-  Provide(&free_float_, DimsCount(out->dims), &out->f.data);
-  a->RunWithDepthwise(*b, in->f.data.data(), out->f.data.data(), c);
-  out->has_float = true;
+  a->RunWithDepthwise(*b, in->f.data.data(), FloatOutput(out), c);
+  out->has_float = !concat_slot_.count(out);
   out->has_int8 = false;
   return ran;
 }

@@ -10,6 +10,7 @@
 #include "core/base/tensor.h"
 #include "core/graph/graph.h"
 #include "core/graph/shape_inference.h"
+#include "core/kernels/kernels_fp32.h"
 
 namespace qt {
 
@@ -87,7 +88,19 @@ class Net {
   // run fused (ConvFp32::RunWithDepthwise), the blobs between them never written. RunFused returns the number of
   // layers it ran from layer i on (0: none), before `end`.
   std::vector<bool> feeds_next_only_;
+  // The same for a float convolution and the max pooling after it (ConvFp32::RunWithMaxPool): the pooling's
+  // parameters by the convolution's layer index, where the next layer is a float Pooling.
+  std::map<size_t, Pool2dParams> pool_after_;
   size_t RunFused(size_t i, size_t end);
+  // A float Concat along channels of a batch-1 blob whose inputs are each written by a float convolution and read
+  // by the Concat alone: with recycling on and no callback, each convolution writes its output straight into its
+  // slice of the Concat's output, and the Concat itself copies nothing (SqueezeNet's fire modules). Per blob, the
+  // Concat output it lands in (nullptr: none) and its offset there in floats; per layer, whether it is such a Concat.
+  std::map<const Blob*, std::pair<Blob*, int64_t>> concat_slot_;
+  std::vector<bool> concat_in_place_;
+  void PlanConcatsInPlace();
+  // The buffer a float layer's output goes to on the fast path: its slice of a Concat's output, or its own.
+  float* FloatOutput(Blob* b);
   Status PrepareLayer(size_t i);
   bool tnn_naive_ = false;
 };
