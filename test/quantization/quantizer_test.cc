@@ -816,6 +816,30 @@ TEST(AdaptiveRoundTest, UncorrelatedInputsKeepNearestAndIdenticalInputsShareTheE
   EXPECT_EQ(q[2], -2);
 }
 
+// Under -t 0 the blobs that reach the output through float layers only keep one scale per tensor (a scale per
+// class would clip other inputs' higher scores); the others stay per channel, and --compat tnn keeps TNN's.
+TEST_F(QuantizerTest, PerChannelBlobsExceptHeadBlobs) {
+  Graph h = SmallCnn();
+  h.layers.pop_back();
+  h.layers.push_back(MakeLayer(LayerType::kSoftmax, "Softmax", "prob", {"g"}, {"prob"}, AxisParams{1}));
+  h.outputs = {"prob"};
+  h.resources.erase("fc");
+  h.RefreshBlobNames();
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 4);
+  QuantizeOptions o;
+  o.merge = MergeType::kPerChannel;
+  o.blob_method = BlobMethod::kMinMax;
+  o.refine_auto = false;
+  QuantizeResult r;
+  ASSERT_TRUE(QuantizeGraph(h, samples, o, {}, &r).ok());
+  EXPECT_EQ(r.graph.blob_scales.at("p").scale.size(), 1u);
+  EXPECT_EQ(r.graph.blob_scales.at("g").scale.size(), 1u);
+  EXPECT_EQ(r.graph.blob_scales.at("c2a").scale.size(), 4u);
+  o.tnn_compat = true;
+  ASSERT_TRUE(QuantizeGraph(h, samples, o, {}, &r).ok());
+  EXPECT_EQ(r.graph.blob_scales.at("p").scale.size(), 8u);
+}
+
 TEST_F(QuantizerTest, ForwardLayerByLayerEqualsForwardAndResourcesCanBeReplaced) {
   const auto samples = WriteSmallCnnInputs(dir_ / "calib", 4);
   QuantizeResult r;

@@ -37,10 +37,19 @@ std::map<std::string, BlobPlan> PlanBlobs(const Graph& g, const BlobDims& dims, 
   const auto per_tensor = PerTensorBlobs(g);
   const auto head = HeadBlobs(g, dims);
   std::map<std::string, BlobPlan> plan;
+  int per_tensor_heads = 0;
   for (const auto& name : CalibratedBlobs(g)) {
     const Dims& d = dims.at(name);
     BlobPlan p;
     p.merged = o.merge != MergeType::kPerChannel || per_tensor.count(name);
+    // Under -t 0 a head blob (class scores, box coordinates) would get a scale per class or coordinate fitted to the
+    // few values each took on the calibration inputs, and another input's larger score would be clipped: TNN's tool
+    // collapses on MobileNetV2 so. A Concat's output keeps per-channel scales, which its int8 form copies bytes into.
+    const Layer* producer = g.Producer(name);
+    if (!o.tnn_compat && !p.merged && head.count(name) && !(producer && producer->type == LayerType::kConcat)) {
+      p.merged = true;
+      ++per_tensor_heads;
+    }
     p.method = o.blob_method;
     const int64_t hw = int64_t{d.size() > 2 ? d[2] : 1} * (d.size() > 3 ? d[3] : 1);
     if (g.FindInput(name) && p.method != BlobMethod::kMinMax) {
@@ -59,6 +68,11 @@ std::map<std::string, BlobPlan> PlanBlobs(const Graph& g, const BlobDims& dims, 
       p.method = BlobMethod::kMinMax;
     }
     plan[name] = p;
+  }
+  if (per_tensor_heads > 0) {
+    note("note: " + std::to_string(per_tensor_heads) + " blobs that reach the model output through float layers only " +
+         "keep one scale per tensor under -t 0 (a scale per class would clip the classes that score higher on " +
+         "other inputs)");
   }
   return plan;
 }
