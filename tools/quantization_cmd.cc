@@ -540,12 +540,13 @@ Status Run() {
                  {"weight method (-w)", WeightMethodName(options.weight_method)},
                  {"merge type (-t)", std::to_string(merge)},
                  {"compat", options.tnn_compat ? "tnn" : "none"},
-                 {"weight rounding", q.refine_choice.empty() ? FLAGS_weight_rounding
-                                     : "auto: " + std::string(q.refine_choice == "adaptive rounding" ||
-                                                              q.refine_choice == "both" ? "adaptive" : "nearest")},
-                 {"bias correction", q.refine_choice.empty() ? (FLAGS_bias_correction ? "on" : "off")
-                                     : "auto: " + std::string(q.refine_choice == "bias correction" ||
-                                                              q.refine_choice == "both" ? "on" : "off")},
+                 {"weight rounding", q.refine_choice.empty()
+                                         ? FLAGS_weight_rounding
+                                         : std::string("auto: ") + (q.refine_kept.adaptive_rounding ? "adaptive"
+                                                                                                    : "nearest")},
+                 {"bias correction", q.refine_choice.empty()
+                                         ? (FLAGS_bias_correction ? "on" : "off")
+                                         : std::string("auto: ") + (q.refine_kept.bias_correction ? "on" : "off")},
                  {"accuracy budget", (FLAGS_min_cosine > 0 ? "--min_cosine " + std::to_string(FLAGS_min_cosine) : "") +
                                          (FLAGS_max_float_layers >= 0
                                               ? " --max_float_layers " + std::to_string(FLAGS_max_float_layers)

@@ -56,6 +56,20 @@ float* Scratch(int64_t size, int slot = kPlanes) {
   return buffer.data();
 }
 
+// The caller's buffer for the shifted planes of `plan` and micro-kernels `nr` columns wide, zero past the planes.
+float* PlanesBuffer(const ConvPlan& plan, int64_t nr) {
+  const int64_t size = plan.BufferSize(nr);
+  float* planes = Scratch(size);
+  std::fill(planes + plan.channels * plan.plane, planes + size, 0.f);
+  return planes;
+}
+
+// The shifted planes of one image (one group of it) `src`, channels in parallel.
+void FillPlanes(const Conv2dParams& p, const ConvPlan& plan, const float* src, float* planes) {
+  ParallelFor(plan.channels,
+              [&](int64_t c0, int64_t c1) { BuildPlanes<float>(p, plan, src, nullptr, c0, c1, planes); });
+}
+
 // Row blocks of the weights that share B panels from L1 while their packed weights stay in L2.
 constexpr int64_t kWeightChunkBytes = 128 * 1024;
 
@@ -148,12 +162,7 @@ void ConvFp32::Run(const float* in, float* out) const {
   const int icg = p.in_c / p.group, ocg = p.out_c / p.group;
   const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_hw = int64_t{p.out_h} * p.out_w;
   const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
-  const int64_t buffer_size = plan_.BufferSize(mk.nr);
-  float* planes = direct ? nullptr : Scratch(buffer_size);
-  if (!direct) {
-    const int64_t filled = plan_.channels * plan_.plane;
-    std::fill(planes + filled, planes + buffer_size, 0.f);
-  }
+  float* planes = direct ? nullptr : PlanesBuffer(plan_, mk.nr);
 
   const int64_t row_blocks = (ocg + mk.mr - 1) / mk.mr;
   const int64_t col_blocks = (plan_.grid_n + mk.nr - 1) / mk.nr;
@@ -164,11 +173,7 @@ void ConvFp32::Run(const float* in, float* out) const {
   for (int n = 0; n < p.batch; ++n) {
     for (int g = 0; g < p.group; ++g) {
       const float* src = in + (int64_t{n} * p.in_c + int64_t{g} * icg) * in_hw;
-      if (!direct) {
-        ParallelFor(plan_.channels, [&](int64_t c0, int64_t c1) {
-          BuildPlanes<float>(p, plan_, src, nullptr, c0, c1, planes);
-        });
-      }
+      if (!direct) FillPlanes(p, plan_, src, planes);
       Fp32Gemm gemm;
       gemm.a = packed_.data() + g * group_stride_;
       gemm.b = direct ? src : planes;
@@ -368,12 +373,8 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
   const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
   float* planes = nullptr;
   if (!direct) {
-    const int64_t buffer_size = plan_.BufferSize(kernel_->nr);
-    planes = Scratch(buffer_size);
-    std::fill(planes + plan_.channels * plan_.plane, planes + buffer_size, 0.f);
-    ParallelFor(plan_.channels, [&](int64_t c0, int64_t c1) {
-      BuildPlanes<float>(e, plan_, in, nullptr, c0, c1, planes);
-    });
+    planes = PlanesBuffer(plan_, kernel_->nr);
+    FillPlanes(e, plan_, in, planes);
   }
   // Output rows per strip: as many as keep the rows their windows read within the budget.
   const int64_t budget_rows = std::max<int64_t>(kernel, kFusedStripBytes / (4 * int64_t{e.out_c} * w));
@@ -448,9 +449,7 @@ void ConvFp32::RunWithMaxPool(const Pool2dParams& q, const float* in, float* out
   const Fp32MicroKernel& mk = *kernel_;
   const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_w = p.out_w, pool_hw = int64_t{q.out_h} * q.out_w;
   const bool direct = plan_.layout == ConvPlan::Layout::kDirect;
-  const int64_t buffer_size = plan_.BufferSize(mk.nr);
-  float* planes = direct ? nullptr : Scratch(buffer_size);
-  if (!direct) std::fill(planes + plan_.channels * plan_.plane, planes + buffer_size, 0.f);
+  float* planes = direct ? nullptr : PlanesBuffer(plan_, mk.nr);
   // Pooled rows per strip: the 2·rows + 1 convolution rows they read within the budget.
   const int64_t strip =
       std::clamp<int64_t>((kFusedStripBytes / (4 * int64_t{p.out_c} * out_w) - 1) / 2, 1, q.out_h);
@@ -459,11 +458,7 @@ void ConvFp32::RunWithMaxPool(const Pool2dParams& q, const float* in, float* out
   constexpr float kLow = -std::numeric_limits<float>::max();  // Pool2dFp32's start
   for (int n = 0; n < p.batch; ++n) {
     const float* src = in + int64_t{n} * p.in_c * in_hw;
-    if (!direct) {
-      ParallelFor(plan_.channels, [&](int64_t c0, int64_t c1) {
-        BuildPlanes<float>(p, plan_, src, nullptr, c0, c1, planes);
-      });
-    }
+    if (!direct) FillPlanes(p, plan_, src, planes);
     ParallelFor(strips, [&](int64_t s0, int64_t s1) {
       float* rows = Scratch(int64_t{p.out_c} * cap * out_w, kFusedRows);
       Fp32Gemm gemm;

@@ -132,18 +132,13 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   for (const auto& [name, i] : last_use) release_after_[i].push_back(FindBlob(name));
   free_float_.clear();
   free_int8_.clear();
-  PlanConcatsInPlace();
+  PlanConcatsInPlace(readers);
   return Status::Ok();
 }
 
-void Net::PlanConcatsInPlace() {
+void Net::PlanConcatsInPlace(const std::map<std::string, int>& readers) {
   concat_slot_.clear();
   concat_in_place_.assign(graph_.layers.size(), false);
-  std::map<std::string, int> readers;
-  for (const auto& l : graph_.layers) {
-    for (const auto& n : l.inputs) ++readers[n];
-  }
-  for (const auto& out : graph_.outputs) ++readers[out];
   std::map<std::string, size_t> writer;
   for (size_t i = 0; i < graph_.layers.size(); ++i) {
     for (const auto& n : graph_.layers[i].outputs) writer[n] = i;
@@ -162,7 +157,7 @@ void Net::PlanConcatsInPlace() {
       auto w = writer.find(n);
       // A blob read twice (also by this Concat) or written by anything but a lone float convolution keeps its own
       // buffer; so does one already placed in another Concat.
-      ok = ok && w != writer.end() && w->second < c && readers[n] == 1 && !graph_.FindInput(n) &&
+      ok = ok && w != writer.end() && w->second < c && readers.at(n) == 1 && !graph_.FindInput(n) &&
            graph_.layers[w->second].outputs.size() == 1 && !graph_.layers[w->second].quantized &&
            execs_[w->second]->fp32_conv() != nullptr && !concat_slot_.count(FindBlob(n));
       if (!ok) break;

@@ -98,7 +98,8 @@ class Net {
   // Concat output it lands in (nullptr: none) and its offset there in floats; per layer, whether it is such a Concat.
   std::map<const Blob*, std::pair<Blob*, int64_t>> concat_slot_;
   std::vector<bool> concat_in_place_;
-  void PlanConcatsInPlace();
+  // `readers`: how many layers read each blob, a model output counting once more.
+  void PlanConcatsInPlace(const std::map<std::string, int>& readers);
   // The buffer a float layer's output goes to on the fast path: its slice of a Concat's output, or its own.
   float* FloatOutput(Blob* b);
   Status PrepareLayer(size_t i);

@@ -77,29 +77,36 @@ bool PassesScaleThrough(const Layer& l) {
   return l.type == LayerType::kRelu || (l.type == LayerType::kPooling && l.Params<PoolParams>().pool_type == 0);
 }
 
-std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims) {
-  // Which layers run int8: a Concat or Add only where some input comes from an int8 layer or a model input (see
-  // QuantizeGraph); fed by float layers alone (the box heads' Permute/Reshape), it stays float.
-  std::set<std::string> int8_blobs;
-  std::set<const Layer*> int8_layers;
-  for (const auto& in : graph.inputs) int8_blobs.insert(in.name);
-  for (const auto& l : graph.layers) {
-    bool int8 = IsQuantizableLayer(graph, l, dims);
-    if (int8 && (l.type == LayerType::kConcat || l.type == LayerType::kAdd)) {
-      int8 = std::any_of(l.inputs.begin(), l.inputs.end(),
-                         [&](const std::string& b) { return int8_blobs.count(b) > 0; });
+std::vector<bool> Int8Layers(const Graph& graph, const BlobDims& dims, const std::set<std::string>& float_layers,
+                             bool weightless_need_int8_input, std::set<std::string>* int8_blobs) {
+  std::set<std::string> values;
+  for (const auto& in : graph.inputs) values.insert(in.name);
+  std::vector<bool> int8(graph.layers.size(), false);
+  for (size_t i = 0; i < graph.layers.size(); ++i) {
+    const Layer& l = graph.layers[i];
+    int8[i] = IsQuantizableLayer(graph, l, dims) && !float_layers.count(l.name);
+    if (int8[i] && weightless_need_int8_input && (l.type == LayerType::kConcat || l.type == LayerType::kAdd)) {
+      int8[i] = std::any_of(l.inputs.begin(), l.inputs.end(),
+                            [&](const std::string& b) { return values.count(b) > 0; });
     }
-    if (int8 || (PassesScaleThrough(l) && l.inputs.size() == 1 && int8_blobs.count(l.inputs[0]))) {
-      int8_blobs.insert(l.outputs.begin(), l.outputs.end());
-      int8_layers.insert(&l);
+    if (int8[i] || (PassesScaleThrough(l) && l.inputs.size() == 1 && values.count(l.inputs[0]))) {
+      values.insert(l.outputs.begin(), l.outputs.end());
     }
   }
+  if (int8_blobs) *int8_blobs = std::move(values);
+  return int8;
+}
+
+std::set<std::string> HeadBlobs(const Graph& graph, const BlobDims& dims) {
+  std::set<std::string> int8_blobs;
+  const std::vector<bool> quantized = Int8Layers(graph, dims, {}, true, &int8_blobs);
   // Walk the layers backwards: a blob is a head blob when every layer reading it is float and writes head blobs.
   std::set<std::string> head(graph.outputs.begin(), graph.outputs.end());
   std::set<std::string> feeds_int8;
-  for (auto it = graph.layers.rbegin(); it != graph.layers.rend(); ++it) {
-    const Layer& l = *it;
-    const bool int8 = int8_layers.count(&l) > 0;
+  for (size_t i = graph.layers.size(); i-- > 0;) {
+    const Layer& l = graph.layers[i];
+    const bool int8 =
+        quantized[i] || (PassesScaleThrough(l) && l.inputs.size() == 1 && int8_blobs.count(l.inputs[0]));
     const bool outputs_head = std::all_of(l.outputs.begin(), l.outputs.end(), [&](const std::string& o) {
       return head.count(o) || (!feeds_int8.count(o) && graph.Consumers(o).empty());
     });
@@ -161,7 +168,9 @@ std::vector<std::string> AlignConcatChannelScales(Graph* graph, const BlobDims& 
       const int64_t c = dims.at(in).size() > 1 ? dims.at(in)[1] : 1;
       BlobScale slice;
       slice.scale.assign(s.scale.begin() + offset, s.scale.begin() + offset + c);
-      if (!s.zero_point.empty()) slice.zero_point.assign(s.zero_point.begin() + offset, s.zero_point.begin() + offset + c);
+      if (!s.zero_point.empty()) {
+        slice.zero_point.assign(s.zero_point.begin() + offset, s.zero_point.begin() + offset + c);
+      }
       offset += c;
       auto b = graph->blob_scales.find(in);
       if (b == graph->blob_scales.end()) continue;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <set>
+#include <vector>
 #include <string>
 
 #include "core/base/status.h"
@@ -22,6 +23,15 @@ std::set<std::string> PerTensorBlobs(const Graph& graph);
 // that broadcasts stays float (TNN's int8 Add kernel does not broadcast), and so does a convolution with a fused
 // swish (its int8 kernel would drop it), and so does a Concat of PriorBox outputs (SSD's prior boxes).
 bool IsQuantizableLayer(const Graph& graph, const Layer& layer, const BlobDims& dims);
+
+// Per layer of graph.layers, whether QuantizeGraph makes it int8 by itself: IsQuantizableLayer and not in
+// `float_layers`, and, with `weightless_need_int8_input` (the default mode; TNN's tool quantizes every one), a
+// Concat or Add only where some input is a model input or an int8 value: fed by float layers alone (an SSD's box
+// decoding, a detector's Permute/Reshape heads) it would requantize float values for nothing but a loss of
+// precision. The int8 values (model inputs, int8 layers' outputs, passed on through ReLU / max pooling) go to
+// *int8_blobs when given.
+std::vector<bool> Int8Layers(const Graph& graph, const BlobDims& dims, const std::set<std::string>& float_layers,
+                             bool weightless_need_int8_input, std::set<std::string>* int8_blobs = nullptr);
 
 // ReLU and max pooling: int8 layers whose output keeps their input's scale (tnn_format.md §D.7).
 bool PassesScaleThrough(const Layer& l);

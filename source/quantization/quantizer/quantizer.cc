@@ -346,6 +346,7 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
       best_graph = std::move(trial);
       best_report = std::move(report);
       result->refine_choice = v.name;
+      result->refine_kept = v.refine;
     }
   }
   *g = std::move(best_graph);
@@ -430,23 +431,10 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   const auto weights_start = std::chrono::steady_clock::now();
   const Graph simplified = g;
   std::vector<Layer*> weighted;
-  // A layer without weights (Concat, Add) runs int8 only where some input is a model input or comes from an int8
-  // layer (directly or through ReLU / max pooling, which keep the scale): fed by float layers alone, as an
-  // SSD-style box decoding after the heads is, it would requantize float values for nothing but a loss of
-  // precision. TNN's tool quantizes every such layer, and --compat tnn does too.
-  std::set<std::string> int8_blobs;
-  for (const auto& in : g.inputs) int8_blobs.insert(in.name);
-  for (auto& layer : g.layers) {
-    bool int8 = IsQuantizableLayer(g, layer, dims) && !options.float_layers.count(layer.name);
-    const bool weightless = layer.type == LayerType::kConcat || layer.type == LayerType::kAdd;
-    if (int8 && weightless && !options.tnn_compat) {
-      int8 = std::any_of(layer.inputs.begin(), layer.inputs.end(),
-                         [&](const std::string& b) { return int8_blobs.count(b) > 0; });
-    }
-    if (int8 || (PassesScaleThrough(layer) && layer.inputs.size() == 1 && int8_blobs.count(layer.inputs[0]))) {
-      int8_blobs.insert(layer.outputs.begin(), layer.outputs.end());
-    }
-    if (!int8) continue;
+  const std::vector<bool> int8 = Int8Layers(g, dims, options.float_layers, !options.tnn_compat);
+  for (size_t i = 0; i < g.layers.size(); ++i) {
+    if (!int8[i]) continue;
+    Layer& layer = g.layers[i];
     layer.quantized = true;
     if (layer.type == LayerType::kConvolution || layer.type == LayerType::kInnerProduct) weighted.push_back(&layer);
   }

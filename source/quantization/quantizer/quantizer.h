@@ -84,6 +84,7 @@ struct QuantizeResult {
   // on the scoring inputs, in that order, the name of the one kept and how many inputs scored them.
   std::vector<std::pair<std::string, double>> refine_scores;
   std::string refine_choice;
+  RefineOptions refine_kept;  // what the kept variant applied
   int refine_scoring_inputs = 0;
   std::vector<FloatLayerStep> float_steps;   // the accuracy budget's choices, in order
   int held_out_inputs = 0;

@@ -254,7 +254,7 @@ int64_t AdaptiveRound(const std::vector<double>& r, const double* h, std::vector
     g[i] = sum;
   }
   *nearest_objective = 0;
-  for (size_t i = 0; i < k; ++i) *nearest_objective += ((*q)[i] - r[i]) * g[i];
+  for (size_t i = 0; i < k; ++i) *nearest_objective += d[i] * g[i];
   for (int sweep = 0; sweep < 16; ++sweep) {
     bool changed = false;
     for (size_t i = 0; i < k; ++i) {
