@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -41,6 +42,10 @@ DEFINE_string(refine, "auto", "'auto' (the default with -b auto; 'off' with anot
                               "either and both of bias correction and adaptive rounding, and keep the one whose "
                               "outputs are closest to fp32 on calibration inputs the refinement did not see; 'off': "
                               "neither unless asked");
+DEFINE_string(equalize, "auto", "channel equalization of rectified blobs read only by convolutions: each channel "
+                                "divided by (its range / the blob's range)^alpha, undone in the weights of the next "
+                                "convolutions (the fp32 model is unchanged); 'auto' (the default with -b auto and "
+                                "-t 1, without --stats): alpha 0.25, else off; 'off', or an alpha in (0, 1]");
 DEFINE_double(min_cosine, 0, "accuracy budget: keep the most sensitive layers in float (each reading float inputs) "
                               "until the output cosine on held-out calibration inputs reaches this value");
 DEFINE_int32(max_float_layers, -1, "at most this many layers chosen for float (alone: the most sensitive ones)");
@@ -92,6 +97,37 @@ std::string FormatSeconds(double s) {
 }
 
 // -b takes TNN's numbers and 'auto'.
+// --equalize: 'auto' is part of the default configuration only (-b auto, -t 1, outside compat mode), so that an
+// explicit method or merge type runs as it did before; an explicit alpha needs -t 1, the only merge type with one
+// scale for a blob and one per channel for the weights that read it.
+Status ParseEqualize(const std::string& value, const QuantizeOptions& options, double* alpha) {
+  *alpha = 0;
+  if (value == "off") return Status::Ok();
+  if (value == "auto") {
+    if (!options.tnn_compat && options.blob_method == BlobMethod::kAuto && options.merge == MergeType::kMixed) {
+      // A statistics file serves every method and merge type (a sweep): it describes the model as given.
+      if (options.stats_path.empty()) {
+        *alpha = 0.25;
+      } else {
+        std::fprintf(stderr, "note: no channel equalization with --stats (the statistics describe the model as "
+                             "given; --equalize ALPHA makes a file for that alpha)\n");
+      }
+    }
+    return Status::Ok();
+  }
+  char* end = nullptr;
+  const double a = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || !(a > 0 && a <= 1)) {
+    return Status::InvalidArgument("--equalize '" + value + "' is not 'auto', 'off' or an alpha in (0, 1]");
+  }
+  if (options.tnn_compat || options.merge != MergeType::kMixed) {
+    return Status::InvalidArgument("--equalize needs -t 1 outside --compat tnn (per-tensor blob scales, per-channel "
+                                   "weight scales)");
+  }
+  *alpha = a;
+  return Status::Ok();
+}
+
 Status ParseBlobFlag(const std::string& value, BlobMethod* m) {
   if (value == "auto") {
     *m = BlobMethod::kAuto;
@@ -299,6 +335,8 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
     j += "]}";
     first = false;
   }
+  j += "], \"equalized\": [";
+  for (size_t i = 0; i < q.equalized.size(); ++i) j += std::string(i ? ", " : "") + JsonString(q.equalized[i]);
   j += "], \"refine_auto\": ";
   if (q.refine_choice.empty()) {
     j += "null";
@@ -418,6 +456,7 @@ Status Run() {
   QT_RETURN_IF_ERROR(
       ParsePreprocess(mean, scale, FLAGS_r == 1 || FLAGS_reverse_channel == 1, &options.preprocess));
   options.stats_path = FLAGS_stats;
+  QT_RETURN_IF_ERROR(ParseEqualize(FLAGS_equalize, options, &options.equalize));
   for (const auto& name : SplitList(FLAGS_fp32_layers)) options.float_layers.insert(name);
   options.parallel_images = FLAGS_calib_parallel == "images";
   QT_RETURN_IF_ERROR(CheckOutputWritable(output, "-o"));

@@ -107,6 +107,8 @@ def main():
             ('corrupt stats file', base + ['--stats', junk], 'bad magic'),
             ('table with per-channel blobs', base + ['-t', '0', '--table', table], 'use -t 1 or -t 2'),
             ('table with asymmetric weights', base + ['-w', '3', '--table', table], 'symmetric'),
+            ('equalize alpha out of range', base + ['--equalize', '2'], "--equalize '2' is not"),
+            ('equalize with per-channel blobs', base + ['-t', '0', '--equalize', '0.5'], '--equalize needs -t 1'),
             ('stats with --compat tnn', base + ['--compat', 'tnn', '--stats', os.path.join(tmp, 'x.stats')],
              '--compat tnn'),
         ]

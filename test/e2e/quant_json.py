@@ -12,7 +12,7 @@ import tempfile
 
 KEYS = {'model', 'weights', 'calibration_inputs', 'flags', 'seconds', 'threads', 'peak_memory_mb', 'layers', 'report',
         'layer_errors', 'histograms', 'float_layers', 'weight_ranges', 'sweep', 'auto_scales', 'refine_auto',
-        'refinement', 'float_steps', 'held_out_inputs'}
+        'refinement', 'float_steps', 'held_out_inputs', 'equalized'}
 
 
 def check(bin_dir, args, prefix, json_path, failures, where):
@@ -38,6 +38,8 @@ def check(bin_dir, args, prefix, json_path, failures, where):
         failures.append(f'{where}: layer_errors {j["layer_errors"]}')
     if not j['histograms']['blobs'] or any(len(h['counts']) != 128 for h in j['histograms']['blobs']):
         failures.append(f'{where}: histograms of {[h["blob"] for h in j["histograms"]["blobs"]]}')
+    if not isinstance(j['equalized'], list) or not all(isinstance(b, str) for b in j['equalized']):
+        failures.append(f'{where}: equalized {j["equalized"]}')
     rep = j['report']
     if not rep or not rep['outputs'] or not all(0.9 < o['cosine'] <= 1.000001 for o in rep['outputs']):
         failures.append(f'{where}: report {rep}')

@@ -14,6 +14,7 @@
 #include "core/runtime/net.h"
 #include "quantization/eval/evaluator.h"
 #include "core/graph/shape_inference.h"
+#include "quantization/quantizer/equalization.h"
 #include "quantization/quantizer/graph_passes.h"
 #include "quantization/quantizer/quantizer.h"
 #include "quantization/quantizer/stats_file.h"
@@ -773,6 +774,136 @@ TEST_F(QuantizerTest, PerChannelBlobsExceptHeadBlobs) {
   o.tnn_compat = true;
   ASSERT_TRUE(QuantizeGraph(h, samples, o, {}, &r).ok());
   EXPECT_EQ(r.graph.blob_scales.at("p").scale.size(), 8u);
+}
+
+// conv1 → ReLU → max pooling → {conv2 → ReLU (an output), depthwise dw → conv3 (an output)}. The pooled blob is
+// rectified and read only by convolutions (one dense, one depthwise): it is the one equalization group. dw's
+// output is not rectified, and conv2's ReLU output is a model output.
+Graph EqualizableCnn() {
+  Graph g;
+  g.inputs = {{"data", {1, 3, 12, 12}, DataType::kFloat}};
+  auto conv = [](int ic, int oc, int k, int pad, int group) {
+    ConvParams p;
+    p.group = group;
+    p.input_channel = ic / group;
+    p.output_channel = oc;
+    p.kernel_h = p.kernel_w = k;
+    p.pad_h = p.pad_w = pad;
+    p.has_bias = 1;
+    return p;
+  };
+  PoolParams max_pool;
+  max_pool.kernel_h = max_pool.kernel_w = 2;
+  max_pool.stride_h = max_pool.stride_w = 2;
+  max_pool.pad_type = -1;
+  g.layers = {MakeLayer(LayerType::kConvolution, "Convolution", "conv1", {"data"}, {"c1"}, conv(3, 6, 3, 1, 1)),
+              MakeLayer(LayerType::kRelu, "ReLU", "relu1", {"c1"}, {"r1"}),
+              MakeLayer(LayerType::kPooling, "Pooling", "pool", {"r1"}, {"p1"}, max_pool),
+              MakeLayer(LayerType::kConvolution, "Convolution", "conv2", {"p1"}, {"c2"}, conv(6, 4, 1, 0, 1)),
+              MakeLayer(LayerType::kRelu, "ReLU", "relu2", {"c2"}, {"r2"}),
+              MakeLayer(LayerType::kConvolution, "Convolution", "dw", {"p1"}, {"d"}, conv(6, 6, 3, 1, 6)),
+              MakeLayer(LayerType::kConvolution, "Convolution", "conv3", {"d"}, {"c3"}, conv(6, 4, 1, 0, 1))};
+  g.outputs = {"r2", "c3"};
+  uint32_t seed = 11;
+  for (const auto& [name, count, oc] : std::vector<std::tuple<std::string, int, int>>{
+           {"conv1", 6 * 3 * 9, 6}, {"conv2", 4 * 6, 4}, {"dw", 6 * 9, 6}, {"conv3", 4 * 6, 4}}) {
+    ConvResource r;
+    r.filter = RandomFloats(count, seed++);
+    r.bias = RandomFloats(oc, seed++);
+    r.has_bias = true;
+    g.resources[name] = r;
+  }
+  // Channels of very different ranges, as after real ReLUs: conv1's rows scaled by 1/64 ... 4.
+  auto& c1 = std::get<ConvResource>(g.resources["conv1"]);
+  std::vector<float> w = c1.filter.ToFloat(), b = c1.bias.ToFloat();
+  const std::array<float, 6> row_scale = {1.f / 64, 0.25f, 1.f, 4.f, 0.5f, 2.f};
+  for (int c = 0; c < 6; ++c) {
+    for (int i = 0; i < 27; ++i) w[c * 27 + i] *= row_scale[c];
+    b[c] *= row_scale[c];
+  }
+  c1.filter = RawBuffer::FromFloat(w);
+  c1.bias = RawBuffer::FromFloat(b);
+  g.RefreshBlobNames();
+  return g;
+}
+
+std::map<std::string, Tensor> Fp32Outputs(const Graph& g, const Tensor& input, const std::vector<std::string>& blobs) {
+  Net net;
+  EXPECT_TRUE(net.Init(g).ok());
+  EXPECT_TRUE(net.SetInput("data", input).ok());
+  EXPECT_TRUE(net.Forward().ok());
+  std::map<std::string, Tensor> out;
+  for (const auto& name : blobs) EXPECT_TRUE(net.GetBlob(name, &out[name]).ok()) << name;
+  return out;
+}
+
+TEST(EqualizationTest, RescalesRectifiedBlobsReadOnlyByConvolutionsAndKeepsTheFp32Outputs) {
+  Graph g = EqualizableCnn();
+  BlobDims dims;
+  ASSERT_TRUE(InferShapes(g, {}, &dims).ok());
+  const auto groups = FindEqualizationGroups(g, dims);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].producer, "conv1");
+  EXPECT_EQ(groups[0].blob, "p1");
+  EXPECT_EQ(groups[0].consumers, (std::vector<std::string>{"conv2", "dw"}));
+  EXPECT_EQ(groups[0].channels, 6);
+
+  Tensor input({1, 3, 12, 12});
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.f, 1.f);
+  for (auto& x : input.data) x = d(rng);
+  const auto before = Fp32Outputs(g, input, {"p1", "r2", "c3"});
+  // Channel 4 was never above zero: it keeps its scale.
+  const std::vector<float> range = {0.5f, 2.f, 8.f, 32.f, 0.f, 16.f};
+  const double alpha = 0.5;
+  EXPECT_EQ(EqualizeChannels(groups, {{"p1", range}}, alpha, &g), (std::vector<std::string>{"p1"}));
+  const auto after = Fp32Outputs(g, input, {"p1", "r2", "c3"});
+  for (const char* name : {"r2", "c3"}) {
+    const auto& a = before.at(name).data;
+    const auto& b = after.at(name).data;
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-5f * (1 + std::fabs(a[i]))) << name << " " << i;
+  }
+  const int64_t plane = 6 * 6;
+  for (int c = 0; c < 6; ++c) {
+    const double s = range[c] > 0 ? std::pow(range[c] / 32.0, alpha) : 1.0;
+    for (int64_t i = 0; i < plane; ++i) {
+      const float was = before.at("p1").data[c * plane + i];
+      EXPECT_NEAR(after.at("p1").data[c * plane + i], was / s, 1e-5 * (1 + std::fabs(was / s))) << c;
+    }
+  }
+}
+
+TEST_F(QuantizerTest, EqualizationIsPartOfTheFileAndDoesNotDependOnTheThreadCount) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 6);
+  QuantizeOptions o;
+  o.blob_method = BlobMethod::kAuto;
+  std::string plain;
+  {
+    QuantizeResult r;
+    ASSERT_TRUE(QuantizeGraph(EqualizableCnn(), samples, o, {}, &r).ok());
+    EXPECT_TRUE(r.equalized.empty());
+    plain = Serialized(r.graph);
+  }
+  o.equalize = 0.25;
+  std::string first;
+  for (int threads : {1, 2}) {
+    SetNumThreads(threads);
+    QuantizeResult r;
+    const Status s = QuantizeGraph(EqualizableCnn(), samples, o, {}, &r);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_EQ(r.equalized, (std::vector<std::string>{"p1"}));
+    const std::string out = Serialized(r.graph);
+    if (first.empty()) first = out;
+    EXPECT_EQ(out, first) << threads << " threads";
+  }
+  EXPECT_NE(first, plain);
+  // Other merge types keep their scales' meaning: no equalization.
+  o.merge = MergeType::kPerChannel;
+  QuantizeResult r;
+  ASSERT_TRUE(QuantizeGraph(EqualizableCnn(), samples, o, {}, &r).ok());
+  EXPECT_TRUE(r.equalized.empty());
+  SetNumThreads(2);
 }
 
 TEST_F(QuantizerTest, ForwardLayerByLayerEqualsForwardAndResourcesCanBeReplaced) {

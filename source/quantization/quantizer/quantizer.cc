@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
 #include "core/base/parallel.h"
 #include "core/graph/graph_simplify.h"
 #include "core/graph/shape_inference.h"
+#include "quantization/quantizer/equalization.h"
 #include "quantization/quantizer/graph_passes.h"
 #include "quantization/quantizer/stats_file.h"
 
@@ -298,6 +300,33 @@ std::vector<CalibrationSample> OthersThanEvenlySpaced(const std::vector<Calibrat
   return EvenlySpaced(rest, count);
 }
 
+// QuantizeOptions::equalize on *g: the largest |x| per channel of each equalization group's blob over up to 64
+// calibration inputs (evenly spaced), then the rescaling.
+Status Equalize(const std::vector<CalibrationSample>& calibration, const QuantizeOptions& options,
+                const QuantizeCallbacks& cb, Graph* g, const BlobDims& dims, QuantizeResult* result) {
+  const auto groups = FindEqualizationGroups(*g, dims);
+  if (groups.empty()) return Status::Ok();
+  std::vector<std::string> blobs;
+  for (const auto& group : groups) blobs.push_back(group.blob);
+  std::map<std::string, BlobStats> ranges;
+  std::map<size_t, SampleTensors> unused;
+  StreamingCalibration how;
+  how.parallel_images = options.parallel_images;
+  QT_RETURN_IF_ERROR(CollectBlobStats(*g, EvenlySpaced(calibration, 64), blobs, options.preprocess, how,
+                                      cb.progress, &ranges, &unused));
+  std::map<std::string, std::vector<float>> channel_max;
+  for (const auto& [name, st] : ranges) {
+    auto& m = channel_max[name];
+    for (int c = 0; c < st.channels(); ++c) m.push_back(st.channel(c).max_abs());
+  }
+  result->equalized = EqualizeChannels(groups, channel_max, options.equalize, g);
+  char alpha[32];
+  std::snprintf(alpha, sizeof(alpha), "%g", options.equalize);
+  cb.note("equalized the channels of " + std::to_string(result->equalized.size()) + " rectified blobs read only by "
+          "convolutions (alpha " + alpha + ")");
+  return Status::Ok();
+}
+
 // QuantizeOptions::refine_auto on the int8 graph *g (quantized from `simplified`).
 Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSample>& calibration,
                         const std::vector<CalibrationSample>& held_out, const BlobDims& dims,
@@ -408,6 +437,11 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   QT_RETURN_IF_ERROR(g.Validate());
   BlobDims dims;
   QT_RETURN_IF_ERROR(InferShapes(g, {}, &dims));
+  if (options.equalize > 0 && !options.tnn_compat && options.merge == MergeType::kMixed) {
+    const auto start = std::chrono::steady_clock::now();
+    QT_RETURN_IF_ERROR(Equalize(calibration, options, cb, &g, dims, result));
+    result->timings.push_back({"equalization", SecondsSince(start)});
+  }
   const auto plan = PlanBlobs(g, dims, options, cb.note);
 
   std::map<std::string, BlobScale> scales;

@@ -58,6 +58,9 @@ struct QuantizeOptions {
   // and keep the one whose outputs are closest to fp32 (min output cosine) on calibration inputs the refinement
   // did not see (the held-out ones when the accuracy budget holds some out).
   bool refine_auto = false;
+  // Channel equalization of rectified blobs read only by convolutions (equalization.h) with this alpha, before
+  // statistics; 0: none. Applies to merge type 1 (per-tensor blobs, per-channel weights) outside compat mode.
+  double equalize = 0;
   // Accuracy budget: when set, a quarter of the calibration inputs (at most 16) are held out of calibration, and the
   // most sensitive int8 layers go back to float until their output cosine reaches the budget.
   FloatBudget budget;
@@ -79,6 +82,7 @@ struct QuantizeResult {
   // -b auto: per blob the candidates with their consumer errors, and the name of the one chosen.
   std::map<std::string, std::vector<ScaleCandidate>> blob_candidates;
   std::map<std::string, std::string> blob_choice;
+  std::vector<std::string> equalized;        // the blobs whose channels QuantizeOptions::equalize rescaled
   std::vector<LayerRefinement> refinements;  // per int8 Conv/InnerProduct, in execution order
   // refine_auto: each variant ("none", "bias correction", "adaptive rounding", "both") with its min output cosine
   // on the scoring inputs, in that order, the name of the one kept and how many inputs scored them.

@@ -1,0 +1,108 @@
+#include "quantization/quantizer/equalization.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "core/layers/convolution.h"
+
+namespace qt {
+namespace {
+
+bool IsOutput(const Graph& g, const std::string& blob) {
+  return std::find(g.outputs.begin(), g.outputs.end(), blob) != g.outputs.end();
+}
+
+// Layers with f(x / s) = f(x) / s for every channel scale s > 0.
+bool CommutesWithChannelScale(const Layer& l) {
+  if (l.inputs.size() != 1 || l.outputs.size() != 1) return false;
+  return l.type == LayerType::kRelu || l.type == LayerType::kPRelu || l.type == LayerType::kPooling;
+}
+
+bool IsPlainConv(const Layer& l) {
+  return l.type == LayerType::kConvolution && l.inputs.size() == 1 && l.outputs.size() == 1 &&
+         l.Params<ConvParams>().fusion == 0;
+}
+
+void ScaleBuffer(RawBuffer* buffer, int64_t blocks, const std::function<double(int64_t)>& factor) {
+  std::vector<float> v = buffer->ToFloat();
+  const int64_t per = static_cast<int64_t>(v.size()) / blocks;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const double f = factor(b);
+    for (int64_t i = 0; i < per; ++i) v[b * per + i] = static_cast<float>(v[b * per + i] * f);
+  }
+  *buffer = RawBuffer::FromFloat(v, buffer->dims());
+}
+
+}  // namespace
+
+std::vector<EqualizationGroup> FindEqualizationGroups(const Graph& graph, const BlobDims& dims) {
+  std::vector<EqualizationGroup> groups;
+  for (const auto& l : graph.layers) {
+    if (!IsPlainConv(l) || l.quantized || !std::holds_alternative<ConvResource>(graph.resources.at(l.name))) continue;
+    const auto& p = l.Params<ConvParams>();
+    if (p.activation != kActivationNone && p.activation != kActivationRelu) continue;
+    bool rectified = p.activation == kActivationRelu;
+    std::string blob = l.outputs[0];
+    std::vector<const Layer*> readers = graph.Consumers(blob);
+    while (!IsOutput(graph, blob) && readers.size() == 1 && CommutesWithChannelScale(*readers[0])) {
+      rectified = rectified || readers[0]->type == LayerType::kRelu;
+      blob = readers[0]->outputs[0];
+      readers = graph.Consumers(blob);
+    }
+    auto d = dims.find(blob);
+    if (!rectified || IsOutput(graph, blob) || readers.empty() || d == dims.end() || d->second.size() != 4) continue;
+    const int channels = d->second[1];
+    if (p.output_channel != channels) continue;
+    EqualizationGroup group{l.name, {}, blob, channels};
+    bool ok = true;
+    for (const Layer* c : readers) {
+      const bool convertible = IsPlainConv(*c) && !c->quantized;
+      const auto* cp = convertible ? &c->Params<ConvParams>() : nullptr;
+      // Dense, or depthwise (each group reads one channel); other groupings are left alone.
+      if (!cp || !(cp->group == 1 || (cp->group == channels && cp->output_channel % channels == 0))) {
+        ok = false;
+        break;
+      }
+      group.consumers.push_back(c->name);
+    }
+    if (ok) groups.push_back(std::move(group));
+  }
+  return groups;
+}
+
+std::vector<std::string> EqualizeChannels(const std::vector<EqualizationGroup>& groups,
+                                          const std::map<std::string, std::vector<float>>& channel_max, double alpha,
+                                          Graph* graph) {
+  std::vector<std::string> changed;
+  for (const auto& group : groups) {
+    auto it = channel_max.find(group.blob);
+    if (it == channel_max.end() || static_cast<int>(it->second.size()) != group.channels) continue;
+    const std::vector<float>& r = it->second;
+    const float top = *std::max_element(r.begin(), r.end());
+    if (!(top > 0) || !std::isfinite(top)) continue;
+    std::vector<double> s(group.channels, 1.0);
+    for (int c = 0; c < group.channels; ++c) {
+      if (r[c] > 0) s[c] = std::pow(static_cast<double>(r[c]) / top, alpha);
+    }
+    auto& produced = std::get<ConvResource>(graph->resources.at(group.producer));
+    ScaleBuffer(&produced.filter, group.channels, [&](int64_t c) { return 1 / s[c]; });
+    if (produced.has_bias) ScaleBuffer(&produced.bias, group.channels, [&](int64_t c) { return 1 / s[c]; });
+    for (const auto& name : group.consumers) {
+      const auto& cp = graph->FindLayer(name)->Params<ConvParams>();
+      auto& res = std::get<ConvResource>(graph->resources.at(name));
+      if (cp.group == 1) {
+        // [oc][ic][kh][kw]: block b is (output channel, input channel) b / ic, b % ic.
+        ScaleBuffer(&res.filter, int64_t{cp.output_channel} * group.channels,
+                    [&](int64_t b) { return s[b % group.channels]; });
+      } else {
+        const int per_group = cp.output_channel / cp.group;
+        ScaleBuffer(&res.filter, cp.output_channel, [&](int64_t o) { return s[o / per_group]; });
+      }
+    }
+    changed.push_back(group.blob);
+  }
+  return changed;
+}
+
+}  // namespace qt
