@@ -566,7 +566,7 @@ TEST(GraphPassesTest, HeadBlobsAreThoseNoInt8LayerReads) {
   EXPECT_EQ(HeadBlobs(d, dims), (std::set<std::string>{"c1", "sa", "sb", "cat"}));
 }
 
-TEST(GraphPassesTest, ConcatInputsTakeTheirSlicesOfPerChannelScales) {
+TEST(GraphPassesTest, ConcatInputsTakeTheirSlicesOfPerChannelScalesOrTheirOneScale) {
   // SmallCnn's channel Concat of conv2a (4 channels) and conv2b (4): with per-channel scales its inputs take the
   // output's; per-tensor scales everywhere are left alone (TNN's int8 Concat requantizes those).
   Graph g = SmallCnn();
@@ -583,6 +583,18 @@ TEST(GraphPassesTest, ConcatInputsTakeTheirSlicesOfPerChannelScales) {
   g.blob_scales["c2b"].scale = {3};
   EXPECT_TRUE(AlignConcatChannelScales(&g, dims).empty());
   EXPECT_EQ(g.blob_scales["c2b"].scale, (std::vector<float>{3}));
+  // Per-tensor scales: inputs only the Concat reads take its scale (their producers round once, the Concat copies);
+  // an input with another reader keeps its own.
+  Graph h = g;
+  EXPECT_EQ(ShareConcatScales(&g, Int8Layers(g, dims, {}, true)), (std::vector<std::string>{"c2a", "c2b"}));
+  EXPECT_EQ(g.blob_scales["c2a"].scale, (std::vector<float>{2}));
+  EXPECT_EQ(g.blob_scales["c2b"].scale, (std::vector<float>{2}));
+  h.layers.push_back(MakeLayer(LayerType::kRelu, "ReLU", "extra", {"c2b"}, {"x"}));
+  h.outputs.push_back("x");
+  h.RefreshBlobNames();
+  ASSERT_TRUE(InferShapes(h, {}, &dims).ok());
+  EXPECT_EQ(ShareConcatScales(&h, Int8Layers(h, dims, {}, true)), (std::vector<std::string>{"c2a"}));
+  EXPECT_EQ(h.blob_scales["c2b"].scale, (std::vector<float>{3}));
 }
 
 TEST(BlobStatsConcatTest, DerivedConcatEqualsAScanOfTheConcatenation) {

@@ -182,4 +182,25 @@ std::vector<std::string> AlignConcatChannelScales(Graph* graph, const BlobDims& 
   return changed;
 }
 
+std::vector<std::string> ShareConcatScales(Graph* graph, const std::vector<bool>& int8) {
+  std::vector<std::string> changed;
+  for (size_t i = graph->layers.size(); i-- > 0;) {
+    const Layer& l = graph->layers[i];
+    if (!int8[i] || l.type != LayerType::kConcat || l.outputs.size() != 1 || l.Params<AxisParams>().axis != 1) {
+      continue;
+    }
+    auto out = graph->blob_scales.find(l.outputs[0]);
+    if (out == graph->blob_scales.end() || out->second.scale.size() != 1) continue;
+    const BlobScale shared = out->second;
+    for (const auto& in : l.inputs) {
+      auto b = graph->blob_scales.find(in);
+      if (b == graph->blob_scales.end() || b->second.scale.size() != 1 || graph->Consumers(in).size() != 1) continue;
+      if (b->second.scale == shared.scale && b->second.zero_point == shared.zero_point) continue;
+      b->second = shared;
+      changed.push_back(in);
+    }
+  }
+  return changed;
+}
+
 }  // namespace qt

@@ -51,4 +51,12 @@ std::vector<std::string> MergeBlobScales(Graph* graph);
 // of Concats passes the slices on). Returns the input blobs whose scales changed.
 std::vector<std::string> AlignConcatChannelScales(Graph* graph, const BlobDims& dims);
 
+// With one scale per tensor, TNN's int8 Concat requantizes each input to the output's scale: a second rounding of
+// values their producer has just rounded, which TNN's X86 device does as x·(s_in/s_out) and its NAIVE device in
+// another order, so the two can differ by a step. An input that only the Concat reads is better stored at the
+// output's scale in the first place: its producer rounds once, and the Concat copies. For each int8 channel-axis
+// Concat (`int8`: per layer of graph->layers, Int8Layers) with a per-tensor scale, outermost first, such inputs
+// take its scale. Returns the input blobs whose scales changed.
+std::vector<std::string> ShareConcatScales(Graph* graph, const std::vector<bool>& int8);
+
 }  // namespace qt

@@ -460,6 +460,11 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
       cb.note("note: " + std::to_string(aligned.size()) + " Concat inputs take their slices of the Concat's " +
               "per-channel scales, since TNN's int8 Concat copies their bytes: " + names);
     }
+    const auto shared = ShareConcatScales(&g, Int8Layers(g, dims, options.float_layers, true));
+    if (!shared.empty()) {
+      cb.note(std::to_string(shared.size()) + " blobs read only by an int8 Concat take its scale (rounded once, "
+              "copied by the Concat)");
+    }
   }
 
   const auto weights_start = std::chrono::steady_clock::now();
