@@ -300,8 +300,9 @@ std::vector<CalibrationSample> OthersThanEvenlySpaced(const std::vector<Calibrat
   return EvenlySpaced(rest, count);
 }
 
-// QuantizeOptions::equalize on *g: the largest |x| per channel of each equalization group's blob over up to 64
-// calibration inputs (evenly spaced), then the rescaling.
+// QuantizeOptions::equalize on *g: the largest |x| per channel of each equalization group's blob over the
+// calibration inputs, then the rescaling. All inputs, not a subset: a channel's maximum over fewer images
+// underestimates what other images bring, and the rescaled channel would clip there.
 Status Equalize(const std::vector<CalibrationSample>& calibration, const QuantizeOptions& options,
                 const QuantizeCallbacks& cb, Graph* g, const BlobDims& dims, QuantizeResult* result) {
   const auto groups = FindEqualizationGroups(*g, dims);
@@ -312,8 +313,8 @@ Status Equalize(const std::vector<CalibrationSample>& calibration, const Quantiz
   std::map<size_t, SampleTensors> unused;
   StreamingCalibration how;
   how.parallel_images = options.parallel_images;
-  QT_RETURN_IF_ERROR(CollectBlobStats(*g, EvenlySpaced(calibration, 64), blobs, options.preprocess, how,
-                                      cb.progress, &ranges, &unused));
+  QT_RETURN_IF_ERROR(
+      CollectBlobStats(*g, calibration, blobs, options.preprocess, how, cb.progress, &ranges, &unused));
   std::map<std::string, std::vector<float>> channel_max;
   for (const auto& [name, st] : ranges) {
     auto& m = channel_max[name];
