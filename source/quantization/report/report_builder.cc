@@ -249,8 +249,13 @@ std::string ScaleSource(const Graph& g, const std::string& blob) {
   for (int step = 0; step < 8; ++step) {
     const BlobScale& s = g.blob_scales.at(b);
     std::string next;
-    for (const Layer* l : g.Consumers(b)) {
-      if (l->quantized && PassesScaleThrough(*l) && l->inputs.size() == 1 && g.blob_scales.count(l->outputs[0]) &&
+    const auto readers = g.Consumers(b);
+    for (const Layer* l : readers) {
+      // A ReLU or max pooling merges its scale back (MergeBlobScales); a Concat shares its per-tensor scale with
+      // inputs that only it reads (ShareConcatScales).
+      const bool passes = PassesScaleThrough(*l) && l->inputs.size() == 1;
+      const bool shares = l->type == LayerType::kConcat && readers.size() == 1 && s.scale.size() == 1;
+      if (l->quantized && (passes || shares) && l->outputs.size() == 1 && g.blob_scales.count(l->outputs[0]) &&
           g.blob_scales.at(l->outputs[0]) == s) {
         next = l->outputs[0];
         break;
