@@ -96,6 +96,13 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 3, 9, 150, 3, 3, 2, 1, 1, 3, Activation::kRelu),
       MakeConv(1, 5, 40, 40, 5, 5, 2, 1, 1, 5, Activation::kRelu6, 1),
       MakeConv(1, 3, 1, 1, 3, 3, 1, 1, 1, 3, Activation::kNone),
+      // Depthwise on small planes, which take the shifted layout (not im2col) whatever its discarded columns:
+      // BlazeFace's 8x8 blocks (96 channels) and its stride-2 windows after a bottom/right Pad (pads 0), 4x4 and
+      // 2x2 planes under 3x3 and 5x5 windows.
+      MakeConv(1, 96, 8, 8, 96, 3, 1, 1, 1, 96, Activation::kNone),
+      MakeConv(1, 88, 18, 18, 88, 3, 2, 0, 1, 88, Activation::kNone),
+      MakeConv(1, 10, 4, 4, 10, 5, 1, 2, 1, 10, Activation::kRelu),
+      MakeConv(1, 6, 2, 2, 6, 3, 2, 1, 1, 6, Activation::kRelu6),
   };
 }
 

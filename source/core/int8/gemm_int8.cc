@@ -174,7 +174,7 @@ void ConvInt8::Init(const Conv2dParams& p, const int8_t* weights, const int32_t*
     }
     row_add_[oc] = c;
   }
-  plan_ = PlanConv(p, depthwise_ ? 16 : mk.nr);
+  plan_ = PlanConv(p, depthwise_ ? 16 : mk.nr, depthwise_ && mk.depthwise);
   row_offset_ = PlanRowOffsets(plan_);
   if (depthwise_) {
     packed_.assign(weights, weights + p.out_c * k);
