@@ -395,8 +395,9 @@ TEST(PoolInt8Test, MaxStartsAtMinus127AndAverageTruncates) {
 // Curated pooling shapes as in the fp32 test (SqueezeNet's 3x3 stride 2 ceil mode, 2x2 stride 2, 3x3 pad 1, a
 // kernel larger than the input, a global window, odd sizes), plus windows clipped away entirely: ceil mode past
 // the input and a pad of 2 with a 2x2 kernel; and 3x3 stride 2 on short rows with an odd flat offset and on
-// rows over 128 bytes (the fast path's whole-plane and per-row forms). Inputs span [−128, 127] so the −127 start
-// matters.
+// rows over 128 bytes (the fast path's whole-plane and per-row forms); 2x2 stride 2 on the row kernel: BlazeFace's
+// 64x64 planes, rows of more than one 32-output step, odd sizes in ceil mode and pads (border windows clipped).
+// Inputs span [−128, 127] so the −127 start matters.
 TEST(PoolInt8Test, FastIsBitExactOnCuratedShapes) {
   auto make = [](int c, int h, int w, int k, int s, int pad, int extra, PoolType type) {
     Pool2dParams p{1, c, h, w, 0, 0, k, k, s, s, pad, pad, pad, pad, type, false};
@@ -405,21 +406,26 @@ TEST(PoolInt8Test, FastIsBitExactOnCuratedShapes) {
     return p;
   };
   uint32_t seed = 700;
-  for (const PoolType type : {PoolType::kMax, PoolType::kAvg}) {
-    for (const auto& p : {make(3, 113, 113, 3, 2, 0, 0, type), make(2, 8, 8, 2, 2, 0, 0, type),
-                          make(4, 7, 9, 3, 1, 1, 0, type), make(2, 3, 3, 5, 1, 2, 0, type),
-                          make(3, 6, 5, 6, 1, 0, 0, type), make(2, 11, 13, 3, 2, 1, 0, type),
-                          make(2, 5, 4, 2, 1, 2, 0, type), make(2, 6, 6, 2, 2, 0, 3, type),
-                          make(2, 12, 10, 3, 2, 1, 0, type), make(2, 9, 150, 3, 2, 0, 0, type)}) {
-      const auto in = RandomInt8(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
-      std::vector<int8_t> ref(size_t{1} * p.channels * p.out_h * p.out_w, 99), fast(ref.size(), -99);
-      Pool2dInt8Ref(p, in.data(), ref.data());
-      for (int threads : {1, 2}) {
-        SetNumThreads(threads);
-        Pool2dInt8(p, in.data(), fast.data());
-        EXPECT_EQ(fast, ref) << p.in_h << "x" << p.in_w << " k" << p.kernel_h << " s" << p.stride_h << " pad "
-                             << p.pad_top << (type == PoolType::kMax ? " max" : " avg") << ", " << threads
-                             << " threads";
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    for (const PoolType type : {PoolType::kMax, PoolType::kAvg}) {
+      for (const auto& p : {make(3, 113, 113, 3, 2, 0, 0, type), make(2, 8, 8, 2, 2, 0, 0, type),
+                            make(4, 7, 9, 3, 1, 1, 0, type), make(2, 3, 3, 5, 1, 2, 0, type),
+                            make(3, 6, 5, 6, 1, 0, 0, type), make(2, 11, 13, 3, 2, 1, 0, type),
+                            make(2, 5, 4, 2, 1, 2, 0, type), make(2, 6, 6, 2, 2, 0, 3, type),
+                            make(2, 12, 10, 3, 2, 1, 0, type), make(2, 9, 150, 3, 2, 0, 0, type),
+                            make(28, 64, 64, 2, 2, 0, 0, type), make(3, 7, 150, 2, 2, 0, 0, type),
+                            make(2, 9, 67, 2, 2, 0, 1, type), make(2, 10, 66, 2, 2, 1, 0, type),
+                            make(2, 2, 2, 2, 2, 0, 0, type)}) {
+        const auto in = RandomInt8(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
+        std::vector<int8_t> ref(size_t{1} * p.channels * p.out_h * p.out_w, 99), fast(ref.size(), -99);
+        Pool2dInt8Ref(p, in.data(), ref.data());
+        for (int threads : {1, 2}) {
+          SetNumThreads(threads);
+          Pool2dInt8(p, in.data(), fast.data(), isa);
+          EXPECT_EQ(fast, ref) << p.in_h << "x" << p.in_w << " k" << p.kernel_h << " s" << p.stride_h << " pad "
+                               << p.pad_top << (type == PoolType::kMax ? " max" : " avg") << ", " << threads
+                               << " threads, " << Int8IsaName(isa);
+        }
       }
     }
   }

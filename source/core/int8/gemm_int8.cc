@@ -7,6 +7,7 @@
 #include "core/int8/gemm_int8_isa.h"
 #include "core/int8/kernels_int8.h"
 #include "core/kernels/kernel_util.h"
+#include "core/kernels/pool_max.h"
 
 namespace qt {
 namespace {
@@ -443,6 +444,12 @@ void InnerProductInt8::Run(const int8_t* in, int8_t* out) const {
       for (int n = 0; n < p.n; ++n) out[int64_t{m} * p.n + n] = result[int64_t{n} * p.m + m];
     }
   }
+}
+
+void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out, Int8Isa isa) {
+  // TNN starts from −127 and, for a window clipped away entirely, keeps the 0 it last read.
+  PoolPlanes<int8_t>(p, in, out, -127, 0, Pool2dInt8Ref, nullptr,
+                     MicroKernel(CpuRuns(isa) ? isa : Int8Isa::kScalar).max_row2s2);
 }
 
 void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc,

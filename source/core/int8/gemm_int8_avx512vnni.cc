@@ -373,11 +373,25 @@ void PhasePlanes(const Int8PhasePlanes& p) {
   }
 }
 
+// Output i = max(low, the columns 2i and 2i + 1 of rows r and r + in_w): 32 outputs per step from the vertical
+// maxima of 64 columns, whose odd bytes are shifted onto the even ones in 16-bit lanes and the even bytes kept.
+void MaxRow2s2(const int8_t* r, int64_t in_w, int8_t low, int64_t count, int8_t* dst) {
+  const __m512i lo = _mm512_set1_epi8(low);
+  for (int64_t i = 0; i < count; i += 32) {
+    const int64_t n = count - i < 32 ? count - i : 32;
+    const __mmask64 m = Lanes64(0, 2 * n);
+    const __m512i a = _mm512_maskz_loadu_epi8(m, r + 2 * i), b = _mm512_maskz_loadu_epi8(m, r + in_w + 2 * i);
+    const __m512i v = _mm512_max_epi8(_mm512_max_epi8(a, b), lo);
+    const __m512i pair = _mm512_max_epi8(v, _mm512_srli_epi16(v, 8));
+    _mm256_mask_storeu_epi8(dst + i, static_cast<__mmask32>(Lanes64(0, n)), _mm512_cvtepi16_epi8(pair));
+  }
+}
+
 }  // namespace
 
 const Int8MicroKernel& Int8MicroKernelAvx512Vnni() {
   static const Int8MicroKernel kernel{"avx512vnni", kMr, kNr, kGroup, kGroup, ABlockBytes, PackA, PackB, Tile,
-                                      Depthwise, PhasePlanes};
+                                      Depthwise, PhasePlanes, MaxRow2s2};
   return kernel;
 }
 

@@ -103,6 +103,9 @@ struct Int8MicroKernel {
   void (*depthwise)(const Int8DepthwisePlane& d);
   // nullptr: BuildPlanes builds the depthwise planes.
   void (*phase_planes)(const Int8PhasePlanes& p);
+  // The inner windows of one output row of a 2x2 stride-2 max pooling (pool_max.h's MaxRow2s2); nullptr: the
+  // portable loop.
+  void (*max_row2s2)(const int8_t* src, int64_t in_w, int8_t low, int64_t count, int8_t* dst);
 };
 
 const Int8MicroKernel& Int8MicroKernelScalar();

@@ -180,9 +180,10 @@ void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* 
 
 // TNN NaivePooling on int8: max starts at −127 (not −128) and takes the window clipped to the input; average
 // divides the int32 sum of the clipped window by its size (C integer division). The fast version is a separable
-// max over rows then columns (exact) and the reference per plane for average, planes in parallel.
+// max over rows then columns (exact; 2x2 stride-2 windows on the micro-kernel's row kernel where it has one) and
+// the reference per plane for average, planes in parallel.
 void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out);
-void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out);
+void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out, Int8Isa isa = BestInt8Isa());
 
 // max(0, q), zero points ignored, as TNN's int8 ReLU.
 void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n);
