@@ -458,6 +458,51 @@ TEST(ConcatInt8Test, FastIsBitExactWithReference) {
   }
 }
 
+// Curated pads: BlazeFace's channel pad (24 -> 28, new channels at the end) and its bottom/right pad of 2 before a
+// stride-2 window, both between per-tensor scales that differ; the same scales (a copy) with pads on every side;
+// per-channel scales and zero points with a zero output scale, channel pads on both ends and a non-zero
+// constant; reflect and edge on rows wider than one 64-byte step; batch 2.
+TEST(PadInt8Test, FastIsBitExactWithReference) {
+  struct Case {
+    Dims dims;
+    PadParams4d p;
+    std::vector<float> in_scale, out_scale;
+    std::vector<int8_t> in_zero, out_zero;
+  };
+  const std::vector<Case> cases = {
+      {{1, 24, 16, 16}, {0, 0, 0, 0, 0, 4, PadMode::kConstant, 0.f}, {0.043f}, {0.051f}, {}, {}},
+      {{1, 28, 64, 64}, {0, 2, 0, 2, 0, 0, PadMode::kConstant, 0.f}, {0.0371f}, {0.0293f}, {}, {}},
+      {{1, 5, 7, 9}, {1, 2, 3, 1, 0, 0, PadMode::kConstant, 0.f}, {0.02f}, {0.02f}, {}, {}},
+      {{2, 3, 5, 6}, {1, 1, 2, 0, 1, 2, PadMode::kConstant, 0.75f}, {0.01f, 0.03f, 0.2f},
+       {0.02f, 0.f, 0.011f, 0.05f, 0.01f, 0.3f}, {3, -2, 0}, {1, 0, -5, 7, 0, 2}},
+      {{1, 4, 6, 150}, {2, 3, 4, 5, 2, 1, PadMode::kReflect, 0.f}, {0.1f}, {0.07f}, {-3}, {4}},
+      {{1, 3, 4, 70}, {1, 0, 3, 2, 1, 1, PadMode::kEdge, 0.f}, {0.05f, 0.04f, 0.03f},
+       {0.05f, 0.06f, 0.04f, 0.03f, 0.09f}, {}, {}},
+  };
+  uint32_t seed = 900;
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    for (const Case& c : cases) {
+      const PadParams4d& p = c.p;
+      const Dims out_dims{c.dims[0], c.dims[1] + p.pad_c_begin + p.pad_c_end, c.dims[2] + p.pad_top + p.pad_bottom,
+                          c.dims[3] + p.pad_left + p.pad_right};
+      const Int8Tensor in = MakeInt8(c.dims, RandomInt8(static_cast<size_t>(DimsCount(c.dims)), seed++), c.in_scale,
+                                     c.in_zero);
+      Int8Tensor ref = MakeInt8(out_dims, std::vector<int8_t>(static_cast<size_t>(DimsCount(out_dims)), 99),
+                                c.out_scale, c.out_zero);
+      PadInt8Ref(in, p, &ref);
+      PadInt8 pad;
+      pad.Init(c.dims, p, c.in_scale, c.in_zero, c.out_scale, c.out_zero, isa);
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        std::vector<int8_t> fast(ref.data.size(), -99);
+        pad.Run(in.data.data(), fast.data());
+        EXPECT_EQ(fast, ref.data) << DimsToString(c.dims) << " -> " << DimsToString(out_dims) << ", " << threads
+                                  << " threads, " << Int8IsaName(isa);
+      }
+    }
+  }
+}
+
 TEST(ReluInt8Test, ClampsNegativesToZero) {
   const std::vector<int8_t> in = {-128, -1, 0, 1, 127};
   std::vector<int8_t> out(5);

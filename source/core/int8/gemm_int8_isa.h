@@ -108,6 +108,10 @@ struct Int8MicroKernel {
   void (*max_row2s2)(const int8_t* src, int64_t in_w, int8_t low, int64_t count, int8_t* dst);
 };
 
+// dst[i] = table[(uint8_t)src[i]] for i < n, 64 bytes per step (two vpermi2b and a blend), for CPUs with
+// AVX-512 VBMI (map_int8_avx512vbmi.cc).
+void MapBytesAvx512Vbmi(const uint8_t* table, const int8_t* src, int64_t n, int8_t* dst);
+
 const Int8MicroKernel& Int8MicroKernelScalar();
 const Int8MicroKernel& Int8MicroKernelAvx2();
 const Int8MicroKernel& Int8MicroKernelAvx512Vnni();

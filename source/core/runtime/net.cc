@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "core/int8/kernels_int8.h"
 #include "core/layers/axis_layers.h"
 #include "core/layers/layer.h"
+#include "core/layers/pad.h"
 #include "core/layers/pooling.h"
 #include "core/runtime/reformat.h"
 #include "core/runtime/tnn_fusions.h"
@@ -133,7 +135,45 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   free_float_.clear();
   free_int8_.clear();
   PlanConcatsInPlace(readers);
+  PlanInt8Pads(readers);
   return Status::Ok();
+}
+
+void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
+  int8_pad_.clear();
+  int8_pad_.resize(graph_.layers.size());
+  std::map<std::string, size_t> writer;
+  std::map<std::string, int> int8_readers;
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    const Layer& l = graph_.layers[i];
+    for (const auto& n : l.outputs) writer[n] = i;
+    if (l.quantized) {
+      for (const auto& n : l.inputs) ++int8_readers[n];
+    }
+  }
+  // Scales as the reformats read them: one, or one per channel with as many zero points or none.
+  auto usable = [](const Blob* b) {
+    return b->scale && b->dims.size() == 4 &&
+           (b->scale->zero_point.empty() || b->scale->zero_point.size() == b->scale->scale.size());
+  };
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    const Layer& l = graph_.layers[i];
+    if (l.type != LayerType::kPad || l.quantized || l.inputs.size() != 1 || l.outputs.size() != 1) continue;
+    const Blob* in = FindBlob(l.inputs[0]);
+    const Blob* out = FindBlob(l.outputs[0]);
+    const auto w = writer.find(in->name);
+    const auto r = readers.find(out->name);
+    const auto q = int8_readers.find(out->name);
+    // `readers` counts a model output once more, so a model output never has as many int8 readers as readers.
+    if (w == writer.end() || !graph_.layers[w->second].quantized || !usable(in) || !usable(out) ||
+        r == readers.end() || q == int8_readers.end() || q->second != r->second) {
+      continue;
+    }
+    auto pad = std::make_unique<PadInt8>();
+    pad->Init(in->dims, ToPadParams4d(l.Params<PadParams>()), in->scale->scale, in->scale->zero_point,
+              out->scale->scale, out->scale->zero_point);
+    int8_pad_[i] = std::move(pad);
+  }
 }
 
 void Net::PlanConcatsInPlace(const std::map<std::string, int>& readers) {
@@ -277,6 +317,19 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
     std::vector<Blob*> ins, outs;
     for (const auto& n : layer.inputs) ins.push_back(FindBlob(n));
     for (const auto& n : layer.outputs) outs.push_back(FindBlob(n));
+    if (recycle_ && !callback && int8_pad_[i]) {
+      QT_RETURN_IF_ERROR(ins[0]->NeedInt8(&free_int8_));
+      Blob* out = outs[0];
+      out->q.dims = out->dims;
+      Provide(&free_int8_, DimsCount(out->dims), &out->q.data);
+      out->q.scales = out->scale->scale;
+      out->q.zero_points = out->scale->zero_point;
+      int8_pad_[i]->Run(ins[0]->q.data.data(), out->q.data.data());
+      out->has_int8 = true;
+      out->has_float = false;
+      for (Blob* b : release_after_[i]) Release(b);
+      continue;
+    }
     if (recycle_ && !callback && (concat_in_place_[i] || (outs.size() == 1 && concat_slot_.count(outs[0])))) {
       if (!concat_in_place_[i]) {
         QT_RETURN_IF_ERROR(ins[0]->NeedFloat(&free_float_));
