@@ -366,6 +366,44 @@ TEST(AddInt8Test, DequantizesAddsAndRequantizes) {
   EXPECT_EQ(out.data, (std::vector<int8_t>{5, -11, 94}));
 }
 
+// Curated Adds: FaceMesh's unfused Add (32x48x48, per tensor, operands of different scales), per-channel scales
+// with zero points and a channel whose output scale is 0, planes that are not a multiple of 16 and a 2-D blob,
+// values that saturate; three inputs take the reference.
+TEST(AddInt8Test, FastIsBitExactWithReference) {
+  uint32_t seed = 1000;
+  struct Case {
+    Dims dims;
+    std::vector<float> sa, sb, so;
+    std::vector<int8_t> za, zb, zo;
+  };
+  const std::vector<Case> cases = {
+      {{1, 32, 48, 48}, {0.031f}, {0.027f}, {0.041f}, {}, {}, {}},
+      {{2, 3, 5, 7}, {0.02f, 0.5f, 0.03f}, {0.05f, 0.01f, 0.07f}, {0.04f, 0.f, 0.003f}, {3, -5, 0}, {0, 7, -2},
+       {1, 0, -9}},
+      {{3, 37}, {0.1f}, {0.2f}, {0.05f}, {-3}, {4}, {2}},
+  };
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    for (const Case& c : cases) {
+      const size_t n = static_cast<size_t>(DimsCount(c.dims));
+      const Int8Tensor a = MakeInt8(c.dims, RandomInt8(n, seed++), c.sa, c.za);
+      const Int8Tensor b = MakeInt8(c.dims, RandomInt8(n, seed++), c.sb, c.zb);
+      Int8Tensor ref = MakeInt8(c.dims, std::vector<int8_t>(n, 99), c.so, c.zo);
+      AddInt8Ref({&a, &b}, &ref);
+      EXPECT_GT(std::count(ref.data.begin(), ref.data.end(), 127), 0) << DimsToString(c.dims);
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        Int8Tensor fast = MakeInt8(c.dims, std::vector<int8_t>(n, -99), c.so, c.zo);
+        AddInt8({&a, &b}, &fast, isa);
+        EXPECT_EQ(fast.data, ref.data) << DimsToString(c.dims) << ", " << threads << " threads, " << Int8IsaName(isa);
+        AddInt8Ref({&a, &b, &a}, &ref);
+        AddInt8({&a, &b, &a}, &fast, isa);
+        EXPECT_EQ(fast.data, ref.data) << DimsToString(c.dims) << ", three inputs";
+        AddInt8Ref({&a, &b}, &ref);
+      }
+    }
+  }
+}
+
 TEST(ConcatInt8Test, PerTensorRequantizesPerChannelCopies) {
   const Int8Tensor a = MakeInt8({1, 1, 1, 2}, {100, -100}, {0.1f});
   const Int8Tensor b = MakeInt8({1, 1, 1, 2}, {7, 8}, {0.2f});

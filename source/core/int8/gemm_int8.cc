@@ -452,6 +452,38 @@ void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out, Int8Isa is
                      MicroKernel(CpuRuns(isa) ? isa : Int8Isa::kScalar).max_row2s2);
 }
 
+void AddInt8(const std::vector<const Int8Tensor*>& in, Int8Tensor* out, Int8Isa isa) {
+  const Int8MicroKernel& mk = MicroKernel(CpuRuns(isa) ? isa : Int8Isa::kScalar);
+  if (in.size() != 2 || !mk.add_plane) {
+    AddInt8Ref(in, out);
+    return;
+  }
+  const Dims& d = out->dims;
+  const int channels = d.size() > 1 ? d[1] : 1;
+  int64_t spatial = 1;
+  for (size_t i = 2; i < d.size() && i < 4; ++i) spatial *= d[i];
+  const int64_t planes = out->count() / std::max<int64_t>(1, spatial);
+  const bool per_tensor = in[0]->scales.size() == 1;
+  auto zero = [](const std::vector<int8_t>& z, int s) { return z.empty() ? 0.f : static_cast<float>(z[s]); };
+  ParallelFor(planes, [&](int64_t b, int64_t e) {
+    for (int64_t pl = b; pl < e; ++pl) {
+      const int s = per_tensor ? 0 : static_cast<int>(pl % channels);
+      Int8AddPlane a;
+      a.a = in[0]->data.data() + pl * spatial;
+      a.b = in[1]->data.data() + pl * spatial;
+      a.n = spatial;
+      a.sa = in[0]->scales[s];
+      a.za = zero(in[0]->zero_points, s);
+      a.sb = in[1]->scales[s];
+      a.zb = zero(in[1]->zero_points, s);
+      a.so = out->scales[s];
+      a.zo = zero(out->zero_points, s);
+      a.out = out->data.data() + pl * spatial;
+      mk.add_plane(a);
+    }
+  });
+}
+
 void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc,
               Int8Isa isa) {
   const Int8MicroKernel& mk = MicroKernel(CpuRuns(isa) ? isa : Int8Isa::kScalar);

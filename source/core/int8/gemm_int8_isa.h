@@ -82,6 +82,16 @@ struct Int8PhasePlanes {
   int8_t* dst = nullptr;
 };
 
+// One plane of a two-input int8 Add, exactly AddInt8Ref: out[i] = Float2Int8((sa·(a[i] − za) + sb·(b[i] − zb)) / so
+// + zo), each product and sum in float in that order.
+struct Int8AddPlane {
+  const int8_t* a = nullptr;
+  const int8_t* b = nullptr;
+  int64_t n = 0;
+  float sa = 0.f, za = 0.f, sb = 0.f, zb = 0.f, so = 0.f, zo = 0.f;
+  int8_t* out = nullptr;
+};
+
 struct Int8MicroKernel {
   const char* name;
   int mr, nr;
@@ -106,6 +116,8 @@ struct Int8MicroKernel {
   // The inner windows of one output row of a 2x2 stride-2 max pooling (pool_max.h's MaxRow2s2); nullptr: the
   // portable loop.
   void (*max_row2s2)(const int8_t* src, int64_t in_w, int8_t low, int64_t count, int8_t* dst);
+  // nullptr: the portable loop.
+  void (*add_plane)(const Int8AddPlane& a);
 };
 
 // dst[i] = table[(uint8_t)src[i]] for i < n, 64 bytes per step (two vpermi2b and a blend), for CPUs with

@@ -171,6 +171,9 @@ void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b,
 // float in input order, divided by the output scale, offset by its zero point, Float2Int8. The scale index
 // follows the first input's scale count (1: element 0 of every scale, else the channel) as TNN's kernel does.
 void AddInt8Ref(const std::vector<const Int8Tensor*>& in, Int8Tensor* out);
+// The same in parallel over planes, two inputs on the micro-kernel's plane loop where it has one (float lanes in
+// the reference's order).
+void AddInt8(const std::vector<const Int8Tensor*>& in, Int8Tensor* out, Int8Isa isa = BestInt8Isa());
 
 // Concat of int8 tensors along `axis` (TNN): when every input has a single scale each value is requantized
 // (q − zp_in)·s_in / s_out + zp_out; otherwise the bytes are copied unchanged. The fast version maps each input's
