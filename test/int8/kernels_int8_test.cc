@@ -499,16 +499,21 @@ TEST(ConcatInt8Test, FastIsBitExactWithReference) {
 // Curated pads: BlazeFace's channel pad (24 -> 28, new channels at the end) and its bottom/right pad of 2 before a
 // stride-2 window, both between per-tensor scales that differ; the same scales (a copy) with pads on every side;
 // per-channel scales and zero points with a zero output scale, channel pads on both ends and a non-zero
-// constant; reflect and edge on rows wider than one 64-byte step; batch 2.
+// constant; reflect and edge on rows wider than one 64-byte step; batch 2. With PReLU slopes: FaceMesh's PReLU
+// (one shared slope, no pads), per-channel slopes with per-channel scales, a PReLU before a Pad.
 TEST(PadInt8Test, FastIsBitExactWithReference) {
   struct Case {
     Dims dims;
     PadParams4d p;
     std::vector<float> in_scale, out_scale;
     std::vector<int8_t> in_zero, out_zero;
+    std::vector<float> slopes;
   };
   const std::vector<Case> cases = {
       {{1, 24, 16, 16}, {0, 0, 0, 0, 0, 4, PadMode::kConstant, 0.f}, {0.043f}, {0.051f}, {}, {}},
+      {{1, 16, 48, 48}, {}, {0.043f}, {0.029f}, {}, {}, {0.25f}},
+      {{2, 3, 5, 6}, {}, {0.01f, 0.03f, 0.2f}, {0.02f, 0.f, 0.011f}, {3, -2, 0}, {1, 0, -5}, {0.1f, -0.7f, 1.5f}},
+      {{1, 3, 5, 66}, {1, 0, 2, 1, 1, 1, PadMode::kConstant, 0.f}, {0.05f}, {0.02f}, {}, {}, {0.3f, 0.f, 2.f}},
       {{1, 28, 64, 64}, {0, 2, 0, 2, 0, 0, PadMode::kConstant, 0.f}, {0.0371f}, {0.0293f}, {}, {}},
       {{1, 5, 7, 9}, {1, 2, 3, 1, 0, 0, PadMode::kConstant, 0.f}, {0.02f}, {0.02f}, {}, {}},
       {{2, 3, 5, 6}, {1, 1, 2, 0, 1, 2, PadMode::kConstant, 0.75f}, {0.01f, 0.03f, 0.2f},
@@ -527,9 +532,9 @@ TEST(PadInt8Test, FastIsBitExactWithReference) {
                                      c.in_zero);
       Int8Tensor ref = MakeInt8(out_dims, std::vector<int8_t>(static_cast<size_t>(DimsCount(out_dims)), 99),
                                 c.out_scale, c.out_zero);
-      PadInt8Ref(in, p, &ref);
+      PadInt8Ref(in, p, &ref, c.slopes);
       PadInt8 pad;
-      pad.Init(c.dims, p, c.in_scale, c.in_zero, c.out_scale, c.out_zero, isa);
+      pad.Init(c.dims, p, c.in_scale, c.in_zero, c.out_scale, c.out_zero, c.slopes, isa);
       for (int threads : {1, 2}) {
         SetNumThreads(threads);
         std::vector<int8_t> fast(ref.data.size(), -99);

@@ -10,6 +10,7 @@
 #include "core/layers/convolution.h"
 #include "core/layers/layer.h"
 #include "core/layers/pad.h"
+#include "core/layers/prelu.h"
 #include "core/runtime/net.h"
 
 namespace qt {
@@ -178,8 +179,9 @@ Layer Pad(const std::string& name, const std::string& in, const std::string& out
 // BlazeFace's Pads between int8 layers: a channel pad whose output a fused int8 convolution + Add reads, and a
 // bottom/right pad before a stride-2 window, between scales that differ (per tensor, then per channel with zero
 // points and a non-zero constant); then Pads that must stay float: one whose output is also a model output, one
-// read by a float layer, one on the model input. With recycling on and no callback every value equals the plain
-// run's (the float Pad between reformats) bit for bit, at 1 and 2 threads.
+// read by a float layer, one on the model input; a PReLU between int8 convolutions (per-channel slopes) and one
+// whose output a float layer also reads (stays float). With recycling on and no callback every value equals the
+// plain run's (the float layers between reformats) bit for bit, at 1 and 2 threads.
 TEST(NetInt8PadTest, PadsBetweenInt8LayersGiveTheFloatPathsValues) {
   for (const bool per_channel : {false, true}) {
     Graph g;
@@ -203,12 +205,20 @@ TEST(NetInt8PadTest, PadsBetweenInt8LayersGiveTheFloatPathsValues) {
                 Pad("pf", "c", "float_in", edge_pad),
                 MakeLayer(LayerType::kRelu, "relu", {"float_in"}, {"float_out"}, std::monostate{}),
                 Pad("pg", "data", "dp", channel_pad),
-                QuantizedConv(&g, "c5", "dp", "out2", 5, 2, 1, 1, 0, 14)};
+                QuantizedConv(&g, "c5", "dp", "out2", 5, 2, 1, 1, 0, 14),
+                MakeLayer(LayerType::kPRelu, "pr", {"out2"}, {"r"}, PReluParams{}),
+                QuantizedConv(&g, "c6", "r", "out3", 2, 3, 3, 1, 1, 15),
+                MakeLayer(LayerType::kPRelu, "pr2", {"out3"}, {"r2"}, PReluParams{}),
+                QuantizedConv(&g, "c7", "r2", "out4", 3, 2, 1, 1, 0, 16),
+                MakeLayer(LayerType::kRelu, "relu2", {"r2"}, {"float_out2"}, std::monostate{})};
+    g.resources["pr"] = PReluResource{RawBuffer::FromFloat({0.3f, -0.5f})};
+    g.resources["pr2"] = PReluResource{RawBuffer::FromFloat({0.2f})};
     g.layers[3].quantized = true;
-    g.outputs = {"out", "cp", "float_out", "out2"};
+    g.outputs = {"out", "cp", "float_out", "out2", "out4", "float_out2"};
     for (const auto& [name, c] : std::vector<std::pair<std::string, int>>{
              {"data", 3}, {"a", 4}, {"ap", 6}, {"b", 6}, {"sum", 6}, {"sp", 6}, {"c", 5}, {"cp", 5},
-             {"out", 4}, {"float_in", 5}, {"dp", 5}, {"out2", 2}}) {
+             {"out", 4}, {"float_in", 5}, {"dp", 5}, {"out2", 2}, {"r", 2}, {"out3", 3}, {"r2", 3},
+             {"out4", 2}}) {
       BlobScale s;
       for (int i = 0; i < (per_channel ? c : 1); ++i) {
         s.scale.push_back(0.02f + 0.013f * static_cast<float>(name.size() + i));
@@ -217,7 +227,8 @@ TEST(NetInt8PadTest, PadsBetweenInt8LayersGiveTheFloatPathsValues) {
       g.blob_scales[name] = s;
     }
     g.RefreshBlobNames();
-    ExpectFastRunEqualsPlain(g, RandomInput({1, 3, 20, 20}, 6), {"out", "cp", "float_out", "out2"}, {1, 2});
+    ExpectFastRunEqualsPlain(g, RandomInput({1, 3, 20, 20}, 6),
+                             {"out", "cp", "float_out", "out2", "out4", "float_out2"}, {1, 2});
   }
 }
 

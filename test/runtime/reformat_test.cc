@@ -37,8 +37,8 @@ TEST(ReformatTest, QuantizeAndDequantizeFollowTnnValueByValue) {
   }
 }
 
-// PadInt8Ref is the float path Net takes for a Pad between int8 layers: dequantize, PadFp32, quantize with the
-// output blob's scale.
+// PadInt8Ref is the float path Net takes for a Pad or a PReLU between int8 layers: dequantize, PadFp32 or
+// PReluFp32, quantize with the output blob's scale.
 TEST(ReformatTest, PadInt8RefIsTheFloatPadBetweenReformats) {
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> d(-128, 127);
@@ -68,6 +68,23 @@ TEST(ReformatTest, PadInt8RefIsTheFloatPadBetweenReformats) {
       EXPECT_EQ(got.data, want.data) << (per_tensor ? "per tensor" : "per channel") << ", mode "
                                      << static_cast<int>(mode);
     }
+    // A PReLU (no pads): dequantize, PReluFp32, quantize.
+    const std::vector<float> slopes = {0.2f, -1.1f, 0.6f};
+    BlobScale out_scale;
+    out_scale.scale = per_tensor ? std::vector<float>{0.023f} : std::vector<float>{0.02f, 0.f, 0.3f};
+    out_scale.zero_point = per_tensor ? std::vector<int8_t>{-1} : std::vector<int8_t>{0, 1, -2};
+    Tensor x, y(in.dims);
+    DequantizeTensor(in, &x);
+    PReluFp32(x.data.data(), y.data.data(), 2, 3, 35, slopes.data(), false);
+    Int8Tensor want;
+    QuantizeTensor(y, out_scale, &want);
+    Int8Tensor got;
+    got.dims = in.dims;
+    got.data.assign(want.data.size(), 99);
+    got.scales = out_scale.scale;
+    got.zero_points = out_scale.zero_point;
+    PadInt8Ref(in, PadParams4d{}, &got, slopes);
+    EXPECT_EQ(got.data, want.data) << (per_tensor ? "per tensor" : "per channel") << ", PReLU";
   }
 }
 

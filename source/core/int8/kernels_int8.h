@@ -197,13 +197,17 @@ void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n);
 // output channel whose scale is 0 (reformat.cc's expressions). PadInt8Ref computes that element by element through
 // PadFp32Ref; `out` comes with its dims, scales and zero points. PadInt8 maps the bytes through a table per
 // output channel made at Init (a copy where the table is the identity), planes in parallel. Scales and zero
-// points are per tensor (1) or per channel; zero points may be empty (0).
-void PadInt8Ref(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out);
+// points are per tensor (1) or per channel; zero points may be empty (0). Non-empty `prelu_slopes` (one shared or
+// one per input channel) apply PReluFp32 to the dequantized values first: with no pads, that is a float PReLU
+// between int8 layers (FaceMesh's), which TNN's runtime runs between Reformats too.
+void PadInt8Ref(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out,
+                const std::vector<float>& prelu_slopes = {});
 class PadInt8 {
  public:
   void Init(const Dims& in_dims, const PadParams4d& p, const std::vector<float>& in_scale,
             const std::vector<int8_t>& in_zero, const std::vector<float>& out_scale,
-            const std::vector<int8_t>& out_zero, Int8Isa isa = BestInt8Isa());
+            const std::vector<int8_t>& out_zero, const std::vector<float>& prelu_slopes = {},
+            Int8Isa isa = BestInt8Isa());
   void Run(const int8_t* in, int8_t* out) const;
 
  private:

@@ -1,4 +1,4 @@
-// The int8 Pad: TNN's float Pad between two Reformats, computed on the bytes.
+// The int8 Pad (and PReLU): TNN's float Pad between two Reformats, computed on the bytes.
 #include <algorithm>
 #include <cstring>
 
@@ -37,12 +37,15 @@ bool CpuHasVbmi() {
 
 }  // namespace
 
-void PadInt8Ref(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out) {
+void PadInt8Ref(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out, const std::vector<float>& prelu_slopes) {
   const int64_t in_plane = int64_t{in.dim(2)} * in.dim(3), out_plane = int64_t{out->dim(2)} * out->dim(3);
   std::vector<float> x(static_cast<size_t>(in.count())), y(static_cast<size_t>(out->count()));
   for (int64_t i = 0; i < in.count(); ++i) {
     const size_t si = ScaleIndex(in.scales, i / in_plane % in.dim(1));
     x[i] = Dequantized(in.data[i], in.scales[si], in.zero_points, si);
+  }
+  if (!prelu_slopes.empty()) {
+    PReluFp32(x.data(), x.data(), in.dim(0), in.dim(1), in_plane, prelu_slopes.data(), prelu_slopes.size() == 1);
   }
   PadFp32Ref(x.data(), in.dims, p, y.data());
   for (int64_t i = 0; i < out->count(); ++i) {
@@ -53,7 +56,7 @@ void PadInt8Ref(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out) {
 
 void PadInt8::Init(const Dims& in_dims, const PadParams4d& p, const std::vector<float>& in_scale,
                    const std::vector<int8_t>& in_zero, const std::vector<float>& out_scale,
-                   const std::vector<int8_t>& out_zero, Int8Isa isa) {
+                   const std::vector<int8_t>& out_zero, const std::vector<float>& prelu_slopes, Int8Isa isa) {
   p_ = p;
   n_ = in_dims[0];
   c_ = in_dims[1];
@@ -89,10 +92,15 @@ void PadInt8::Init(const Dims& in_dims, const PadParams4d& p, const std::vector<
     const int sc = source_c_[z];
     if (sc < 0) continue;
     const size_t si = ScaleIndex(in_scale, sc);
+    const bool prelu = !prelu_slopes.empty();
+    const float slope = prelu ? prelu_slopes[prelu_slopes.size() == 1 ? 0 : static_cast<size_t>(sc)] : 0.f;
     bool identity = true;
     for (int u = 0; u < 256; ++u) {
       const int8_t q = static_cast<int8_t>(static_cast<uint8_t>(u));
-      const int8_t v = Quantized(Dequantized(q, in_scale[si], in_zero, si), s_out, zo);
+      float x = Dequantized(q, in_scale[si], in_zero, si);
+      // PReluFp32's expression.
+      if (prelu) x = x > 0.f ? x : x * slope;
+      const int8_t v = Quantized(x, s_out, zo);
       table_[static_cast<size_t>(z) * 256 + u] = static_cast<uint8_t>(v);
       identity = identity && v == q;
     }

@@ -7,6 +7,7 @@
 #include "core/layers/layer.h"
 #include "core/layers/pad.h"
 #include "core/layers/pooling.h"
+#include "core/layers/prelu.h"
 #include "core/runtime/reformat.h"
 #include "core/runtime/tnn_fusions.h"
 
@@ -158,7 +159,10 @@ void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
   };
   for (size_t i = 0; i < graph_.layers.size(); ++i) {
     const Layer& l = graph_.layers[i];
-    if (l.type != LayerType::kPad || l.quantized || l.inputs.size() != 1 || l.outputs.size() != 1) continue;
+    if ((l.type != LayerType::kPad && l.type != LayerType::kPRelu) || l.quantized || l.inputs.size() != 1 ||
+        l.outputs.size() != 1) {
+      continue;
+    }
     const Blob* in = FindBlob(l.inputs[0]);
     const Blob* out = FindBlob(l.outputs[0]);
     const auto w = writer.find(in->name);
@@ -169,9 +173,21 @@ void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
         r == readers.end() || q == int8_readers.end() || q->second != r->second) {
       continue;
     }
+    PadParams4d pad_params;
+    std::vector<float> slopes;
+    if (l.type == LayerType::kPad) {
+      pad_params = ToPadParams4d(l.Params<PadParams>());
+    } else {
+      const auto res = graph_.resources.find(l.name);
+      const PReluResource* r = res == graph_.resources.end() ? nullptr : std::get_if<PReluResource>(&res->second);
+      if (!r) continue;
+      slopes = r->slope.ToFloat();
+      if (l.Params<PReluParams>().channel_shared != 0 && !slopes.empty()) slopes.resize(1);
+      if (slopes.size() != 1 && static_cast<int>(slopes.size()) != in->dims[1]) continue;
+    }
     auto pad = std::make_unique<PadInt8>();
-    pad->Init(in->dims, ToPadParams4d(l.Params<PadParams>()), in->scale->scale, in->scale->zero_point,
-              out->scale->scale, out->scale->zero_point);
+    pad->Init(in->dims, pad_params, in->scale->scale, in->scale->zero_point, out->scale->scale,
+              out->scale->zero_point, slopes);
     int8_pad_[i] = std::move(pad);
   }
 }

@@ -98,10 +98,10 @@ class Net {
   // slice of the Concat's output, and the Concat itself copies nothing (SqueezeNet's fire modules). Per blob, the
   // Concat output it lands in (nullptr: none) and its offset there in floats; per layer, whether it is such a Concat.
   std::map<const Blob*, std::pair<Blob*, int64_t>> concat_slot_;
-  // A float Pad between int8 layers (its input written by one, every reader of its output one, and not a model
-  // output), which TNN's runtime runs between a dequantizing and a quantizing Reformat: with recycling on and no
-  // callback it runs on the bytes (PadInt8, the same values), so neither its input nor its output is ever float.
-  // Per layer, its kernel (nullptr: none).
+  // A float Pad or PReLU between int8 layers (its input written by one, every reader of its output one, and not a
+  // model output), which TNN's runtime runs between a dequantizing and a quantizing Reformat: with recycling on and
+  // no callback it runs on the bytes (PadInt8, the same values), so neither its input nor its output is ever
+  // float. Per layer, its kernel (nullptr: none).
   std::vector<std::unique_ptr<PadInt8>> int8_pad_;
   void PlanInt8Pads(const std::map<std::string, int>& readers);
   std::vector<bool> concat_in_place_;
