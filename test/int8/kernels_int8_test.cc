@@ -292,7 +292,8 @@ TEST(InnerProductInt8Test, EveryIsaIsBitExactWithReference) {
     uint32_t seed = 500;
     for (const bool asym : {false, true}) {
       for (const auto& shape : std::vector<InnerProductParams2>{
-               {1, 10, 3}, {1, 512, 1000}, {3, 37, 17}, {2, 1, 5}, {5, 130, 9}, {1, 800, 500}, {40, 6, 11}}) {
+               {1, 10, 3}, {1, 512, 1000}, {3, 37, 17}, {2, 1, 5}, {5, 130, 9}, {1, 800, 500}, {40, 6, 11},
+               {1, 19200, 4}, {1, 1152, 256}, {1, 67, 9}, {1, 65, 8}, {1, 1, 1}}) {
         const auto in = RandomInt8(size_t{1} * shape.m * shape.k, seed++);
         const auto w = RandomInt8(size_t{1} * shape.n * shape.k, seed++, -127, 127);
         const auto bias = RandomInt32(shape.n, seed++, -3000, 3000);

@@ -401,6 +401,20 @@ void InnerProductInt8::Run(const int8_t* in, int8_t* out) const {
   // The GEMM's rows are the outputs and its columns the batch: C[n][m] = W[n][k]·Xᵀ[k][m].
   const InnerProductParams2& p = p_;
   const Int8MicroKernel& mk = *kernel_;
+  if (p.m == 1 && mk.gemv && !weight_zero_ && r_.activation == Activation::kNone) {
+    Int8Gemm gemm;
+    gemm.a = packed_.data();
+    gemm.a_block_bytes = a_block_bytes_;
+    gemm.kgroups = (p.k + mk.kgroup - 1) / mk.kgroup;
+    gemm.m = p.n;
+    gemm.row_add = row_add_.data();
+    SetRequant(r_, 0, &gemm);
+    gemm.out = out;
+    ParallelFor((p.n + mk.mr - 1) / mk.mr, [&](int64_t b, int64_t e) {
+      for (int64_t rb = b; rb < e; ++rb) mk.gemv(gemm, in, p.k, rb);
+    });
+    return;
+  }
   Scratch& scratch = ThreadScratch();
   const int8_t* xt = in;
   if (p.m > 1) {

@@ -401,11 +401,51 @@ void AddPlane(const Int8AddPlane& p) {
   }
 }
 
+// One row block of a one-column GEMM (a batch-1 inner product): a 64-byte load of packed A holds k-groups q and q + 1
+// of the block's 8 rows, and a permute of 16 k-groups of x puts group q's four bytes (as x + 128) in lanes 0-7 and
+// q + 1's in lanes 8-15, so each vpdpbusd applies eight weights to each row; the two halves are summed at the end.
+// Odd k-groups left over go through 256-bit vpdpbusd. The requantization is RequantizeLanes' without activation (TNN's
+// int8 inner product has none), with the rows' own multipliers and zero points in the lanes.
+void Gemv(const Int8Gemm& g, const int8_t* x, int64_t k, int64_t rb) {
+  const int8_t* a = g.a + rb * g.a_block_bytes;
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512i acc = _mm512_setzero_si512(), acc2 = acc;
+  int64_t q = 0;
+  for (; q + 16 <= g.kgroups; q += 16) {
+    const __mmask64 m = Lanes64(0, k - 4 * q);
+    const __m512i xv = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + 4 * q), flip);
+    const int8_t* aq = a + q * kMr * kGroup;
+    for (int t = 0; t < 8; t += 2) {
+      const __m512i i0 = _mm512_set_epi32(2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1,
+                                          2 * t + 1, 2 * t, 2 * t, 2 * t, 2 * t, 2 * t, 2 * t, 2 * t, 2 * t);
+      const __m512i i1 = _mm512_add_epi32(i0, _mm512_set1_epi32(2));
+      acc = _mm512_dpbusd_epi32(acc, _mm512_permutexvar_epi32(i0, xv), _mm512_loadu_si512(aq + t * 64));
+      acc2 = _mm512_dpbusd_epi32(acc2, _mm512_permutexvar_epi32(i1, xv), _mm512_loadu_si512(aq + t * 64 + 64));
+    }
+  }
+  acc = _mm512_add_epi32(acc, acc2);
+  __m256i sum = _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+  for (; q < g.kgroups; ++q) {
+    const int64_t left = k - 4 * q;
+    const __mmask16 m = static_cast<__mmask16>(left >= 4 ? 0xF : (1u << left) - 1u);
+    const __m128i xq = _mm_xor_si128(_mm_maskz_loadu_epi8(m, x + 4 * q), _mm512_castsi512_si128(flip));
+    sum = _mm256_dpbusd_epi32(sum, _mm256_broadcastd_epi32(xq),
+                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + q * kMr * kGroup)));
+  }
+  const int64_t row0 = rb * kMr;
+  const int64_t rows = g.m - row0 < kMr ? g.m - row0 : kMr;
+  const __mmask16 rm = LaneMask(rows);
+  const __m512i v = _mm512_add_epi32(_mm512_castsi256_si512(sum), _mm512_maskz_loadu_epi32(rm, g.row_add + row0));
+  const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_maskz_loadu_ps(rm, g.multiplier + row0));
+  const __m512 zo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(rm, g.out_zero + row0)));
+  _mm_mask_storeu_epi8(g.out + row0, rm, _mm512_cvtepi32_epi8(Float2Int8Lanes(_mm512_add_ps(f, zo))));
+}
+
 }  // namespace
 
 const Int8MicroKernel& Int8MicroKernelAvx512Vnni() {
   static const Int8MicroKernel kernel{"avx512vnni", kMr, kNr, kGroup, kGroup, ABlockBytes, PackA, PackB, Tile,
-                                      Depthwise, PhasePlanes, MaxRow2s2, AddPlane};
+                                      Depthwise, PhasePlanes, MaxRow2s2, AddPlane, Gemv};
   return kernel;
 }
 

@@ -118,6 +118,13 @@ struct Int8MicroKernel {
   void (*max_row2s2)(const int8_t* src, int64_t in_w, int8_t low, int64_t count, int8_t* dst);
   // nullptr: the portable loop.
   void (*add_plane)(const Int8AddPlane& a);
+  // nullptr: InnerProductInt8 runs batch 1 on the tiles. Otherwise row block rb of a one-column GEMM with requantized
+  // output, no activation and no weight zero point (g.col_sum nullptr, g.c nullptr, no fused Add): g.a,
+  // g.a_block_bytes, g.kgroups, g.m, g.row_add, g.multiplier and g.out_zero as for `tile`, B read straight from the
+  // int8 vector x (k-group q at
+  // x + 4q; bytes past the last k-group's weights may hold anything: their packed weights are 0), out[r] at
+  // g.out + r.
+  void (*gemv)(const Int8Gemm& g, const int8_t* x, int64_t k, int64_t rb);
 };
 
 // dst[i] = table[(uint8_t)src[i]] for i < n, 64 bytes per step (two vpermi2b and a blend), for CPUs with
