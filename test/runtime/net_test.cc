@@ -178,10 +178,12 @@ Layer Pad(const std::string& name, const std::string& in, const std::string& out
 
 // BlazeFace's Pads between int8 layers: a channel pad whose output a fused int8 convolution + Add reads, and a
 // bottom/right pad before a stride-2 window, between scales that differ (per tensor, then per channel with zero
-// points and a non-zero constant); then Pads that must stay float: one whose output is also a model output, one
-// read by a float layer, one on the model input; a PReLU between int8 convolutions (per-channel slopes) and one
-// whose output a float layer also reads (stays float). With recycling on and no callback every value equals the
-// plain run's (the float layers between reformats) bit for bit, at 1 and 2 threads.
+// points and a non-zero constant); a Pad whose output is also a model output (run in float too, its int8 reader
+// given the mapped bytes), Pads that stay float: one read by a float layer only, one on the model input; a PReLU
+// between int8 convolutions (per-channel slopes) and one
+// whose output a float layer also reads (run in float too, its int8 reader given the mapped bytes). With recycling
+// on and no callback every value equals the plain run's (the float layers between reformats) bit for bit, at 1
+// and 2 threads.
 TEST(NetInt8PadTest, PadsBetweenInt8LayersGiveTheFloatPathsValues) {
   for (const bool per_channel : {false, true}) {
     Graph g;

@@ -143,6 +143,7 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
 void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
   int8_pad_.clear();
   int8_pad_.resize(graph_.layers.size());
+  int8_pad_keeps_float_.assign(graph_.layers.size(), false);
   std::map<std::string, size_t> writer;
   std::map<std::string, int> int8_readers;
   for (size_t i = 0; i < graph_.layers.size(); ++i) {
@@ -170,9 +171,10 @@ void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
     const auto q = int8_readers.find(out->name);
     // `readers` counts a model output once more, so a model output never has as many int8 readers as readers.
     if (w == writer.end() || !graph_.layers[w->second].quantized || !usable(in) || !usable(out) ||
-        r == readers.end() || q == int8_readers.end() || q->second != r->second) {
+        r == readers.end() || q == int8_readers.end()) {
       continue;
     }
+    int8_pad_keeps_float_[i] = q->second != r->second;
     PadParams4d pad_params;
     std::vector<float> slopes;
     if (l.type == LayerType::kPad) {
@@ -333,7 +335,8 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
     std::vector<Blob*> ins, outs;
     for (const auto& n : layer.inputs) ins.push_back(FindBlob(n));
     for (const auto& n : layer.outputs) outs.push_back(FindBlob(n));
-    if (recycle_ && !callback && int8_pad_[i]) {
+    // The bytes of a Pad or PReLU between int8 layers, from its input's.
+    auto map_bytes = [&]() -> Status {
       QT_RETURN_IF_ERROR(ins[0]->NeedInt8(&free_int8_));
       Blob* out = outs[0];
       out->q.dims = out->dims;
@@ -342,7 +345,12 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
       out->q.zero_points = out->scale->zero_point;
       int8_pad_[i]->Run(ins[0]->q.data.data(), out->q.data.data());
       out->has_int8 = true;
-      out->has_float = false;
+      return Status::Ok();
+    };
+    const bool byte_map = recycle_ && !callback && int8_pad_[i];
+    if (byte_map && !int8_pad_keeps_float_[i]) {
+      QT_RETURN_IF_ERROR(map_bytes());
+      outs[0]->has_float = false;
       for (Blob* b : release_after_[i]) Release(b);
       continue;
     }
@@ -395,6 +403,7 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
         b->has_float = true;
         b->has_int8 = false;
       }
+      if (byte_map) QT_RETURN_IF_ERROR(map_bytes());
     }
     if (callback) {
       std::vector<const Tensor*> views;

@@ -101,8 +101,11 @@ class Net {
   // A float Pad or PReLU between int8 layers (its input written by one, every reader of its output one, and not a
   // model output), which TNN's runtime runs between a dequantizing and a quantizing Reformat: with recycling on and
   // no callback it runs on the bytes (PadInt8, the same values), so neither its input nor its output is ever
-  // float. Per layer, its kernel (nullptr: none).
+  // float. Where a float layer also reads the output (or it is a model output), the layer runs in float as well
+  // and PadInt8 gives the int8 readers their bytes without the quantization. Per layer, its kernel (nullptr: none)
+  // and whether the float run is kept.
   std::vector<std::unique_ptr<PadInt8>> int8_pad_;
+  std::vector<bool> int8_pad_keeps_float_;
   void PlanInt8Pads(const std::map<std::string, int>& readers);
   std::vector<bool> concat_in_place_;
   // `readers`: how many layers read each blob, a model output counting once more.
