@@ -96,6 +96,13 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 3, 9, 150, 3, 3, 2, 1, 1, 3, Activation::kRelu),
       MakeConv(1, 5, 40, 40, 5, 5, 2, 1, 1, 5, Activation::kRelu6, 1),
       MakeConv(1, 3, 1, 1, 3, 3, 1, 1, 1, 3, Activation::kNone),
+      // Depthwise on small planes, which take the shifted layout (not im2col) whatever its discarded columns:
+      // BlazeFace's 8x8 blocks (96 channels) and its stride-2 windows after a bottom/right Pad (pads 0), 4x4 and
+      // 2x2 planes under 3x3 and 5x5 windows.
+      MakeConv(1, 96, 8, 8, 96, 3, 1, 1, 1, 96, Activation::kNone),
+      MakeConv(1, 88, 18, 18, 88, 3, 2, 0, 1, 88, Activation::kNone),
+      MakeConv(1, 10, 4, 4, 10, 5, 1, 2, 1, 10, Activation::kRelu),
+      MakeConv(1, 6, 2, 2, 6, 3, 2, 1, 1, 6, Activation::kRelu6),
   };
 }
 
@@ -285,7 +292,8 @@ TEST(InnerProductInt8Test, EveryIsaIsBitExactWithReference) {
     uint32_t seed = 500;
     for (const bool asym : {false, true}) {
       for (const auto& shape : std::vector<InnerProductParams2>{
-               {1, 10, 3}, {1, 512, 1000}, {3, 37, 17}, {2, 1, 5}, {5, 130, 9}, {1, 800, 500}, {40, 6, 11}}) {
+               {1, 10, 3}, {1, 512, 1000}, {3, 37, 17}, {2, 1, 5}, {5, 130, 9}, {1, 800, 500}, {40, 6, 11},
+               {1, 19200, 4}, {1, 1152, 256}, {1, 67, 9}, {1, 65, 8}, {1, 1, 1}}) {
         const auto in = RandomInt8(size_t{1} * shape.m * shape.k, seed++);
         const auto w = RandomInt8(size_t{1} * shape.n * shape.k, seed++, -127, 127);
         const auto bias = RandomInt32(shape.n, seed++, -3000, 3000);
@@ -359,6 +367,44 @@ TEST(AddInt8Test, DequantizesAddsAndRequantizes) {
   EXPECT_EQ(out.data, (std::vector<int8_t>{5, -11, 94}));
 }
 
+// Curated Adds: FaceMesh's unfused Add (32x48x48, per tensor, operands of different scales), per-channel scales
+// with zero points and a channel whose output scale is 0, planes that are not a multiple of 16 and a 2-D blob,
+// values that saturate; three inputs take the reference.
+TEST(AddInt8Test, FastIsBitExactWithReference) {
+  uint32_t seed = 1000;
+  struct Case {
+    Dims dims;
+    std::vector<float> sa, sb, so;
+    std::vector<int8_t> za, zb, zo;
+  };
+  const std::vector<Case> cases = {
+      {{1, 32, 48, 48}, {0.031f}, {0.027f}, {0.041f}, {}, {}, {}},
+      {{2, 3, 5, 7}, {0.02f, 0.5f, 0.03f}, {0.05f, 0.01f, 0.07f}, {0.04f, 0.f, 0.003f}, {3, -5, 0}, {0, 7, -2},
+       {1, 0, -9}},
+      {{3, 37}, {0.1f}, {0.2f}, {0.05f}, {-3}, {4}, {2}},
+  };
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    for (const Case& c : cases) {
+      const size_t n = static_cast<size_t>(DimsCount(c.dims));
+      const Int8Tensor a = MakeInt8(c.dims, RandomInt8(n, seed++), c.sa, c.za);
+      const Int8Tensor b = MakeInt8(c.dims, RandomInt8(n, seed++), c.sb, c.zb);
+      Int8Tensor ref = MakeInt8(c.dims, std::vector<int8_t>(n, 99), c.so, c.zo);
+      AddInt8Ref({&a, &b}, &ref);
+      EXPECT_GT(std::count(ref.data.begin(), ref.data.end(), 127), 0) << DimsToString(c.dims);
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        Int8Tensor fast = MakeInt8(c.dims, std::vector<int8_t>(n, -99), c.so, c.zo);
+        AddInt8({&a, &b}, &fast, isa);
+        EXPECT_EQ(fast.data, ref.data) << DimsToString(c.dims) << ", " << threads << " threads, " << Int8IsaName(isa);
+        AddInt8Ref({&a, &b, &a}, &ref);
+        AddInt8({&a, &b, &a}, &fast, isa);
+        EXPECT_EQ(fast.data, ref.data) << DimsToString(c.dims) << ", three inputs";
+        AddInt8Ref({&a, &b}, &ref);
+      }
+    }
+  }
+}
+
 TEST(ConcatInt8Test, PerTensorRequantizesPerChannelCopies) {
   const Int8Tensor a = MakeInt8({1, 1, 1, 2}, {100, -100}, {0.1f});
   const Int8Tensor b = MakeInt8({1, 1, 1, 2}, {7, 8}, {0.2f});
@@ -388,8 +434,9 @@ TEST(PoolInt8Test, MaxStartsAtMinus127AndAverageTruncates) {
 // Curated pooling shapes as in the fp32 test (SqueezeNet's 3x3 stride 2 ceil mode, 2x2 stride 2, 3x3 pad 1, a
 // kernel larger than the input, a global window, odd sizes), plus windows clipped away entirely: ceil mode past
 // the input and a pad of 2 with a 2x2 kernel; and 3x3 stride 2 on short rows with an odd flat offset and on
-// rows over 128 bytes (the fast path's whole-plane and per-row forms). Inputs span [−128, 127] so the −127 start
-// matters.
+// rows over 128 bytes (the fast path's whole-plane and per-row forms); 2x2 stride 2 on the row kernel: BlazeFace's
+// 64x64 planes, rows of more than one 32-output step, odd sizes in ceil mode and pads (border windows clipped).
+// Inputs span [−128, 127] so the −127 start matters.
 TEST(PoolInt8Test, FastIsBitExactOnCuratedShapes) {
   auto make = [](int c, int h, int w, int k, int s, int pad, int extra, PoolType type) {
     Pool2dParams p{1, c, h, w, 0, 0, k, k, s, s, pad, pad, pad, pad, type, false};
@@ -398,21 +445,26 @@ TEST(PoolInt8Test, FastIsBitExactOnCuratedShapes) {
     return p;
   };
   uint32_t seed = 700;
-  for (const PoolType type : {PoolType::kMax, PoolType::kAvg}) {
-    for (const auto& p : {make(3, 113, 113, 3, 2, 0, 0, type), make(2, 8, 8, 2, 2, 0, 0, type),
-                          make(4, 7, 9, 3, 1, 1, 0, type), make(2, 3, 3, 5, 1, 2, 0, type),
-                          make(3, 6, 5, 6, 1, 0, 0, type), make(2, 11, 13, 3, 2, 1, 0, type),
-                          make(2, 5, 4, 2, 1, 2, 0, type), make(2, 6, 6, 2, 2, 0, 3, type),
-                          make(2, 12, 10, 3, 2, 1, 0, type), make(2, 9, 150, 3, 2, 0, 0, type)}) {
-      const auto in = RandomInt8(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
-      std::vector<int8_t> ref(size_t{1} * p.channels * p.out_h * p.out_w, 99), fast(ref.size(), -99);
-      Pool2dInt8Ref(p, in.data(), ref.data());
-      for (int threads : {1, 2}) {
-        SetNumThreads(threads);
-        Pool2dInt8(p, in.data(), fast.data());
-        EXPECT_EQ(fast, ref) << p.in_h << "x" << p.in_w << " k" << p.kernel_h << " s" << p.stride_h << " pad "
-                             << p.pad_top << (type == PoolType::kMax ? " max" : " avg") << ", " << threads
-                             << " threads";
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    for (const PoolType type : {PoolType::kMax, PoolType::kAvg}) {
+      for (const auto& p : {make(3, 113, 113, 3, 2, 0, 0, type), make(2, 8, 8, 2, 2, 0, 0, type),
+                            make(4, 7, 9, 3, 1, 1, 0, type), make(2, 3, 3, 5, 1, 2, 0, type),
+                            make(3, 6, 5, 6, 1, 0, 0, type), make(2, 11, 13, 3, 2, 1, 0, type),
+                            make(2, 5, 4, 2, 1, 2, 0, type), make(2, 6, 6, 2, 2, 0, 3, type),
+                            make(2, 12, 10, 3, 2, 1, 0, type), make(2, 9, 150, 3, 2, 0, 0, type),
+                            make(28, 64, 64, 2, 2, 0, 0, type), make(3, 7, 150, 2, 2, 0, 0, type),
+                            make(2, 9, 67, 2, 2, 0, 1, type), make(2, 10, 66, 2, 2, 1, 0, type),
+                            make(2, 2, 2, 2, 2, 0, 0, type)}) {
+        const auto in = RandomInt8(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
+        std::vector<int8_t> ref(size_t{1} * p.channels * p.out_h * p.out_w, 99), fast(ref.size(), -99);
+        Pool2dInt8Ref(p, in.data(), ref.data());
+        for (int threads : {1, 2}) {
+          SetNumThreads(threads);
+          Pool2dInt8(p, in.data(), fast.data(), isa);
+          EXPECT_EQ(fast, ref) << p.in_h << "x" << p.in_w << " k" << p.kernel_h << " s" << p.stride_h << " pad "
+                               << p.pad_top << (type == PoolType::kMax ? " max" : " avg") << ", " << threads
+                               << " threads, " << Int8IsaName(isa);
+        }
       }
     }
   }
@@ -442,6 +494,56 @@ TEST(ConcatInt8Test, FastIsBitExactWithReference) {
     ConcatInt8Ref({&a, &d}, 1, &ref2);
     ConcatInt8({&a, &d}, 1, &fast2);
     EXPECT_EQ(fast2.data, ref2.data) << threads << " threads";
+  }
+}
+
+// Curated pads: BlazeFace's channel pad (24 -> 28, new channels at the end) and its bottom/right pad of 2 before a
+// stride-2 window, both between per-tensor scales that differ; the same scales (a copy) with pads on every side;
+// per-channel scales and zero points with a zero output scale, channel pads on both ends and a non-zero
+// constant; reflect and edge on rows wider than one 64-byte step; batch 2. With PReLU slopes: FaceMesh's PReLU
+// (one shared slope, no pads), per-channel slopes with per-channel scales, a PReLU before a Pad.
+TEST(PadInt8Test, FastIsBitExactWithReference) {
+  struct Case {
+    Dims dims;
+    PadParams4d p;
+    std::vector<float> in_scale, out_scale;
+    std::vector<int8_t> in_zero, out_zero;
+    std::vector<float> slopes;
+  };
+  const std::vector<Case> cases = {
+      {{1, 24, 16, 16}, {0, 0, 0, 0, 0, 4, PadMode::kConstant, 0.f}, {0.043f}, {0.051f}, {}, {}},
+      {{1, 16, 48, 48}, {}, {0.043f}, {0.029f}, {}, {}, {0.25f}},
+      {{2, 3, 5, 6}, {}, {0.01f, 0.03f, 0.2f}, {0.02f, 0.f, 0.011f}, {3, -2, 0}, {1, 0, -5}, {0.1f, -0.7f, 1.5f}},
+      {{1, 3, 5, 66}, {1, 0, 2, 1, 1, 1, PadMode::kConstant, 0.f}, {0.05f}, {0.02f}, {}, {}, {0.3f, 0.f, 2.f}},
+      {{1, 28, 64, 64}, {0, 2, 0, 2, 0, 0, PadMode::kConstant, 0.f}, {0.0371f}, {0.0293f}, {}, {}},
+      {{1, 5, 7, 9}, {1, 2, 3, 1, 0, 0, PadMode::kConstant, 0.f}, {0.02f}, {0.02f}, {}, {}},
+      {{2, 3, 5, 6}, {1, 1, 2, 0, 1, 2, PadMode::kConstant, 0.75f}, {0.01f, 0.03f, 0.2f},
+       {0.02f, 0.f, 0.011f, 0.05f, 0.01f, 0.3f}, {3, -2, 0}, {1, 0, -5, 7, 0, 2}},
+      {{1, 4, 6, 150}, {2, 3, 4, 5, 2, 1, PadMode::kReflect, 0.f}, {0.1f}, {0.07f}, {-3}, {4}},
+      {{1, 3, 4, 70}, {1, 0, 3, 2, 1, 1, PadMode::kEdge, 0.f}, {0.05f, 0.04f, 0.03f},
+       {0.05f, 0.06f, 0.04f, 0.03f, 0.09f}, {}, {}},
+  };
+  uint32_t seed = 900;
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    for (const Case& c : cases) {
+      const PadParams4d& p = c.p;
+      const Dims out_dims{c.dims[0], c.dims[1] + p.pad_c_begin + p.pad_c_end, c.dims[2] + p.pad_top + p.pad_bottom,
+                          c.dims[3] + p.pad_left + p.pad_right};
+      const Int8Tensor in = MakeInt8(c.dims, RandomInt8(static_cast<size_t>(DimsCount(c.dims)), seed++), c.in_scale,
+                                     c.in_zero);
+      Int8Tensor ref = MakeInt8(out_dims, std::vector<int8_t>(static_cast<size_t>(DimsCount(out_dims)), 99),
+                                c.out_scale, c.out_zero);
+      PadInt8Ref(in, p, &ref, c.slopes);
+      PadInt8 pad;
+      pad.Init(c.dims, p, c.in_scale, c.in_zero, c.out_scale, c.out_zero, c.slopes, isa);
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        std::vector<int8_t> fast(ref.data.size(), -99);
+        pad.Run(in.data.data(), fast.data());
+        EXPECT_EQ(fast, ref.data) << DimsToString(c.dims) << " -> " << DimsToString(out_dims) << ", " << threads
+                                  << " threads, " << Int8IsaName(isa);
+      }
+    }
   }
 }
 

@@ -1,5 +1,5 @@
-// Net's fast paths against its plain runs: Concats written in place by the convolutions that feed them, and
-// inverted residuals run fused.
+// Net's fast paths against its plain runs: Concats written in place by the convolutions that feed them, inverted
+// residuals run fused, and Pads between int8 layers run on the bytes.
 #include <random>
 
 #include <gtest/gtest.h>
@@ -9,6 +9,8 @@
 #include "core/layers/binary.h"
 #include "core/layers/convolution.h"
 #include "core/layers/layer.h"
+#include "core/layers/pad.h"
+#include "core/layers/prelu.h"
 #include "core/runtime/net.h"
 
 namespace qt {
@@ -143,6 +145,93 @@ TEST(NetFusionTest, InvertedResidualsRunFusedWithTheSameValues) {
   SetRandomConvResources(&g, 40);
   g.RefreshBlobNames();
   ExpectFastRunEqualsPlain(g, RandomInput({1, 8, 64, 80}, 4), {"out", "n2"}, {1, 2});
+}
+
+// A quantized convolution with random int8 weights, per-channel weight scales and int32 biases.
+Layer QuantizedConv(Graph* g, const std::string& name, const std::string& in, const std::string& out, int ic, int oc,
+                    int k, int stride, int pad, uint32_t seed) {
+  Layer l = Conv(name, in, out, ic, oc, k, stride, 1, 0, pad);
+  l.quantized = true;
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> w(-127, 127), b(-3000, 3000);
+  std::vector<int8_t> filter(static_cast<size_t>(oc) * ic * k * k);
+  for (auto& v : filter) v = static_cast<int8_t>(w(rng));
+  std::vector<float> scale(oc);
+  std::vector<int32_t> bias(oc);
+  for (int o = 0; o < oc; ++o) {
+    scale[o] = 0.002f + 0.0005f * o;
+    bias[o] = b(rng);
+  }
+  ConvResource r;
+  r.filter = RawBuffer::FromInt8(filter);
+  r.scale = RawBuffer::FromFloat(scale);
+  r.zero_point = RawBuffer::FromInt8(std::vector<int8_t>(oc, 0));
+  r.bias = RawBuffer::FromInt32(bias);
+  r.has_bias = true;
+  g->resources[name] = r;
+  return l;
+}
+
+Layer Pad(const std::string& name, const std::string& in, const std::string& out, PadParams p) {
+  return MakeLayer(LayerType::kPad, name, {in}, {out}, p);
+}
+
+// BlazeFace's Pads between int8 layers: a channel pad whose output a fused int8 convolution + Add reads, and a
+// bottom/right pad before a stride-2 window, between scales that differ (per tensor, then per channel with zero
+// points and a non-zero constant); a Pad whose output is also a model output (run in float too, its int8 reader
+// given the mapped bytes), Pads that stay float: one read by a float layer only, one on the model input; a PReLU
+// between int8 convolutions (per-channel slopes) and one
+// whose output a float layer also reads (run in float too, its int8 reader given the mapped bytes). With recycling
+// on and no callback every value equals the plain run's (the float layers between reformats) bit for bit, at 1
+// and 2 threads.
+TEST(NetInt8PadTest, PadsBetweenInt8LayersGiveTheFloatPathsValues) {
+  for (const bool per_channel : {false, true}) {
+    Graph g;
+    g.inputs = {{"data", {1, 3, 20, 20}, DataType::kFloat}};
+    PadParams channel_pad;
+    channel_pad.pad_c_end = 2;
+    PadParams corner_pad;
+    corner_pad.pad_b = corner_pad.pad_r = 2;
+    corner_pad.value = per_channel ? 0.5f : 0.f;
+    PadParams edge_pad;
+    edge_pad.pad_t = edge_pad.pad_l = 1;
+    edge_pad.type = 2;
+    g.layers = {QuantizedConv(&g, "c1", "data", "a", 3, 4, 3, 1, 1, 10),
+                Pad("pc", "a", "ap", channel_pad),
+                QuantizedConv(&g, "c2", "a", "b", 4, 6, 1, 1, 0, 11),
+                MakeLayer(LayerType::kAdd, "add", {"b", "ap"}, {"sum"}, BinaryParams{}),
+                Pad("pd", "sum", "sp", corner_pad),
+                QuantizedConv(&g, "c3", "sp", "c", 6, 5, 3, 2, 0, 12),
+                Pad("pe", "c", "cp", edge_pad),
+                QuantizedConv(&g, "c4", "cp", "out", 5, 4, 1, 1, 0, 13),
+                Pad("pf", "c", "float_in", edge_pad),
+                MakeLayer(LayerType::kRelu, "relu", {"float_in"}, {"float_out"}, std::monostate{}),
+                Pad("pg", "data", "dp", channel_pad),
+                QuantizedConv(&g, "c5", "dp", "out2", 5, 2, 1, 1, 0, 14),
+                MakeLayer(LayerType::kPRelu, "pr", {"out2"}, {"r"}, PReluParams{}),
+                QuantizedConv(&g, "c6", "r", "out3", 2, 3, 3, 1, 1, 15),
+                MakeLayer(LayerType::kPRelu, "pr2", {"out3"}, {"r2"}, PReluParams{}),
+                QuantizedConv(&g, "c7", "r2", "out4", 3, 2, 1, 1, 0, 16),
+                MakeLayer(LayerType::kRelu, "relu2", {"r2"}, {"float_out2"}, std::monostate{})};
+    g.resources["pr"] = PReluResource{RawBuffer::FromFloat({0.3f, -0.5f})};
+    g.resources["pr2"] = PReluResource{RawBuffer::FromFloat({0.2f})};
+    g.layers[3].quantized = true;
+    g.outputs = {"out", "cp", "float_out", "out2", "out4", "float_out2"};
+    for (const auto& [name, c] : std::vector<std::pair<std::string, int>>{
+             {"data", 3}, {"a", 4}, {"ap", 6}, {"b", 6}, {"sum", 6}, {"sp", 6}, {"c", 5}, {"cp", 5},
+             {"out", 4}, {"float_in", 5}, {"dp", 5}, {"out2", 2}, {"r", 2}, {"out3", 3}, {"r2", 3},
+             {"out4", 2}}) {
+      BlobScale s;
+      for (int i = 0; i < (per_channel ? c : 1); ++i) {
+        s.scale.push_back(0.02f + 0.013f * static_cast<float>(name.size() + i));
+        s.zero_point.push_back(static_cast<int8_t>(per_channel ? i - 2 : 0));
+      }
+      g.blob_scales[name] = s;
+    }
+    g.RefreshBlobNames();
+    ExpectFastRunEqualsPlain(g, RandomInput({1, 3, 20, 20}, 6),
+                             {"out", "cp", "float_out", "out2", "out4", "float_out2"}, {1, 2});
+  }
 }
 
 }  // namespace

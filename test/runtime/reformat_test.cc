@@ -37,5 +37,56 @@ TEST(ReformatTest, QuantizeAndDequantizeFollowTnnValueByValue) {
   }
 }
 
+// PadInt8Ref is the float path Net takes for a Pad or a PReLU between int8 layers: dequantize, PadFp32 or
+// PReluFp32, quantize with the output blob's scale.
+TEST(ReformatTest, PadInt8RefIsTheFloatPadBetweenReformats) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> d(-128, 127);
+  for (const bool per_tensor : {true, false}) {
+    Int8Tensor in;
+    in.dims = {2, 3, 5, 7};
+    in.data.resize(2 * 3 * 5 * 7);
+    for (auto& v : in.data) v = static_cast<int8_t>(d(rng));
+    in.scales = per_tensor ? std::vector<float>{0.037f} : std::vector<float>{0.01f, 0.2f, 0.033f};
+    in.zero_points = per_tensor ? std::vector<int8_t>{-4} : std::vector<int8_t>{0, 5, -9};
+    for (const PadMode mode : {PadMode::kConstant, PadMode::kReflect, PadMode::kEdge}) {
+      const PadParams4d p{1, 2, 0, 3, 1, 1, mode, 0.4f};
+      BlobScale out_scale;
+      out_scale.scale = per_tensor ? std::vector<float>{0.029f} : std::vector<float>{0.02f, 0.f, 0.3f, 0.011f, 0.05f};
+      out_scale.zero_point = per_tensor ? std::vector<int8_t>{3} : std::vector<int8_t>{0, 1, -2, 6, 0};
+      Tensor x, padded({2, 5, 8, 10});
+      DequantizeTensor(in, &x);
+      PadFp32(x.data.data(), x.dims, p, padded.data.data());
+      Int8Tensor want;
+      QuantizeTensor(padded, out_scale, &want);
+      Int8Tensor got;
+      got.dims = padded.dims;
+      got.data.assign(want.data.size(), 99);
+      got.scales = out_scale.scale;
+      got.zero_points = out_scale.zero_point;
+      PadInt8Ref(in, p, &got);
+      EXPECT_EQ(got.data, want.data) << (per_tensor ? "per tensor" : "per channel") << ", mode "
+                                     << static_cast<int>(mode);
+    }
+    // A PReLU (no pads): dequantize, PReluFp32, quantize.
+    const std::vector<float> slopes = {0.2f, -1.1f, 0.6f};
+    BlobScale out_scale;
+    out_scale.scale = per_tensor ? std::vector<float>{0.023f} : std::vector<float>{0.02f, 0.f, 0.3f};
+    out_scale.zero_point = per_tensor ? std::vector<int8_t>{-1} : std::vector<int8_t>{0, 1, -2};
+    Tensor x, y(in.dims);
+    DequantizeTensor(in, &x);
+    PReluFp32(x.data.data(), y.data.data(), 2, 3, 35, slopes.data(), false);
+    Int8Tensor want;
+    QuantizeTensor(y, out_scale, &want);
+    Int8Tensor got;
+    got.dims = in.dims;
+    got.data.assign(want.data.size(), 99);
+    got.scales = out_scale.scale;
+    got.zero_points = out_scale.zero_point;
+    PadInt8Ref(in, PadParams4d{}, &got, slopes);
+    EXPECT_EQ(got.data, want.data) << (per_tensor ? "per tensor" : "per channel") << ", PReLU";
+  }
+}
+
 }  // namespace
 }  // namespace qt

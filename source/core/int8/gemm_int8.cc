@@ -7,6 +7,7 @@
 #include "core/int8/gemm_int8_isa.h"
 #include "core/int8/kernels_int8.h"
 #include "core/kernels/kernel_util.h"
+#include "core/kernels/pool_max.h"
 
 namespace qt {
 namespace {
@@ -174,7 +175,7 @@ void ConvInt8::Init(const Conv2dParams& p, const int8_t* weights, const int32_t*
     }
     row_add_[oc] = c;
   }
-  plan_ = PlanConv(p, depthwise_ ? 16 : mk.nr);
+  plan_ = PlanConv(p, depthwise_ ? 16 : mk.nr, depthwise_ && mk.depthwise);
   row_offset_ = PlanRowOffsets(plan_);
   if (depthwise_) {
     packed_.assign(weights, weights + p.out_c * k);
@@ -400,6 +401,20 @@ void InnerProductInt8::Run(const int8_t* in, int8_t* out) const {
   // The GEMM's rows are the outputs and its columns the batch: C[n][m] = W[n][k]·Xᵀ[k][m].
   const InnerProductParams2& p = p_;
   const Int8MicroKernel& mk = *kernel_;
+  if (p.m == 1 && mk.gemv && !weight_zero_ && r_.activation == Activation::kNone) {
+    Int8Gemm gemm;
+    gemm.a = packed_.data();
+    gemm.a_block_bytes = a_block_bytes_;
+    gemm.kgroups = (p.k + mk.kgroup - 1) / mk.kgroup;
+    gemm.m = p.n;
+    gemm.row_add = row_add_.data();
+    SetRequant(r_, 0, &gemm);
+    gemm.out = out;
+    ParallelFor((p.n + mk.mr - 1) / mk.mr, [&](int64_t b, int64_t e) {
+      for (int64_t rb = b; rb < e; ++rb) mk.gemv(gemm, in, p.k, rb);
+    });
+    return;
+  }
   Scratch& scratch = ThreadScratch();
   const int8_t* xt = in;
   if (p.m > 1) {
@@ -443,6 +458,44 @@ void InnerProductInt8::Run(const int8_t* in, int8_t* out) const {
       for (int n = 0; n < p.n; ++n) out[int64_t{m} * p.n + n] = result[int64_t{n} * p.m + m];
     }
   }
+}
+
+void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out, Int8Isa isa) {
+  // TNN starts from −127 and, for a window clipped away entirely, keeps the 0 it last read.
+  PoolPlanes<int8_t>(p, in, out, -127, 0, Pool2dInt8Ref, nullptr,
+                     MicroKernel(CpuRuns(isa) ? isa : Int8Isa::kScalar).max_row2s2);
+}
+
+void AddInt8(const std::vector<const Int8Tensor*>& in, Int8Tensor* out, Int8Isa isa) {
+  const Int8MicroKernel& mk = MicroKernel(CpuRuns(isa) ? isa : Int8Isa::kScalar);
+  if (in.size() != 2 || !mk.add_plane) {
+    AddInt8Ref(in, out);
+    return;
+  }
+  const Dims& d = out->dims;
+  const int channels = d.size() > 1 ? d[1] : 1;
+  int64_t spatial = 1;
+  for (size_t i = 2; i < d.size() && i < 4; ++i) spatial *= d[i];
+  const int64_t planes = out->count() / std::max<int64_t>(1, spatial);
+  const bool per_tensor = in[0]->scales.size() == 1;
+  auto zero = [](const std::vector<int8_t>& z, int s) { return z.empty() ? 0.f : static_cast<float>(z[s]); };
+  ParallelFor(planes, [&](int64_t b, int64_t e) {
+    for (int64_t pl = b; pl < e; ++pl) {
+      const int s = per_tensor ? 0 : static_cast<int>(pl % channels);
+      Int8AddPlane a;
+      a.a = in[0]->data.data() + pl * spatial;
+      a.b = in[1]->data.data() + pl * spatial;
+      a.n = spatial;
+      a.sa = in[0]->scales[s];
+      a.za = zero(in[0]->zero_points, s);
+      a.sb = in[1]->scales[s];
+      a.zb = zero(in[1]->zero_points, s);
+      a.so = out->scales[s];
+      a.zo = zero(out->zero_points, s);
+      a.out = out->data.data() + pl * spatial;
+      mk.add_plane(a);
+    }
+  });
 }
 
 void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b, int32_t* c, int64_t ldc,

@@ -373,11 +373,79 @@ void PhasePlanes(const Int8PhasePlanes& p) {
   }
 }
 
+// Output i = max(low, the columns 2i and 2i + 1 of rows r and r + in_w): 32 outputs per step from the vertical
+// maxima of 64 columns, whose odd bytes are shifted onto the even ones in 16-bit lanes and the even bytes kept.
+void MaxRow2s2(const int8_t* r, int64_t in_w, int8_t low, int64_t count, int8_t* dst) {
+  const __m512i lo = _mm512_set1_epi8(low);
+  for (int64_t i = 0; i < count; i += 32) {
+    const int64_t n = count - i < 32 ? count - i : 32;
+    const __mmask64 m = Lanes64(0, 2 * n);
+    const __m512i a = _mm512_maskz_loadu_epi8(m, r + 2 * i), b = _mm512_maskz_loadu_epi8(m, r + in_w + 2 * i);
+    const __m512i v = _mm512_max_epi8(_mm512_max_epi8(a, b), lo);
+    const __m512i pair = _mm512_max_epi8(v, _mm512_srli_epi16(v, 8));
+    _mm256_mask_storeu_epi8(dst + i, static_cast<__mmask32>(Lanes64(0, n)), _mm512_cvtepi16_epi8(pair));
+  }
+}
+
+// AddInt8Ref's float steps on 16 lanes, in its order (products, sum, division, zero point, Float2Int8).
+void AddPlane(const Int8AddPlane& p) {
+  const __m512 sa = _mm512_set1_ps(p.sa), za = _mm512_set1_ps(p.za), sb = _mm512_set1_ps(p.sb);
+  const __m512 zb = _mm512_set1_ps(p.zb), so = _mm512_set1_ps(p.so), zo = _mm512_set1_ps(p.zo);
+  for (int64_t i = 0; i < p.n; i += 16) {
+    const __mmask16 m = LaneMask(p.n - i);
+    const __m512 a = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p.a + i)));
+    const __m512 b = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p.b + i)));
+    const __m512 sum = _mm512_add_ps(_mm512_mul_ps(sa, _mm512_sub_ps(a, za)), _mm512_mul_ps(sb, _mm512_sub_ps(b, zb)));
+    const __m512i q = Float2Int8Lanes(_mm512_add_ps(_mm512_div_ps(sum, so), zo));
+    _mm_mask_storeu_epi8(p.out + i, m, _mm512_cvtepi32_epi8(q));
+  }
+}
+
+// One row block of a one-column GEMM (a batch-1 inner product): a 64-byte load of packed A holds k-groups q and q + 1
+// of the block's 8 rows, and a permute of 16 k-groups of x puts group q's four bytes (as x + 128) in lanes 0-7 and
+// q + 1's in lanes 8-15, so each vpdpbusd applies eight weights to each row; the two halves are summed at the end.
+// Odd k-groups left over go through 256-bit vpdpbusd. The requantization is RequantizeLanes' without activation (TNN's
+// int8 inner product has none), with the rows' own multipliers and zero points in the lanes.
+void Gemv(const Int8Gemm& g, const int8_t* x, int64_t k, int64_t rb) {
+  const int8_t* a = g.a + rb * g.a_block_bytes;
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512i acc = _mm512_setzero_si512(), acc2 = acc;
+  int64_t q = 0;
+  for (; q + 16 <= g.kgroups; q += 16) {
+    const __mmask64 m = Lanes64(0, k - 4 * q);
+    const __m512i xv = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + 4 * q), flip);
+    const int8_t* aq = a + q * kMr * kGroup;
+    for (int t = 0; t < 8; t += 2) {
+      const __m512i i0 = _mm512_set_epi32(2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1,
+                                          2 * t + 1, 2 * t, 2 * t, 2 * t, 2 * t, 2 * t, 2 * t, 2 * t, 2 * t);
+      const __m512i i1 = _mm512_add_epi32(i0, _mm512_set1_epi32(2));
+      acc = _mm512_dpbusd_epi32(acc, _mm512_permutexvar_epi32(i0, xv), _mm512_loadu_si512(aq + t * 64));
+      acc2 = _mm512_dpbusd_epi32(acc2, _mm512_permutexvar_epi32(i1, xv), _mm512_loadu_si512(aq + t * 64 + 64));
+    }
+  }
+  acc = _mm512_add_epi32(acc, acc2);
+  __m256i sum = _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+  for (; q < g.kgroups; ++q) {
+    const int64_t left = k - 4 * q;
+    const __mmask16 m = static_cast<__mmask16>(left >= 4 ? 0xF : (1u << left) - 1u);
+    const __m128i xq = _mm_xor_si128(_mm_maskz_loadu_epi8(m, x + 4 * q), _mm512_castsi512_si128(flip));
+    sum = _mm256_dpbusd_epi32(sum, _mm256_broadcastd_epi32(xq),
+                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + q * kMr * kGroup)));
+  }
+  const int64_t row0 = rb * kMr;
+  const int64_t rows = g.m - row0 < kMr ? g.m - row0 : kMr;
+  const __mmask16 rm = LaneMask(rows);
+  const __m512i v = _mm512_add_epi32(_mm512_castsi256_si512(sum), _mm512_maskz_loadu_epi32(rm, g.row_add + row0));
+  const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_maskz_loadu_ps(rm, g.multiplier + row0));
+  const __m512 zo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(rm, g.out_zero + row0)));
+  _mm_mask_storeu_epi8(g.out + row0, rm, _mm512_cvtepi32_epi8(Float2Int8Lanes(_mm512_add_ps(f, zo))));
+}
+
 }  // namespace
 
 const Int8MicroKernel& Int8MicroKernelAvx512Vnni() {
   static const Int8MicroKernel kernel{"avx512vnni", kMr, kNr, kGroup, kGroup, ABlockBytes, PackA, PackB, Tile,
-                                      Depthwise, PhasePlanes};
+                                      Depthwise, PhasePlanes, MaxRow2s2, AddPlane, Gemv};
   return kernel;
 }
 

@@ -82,6 +82,16 @@ struct Int8PhasePlanes {
   int8_t* dst = nullptr;
 };
 
+// One plane of a two-input int8 Add, exactly AddInt8Ref: out[i] = Float2Int8((sa·(a[i] − za) + sb·(b[i] − zb)) / so
+// + zo), each product and sum in float in that order.
+struct Int8AddPlane {
+  const int8_t* a = nullptr;
+  const int8_t* b = nullptr;
+  int64_t n = 0;
+  float sa = 0.f, za = 0.f, sb = 0.f, zb = 0.f, so = 0.f, zo = 0.f;
+  int8_t* out = nullptr;
+};
+
 struct Int8MicroKernel {
   const char* name;
   int mr, nr;
@@ -103,7 +113,23 @@ struct Int8MicroKernel {
   void (*depthwise)(const Int8DepthwisePlane& d);
   // nullptr: BuildPlanes builds the depthwise planes.
   void (*phase_planes)(const Int8PhasePlanes& p);
+  // The inner windows of one output row of a 2x2 stride-2 max pooling (pool_max.h's MaxRow2s2); nullptr: the
+  // portable loop.
+  void (*max_row2s2)(const int8_t* src, int64_t in_w, int8_t low, int64_t count, int8_t* dst);
+  // nullptr: the portable loop.
+  void (*add_plane)(const Int8AddPlane& a);
+  // nullptr: InnerProductInt8 runs batch 1 on the tiles. Otherwise row block rb of a one-column GEMM with requantized
+  // output, no activation and no weight zero point (g.col_sum nullptr, g.c nullptr, no fused Add): g.a,
+  // g.a_block_bytes, g.kgroups, g.m, g.row_add, g.multiplier and g.out_zero as for `tile`, B read straight from the
+  // int8 vector x (k-group q at
+  // x + 4q; bytes past the last k-group's weights may hold anything: their packed weights are 0), out[r] at
+  // g.out + r.
+  void (*gemv)(const Int8Gemm& g, const int8_t* x, int64_t k, int64_t rb);
 };
+
+// dst[i] = table[(uint8_t)src[i]] for i < n, 64 bytes per step (two vpermi2b and a blend), for CPUs with
+// AVX-512 VBMI (map_int8_avx512vbmi.cc).
+void MapBytesAvx512Vbmi(const uint8_t* table, const int8_t* src, int64_t n, int8_t* dst);
 
 const Int8MicroKernel& Int8MicroKernelScalar();
 const Int8MicroKernel& Int8MicroKernelAvx2();

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "core/base/parallel.h"
-#include "core/kernels/pool_max.h"
 
 
 namespace qt {
@@ -210,11 +209,6 @@ void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* 
     });
     offset += t->dims[axis];
   }
-}
-
-void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out) {
-  // TNN starts from −127 and, for a window clipped away entirely, keeps the 0 it last read.
-  PoolPlanes<int8_t>(p, in, out, -127, 0, Pool2dInt8Ref);
 }
 
 void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n) {

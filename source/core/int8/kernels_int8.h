@@ -171,6 +171,9 @@ void GemmInt8(int64_t m, int64_t n, int64_t k, const int8_t* a, const int8_t* b,
 // float in input order, divided by the output scale, offset by its zero point, Float2Int8. The scale index
 // follows the first input's scale count (1: element 0 of every scale, else the channel) as TNN's kernel does.
 void AddInt8Ref(const std::vector<const Int8Tensor*>& in, Int8Tensor* out);
+// The same in parallel over planes, two inputs on the micro-kernel's plane loop where it has one (float lanes in
+// the reference's order).
+void AddInt8(const std::vector<const Int8Tensor*>& in, Int8Tensor* out, Int8Isa isa = BestInt8Isa());
 
 // Concat of int8 tensors along `axis` (TNN): when every input has a single scale each value is requantized
 // (q − zp_in)·s_in / s_out + zp_out; otherwise the bytes are copied unchanged. The fast version maps each input's
@@ -180,11 +183,43 @@ void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* 
 
 // TNN NaivePooling on int8: max starts at −127 (not −128) and takes the window clipped to the input; average
 // divides the int32 sum of the clipped window by its size (C integer division). The fast version is a separable
-// max over rows then columns (exact) and the reference per plane for average, planes in parallel.
+// max over rows then columns (exact; 2x2 stride-2 windows on the micro-kernel's row kernel where it has one) and
+// the reference per plane for average, planes in parallel.
 void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out);
-void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out);
+void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out, Int8Isa isa = BestInt8Isa());
 
 // max(0, q), zero points ignored, as TNN's int8 ReLU.
 void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n);
+
+// A Pad between int8 layers, which TNN's runtime runs in float between two Reformats: its output blob holds
+// QuantizeTensor(PadFp32(DequantizeTensor(in))), i.e. at every position the value the Pad moves there,
+// Float2Int8(s_in·(q − zp_in) / s_out + zp_out), or the constant Float2Int8(value / s_out + zp_out), and 0 in an
+// output channel whose scale is 0 (reformat.cc's expressions). PadInt8Ref computes that element by element through
+// PadFp32Ref; `out` comes with its dims, scales and zero points. PadInt8 maps the bytes through a table per
+// output channel made at Init (a copy where the table is the identity), planes in parallel. Scales and zero
+// points are per tensor (1) or per channel; zero points may be empty (0). Non-empty `prelu_slopes` (one shared or
+// one per input channel) apply PReluFp32 to the dequantized values first: with no pads, that is a float PReLU
+// between int8 layers (FaceMesh's), which TNN's runtime runs between Reformats too.
+void PadInt8Ref(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out,
+                const std::vector<float>& prelu_slopes = {});
+class PadInt8 {
+ public:
+  void Init(const Dims& in_dims, const PadParams4d& p, const std::vector<float>& in_scale,
+            const std::vector<int8_t>& in_zero, const std::vector<float>& out_scale,
+            const std::vector<int8_t>& out_zero, const std::vector<float>& prelu_slopes = {},
+            Int8Isa isa = BestInt8Isa());
+  void Run(const int8_t* in, int8_t* out) const;
+
+ private:
+  int n_ = 0, c_ = 0, h_ = 0, w_ = 0, oc_ = 0, oh_ = 0, ow_ = 0;
+  PadParams4d p_;
+  std::vector<int> source_c_;      // per output channel: its input channel, −1 for the constant
+  std::vector<int> source_y_;      // per output row: its input row, −1 for the constant
+  std::vector<int> border_x_;      // the left then the right border columns: input column, −1 for the constant
+  std::vector<uint8_t> table_;     // [output channel][input byte as unsigned]
+  std::vector<uint8_t> identity_;  // per output channel: the table maps every byte to itself
+  std::vector<int8_t> constant_;   // per output channel
+  void (*map_)(const uint8_t* table, const int8_t* src, int64_t n, int8_t* dst) = nullptr;
+};
 
 }  // namespace qt

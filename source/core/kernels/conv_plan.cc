@@ -11,7 +11,7 @@ namespace {
 
 }  // namespace
 
-ConvPlan PlanConv(const Conv2dParams& p, int64_t nr) {
+ConvPlan PlanConv(const Conv2dParams& p, int64_t nr, bool shifted) {
   ConvPlan plan;
   const int icg = p.in_c / p.group;
   const bool one_by_one = p.kernel_h == 1 && p.kernel_w == 1;
@@ -31,7 +31,7 @@ ConvPlan PlanConv(const Conv2dParams& p, int64_t nr) {
   const int64_t shifted_cols = RoundUp(int64_t{p.out_h} * (p.out_w + col_span), nr);
   // A strided 1x1 reads one phase in s²: subsampling it (im2col of a 1x1) is cheaper than building every phase.
   // Otherwise the shifted grid wins unless its discarded columns add more than a fifth of the GEMM's work.
-  if (!one_by_one && shifted_cols * 5 <= RoundUp(out_hw, nr) * 6) {
+  if (!one_by_one && (shifted || shifted_cols * 5 <= RoundUp(out_hw, nr) * 6)) {
     plan.layout = ConvPlan::Layout::kShifted;
     plan.channels = icg;
     plan.taps = p.kernel_h * p.kernel_w;

@@ -44,8 +44,9 @@ struct ConvPlan {
 };
 
 // `nr` is the column tile of the GEMM kernel that will run the plan (it decides whether a shifted grid wastes
-// too much).
-ConvPlan PlanConv(const Conv2dParams& p, int64_t nr);
+// too much). `shifted`: any window other than 1x1 takes kShifted, whatever it wastes (the int8 depthwise kernel,
+// whose taps share loads in the shifted layout and which would otherwise run one im2col plane per tap).
+ConvPlan PlanConv(const Conv2dParams& p, int64_t nr, bool shifted = false);
 
 // Offsets of GEMM row k = c·taps + t into the planes: c·plane + tap_offset[t].
 std::vector<int64_t> PlanRowOffsets(const ConvPlan& plan);

@@ -50,12 +50,15 @@ inline void Max3Stride2(const float* v, float* d, int count) {
 //
 // `row3s2`, when given, computes the inner windows of a 3x3 stride-2 pooling one output row at a time: from the
 // window's top-left input element, the input row length, `low`, the output count, and the output row.
+// `row2s2`, the same for a 2x2 stride-2 pooling (BlazeFace's).
 template <typename T>
 using MaxRow3s2 = void (*)(const T* src, int64_t in_w, T low, int64_t count, T* dst);
+template <typename T>
+using MaxRow2s2 = MaxRow3s2<T>;
 
 template <typename T>
 void MaxPoolPlane(const Pool2dParams& p, const T* src, T* dst, T low, T empty, std::vector<T>* buf,
-                  MaxRow3s2<T> row3s2 = nullptr) {
+                  MaxRow3s2<T> row3s2 = nullptr, MaxRow2s2<T> row2s2 = nullptr) {
   const int in_h = p.in_h, in_w = p.in_w, out_h = p.out_h, out_w = p.out_w;
   const int kh = p.kernel_h, kw = p.kernel_w, sh = p.stride_h, sw = p.stride_w, pt = p.pad_top, pl = p.pad_left;
   // Output rows/columns whose window is inside the input: oy·sh − pt >= 0 and oy·sh − pt + kh <= in_h.
@@ -68,9 +71,11 @@ void MaxPoolPlane(const Pool2dParams& p, const T* src, T* dst, T low, T empty, s
   // parity) gives every window, and each output row is a copy.
   const bool window3s2 = kh == 3 && kw == 3 && sh == 2 && sw == 2;
   const bool flat = window3s2 && in_w * static_cast<int>(sizeof(T)) <= 128;
-  if (row3s2 && window3s2 && oy1 > oy0 && ox1 > ox0) {
+  const bool window2s2 = kh == 2 && kw == 2 && sh == 2 && sw == 2;
+  const MaxRow3s2<T> row = window3s2 ? row3s2 : window2s2 ? row2s2 : nullptr;
+  if (row && oy1 > oy0 && ox1 > ox0) {
     for (int oy = oy0; oy < oy1; ++oy) {
-      row3s2(src + int64_t{oy * 2 - pt} * in_w + ox0 * 2 - pl, in_w, low, ox1 - ox0, dst + int64_t{oy} * out_w + ox0);
+      row(src + int64_t{oy * 2 - pt} * in_w + ox0 * 2 - pl, in_w, low, ox1 - ox0, dst + int64_t{oy} * out_w + ox0);
     }
   } else if (flat && oy1 > oy0 && ox1 > ox0) {
     const int64_t nv = int64_t{in_h - 2} * in_w;
@@ -142,7 +147,8 @@ void MaxPoolPlane(const Pool2dParams& p, const T* src, T* dst, T low, T empty, s
 // Pooling of independent planes in parallel: max pooling through MaxPoolPlane (from `low`; `empty` for a window
 // clipped away entirely), anything else plane by plane through the reference `ref`, whose summation order is kept.
 template <typename T, typename Ref>
-void PoolPlanes(const Pool2dParams& p, const T* in, T* out, T low, T empty, Ref ref, MaxRow3s2<T> row3s2 = nullptr) {
+void PoolPlanes(const Pool2dParams& p, const T* in, T* out, T low, T empty, Ref ref, MaxRow3s2<T> row3s2 = nullptr,
+                MaxRow2s2<T> row2s2 = nullptr) {
   ParallelFor(int64_t{p.batch} * p.channels, [&](int64_t b, int64_t e) {
     Pool2dParams sub = p;
     sub.batch = 1;
@@ -152,7 +158,7 @@ void PoolPlanes(const Pool2dParams& p, const T* in, T* out, T low, T empty, Ref 
       const T* src = in + pl * p.in_h * p.in_w;
       T* dst = out + pl * p.out_h * p.out_w;
       if (p.type == PoolType::kMax) {
-        MaxPoolPlane<T>(p, src, dst, low, empty, &buf, row3s2);
+        MaxPoolPlane<T>(p, src, dst, low, empty, &buf, row3s2, row2s2);
       } else {
         ref(sub, src, dst);
       }

@@ -143,7 +143,7 @@ class AddInt8Exec : public LayerExec {
     return Status::Ok();
   }
   Status ForwardInt8(const std::vector<const Int8Tensor*>& in, const std::vector<Int8Tensor*>& out) override {
-    AddInt8Ref(in, out[0]);
+    AddInt8(in, out[0]);
     return Status::Ok();
   }
 };

@@ -53,9 +53,7 @@ Status Infer(const Graph&, const Layer& l, const std::vector<Dims>& in, std::vec
 class PadExec : public LayerExec {
  public:
   Status Prepare(const LayerContext& ctx) override {
-    const auto& p = ctx.layer.Params<PadParams>();
-    pp_ = PadParams4d{p.pad_t, p.pad_b, p.pad_l, p.pad_r, p.pad_c_begin, p.pad_c_end,
-                      p.type == 0 ? PadMode::kConstant : p.type == 1 ? PadMode::kReflect : PadMode::kEdge, p.value};
+    pp_ = ToPadParams4d(ctx.layer.Params<PadParams>());
     return Status::Ok();
   }
   Status Forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override {
@@ -70,6 +68,11 @@ class PadExec : public LayerExec {
 std::unique_ptr<LayerExec> CreateFp32(const Layer&, const Fp32Options&) { return std::make_unique<PadExec>(); }
 
 }  // namespace
+
+PadParams4d ToPadParams4d(const PadParams& p) {
+  return PadParams4d{p.pad_t, p.pad_b, p.pad_l, p.pad_r, p.pad_c_begin, p.pad_c_end,
+                     p.type == 0 ? PadMode::kConstant : p.type == 1 ? PadMode::kReflect : PadMode::kEdge, p.value};
+}
 
 const LayerKind& PadKind() {
   static const LayerKind kind{"Pad", {}, 44, false, DefaultOf<PadParams>, Parse, Write, CheckOneInOneOut, Infer,

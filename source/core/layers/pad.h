@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/kernels/kernels_fp32.h"
+
 namespace qt {
 
 struct LayerKind;
@@ -12,5 +14,7 @@ struct PadParams {
 };
 
 const LayerKind& PadKind();
+// The kernels' form of a Pad layer's params.
+PadParams4d ToPadParams4d(const PadParams& p);
 
 }  // namespace qt

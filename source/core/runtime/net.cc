@@ -2,9 +2,12 @@
 
 #include <algorithm>
 
+#include "core/int8/kernels_int8.h"
 #include "core/layers/axis_layers.h"
 #include "core/layers/layer.h"
+#include "core/layers/pad.h"
 #include "core/layers/pooling.h"
+#include "core/layers/prelu.h"
 #include "core/runtime/reformat.h"
 #include "core/runtime/tnn_fusions.h"
 
@@ -133,7 +136,62 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   free_float_.clear();
   free_int8_.clear();
   PlanConcatsInPlace(readers);
+  PlanInt8Pads(readers);
   return Status::Ok();
+}
+
+void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
+  int8_pad_.clear();
+  int8_pad_.resize(graph_.layers.size());
+  int8_pad_keeps_float_.assign(graph_.layers.size(), false);
+  std::map<std::string, size_t> writer;
+  std::map<std::string, int> int8_readers;
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    const Layer& l = graph_.layers[i];
+    for (const auto& n : l.outputs) writer[n] = i;
+    if (l.quantized) {
+      for (const auto& n : l.inputs) ++int8_readers[n];
+    }
+  }
+  // Scales as the reformats read them: one, or one per channel with as many zero points or none.
+  auto usable = [](const Blob* b) {
+    return b->scale && b->dims.size() == 4 &&
+           (b->scale->zero_point.empty() || b->scale->zero_point.size() == b->scale->scale.size());
+  };
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    const Layer& l = graph_.layers[i];
+    if ((l.type != LayerType::kPad && l.type != LayerType::kPRelu) || l.quantized || l.inputs.size() != 1 ||
+        l.outputs.size() != 1) {
+      continue;
+    }
+    const Blob* in = FindBlob(l.inputs[0]);
+    const Blob* out = FindBlob(l.outputs[0]);
+    const auto w = writer.find(in->name);
+    const auto r = readers.find(out->name);
+    const auto q = int8_readers.find(out->name);
+    // `readers` counts a model output once more, so a model output never has as many int8 readers as readers.
+    if (w == writer.end() || !graph_.layers[w->second].quantized || !usable(in) || !usable(out) ||
+        r == readers.end() || q == int8_readers.end()) {
+      continue;
+    }
+    int8_pad_keeps_float_[i] = q->second != r->second;
+    PadParams4d pad_params;
+    std::vector<float> slopes;
+    if (l.type == LayerType::kPad) {
+      pad_params = ToPadParams4d(l.Params<PadParams>());
+    } else {
+      const auto res = graph_.resources.find(l.name);
+      const PReluResource* r = res == graph_.resources.end() ? nullptr : std::get_if<PReluResource>(&res->second);
+      if (!r) continue;
+      slopes = r->slope.ToFloat();
+      if (l.Params<PReluParams>().channel_shared != 0 && !slopes.empty()) slopes.resize(1);
+      if (slopes.size() != 1 && static_cast<int>(slopes.size()) != in->dims[1]) continue;
+    }
+    auto pad = std::make_unique<PadInt8>();
+    pad->Init(in->dims, pad_params, in->scale->scale, in->scale->zero_point, out->scale->scale,
+              out->scale->zero_point, slopes);
+    int8_pad_[i] = std::move(pad);
+  }
 }
 
 void Net::PlanConcatsInPlace(const std::map<std::string, int>& readers) {
@@ -277,6 +335,25 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
     std::vector<Blob*> ins, outs;
     for (const auto& n : layer.inputs) ins.push_back(FindBlob(n));
     for (const auto& n : layer.outputs) outs.push_back(FindBlob(n));
+    // The bytes of a Pad or PReLU between int8 layers, from its input's.
+    auto map_bytes = [&]() -> Status {
+      QT_RETURN_IF_ERROR(ins[0]->NeedInt8(&free_int8_));
+      Blob* out = outs[0];
+      out->q.dims = out->dims;
+      Provide(&free_int8_, DimsCount(out->dims), &out->q.data);
+      out->q.scales = out->scale->scale;
+      out->q.zero_points = out->scale->zero_point;
+      int8_pad_[i]->Run(ins[0]->q.data.data(), out->q.data.data());
+      out->has_int8 = true;
+      return Status::Ok();
+    };
+    const bool byte_map = recycle_ && !callback && int8_pad_[i];
+    if (byte_map && !int8_pad_keeps_float_[i]) {
+      QT_RETURN_IF_ERROR(map_bytes());
+      outs[0]->has_float = false;
+      for (Blob* b : release_after_[i]) Release(b);
+      continue;
+    }
     if (recycle_ && !callback && (concat_in_place_[i] || (outs.size() == 1 && concat_slot_.count(outs[0])))) {
       if (!concat_in_place_[i]) {
         QT_RETURN_IF_ERROR(ins[0]->NeedFloat(&free_float_));
@@ -326,6 +403,7 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
         b->has_float = true;
         b->has_int8 = false;
       }
+      if (byte_map) QT_RETURN_IF_ERROR(map_bytes());
     }
     if (callback) {
       std::vector<const Tensor*> views;

@@ -15,6 +15,7 @@
 namespace qt {
 
 class LayerExec;
+class PadInt8;
 
 // Called after each layer has run, with the layer and its output blobs as float tensors (int8 outputs are
 // dequantized for the callback). Returning a non-ok Status stops the forward pass.
@@ -97,6 +98,15 @@ class Net {
   // slice of the Concat's output, and the Concat itself copies nothing (SqueezeNet's fire modules). Per blob, the
   // Concat output it lands in (nullptr: none) and its offset there in floats; per layer, whether it is such a Concat.
   std::map<const Blob*, std::pair<Blob*, int64_t>> concat_slot_;
+  // A float Pad or PReLU between int8 layers (its input written by one, every reader of its output one, and not a
+  // model output), which TNN's runtime runs between a dequantizing and a quantizing Reformat: with recycling on and
+  // no callback it runs on the bytes (PadInt8, the same values), so neither its input nor its output is ever
+  // float. Where a float layer also reads the output (or it is a model output), the layer runs in float as well
+  // and PadInt8 gives the int8 readers their bytes without the quantization. Per layer, its kernel (nullptr: none)
+  // and whether the float run is kept.
+  std::vector<std::unique_ptr<PadInt8>> int8_pad_;
+  std::vector<bool> int8_pad_keeps_float_;
+  void PlanInt8Pads(const std::map<std::string, int>& readers);
   std::vector<bool> concat_in_place_;
   // `readers`: how many layers read each blob, a model output counting once more.
   void PlanConcatsInPlace(const std::map<std::string, int>& readers);
