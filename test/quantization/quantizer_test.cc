@@ -859,6 +859,10 @@ TEST(EqualizationTest, RescalesRectifiedBlobsReadOnlyByConvolutionsAndKeepsTheFp
   EXPECT_EQ(groups[0].blob, "p1");
   EXPECT_EQ(groups[0].consumers, (std::vector<std::string>{"conv2", "dw"}));
   EXPECT_EQ(groups[0].channels, 6);
+  // A reader whose weights do not have the declared shape is no convolution to rescale: no group.
+  Graph bad = g;
+  std::get<ConvResource>(bad.resources["conv2"]).filter = RandomFloats(4 * 5, 1);
+  EXPECT_TRUE(FindEqualizationGroups(bad, dims).empty());
 
   Tensor input({1, 3, 12, 12});
   std::mt19937 rng(3);

@@ -19,9 +19,15 @@ bool CommutesWithChannelScale(const Layer& l) {
   return l.type == LayerType::kRelu || l.type == LayerType::kPRelu || l.type == LayerType::kPooling;
 }
 
-bool IsPlainConv(const Layer& l) {
-  return l.type == LayerType::kConvolution && l.inputs.size() == 1 && l.outputs.size() == 1 &&
-         l.Params<ConvParams>().fusion == 0;
+// A one-input convolution with float weights of its declared shape.
+bool IsPlainConv(const Graph& g, const Layer& l) {
+  if (l.type != LayerType::kConvolution || l.quantized || l.inputs.size() != 1 || l.outputs.size() != 1) return false;
+  const auto& p = l.Params<ConvParams>();
+  auto r = g.resources.find(l.name);
+  if (p.fusion != 0 || p.group < 1 || r == g.resources.end()) return false;
+  const auto* c = std::get_if<ConvResource>(&r->second);
+  const int64_t count = int64_t{p.output_channel} * p.input_channel * p.kernel_h * p.kernel_w;
+  return c && count > 0 && c->filter.count() == count && (!c->has_bias || c->bias.count() == p.output_channel);
 }
 
 void ScaleBuffer(RawBuffer* buffer, int64_t blocks, const std::function<double(int64_t)>& factor) {
@@ -39,7 +45,7 @@ void ScaleBuffer(RawBuffer* buffer, int64_t blocks, const std::function<double(i
 std::vector<EqualizationGroup> FindEqualizationGroups(const Graph& graph, const BlobDims& dims) {
   std::vector<EqualizationGroup> groups;
   for (const auto& l : graph.layers) {
-    if (!IsPlainConv(l) || l.quantized || !std::holds_alternative<ConvResource>(graph.resources.at(l.name))) continue;
+    if (!IsPlainConv(graph, l)) continue;
     const auto& p = l.Params<ConvParams>();
     if (p.activation != kActivationNone && p.activation != kActivationRelu) continue;
     bool rectified = p.activation == kActivationRelu;
@@ -57,10 +63,11 @@ std::vector<EqualizationGroup> FindEqualizationGroups(const Graph& graph, const 
     EqualizationGroup group{l.name, {}, blob, channels};
     bool ok = true;
     for (const Layer* c : readers) {
-      const bool convertible = IsPlainConv(*c) && !c->quantized;
-      const auto* cp = convertible ? &c->Params<ConvParams>() : nullptr;
+      const auto* cp = IsPlainConv(graph, *c) ? &c->Params<ConvParams>() : nullptr;
       // Dense, or depthwise (each group reads one channel); other groupings are left alone.
-      if (!cp || !(cp->group == 1 || (cp->group == channels && cp->output_channel % channels == 0))) {
+      const bool dense = cp && cp->group == 1 && cp->input_channel == channels;
+      const bool depthwise = cp && cp->group == channels && cp->input_channel == 1 && cp->output_channel % channels == 0;
+      if (!dense && !depthwise) {
         ok = false;
         break;
       }
