@@ -67,32 +67,39 @@ RawBuffer RandomFloats(size_t n, uint32_t seed) {
 // A small CNN with every calibrated layer kind: conv → ReLU, a branch of two convs concatenated on channels, max
 // pooling, a residual Add, global average pooling and an inner product. 12x12 inputs keep H·W >= 100 on the
 // early blobs, so KL and ACIQ really run there.
+ConvParams ConvOf(int ic, int oc, int k, int pad, int group = 1) {
+  ConvParams p;
+  p.group = group;
+  p.input_channel = ic / group;
+  p.output_channel = oc;
+  p.kernel_h = p.kernel_w = k;
+  p.pad_h = p.pad_w = pad;
+  p.has_bias = 1;
+  return p;
+}
+
+PoolParams MaxPool2x2() {
+  PoolParams p;
+  p.kernel_h = p.kernel_w = 2;
+  p.stride_h = p.stride_w = 2;
+  p.pad_type = -1;
+  return p;
+}
+
 Graph SmallCnn() {
   Graph g;
   g.inputs = {{"data", {1, 3, 12, 12}, DataType::kFloat}};
-  auto conv = [](int ic, int oc, int k, int pad) {
-    ConvParams p;
-    p.input_channel = ic;
-    p.output_channel = oc;
-    p.kernel_h = p.kernel_w = k;
-    p.pad_h = p.pad_w = pad;
-    p.has_bias = 1;
-    return p;
-  };
-  PoolParams max_pool;
-  max_pool.kernel_h = max_pool.kernel_w = 2;
-  max_pool.stride_h = max_pool.stride_w = 2;
-  max_pool.pad_type = -1;
+  const PoolParams max_pool = MaxPool2x2();
   PoolParams global_avg;
   global_avg.pool_type = 1;
   global_avg.pad_type = -1;
   InnerProductParams fc;
   fc.num_output = 5;
   fc.has_bias = 1;
-  g.layers = {MakeLayer(LayerType::kConvolution, "Convolution", "conv1", {"data"}, {"c1"}, conv(3, 8, 3, 1)),
+  g.layers = {MakeLayer(LayerType::kConvolution, "Convolution", "conv1", {"data"}, {"c1"}, ConvOf(3, 8, 3, 1)),
               MakeLayer(LayerType::kRelu, "ReLU", "relu1", {"c1"}, {"r1"}),
-              MakeLayer(LayerType::kConvolution, "Convolution", "conv2a", {"r1"}, {"c2a"}, conv(8, 4, 1, 0)),
-              MakeLayer(LayerType::kConvolution, "Convolution", "conv2b", {"r1"}, {"c2b"}, conv(8, 4, 3, 1)),
+              MakeLayer(LayerType::kConvolution, "Convolution", "conv2a", {"r1"}, {"c2a"}, ConvOf(8, 4, 1, 0)),
+              MakeLayer(LayerType::kConvolution, "Convolution", "conv2b", {"r1"}, {"c2b"}, ConvOf(8, 4, 3, 1)),
               MakeLayer(LayerType::kConcat, "Concat", "cat", {"c2a", "c2b"}, {"cat"}, AxisParams{1}),
               MakeLayer(LayerType::kAdd, "Add", "add", {"cat", "r1"}, {"sum"}, BinaryParams{}),
               MakeLayer(LayerType::kPooling, "Pooling", "pool", {"sum"}, {"p"}, max_pool),
@@ -794,27 +801,14 @@ TEST_F(QuantizerTest, PerChannelBlobsExceptHeadBlobs) {
 Graph EqualizableCnn() {
   Graph g;
   g.inputs = {{"data", {1, 3, 12, 12}, DataType::kFloat}};
-  auto conv = [](int ic, int oc, int k, int pad, int group) {
-    ConvParams p;
-    p.group = group;
-    p.input_channel = ic / group;
-    p.output_channel = oc;
-    p.kernel_h = p.kernel_w = k;
-    p.pad_h = p.pad_w = pad;
-    p.has_bias = 1;
-    return p;
-  };
-  PoolParams max_pool;
-  max_pool.kernel_h = max_pool.kernel_w = 2;
-  max_pool.stride_h = max_pool.stride_w = 2;
-  max_pool.pad_type = -1;
-  g.layers = {MakeLayer(LayerType::kConvolution, "Convolution", "conv1", {"data"}, {"c1"}, conv(3, 6, 3, 1, 1)),
+  const PoolParams max_pool = MaxPool2x2();
+  g.layers = {MakeLayer(LayerType::kConvolution, "Convolution", "conv1", {"data"}, {"c1"}, ConvOf(3, 6, 3, 1, 1)),
               MakeLayer(LayerType::kRelu, "ReLU", "relu1", {"c1"}, {"r1"}),
               MakeLayer(LayerType::kPooling, "Pooling", "pool", {"r1"}, {"p1"}, max_pool),
-              MakeLayer(LayerType::kConvolution, "Convolution", "conv2", {"p1"}, {"c2"}, conv(6, 4, 1, 0, 1)),
+              MakeLayer(LayerType::kConvolution, "Convolution", "conv2", {"p1"}, {"c2"}, ConvOf(6, 4, 1, 0, 1)),
               MakeLayer(LayerType::kRelu, "ReLU", "relu2", {"c2"}, {"r2"}),
-              MakeLayer(LayerType::kConvolution, "Convolution", "dw", {"p1"}, {"d"}, conv(6, 6, 3, 1, 6)),
-              MakeLayer(LayerType::kConvolution, "Convolution", "conv3", {"d"}, {"c3"}, conv(6, 4, 1, 0, 1))};
+              MakeLayer(LayerType::kConvolution, "Convolution", "dw", {"p1"}, {"d"}, ConvOf(6, 6, 3, 1, 6)),
+              MakeLayer(LayerType::kConvolution, "Convolution", "conv3", {"d"}, {"c3"}, ConvOf(6, 4, 1, 0, 1))};
   g.outputs = {"r2", "c3"};
   uint32_t seed = 11;
   for (const auto& [name, count, oc] : std::vector<std::tuple<std::string, int, int>>{

@@ -39,6 +39,19 @@ TEST(ReformatTest, QuantizeAndDequantizeFollowTnnValueByValue) {
 
 // PadInt8Ref is the float path Net takes for a Pad or a PReLU between int8 layers: dequantize, PadFp32 or
 // PReluFp32, quantize with the output blob's scale.
+// What PadInt8Ref writes into a tensor of `want`'s shape with the scales of `out`, pre-filled with a value it must
+// overwrite.
+Int8Tensor PadInt8RefOutput(const Int8Tensor& in, const PadParams4d& p, const Int8Tensor& want, const BlobScale& out,
+                            const std::vector<float>& slopes = {}) {
+  Int8Tensor got;
+  got.dims = want.dims;
+  got.data.assign(want.data.size(), 99);
+  got.scales = out.scale;
+  got.zero_points = out.zero_point;
+  PadInt8Ref(in, p, &got, slopes);
+  return got;
+}
+
 TEST(ReformatTest, PadInt8RefIsTheFloatPadBetweenReformats) {
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> d(-128, 127);
@@ -59,13 +72,7 @@ TEST(ReformatTest, PadInt8RefIsTheFloatPadBetweenReformats) {
       PadFp32(x.data.data(), x.dims, p, padded.data.data());
       Int8Tensor want;
       QuantizeTensor(padded, out_scale, &want);
-      Int8Tensor got;
-      got.dims = padded.dims;
-      got.data.assign(want.data.size(), 99);
-      got.scales = out_scale.scale;
-      got.zero_points = out_scale.zero_point;
-      PadInt8Ref(in, p, &got);
-      EXPECT_EQ(got.data, want.data) << (per_tensor ? "per tensor" : "per channel") << ", mode "
+      EXPECT_EQ(PadInt8RefOutput(in, p, want, out_scale).data, want.data) << (per_tensor ? "per tensor" : "per channel") << ", mode "
                                      << static_cast<int>(mode);
     }
     // A PReLU (no pads): dequantize, PReluFp32, quantize.
@@ -78,13 +85,7 @@ TEST(ReformatTest, PadInt8RefIsTheFloatPadBetweenReformats) {
     PReluFp32(x.data.data(), y.data.data(), 2, 3, 35, slopes.data(), false);
     Int8Tensor want;
     QuantizeTensor(y, out_scale, &want);
-    Int8Tensor got;
-    got.dims = in.dims;
-    got.data.assign(want.data.size(), 99);
-    got.scales = out_scale.scale;
-    got.zero_points = out_scale.zero_point;
-    PadInt8Ref(in, PadParams4d{}, &got, slopes);
-    EXPECT_EQ(got.data, want.data) << (per_tensor ? "per tensor" : "per channel") << ", PReLU";
+    EXPECT_EQ(PadInt8RefOutput(in, PadParams4d{}, want, out_scale, slopes).data, want.data) << (per_tensor ? "per tensor" : "per channel") << ", PReLU";
   }
 }
 

@@ -1,10 +1,10 @@
 // The int8 Pad (and PReLU): TNN's float Pad between two Reformats, computed on the bytes.
-#include <algorithm>
 #include <cstring>
 
 #include "core/base/parallel.h"
 #include "core/int8/gemm_int8_isa.h"
 #include "core/int8/kernels_int8.h"
+#include "core/kernels/kernels_fp32.h"
 
 namespace qt {
 namespace {
@@ -65,16 +65,7 @@ void PadInt8::Init(const Dims& in_dims, const PadParams4d& p, const std::vector<
   oc_ = c_ + p.pad_c_begin + p.pad_c_end;
   oh_ = h_ + p.pad_top + p.pad_bottom;
   ow_ = w_ + p.pad_left + p.pad_right;
-  // PadFp32's source of an output index along one axis, −1 where the constant goes.
-  auto source = [&](int i, int size) {
-    if (i >= 0 && i < size) return i;
-    if (p.mode == PadMode::kConstant) return -1;
-    if (p.mode == PadMode::kEdge) return std::min(std::max(i, 0), size - 1);
-    if (size == 1) return 0;
-    const int period = 2 * (size - 1);
-    const int r = ((i % period) + period) % period;
-    return r < size ? r : period - r;
-  };
+  auto source = [&](int i, int size) { return PadSourceIndex(i, size, p.mode); };
   source_c_.resize(oc_);
   for (int z = 0; z < oc_; ++z) source_c_[z] = source(z - p.pad_c_begin, c_);
   source_y_.resize(oh_);

@@ -488,19 +488,20 @@ void PadFp32Ref(const float* in, const Dims& d, const PadParams4d& p, float* out
         }
 }
 
+int PadSourceIndex(int i, int size, PadMode mode) {
+  if (i >= 0 && i < size) return i;
+  if (mode == PadMode::kConstant) return -1;
+  if (mode == PadMode::kEdge) return std::min(std::max(i, 0), size - 1);
+  if (size == 1) return 0;
+  const int period = 2 * (size - 1);
+  const int r = ((i % period) + period) % period;
+  return r < size ? r : period - r;
+}
+
 void PadFp32(const float* in, const Dims& d, const PadParams4d& p, float* out) {
   const int n = d[0], c = d[1], h = d[2], w = d[3];
   const int oc = c + p.pad_c_begin + p.pad_c_end, oh = h + p.pad_top + p.pad_bottom, ow = w + p.pad_left + p.pad_right;
-  // Source index of an output index along one axis, -1 where the constant goes.
-  auto source = [&](int i, int size) {
-    if (i >= 0 && i < size) return i;
-    if (p.mode == PadMode::kConstant) return -1;
-    if (p.mode == PadMode::kEdge) return std::min(std::max(i, 0), size - 1);
-    if (size == 1) return 0;
-    const int period = 2 * (size - 1);
-    const int r = ((i % period) + period) % period;
-    return r < size ? r : period - r;
-  };
+  auto source = [&](int i, int size) { return PadSourceIndex(i, size, p.mode); };
   // Rows are built from a copy of the source row's middle and the border columns, mapped once for all rows.
   std::vector<int> border_x;
   for (int x = 0; x < p.pad_left; ++x) border_x.push_back(source(x - p.pad_left, w));

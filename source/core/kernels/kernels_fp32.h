@@ -191,6 +191,9 @@ struct PadParams4d {
   PadMode mode = PadMode::kConstant;
   float value = 0.f;
 };
+// The input index PadFp32 reads for output index i (minus the leading pad) along an axis of `size`, or -1 where
+// the constant goes; the int8 Pad maps its bytes by the same rule.
+int PadSourceIndex(int i, int size, PadMode mode);
 void PadFp32(const float* in, const Dims& in_dims, const PadParams4d& p, float* out);
 // The element-by-element twin of PadFp32 (tests).
 void PadFp32Ref(const float* in, const Dims& in_dims, const PadParams4d& p, float* out);
