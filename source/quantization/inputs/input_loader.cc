@@ -26,9 +26,17 @@ bool IsImageExtension(const std::string& ext) {
 }
 
 Status ReadAll(const std::string& path, std::string* data) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Status::IoError(path + ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IoError(path + ": cannot open");
-  data->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  // One read of the whole file: through istreambuf_iterator it went a character at a time.
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size < 0) return Status::IoError(path + ": cannot read");
+  in.seekg(0, std::ios::beg);
+  data->resize(static_cast<size_t>(size));
+  if (size > 0 && !in.read(data->data(), size)) return Status::IoError(path + ": read failed");
   return Status::Ok();
 }
 
