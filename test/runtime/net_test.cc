@@ -234,5 +234,63 @@ TEST(NetInt8PadTest, PadsBetweenInt8LayersGiveTheFloatPathsValues) {
   }
 }
 
+Layer MaxPool(const std::string& name, const std::string& in, const std::string& out, int k, int stride, int pad,
+              int ceil_mode) {
+  PoolParams p;
+  p.kernel_h = p.kernel_w = k;
+  p.stride_h = p.stride_w = stride;
+  p.pad_h = p.pad_w = pad;
+  p.ceil_mode = ceil_mode;
+  return MakeLayer(LayerType::kPooling, name, {in}, {out}, p);
+}
+
+// MTCNN's PReLU → MaxPool between int8 convolutions, which runs on the bytes (the map to the pooling's scale,
+// then MaxPool2dInt8): 2x2 stride-2 windows in ceil mode on an odd plane (clipped windows), and after a Pad, 3x3
+// stride-2 windows with padding. The pooled scales are small enough that whole windows saturate at −128 and 127,
+// per tensor and then per channel with zero points; one PReLU has a negative slope (the max is taken after it
+// either way). Beside them, a PReLU → MaxPool chain that stays float: its pooling's output is also a model output.
+// With recycling on and no callback every value equals the plain run's (PReLU and pooling in float between
+// reformats) bit for bit, at 1 and 2 threads.
+TEST(NetInt8PadTest, MaxPoolingAfterAByteMapRunsOnTheBytes) {
+  for (const bool per_channel : {false, true}) {
+    Graph g;
+    g.inputs = {{"data", {1, 3, 21, 19}, DataType::kFloat}};
+    PadParams corner_pad;
+    corner_pad.pad_b = corner_pad.pad_r = 1;
+    g.layers = {QuantizedConv(&g, "c1", "data", "a", 3, 4, 3, 1, 1, 20),
+                MakeLayer(LayerType::kPRelu, "pr", {"a"}, {"ar"}, PReluParams{}),
+                MaxPool("pool", "ar", "p", 2, 2, 0, 1),
+                QuantizedConv(&g, "c2", "p", "out", 4, 5, 3, 1, 1, 21),
+                Pad("pd", "a", "ad", corner_pad),
+                MaxPool("pool2", "ad", "p2", 3, 2, 1, 0),
+                QuantizedConv(&g, "c3", "p2", "out2", 4, 3, 1, 1, 0, 22),
+                MakeLayer(LayerType::kPRelu, "neg", {"a"}, {"an"}, PReluParams{}),
+                MaxPool("pool3", "an", "p3", 2, 2, 0, 1),
+                QuantizedConv(&g, "c4", "p3", "out3", 4, 2, 1, 1, 0, 23),
+                MakeLayer(LayerType::kPRelu, "pr4", {"a"}, {"a4"}, PReluParams{}),
+                MaxPool("pool4", "a4", "p4", 2, 2, 0, 1),
+                QuantizedConv(&g, "c5", "p4", "out4", 4, 2, 1, 1, 0, 24)};
+    g.resources["pr"] = PReluResource{RawBuffer::FromFloat({0.25f, 0.f, 0.5f, 0.1f})};
+    g.resources["neg"] = PReluResource{RawBuffer::FromFloat({0.25f, -0.5f, 0.5f, 0.1f})};
+    g.resources["pr4"] = PReluResource{RawBuffer::FromFloat({0.3f})};
+    g.outputs = {"out", "out2", "out3", "out4", "p4"};
+    for (const auto& [name, c] : std::vector<std::pair<std::string, int>>{{"data", 3}, {"a", 4}, {"ar", 4},
+                                                                          {"p", 4}, {"out", 5}, {"ad", 4},
+                                                                          {"p2", 4}, {"out2", 3}, {"an", 4},
+                                                                          {"p3", 4}, {"out3", 2}, {"a4", 4},
+                                                                          {"p4", 4}, {"out4", 2}}) {
+      const bool pooled = name[0] == 'p';
+      BlobScale s;
+      for (int i = 0; i < (per_channel ? c : 1); ++i) {
+        s.scale.push_back(pooled ? 0.002f + 0.001f * static_cast<float>(i) : 0.03f + 0.01f * static_cast<float>(i));
+        s.zero_point.push_back(static_cast<int8_t>(per_channel ? 3 - 2 * i : 0));
+      }
+      g.blob_scales[name] = s;
+    }
+    g.RefreshBlobNames();
+    ExpectFastRunEqualsPlain(g, RandomInput({1, 3, 21, 19}, 7), {"out", "out2", "out3", "out4", "p4"}, {1, 2});
+  }
+}
+
 }  // namespace
 }  // namespace qt

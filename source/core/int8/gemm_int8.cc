@@ -466,6 +466,11 @@ void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out, Int8Isa is
                      MicroKernel(CpuRuns(isa) ? isa : Int8Isa::kScalar).max_row2s2);
 }
 
+void MaxPool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out, Int8Isa isa) {
+  PoolPlanes<int8_t>(p, in, out, -128, -128, Pool2dInt8Ref, nullptr,
+                     MicroKernel(CpuRuns(isa) ? isa : Int8Isa::kScalar).max_row2s2);
+}
+
 void AddInt8(const std::vector<const Int8Tensor*>& in, Int8Tensor* out, Int8Isa isa) {
   const Int8MicroKernel& mk = MicroKernel(CpuRuns(isa) ? isa : Int8Isa::kScalar);
   if (in.size() != 2 || !mk.add_plane) {

@@ -187,6 +187,11 @@ void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* 
 // the reference per plane for average, planes in parallel.
 void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out);
 void Pool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out, Int8Isa isa = BestInt8Isa());
+// Max pooling (p.type kMax) of quantized values that equals quantizing the float max pooling of their values
+// wherever the quantization is non-decreasing (positive scales): from −128, and −128 for a window clipped away
+// entirely (the float pooling's −FLT_MAX, quantized). Pool2dInt8 follows TNN's int8 pooling instead (from −127,
+// 0 for an empty window).
+void MaxPool2dInt8(const Pool2dParams& p, const int8_t* in, int8_t* out, Int8Isa isa = BestInt8Isa());
 
 // max(0, q), zero points ignored, as TNN's int8 ReLU.
 void ReluInt8Ref(const int8_t* in, int8_t* out, int64_t n);

@@ -144,6 +144,7 @@ void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
   int8_pad_.clear();
   int8_pad_.resize(graph_.layers.size());
   int8_pad_keeps_float_.assign(graph_.layers.size(), false);
+  int8_pool_.clear();
   std::map<std::string, size_t> writer;
   std::map<std::string, int> int8_readers;
   for (size_t i = 0; i < graph_.layers.size(); ++i) {
@@ -167,14 +168,7 @@ void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
     const Blob* in = FindBlob(l.inputs[0]);
     const Blob* out = FindBlob(l.outputs[0]);
     const auto w = writer.find(in->name);
-    const auto r = readers.find(out->name);
-    const auto q = int8_readers.find(out->name);
-    // `readers` counts a model output once more, so a model output never has as many int8 readers as readers.
-    if (w == writer.end() || !graph_.layers[w->second].quantized || !usable(in) || !usable(out) ||
-        r == readers.end() || q == int8_readers.end()) {
-      continue;
-    }
-    int8_pad_keeps_float_[i] = q->second != r->second;
+    if (w == writer.end() || !graph_.layers[w->second].quantized || !usable(in)) continue;
     PadParams4d pad_params;
     std::vector<float> slopes;
     if (l.type == LayerType::kPad) {
@@ -187,6 +181,31 @@ void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
       if (l.Params<PReluParams>().channel_shared != 0 && !slopes.empty()) slopes.resize(1);
       if (slopes.size() != 1 && static_cast<int>(slopes.size()) != in->dims[1]) continue;
     }
+    const Blob* pooled = i + 1 < graph_.layers.size() && feeds_next_only_[i] ? FindBlob(graph_.layers[i + 1].outputs[0])
+                                                                            : nullptr;
+    if (pooled && usable(pooled)) {
+      const Layer& next = graph_.layers[i + 1];
+      const auto pr = readers.find(pooled->name);
+      const auto pq = int8_readers.find(pooled->name);
+      const std::vector<float>& scales = pooled->scale->scale;
+      const bool rising = std::all_of(scales.begin(), scales.end(), [](float v) { return v > 0.f; });
+      Pool2dParams pp;
+      if (next.type == LayerType::kPooling && !next.quantized && next.outputs.size() == 1 &&
+          pooled->dims[1] == out->dims[1] && pr != readers.end() && pq != int8_readers.end() &&
+          pq->second == pr->second && rising && !next.Params<PoolParams>().is_adaptive &&
+          MakePool2dParams(next.Params<PoolParams>(), out->dims, true, &pp).ok() && pp.type == PoolType::kMax) {
+        auto map = std::make_unique<PadInt8>();
+        map->Init(in->dims, pad_params, in->scale->scale, in->scale->zero_point, pooled->scale->scale,
+                  pooled->scale->zero_point, slopes);
+        int8_pool_[i] = {std::move(map), pp};
+        continue;
+      }
+    }
+    const auto r = readers.find(out->name);
+    const auto q = int8_readers.find(out->name);
+    // `readers` counts a model output once more, so a model output never has as many int8 readers as readers.
+    if (!usable(out) || r == readers.end() || q == int8_readers.end()) continue;
+    int8_pad_keeps_float_[i] = q->second != r->second;
     auto pad = std::make_unique<PadInt8>();
     pad->Init(in->dims, pad_params, in->scale->scale, in->scale->zero_point, out->scale->scale,
               out->scale->zero_point, slopes);
@@ -422,6 +441,25 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
 
 size_t Net::RunFused(size_t i, size_t end) {
   if (i + 1 >= end || !feeds_next_only_[i]) return 0;
+  const auto int8_pool = int8_pool_.find(i);
+  if (int8_pool != int8_pool_.end()) {
+    Blob* in = FindBlob(graph_.layers[i].inputs[0]);
+    Blob* mid = FindBlob(graph_.layers[i].outputs[0]);
+    Blob* out = FindBlob(graph_.layers[i + 1].outputs[0]);
+    if (!in->NeedInt8(&free_int8_).ok()) return 0;
+    // mid's bytes are in the pooling's output scale, not its own; the pooling is its only reader.
+    Provide(&free_int8_, DimsCount(mid->dims), &mid->q.data);
+    int8_pool->second.first->Run(in->q.data.data(), mid->q.data.data());
+    mid->has_float = mid->has_int8 = false;
+    out->q.dims = out->dims;
+    Provide(&free_int8_, DimsCount(out->dims), &out->q.data);
+    out->q.scales = out->scale->scale;
+    out->q.zero_points = out->scale->zero_point;
+    MaxPool2dInt8(int8_pool->second.second, mid->q.data.data(), out->q.data.data());
+    out->has_int8 = true;
+    out->has_float = false;
+    return 2;
+  }
   const ConvFp32* a = execs_[i]->fp32_conv();
   const auto pool = pool_after_.find(i);
   if (a && pool != pool_after_.end() && a->FusesWithMaxPool(pool->second)) {

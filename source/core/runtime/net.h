@@ -106,6 +106,13 @@ class Net {
   // and whether the float run is kept.
   std::vector<std::unique_ptr<PadInt8>> int8_pad_;
   std::vector<bool> int8_pad_keeps_float_;
+  // A float Pad or PReLU after an int8 layer whose output only a float max Pooling reads, every reader of the
+  // pooling's output int8 (MTCNN's PReLU → MaxPool → convolution): with recycling on and no callback the map goes
+  // straight to the pooling's output scale and the pooling runs on the bytes (MaxPool2dInt8): the max of quantized
+  // values is the quantized max wherever quantizing is non-decreasing, which positive scales make it (the map's
+  // PReLU comes before the max either way). Per layer index of the Pad or PReLU, its map and the pooling's
+  // parameters.
+  std::map<size_t, std::pair<std::unique_ptr<PadInt8>, Pool2dParams>> int8_pool_;
   void PlanInt8Pads(const std::map<std::string, int>& readers);
   std::vector<bool> concat_in_place_;
   // `readers`: how many layers read each blob, a model output counting once more.
