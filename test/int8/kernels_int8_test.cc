@@ -10,6 +10,7 @@
 #include "core/int8/gemm_int8_isa.h"
 #include "core/int8/kernels_int8.h"
 #include "core/kernels/conv_plan.h"
+#include "core/runtime/reformat.h"
 
 namespace qt {
 namespace {
@@ -465,6 +466,41 @@ TEST(PoolInt8Test, FastIsBitExactOnCuratedShapes) {
                                << p.pad_top << (type == PoolType::kMax ? " max" : " avg") << ", " << threads
                                << " threads, " << Int8IsaName(isa);
         }
+      }
+    }
+  }
+}
+
+// MaxPool2dInt8 is the float max pooling of the bytes' values, quantized: on the curated max shapes above (clipped
+// and empty windows included), bytes spanning [−128, 127] dequantized with a positive scale and zero point, pooled
+// by Pool2dFp32 and quantized again, give its bytes on every ISA at 1 and 2 threads.
+TEST(PoolInt8Test, MaxPool2dInt8IsTheQuantizedFloatPooling) {
+  auto make = [](int c, int h, int w, int k, int s, int pad, int extra) {
+    Pool2dParams p{1, c, h, w, 0, 0, k, k, s, s, pad, pad, pad, pad, PoolType::kMax, false};
+    p.out_h = (h + 2 * pad + extra - k + s - 1) / s + 1;
+    p.out_w = (w + 2 * pad + extra - k + s - 1) / s + 1;
+    return p;
+  };
+  uint32_t seed = 750;
+  for (const Int8Isa isa : SupportedInt8Isas()) {
+    for (const auto& p : {make(3, 113, 113, 3, 2, 0, 0), make(2, 8, 8, 2, 2, 0, 0), make(4, 7, 9, 3, 1, 1, 0),
+                          make(2, 3, 3, 5, 1, 2, 0), make(2, 5, 4, 2, 1, 2, 0), make(2, 6, 6, 2, 2, 0, 3),
+                          make(2, 9, 67, 2, 2, 0, 1), make(2, 10, 66, 2, 2, 1, 0), make(28, 64, 64, 2, 2, 0, 0),
+                          make(10, 5, 5, 2, 2, 0, 1)}) {
+      const Dims in_dims{1, p.channels, p.in_h, p.in_w}, out_dims{1, p.channels, p.out_h, p.out_w};
+      const Int8Tensor q = MakeInt8(in_dims, RandomInt8(static_cast<size_t>(DimsCount(in_dims)), seed++), {0.037f},
+                                    {5});
+      Tensor f, pooled(out_dims);
+      DequantizeTensor(q, &f);
+      Pool2dFp32(p, f.data.data(), pooled.data.data());
+      Int8Tensor want;
+      QuantizeTensor(pooled, BlobScale{{0.037f}, {5}}, &want);
+      std::vector<int8_t> got(want.data.size(), 99);
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        MaxPool2dInt8(p, q.data.data(), got.data(), isa);
+        EXPECT_EQ(got, want.data) << p.in_h << "x" << p.in_w << " k" << p.kernel_h << " s" << p.stride_h << " pad "
+                                  << p.pad_top << ", " << threads << " threads, " << Int8IsaName(isa);
       }
     }
   }
