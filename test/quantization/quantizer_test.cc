@@ -1049,7 +1049,9 @@ TEST_F(QuantizerTest, FloatBudgetKeepsTheChosenLayersReadingFloatInputs) {
     EXPECT_FALSE(l->quantized);
     for (const auto& in : l->inputs) {
       const Layer* p = r.graph.Producer(in);
-      if (p) EXPECT_FALSE(p->quantized) << step.layer << " reads " << in << " from int8 layer " << p->name;
+      if (p) {
+        EXPECT_FALSE(p->quantized) << step.layer << " reads " << in << " from int8 layer " << p->name;
+      }
     }
   }
   // The max pooling reads the int8 Add, which reads the int8 Concat and conv1 (its ReLU fused): all go float with
