@@ -1,7 +1,11 @@
 #include "quantization/quantizer/auto_scale.h"
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
+#include <mutex>
 
+#include "core/base/parallel.h"
 #include "core/graph/shape_inference.h"
 #include "core/layers/convolution.h"
 #include "core/layers/inner_product.h"
@@ -44,16 +48,6 @@ double Energy(const Tensor& t) {
 struct ConsumerProbe {
   std::unique_ptr<Net> net;
   std::string input, output;
-  double signal = 0;
-  std::vector<double> error;  // per candidate
-};
-
-struct BlobProbe {
-  std::vector<ScaleCandidate>* candidates = nullptr;
-  std::vector<ConsumerProbe> consumers;
-  bool self = false;  // the blob's own error counts (model output, or a consumer that is not linear in it)
-  double self_signal = 0;
-  std::vector<double> self_error;
 };
 
 bool IsLinearConsumer(const Layer& l, const std::string& blob) {
@@ -134,73 +128,148 @@ Status MeasureConsumerErrors(const Graph& graph, const std::vector<CalibrationSa
                              const ProgressFn& progress, std::map<std::string, std::vector<ScaleCandidate>>* candidates) {
   BlobDims dims;
   QT_RETURN_IF_ERROR(InferShapes(graph, {}, &dims));
-  std::map<std::string, BlobProbe> probes;
-  for (auto& [blob, cands] : *candidates) {
-    BlobProbe& p = probes[blob];
-    p.candidates = &cands;
-    p.self_error.assign(cands.size(), 0.0);
+  // Which consumers each blob's error is measured by; every worker builds its own probes from this.
+  struct Plan {
+    std::string blob;
+    size_t candidates = 0;
+    bool self = false;  // the blob's own error counts (model output, or a consumer that is not linear in it)
+    std::vector<const Layer*> consumers;
+  };
+  std::vector<Plan> plans;
+  std::map<std::string, size_t> plan_of;
+  for (const auto& [blob, cands] : *candidates) {
+    Plan p;
+    p.blob = blob;
+    p.candidates = cands.size();
     const auto consumers = graph.Consumers(blob);
-    p.self = consumers.empty() ||
-             std::find(graph.outputs.begin(), graph.outputs.end(), blob) != graph.outputs.end();
+    p.self = consumers.empty() || std::find(graph.outputs.begin(), graph.outputs.end(), blob) != graph.outputs.end();
     for (const Layer* c : consumers) {
-      if (!IsLinearConsumer(*c, blob)) {
+      if (IsLinearConsumer(*c, blob)) {
+        p.consumers.push_back(c);
+      } else {
         p.self = true;
-        continue;
       }
-      ConsumerProbe probe;
-      QT_RETURN_IF_ERROR(MakeProbe(graph, *c, blob, dims.at(blob), &probe));
-      probe.error.assign(cands.size(), 0.0);
-      p.consumers.push_back(std::move(probe));
     }
+    plan_of[blob] = plans.size();
+    plans.push_back(std::move(p));
   }
-  Net net;
-  QT_RETURN_IF_ERROR(net.Init(graph));
-  net.set_recycle_blobs(true);
+  // Each input's energies, kept apart and added up in input order afterwards, so the sums do not depend on which
+  // worker ran which input.
+  struct Energies {
+    double self_signal = 0;
+    std::vector<double> self_error;             // per candidate
+    std::vector<double> signal;                 // per consumer
+    std::vector<std::vector<double>> error;     // per consumer, per candidate
+  };
+  std::vector<std::vector<Energies>> per_sample(samples.size());
+  struct Worker {
+    Net net;
+    std::vector<std::vector<ConsumerProbe>> probes;  // by plan
+    Status status;
+  };
+  const int workers = static_cast<int>(std::max<size_t>(1, std::min<size_t>(GetNumThreads(), samples.size())));
+  std::vector<Worker> pool(workers);
+  std::vector<Status> init(workers);
+  RunConcurrently(workers, [&](int w) {
+    Worker& k = pool[w];
+    init[w] = k.net.Init(graph);
+    k.net.set_recycle_blobs(true);
+    k.probes.resize(plans.size());
+    for (size_t i = 0; init[w].ok() && i < plans.size(); ++i) {
+      for (const Layer* c : plans[i].consumers) {
+        ConsumerProbe probe;
+        init[w] = MakeProbe(graph, *c, plans[i].blob, dims.at(plans[i].blob), &probe);
+        if (!init[w].ok()) break;
+        k.probes[i].push_back(std::move(probe));
+      }
+    }
+  });
+  for (const Status& st : init) QT_RETURN_IF_ERROR(st);
   std::map<std::string, Dims> input_dims;
-  for (const auto& in : net.inputs()) input_dims[in.name] = in.dims;
-  Int8Tensor q;
-  Tensor fq, err, y;
-  for (size_t s = 0; s < samples.size(); ++s) {
-    SampleTensors tensors;
-    QT_RETURN_IF_ERROR(LoadSample(samples[s], input_dims, pre, &tensors));
-    for (const auto& [name, t] : tensors) QT_RETURN_IF_ERROR(net.SetInput(name, t));
-    QT_RETURN_IF_ERROR(net.Forward([&](const Layer& layer, const std::vector<const Tensor*>& outs) -> Status {
-      for (size_t o = 0; o < outs.size(); ++o) {
-        auto it = probes.find(layer.outputs[o]);
-        if (it == probes.end()) continue;
-        BlobProbe& p = it->second;
-        const Tensor& x = *outs[o];
-        if (p.self) p.self_signal += Energy(x);
-        for (auto& c : p.consumers) {
-          QT_RETURN_IF_ERROR(RunProbe(&c, x, &y));
-          c.signal += Energy(y);
-        }
-        for (size_t k = 0; k < p.candidates->size(); ++k) {
-          const BlobScale scale{(*p.candidates)[k].scale, {}};
-          QuantizeTensor(x, scale, &q);
-          DequantizeTensor(q, &fq);
-          err.dims = x.dims;
-          err.data.resize(x.data.size());
-          for (size_t i = 0; i < x.data.size(); ++i) err.data[i] = fq.data[i] - x.data[i];
-          if (p.self) p.self_error[k] += Energy(err);
-          for (auto& c : p.consumers) {
-            QT_RETURN_IF_ERROR(RunProbe(&c, err, &y));
-            c.error[k] += Energy(y);
+  for (const auto& in : pool[0].net.inputs()) input_dims[in.name] = in.dims;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mutex;  // guards progress and `done`
+  size_t done = 0;
+  RunConcurrently(workers, [&](int w) {
+    Worker& k = pool[w];
+    Int8Tensor q;
+    Tensor fq, err, y;
+    for (size_t s = next++; s < samples.size() && !failed; s = next++) {
+      std::vector<Energies>& e = per_sample[s];
+      e.resize(plans.size());
+      for (size_t i = 0; i < plans.size(); ++i) {
+        e[i].self_error.assign(plans[i].candidates, 0.0);
+        e[i].signal.assign(plans[i].consumers.size(), 0.0);
+        e[i].error.assign(plans[i].consumers.size(), std::vector<double>(plans[i].candidates, 0.0));
+      }
+      SampleTensors tensors;
+      Status st = LoadSample(samples[s], input_dims, pre, &tensors);
+      for (auto it = tensors.begin(); st.ok() && it != tensors.end(); ++it) st = k.net.SetInput(it->first, it->second);
+      if (st.ok()) {
+        st = k.net.Forward([&](const Layer& layer, const std::vector<const Tensor*>& outs) -> Status {
+          for (size_t o = 0; o < outs.size(); ++o) {
+            auto it = plan_of.find(layer.outputs[o]);
+            if (it == plan_of.end()) continue;
+            const Plan& p = plans[it->second];
+            Energies& en = e[it->second];
+            std::vector<ConsumerProbe>& probes = k.probes[it->second];
+            const Tensor& x = *outs[o];
+            if (p.self) en.self_signal += Energy(x);
+            for (size_t c = 0; c < probes.size(); ++c) {
+              QT_RETURN_IF_ERROR(RunProbe(&probes[c], x, &y));
+              en.signal[c] += Energy(y);
+            }
+            const std::vector<ScaleCandidate>& cands = candidates->at(p.blob);
+            for (size_t c = 0; c < cands.size(); ++c) {
+              const BlobScale scale{cands[c].scale, {}};
+              QuantizeTensor(x, scale, &q);
+              DequantizeTensor(q, &fq);
+              err.dims = x.dims;
+              err.data.resize(x.data.size());
+              for (size_t i = 0; i < x.data.size(); ++i) err.data[i] = fq.data[i] - x.data[i];
+              if (p.self) en.self_error[c] += Energy(err);
+              for (size_t j = 0; j < probes.size(); ++j) {
+                QT_RETURN_IF_ERROR(RunProbe(&probes[j], err, &y));
+                en.error[j][c] += Energy(y);
+              }
+            }
           }
-        }
+          return Status::Ok();
+        });
       }
-      return Status::Ok();
-    }));
-    if (progress) progress("auto scales", s + 1, samples.size());
-  }
-  for (auto& [blob, p] : probes) {
-    for (size_t k = 0; k < p.candidates->size(); ++k) {
-      double e = 0;
-      if (p.self && p.self_signal > 0) e += p.self_error[k] / p.self_signal;
-      for (const auto& c : p.consumers) {
-        if (c.signal > 0) e += c.error[k] / c.signal;
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!st.ok()) {
+        if (k.status.ok()) k.status = st;
+        failed = true;
+        return;
       }
-      (*p.candidates)[k].error = e;
+      ++done;
+      if (progress) progress("auto scales", done, samples.size());
+    }
+  });
+  for (const Worker& k : pool) QT_RETURN_IF_ERROR(k.status);
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const Plan& p = plans[i];
+    double self_signal = 0;
+    std::vector<double> self_error(p.candidates, 0.0), signal(p.consumers.size(), 0.0);
+    std::vector<std::vector<double>> error(p.consumers.size(), std::vector<double>(p.candidates, 0.0));
+    for (const auto& e : per_sample) {
+      self_signal += e[i].self_signal;
+      for (size_t c = 0; c < p.candidates; ++c) self_error[c] += e[i].self_error[c];
+      for (size_t j = 0; j < p.consumers.size(); ++j) {
+        signal[j] += e[i].signal[j];
+        for (size_t c = 0; c < p.candidates; ++c) error[j][c] += e[i].error[j][c];
+      }
+    }
+    std::vector<ScaleCandidate>& cands = candidates->at(p.blob);
+    for (size_t c = 0; c < p.candidates; ++c) {
+      double total = 0;
+      if (p.self && self_signal > 0) total += self_error[c] / self_signal;
+      for (size_t j = 0; j < p.consumers.size(); ++j) {
+        if (signal[j] > 0) total += error[j][c] / signal[j];
+      }
+      cands[c].error = total;
     }
   }
   return Status::Ok();

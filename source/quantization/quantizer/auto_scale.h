@@ -32,7 +32,8 @@ Status BlobScaleCandidates(const BlobStats& stats, bool merged, const std::strin
 // Runs the fp32 graph on `samples` and, for every blob with candidates, the consumers of that blob on the
 // quantization error each candidate leaves (a convolution or inner product is linear in its input, so the change
 // of its output is the layer without bias and activation applied to the error); fills each candidate's error.
-// Sums are in double in sample order: the result does not depend on the thread count.
+// The inputs run on one network per thread; each input's sums are kept apart and added in double in input order,
+// so the result does not depend on the thread count.
 Status MeasureConsumerErrors(const Graph& graph, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
                              const ProgressFn& progress, std::map<std::string, std::vector<ScaleCandidate>>* candidates);
 
