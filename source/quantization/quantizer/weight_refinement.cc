@@ -3,6 +3,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <set>
@@ -15,6 +16,18 @@
 
 namespace qt {
 namespace {
+
+// Runs fn on every network, the networks spread over the threads (each network's kernels then run serially): on
+// the refinement's few small inputs this keeps the cores busier than splitting each layer's kernels. Each network
+// is independent of the others, so the values do not depend on the thread count.
+Status ForEachNet(const std::vector<std::unique_ptr<Net>>& nets, const std::function<Status(Net&)>& fn) {
+  std::vector<Status> status(nets.size());
+  ParallelFor(static_cast<int64_t>(nets.size()), [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) status[k] = fn(*nets[k]);
+  });
+  for (const Status& st : status) QT_RETURN_IF_ERROR(st);
+  return Status::Ok();
+}
 
 bool IsWeighted(const Layer& l) {
   return l.quantized && (l.type == LayerType::kConvolution || l.type == LayerType::kInnerProduct);
@@ -121,8 +134,7 @@ Status RoundConvAdaptively(const Graph& fp32, const std::vector<std::unique_ptr<
   }
   rep->rounding_objective = before > 0 ? after / before : 1;
   res.filter = RawBuffer::FromInt8(q);
-  for (const auto& net : nets) QT_RETURN_IF_ERROR(net->SetLayerResource(l.name, res));
-  return Status::Ok();
+  return ForEachNet(nets, [&](Net& net) { return net.SetLayerResource(l.name, res); });
 }
 
 // Folds the per-channel mean of (fp32 − int8) of the layer's output into its int32 bias, for the channels where
@@ -206,11 +218,10 @@ Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
   if (rep->biases_corrected == 0) return Status::Ok();
   rep->mean_error_removed = signal > 0 ? std::sqrt(removed / channels) / std::sqrt(signal / values) : 0;
   *bias = RawBuffer::FromInt32(bq);
-  for (const auto& net : nets) {
-    QT_RETURN_IF_ERROR(net->SetLayerResource(l.name, any));
-    QT_RETURN_IF_ERROR(net->ForwardLayers(index, index + 1));
-  }
-  return Status::Ok();
+  return ForEachNet(nets, [&](Net& net) {
+    QT_RETURN_IF_ERROR(net.SetLayerResource(l.name, any));
+    return net.ForwardLayers(index, index + 1);
+  });
 }
 
 // Σ (fp32 − int8)² of a blob over the networks' current values.
@@ -327,16 +338,21 @@ Status RefineWeights(const Graph& fp32, const RefinementReference& reference, co
   if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
   const auto& refs = reference.outputs;
   std::vector<std::unique_ptr<Net>> nets(reference.inputs.size());
-  for (size_t k = 0; k < nets.size(); ++k) {
-    nets[k] = std::make_unique<Net>();
-    QT_RETURN_IF_ERROR(nets[k]->Init(*int8));
-    for (const auto& [name, t] : reference.inputs[k]) QT_RETURN_IF_ERROR(nets[k]->SetInput(name, t));
-  }
+  for (auto& net : nets) net = std::make_unique<Net>();
+  std::vector<Status> init(nets.size());
+  ParallelFor(static_cast<int64_t>(nets.size()), [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      init[k] = nets[k]->Init(*int8);
+      for (auto it = reference.inputs[k].begin(); init[k].ok() && it != reference.inputs[k].end(); ++it) {
+        init[k] = nets[k]->SetInput(it->first, it->second);
+      }
+    }
+  });
+  for (const Status& st : init) QT_RETURN_IF_ERROR(st);
   if (nets.empty()) return Status::Ok();
   const Graph& fused = nets[0]->graph();
   auto run = [&](size_t i) -> Status {
-    for (const auto& net : nets) QT_RETURN_IF_ERROR(net->ForwardLayers(i, i + 1));
-    return Status::Ok();
+    return ForEachNet(nets, [&](Net& net) { return net.ForwardLayers(i, i + 1); });
   };
   // Each change is kept only if it lowers the squared error of the layer's output against fp32 on these inputs:
   // the rounding objective leaves out the activation and saturation, and a bias shift can help the values the
@@ -351,8 +367,10 @@ Status RefineWeights(const Graph& fp32, const RefinementReference& reference, co
       return Status::Ok();
     }
     int8->resources.at(l.name) = before;
-    for (const auto& net : nets) QT_RETURN_IF_ERROR(net->SetLayerResource(l.name, before));
-    return run(i);
+    return ForEachNet(nets, [&](Net& net) {
+      QT_RETURN_IF_ERROR(net.SetLayerResource(l.name, before));
+      return net.ForwardLayers(i, i + 1);
+    });
   };
   for (size_t i = 0; i < fused.layers.size(); ++i) {
     const Layer& l = fused.layers[i];
