@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -91,6 +92,16 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 4, 16, 16, 4, 5, 5, 2, 1, 1, 4, Activation::kRelu, 1),
       MakeConv(1, 3, 1, 1, 3, 3, 3, 1, 1, 1, 3, Activation::kNone),
       MakeConv(2, 3, 6, 2, 3, 5, 5, 1, 2, 1, 3, Activation::kRelu),
+      // Depthwise on the pair kernel (two channels per vector, outputs at most 8 wide): an odd channel count at
+      // batch 2 (a pair spanning the two images), 8x8 (blocks of 8 rows), 5x9 and 3x3 planes (blocks of 4, the
+      // last partial), stride 2 with pad 1 onto 7x7, and stride 2 onto 8 columns (past the pair's reach: the grid
+      // kernel).
+      MakeConv(2, 5, 7, 7, 5, 3, 3, 1, 1, 1, 5, Activation::kRelu),
+      MakeConv(1, 6, 8, 8, 6, 3, 3, 1, 1, 1, 6, Activation::kNone),
+      MakeConv(1, 7, 9, 5, 7, 3, 3, 1, 1, 1, 7, Activation::kRelu6),
+      MakeConv(1, 4, 5, 5, 4, 3, 3, 1, 0, 1, 4, Activation::kNone),
+      MakeConv(1, 11, 13, 13, 11, 3, 3, 2, 1, 1, 11, Activation::kRelu),
+      MakeConv(1, 4, 15, 15, 4, 3, 3, 2, 1, 1, 4, Activation::kRelu6),
       // One output column (the GEMV path): a classifier as a 1x1 convolution with MobileNetV2's 1001 outputs
       // (eight-block groups and a tail; 256 inputs, as 1280 sequential float products exceed the direct
       // tolerance on every path), a row count off the row tile, groups, a 3x3 window on a 3x3 input, batch 2.
@@ -178,6 +189,93 @@ TEST(ConvFp32Test, EveryIsaMatchesReferenceOnCuratedShapes) {
       EXPECT_TRUE(MatchesReference(p, chosen.algo(), in, w, fast, ref)) << Describe(p) << " " << Fp32IsaName(isa);
     }
   }
+}
+
+// The plain twin of the depthwise grid kernels' contract: output (oy, ox) is Σ_t w[t]·x in tap order from 0, each
+// step one fused multiply-add (a pad's x is 0), + bias, then the activation.
+void DepthwiseGridRef(const Fp32DepthwiseGrid& d) {
+  for (int64_t oy = 0; oy < d.out_h; ++oy) {
+    for (int64_t ox = 0; ox < d.out_w; ++ox) {
+      float acc = 0.f;
+      for (int ky = 0; ky < d.kernel; ++ky) {
+        for (int kx = 0; kx < d.kernel; ++kx) {
+          const int64_t iy = oy * d.stride + ky - d.pad_top, ix = ox * d.stride + kx - d.pad_left;
+          const bool inside = iy >= 0 && iy < d.in_h && ix >= 0 && ix < d.in_w;
+          acc = std::fma(d.w[ky * d.kernel + kx], inside ? d.in[iy * d.in_w + ix] : 0.f, acc);
+        }
+      }
+      float v = acc + d.bias;
+      if (d.activation >= 1) v = std::max(v, 0.f);
+      if (d.activation == 2) v = std::min(v, 6.f);
+      d.out[oy * d.out_w + ox] = v;
+    }
+  }
+}
+
+// The pair kernel (two channels per vector) gives every output bit for bit as the one-channel grid kernel and the
+// plain twin give it: MobileNetV2's 7x7 planes (stride 1 pad 1; TF's SAME stride 2 from 14x14, pad at the bottom
+// and right; stride 2 pad 1 from 13x13), 8x8, odd sizes whose blocks end partial, a 1x1 plane, rows narrower than
+// the window, pads larger than the input, each activation. Outputs outside the plane stay untouched.
+TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
+  struct Shape {
+    int in_h, in_w, stride, pad_top, pad_left, out_h, out_w, activation;
+  };
+  const std::vector<Shape> shapes = {
+      {7, 7, 1, 1, 1, 7, 7, 2},    {14, 14, 2, 0, 0, 7, 7, 2}, {13, 13, 2, 1, 1, 7, 7, 1}, {8, 8, 1, 1, 1, 8, 8, 0},
+      {9, 5, 1, 1, 1, 9, 5, 2},    {5, 5, 1, 0, 0, 3, 3, 1},   {1, 1, 1, 1, 1, 1, 1, 0},   {6, 2, 1, 1, 1, 6, 2, 1},
+      {3, 3, 1, 2, 2, 5, 5, 0},    {11, 4, 2, 1, 1, 6, 2, 2},  {15, 13, 2, 1, 1, 8, 7, 0}, {7, 7, 1, 0, 1, 5, 7, 1},
+  };
+  uint32_t seed = 900;
+  for (const Shape& s : shapes) {
+    ASSERT_TRUE(DepthwiseGridPairApplies(3, s.stride, s.out_w));
+    const int64_t in_hw = int64_t{s.in_h} * s.in_w, out_hw = int64_t{s.out_h} * s.out_w;
+    const auto in = Random(static_cast<size_t>(2 * in_hw), seed++);
+    const auto w = Random(18, seed++), b = Random(2, seed++);
+    Fp32DepthwiseGrid d[2];
+    std::vector<float> ref(static_cast<size_t>(2 * out_hw)), one(ref.size(), 7.f), pair(ref.size() + 16, -7.f);
+    std::vector<float> scratch;
+    for (int c = 0; c < 2; ++c) {
+      Fp32DepthwiseGrid& g = d[c];
+      g.in = in.data() + c * in_hw;
+      g.in_h = s.in_h;
+      g.in_w = s.in_w;
+      g.kernel = 3;
+      g.stride = s.stride;
+      g.pad_top = s.pad_top;
+      g.pad_left = s.pad_left;
+      g.rows = DepthwiseGridRows(s.out_w);
+      g.hq = (s.out_h + g.rows - 1) / g.rows * g.rows + 2 / s.stride;
+      g.wq = s.out_w + 2 / s.stride;
+      g.w = w.data() + 9 * c;
+      g.bias = b[c];
+      g.activation = s.activation;
+      g.out_h = s.out_h;
+      g.out_w = s.out_w;
+      scratch.resize(static_cast<size_t>(DepthwiseGridScratchFloats(g)));
+      g.planes = scratch.data();
+      g.out = ref.data() + c * out_hw;
+      DepthwiseGridRef(g);
+      g.out = one.data() + c * out_hw;
+      DepthwiseGridAvx512(g);
+      // The pair's outputs sit apart, with a gap that must stay untouched.
+      g.out = pair.data() + c * (out_hw + 16);
+    }
+    DepthwiseGridPairAvx512(d[0], d[1]);
+    std::ostringstream what;
+    what << s.in_h << "x" << s.in_w << " s" << s.stride << " p" << s.pad_top << "," << s.pad_left << " -> " << s.out_h
+         << "x" << s.out_w << " act" << s.activation;
+    EXPECT_EQ(one, ref) << what.str();
+    const std::vector<float> first(pair.begin(), pair.begin() + out_hw);
+    const std::vector<float> gap(pair.begin() + out_hw, pair.begin() + out_hw + 16);
+    const std::vector<float> second(pair.begin() + out_hw + 16, pair.end());
+    EXPECT_EQ(first, std::vector<float>(ref.begin(), ref.begin() + out_hw)) << what.str();
+    EXPECT_EQ(second, std::vector<float>(ref.begin() + out_hw, ref.end())) << what.str();
+    EXPECT_EQ(gap, std::vector<float>(16, -7.f)) << what.str();
+  }
+  EXPECT_FALSE(DepthwiseGridPairApplies(3, 1, 9));
+  EXPECT_FALSE(DepthwiseGridPairApplies(3, 2, 8));
+  EXPECT_FALSE(DepthwiseGridPairApplies(5, 1, 7));
 }
 
 // A 1x1 convolution and the depthwise one after it, fused (RunWithDepthwise), give exactly what the two Runs give,

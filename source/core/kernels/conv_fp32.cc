@@ -136,6 +136,7 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
 void ConvFp32::InitDepthwiseGrid() {
   const Conv2dParams& p = p_;
   grid_rows_ = 0;
+  grid_pairs_ = false;
 #if QT_X86_KERNELS
   if (isa_ != Fp32Isa::kAvx512 ||
       !DepthwiseGridAvx512Applies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
@@ -145,6 +146,7 @@ void ConvFp32::InitDepthwiseGrid() {
   grid_rows_ = DepthwiseGridRows(p.out_w);
   grid_hq_ = RoundUp(p.out_h, grid_rows_) + span;
   grid_wq_ = p.out_w + span;
+  grid_pairs_ = DepthwiseGridPairApplies(p.kernel_h, p.stride_h, p.out_w);
 #endif
 }
 
@@ -262,12 +264,22 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
       d.out_h = p.out_h;
       d.out_w = p.out_w;
       d.planes = Scratch(DepthwiseGridScratchFloats(d), kThreadPlane);
-      for (int64_t pl = b; pl < e; ++pl) {
+      auto channel = [&](Fp32DepthwiseGrid& g, int64_t pl) {
         const int c = static_cast<int>(pl % p.out_c);
-        d.in = in + pl * in_hw;
-        d.w = packed_.data() + int64_t{c} * k;
-        d.bias = bias_[c];
-        d.out = out + pl * out_hw;
+        g.in = in + pl * in_hw;
+        g.w = packed_.data() + int64_t{c} * k;
+        g.bias = bias_[c];
+        g.out = out + pl * out_hw;
+      };
+      Fp32DepthwiseGrid second = d;
+      for (int64_t pl = b; pl < e; ++pl) {
+        channel(d, pl);
+        // A pair's channels may lie in two images: each is computed on its own.
+        if (grid_pairs_ && pl + 1 < e) {
+          channel(second, ++pl);
+          DepthwiseGridPairAvx512(d, second);
+          continue;
+        }
         DepthwiseGridAvx512(d);
       }
     });

@@ -280,7 +280,87 @@ void Blocks(const Fp32DepthwiseGrid& d) {
   }
 }
 
+// Two channels of one geometry in one vector (DepthwiseGridPairApplies): lanes 0-7 are output columns 0-7 of
+// channel a, lanes 8-15 those of channel b, so a 7x7 plane fills 14 of 16 lanes where the grid kernel fills 7 (and
+// 7 of its 8 block rows). Blocks of R output rows; each input row of a channel is one load of its 16 columns from
+// −pad_left (lanes outside the input masked off, rows outside it not loaded: zero), and the window's column kx of
+// both channels is one two-source permute of the pair's rows (lane ox: column ox·S + kx). Input row i of a block
+// feeds output rows (i − ky) / S, so each accumulator takes its taps in tap order from 0 (a pad row's taps too),
+// + bias, then the activation: the grid kernel's sums, bit for bit.
+template <int R, int S>
+void PairRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  constexpr int K = 3;
+  const __mmask16 load_mask = static_cast<__mmask16>(LaneRange32(a.pad_left, a.pad_left + a.in_w) & 0xFFFFu);
+  const __mmask16 store_mask = LaneMask(a.out_w);
+  __m512i idx[K];
+  alignas(64) int32_t lanes[kLanes];
+#pragma GCC unroll 32
+  for (int kx = 0; kx < K; ++kx) {
+    for (int ox = 0; ox < 8; ++ox) {
+      // Lanes past the output (column 7 of a 7-wide plane at stride 2) read any loaded lane.
+      const int col = ox * S + kx < kLanes ? ox * S + kx : kLanes - 1;
+      lanes[ox] = col;
+      lanes[8 + ox] = kLanes + col;
+    }
+    idx[kx] = _mm512_load_si512(lanes);
+  }
+  __m512 w[K * K];
+#pragma GCC unroll 32
+  for (int t = 0; t < K * K; ++t) w[t] = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a.w[t]), _mm512_set1_ps(b.w[t]));
+  const __m512 bias = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a.bias), _mm512_set1_ps(b.bias));
+  for (int64_t y0 = 0; y0 < a.out_h; y0 += R) {
+    __m512 acc[R];
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+#pragma GCC unroll 32
+    for (int i = 0; i < (R - 1) * S + K; ++i) {
+      const int64_t iy = y0 * S + i - a.pad_top;
+      const bool inside = iy >= 0 && iy < a.in_h;
+      // A row outside the input loads nothing (mask 0) from row 0's address.
+      const __mmask16 m = inside ? load_mask : static_cast<__mmask16>(0);
+      const int64_t at = (inside ? iy * a.in_w : 0) - a.pad_left;
+      const __m512 lo = _mm512_maskz_loadu_ps(m, a.in + at);
+      const __m512 hi = _mm512_maskz_loadu_ps(m, b.in + at);
+      __m512 x[K];
+#pragma GCC unroll 32
+      for (int kx = 0; kx < K; ++kx) x[kx] = _mm512_permutex2var_ps(lo, idx[kx], hi);
+#pragma GCC unroll 32
+      for (int ky = 0; ky < K; ++ky) {
+        const int r = (i - ky) / S;
+        if (i < ky || (i - ky) % S != 0 || r >= R) continue;
+#pragma GCC unroll 32
+        for (int kx = 0; kx < K; ++kx) acc[r] = _mm512_fmadd_ps(w[ky * K + kx], x[kx], acc[r]);
+      }
+    }
+    for (int r = 0; r < R && y0 + r < a.out_h; ++r) {
+      const __m512 v = Activate(_mm512_add_ps(acc[r], bias), a.activation);
+      const int64_t at = (y0 + r) * a.out_w;
+      _mm512_mask_storeu_ps(a.out + at, store_mask, v);
+      _mm512_mask_storeu_ps(b.out + at, store_mask, _mm512_shuffle_f32x4(v, v, 0xEE));
+    }
+  }
+}
+
+template <int S>
+void PairBlocks(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  if (a.out_h % 7 == 0) {
+    PairRows<7, S>(a, b);
+  } else if (a.out_h % 8 == 0) {
+    PairRows<8, S>(a, b);
+  } else {
+    PairRows<4, S>(a, b);
+  }
+}
+
 }  // namespace
+
+bool DepthwiseGridPairApplies(int kernel, int stride, int64_t out_w) {
+  return kernel == 3 && (stride == 1 || stride == 2) && out_w <= 8 && (out_w - 1) * stride + kernel <= kLanes;
+}
+
+void DepthwiseGridPairAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  a.stride == 1 ? PairBlocks<1>(a, b) : PairBlocks<2>(a, b);
+}
 
 int DepthwiseGridRows(int64_t out_w) { return out_w <= kLanes ? 8 : 4; }
 

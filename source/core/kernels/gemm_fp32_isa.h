@@ -77,6 +77,11 @@ bool DepthwiseGridAvx512Applies(int kernel_h, int kernel_w, int stride_h, int st
 // Floats of scratch a channel needs: the planes, the build's row overrun and every vector's reads.
 int64_t DepthwiseGridScratchFloats(const Fp32DepthwiseGrid& d);
 void DepthwiseGridAvx512(const Fp32DepthwiseGrid& d);
+// Two channels of the same geometry (in_h, in_w, pads, stride, out_h, out_w, activation) at once, each computed
+// exactly as DepthwiseGridAvx512 computes it, for planes whose output rows fit half a vector: a 3x3 window,
+// out_w <= 8 and (out_w − 1)·stride + 3 <= 16 (7x7 outputs). Uses only in, w, bias and out of `b`; no scratch.
+bool DepthwiseGridPairApplies(int kernel, int stride, int64_t out_w);
+void DepthwiseGridPairAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b);
 
 void DepthwisePlaneAvx512(const Fp32DepthwisePlane& d);
 

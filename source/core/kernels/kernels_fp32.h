@@ -121,6 +121,8 @@ class ConvFp32 {
   // Depthwise on DepthwiseGridAvx512 (grid_rows_ 0 otherwise): the phase planes' size, output rows per block.
   int64_t grid_hq_ = 0, grid_wq_ = 0;
   int grid_rows_ = 0;
+  // Channels two at a time on DepthwiseGridPairAvx512 (small planes: 7x7).
+  bool grid_pairs_ = false;
 };
 
 // Transposed convolution. weights [in_c][out_c/group][kh][kw] (Caffe layout); pad_top/pad_left crop the
