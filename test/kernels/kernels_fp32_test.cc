@@ -113,6 +113,12 @@ std::vector<Conv2dParams> ConvCases() {
       // vector, the last in the 8-row extra vector), with row counts off the row tile.
       MakeConv(1, 40, 7, 7, 21, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
       MakeConv(1, 24, 7, 7, 8, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      // 1x1 layers on the output-channel tiles (AVX-512; 32 output rows x 7 columns): 7x7, 7x8, 2x7 and 1x7 planes,
+      // several row blocks, batch 2, one input channel.
+      MakeConv(1, 40, 7, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 16, 7, 8, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(2, 24, 2, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 1, 1, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
   };
 }
 
@@ -276,6 +282,53 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
   EXPECT_FALSE(DepthwiseGridPairApplies(3, 1, 9));
   EXPECT_FALSE(DepthwiseGridPairApplies(3, 2, 8));
   EXPECT_FALSE(DepthwiseGridPairApplies(5, 1, 7));
+}
+
+// 1x1 layers whose outputs are few and a multiple of 7 (ChannelTileAvx512: 32 output channels x 7 columns per
+// tile) and, for contrast, others on the 8x32 tile give every output bit for bit as the plain twin of the GEMM's
+// contract computes it: Σ_k w·x from 0 in k order, each step one fused multiply-add, + bias, then the activation;
+// at 1 and 2 threads. MobileNetV2's 7x7 layers at reduced depth (49 columns, 32 to 128 outputs), 14, 28 and 56
+// columns, one input channel, K = 300, batch 2, no bias; 64 and 63 columns (not channel tiles).
+TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the output-channel tiles run on AVX-512";
+  const std::vector<Conv2dParams> shapes = {
+      MakeConv(1, 160, 7, 7, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 96, 7, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 40, 7, 7, 128, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(2, 300, 2, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 1, 4, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 33, 8, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 50, 8, 8, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 50, 9, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+  };
+  uint32_t seed = 1000;
+  for (const Conv2dParams& p : shapes) {
+    const int64_t hw = int64_t{p.out_h} * p.out_w;
+    const auto in = Random(static_cast<size_t>(p.batch * p.in_c * hw), seed++);
+    const auto w = Random(static_cast<size_t>(p.out_c * p.in_c), seed++), b = Random(p.out_c, seed++);
+    const bool with_bias = p.in_c != 33;
+    std::vector<float> ref(static_cast<size_t>(p.batch * p.out_c * hw));
+    for (int n = 0; n < p.batch; ++n) {
+      for (int o = 0; o < p.out_c; ++o) {
+        for (int64_t j = 0; j < hw; ++j) {
+          float acc = 0.f;
+          for (int k = 0; k < p.in_c; ++k) acc = std::fma(w[o * p.in_c + k], in[(n * p.in_c + k) * hw + j], acc);
+          float v = acc + (with_bias ? b[o] : 0.f);
+          if (p.activation != Activation::kNone) v = std::max(v, 0.f);
+          if (p.activation == Activation::kRelu6) v = std::min(v, 6.f);
+          ref[(n * p.out_c + o) * hw + j] = v;
+        }
+      }
+    }
+    ConvFp32 conv;
+    conv.Init(p, w.data(), with_bias ? b.data() : nullptr);
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      std::vector<float> fast(ref.size(), -7.f);
+      conv.Run(in.data(), fast.data());
+      EXPECT_EQ(fast, ref) << Describe(p) << ", " << threads << " threads";
+    }
+  }
 }
 
 // A 1x1 convolution and the depthwise one after it, fused (RunWithDepthwise), give exactly what the two Runs give,

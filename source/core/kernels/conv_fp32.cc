@@ -120,7 +120,14 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
     InitDepthwiseGrid();
     return;
   }
-  const int mr = kernel_->mr;
+  channel_tiles_ = false;
+#if QT_X86_KERNELS
+  // Outputs of at most 56 positions, a multiple of 7 (7x7 planes: 49): the 8x32 tile would cover them with
+  // a tail of 1 to 31 columns.
+  channel_tiles_ = isa_ == Fp32Isa::kAvx512 && plan_.layout == ConvPlan::Layout::kDirect && p.group == 1 &&
+                   ocg % kChannelTileRows == 0 && plan_.grid_n % kChannelTileCols == 0 && plan_.grid_n <= 56;
+#endif
+  const int mr = channel_tiles_ ? kChannelTileRows : kernel_->mr;
   const int64_t blocks = (ocg + mr - 1) / mr;
   group_stride_ = blocks * k * mr;
   packed_.assign(static_cast<size_t>(group_stride_ * p.group), 0.f);
@@ -189,6 +196,26 @@ void ConvFp32::Run(const float* in, float* out) const {
       gemm.out_stride = out_hw;
       gemm.grid_w = plan_.grid_w;
       gemm.out_w = p.out_w;
+#if QT_X86_KERNELS
+      if (channel_tiles_) {
+        // Tile j of a row block also prefetches a share of the next block's weights (from memory in a model
+        // whose weights outgrow the cache).
+        const int64_t blocks = ocg / kChannelTileRows, tiles = plan_.grid_n / kChannelTileCols;
+        const int64_t block_floats = plan_.k() * kChannelTileRows, share = (block_floats + tiles - 1) / tiles;
+        ParallelFor(blocks * tiles, [&](int64_t u0, int64_t u1) {
+          for (int64_t u = u0; u < u1; ++u) {
+            const int64_t rb = u / tiles, j = u - rb * tiles;
+            if (rb + 1 < blocks) {
+              const int64_t begin = (rb + 1) * block_floats + j * share;
+              const int64_t end = std::min(begin + share, (rb + 2) * block_floats);
+              for (int64_t i = begin; i < end; i += 16) __builtin_prefetch(gemm.a + i);
+            }
+            ChannelTileAvx512(gemm, rb, j * kChannelTileCols);
+          }
+        });
+        continue;
+      }
+#endif
       if (mk.gemv && gemm.n == 1 && out_hw == 1) {
         // Groups of eight row blocks: GEMV's step.
         ParallelFor((row_blocks + 7) / 8, [&](int64_t u0, int64_t u1) {
@@ -339,14 +366,14 @@ bool ConvFp32::FusesWithDepthwise(const ConvFp32& dw) const {
   // leave the other threads idle.
   const bool layout = plan_.layout == ConvPlan::Layout::kDirect ||
                       (plan_.layout == ConvPlan::Layout::kShifted && e.batch == 1);
-  return algo_ == ConvAlgo::kDirect && !depthwise_ && layout && e.group == 1 &&
+  return algo_ == ConvAlgo::kDirect && !depthwise_ && !channel_tiles_ && layout && e.group == 1 &&
          dw.grid_rows_ > 0 && d.batch == e.batch && d.in_c == e.out_c && d.in_h == e.out_h && d.in_w == e.out_w &&
          int64_t{e.out_c} * e.out_h * e.out_w * 4 > 2 * kFusedStripBytes;
 }
 
 bool ConvFp32::FusesAfterDepthwise(const ConvFp32& dw, const ConvFp32& project) {
   const Conv2dParams &d = dw.p_, &q = project.p_;
-  return project.algo_ == ConvAlgo::kDirect && !project.depthwise_ &&
+  return project.algo_ == ConvAlgo::kDirect && !project.depthwise_ && !project.channel_tiles_ &&
          project.plan_.layout == ConvPlan::Layout::kDirect && q.group == 1 && q.batch == d.batch &&
          q.in_c == d.out_c && q.in_h == d.out_h && q.in_w == d.out_w;
 }
@@ -448,7 +475,7 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
 
 bool ConvFp32::FusesWithMaxPool(const Pool2dParams& q) const {
   const Conv2dParams& p = p_;
-  return isa_ == Fp32Isa::kAvx512 && algo_ == ConvAlgo::kDirect && !depthwise_ && p.group == 1 &&
+  return isa_ == Fp32Isa::kAvx512 && algo_ == ConvAlgo::kDirect && !depthwise_ && !channel_tiles_ && p.group == 1 &&
          q.type == PoolType::kMax && q.batch == p.batch && q.channels == p.out_c && q.in_h == p.out_h &&
          q.in_w == p.out_w && q.kernel_h == 3 && q.kernel_w == 3 && q.stride_h == 2 && q.stride_w == 2 &&
          q.pad_top == 0 && q.pad_left == 0 && q.in_h >= 3 && q.in_w >= 3 && q.out_h == (q.in_h - 3) / 2 + 1 &&

@@ -110,6 +110,8 @@ class ConvFp32 {
   ConvPlan plan_;
   std::vector<int64_t> koff_;    // GEMM row k → offset into the planes
   std::vector<float> packed_;    // per group: [row blocks][k][mr]; depthwise: [c][k]
+  // The GEMM on ChannelTileAvx512, packed_ in its row blocks of 32 (small planes: 7x7).
+  bool channel_tiles_ = false;
   std::vector<float> bias_;      // [out_c], zeros when the layer has none
   int64_t group_stride_ = 0;     // floats of packed_ per group
   ConvAlgo algo_ = ConvAlgo::kDirect;
