@@ -113,12 +113,13 @@ std::vector<Conv2dParams> ConvCases() {
       // vector, the last in the 8-row extra vector), with row counts off the row tile.
       MakeConv(1, 40, 7, 7, 21, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
       MakeConv(1, 24, 7, 7, 8, 1, 1, 1, 0, 1, 1, Activation::kNone),
-      // 1x1 layers on the output-channel tiles (AVX-512; 32 output rows x 7 columns): 7x7, 7x8, 2x7 and 1x7 planes,
-      // several row blocks, batch 2, one input channel.
+      // 1x1 layers on the output-channel tiles (AVX-512; 32 output rows x 7 columns): 7x7, 7x8, 2x7, 1x7 and 14x14
+      // planes, several row blocks, batch 2, one input channel.
       MakeConv(1, 40, 7, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
       MakeConv(1, 16, 7, 8, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu),
       MakeConv(2, 24, 2, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
       MakeConv(1, 1, 1, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 12, 14, 14, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
   };
 }
 
@@ -287,8 +288,9 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
 // 1x1 layers whose outputs are few and a multiple of 7 (ChannelTileAvx512: 32 output channels x 7 columns per
 // tile) and, for contrast, others on the 8x32 tile give every output bit for bit as the plain twin of the GEMM's
 // contract computes it: Σ_k w·x from 0 in k order, each step one fused multiply-add, + bias, then the activation;
-// at 1 and 2 threads. MobileNetV2's 7x7 layers at reduced depth (49 columns, 32 to 128 outputs), 14, 28 and 56
-// columns, one input channel, K = 300, batch 2, no bias; 64 and 63 columns (not channel tiles).
+// at 1 and 2 threads. MobileNetV2's 7x7 and 14x14 layers at reduced depth (49 and 196 columns, 32 to 128
+// outputs), 14, 28 and 56 columns, one input channel, K = 300, batch 2, no bias; 64, 63, 112 (a multiple of 16) and
+// 210 columns (not channel tiles).
 TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
   if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the output-channel tiles run on AVX-512";
   const std::vector<Conv2dParams> shapes = {
@@ -300,6 +302,9 @@ TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
       MakeConv(1, 33, 8, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kNone),
       MakeConv(1, 50, 8, 8, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
       MakeConv(1, 50, 9, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 24, 14, 14, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 24, 16, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 24, 15, 14, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
   };
   uint32_t seed = 1000;
   for (const Conv2dParams& p : shapes) {

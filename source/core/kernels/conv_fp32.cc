@@ -122,10 +122,12 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
   }
   channel_tiles_ = false;
 #if QT_X86_KERNELS
-  // Outputs of at most 56 positions, a multiple of 7 (7x7 planes: 49): the 8x32 tile would cover them with
-  // a tail of 1 to 31 columns.
+  // Small planes of a multiple of 7 positions that whole vectors do not cover (7x7: 49, 14x14: 196), on which the
+  // 8x32 tile spends a tail vector on 1 to 15 columns (a 17-column tail on 7x7); larger planes keep the 8x32 tile,
+  // whose tile order shares B panels from L1.
+  const int64_t n = plan_.grid_n;
   channel_tiles_ = isa_ == Fp32Isa::kAvx512 && plan_.layout == ConvPlan::Layout::kDirect && p.group == 1 &&
-                   ocg % kChannelTileRows == 0 && plan_.grid_n % kChannelTileCols == 0 && plan_.grid_n <= 56;
+                   ocg % kChannelTileRows == 0 && n % kChannelTileCols == 0 && n % 16 != 0 && n <= 196;
 #endif
   const int mr = channel_tiles_ ? kChannelTileRows : kernel_->mr;
   const int64_t blocks = (ocg + mr - 1) / mr;
