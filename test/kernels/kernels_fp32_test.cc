@@ -102,6 +102,14 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 4, 5, 5, 4, 3, 3, 1, 0, 1, 4, Activation::kNone),
       MakeConv(1, 11, 13, 13, 11, 3, 3, 2, 1, 1, 11, Activation::kRelu),
       MakeConv(1, 4, 15, 15, 4, 3, 3, 2, 1, 1, 4, Activation::kRelu6),
+      // And on the twin kernel (two channels, each in its own vectors, outputs 9 to 14 wide, 15 at stride 2): 14x14
+      // with an odd channel count, SAME stride 2 from 28x28 at batch 2, 11x13 (blocks of 4, the last partial),
+      // stride 2 onto 15 columns, and onto 16 (past the twin's reach: the grid kernel).
+      MakeConv(1, 7, 14, 14, 7, 3, 3, 1, 1, 1, 7, Activation::kRelu6),
+      MakeConv(2, 3, 28, 28, 3, 3, 3, 2, 0, 1, 3, Activation::kRelu6, 1),
+      MakeConv(1, 5, 11, 13, 5, 3, 3, 1, 1, 1, 5, Activation::kNone),
+      MakeConv(1, 4, 29, 29, 4, 3, 3, 2, 1, 1, 4, Activation::kRelu),
+      MakeConv(1, 3, 31, 31, 3, 3, 3, 2, 1, 1, 3, Activation::kNone),
       // One output column (the GEMV path): a classifier as a 1x1 convolution with MobileNetV2's 1001 outputs
       // (eight-block groups and a tail; 256 inputs, as 1280 sequential float products exceed the direct
       // tolerance on every path), a row count off the row tile, groups, a 3x3 window on a 3x3 input, batch 2.
@@ -219,10 +227,13 @@ void DepthwiseGridRef(const Fp32DepthwiseGrid& d) {
   }
 }
 
-// The pair kernel (two channels per vector) gives every output bit for bit as the one-channel grid kernel and the
-// plain twin give it: MobileNetV2's 7x7 planes (stride 1 pad 1; TF's SAME stride 2 from 14x14, pad at the bottom
-// and right; stride 2 pad 1 from 13x13), 8x8, odd sizes whose blocks end partial, a 1x1 plane, rows narrower than
-// the window, pads larger than the input, each activation. Outputs outside the plane stay untouched.
+// The two-channel kernels, pairs (two channels per vector, outputs at most 8 wide) and twins (each channel in its
+// own vectors, at most 14 wide, 15 at stride 2), give every output bit for bit as the one-channel grid kernel and
+// the plain twin give it. Pairs: MobileNetV2's 7x7 planes (stride 1 pad 1; TF's SAME stride 2 from 14x14, pad at
+// the bottom and right; stride 2 pad 1 from 13x13), 8x8, odd sizes whose blocks end partial, a 1x1 plane, rows
+// narrower than the window, pads larger than the input. Twins: MobileNetV2's 14x14 planes (stride 1 pad 1, SAME
+// stride 2 from 28x28), 15 columns at stride 2, odd sizes, no pad, a pad of 2. Each activation. Outputs outside
+// the plane stay untouched.
 TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
   if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
   struct Shape {
@@ -232,10 +243,14 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
       {7, 7, 1, 1, 1, 7, 7, 2},    {14, 14, 2, 0, 0, 7, 7, 2}, {13, 13, 2, 1, 1, 7, 7, 1}, {8, 8, 1, 1, 1, 8, 8, 0},
       {9, 5, 1, 1, 1, 9, 5, 2},    {5, 5, 1, 0, 0, 3, 3, 1},   {1, 1, 1, 1, 1, 1, 1, 0},   {6, 2, 1, 1, 1, 6, 2, 1},
       {3, 3, 1, 2, 2, 5, 5, 0},    {11, 4, 2, 1, 1, 6, 2, 2},  {15, 13, 2, 1, 1, 8, 7, 0}, {7, 7, 1, 0, 1, 5, 7, 1},
+      {14, 14, 1, 1, 1, 14, 14, 2}, {28, 28, 2, 0, 0, 14, 14, 2}, {29, 29, 2, 1, 1, 15, 15, 1},
+      {11, 13, 1, 1, 1, 11, 13, 0}, {10, 12, 1, 0, 0, 8, 10, 1},  {27, 25, 2, 1, 1, 14, 13, 0},
+      {3, 12, 1, 2, 2, 5, 14, 2},   {9, 9, 1, 1, 1, 9, 9, 1},
   };
   uint32_t seed = 900;
   for (const Shape& s : shapes) {
-    ASSERT_TRUE(DepthwiseGridPairApplies(3, s.stride, s.out_w));
+    const bool pairs = DepthwiseGridPairApplies(3, s.stride, s.out_w);
+    ASSERT_TRUE(pairs || DepthwiseGridTwinApplies(3, s.stride, s.out_w));
     const int64_t in_hw = int64_t{s.in_h} * s.in_w, out_hw = int64_t{s.out_h} * s.out_w;
     const auto in = Random(static_cast<size_t>(2 * in_hw), seed++);
     const auto w = Random(18, seed++), b = Random(2, seed++);
@@ -268,9 +283,9 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
       // The pair's outputs sit apart, with a gap that must stay untouched.
       g.out = pair.data() + c * (out_hw + 16);
     }
-    DepthwiseGridPairAvx512(d[0], d[1]);
+    pairs ? DepthwiseGridPairAvx512(d[0], d[1]) : DepthwiseGridTwinAvx512(d[0], d[1]);
     std::ostringstream what;
-    what << s.in_h << "x" << s.in_w << " s" << s.stride << " p" << s.pad_top << "," << s.pad_left << " -> " << s.out_h
+    what << (pairs ? "pair " : "twin ") << s.in_h << "x" << s.in_w << " s" << s.stride << " p" << s.pad_top << "," << s.pad_left << " -> " << s.out_h
          << "x" << s.out_w << " act" << s.activation;
     EXPECT_EQ(one, ref) << what.str();
     const std::vector<float> first(pair.begin(), pair.begin() + out_hw);
@@ -283,6 +298,9 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
   EXPECT_FALSE(DepthwiseGridPairApplies(3, 1, 9));
   EXPECT_FALSE(DepthwiseGridPairApplies(3, 2, 8));
   EXPECT_FALSE(DepthwiseGridPairApplies(5, 1, 7));
+  EXPECT_FALSE(DepthwiseGridTwinApplies(3, 1, 15));
+  EXPECT_FALSE(DepthwiseGridTwinApplies(3, 2, 16));
+  EXPECT_FALSE(DepthwiseGridTwinApplies(5, 1, 14));
 }
 
 // 1x1 layers whose outputs are few and a multiple of 7 (ChannelTileAvx512: 32 output channels x 7 columns per

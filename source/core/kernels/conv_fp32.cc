@@ -145,7 +145,7 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
 void ConvFp32::InitDepthwiseGrid() {
   const Conv2dParams& p = p_;
   grid_rows_ = 0;
-  grid_pairs_ = false;
+  grid_pair_ = nullptr;
 #if QT_X86_KERNELS
   if (isa_ != Fp32Isa::kAvx512 ||
       !DepthwiseGridAvx512Applies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
@@ -155,7 +155,11 @@ void ConvFp32::InitDepthwiseGrid() {
   grid_rows_ = DepthwiseGridRows(p.out_w);
   grid_hq_ = RoundUp(p.out_h, grid_rows_) + span;
   grid_wq_ = p.out_w + span;
-  grid_pairs_ = DepthwiseGridPairApplies(p.kernel_h, p.stride_h, p.out_w);
+  if (DepthwiseGridPairApplies(p.kernel_h, p.stride_h, p.out_w)) {
+    grid_pair_ = DepthwiseGridPairAvx512;
+  } else if (DepthwiseGridTwinApplies(p.kernel_h, p.stride_h, p.out_w)) {
+    grid_pair_ = DepthwiseGridTwinAvx512;
+  }
 #endif
 }
 
@@ -304,9 +308,9 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
       for (int64_t pl = b; pl < e; ++pl) {
         channel(d, pl);
         // A pair's channels may lie in two images: each is computed on its own.
-        if (grid_pairs_ && pl + 1 < e) {
+        if (grid_pair_ && pl + 1 < e) {
           channel(second, ++pl);
-          DepthwiseGridPairAvx512(d, second);
+          grid_pair_(d, second);
           continue;
         }
         DepthwiseGridAvx512(d);

@@ -341,6 +341,86 @@ void PairRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
   }
 }
 
+// Two channels of one geometry, each in its own vectors (DepthwiseGridTwinApplies: outputs 9 to 14 wide, 15 at
+// stride 2, as 14x14 planes): blocks of R output rows of both channels, 2·R accumulators, so that the block rows
+// match the plane (7 for 14 rows, where the grid kernel's blocks of 8 computed 16) and each call serves two
+// channels. Each input row of a channel is one load of its 16 columns from −pad_left (stride 2: 32, in two), the
+// window's columns its shifts (stride 2: its even, odd and shifted-even lanes); lanes outside the input masked off,
+// rows outside it not loaded. Each accumulator takes its taps in tap order from 0, + bias, then the activation: the
+// grid kernel's sums, bit for bit.
+template <int R, int S>
+void TwinRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  constexpr int K = 3;
+  const uint32_t valid = LaneRange32(a.pad_left, a.pad_left + a.in_w);
+  const __mmask16 lo_mask = static_cast<__mmask16>(valid), hi_mask = static_cast<__mmask16>(valid >> 16);
+  const __mmask16 store_mask = LaneMask(a.out_w);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  // Lane 15 (past the output) reads lane 31.
+  const __m512i next = _mm512_setr_epi32(2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 31);
+  const __m512 zero = _mm512_setzero_ps();
+  const Fp32DepthwiseGrid* ch[2] = {&a, &b};
+  for (int64_t y0 = 0; y0 < a.out_h; y0 += R) {
+    __m512 acc[2][R];
+#pragma GCC unroll 32
+    for (int c = 0; c < 2; ++c) {
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) acc[c][r] = _mm512_setzero_ps();
+    }
+#pragma GCC unroll 32
+    for (int i = 0; i < (R - 1) * S + K; ++i) {
+      const int64_t iy = y0 * S + i - a.pad_top;
+      const bool inside = iy >= 0 && iy < a.in_h;
+      // A row outside the input loads nothing (mask 0) from row 0's address.
+      const __mmask16 m0 = inside ? lo_mask : static_cast<__mmask16>(0);
+      const __mmask16 m1 = inside ? hi_mask : static_cast<__mmask16>(0);
+      const int64_t at = (inside ? iy * a.in_w : 0) - a.pad_left;
+#pragma GCC unroll 32
+      for (int c = 0; c < 2; ++c) {
+        const float* row = ch[c]->in + at;
+        __m512 x[K];
+        if (S == 1) {
+          x[0] = _mm512_maskz_loadu_ps(m0, row);
+          x[1] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(zero), _mm512_castps_si512(x[0]), 1));
+          x[2] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(zero), _mm512_castps_si512(x[0]), 2));
+        } else {
+          const __m512 lo = _mm512_maskz_loadu_ps(m0, row), hi = _mm512_maskz_loadu_ps(m1, row + kLanes);
+          x[0] = _mm512_permutex2var_ps(lo, even, hi);
+          x[1] = _mm512_permutex2var_ps(lo, odd, hi);
+          x[2] = _mm512_permutex2var_ps(lo, next, hi);
+        }
+        const float* w = ch[c]->w;
+#pragma GCC unroll 32
+        for (int ky = 0; ky < K; ++ky) {
+          const int r = (i - ky) / S;
+          if (i < ky || (i - ky) % S != 0 || r >= R) continue;
+#pragma GCC unroll 32
+          for (int kx = 0; kx < K; ++kx) {
+            acc[c][r] = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * K + kx]), x[kx], acc[c][r]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 32
+    for (int c = 0; c < 2; ++c) {
+      const __m512 bias = _mm512_set1_ps(ch[c]->bias);
+      for (int r = 0; r < R && y0 + r < a.out_h; ++r) {
+        _mm512_mask_storeu_ps(ch[c]->out + (y0 + r) * a.out_w, store_mask,
+                              Activate(_mm512_add_ps(acc[c][r], bias), a.activation));
+      }
+    }
+  }
+}
+
+template <int S>
+void TwinBlocks(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  if (a.out_h % 7 == 0) {
+    TwinRows<7, S>(a, b);
+  } else {
+    TwinRows<4, S>(a, b);
+  }
+}
+
 template <int S>
 void PairBlocks(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
   if (a.out_h % 7 == 0) {
@@ -360,6 +440,14 @@ bool DepthwiseGridPairApplies(int kernel, int stride, int64_t out_w) {
 
 void DepthwiseGridPairAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
   a.stride == 1 ? PairBlocks<1>(a, b) : PairBlocks<2>(a, b);
+}
+
+bool DepthwiseGridTwinApplies(int kernel, int stride, int64_t out_w) {
+  return kernel == 3 && ((stride == 1 && out_w <= kLanes - 2) || (stride == 2 && out_w <= kLanes - 1));
+}
+
+void DepthwiseGridTwinAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  a.stride == 1 ? TwinBlocks<1>(a, b) : TwinBlocks<2>(a, b);
 }
 
 int DepthwiseGridRows(int64_t out_w) { return out_w <= kLanes ? 8 : 4; }

@@ -82,6 +82,11 @@ void DepthwiseGridAvx512(const Fp32DepthwiseGrid& d);
 // out_w <= 8 and (out_w − 1)·stride + 3 <= 16 (7x7 outputs). Uses only in, w, bias and out of `b`; no scratch.
 bool DepthwiseGridPairApplies(int kernel, int stride, int64_t out_w);
 void DepthwiseGridPairAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b);
+// The same for planes whose output rows fit a vector once the window's columns are added: a 3x3 window, out_w <=
+// 14 at stride 1, 15 at stride 2 (14x14 outputs); each channel in its own vectors, blocks of rows that match
+// the plane's height where they can (7 for 14).
+bool DepthwiseGridTwinApplies(int kernel, int stride, int64_t out_w);
+void DepthwiseGridTwinAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b);
 
 void DepthwisePlaneAvx512(const Fp32DepthwisePlane& d);
 
