@@ -115,10 +115,23 @@ __attribute__((always_inline)) inline void StoreBlock(const Fp32DepthwiseGrid& d
   }
 }
 
+// Lanes [n, n + 16) of the 32 lanes lo, hi (n a constant once the callers' loops unroll).
+__attribute__((always_inline)) inline __m512 ShiftLanes(__m512 lo, __m512 hi, int n) {
+  const __m512i l = _mm512_castps_si512(lo), h = _mm512_castps_si512(hi);
+  switch (n) {
+    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 1));
+    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 2));
+    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 3));
+    case 4: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 4));
+    default: return lo;
+  }
+}
+
 // Stride 1, read straight from the input plane: blocks of R output rows x C vectors of 16 output columns (R·C = 8
 // accumulators: the FMA latency times two pipes). The block's input rows are walked once, each row's loads
-// serving every output row whose window holds it, so each accumulator still takes its taps in tap order. Lanes
-// outside the input are masked off and rows outside it read a zero row: both read as the pad's 0. Rows and
+// serving every output row whose window holds it, so each accumulator still takes its taps in tap order. A row
+// is C + 1 loads, the window's columns their shifts (three masked loads per vector for 3x3 took the load ports).
+// Lanes outside the input are masked off and rows outside it read a zero row: both read as the pad's 0. Rows and
 // columns past the output are computed and not stored.
 template <int K, int R, int C>
 void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row) {
@@ -127,14 +140,13 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row) {
   const __m512 bias = _mm512_set1_ps(d.bias);
   for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
     for (int64_t c0 = 0; c0 < vectors; c0 += C) {
-      __mmask16 mask[C][K];
+      // Vector c of a row holds columns col + 16·c + [0, 16); the one past the block, only the K − 1 its windows
+      // reach.
+      __mmask16 mask[C + 1];
 #pragma GCC unroll 32
-      for (int c = 0; c < C; ++c) {
-#pragma GCC unroll 32
-        for (int kx = 0; kx < K; ++kx) {
-          const int64_t ix0 = (c0 + c) * kLanes + kx - d.pad_left;
-          mask[c][kx] = static_cast<__mmask16>(LaneRange32(-ix0, d.in_w - ix0));
-        }
+      for (int c = 0; c <= C; ++c) {
+        const int64_t ix0 = (c0 + c) * kLanes - d.pad_left;
+        mask[c] = static_cast<__mmask16>(LaneRange32(-ix0, d.in_w - ix0) & (c < C ? 0xFFFFu : (1u << (K - 1)) - 1u));
       }
       const int64_t col = c0 * kLanes - d.pad_left;
       __m512 acc[R][C];
@@ -147,11 +159,14 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row) {
       for (int i = 0; i < R + K - 1; ++i) {
         const int64_t iy = y0 + i - d.pad_top;
         const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+        __m512 v[C + 1];
+#pragma GCC unroll 32
+        for (int c = 0; c <= C; ++c) v[c] = _mm512_maskz_loadu_ps(mask[c], row + c * kLanes);
 #pragma GCC unroll 32
         for (int kx = 0; kx < K; ++kx) {
 #pragma GCC unroll 32
           for (int c = 0; c < C; ++c) {
-            const __m512 x = _mm512_maskz_loadu_ps(mask[c][kx], row + kx + c * kLanes);
+            const __m512 x = ShiftLanes(v[c], v[c + 1], kx);
 #pragma GCC unroll 32
             for (int ky = 0; ky < K; ++ky) {
               const int r = i - ky;
