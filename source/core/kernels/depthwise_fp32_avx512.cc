@@ -193,15 +193,16 @@ void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
     for (int64_t c0 = 0; c0 < vectors; c0 += C) {
-      __mmask16 lo_mask[C], hi_mask[C], next_mask[C];
+      __mmask16 lo_mask[C], hi_mask[C];
 #pragma GCC unroll 32
       for (int c = 0; c < C; ++c) {
         const int64_t ix0 = (c0 + c) * 2 * kLanes - d.pad_left;
         const uint32_t m = LaneRange32(-ix0, d.in_w - ix0);
         lo_mask[c] = static_cast<__mmask16>(m);
         hi_mask[c] = static_cast<__mmask16>(m >> 16);
-        next_mask[c] = static_cast<__mmask16>(LaneRange32(-(ix0 + 32), d.in_w - (ix0 + 32)) & 1u);
       }
+      const int64_t past = (c0 + C) * 2 * kLanes - d.pad_left;
+      const __mmask16 past_mask = static_cast<__mmask16>(LaneRange32(-past, d.in_w - past) & 1u);
       const int64_t col = c0 * 2 * kLanes - d.pad_left;
       __m512 acc[R][C];
 #pragma GCC unroll 32
@@ -213,14 +214,19 @@ void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
       for (int i = 0; i < 2 * R + 1; ++i) {
         const int64_t iy = 2 * y0 + i - d.pad_top;
         const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+        // The column past vector c's 32 is lane 0 of vector c + 1's: loaded once.
+        __m512 lo[C + 1], hi[C];
 #pragma GCC unroll 32
         for (int c = 0; c < C; ++c) {
-          const float* p = row + c * 2 * kLanes;
-          const __m512 lo = _mm512_maskz_loadu_ps(lo_mask[c], p);
-          const __m512 hi = _mm512_maskz_loadu_ps(hi_mask[c], p + kLanes);
-          const __m512 next = _mm512_maskz_loadu_ps(next_mask[c], p + 2 * kLanes);
-          const __m512 x0 = _mm512_permutex2var_ps(lo, even, hi);
-          const __m512 x1 = _mm512_permutex2var_ps(lo, odd, hi);
+          lo[c] = _mm512_maskz_loadu_ps(lo_mask[c], row + c * 2 * kLanes);
+          hi[c] = _mm512_maskz_loadu_ps(hi_mask[c], row + c * 2 * kLanes + kLanes);
+        }
+        lo[C] = _mm512_maskz_loadu_ps(past_mask, row + C * 2 * kLanes);
+#pragma GCC unroll 32
+        for (int c = 0; c < C; ++c) {
+          const __m512 next = lo[c + 1];
+          const __m512 x0 = _mm512_permutex2var_ps(lo[c], even, hi[c]);
+          const __m512 x1 = _mm512_permutex2var_ps(lo[c], odd, hi[c]);
           const __m512 x2 =
               _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(x0), 1));
 #pragma GCC unroll 32
