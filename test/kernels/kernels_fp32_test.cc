@@ -285,8 +285,8 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
     }
     pairs ? DepthwiseGridPairAvx512(d[0], d[1]) : DepthwiseGridTwinAvx512(d[0], d[1]);
     std::ostringstream what;
-    what << (pairs ? "pair " : "twin ") << s.in_h << "x" << s.in_w << " s" << s.stride << " p" << s.pad_top << "," << s.pad_left << " -> " << s.out_h
-         << "x" << s.out_w << " act" << s.activation;
+    what << (pairs ? "pair " : "twin ") << s.in_h << "x" << s.in_w << " s" << s.stride << " p" << s.pad_top << ","
+         << s.pad_left << " -> " << s.out_h << "x" << s.out_w << " act" << s.activation;
     EXPECT_EQ(one, ref) << what.str();
     const std::vector<float> first(pair.begin(), pair.begin() + out_hw);
     const std::vector<float> gap(pair.begin() + out_hw, pair.begin() + out_hw + 16);
@@ -439,6 +439,11 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
   project_other.Init(MakeConv(1, 64, 32, 64, 16, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
   EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_strided));
   EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_other));
+  // Nor one on the output-channel tiles, whose weights are packed in blocks of 32 rows (7x7 planes).
+  ConvFp32 dw3_7x7, project_7x7;
+  dw3_7x7.Init(MakeConv(1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 64, Activation::kNone), w.data(), b.data());
+  project_7x7.Init(MakeConv(1, 64, 7, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3_7x7, project_7x7));
 }
 
 // A convolution and the 3x3 stride-2 max pooling after it, fused (RunWithMaxPool), give exactly what Run and

@@ -91,10 +91,10 @@ void DepthwiseGridTwinAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid
 void DepthwisePlaneAvx512(const Fp32DepthwisePlane& d);
 
 // Output-channel tiles (AVX-512) for GEMMs whose columns are few and a multiple of 7 (a 1x1 convolution on 7x7
-// planes: 49 columns, which the 8x32 tile covers as 32 and a 17-column tail; 14x14: 196, a 4-column tail): 32 rows in two vectors (lane l: row
-// rb·32 + l) x 7 columns, every lane useful. A is packed [m / 32 blocks][k][32] and m is a multiple of 32; the
-// grid is contiguous (grid_w == out_w). Computes rows [rb·32, rb·32 + 32) and columns [j0, j0 + 7), each output
-// Σ_k a·b from 0 in k order, + bias, then the activation (the other tiles' sum).
+// planes: 49 columns, which the 8x32 tile covers as 32 and a 17-column tail; 14x14: 196, a 4-column tail): 32
+// rows in two vectors (lane l: row rb·32 + l) x 7 columns, every lane useful. A is packed [m / 32 blocks][k][32]
+// and m is a multiple of 32; the grid is contiguous (grid_w == out_w). Computes rows [rb·32, rb·32 + 32) and
+// columns [j0, j0 + 7), each output Σ_k a·b from 0 in k order, + bias, then the activation (the other tiles' sum).
 constexpr int kChannelTileRows = 32, kChannelTileCols = 7;
 void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0);
 
