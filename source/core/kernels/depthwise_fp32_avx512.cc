@@ -134,12 +134,11 @@ __attribute__((always_inline)) inline __m512 ShiftLanes(__m512 lo, __m512 hi, in
 // Lanes outside the input are masked off and rows outside it read a zero row: both read as the pad's 0. Rows and
 // columns past the output are computed and not stored.
 template <int K, int R, int C>
-void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row) {
+void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_begin, int64_t c_end) {
   static_assert(R * C == 8, "eight accumulators");
-  const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
   const __m512 bias = _mm512_set1_ps(d.bias);
   for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
-    for (int64_t c0 = 0; c0 < vectors; c0 += C) {
+    for (int64_t c0 = c_begin; c0 < c_end; c0 += C) {
       // Vector c of a row holds columns col + 16·c + [0, 16); the one past the block, only the K − 1 its windows
       // reach.
       __mmask16 mask[C + 1];
@@ -295,7 +294,16 @@ void Blocks(const Fp32DepthwiseGrid& d) {
   for (int64_t x = 0; x < d.in_w + 2 * kLanes; x += kLanes) _mm512_storeu_ps(d.planes + x, _mm512_setzero_ps());
   const float* zero_row = d.planes + kLanes;
   if (d.stride == 1) {
-    d.rows == 8 ? DirectRows<K, 8, 1>(d, zero_row) : DirectRows<K, 4, 2>(d, zero_row);
+    // Vector columns [begin, end) of the output rows; an odd last one (112 columns: 7 vectors) in blocks of 8 rows
+    // x 1 vector rather than a 4 x 2 block half past the row.
+    const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
+    if (d.rows == 8) {
+      DirectRows<K, 8, 1>(d, zero_row, 0, vectors);
+    } else {
+      const int64_t pairs = vectors / 2 * 2;
+      DirectRows<K, 4, 2>(d, zero_row, 0, pairs);
+      if (pairs < vectors) DirectRows<K, 8, 1>(d, zero_row, pairs, vectors);
+    }
   } else {
     d.rows == 8 ? DirectRows3x3s2<8, 1>(d, zero_row) : DirectRows3x3s2<4, 2>(d, zero_row);
   }
