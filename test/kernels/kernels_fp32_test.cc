@@ -303,6 +303,53 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
   EXPECT_FALSE(DepthwiseGridTwinApplies(5, 1, 14));
 }
 
+// The one-channel grid kernel gives every output bit for bit as the plain twin: stride-1 rows whose vector count
+// is odd (112 columns: 4 x 2 blocks, the last vector in 8 x 1 blocks; 70, 40), even (56, 64) and one (9), 3x3 and
+// 5x5, 3x3 stride 2 onto 56 and 28 columns (two-vector blocks sharing the column past each vector), 5x5 stride 2,
+// pads of 1 and 2, TF's SAME pad at the bottom and right, each activation.
+TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
+  struct Shape {
+    int kernel, in_h, in_w, stride, pad_top, pad_left, out_h, out_w, activation;
+  };
+  const std::vector<Shape> shapes = {
+      {3, 21, 112, 1, 1, 1, 21, 112, 2}, {3, 9, 70, 1, 1, 1, 9, 70, 1},    {5, 11, 40, 1, 2, 2, 11, 40, 0},
+      {3, 13, 56, 1, 1, 1, 13, 56, 2},   {5, 6, 64, 1, 2, 2, 6, 64, 1},    {3, 5, 9, 1, 1, 1, 5, 9, 0},
+      {3, 23, 112, 2, 0, 0, 11, 56, 2},  {3, 17, 56, 2, 1, 1, 9, 28, 1},   {5, 19, 45, 2, 2, 2, 10, 23, 0},
+  };
+  uint32_t seed = 1100;
+  for (const Shape& s : shapes) {
+    const auto in = Random(static_cast<size_t>(s.in_h) * s.in_w, seed++);
+    const auto w = Random(static_cast<size_t>(s.kernel) * s.kernel, seed++), b = Random(1, seed++);
+    Fp32DepthwiseGrid g;
+    g.in = in.data();
+    g.in_h = s.in_h;
+    g.in_w = s.in_w;
+    g.kernel = s.kernel;
+    g.stride = s.stride;
+    g.pad_top = s.pad_top;
+    g.pad_left = s.pad_left;
+    g.rows = DepthwiseGridRows(s.out_w);
+    const int span = (s.kernel - 1) / s.stride;
+    g.hq = (s.out_h + g.rows - 1) / g.rows * g.rows + span;
+    g.wq = s.out_w + span;
+    g.w = w.data();
+    g.bias = b[0];
+    g.activation = s.activation;
+    g.out_h = s.out_h;
+    g.out_w = s.out_w;
+    std::vector<float> scratch(static_cast<size_t>(DepthwiseGridScratchFloats(g)));
+    g.planes = scratch.data();
+    std::vector<float> ref(static_cast<size_t>(s.out_h) * s.out_w), fast(ref.size(), -7.f);
+    g.out = ref.data();
+    DepthwiseGridRef(g);
+    g.out = fast.data();
+    DepthwiseGridAvx512(g);
+    EXPECT_EQ(fast, ref) << s.kernel << "x" << s.kernel << " " << s.in_h << "x" << s.in_w << " s" << s.stride << " p"
+                         << s.pad_top << "," << s.pad_left << " -> " << s.out_h << "x" << s.out_w;
+  }
+}
+
 // 1x1 layers whose outputs are few and a multiple of 7 (ChannelTileAvx512: 32 output channels x 7 columns per
 // tile) and, for contrast, others on the 8x32 tile give every output bit for bit as the plain twin of the GEMM's
 // contract computes it: Σ_k w·x from 0 in k order, each step one fused multiply-add, + bias, then the activation;
