@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -91,6 +92,24 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 4, 16, 16, 4, 5, 5, 2, 1, 1, 4, Activation::kRelu, 1),
       MakeConv(1, 3, 1, 1, 3, 3, 3, 1, 1, 1, 3, Activation::kNone),
       MakeConv(2, 3, 6, 2, 3, 5, 5, 1, 2, 1, 3, Activation::kRelu),
+      // Depthwise on the pair kernel (two channels per vector, outputs at most 8 wide): an odd channel count at
+      // batch 2 (a pair spanning the two images), 8x8 (blocks of 8 rows), 5x9 and 3x3 planes (blocks of 4, the
+      // last partial), stride 2 with pad 1 onto 7x7, and stride 2 onto 8 columns (past the pair's reach: the grid
+      // kernel).
+      MakeConv(2, 5, 7, 7, 5, 3, 3, 1, 1, 1, 5, Activation::kRelu),
+      MakeConv(1, 6, 8, 8, 6, 3, 3, 1, 1, 1, 6, Activation::kNone),
+      MakeConv(1, 7, 9, 5, 7, 3, 3, 1, 1, 1, 7, Activation::kRelu6),
+      MakeConv(1, 4, 5, 5, 4, 3, 3, 1, 0, 1, 4, Activation::kNone),
+      MakeConv(1, 11, 13, 13, 11, 3, 3, 2, 1, 1, 11, Activation::kRelu),
+      MakeConv(1, 4, 15, 15, 4, 3, 3, 2, 1, 1, 4, Activation::kRelu6),
+      // And on the twin kernel (two channels, each in its own vectors, outputs 9 to 14 wide, 15 at stride 2): 14x14
+      // with an odd channel count, SAME stride 2 from 28x28 at batch 2, 11x13 (blocks of 4, the last partial),
+      // stride 2 onto 15 columns, and onto 16 (past the twin's reach: the grid kernel).
+      MakeConv(1, 7, 14, 14, 7, 3, 3, 1, 1, 1, 7, Activation::kRelu6),
+      MakeConv(2, 3, 28, 28, 3, 3, 3, 2, 0, 1, 3, Activation::kRelu6, 1),
+      MakeConv(1, 5, 11, 13, 5, 3, 3, 1, 1, 1, 5, Activation::kNone),
+      MakeConv(1, 4, 29, 29, 4, 3, 3, 2, 1, 1, 4, Activation::kRelu),
+      MakeConv(1, 3, 31, 31, 3, 3, 3, 2, 1, 1, 3, Activation::kNone),
       // One output column (the GEMV path): a classifier as a 1x1 convolution with MobileNetV2's 1001 outputs
       // (eight-block groups and a tail; 256 inputs, as 1280 sequential float products exceed the direct
       // tolerance on every path), a row count off the row tile, groups, a 3x3 window on a 3x3 input, batch 2.
@@ -102,6 +121,13 @@ std::vector<Conv2dParams> ConvCases() {
       // vector, the last in the 8-row extra vector), with row counts off the row tile.
       MakeConv(1, 40, 7, 7, 21, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
       MakeConv(1, 24, 7, 7, 8, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      // 1x1 layers on the output-channel tiles (AVX-512; 32 output rows x 7 columns): 7x7, 7x8, 2x7, 1x7 and 14x14
+      // planes, several row blocks, batch 2, one input channel.
+      MakeConv(1, 40, 7, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 16, 7, 8, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(2, 24, 2, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 1, 1, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 12, 14, 14, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
   };
 }
 
@@ -176,6 +202,201 @@ TEST(ConvFp32Test, EveryIsaMatchesReferenceOnCuratedShapes) {
       std::fill(fast.begin(), fast.end(), -7.f);
       chosen.Run(in.data(), fast.data());
       EXPECT_TRUE(MatchesReference(p, chosen.algo(), in, w, fast, ref)) << Describe(p) << " " << Fp32IsaName(isa);
+    }
+  }
+}
+
+// The plain twin of the depthwise grid kernels' contract: output (oy, ox) is Σ_t w[t]·x in tap order from 0, each
+// step one fused multiply-add (a pad's x is 0), + bias, then the activation.
+void DepthwiseGridRef(const Fp32DepthwiseGrid& d) {
+  for (int64_t oy = 0; oy < d.out_h; ++oy) {
+    for (int64_t ox = 0; ox < d.out_w; ++ox) {
+      float acc = 0.f;
+      for (int ky = 0; ky < d.kernel; ++ky) {
+        for (int kx = 0; kx < d.kernel; ++kx) {
+          const int64_t iy = oy * d.stride + ky - d.pad_top, ix = ox * d.stride + kx - d.pad_left;
+          const bool inside = iy >= 0 && iy < d.in_h && ix >= 0 && ix < d.in_w;
+          acc = std::fma(d.w[ky * d.kernel + kx], inside ? d.in[iy * d.in_w + ix] : 0.f, acc);
+        }
+      }
+      float v = acc + d.bias;
+      if (d.activation >= 1) v = std::max(v, 0.f);
+      if (d.activation == 2) v = std::min(v, 6.f);
+      d.out[oy * d.out_w + ox] = v;
+    }
+  }
+}
+
+// The two-channel kernels, pairs (two channels per vector, outputs at most 8 wide) and twins (each channel in its
+// own vectors, at most 14 wide, 15 at stride 2), give every output bit for bit as the one-channel grid kernel and
+// the plain twin give it. Pairs: MobileNetV2's 7x7 planes (stride 1 pad 1; TF's SAME stride 2 from 14x14, pad at
+// the bottom and right; stride 2 pad 1 from 13x13), 8x8, odd sizes whose blocks end partial, a 1x1 plane, rows
+// narrower than the window, pads larger than the input. Twins: MobileNetV2's 14x14 planes (stride 1 pad 1, SAME
+// stride 2 from 28x28), 15 columns at stride 2, odd sizes, no pad, a pad of 2. Each activation. Outputs outside
+// the plane stay untouched.
+TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
+  struct Shape {
+    int in_h, in_w, stride, pad_top, pad_left, out_h, out_w, activation;
+  };
+  const std::vector<Shape> shapes = {
+      {7, 7, 1, 1, 1, 7, 7, 2},    {14, 14, 2, 0, 0, 7, 7, 2}, {13, 13, 2, 1, 1, 7, 7, 1}, {8, 8, 1, 1, 1, 8, 8, 0},
+      {9, 5, 1, 1, 1, 9, 5, 2},    {5, 5, 1, 0, 0, 3, 3, 1},   {1, 1, 1, 1, 1, 1, 1, 0},   {6, 2, 1, 1, 1, 6, 2, 1},
+      {3, 3, 1, 2, 2, 5, 5, 0},    {11, 4, 2, 1, 1, 6, 2, 2},  {15, 13, 2, 1, 1, 8, 7, 0}, {7, 7, 1, 0, 1, 5, 7, 1},
+      {14, 14, 1, 1, 1, 14, 14, 2}, {28, 28, 2, 0, 0, 14, 14, 2}, {29, 29, 2, 1, 1, 15, 15, 1},
+      {11, 13, 1, 1, 1, 11, 13, 0}, {10, 12, 1, 0, 0, 8, 10, 1},  {27, 25, 2, 1, 1, 14, 13, 0},
+      {3, 12, 1, 2, 2, 5, 14, 2},   {9, 9, 1, 1, 1, 9, 9, 1},
+  };
+  uint32_t seed = 900;
+  for (const Shape& s : shapes) {
+    const bool pairs = DepthwiseGridPairApplies(3, s.stride, s.out_w);
+    ASSERT_TRUE(pairs || DepthwiseGridTwinApplies(3, s.stride, s.out_w));
+    const int64_t in_hw = int64_t{s.in_h} * s.in_w, out_hw = int64_t{s.out_h} * s.out_w;
+    const auto in = Random(static_cast<size_t>(2 * in_hw), seed++);
+    const auto w = Random(18, seed++), b = Random(2, seed++);
+    Fp32DepthwiseGrid d[2];
+    std::vector<float> ref(static_cast<size_t>(2 * out_hw)), one(ref.size(), 7.f), pair(ref.size() + 16, -7.f);
+    std::vector<float> scratch;
+    for (int c = 0; c < 2; ++c) {
+      Fp32DepthwiseGrid& g = d[c];
+      g.in = in.data() + c * in_hw;
+      g.in_h = s.in_h;
+      g.in_w = s.in_w;
+      g.kernel = 3;
+      g.stride = s.stride;
+      g.pad_top = s.pad_top;
+      g.pad_left = s.pad_left;
+      g.rows = DepthwiseGridRows(s.out_w);
+      g.hq = (s.out_h + g.rows - 1) / g.rows * g.rows + 2 / s.stride;
+      g.wq = s.out_w + 2 / s.stride;
+      g.w = w.data() + 9 * c;
+      g.bias = b[c];
+      g.activation = s.activation;
+      g.out_h = s.out_h;
+      g.out_w = s.out_w;
+      scratch.resize(static_cast<size_t>(DepthwiseGridScratchFloats(g)));
+      g.planes = scratch.data();
+      g.out = ref.data() + c * out_hw;
+      DepthwiseGridRef(g);
+      g.out = one.data() + c * out_hw;
+      DepthwiseGridAvx512(g);
+      // The pair's outputs sit apart, with a gap that must stay untouched.
+      g.out = pair.data() + c * (out_hw + 16);
+    }
+    pairs ? DepthwiseGridPairAvx512(d[0], d[1]) : DepthwiseGridTwinAvx512(d[0], d[1]);
+    std::ostringstream what;
+    what << (pairs ? "pair " : "twin ") << s.in_h << "x" << s.in_w << " s" << s.stride << " p" << s.pad_top << ","
+         << s.pad_left << " -> " << s.out_h << "x" << s.out_w << " act" << s.activation;
+    EXPECT_EQ(one, ref) << what.str();
+    const std::vector<float> first(pair.begin(), pair.begin() + out_hw);
+    const std::vector<float> gap(pair.begin() + out_hw, pair.begin() + out_hw + 16);
+    const std::vector<float> second(pair.begin() + out_hw + 16, pair.end());
+    EXPECT_EQ(first, std::vector<float>(ref.begin(), ref.begin() + out_hw)) << what.str();
+    EXPECT_EQ(second, std::vector<float>(ref.begin() + out_hw, ref.end())) << what.str();
+    EXPECT_EQ(gap, std::vector<float>(16, -7.f)) << what.str();
+  }
+  EXPECT_FALSE(DepthwiseGridPairApplies(3, 1, 9));
+  EXPECT_FALSE(DepthwiseGridPairApplies(3, 2, 8));
+  EXPECT_FALSE(DepthwiseGridPairApplies(5, 1, 7));
+  EXPECT_FALSE(DepthwiseGridTwinApplies(3, 1, 15));
+  EXPECT_FALSE(DepthwiseGridTwinApplies(3, 2, 16));
+  EXPECT_FALSE(DepthwiseGridTwinApplies(5, 1, 14));
+}
+
+// The one-channel grid kernel gives every output bit for bit as the plain twin: stride-1 rows whose vector count
+// is odd (112 columns: 4 x 2 blocks, the last vector in 8 x 1 blocks; 70, 40), even (56, 64) and one (9), 3x3 and
+// 5x5, 3x3 stride 2 onto 56 and 28 columns (two-vector blocks sharing the column past each vector), 5x5 stride 2,
+// pads of 1 and 2, TF's SAME pad at the bottom and right, each activation.
+TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
+  struct Shape {
+    int kernel, in_h, in_w, stride, pad_top, pad_left, out_h, out_w, activation;
+  };
+  const std::vector<Shape> shapes = {
+      {3, 21, 112, 1, 1, 1, 21, 112, 2}, {3, 9, 70, 1, 1, 1, 9, 70, 1},    {5, 11, 40, 1, 2, 2, 11, 40, 0},
+      {3, 13, 56, 1, 1, 1, 13, 56, 2},   {5, 6, 64, 1, 2, 2, 6, 64, 1},    {3, 5, 9, 1, 1, 1, 5, 9, 0},
+      {3, 23, 112, 2, 0, 0, 11, 56, 2},  {3, 17, 56, 2, 1, 1, 9, 28, 1},   {5, 19, 45, 2, 2, 2, 10, 23, 0},
+  };
+  uint32_t seed = 1100;
+  for (const Shape& s : shapes) {
+    const auto in = Random(static_cast<size_t>(s.in_h) * s.in_w, seed++);
+    const auto w = Random(static_cast<size_t>(s.kernel) * s.kernel, seed++), b = Random(1, seed++);
+    Fp32DepthwiseGrid g;
+    g.in = in.data();
+    g.in_h = s.in_h;
+    g.in_w = s.in_w;
+    g.kernel = s.kernel;
+    g.stride = s.stride;
+    g.pad_top = s.pad_top;
+    g.pad_left = s.pad_left;
+    g.rows = DepthwiseGridRows(s.out_w);
+    const int span = (s.kernel - 1) / s.stride;
+    g.hq = (s.out_h + g.rows - 1) / g.rows * g.rows + span;
+    g.wq = s.out_w + span;
+    g.w = w.data();
+    g.bias = b[0];
+    g.activation = s.activation;
+    g.out_h = s.out_h;
+    g.out_w = s.out_w;
+    std::vector<float> scratch(static_cast<size_t>(DepthwiseGridScratchFloats(g)));
+    g.planes = scratch.data();
+    std::vector<float> ref(static_cast<size_t>(s.out_h) * s.out_w), fast(ref.size(), -7.f);
+    g.out = ref.data();
+    DepthwiseGridRef(g);
+    g.out = fast.data();
+    DepthwiseGridAvx512(g);
+    EXPECT_EQ(fast, ref) << s.kernel << "x" << s.kernel << " " << s.in_h << "x" << s.in_w << " s" << s.stride << " p"
+                         << s.pad_top << "," << s.pad_left << " -> " << s.out_h << "x" << s.out_w;
+  }
+}
+
+// 1x1 layers whose outputs are few and a multiple of 7 (ChannelTileAvx512: 32 output channels x 7 columns per
+// tile) and, for contrast, others on the 8x32 tile give every output bit for bit as the plain twin of the GEMM's
+// contract computes it: Σ_k w·x from 0 in k order, each step one fused multiply-add, + bias, then the activation;
+// at 1 and 2 threads. MobileNetV2's 7x7 and 14x14 layers at reduced depth (49 and 196 columns, 32 to 128
+// outputs), 14, 28 and 56 columns, one input channel, K = 300, batch 2, no bias; 64, 63, 112 (a multiple of 16) and
+// 210 columns (not channel tiles).
+TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the output-channel tiles run on AVX-512";
+  const std::vector<Conv2dParams> shapes = {
+      MakeConv(1, 160, 7, 7, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 96, 7, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 40, 7, 7, 128, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(2, 300, 2, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 1, 4, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 33, 8, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 50, 8, 8, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 50, 9, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 24, 14, 14, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 24, 16, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 24, 15, 14, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+  };
+  uint32_t seed = 1000;
+  for (const Conv2dParams& p : shapes) {
+    const int64_t hw = int64_t{p.out_h} * p.out_w;
+    const auto in = Random(static_cast<size_t>(p.batch * p.in_c * hw), seed++);
+    const auto w = Random(static_cast<size_t>(p.out_c * p.in_c), seed++), b = Random(p.out_c, seed++);
+    const bool with_bias = p.in_c != 33;
+    std::vector<float> ref(static_cast<size_t>(p.batch * p.out_c * hw));
+    for (int n = 0; n < p.batch; ++n) {
+      for (int o = 0; o < p.out_c; ++o) {
+        for (int64_t j = 0; j < hw; ++j) {
+          float acc = 0.f;
+          for (int k = 0; k < p.in_c; ++k) acc = std::fma(w[o * p.in_c + k], in[(n * p.in_c + k) * hw + j], acc);
+          float v = acc + (with_bias ? b[o] : 0.f);
+          if (p.activation != Activation::kNone) v = std::max(v, 0.f);
+          if (p.activation == Activation::kRelu6) v = std::min(v, 6.f);
+          ref[(n * p.out_c + o) * hw + j] = v;
+        }
+      }
+    }
+    ConvFp32 conv;
+    conv.Init(p, w.data(), with_bias ? b.data() : nullptr);
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      std::vector<float> fast(ref.size(), -7.f);
+      conv.Run(in.data(), fast.data());
+      EXPECT_EQ(fast, ref) << Describe(p) << ", " << threads << " threads";
     }
   }
 }
@@ -265,6 +486,11 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
   project_other.Init(MakeConv(1, 64, 32, 64, 16, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
   EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_strided));
   EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_other));
+  // Nor one on the output-channel tiles, whose weights are packed in blocks of 32 rows (7x7 planes).
+  ConvFp32 dw3_7x7, project_7x7;
+  dw3_7x7.Init(MakeConv(1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 64, Activation::kNone), w.data(), b.data());
+  project_7x7.Init(MakeConv(1, 64, 7, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
+  EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3_7x7, project_7x7));
 }
 
 // A convolution and the 3x3 stride-2 max pooling after it, fused (RunWithMaxPool), give exactly what Run and

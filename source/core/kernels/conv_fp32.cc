@@ -120,7 +120,16 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
     InitDepthwiseGrid();
     return;
   }
-  const int mr = kernel_->mr;
+  channel_tiles_ = false;
+#if QT_X86_KERNELS
+  // Small planes of a multiple of 7 positions that whole vectors do not cover (7x7: 49, 14x14: 196), on which the
+  // 8x32 tile spends a tail vector on 1 to 15 columns (a 17-column tail on 7x7); larger planes keep the 8x32 tile,
+  // whose tile order shares B panels from L1.
+  const int64_t n = plan_.grid_n;
+  channel_tiles_ = isa_ == Fp32Isa::kAvx512 && plan_.layout == ConvPlan::Layout::kDirect && p.group == 1 &&
+                   ocg % kChannelTileRows == 0 && n % kChannelTileCols == 0 && n % 16 != 0 && n <= 196;
+#endif
+  const int mr = channel_tiles_ ? kChannelTileRows : kernel_->mr;
   const int64_t blocks = (ocg + mr - 1) / mr;
   group_stride_ = blocks * k * mr;
   packed_.assign(static_cast<size_t>(group_stride_ * p.group), 0.f);
@@ -136,6 +145,7 @@ void ConvFp32::Init(const Conv2dParams& p, const float* weights, const float* bi
 void ConvFp32::InitDepthwiseGrid() {
   const Conv2dParams& p = p_;
   grid_rows_ = 0;
+  grid_pair_ = nullptr;
 #if QT_X86_KERNELS
   if (isa_ != Fp32Isa::kAvx512 ||
       !DepthwiseGridAvx512Applies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
@@ -145,6 +155,11 @@ void ConvFp32::InitDepthwiseGrid() {
   grid_rows_ = DepthwiseGridRows(p.out_w);
   grid_hq_ = RoundUp(p.out_h, grid_rows_) + span;
   grid_wq_ = p.out_w + span;
+  if (DepthwiseGridPairApplies(p.kernel_h, p.stride_h, p.out_w)) {
+    grid_pair_ = DepthwiseGridPairAvx512;
+  } else if (DepthwiseGridTwinApplies(p.kernel_h, p.stride_h, p.out_w)) {
+    grid_pair_ = DepthwiseGridTwinAvx512;
+  }
 #endif
 }
 
@@ -187,6 +202,26 @@ void ConvFp32::Run(const float* in, float* out) const {
       gemm.out_stride = out_hw;
       gemm.grid_w = plan_.grid_w;
       gemm.out_w = p.out_w;
+#if QT_X86_KERNELS
+      if (channel_tiles_) {
+        // Tile j of a row block also prefetches a share of the next block's weights (from memory in a model
+        // whose weights outgrow the cache).
+        const int64_t blocks = ocg / kChannelTileRows, tiles = plan_.grid_n / kChannelTileCols;
+        const int64_t block_floats = plan_.k() * kChannelTileRows, share = (block_floats + tiles - 1) / tiles;
+        ParallelFor(blocks * tiles, [&](int64_t u0, int64_t u1) {
+          for (int64_t u = u0; u < u1; ++u) {
+            const int64_t rb = u / tiles, j = u - rb * tiles;
+            if (rb + 1 < blocks) {
+              const int64_t begin = (rb + 1) * block_floats + j * share;
+              const int64_t end = std::min(begin + share, (rb + 2) * block_floats);
+              for (int64_t i = begin; i < end; i += 16) __builtin_prefetch(gemm.a + i);
+            }
+            ChannelTileAvx512(gemm, rb, j * kChannelTileCols);
+          }
+        });
+        continue;
+      }
+#endif
       if (mk.gemv && gemm.n == 1 && out_hw == 1) {
         // Groups of eight row blocks: GEMV's step.
         ParallelFor((row_blocks + 7) / 8, [&](int64_t u0, int64_t u1) {
@@ -262,12 +297,22 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
       d.out_h = p.out_h;
       d.out_w = p.out_w;
       d.planes = Scratch(DepthwiseGridScratchFloats(d), kThreadPlane);
-      for (int64_t pl = b; pl < e; ++pl) {
+      auto channel = [&](Fp32DepthwiseGrid& g, int64_t pl) {
         const int c = static_cast<int>(pl % p.out_c);
-        d.in = in + pl * in_hw;
-        d.w = packed_.data() + int64_t{c} * k;
-        d.bias = bias_[c];
-        d.out = out + pl * out_hw;
+        g.in = in + pl * in_hw;
+        g.w = packed_.data() + int64_t{c} * k;
+        g.bias = bias_[c];
+        g.out = out + pl * out_hw;
+      };
+      Fp32DepthwiseGrid second = d;
+      for (int64_t pl = b; pl < e; ++pl) {
+        channel(d, pl);
+        // A pair's channels may lie in two images: each is computed on its own.
+        if (grid_pair_ && pl + 1 < e) {
+          channel(second, ++pl);
+          grid_pair_(d, second);
+          continue;
+        }
         DepthwiseGridAvx512(d);
       }
     });
@@ -327,14 +372,14 @@ bool ConvFp32::FusesWithDepthwise(const ConvFp32& dw) const {
   // leave the other threads idle.
   const bool layout = plan_.layout == ConvPlan::Layout::kDirect ||
                       (plan_.layout == ConvPlan::Layout::kShifted && e.batch == 1);
-  return algo_ == ConvAlgo::kDirect && !depthwise_ && layout && e.group == 1 &&
+  return algo_ == ConvAlgo::kDirect && !depthwise_ && !channel_tiles_ && layout && e.group == 1 &&
          dw.grid_rows_ > 0 && d.batch == e.batch && d.in_c == e.out_c && d.in_h == e.out_h && d.in_w == e.out_w &&
          int64_t{e.out_c} * e.out_h * e.out_w * 4 > 2 * kFusedStripBytes;
 }
 
 bool ConvFp32::FusesAfterDepthwise(const ConvFp32& dw, const ConvFp32& project) {
   const Conv2dParams &d = dw.p_, &q = project.p_;
-  return project.algo_ == ConvAlgo::kDirect && !project.depthwise_ &&
+  return project.algo_ == ConvAlgo::kDirect && !project.depthwise_ && !project.channel_tiles_ &&
          project.plan_.layout == ConvPlan::Layout::kDirect && q.group == 1 && q.batch == d.batch &&
          q.in_c == d.out_c && q.in_h == d.out_h && q.in_w == d.out_w;
 }
@@ -436,7 +481,7 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
 
 bool ConvFp32::FusesWithMaxPool(const Pool2dParams& q) const {
   const Conv2dParams& p = p_;
-  return isa_ == Fp32Isa::kAvx512 && algo_ == ConvAlgo::kDirect && !depthwise_ && p.group == 1 &&
+  return isa_ == Fp32Isa::kAvx512 && algo_ == ConvAlgo::kDirect && !depthwise_ && !channel_tiles_ && p.group == 1 &&
          q.type == PoolType::kMax && q.batch == p.batch && q.channels == p.out_c && q.in_h == p.out_h &&
          q.in_w == p.out_w && q.kernel_h == 3 && q.kernel_w == 3 && q.stride_h == 2 && q.stride_w == 2 &&
          q.pad_top == 0 && q.pad_left == 0 && q.in_h >= 3 && q.in_w >= 3 && q.out_h == (q.in_h - 3) / 2 + 1 &&

@@ -115,26 +115,37 @@ __attribute__((always_inline)) inline void StoreBlock(const Fp32DepthwiseGrid& d
   }
 }
 
+// Lanes [n, n + 16) of the 32 lanes lo, hi (n a constant once the callers' loops unroll).
+__attribute__((always_inline)) inline __m512 ShiftLanes(__m512 lo, __m512 hi, int n) {
+  const __m512i l = _mm512_castps_si512(lo), h = _mm512_castps_si512(hi);
+  switch (n) {
+    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 1));
+    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 2));
+    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 3));
+    case 4: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 4));
+    default: return lo;
+  }
+}
+
 // Stride 1, read straight from the input plane: blocks of R output rows x C vectors of 16 output columns (R·C = 8
 // accumulators: the FMA latency times two pipes). The block's input rows are walked once, each row's loads
-// serving every output row whose window holds it, so each accumulator still takes its taps in tap order. Lanes
-// outside the input are masked off and rows outside it read a zero row: both read as the pad's 0. Rows and
+// serving every output row whose window holds it, so each accumulator still takes its taps in tap order. A row
+// is C + 1 loads, the window's columns their shifts (three masked loads per vector for 3x3 took the load ports).
+// Lanes outside the input are masked off and rows outside it read a zero row: both read as the pad's 0. Rows and
 // columns past the output are computed and not stored.
 template <int K, int R, int C>
-void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row) {
+void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_begin, int64_t c_end) {
   static_assert(R * C == 8, "eight accumulators");
-  const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
   const __m512 bias = _mm512_set1_ps(d.bias);
   for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
-    for (int64_t c0 = 0; c0 < vectors; c0 += C) {
-      __mmask16 mask[C][K];
+    for (int64_t c0 = c_begin; c0 < c_end; c0 += C) {
+      // Vector c of a row holds columns col + 16·c + [0, 16); the one past the block, only the K − 1 its windows
+      // reach.
+      __mmask16 mask[C + 1];
 #pragma GCC unroll 32
-      for (int c = 0; c < C; ++c) {
-#pragma GCC unroll 32
-        for (int kx = 0; kx < K; ++kx) {
-          const int64_t ix0 = (c0 + c) * kLanes + kx - d.pad_left;
-          mask[c][kx] = static_cast<__mmask16>(LaneRange32(-ix0, d.in_w - ix0));
-        }
+      for (int c = 0; c <= C; ++c) {
+        const int64_t ix0 = (c0 + c) * kLanes - d.pad_left;
+        mask[c] = static_cast<__mmask16>(LaneRange32(-ix0, d.in_w - ix0) & (c < C ? 0xFFFFu : (1u << (K - 1)) - 1u));
       }
       const int64_t col = c0 * kLanes - d.pad_left;
       __m512 acc[R][C];
@@ -147,11 +158,14 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row) {
       for (int i = 0; i < R + K - 1; ++i) {
         const int64_t iy = y0 + i - d.pad_top;
         const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+        __m512 v[C + 1];
+#pragma GCC unroll 32
+        for (int c = 0; c <= C; ++c) v[c] = _mm512_maskz_loadu_ps(mask[c], row + c * kLanes);
 #pragma GCC unroll 32
         for (int kx = 0; kx < K; ++kx) {
 #pragma GCC unroll 32
           for (int c = 0; c < C; ++c) {
-            const __m512 x = _mm512_maskz_loadu_ps(mask[c][kx], row + kx + c * kLanes);
+            const __m512 x = ShiftLanes(v[c], v[c + 1], kx);
 #pragma GCC unroll 32
             for (int ky = 0; ky < K; ++ky) {
               const int r = i - ky;
@@ -178,15 +192,16 @@ void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
     for (int64_t c0 = 0; c0 < vectors; c0 += C) {
-      __mmask16 lo_mask[C], hi_mask[C], next_mask[C];
+      __mmask16 lo_mask[C], hi_mask[C];
 #pragma GCC unroll 32
       for (int c = 0; c < C; ++c) {
         const int64_t ix0 = (c0 + c) * 2 * kLanes - d.pad_left;
         const uint32_t m = LaneRange32(-ix0, d.in_w - ix0);
         lo_mask[c] = static_cast<__mmask16>(m);
         hi_mask[c] = static_cast<__mmask16>(m >> 16);
-        next_mask[c] = static_cast<__mmask16>(LaneRange32(-(ix0 + 32), d.in_w - (ix0 + 32)) & 1u);
       }
+      const int64_t past = (c0 + C) * 2 * kLanes - d.pad_left;
+      const __mmask16 past_mask = static_cast<__mmask16>(LaneRange32(-past, d.in_w - past) & 1u);
       const int64_t col = c0 * 2 * kLanes - d.pad_left;
       __m512 acc[R][C];
 #pragma GCC unroll 32
@@ -198,14 +213,19 @@ void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
       for (int i = 0; i < 2 * R + 1; ++i) {
         const int64_t iy = 2 * y0 + i - d.pad_top;
         const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+        // The column past vector c's 32 is lane 0 of vector c + 1's: loaded once.
+        __m512 lo[C + 1], hi[C];
 #pragma GCC unroll 32
         for (int c = 0; c < C; ++c) {
-          const float* p = row + c * 2 * kLanes;
-          const __m512 lo = _mm512_maskz_loadu_ps(lo_mask[c], p);
-          const __m512 hi = _mm512_maskz_loadu_ps(hi_mask[c], p + kLanes);
-          const __m512 next = _mm512_maskz_loadu_ps(next_mask[c], p + 2 * kLanes);
-          const __m512 x0 = _mm512_permutex2var_ps(lo, even, hi);
-          const __m512 x1 = _mm512_permutex2var_ps(lo, odd, hi);
+          lo[c] = _mm512_maskz_loadu_ps(lo_mask[c], row + c * 2 * kLanes);
+          hi[c] = _mm512_maskz_loadu_ps(hi_mask[c], row + c * 2 * kLanes + kLanes);
+        }
+        lo[C] = _mm512_maskz_loadu_ps(past_mask, row + C * 2 * kLanes);
+#pragma GCC unroll 32
+        for (int c = 0; c < C; ++c) {
+          const __m512 next = lo[c + 1];
+          const __m512 x0 = _mm512_permutex2var_ps(lo[c], even, hi[c]);
+          const __m512 x1 = _mm512_permutex2var_ps(lo[c], odd, hi[c]);
           const __m512 x2 =
               _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(x0), 1));
 #pragma GCC unroll 32
@@ -274,13 +294,190 @@ void Blocks(const Fp32DepthwiseGrid& d) {
   for (int64_t x = 0; x < d.in_w + 2 * kLanes; x += kLanes) _mm512_storeu_ps(d.planes + x, _mm512_setzero_ps());
   const float* zero_row = d.planes + kLanes;
   if (d.stride == 1) {
-    d.rows == 8 ? DirectRows<K, 8, 1>(d, zero_row) : DirectRows<K, 4, 2>(d, zero_row);
+    // Vector columns [begin, end) of the output rows; an odd last one (112 columns: 7 vectors) in blocks of 8 rows
+    // x 1 vector rather than a 4 x 2 block half past the row.
+    const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
+    if (d.rows == 8) {
+      DirectRows<K, 8, 1>(d, zero_row, 0, vectors);
+    } else {
+      const int64_t pairs = vectors / 2 * 2;
+      DirectRows<K, 4, 2>(d, zero_row, 0, pairs);
+      if (pairs < vectors) DirectRows<K, 8, 1>(d, zero_row, pairs, vectors);
+    }
   } else {
     d.rows == 8 ? DirectRows3x3s2<8, 1>(d, zero_row) : DirectRows3x3s2<4, 2>(d, zero_row);
   }
 }
 
+// Two channels of one geometry in one vector (DepthwiseGridPairApplies): lanes 0-7 are output columns 0-7 of
+// channel a, lanes 8-15 those of channel b, so a 7x7 plane fills 14 of 16 lanes where the grid kernel fills 7 (and
+// 7 of its 8 block rows). Blocks of R output rows; each input row of a channel is one load of its 16 columns from
+// −pad_left (lanes outside the input masked off, rows outside it not loaded: zero), and the window's column kx of
+// both channels is one two-source permute of the pair's rows (lane ox: column ox·S + kx). Input row i of a block
+// feeds output rows (i − ky) / S, so each accumulator takes its taps in tap order from 0 (a pad row's taps too),
+// + bias, then the activation: the grid kernel's sums, bit for bit.
+template <int R, int S>
+void PairRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  constexpr int K = 3;
+  const __mmask16 load_mask = static_cast<__mmask16>(LaneRange32(a.pad_left, a.pad_left + a.in_w) & 0xFFFFu);
+  const __mmask16 store_mask = LaneMask(a.out_w);
+  __m512i idx[K];
+  alignas(64) int32_t lanes[kLanes];
+#pragma GCC unroll 32
+  for (int kx = 0; kx < K; ++kx) {
+    for (int ox = 0; ox < 8; ++ox) {
+      // Lanes past the output (column 7 of a 7-wide plane at stride 2) read any loaded lane.
+      const int col = ox * S + kx < kLanes ? ox * S + kx : kLanes - 1;
+      lanes[ox] = col;
+      lanes[8 + ox] = kLanes + col;
+    }
+    idx[kx] = _mm512_load_si512(lanes);
+  }
+  __m512 w[K * K];
+#pragma GCC unroll 32
+  for (int t = 0; t < K * K; ++t) w[t] = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a.w[t]), _mm512_set1_ps(b.w[t]));
+  const __m512 bias = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a.bias), _mm512_set1_ps(b.bias));
+  for (int64_t y0 = 0; y0 < a.out_h; y0 += R) {
+    __m512 acc[R];
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+#pragma GCC unroll 32
+    for (int i = 0; i < (R - 1) * S + K; ++i) {
+      const int64_t iy = y0 * S + i - a.pad_top;
+      const bool inside = iy >= 0 && iy < a.in_h;
+      // A row outside the input loads nothing (mask 0) from row 0's address.
+      const __mmask16 m = inside ? load_mask : static_cast<__mmask16>(0);
+      const int64_t at = (inside ? iy * a.in_w : 0) - a.pad_left;
+      const __m512 lo = _mm512_maskz_loadu_ps(m, a.in + at);
+      const __m512 hi = _mm512_maskz_loadu_ps(m, b.in + at);
+      __m512 x[K];
+#pragma GCC unroll 32
+      for (int kx = 0; kx < K; ++kx) x[kx] = _mm512_permutex2var_ps(lo, idx[kx], hi);
+#pragma GCC unroll 32
+      for (int ky = 0; ky < K; ++ky) {
+        const int r = (i - ky) / S;
+        if (i < ky || (i - ky) % S != 0 || r >= R) continue;
+#pragma GCC unroll 32
+        for (int kx = 0; kx < K; ++kx) acc[r] = _mm512_fmadd_ps(w[ky * K + kx], x[kx], acc[r]);
+      }
+    }
+    for (int r = 0; r < R && y0 + r < a.out_h; ++r) {
+      const __m512 v = Activate(_mm512_add_ps(acc[r], bias), a.activation);
+      const int64_t at = (y0 + r) * a.out_w;
+      _mm512_mask_storeu_ps(a.out + at, store_mask, v);
+      _mm512_mask_storeu_ps(b.out + at, store_mask, _mm512_shuffle_f32x4(v, v, 0xEE));
+    }
+  }
+}
+
+// Two channels of one geometry, each in its own vectors (DepthwiseGridTwinApplies: outputs 9 to 14 wide, 15 at
+// stride 2, as 14x14 planes): blocks of R output rows of both channels, 2·R accumulators, so that the block rows
+// match the plane (7 for 14 rows, where the grid kernel's blocks of 8 computed 16) and each call serves two
+// channels. Each input row of a channel is one load of its 16 columns from −pad_left (stride 2: 32, in two), the
+// window's columns its shifts (stride 2: its even, odd and shifted-even lanes); lanes outside the input masked off,
+// rows outside it not loaded. Each accumulator takes its taps in tap order from 0, + bias, then the activation: the
+// grid kernel's sums, bit for bit.
+template <int R, int S>
+void TwinRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  constexpr int K = 3;
+  const uint32_t valid = LaneRange32(a.pad_left, a.pad_left + a.in_w);
+  const __mmask16 lo_mask = static_cast<__mmask16>(valid), hi_mask = static_cast<__mmask16>(valid >> 16);
+  const __mmask16 store_mask = LaneMask(a.out_w);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  // Lane 15 (past the output) reads lane 31.
+  const __m512i next = _mm512_setr_epi32(2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 31);
+  const __m512 zero = _mm512_setzero_ps();
+  const Fp32DepthwiseGrid* ch[2] = {&a, &b};
+  for (int64_t y0 = 0; y0 < a.out_h; y0 += R) {
+    __m512 acc[2][R];
+#pragma GCC unroll 32
+    for (int c = 0; c < 2; ++c) {
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) acc[c][r] = _mm512_setzero_ps();
+    }
+#pragma GCC unroll 32
+    for (int i = 0; i < (R - 1) * S + K; ++i) {
+      const int64_t iy = y0 * S + i - a.pad_top;
+      const bool inside = iy >= 0 && iy < a.in_h;
+      // A row outside the input loads nothing (mask 0) from row 0's address.
+      const __mmask16 m0 = inside ? lo_mask : static_cast<__mmask16>(0);
+      const __mmask16 m1 = inside ? hi_mask : static_cast<__mmask16>(0);
+      const int64_t at = (inside ? iy * a.in_w : 0) - a.pad_left;
+#pragma GCC unroll 32
+      for (int c = 0; c < 2; ++c) {
+        const float* row = ch[c]->in + at;
+        __m512 x[K];
+        if (S == 1) {
+          x[0] = _mm512_maskz_loadu_ps(m0, row);
+          x[1] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(zero), _mm512_castps_si512(x[0]), 1));
+          x[2] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(zero), _mm512_castps_si512(x[0]), 2));
+        } else {
+          const __m512 lo = _mm512_maskz_loadu_ps(m0, row), hi = _mm512_maskz_loadu_ps(m1, row + kLanes);
+          x[0] = _mm512_permutex2var_ps(lo, even, hi);
+          x[1] = _mm512_permutex2var_ps(lo, odd, hi);
+          x[2] = _mm512_permutex2var_ps(lo, next, hi);
+        }
+        const float* w = ch[c]->w;
+#pragma GCC unroll 32
+        for (int ky = 0; ky < K; ++ky) {
+          const int r = (i - ky) / S;
+          if (i < ky || (i - ky) % S != 0 || r >= R) continue;
+#pragma GCC unroll 32
+          for (int kx = 0; kx < K; ++kx) {
+            acc[c][r] = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * K + kx]), x[kx], acc[c][r]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 32
+    for (int c = 0; c < 2; ++c) {
+      const __m512 bias = _mm512_set1_ps(ch[c]->bias);
+      for (int r = 0; r < R && y0 + r < a.out_h; ++r) {
+        _mm512_mask_storeu_ps(ch[c]->out + (y0 + r) * a.out_w, store_mask,
+                              Activate(_mm512_add_ps(acc[c][r], bias), a.activation));
+      }
+    }
+  }
+}
+
+template <int S>
+void TwinBlocks(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  if (a.out_h % 7 == 0) {
+    TwinRows<7, S>(a, b);
+  } else {
+    TwinRows<4, S>(a, b);
+  }
+}
+
+template <int S>
+void PairBlocks(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  if (a.out_h % 7 == 0) {
+    PairRows<7, S>(a, b);
+  } else if (a.out_h % 8 == 0) {
+    PairRows<8, S>(a, b);
+  } else {
+    PairRows<4, S>(a, b);
+  }
+}
+
 }  // namespace
+
+bool DepthwiseGridPairApplies(int kernel, int stride, int64_t out_w) {
+  return kernel == 3 && (stride == 1 || stride == 2) && out_w <= 8 && (out_w - 1) * stride + kernel <= kLanes;
+}
+
+void DepthwiseGridPairAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  a.stride == 1 ? PairBlocks<1>(a, b) : PairBlocks<2>(a, b);
+}
+
+bool DepthwiseGridTwinApplies(int kernel, int stride, int64_t out_w) {
+  return kernel == 3 && ((stride == 1 && out_w <= kLanes - 2) || (stride == 2 && out_w <= kLanes - 1));
+}
+
+void DepthwiseGridTwinAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
+  a.stride == 1 ? TwinBlocks<1>(a, b) : TwinBlocks<2>(a, b);
+}
 
 int DepthwiseGridRows(int64_t out_w) { return out_w <= kLanes ? 8 : 4; }
 

@@ -264,7 +264,89 @@ void NarrowTile(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   }
 }
 
+// Rows [0, 16) of seven column vectors (v[c] lane r: row r, column c), + bias, activated, stored as rows of seven
+// columns at out + r·stride: an 8x8 transpose in each 256-bit half (column 7 a zero vector), then each vector
+// holds two rows, one per half, each stored with a 7-lane mask.
+__attribute__((always_inline)) inline void StoreColumns16x7(const __m512 (&v)[kChannelTileCols], float* out,
+                                                           int64_t stride) {
+  const __m512 zero = _mm512_setzero_ps();
+  // The all-lanes masked forms: GCC 12's plain unpacks start from an undefined vector and warn.
+  auto lo = [&](__m512 a, __m512 b) { return _mm512_mask_unpacklo_ps(zero, 0xFFFF, a, b); };
+  auto hi = [&](__m512 a, __m512 b) { return _mm512_mask_unpackhi_ps(zero, 0xFFFF, a, b); };
+  const __m512 t0 = lo(v[0], v[1]), t1 = hi(v[0], v[1]), t2 = lo(v[2], v[3]), t3 = hi(v[2], v[3]);
+  const __m512 t4 = lo(v[4], v[5]), t5 = hi(v[4], v[5]), t6 = lo(v[6], zero), t7 = hi(v[6], zero);
+  // u[i] (i < 4): columns 0-3 of rows 4L + i in 128-bit lane L; u[4 + i] columns 4-7 of the same rows.
+  const __m512 u[8] = {_mm512_shuffle_ps(t0, t2, 0x44), _mm512_shuffle_ps(t0, t2, 0xEE),
+                       _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xEE),
+                       _mm512_shuffle_ps(t4, t6, 0x44), _mm512_shuffle_ps(t4, t6, 0xEE),
+                       _mm512_shuffle_ps(t5, t7, 0x44), _mm512_shuffle_ps(t5, t7, 0xEE)};
+  // Rows i and 4 + i (lanes 0 and 1 of u), rows 8 + i and 12 + i (lanes 2 and 3).
+  const __m512i rows_01 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i rows_23 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  constexpr __mmask16 kLow = 0x7F, kHigh = 0x7F00;
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const __m512 a = _mm512_permutex2var_ps(u[i], rows_01, u[4 + i]);
+    const __m512 b = _mm512_permutex2var_ps(u[i], rows_23, u[4 + i]);
+    // The high half's row r lands at out + r·stride: the store starts eight lanes before it (r >= 4).
+    _mm512_mask_storeu_ps(out + i * stride, kLow, a);
+    _mm512_mask_storeu_ps(out + (4 + i) * stride - 8, kHigh, a);
+    _mm512_mask_storeu_ps(out + (8 + i) * stride, kLow, b);
+    _mm512_mask_storeu_ps(out + (12 + i) * stride - 8, kHigh, b);
+  }
+}
+
 }  // namespace
+
+void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c04 = c00, c05 = c00, c06 = c00, c10 = c00,
+         c11 = c00, c12 = c00, c13 = c00, c14 = c00, c15 = c00, c16 = c00;
+  const float* a = g.a + rb * g.k * kChannelTileRows;
+  const float* b = g.b + j0;
+  for (int64_t k = 0; k < g.k; ++k) {
+    const float* bk = b + g.koff[k];
+    const __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);
+    __m512 x = _mm512_set1_ps(bk[0]);
+    c00 = _mm512_fmadd_ps(a0, x, c00);
+    c10 = _mm512_fmadd_ps(a1, x, c10);
+    x = _mm512_set1_ps(bk[1]);
+    c01 = _mm512_fmadd_ps(a0, x, c01);
+    c11 = _mm512_fmadd_ps(a1, x, c11);
+    x = _mm512_set1_ps(bk[2]);
+    c02 = _mm512_fmadd_ps(a0, x, c02);
+    c12 = _mm512_fmadd_ps(a1, x, c12);
+    x = _mm512_set1_ps(bk[3]);
+    c03 = _mm512_fmadd_ps(a0, x, c03);
+    c13 = _mm512_fmadd_ps(a1, x, c13);
+    x = _mm512_set1_ps(bk[4]);
+    c04 = _mm512_fmadd_ps(a0, x, c04);
+    c14 = _mm512_fmadd_ps(a1, x, c14);
+    x = _mm512_set1_ps(bk[5]);
+    c05 = _mm512_fmadd_ps(a0, x, c05);
+    c15 = _mm512_fmadd_ps(a1, x, c15);
+    x = _mm512_set1_ps(bk[6]);
+    c06 = _mm512_fmadd_ps(a0, x, c06);
+    c16 = _mm512_fmadd_ps(a1, x, c16);
+    a += kChannelTileRows;
+  }
+  const int64_t row0 = rb * kChannelTileRows;
+  const __m512 bias0 = g.bias ? _mm512_loadu_ps(g.bias + row0) : _mm512_setzero_ps();
+  const __m512 bias1 = g.bias ? _mm512_loadu_ps(g.bias + row0 + 16) : _mm512_setzero_ps();
+  const int act = g.activation;
+  const __m512 lo[kChannelTileCols] = {
+      Activate(_mm512_add_ps(c00, bias0), act), Activate(_mm512_add_ps(c01, bias0), act),
+      Activate(_mm512_add_ps(c02, bias0), act), Activate(_mm512_add_ps(c03, bias0), act),
+      Activate(_mm512_add_ps(c04, bias0), act), Activate(_mm512_add_ps(c05, bias0), act),
+      Activate(_mm512_add_ps(c06, bias0), act)};
+  const __m512 hi[kChannelTileCols] = {
+      Activate(_mm512_add_ps(c10, bias1), act), Activate(_mm512_add_ps(c11, bias1), act),
+      Activate(_mm512_add_ps(c12, bias1), act), Activate(_mm512_add_ps(c13, bias1), act),
+      Activate(_mm512_add_ps(c14, bias1), act), Activate(_mm512_add_ps(c15, bias1), act),
+      Activate(_mm512_add_ps(c16, bias1), act)};
+  float* out = g.out + row0 * g.out_stride + j0;
+  StoreColumns16x7(lo, out, g.out_stride);
+  StoreColumns16x7(hi, out + 16 * g.out_stride, g.out_stride);
+}
 
 const Fp32MicroKernel& Fp32MicroKernelAvx512() {
   static const Fp32MicroKernel kernel{"avx512", kMr, kNr, Tile, Gemv};

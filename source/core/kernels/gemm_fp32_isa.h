@@ -77,8 +77,26 @@ bool DepthwiseGridAvx512Applies(int kernel_h, int kernel_w, int stride_h, int st
 // Floats of scratch a channel needs: the planes, the build's row overrun and every vector's reads.
 int64_t DepthwiseGridScratchFloats(const Fp32DepthwiseGrid& d);
 void DepthwiseGridAvx512(const Fp32DepthwiseGrid& d);
+// Two channels of the same geometry (in_h, in_w, pads, stride, out_h, out_w, activation) at once, each computed
+// exactly as DepthwiseGridAvx512 computes it, for planes whose output rows fit half a vector: a 3x3 window,
+// out_w <= 8 and (out_w − 1)·stride + 3 <= 16 (7x7 outputs). Uses only in, w, bias and out of `b`; no scratch.
+bool DepthwiseGridPairApplies(int kernel, int stride, int64_t out_w);
+void DepthwiseGridPairAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b);
+// The same for planes whose output rows fit a vector once the window's columns are added: a 3x3 window, out_w <=
+// 14 at stride 1, 15 at stride 2 (14x14 outputs); each channel in its own vectors, blocks of rows that match
+// the plane's height where they can (7 for 14).
+bool DepthwiseGridTwinApplies(int kernel, int stride, int64_t out_w);
+void DepthwiseGridTwinAvx512(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b);
 
 void DepthwisePlaneAvx512(const Fp32DepthwisePlane& d);
+
+// Output-channel tiles (AVX-512) for GEMMs whose columns are few and a multiple of 7 (a 1x1 convolution on 7x7
+// planes: 49 columns, which the 8x32 tile covers as 32 and a 17-column tail; 14x14: 196, a 4-column tail): 32
+// rows in two vectors (lane l: row rb·32 + l) x 7 columns, every lane useful. A is packed [m / 32 blocks][k][32]
+// and m is a multiple of 32; the grid is contiguous (grid_w == out_w). Computes rows [rb·32, rb·32 + 32) and
+// columns [j0, j0 + 7), each output Σ_k a·b from 0 in k order, + bias, then the activation (the other tiles' sum).
+constexpr int kChannelTileRows = 32, kChannelTileCols = 7;
+void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0);
 
 const Fp32MicroKernel& Fp32MicroKernelScalar();
 const Fp32MicroKernel& Fp32MicroKernelAvx2();

@@ -60,6 +60,7 @@ ConvAlgo ChooseConvAlgo(const Conv2dParams& p, Fp32Isa isa);
 // Matches Conv2dFp32Ref within float rounding; each output is summed in a fixed order, so results do not depend
 // on the thread count.
 struct Pool2dParams;
+struct Fp32DepthwiseGrid;
 class ConvFp32 {
  public:
   // `algo` kWinograd where WinogradApplies is false falls back to kDirect; algo() tells the path taken.
@@ -110,6 +111,8 @@ class ConvFp32 {
   ConvPlan plan_;
   std::vector<int64_t> koff_;    // GEMM row k → offset into the planes
   std::vector<float> packed_;    // per group: [row blocks][k][mr]; depthwise: [c][k]
+  // The GEMM on ChannelTileAvx512, packed_ in its row blocks of 32 (small planes: 7x7).
+  bool channel_tiles_ = false;
   std::vector<float> bias_;      // [out_c], zeros when the layer has none
   int64_t group_stride_ = 0;     // floats of packed_ per group
   ConvAlgo algo_ = ConvAlgo::kDirect;
@@ -121,6 +124,8 @@ class ConvFp32 {
   // Depthwise on DepthwiseGridAvx512 (grid_rows_ 0 otherwise): the phase planes' size, output rows per block.
   int64_t grid_hq_ = 0, grid_wq_ = 0;
   int grid_rows_ = 0;
+  // Channels two at a time on DepthwiseGridPairAvx512 (7x7) or DepthwiseGridTwinAvx512 (14x14), or nullptr.
+  void (*grid_pair_)(const Fp32DepthwiseGrid&, const Fp32DepthwiseGrid&) = nullptr;
 };
 
 // Transposed convolution. weights [in_c][out_c/group][kh][kw] (Caffe layout); pad_top/pad_left crop the
