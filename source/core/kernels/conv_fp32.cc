@@ -205,18 +205,21 @@ void ConvFp32::Run(const float* in, float* out) const {
 #if QT_X86_KERNELS
       if (channel_tiles_) {
         // Tile j of a row block also prefetches a share of the next block's weights (from memory in a model
-        // whose weights outgrow the cache).
+        // whose weights outgrow the cache), one line per k step inside the tile.
         const int64_t blocks = ocg / kChannelTileRows, tiles = plan_.grid_n / kChannelTileCols;
         const int64_t block_floats = plan_.k() * kChannelTileRows, share = (block_floats + tiles - 1) / tiles;
         ParallelFor(blocks * tiles, [&](int64_t u0, int64_t u1) {
+          Fp32Gemm tile = gemm;
           for (int64_t u = u0; u < u1; ++u) {
             const int64_t rb = u / tiles, j = u - rb * tiles;
+            tile.prefetch_lines = 0;
             if (rb + 1 < blocks) {
               const int64_t begin = (rb + 1) * block_floats + j * share;
               const int64_t end = std::min(begin + share, (rb + 2) * block_floats);
-              for (int64_t i = begin; i < end; i += 16) __builtin_prefetch(gemm.a + i);
+              tile.prefetch = gemm.a + begin;
+              tile.prefetch_lines = std::max<int64_t>(0, (end - begin + 15) / 16);
             }
-            ChannelTileAvx512(gemm, rb, j * kChannelTileCols);
+            ChannelTileAvx512(tile, rb, j * kChannelTileCols);
           }
         });
         continue;

@@ -304,6 +304,7 @@ void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   const float* a = g.a + rb * g.k * kChannelTileRows;
   const float* b = g.b + j0;
   for (int64_t k = 0; k < g.k; ++k) {
+    if (k < g.prefetch_lines) _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * k), _MM_HINT_T0);
     const float* bk = b + g.koff[k];
     const __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);
     __m512 x = _mm512_set1_ps(bk[0]);
@@ -328,6 +329,9 @@ void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
     c06 = _mm512_fmadd_ps(a0, x, c06);
     c16 = _mm512_fmadd_ps(a1, x, c16);
     a += kChannelTileRows;
+  }
+  for (int64_t i = g.k; i < g.prefetch_lines; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * i), _MM_HINT_T0);
   }
   const int64_t row0 = rb * kChannelTileRows;
   const __m512 bias0 = g.bias ? _mm512_loadu_ps(g.bias + row0) : _mm512_setzero_ps();
