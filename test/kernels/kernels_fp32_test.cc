@@ -370,6 +370,10 @@ TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
       MakeConv(1, 24, 14, 14, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
       MakeConv(1, 24, 16, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
       MakeConv(1, 24, 15, 14, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      // Weight prefetches issued inside the tiles: one tile per row block, so more lines than k steps (7 columns,
+      // three blocks); an 8x32 GEMM of several weight chunks (K = 1100: chunks of three row blocks).
+      MakeConv(1, 20, 1, 7, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 1100, 8, 8, 40, 1, 1, 1, 0, 1, 1, Activation::kNone),
   };
   uint32_t seed = 1000;
   for (const Conv2dParams& p : shapes) {

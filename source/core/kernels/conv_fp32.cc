@@ -205,18 +205,21 @@ void ConvFp32::Run(const float* in, float* out) const {
 #if QT_X86_KERNELS
       if (channel_tiles_) {
         // Tile j of a row block also prefetches a share of the next block's weights (from memory in a model
-        // whose weights outgrow the cache).
+        // whose weights outgrow the cache), one line per k step inside the tile.
         const int64_t blocks = ocg / kChannelTileRows, tiles = plan_.grid_n / kChannelTileCols;
         const int64_t block_floats = plan_.k() * kChannelTileRows, share = (block_floats + tiles - 1) / tiles;
         ParallelFor(blocks * tiles, [&](int64_t u0, int64_t u1) {
+          Fp32Gemm tile = gemm;
           for (int64_t u = u0; u < u1; ++u) {
             const int64_t rb = u / tiles, j = u - rb * tiles;
+            tile.prefetch_lines = 0;
             if (rb + 1 < blocks) {
               const int64_t begin = (rb + 1) * block_floats + j * share;
               const int64_t end = std::min(begin + share, (rb + 2) * block_floats);
-              for (int64_t i = begin; i < end; i += 16) __builtin_prefetch(gemm.a + i);
+              tile.prefetch = gemm.a + begin;
+              tile.prefetch_lines = std::max<int64_t>(0, (end - begin + 15) / 16);
             }
-            ChannelTileAvx512(gemm, rb, j * kChannelTileCols);
+            ChannelTileAvx512(tile, rb, j * kChannelTileCols);
           }
         });
         continue;
@@ -232,7 +235,7 @@ void ConvFp32::Run(const float* in, float* out) const {
       // Units run chunk by chunk of row blocks; inside a chunk, column block by column block, so consecutive
       // tiles share their B panel.
       // Each tile also prefetches its share of the next chunk's weights, which in a model whose weights outgrow
-      // the cache come from memory (conv10's 2 MB).
+      // the cache come from memory (conv10's 2 MB); the AVX-512 tile one line per k step, between its FMAs.
       const int64_t chunk_floats = chunk_rows * plan_.k() * mk.mr, group_floats = row_blocks * plan_.k() * mk.mr;
       ParallelFor(units, [&](int64_t u0, int64_t u1) {
         // Unit v of a chunk is row block v % rows of the chunk and column block v / rows, stepped here without a
@@ -246,13 +249,20 @@ void ConvFp32::Run(const float* in, float* out) const {
           share = (chunk_floats + rows * col_blocks - 1) / (rows * col_blocks);
         };
         enter_chunk();
+        Fp32Gemm tile = gemm;
         for (int64_t u = u0; u < u1; ++u) {
           const int64_t next = (chunk + 1) * chunk_floats;
+          tile.prefetch_lines = 0;
           if (next < group_floats) {
             const int64_t begin = next + v * share, end = std::min({next + (v + 1) * share, next + chunk_floats, group_floats});
-            for (int64_t i = begin; i < end; i += 16) __builtin_prefetch(gemm.a + i);
+            if (isa_ == Fp32Isa::kAvx512) {
+              tile.prefetch = gemm.a + begin;
+              tile.prefetch_lines = std::max<int64_t>(0, (end - begin + 15) / 16);
+            } else {
+              for (int64_t i = begin; i < end; i += 16) __builtin_prefetch(gemm.a + i);
+            }
           }
-          mk.tile(gemm, chunk * chunk_rows + r, c * mk.nr);
+          mk.tile(tile, chunk * chunk_rows + r, c * mk.nr);
           ++v;
           if (++r == rows) {
             r = 0;

@@ -46,6 +46,7 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   const float* a = g.a + rb * g.k * kMr;
   const float* b = g.b + j0;
   for (int64_t k = 0; k < g.k; ++k) {
+    if (k < g.prefetch_lines) _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * k), _MM_HINT_T0);
     const float* bk = b + g.koff[k];
     if (kExtra) extra = _mm256_fmadd_ps(_mm256_loadu_ps(a), _mm256_set1_ps(bk[16]), extra);
     const __m512 b0 = kTail ? _mm512_maskz_loadu_ps(m0, bk) : _mm512_loadu_ps(bk);
@@ -75,6 +76,9 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
     c70 = _mm512_fmadd_ps(w, b0, c70);
     if (!kHalf) c71 = _mm512_fmadd_ps(w, b1, c71);
     a += kMr;
+  }
+  for (int64_t i = g.k; i < g.prefetch_lines; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * i), _MM_HINT_T0);
   }
   const __m512 acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                               {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
@@ -304,6 +308,7 @@ void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   const float* a = g.a + rb * g.k * kChannelTileRows;
   const float* b = g.b + j0;
   for (int64_t k = 0; k < g.k; ++k) {
+    if (k < g.prefetch_lines) _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * k), _MM_HINT_T0);
     const float* bk = b + g.koff[k];
     const __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);
     __m512 x = _mm512_set1_ps(bk[0]);
@@ -328,6 +333,9 @@ void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
     c06 = _mm512_fmadd_ps(a0, x, c06);
     c16 = _mm512_fmadd_ps(a1, x, c16);
     a += kChannelTileRows;
+  }
+  for (int64_t i = g.k; i < g.prefetch_lines; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * i), _MM_HINT_T0);
   }
   const int64_t row0 = rb * kChannelTileRows;
   const __m512 bias0 = g.bias ? _mm512_loadu_ps(g.bias + row0) : _mm512_setzero_ps();
