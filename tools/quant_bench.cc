@@ -333,6 +333,17 @@ Status Run() {
                                     &models.back()));
     }
   }
+  if (graphs.size() > 1) {
+    const InputSpec& f = models[0].net->inputs()[0];
+    const InputSpec& q = models[1].net->inputs()[0];
+    if (f.dims != q.dims) {
+      return Status::InvalidArgument(
+          "--int8_proto " + FLAGS_int8_proto + ": its input '" + q.name + "' is " + DimsToString(q.dims) +
+          " where the fp32 model's '" + f.name + "' is " + DimsToString(f.dims) +
+          ": give this model's int8 file (--int8_proto, --int8_model; the default is TNN's SqueezeNet file) or "
+          "--int8_proto \"\" for fp32 only");
+    }
+  }
   Tensor input;
   QT_RETURN_IF_ERROR(BenchInput(*models[0].net, &input));
   for (auto& m : models) QT_RETURN_IF_ERROR(m.net->SetInput(m.net->inputs()[0].name, input));
