@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/file_io.h"
 #include "core/base/status.h"
 #include "core/graph/graph.h"
 
@@ -31,9 +32,6 @@ Status ReadTnnModel(const std::string& proto_path, const std::string& model_path
 // output behind.
 Status WriteTnnModel(const Graph& graph, const std::string& proto_path, const std::string& model_path);
 
-// Whole-file helpers shared by the model readers.
-Status ReadFileBytes(const std::string& path, std::vector<uint8_t>* bytes);
-Status ReadFileText(const std::string& path, std::string* text);
 // Writes `files` (path, content) atomically as a group: all to temporary names first, then renamed.
 Status WriteFilesAtomically(const std::vector<std::pair<std::string, std::string>>& files);
 

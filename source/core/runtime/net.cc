@@ -53,6 +53,13 @@ struct Net::Blob {
     has_float = true;
     return Status::Ok();
   }
+  // Readies q for a writer of the blob's int8 value, in its own scales (the caller checked it has them).
+  void ProvideInt8(std::vector<std::vector<int8_t>>* pool) {
+    q.dims = dims;
+    Provide(pool, DimsCount(dims), &q.data);
+    q.scales = scale->scale;
+    q.zero_points = scale->zero_point;
+  }
   Status NeedInt8(std::vector<std::vector<int8_t>>* pool) {
     if (has_int8) return Status::Ok();
     if (!has_float) return Status::Internal("blob '" + name + "' is read before it is written");
@@ -358,10 +365,7 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
     auto map_bytes = [&]() -> Status {
       QT_RETURN_IF_ERROR(ins[0]->NeedInt8(&free_int8_));
       Blob* out = outs[0];
-      out->q.dims = out->dims;
-      Provide(&free_int8_, DimsCount(out->dims), &out->q.data);
-      out->q.scales = out->scale->scale;
-      out->q.zero_points = out->scale->zero_point;
+      out->ProvideInt8(&free_int8_);
       int8_pad_[i]->Run(ins[0]->q.data.data(), out->q.data.data());
       out->has_int8 = true;
       return Status::Ok();
@@ -394,10 +398,7 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
       for (Blob* b : outs) {
         if (!b->scale) return Status::InvalidArgument("quantized layer '" + layer.name + "' output '" + b->name +
                                                       "' has no scale");
-        b->q.dims = b->dims;
-        Provide(&free_int8_, DimsCount(b->dims), &b->q.data);
-        b->q.scales = b->scale->scale;
-        b->q.zero_points = b->scale->zero_point;
+        b->ProvideInt8(&free_int8_);
         qout.push_back(&b->q);
       }
       QT_RETURN_IF_ERROR(exec->ForwardInt8(qin, qout).WithContext("layer '" + layer.name + "'"));
@@ -451,10 +452,7 @@ size_t Net::RunFused(size_t i, size_t end) {
     Provide(&free_int8_, DimsCount(mid->dims), &mid->q.data);
     int8_pool->second.first->Run(in->q.data.data(), mid->q.data.data());
     mid->has_float = mid->has_int8 = false;
-    out->q.dims = out->dims;
-    Provide(&free_int8_, DimsCount(out->dims), &out->q.data);
-    out->q.scales = out->scale->scale;
-    out->q.zero_points = out->scale->zero_point;
+    out->ProvideInt8(&free_int8_);
     MaxPool2dInt8(int8_pool->second.second, mid->q.data.data(), out->q.data.data());
     out->has_int8 = true;
     out->has_float = false;

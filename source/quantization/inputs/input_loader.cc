@@ -12,6 +12,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/base/file_io.h"
+
 namespace qt {
 namespace {
 
@@ -23,21 +25,6 @@ std::string LowerExtension(const std::string& path) {
 
 bool IsImageExtension(const std::string& ext) {
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
-}
-
-Status ReadAll(const std::string& path, std::string* data) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return Status::IoError(path + ": is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError(path + ": cannot open");
-  // One read of the whole file: through istreambuf_iterator it went a character at a time.
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) return Status::IoError(path + ": cannot read");
-  in.seekg(0, std::ios::beg);
-  data->resize(static_cast<size_t>(size));
-  if (size > 0 && !in.read(data->data(), size)) return Status::IoError(path + ": read failed");
-  return Status::Ok();
 }
 
 Status CheckFinite(const std::string& path, const Tensor& t) {
@@ -59,7 +46,7 @@ Status LoadImage(const std::string& path, const Dims& dims, const Preprocess& pr
     return Status::InvalidArgument(path + ": images feed inputs of 1, 3 or 4 channels, not " + std::to_string(c));
   }
   std::string bytes;
-  QT_RETURN_IF_ERROR(ReadAll(path, &bytes));
+  QT_RETURN_IF_ERROR(ReadFileText(path, &bytes));
   cv::Mat img;
   try {
     img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data()), cv::IMREAD_UNCHANGED);
@@ -104,7 +91,7 @@ Status LoadImage(const std::string& path, const Dims& dims, const Preprocess& pr
 
 Status LoadTxt(const std::string& path, const Dims& dims, Tensor* out) {
   std::string text;
-  QT_RETURN_IF_ERROR(ReadAll(path, &text));
+  QT_RETURN_IF_ERROR(ReadFileText(path, &text));
   const int64_t want = DimsCount(dims);
   *out = Tensor(dims);
   int64_t count = 0;
@@ -137,7 +124,7 @@ Status LoadTxt(const std::string& path, const Dims& dims, Tensor* out) {
 
 Status LoadNpy(const std::string& path, const Dims& dims, Tensor* out) {
   std::string data;
-  QT_RETURN_IF_ERROR(ReadAll(path, &data));
+  QT_RETURN_IF_ERROR(ReadFileText(path, &data));
   if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0) {
     return Status::InvalidArgument(path + ": not a .npy file (bad magic)");
   }

@@ -29,6 +29,15 @@ Status ForEachNet(const std::vector<std::unique_ptr<Net>>& nets, const std::func
   return Status::Ok();
 }
 
+// Gives every network the layer's new weights and runs that layer (`index` in the fused graph) again.
+Status SwapLayerResource(const std::vector<std::unique_ptr<Net>>& nets, const std::string& layer,
+                         const LayerResource& resource, size_t index) {
+  return ForEachNet(nets, [&](Net& net) {
+    QT_RETURN_IF_ERROR(net.SetLayerResource(layer, resource));
+    return net.ForwardLayers(index, index + 1);
+  });
+}
+
 bool IsWeighted(const Layer& l) {
   return l.quantized && (l.type == LayerType::kConvolution || l.type == LayerType::kInnerProduct);
 }
@@ -218,10 +227,7 @@ Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
   if (rep->biases_corrected == 0) return Status::Ok();
   rep->mean_error_removed = signal > 0 ? std::sqrt(removed / channels) / std::sqrt(signal / values) : 0;
   *bias = RawBuffer::FromInt32(bq);
-  return ForEachNet(nets, [&](Net& net) {
-    QT_RETURN_IF_ERROR(net.SetLayerResource(l.name, any));
-    return net.ForwardLayers(index, index + 1);
-  });
+  return SwapLayerResource(nets, l.name, any, index);
 }
 
 // Σ (fp32 − int8)² of a blob over the networks' current values.
@@ -367,10 +373,7 @@ Status RefineWeights(const Graph& fp32, const RefinementReference& reference, co
       return Status::Ok();
     }
     int8->resources.at(l.name) = before;
-    return ForEachNet(nets, [&](Net& net) {
-      QT_RETURN_IF_ERROR(net.SetLayerResource(l.name, before));
-      return net.ForwardLayers(i, i + 1);
-    });
+    return SwapLayerResource(nets, l.name, before, i);
   };
   for (size_t i = 0; i < fused.layers.size(); ++i) {
     const Layer& l = fused.layers[i];
