@@ -19,7 +19,7 @@ for arg in "$@"; do
 done
 
 # The Debian packages the build and the tests need (DEVELOPERS.md explains each).
-PACKAGES=(cmake g++ make libeigen3-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+PACKAGES=(cmake g++ make libeigen3-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libjpeg-dev libpng-dev
           libprotobuf-dev protobuf-compiler libgflags-dev libgtest-dev libgmock-dev libonnx-dev
           libonnx-testdata python3 python3-numpy python3-opencv python3-onnx chromium)
 # The robustness stage of --test: clang with Debian's compiler-rt (ASan, UBSan, libFuzzer).

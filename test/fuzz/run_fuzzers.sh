@@ -16,7 +16,7 @@ SECONDS_EACH="$2"
 shift 2
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_tnnproto fuzz_tnnmodel fuzz_caffe_prototxt fuzz_caffemodel fuzz_onnx fuzz_txt
-                                      fuzz_npy fuzz_stats fuzz_model_run)
+                                      fuzz_npy fuzz_stats fuzz_model_run fuzz_image)
 JOBS="${FUZZ_JOBS:-$(nproc)}"
 SHARED="${QT_SHARED_DIR:-$(cd "$ROOT/.." && pwd)/shared}"
 FUZZ_DIR="$ROOT/test/fuzz"

@@ -9,10 +9,10 @@
 #include <fstream>
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/base/file_io.h"
+#include "quantization/inputs/image_decoder.h"
 
 namespace qt {
 namespace {
@@ -48,12 +48,7 @@ Status LoadImage(const std::string& path, const Dims& dims, const Preprocess& pr
   std::string bytes;
   QT_RETURN_IF_ERROR(ReadFileText(path, &bytes));
   cv::Mat img;
-  try {
-    img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data()), cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    return Status::InvalidArgument(path + ": cannot decode image (" + e.what() + ")");
-  }
-  if (img.empty()) return Status::InvalidArgument(path + ": cannot decode image");
+  QT_RETURN_IF_ERROR(DecodeImage(path, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &img));
   if (img.depth() == CV_16U) img.convertTo(img, CV_8U, 1.0 / 257.0);
   if (img.depth() != CV_8U) return Status::Unsupported(path + ": only 8-bit and 16-bit images are supported");
   // OpenCV decodes to BGR(A); TNN's tool reads RGB(A) with stb, so channel order is converted to RGB(A) here

@@ -11,7 +11,7 @@
 namespace qt {
 
 // Reads one input tensor of `dims` (NCHW) from a file, by extension (case-insensitive):
-// - .jpg .jpeg .png .bmp: decoded with OpenCV, converted to the input's channel count (gray, RGB, RGBA),
+// - .jpg .jpeg .png .bmp: decoded as OpenCV's imdecode does (image_decoder.h), converted to the input's channel count (gray, RGB, RGBA),
 //   resized straight to W×H with bilinear filtering when the size differs, preprocessed (see Preprocess),
 //   written to batch 0 (an image input must have batch 1).
 // - .txt: whitespace-separated floats, exactly N·C·H·W of them in NCHW order; no preprocessing.
