@@ -123,7 +123,7 @@ std::string ToJson(const EvalSummary& s) {
     std::snprintf(buf, sizeof(buf), "%.6f", l.cosine);
     j += "{\"name\": " + JsonString(l.layer) + ", \"blob\": " + JsonString(l.blob) + ", \"cosine\": " + buf;
     std::snprintf(buf, sizeof(buf), "%.6g", l.clipped);
-    j += ", \"clipped\": " + std::string(buf) + "}";
+    j += ", \"clipped\": " + std::string(buf) + ", \"rescaled\": " + (l.rescaled ? "true" : "false") + "}";
   }
   return j + "]}\n";
 }
@@ -153,8 +153,16 @@ void PrintSummary(const EvalSummary& s) {
   }
   std::printf("per-layer cosine of the int8 chain against fp32, worst first:\n");
   std::printf("  %-32s %-32s %10s %9s\n", "layer", "output blob", "cosine", "clipped");
+  int rescaled = 0;
   for (const auto& l : s.layers) {
-    std::printf("  %-32s %-32s %10.6f %8.4f%%\n", l.layer.c_str(), l.blob.c_str(), l.cosine, 100 * l.clipped);
+    std::printf("  %-32s %-32s %10.6f %8.4f%%%s\n", l.layer.c_str(), l.blob.c_str(), l.cosine, 100 * l.clipped,
+                l.rescaled ? "  *" : "");
+    rescaled += l.rescaled;
+  }
+  if (rescaled) {
+    std::printf("* %d blobs hold channels rescaled by channel equalization (the int8 model computes the same outputs "
+                "with them): compared with the fp32 blob times factors fitted per channel on the first input\n",
+                rescaled);
   }
 }
 
@@ -223,6 +231,7 @@ Status Run() {
   }
   Evaluator eval;
   QT_RETURN_IF_ERROR(eval.Init(fp32, with_int8 ? &int8 : nullptr, pre));
+  eval.set_fit_channel_gains(true);  // our default files equalize channels: see Evaluator::set_fit_channel_gains
 
   std::string labels_path = FLAGS_labels;
   std::error_code ec;

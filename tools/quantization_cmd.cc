@@ -537,6 +537,8 @@ Status Run() {
   QT_RETURN_IF_ERROR(WriteFilesAtomically(out));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+  // The int8 blobs stand for the equalized model's blobs, whose outputs are the input model's.
+  const Graph& reference = q.equalized.empty() ? fp32 : q.reference;
   EvalSummary summary;
   const bool evaluated = report > 0 && !q.kept_inputs.empty();
   const auto report_start = std::chrono::steady_clock::now();
@@ -548,7 +550,7 @@ Status Run() {
     std::vector<Evaluator> evals(workers);
     std::vector<Status> status(workers);
     RunConcurrently(workers, [&](int k) {
-      status[k] = evals[k].Init(fp32, &q.graph, options.preprocess);
+      status[k] = evals[k].Init(reference, &q.graph, options.preprocess);
       for (size_t i = k; status[k].ok() && i < inputs.size(); i += workers) status[k] = evals[k].AddTensors(*inputs[i], -1);
     });
     for (const Status& st : status) QT_RETURN_IF_ERROR(st);
@@ -570,7 +572,8 @@ Status Run() {
       reasons[st.layer] = buf;
       for (size_t i = 1; i < st.layers.size(); ++i) reasons[st.layers[i]] = "so that " + st.layer + " reads float inputs";
     }
-    QT_RETURN_IF_ERROR(FillReport(fp32, q.graph, q.stats, methods, options.float_layers, reasons, inputs, &rep));
+    QT_RETURN_IF_ERROR(
+        FillReport(reference, q.graph, q.stats, methods, options.float_layers, reasons, inputs, &rep));
     rep.tool = "quantization_cmd";
     rep.model = proto;
     rep.weights = model;

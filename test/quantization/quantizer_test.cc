@@ -2,6 +2,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <sstream>
 
@@ -914,6 +915,111 @@ TEST_F(QuantizerTest, EqualizationIsPartOfTheFileAndDoesNotDependOnTheThreadCoun
   ASSERT_TRUE(QuantizeGraph(EqualizableCnn(), samples, o, {}, &r).ok());
   EXPECT_TRUE(r.equalized.empty());
   SetNumThreads(2);
+}
+
+// The report compares each int8 blob with the fp32 blob it stands for. An equalized blob's channels are the input
+// model's divided by their factors, so the reference is the rescaled model: its outputs are the input model's, and
+// its equalized blob is what the int8 blob approximates (against the input model's, channels differ by 2x and more).
+TEST_F(QuantizerTest, TheReferenceOfAnEqualizedFileIsTheRescaledModel) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 6);
+  QuantizeOptions o;
+  o.blob_method = BlobMethod::kAuto;
+  o.equalize = 0.25;
+  QuantizeResult r;
+  ASSERT_TRUE(QuantizeGraph(EqualizableCnn(), samples, o, {}, &r).ok());
+  ASSERT_EQ(r.equalized, (std::vector<std::string>{"p1"}));
+  Tensor input({1, 3, 12, 12});
+  std::mt19937 rng(5);
+  std::normal_distribution<float> d(0.f, 1.f);
+  for (auto& x : input.data) x = d(rng);
+  const auto original = Fp32Outputs(EqualizableCnn(), input, {"p1", "r2", "c3"});
+  const auto reference = Fp32Outputs(r.reference, input, {"p1", "r2", "c3"});
+  for (const char* name : {"r2", "c3"}) {
+    const auto& a = original.at(name).data;
+    const auto& b = reference.at(name).data;
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-5f * (1 + std::fabs(a[i]))) << name << " " << i;
+  }
+  Net int8;
+  ASSERT_TRUE(int8.Init(r.graph).ok());
+  ASSERT_TRUE(int8.SetInput("data", input).ok());
+  ASSERT_TRUE(int8.Forward().ok());
+  Tensor q;
+  ASSERT_TRUE(int8.GetBlob("p1", &q).ok());
+  const int64_t plane = 6 * 6;
+  const auto& ref = reference.at("p1").data;
+  const auto& orig = original.at("p1").data;
+  std::vector<double> qq(6), rr(6), oo(6);
+  double qr = 0, qo = 0;
+  for (int c = 0; c < 6; ++c) {
+    for (int64_t i = c * plane; i < (c + 1) * plane; ++i) {
+      qq[c] += double{q.data[i]} * q.data[i];
+      rr[c] += double{ref[i]} * ref[i];
+      oo[c] += double{orig[i]} * orig[i];
+      qr += double{q.data[i]} * ref[i];
+      qo += double{q.data[i]} * orig[i];
+    }
+  }
+  const auto sum = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); };
+  EXPECT_GT(qr / std::sqrt(sum(qq) * sum(rr)), 0.995);
+  EXPECT_LT(qo / std::sqrt(sum(qq) * sum(oo)), qr / std::sqrt(sum(qq) * sum(rr)));
+  // Channel by channel, the int8 blob has the reference's energy, not the input model's (channels holding more
+  // than a thousandth of the blob's; the smallest is a few int8 steps).
+  double worst_ratio = 1;
+  for (int c = 0; c < 6; ++c) {
+    if (rr[c] < 1e-3 * sum(rr)) continue;
+    EXPECT_NEAR(std::sqrt(qq[c] / rr[c]), 1.0, 0.05) << "channel " << c;
+    worst_ratio = std::max(worst_ratio, std::sqrt(qq[c] / oo[c]));
+  }
+  EXPECT_GT(worst_ratio, 1.5);
+  QuantizeResult plain;
+  o.equalize = 0;
+  ASSERT_TRUE(QuantizeGraph(EqualizableCnn(), samples, o, {}, &plain).ok());
+  EXPECT_TRUE(plain.equalized.empty());
+  EXPECT_TRUE(plain.reference.layers.empty());
+}
+
+// model_eval compares an int8 file with the model it came from, not with the rescaled reference: fitting channel
+// factors on the first input finds the equalized blob, and compares it as the reference does.
+TEST_F(QuantizerTest, EvaluatorFindsEqualizedBlobsByTheirChannelFactors) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 6);
+  QuantizeOptions o;
+  o.blob_method = BlobMethod::kAuto;
+  o.equalize = 0.25;
+  QuantizeResult r;
+  ASSERT_TRUE(QuantizeGraph(EqualizableCnn(), samples, o, {}, &r).ok());
+  ASSERT_EQ(r.equalized, (std::vector<std::string>{"p1"}));
+  const auto layer_of = [](const EvalSummary& s, const std::string& blob) {
+    for (const auto& l : s.layers) {
+      if (l.blob == blob) return l;
+    }
+    ADD_FAILURE() << "no layer writes " << blob;
+    return LayerAgreement();
+  };
+  auto evaluate = [&](const Graph& fp32, const Graph& int8, bool fit) {
+    Evaluator e;
+    EXPECT_TRUE(e.Init(fp32, &int8, Preprocess()).ok());
+    e.set_fit_channel_gains(fit);
+    for (const auto& sample : samples) EXPECT_TRUE(e.Add(sample, -1).ok());
+    return e.Summary();
+  };
+  const EvalSummary against_reference = evaluate(r.reference, r.graph, false);
+  const EvalSummary fitted = evaluate(EqualizableCnn(), r.graph, true);
+  const EvalSummary unfitted = evaluate(EqualizableCnn(), r.graph, false);
+  const LayerAgreement ref = layer_of(against_reference, "p1"), fit = layer_of(fitted, "p1"),
+                       raw = layer_of(unfitted, "p1");
+  EXPECT_TRUE(fit.rescaled);
+  EXPECT_FALSE(raw.rescaled);
+  EXPECT_NEAR(fit.cosine, ref.cosine, 2e-3);
+  EXPECT_GT(std::fabs(raw.cosine - ref.cosine), 5 * std::fabs(fit.cosine - ref.cosine))
+      << raw.cosine << " " << fit.cosine << " " << ref.cosine;
+  // Blobs that were not rescaled keep their figures, and an unequalized file has no rescaled blob.
+  EXPECT_FALSE(layer_of(fitted, "c3").rescaled);
+  EXPECT_DOUBLE_EQ(layer_of(fitted, "c3").cosine, layer_of(unfitted, "c3").cosine);
+  QuantizeResult plain;
+  o.equalize = 0;
+  ASSERT_TRUE(QuantizeGraph(EqualizableCnn(), samples, o, {}, &plain).ok());
+  for (const auto& l : evaluate(EqualizableCnn(), plain.graph, true).layers) EXPECT_FALSE(l.rescaled) << l.blob;
 }
 
 TEST_F(QuantizerTest, ForwardLayerByLayerEqualsForwardAndResourcesCanBeReplaced) {

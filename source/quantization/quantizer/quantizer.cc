@@ -441,7 +441,10 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   if (options.equalize > 0 && !options.tnn_compat && options.merge == MergeType::kMixed) {
     const auto start = std::chrono::steady_clock::now();
     QT_RETURN_IF_ERROR(Equalize(calibration, options, cb, &g, dims, result));
-    if (!result->equalized.empty()) result->timings.push_back({"equalization", SecondsSince(start)});
+    if (!result->equalized.empty()) {
+      result->reference = g;
+      result->timings.push_back({"equalization", SecondsSince(start)});
+    }
   }
   const auto plan = PlanBlobs(g, dims, options, cb.note);
 

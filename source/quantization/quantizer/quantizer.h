@@ -83,6 +83,10 @@ struct QuantizeResult {
   std::map<std::string, std::vector<ScaleCandidate>> blob_candidates;
   std::map<std::string, std::string> blob_choice;
   std::vector<std::string> equalized;        // the blobs whose channels QuantizeOptions::equalize rescaled
+  // With blobs equalized, the fp32 graph whose blobs `graph`'s int8 blobs stand for: the input graph simplified and
+  // rescaled (the same outputs, equalized blobs' channels divided by their factors). Per-layer comparisons must run
+  // against it; against the input graph, an equalized blob differs by its channel factors, not by int8 error.
+  Graph reference;
   std::vector<LayerRefinement> refinements;  // per int8 Conv/InnerProduct, in execution order
   // refine_auto: each variant ("none", "bias correction", "adaptive rounding", "both") with its min output cosine
   // on the scoring inputs, in that order, the name of the one kept and how many inputs scored them.
