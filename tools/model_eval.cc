@@ -12,6 +12,7 @@
 #include "quantization/eval/evaluator.h"
 #include "quantization/inputs/input_loader.h"
 #include "quantization/quantizer/calibrator.h"
+#include "quantization/quantizer/equalization.h"
 #include "quantization/report/html_report.h"
 #include "quantization/report/report_builder.h"
 #include "tools/common/tool_util.h"
@@ -166,6 +167,23 @@ void PrintSummary(const EvalSummary& s) {
   }
 }
 
+// The fp32 model with the channels of every equalization group whose blob the evaluator found rescaled divided as
+// the int8 model's are (by 1 / the fitted factors), so that the page's histograms, local errors (a layer fed the
+// fp32 values of its inputs) and chain errors compare like with like. Groups the evaluator did not flag stay.
+Graph RescaledAsEqualized(const Graph& fp32, const std::map<std::string, std::vector<float>>& gains) {
+  Graph out = fp32;
+  BlobDims dims;
+  if (gains.empty() || !InferShapes(fp32, {}, &dims).ok()) return out;
+  for (const auto& group : FindEqualizationGroups(fp32, dims)) {
+    auto g = gains.find(group.blob);
+    if (g == gains.end() || static_cast<int>(g->second.size()) != group.channels) continue;
+    std::vector<double> s(group.channels);
+    for (int c = 0; c < group.channels; ++c) s[c] = 1.0 / g->second[c];
+    RescaleChannels(group, s, &out);
+  }
+  return out;
+}
+
 // The report of the int8 model on the evaluated inputs: histograms over all of them, layer errors on the first
 // --html_inputs. The calibration method of each blob is not in the int8 model, so the stored scale is "stored".
 Status WriteHtml(const std::string& proto, const std::string& model, const std::string& dir, const Preprocess& pre,
@@ -263,7 +281,10 @@ Status Run() {
   const EvalSummary s = eval.Summary();
   PrintSummary(s);
   if (!FLAGS_json.empty()) QT_RETURN_IF_ERROR(WriteFilesAtomically({{FLAGS_json, ToJson(s)}}));
-  if (!FLAGS_html.empty()) QT_RETURN_IF_ERROR(WriteHtml(proto, model, input, pre, fp32, int8, samples, s));
+  if (!FLAGS_html.empty()) {
+    const Graph reference = RescaledAsEqualized(fp32, eval.channel_gains());
+    QT_RETURN_IF_ERROR(WriteHtml(proto, model, input, pre, reference, int8, samples, s));
+  }
   return Status::Ok();
 }
 

@@ -162,6 +162,14 @@ def make(args):
                 '--int8_model', os.path.join(tmp, 'q.quantized.tnnmodel'), '-i', val] + m['pre'] +
                 ['--html', eval_html, '--html_inputs', '4'])
             check_html(eval_html, expect, failures)
+            # Equalized blobs: the page must compare the int8 layers with the rescaled fp32 model, or the consumers
+            # of those blobs read unscaled values and their local errors are far worse than quantization_cmd's.
+            page = open(eval_html).read()
+            eval_local = [float(x) for x in re.findall(r'local cosine ([0-9.]+)', page)]
+            calib_local = [l['local_cosine'] for l in errs['layers'] if l['local_cosine'] is not None]
+            if not eval_local or min(eval_local) < min(calib_local) - 0.01:
+                failures.append(f'model_eval page: lowest local cosine {min(eval_local, default=None)}, '
+                                f'quantization_cmd\'s {min(calib_local)}')
     for f in failures:
         print('FAIL:', f)
     return 1 if failures else 0

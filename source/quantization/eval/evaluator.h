@@ -90,6 +90,8 @@ class Evaluator {
   // and later comparisons multiply its fp32 channels by their g (those above 1; the others stay 1, so clipping
   // still shows). Off by default; the fit depends on which input comes first, so use it with one evaluator.
   void set_fit_channel_gains(bool on) { fit_gains_ = on; }
+  // The fitted factors of the rescaled blobs, by blob.
+  const std::map<std::string, std::vector<float>>& channel_gains() const { return gains_; }
 
  private:
   struct LayerAccum {

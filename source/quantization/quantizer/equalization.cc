@@ -78,6 +78,24 @@ std::vector<EqualizationGroup> FindEqualizationGroups(const Graph& graph, const 
   return groups;
 }
 
+void RescaleChannels(const EqualizationGroup& group, const std::vector<double>& s, Graph* graph) {
+  auto& produced = std::get<ConvResource>(graph->resources.at(group.producer));
+  ScaleBuffer(&produced.filter, group.channels, [&](int64_t c) { return 1 / s[c]; });
+  if (produced.has_bias) ScaleBuffer(&produced.bias, group.channels, [&](int64_t c) { return 1 / s[c]; });
+  for (const auto& name : group.consumers) {
+    const auto& cp = graph->FindLayer(name)->Params<ConvParams>();
+    auto& res = std::get<ConvResource>(graph->resources.at(name));
+    if (cp.group == 1) {
+      // [oc][ic][kh][kw]: block b is (output channel, input channel) b / ic, b % ic.
+      ScaleBuffer(&res.filter, int64_t{cp.output_channel} * group.channels,
+                  [&](int64_t b) { return s[b % group.channels]; });
+    } else {
+      const int per_group = cp.output_channel / cp.group;
+      ScaleBuffer(&res.filter, cp.output_channel, [&](int64_t o) { return s[o / per_group]; });
+    }
+  }
+}
+
 std::vector<std::string> EqualizeChannels(const std::vector<EqualizationGroup>& groups,
                                           const std::map<std::string, std::vector<float>>& channel_max, double alpha,
                                           Graph* graph) {
@@ -92,21 +110,7 @@ std::vector<std::string> EqualizeChannels(const std::vector<EqualizationGroup>& 
     for (int c = 0; c < group.channels; ++c) {
       if (r[c] > 0) s[c] = std::pow(static_cast<double>(r[c]) / top, alpha);
     }
-    auto& produced = std::get<ConvResource>(graph->resources.at(group.producer));
-    ScaleBuffer(&produced.filter, group.channels, [&](int64_t c) { return 1 / s[c]; });
-    if (produced.has_bias) ScaleBuffer(&produced.bias, group.channels, [&](int64_t c) { return 1 / s[c]; });
-    for (const auto& name : group.consumers) {
-      const auto& cp = graph->FindLayer(name)->Params<ConvParams>();
-      auto& res = std::get<ConvResource>(graph->resources.at(name));
-      if (cp.group == 1) {
-        // [oc][ic][kh][kw]: block b is (output channel, input channel) b / ic, b % ic.
-        ScaleBuffer(&res.filter, int64_t{cp.output_channel} * group.channels,
-                    [&](int64_t b) { return s[b % group.channels]; });
-      } else {
-        const int per_group = cp.output_channel / cp.group;
-        ScaleBuffer(&res.filter, cp.output_channel, [&](int64_t o) { return s[o / per_group]; });
-      }
-    }
+    RescaleChannels(group, s, graph);
     changed.push_back(group.blob);
   }
   return changed;

@@ -33,4 +33,8 @@ std::vector<EqualizationGroup> FindEqualizationGroups(const Graph& graph, const 
 std::vector<std::string> EqualizeChannels(const std::vector<EqualizationGroup>& groups,
                      const std::map<std::string, std::vector<float>>& channel_max, double alpha, Graph* graph);
 
+// Divides channel c of `group`'s blob by s[c] (s > 0): the producer's weights and bias by s, the consumers' input
+// channels times s; the fp32 outputs stay the same.
+void RescaleChannels(const EqualizationGroup& group, const std::vector<double>& s, Graph* graph);
+
 }  // namespace qt
