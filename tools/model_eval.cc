@@ -83,9 +83,12 @@ std::string JsonFraction(int n, int d) {
   return buf;
 }
 
-std::string ToJson(const EvalSummary& s) {
+std::string ToJson(const EvalSummary& s, const std::vector<std::string>& rescaled) {
   char buf[64];
   std::string j = "{\"images\": " + std::to_string(s.inputs) + ", \"labelled\": " + std::to_string(s.labelled);
+  j += ", \"rescaled_blobs\": [";
+  for (size_t i = 0; i < rescaled.size(); ++i) j += (i ? ", " : "") + JsonString(rescaled[i]);
+  j += "]";
   j += ", \"fp32\": {\"top1\": " + JsonFraction(s.fp32_top1, s.labelled) +
        ", \"top5\": " + JsonFraction(s.fp32_top5, s.labelled) + "}";
   if (!s.has_int8) {
@@ -124,7 +127,7 @@ std::string ToJson(const EvalSummary& s) {
     std::snprintf(buf, sizeof(buf), "%.6f", l.cosine);
     j += "{\"name\": " + JsonString(l.layer) + ", \"blob\": " + JsonString(l.blob) + ", \"cosine\": " + buf;
     std::snprintf(buf, sizeof(buf), "%.6g", l.clipped);
-    j += ", \"clipped\": " + std::string(buf) + ", \"rescaled\": " + (l.rescaled ? "true" : "false") + "}";
+    j += ", \"clipped\": " + std::string(buf) + "}";
   }
   return j + "]}\n";
 }
@@ -154,34 +157,9 @@ void PrintSummary(const EvalSummary& s) {
   }
   std::printf("per-layer cosine of the int8 chain against fp32, worst first:\n");
   std::printf("  %-32s %-32s %10s %9s\n", "layer", "output blob", "cosine", "clipped");
-  int rescaled = 0;
   for (const auto& l : s.layers) {
-    std::printf("  %-32s %-32s %10.6f %8.4f%%%s\n", l.layer.c_str(), l.blob.c_str(), l.cosine, 100 * l.clipped,
-                l.rescaled ? "  *" : "");
-    rescaled += l.rescaled;
+    std::printf("  %-32s %-32s %10.6f %8.4f%%\n", l.layer.c_str(), l.blob.c_str(), l.cosine, 100 * l.clipped);
   }
-  if (rescaled) {
-    std::printf("* %d blobs hold channels rescaled by channel equalization (the int8 model computes the same outputs "
-                "with them): compared with the fp32 blob times factors fitted per channel on the first input\n",
-                rescaled);
-  }
-}
-
-// The fp32 model with the channels of every equalization group whose blob the evaluator found rescaled divided as
-// the int8 model's are (by 1 / the fitted factors), so that the page's histograms, local errors (a layer fed the
-// fp32 values of its inputs) and chain errors compare like with like. Groups the evaluator did not flag stay.
-Graph RescaledAsEqualized(const Graph& fp32, const std::map<std::string, std::vector<float>>& gains) {
-  Graph out = fp32;
-  BlobDims dims;
-  if (gains.empty() || !InferShapes(fp32, {}, &dims).ok()) return out;
-  for (const auto& group : FindEqualizationGroups(fp32, dims)) {
-    auto g = gains.find(group.blob);
-    if (g == gains.end() || static_cast<int>(g->second.size()) != group.channels) continue;
-    std::vector<double> s(group.channels);
-    for (int c = 0; c < group.channels; ++c) s[c] = 1.0 / g->second[c];
-    RescaleChannels(group, s, &out);
-  }
-  return out;
 }
 
 // The report of the int8 model on the evaluated inputs: histograms over all of them, layer errors on the first
@@ -247,9 +225,14 @@ Status Run() {
   for (const auto& in : fp32.inputs) {
     if (in.dims.size() > 1) QT_RETURN_IF_ERROR(pre.Validate(in.dims[1], in.name));
   }
+  // With channel equalization (quantization_cmd's default), the int8 blobs stand for the rescaled fp32 model, which
+  // computes the same outputs: per-layer figures are taken against it.
+  Graph equalized;
+  std::vector<std::string> rescaled;
+  if (with_int8) QT_RETURN_IF_ERROR(EqualizedReference(fp32, int8, &equalized, &rescaled));
+  const Graph& reference = rescaled.empty() ? fp32 : equalized;
   Evaluator eval;
-  QT_RETURN_IF_ERROR(eval.Init(fp32, with_int8 ? &int8 : nullptr, pre));
-  eval.set_fit_channel_gains(true);  // our default files equalize channels: see Evaluator::set_fit_channel_gains
+  QT_RETURN_IF_ERROR(eval.Init(reference, with_int8 ? &int8 : nullptr, pre));
 
   std::string labels_path = FLAGS_labels;
   std::error_code ec;
@@ -280,11 +263,13 @@ Status Run() {
   }
   const EvalSummary s = eval.Summary();
   PrintSummary(s);
-  if (!FLAGS_json.empty()) QT_RETURN_IF_ERROR(WriteFilesAtomically({{FLAGS_json, ToJson(s)}}));
-  if (!FLAGS_html.empty()) {
-    const Graph reference = RescaledAsEqualized(fp32, eval.channel_gains());
-    QT_RETURN_IF_ERROR(WriteHtml(proto, model, input, pre, reference, int8, samples, s));
+  if (!rescaled.empty()) {
+    std::printf("the int8 model rescales the channels of %zu blobs (channel equalization; the outputs are the "
+                "same): its layers were compared with the fp32 model simplified and rescaled alike, the factors read "
+                "from the two models' weights\n", rescaled.size());
   }
+  if (!FLAGS_json.empty()) QT_RETURN_IF_ERROR(WriteFilesAtomically({{FLAGS_json, ToJson(s, rescaled)}}));
+  if (!FLAGS_html.empty()) QT_RETURN_IF_ERROR(WriteHtml(proto, model, input, pre, reference, int8, samples, s));
   return Status::Ok();
 }
 

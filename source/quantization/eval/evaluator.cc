@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <numeric>
 #include <sstream>
 
 #if defined(__AVX512F__)
@@ -238,36 +237,6 @@ Agreement Compare(const Tensor& q, const Tensor& f, const BlobScale& s) {
 
 }  // namespace
 
-namespace {
-
-// Per channel, the least-squares factor g with int8 ≈ g · fp32; empty unless the blob looks rescaled (see
-// Evaluator::set_fit_channel_gains).
-std::vector<float> FitChannelGains(const Tensor& q, const Tensor& f) {
-  const int channels = f.channels();
-  const int64_t spatial = f.spatial();
-  if (channels < 2 || q.count() != f.count() || spatial == 0) return {};
-  std::vector<double> qf(channels), ff(channels);
-  for (int64_t start = 0; start < f.count(); start += spatial) {
-    const int c = static_cast<int>((start / spatial) % channels);
-    for (int64_t i = start; i < start + spatial; ++i) {
-      qf[c] += double{q.data[i]} * f.data[i];
-      ff[c] += double{f.data[i]} * f.data[i];
-    }
-  }
-  const double total = std::accumulate(ff.begin(), ff.end(), 0.0);
-  bool rescaled = false;
-  std::vector<float> gains(channels, 1.f);
-  for (int c = 0; c < channels; ++c) {
-    if (ff[c] <= 0) continue;
-    const double g = qf[c] / ff[c];
-    if (g > 1) gains[c] = static_cast<float>(g);
-    if (ff[c] >= 0.01 * total && g > 1.1) rescaled = true;
-  }
-  return rescaled ? gains : std::vector<float>();
-}
-
-}  // namespace
-
 Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int label) {
   // The int8 model runs first and keeps its blobs; the fp32 model then compares each of its layer outputs with the
   // int8 blob of the same name as it is produced, so it can recycle its own blob memory as it goes.
@@ -282,22 +251,7 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
       if (it == layer_index_.end()) continue;
       const Tensor* q = nullptr;
       QT_RETURN_IF_ERROR(int8_->ViewBlob(it->first, &q, &q_scratch_));
-      if (fit_gains_ && !gains_fitted_) {
-        std::vector<float> g = FitChannelGains(*q, *outs[k]);
-        if (!g.empty()) gains_[it->first] = std::move(g);
-      }
-      const Tensor* f = outs[k];
-      auto gain = gains_.find(it->first);
-      if (gain != gains_.end()) {
-        gain_scratch_.dims = f->dims;
-        gain_scratch_.data.resize(f->data.size());
-        const int64_t spatial = f->spatial();
-        for (int64_t i = 0; i < f->count(); ++i) {
-          gain_scratch_.data[i] = f->data[i] * gain->second[(i / spatial) % gain->second.size()];
-        }
-        f = &gain_scratch_;
-      }
-      const Agreement a = Compare(*q, *f, int8_graph_->blob_scales.at(it->first));
+      const Agreement a = Compare(*q, *outs[k], int8_graph_->blob_scales.at(it->first));
       for (size_t i : it->second) {
         layers_[i].cosine_sum += a.cosine;
         layers_[i].clipped += a.clipped;
@@ -306,7 +260,6 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
     }
     return Status::Ok();
   }).WithContext("fp32 model"));
-  gains_fitted_ = true;
   std::vector<float> fp32_all, fp32_scores;
   std::map<std::string, Tensor> fp32_outputs, int8_outputs;
   QT_RETURN_IF_ERROR(Outputs(*fp32_, score_output_, &fp32_outputs, &fp32_all, &fp32_scores));
@@ -456,7 +409,6 @@ EvalSummary Evaluator::Summary() const {
     a.blob = l.blob;
     a.cosine = s.inputs > 0 ? l.cosine_sum / s.inputs : 0;
     a.clipped = l.values > 0 ? static_cast<double>(l.clipped) / l.values : 0;
-    a.rescaled = gains_.count(l.blob) > 0;
     s.layers.push_back(a);
   }
   std::stable_sort(s.layers.begin(), s.layers.end(),

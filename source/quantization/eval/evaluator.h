@@ -21,9 +21,6 @@ struct LayerAgreement {
   std::string blob;     // the layer's output blob (same name in both models)
   double cosine = 0;    // mean over inputs of cos(int8 value dequantized, fp32 value)
   double clipped = 0;   // share of the fp32 values that fall outside the blob's int8 range
-  // The int8 blob's channels are the fp32 blob's times factors fitted on the first input (channel equalization,
-  // see Evaluator::set_fit_channel_gains): cosine and clipped are against the rescaled fp32 blob.
-  bool rescaled = false;
 };
 
 // One model output compared between the int8 and fp32 models, each figure the mean over the inputs.
@@ -82,27 +79,12 @@ class Evaluator {
   // Adds what another evaluator of the same models accumulated (to evaluate inputs on several threads).
   void Merge(const Evaluator& other);
 
-  // For an int8 model whose blobs may stand for a rescaled fp32 model (quantization_cmd's channel equalization
-  // divides some channels of rectified blobs by factors that the consumers' weights take back, so only the model
-  // outputs are the fp32 model's): on the first input, each compared blob's channels get the least-squares factor
-  // g = <int8, fp32> / <fp32, fp32>; where a channel holding at least 1 % of the blob's energy has g > 1.1 (an
-  // enlarged channel: quantization errors do not raise a channel's energy by 10 %), the blob counts as rescaled
-  // and later comparisons multiply its fp32 channels by their g (those above 1; the others stay 1, so clipping
-  // still shows). Off by default; the fit depends on which input comes first, so use it with one evaluator.
-  void set_fit_channel_gains(bool on) { fit_gains_ = on; }
-  // The fitted factors of the rescaled blobs, by blob.
-  const std::map<std::string, std::vector<float>>& channel_gains() const { return gains_; }
-
  private:
   struct LayerAccum {
     std::string layer, blob;
     double cosine_sum = 0;
     int64_t clipped = 0, values = 0;
   };
-  bool fit_gains_ = false;
-  bool gains_fitted_ = false;
-  std::map<std::string, std::vector<float>> gains_;  // rescaled blobs: the factor of each channel
-  Tensor gain_scratch_;                              // an fp32 blob times its channel factors
   std::unique_ptr<Net> fp32_, int8_;
   const Graph* int8_graph_ = nullptr;
   Preprocess pre_;

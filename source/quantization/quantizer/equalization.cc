@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "core/graph/graph_simplify.h"
 #include "core/layers/convolution.h"
 
 namespace qt {
@@ -114,6 +115,88 @@ std::vector<std::string> EqualizeChannels(const std::vector<EqualizationGroup>& 
     changed.push_back(group.blob);
   }
   return changed;
+}
+
+namespace {
+
+// The factor s[o] of each output channel of `layer` (fp32 convolution `w`, int8 counterpart `q` in `int8`), given
+// the factors of its input channels; empty when `q` is no int8 convolution on a per-tensor input scale.
+std::vector<double> RowFactors(const Graph& fp32, const Layer& layer, const Graph& int8, const Layer& q,
+                               const std::vector<double>& in_factors) {
+  const auto& p = layer.Params<ConvParams>();
+  auto fr = fp32.resources.find(layer.name);
+  auto qr = int8.resources.find(q.name);
+  if (!q.quantized || q.inputs.empty() || fr == fp32.resources.end() || qr == int8.resources.end()) return {};
+  const auto* fc = std::get_if<ConvResource>(&fr->second);
+  const auto* qc = std::get_if<ConvResource>(&qr->second);
+  auto in_scale = int8.blob_scales.find(q.inputs[0]);
+  if (!fc || !qc || in_scale == int8.blob_scales.end() || in_scale->second.scale.size() != 1) return {};
+  const std::vector<float> w = fc->filter.ToFloat(), qw = qc->filter.ToFloat(), ws = qc->scale.ToFloat();
+  const int oc = p.output_channel;
+  const int64_t k = oc > 0 ? static_cast<int64_t>(w.size()) / oc : 0;
+  const int64_t window = int64_t{p.kernel_h} * p.kernel_w;
+  const double sx = in_scale->second.scale[0];
+  if (k == 0 || qw.size() != w.size() || (ws.size() != 1 && static_cast<int>(ws.size()) != oc) || !(sx > 0)) return {};
+  const int per_group = oc / std::max(p.group, 1);
+  const int icg = static_cast<int>(k / window);
+  std::vector<double> s(oc, 1.0);
+  for (int o = 0; o < oc; ++o) {
+    double ff = 0, qq = 0;
+    const double unit = ws.size() == 1 ? ws[0] : ws[o];
+    for (int64_t i = 0; i < k; ++i) {
+      const int in_c = (o / per_group) * icg + static_cast<int>(i / window);
+      const double f = w[o * k + i] * (in_c < static_cast<int>(in_factors.size()) ? in_factors[in_c] : 1.0);
+      const double d = qw[o * k + i] * unit / sx;
+      ff += f * f;
+      qq += d * d;
+    }
+    if (ff > 0 && qq > 0) s[o] = std::sqrt(ff / qq);
+  }
+  return s;
+}
+
+}  // namespace
+
+Status EqualizedReference(const Graph& fp32, const Graph& int8, Graph* reference, std::vector<std::string>* rescaled) {
+  rescaled->clear();
+  *reference = fp32;
+  Graph g = fp32;
+  SimplifyGraph(&g);
+  QT_RETURN_IF_ERROR(g.Validate());
+  BlobDims dims;
+  QT_RETURN_IF_ERROR(InferShapes(g, {}, &dims));
+  // The factors of every blob rescaled so far, by blob, and of the blobs on each group's commuting chain.
+  std::map<std::string, std::vector<double>> factors;
+  std::vector<std::pair<EqualizationGroup, std::vector<double>>> changes;
+  for (const auto& group : FindEqualizationGroups(g, dims)) {
+    const Layer* producer = g.FindLayer(group.producer);
+    const Layer* q = int8.FindLayer(group.producer);
+    if (!producer || !q) continue;
+    auto in = factors.find(producer->inputs[0]);
+    const std::vector<double> s =
+        RowFactors(g, *producer, int8, *q, in == factors.end() ? std::vector<double>() : in->second);
+    if (static_cast<int>(s.size()) != group.channels) continue;
+    // Equalization only enlarges channels (s <= 1, the widest channel keeps s = 1); weight clipping such as TNN's
+    // ADMM (-w 1) shrinks rows instead (s up to 1.03 on SqueezeNet), and rounding moves s by a few tenths of a %.
+    const double lo = *std::min_element(s.begin(), s.end()), hi = *std::max_element(s.begin(), s.end());
+    if (!(lo < 0.98 && hi < 1.01)) continue;
+    // Every blob from the producer's output to the group's blob carries the factors.
+    for (std::string b = producer->outputs[0];;) {
+      factors[b] = s;
+      if (b == group.blob) break;
+      const auto readers = g.Consumers(b);
+      if (readers.size() != 1) break;
+      b = readers[0]->outputs[0];
+    }
+    changes.push_back({group, s});
+  }
+  if (changes.empty()) return Status::Ok();
+  for (const auto& [group, s] : changes) {
+    RescaleChannels(group, s, &g);
+    rescaled->push_back(group.blob);
+  }
+  *reference = std::move(g);
+  return Status::Ok();
 }
 
 }  // namespace qt

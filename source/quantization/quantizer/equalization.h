@@ -37,4 +37,15 @@ std::vector<std::string> EqualizeChannels(const std::vector<EqualizationGroup>& 
 // channels times s; the fp32 outputs stay the same.
 void RescaleChannels(const EqualizationGroup& group, const std::vector<double>& s, Graph* graph);
 
+// The fp32 model that an int8 model made with channel equalization stands for, recovered from the two models:
+// `fp32` simplified as QuantizeGraph simplifies it (BatchNorm/Scale folded, Conv + ReLU fused), then each
+// equalization group rescaled by the factors its producer's int8 weights show (a row of dequantized weights is the
+// fp32 row, times its input channels' factors, divided by the row's own factor; the groups are taken in layer order,
+// so the input factors are known). A group counts as rescaled when some factor is below 0.98 and none above 1.01
+// (equalization only enlarges channels; weight rounding moves the factors by tenths of a %, weight clipping such as
+// TNN's ADMM raises them); the others are left alone, and so is every group when the int8 model's convolutions do
+// not read per-tensor scales. *rescaled lists the blobs
+// changed: empty means the int8 model was not equalized, and *reference is then `fp32` as given.
+Status EqualizedReference(const Graph& fp32, const Graph& int8, Graph* reference, std::vector<std::string>* rescaled);
+
 }  // namespace qt
