@@ -371,6 +371,12 @@ TEST(ImageDecoderTest, BmpLayouts) {
     if (bpp == 8) os2.palette = Palette(256, false, seed);
     ExpectSameAsOpenCv(BuildBmp(os2, RandomRows(w, h, bpp, seed++)), "OS/2 " + std::to_string(bpp) + " bits");
   }
+  BmpSpec tall;  // OS/2 sizes are unsigned 16-bit: 40000 rows, not a negative (top-down) height
+  tall.os2 = true;
+  tall.width = 3;
+  tall.height = 40000;
+  tall.bpp = 24;
+  ExpectSameAsOpenCv(BuildBmp(tall, RandomRows(3, 40000, 24, seed++)), "OS/2, 40000 rows");
 }
 
 TEST(ImageDecoderTest, BmpRle) {

@@ -453,8 +453,8 @@ Status DecodeBmp(const std::string& path, const uint8_t* data, size_t size, int6
     }
   } else if (header == 12) {
     // OS/2 headers: OpenCV decodes them to gray, whatever their colours.
-    width = static_cast<int16_t>(in.Word());
-    height = static_cast<int16_t>(in.Word());
+    width = in.Word();  // unsigned, as OpenCV reads them: an OS/2 bitmap is always bottom-up
+    height = in.Word();
     bpp = static_cast<int>(in.DWord() >> 16);
     if (width <= 0 || height == 0 || !(bpp == 1 || bpp == 4 || bpp == 8 || bpp == 24 || bpp == 32)) {
       return bad(std::to_string(bpp) + " bits per pixel at " + std::to_string(width) + "x" + std::to_string(height) +
