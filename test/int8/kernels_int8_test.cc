@@ -230,7 +230,10 @@ TEST(ConvInt8Test, PhasePlanesMatchBuildPlanes) {
                         MakeConv(1, 1, 40, 40, 1, 5, 2, 1, 1, 1, Activation::kNone, 1),
                         MakeConv(1, 1, 30, 30, 1, 5, 1, 2, 1, 1, Activation::kNone),
                         MakeConv(1, 1, 1, 1, 1, 3, 1, 1, 1, 1, Activation::kNone),
-                        MakeConv(1, 1, 3, 70, 1, 3, 2, 1, 1, 1, Activation::kNone)}) {
+                        MakeConv(1, 1, 3, 70, 1, 3, 2, 1, 1, 1, Activation::kNone),
+                        // Rows of more than 32 vectors: the masks are worked out per row there.
+                        MakeConv(1, 1, 3, 2100, 1, 3, 1, 1, 1, 1, Activation::kNone),
+                        MakeConv(1, 1, 3, 4200, 1, 3, 2, 1, 1, 1, Activation::kNone)}) {
     const ConvPlan plan = PlanConv(p, 16);
     ASSERT_EQ(plan.layout, ConvPlan::Layout::kShifted) << Describe(p, false);
     const auto in = RandomInt8(size_t{1} * p.in_h * p.in_w, seed++);

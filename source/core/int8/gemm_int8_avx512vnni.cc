@@ -337,8 +337,19 @@ template <int S>
 void PhasePlanesImpl(const Int8PhasePlanes& p) {
   const __m512i pad = _mm512_set1_epi8(p.pad);
   const int64_t phase = p.hq * p.wq;
+  // A vector's input lanes depend on its column only: its masks are worked out once per phase, not once per row
+  // (on 7x7 and 14x14 planes the rows are a vector or two each, and the masks were most of the work).
+  constexpr int64_t kMaxVectors = 32;
+  const int64_t vectors = (p.wq + 63) / 64;
+  __mmask64 lo_mask[kMaxVectors], hi_mask[kMaxVectors];
   for (int py = 0; py < S; ++py) {
     for (int px = 0; px < S; ++px) {
+      const bool hoisted = vectors <= kMaxVectors;
+      for (int64_t v = 0; hoisted && v < vectors; ++v) {
+        const int64_t ix0 = v * 64 * S + px - p.pad_left;
+        lo_mask[v] = Lanes64(-ix0, p.in_w - ix0);
+        hi_mask[v] = Lanes64(-ix0 - 64, p.in_w - ix0 - 64);
+      }
       int8_t* ph = p.dst + (py * S + px) * phase;
       for (int64_t y = 0; y < p.hq; ++y) {
         const int64_t iy = y * S + py - p.pad_top;
@@ -348,15 +359,17 @@ void PhasePlanesImpl(const Int8PhasePlanes& p) {
           continue;
         }
         const int8_t* src = p.in + iy * p.in_w;
-        for (int64_t x = 0; x < p.wq; x += 64) {
+        for (int64_t x = 0, v = 0; x < p.wq; x += 64, ++v) {
           const int64_t ix0 = x * S + px - p.pad_left;
+          const __mmask64 lo = hoisted ? lo_mask[v] : Lanes64(-ix0, p.in_w - ix0);
           if (S == 1) {
-            _mm512_storeu_si512(row + x, _mm512_mask_loadu_epi8(pad, Lanes64(-ix0, p.in_w - ix0), src + ix0));
+            _mm512_storeu_si512(row + x, _mm512_mask_loadu_epi8(pad, lo, src + ix0));
           } else {
-            const __m512i lo = _mm512_mask_loadu_epi8(pad, Lanes64(-ix0, p.in_w - ix0), src + ix0);
-            const __m512i hi = _mm512_mask_loadu_epi8(pad, Lanes64(-ix0 - 64, p.in_w - ix0 - 64), src + ix0 + 64);
-            const __m512i even = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(lo)),
-                                                    _mm512_cvtepi16_epi8(hi), 1);
+            const __mmask64 hi = hoisted ? hi_mask[v] : Lanes64(-ix0 - 64, p.in_w - ix0 - 64);
+            const __m512i a = _mm512_mask_loadu_epi8(pad, lo, src + ix0);
+            const __m512i b = _mm512_mask_loadu_epi8(pad, hi, src + ix0 + 64);
+            const __m512i even = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(a)),
+                                                    _mm512_cvtepi16_epi8(b), 1);
             _mm512_storeu_si512(row + x, even);
           }
         }
