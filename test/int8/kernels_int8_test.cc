@@ -104,6 +104,11 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 88, 18, 18, 88, 3, 2, 0, 1, 88, Activation::kNone),
       MakeConv(1, 10, 4, 4, 10, 5, 1, 2, 1, 10, Activation::kRelu),
       MakeConv(1, 6, 2, 2, 6, 3, 2, 1, 1, 6, Activation::kRelu6),
+      // Grids of at most 64 columns run two channels per call (VNNI): an odd channel count over a batch of two
+      // (pairs across the images, one channel left over), MobileNetV2's 14 -> 7 stride-2 and 7x7 windows.
+      MakeConv(2, 7, 7, 7, 7, 3, 1, 1, 1, 7, Activation::kRelu),
+      MakeConv(1, 11, 14, 14, 11, 3, 2, 1, 1, 11, Activation::kRelu6),
+      MakeConv(1, 12, 7, 7, 12, 3, 1, 1, 1, 12, Activation::kRelu6),
   };
 }
 

@@ -296,14 +296,17 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
   const bool vector_planes = kernel_->phase_planes && plan_.layout == ConvPlan::Layout::kShifted &&
                              p.stride_h == p.stride_w && (p.stride_h == 1 || p.stride_h == 2);
   const int64_t planes_size = std::max(plain_size, fast_size) + (vector_planes ? kPhasePlanesOverrun : 0);
+  // Two channels per call where a channel's grid is at most half a step (7x7 outputs), both on the fast path.
+  const bool pair = fast && kernel_->depthwise_pair && plan_.grid_n <= kDepthwiseBlock / 2;
+  const int64_t grid_size = RoundUp(plan_.grid_n, kDepthwiseBlock);
   ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
     // Each thread's own buffers (ThreadScratch belongs to the thread running the chunk).
     Scratch& scratch = ThreadScratch();
-    int8_t* planes = direct && !fast ? nullptr : Grow(&scratch.planes, planes_size);
-    int8_t* grid = fast ? Grow(&scratch.out, RoundUp(plan_.grid_n, kDepthwiseBlock)) : nullptr;
-    constexpr int64_t kBlock = 256;
-    int32_t acc[kBlock], sum[kBlock];
-    for (int64_t pl = b; pl < e; ++pl) {
+    const int copies = pair ? 2 : 1;
+    int8_t* planes = direct && !fast ? nullptr : Grow(&scratch.planes, copies * planes_size);
+    int8_t* grid = fast ? Grow(&scratch.out, copies * grid_size) : nullptr;
+    // Channel pl's planes (or its input, a 1x1 read in place) in `buffer`; returns where the kernel reads them.
+    auto build = [&](int64_t pl, int8_t* buffer) -> const int8_t* {
       const int c = static_cast<int>(pl % p.out_c);
       const int8_t* src = in + pl * in_hw;
       if (vector_planes) {
@@ -317,38 +320,57 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
         pp.hq = plan_.hq;
         pp.wq = plan_.wq;
         pp.pad = r_.in_zero[c];
-        pp.dst = planes;
+        pp.dst = buffer;
         kernel_->phase_planes(pp);
       } else if (!direct) {
-        BuildPlanes<int8_t>(p, plan_, src, &r_.in_zero[c], 0, plan_.channels, planes);
+        BuildPlanes<int8_t>(p, plan_, src, &r_.in_zero[c], 0, plan_.channels, buffer);
       } else if (fast) {
-        std::memcpy(planes, src, static_cast<size_t>(in_hw));
+        std::memcpy(buffer, src, static_cast<size_t>(in_hw));
+      } else {
+        return src;
       }
-      const int8_t* base = planes ? planes : src;
-      const int8_t* w = packed_.data() + int64_t{c} * k;
+      return buffer;
+    };
+    auto describe = [&](int64_t pl, const int8_t* base, int8_t* grid_buffer) {
+      const int c = static_cast<int>(pl % p.out_c);
+      Int8DepthwisePlane d;
+      d.planes = base;
+      d.quad_off = dw_quad_off_.data();
+      d.quad_w = dw_quad_w_.data() + c * quads;
+      d.quads = quads;
+      d.row_add = row_add_[c];
+      d.w_sum = dw_w_sum_[c];
+      d.multiplier = r_.multiplier[c];
+      d.out_zero = r_.out_zero[c];
+      d.relu6_max = r_.relu6_max[c];
+      d.activation = ActivationCode(r_.activation);
+      d.grid_n = plan_.grid_n;
+      d.grid_w = plan_.grid_w;
+      d.out_h = p.out_h;
+      d.out_w = p.out_w;
+      d.grid = grid_buffer;
+      d.out = out + pl * out_hw;
+      return d;
+    };
+    constexpr int64_t kBlock = 256;
+    int32_t acc[kBlock], sum[kBlock];
+    for (int64_t pl = b; pl < e; ++pl) {
+      const int c = static_cast<int>(pl % p.out_c);
       const int32_t zw = r_.weight_zero[c];
-      int8_t* dst = out + pl * out_hw;
-      if (fast && zw == 0) {
-        Int8DepthwisePlane d;
-        d.planes = base;
-        d.quad_off = dw_quad_off_.data();
-        d.quad_w = dw_quad_w_.data() + c * quads;
-        d.quads = quads;
-        d.row_add = row_add_[c];
-        d.w_sum = dw_w_sum_[c];
-        d.multiplier = r_.multiplier[c];
-        d.out_zero = r_.out_zero[c];
-        d.relu6_max = r_.relu6_max[c];
-        d.activation = ActivationCode(r_.activation);
-        d.grid_n = plan_.grid_n;
-        d.grid_w = plan_.grid_w;
-        d.out_h = p.out_h;
-        d.out_w = p.out_w;
-        d.grid = grid;
-        d.out = dst;
-        kernel_->depthwise(d);
+      if (pair && zw == 0 && pl + 1 < e && r_.weight_zero[(pl + 1) % p.out_c] == 0) {
+        const Int8DepthwisePlane d0 = describe(pl, build(pl, planes), grid);
+        const Int8DepthwisePlane d1 = describe(pl + 1, build(pl + 1, planes + planes_size), grid + grid_size);
+        kernel_->depthwise_pair(d0, d1);
+        ++pl;
         continue;
       }
+      const int8_t* base = build(pl, planes);
+      if (fast && zw == 0) {
+        kernel_->depthwise(describe(pl, base, grid));
+        continue;
+      }
+      const int8_t* w = packed_.data() + int64_t{c} * k;
+      int8_t* dst = out + pl * out_hw;
       for (int64_t j0 = 0; j0 < plan_.grid_n; j0 += kBlock) {
         const int64_t len = std::min(kBlock, plan_.grid_n - j0);
         std::fill(acc, acc + len, 0);

@@ -294,6 +294,19 @@ __m512i RequantizePhases(const PhaseAcc& a, const Int8DepthwisePlane& d, __m512i
 }
 
 // Two 64-column steps at a time keep eight vpdpbusd chains in flight.
+// The valid columns of d.grid to d.out.
+void CompactGrid(const Int8DepthwisePlane& d) {
+  for (int64_t oy = 0; oy < d.out_h; ++oy) {
+    const int8_t* src = d.grid + oy * d.grid_w;
+    int8_t* dst = d.out + oy * d.out_w;
+    for (int64_t x = 0; x < d.out_w; x += 64) {
+      const int64_t n = d.out_w - x < 64 ? d.out_w - x : 64;
+      const __mmask64 m = n == 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
+      _mm512_mask_storeu_epi8(dst + x, m, _mm512_maskz_loadu_epi8(m, src + x));
+    }
+  }
+}
+
 void Depthwise(const Int8DepthwisePlane& d) {
   static_assert(kDepthwiseBlock == 128, "two steps of 64 columns");
   const __m512i add = _mm512_set1_epi32(d.row_add - 128 * d.w_sum);
@@ -310,15 +323,26 @@ void Depthwise(const Int8DepthwisePlane& d) {
     _mm512_storeu_si512(d.grid + j0, RequantizePhases(a, d, add));
     _mm512_storeu_si512(d.grid + j0 + 64, RequantizePhases(b, d, add));
   }
-  for (int64_t oy = 0; oy < d.out_h; ++oy) {
-    const int8_t* src = d.grid + oy * d.grid_w;
-    int8_t* dst = d.out + oy * d.out_w;
-    for (int64_t x = 0; x < d.out_w; x += 64) {
-      const int64_t n = d.out_w - x < 64 ? d.out_w - x : 64;
-      const __mmask64 m = n == 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
-      _mm512_mask_storeu_epi8(dst + x, m, _mm512_maskz_loadu_epi8(m, src + x));
-    }
+  CompactGrid(d);
+}
+
+// Depthwise's step with its two halves on two channels: a grid of at most 64 columns left the second half's
+// accumulators, loads and requantization working on nothing.
+void DepthwisePair(const Int8DepthwisePlane& d0, const Int8DepthwisePlane& d1) {
+  const __m512i add0 = _mm512_set1_epi32(d0.row_add - 128 * d0.w_sum);
+  const __m512i add1 = _mm512_set1_epi32(d1.row_add - 128 * d1.w_sum);
+  const uint8_t* planes0 = reinterpret_cast<const uint8_t*>(d0.planes);
+  const uint8_t* planes1 = reinterpret_cast<const uint8_t*>(d1.planes);
+  PhaseAcc a{_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+  PhaseAcc b = a;
+  for (int64_t q = 0; q < d0.quads; ++q) {
+    AccumulateQuad(planes0 + d0.quad_off[q], _mm512_set1_epi32(d0.quad_w[q]), &a);
+    AccumulateQuad(planes1 + d1.quad_off[q], _mm512_set1_epi32(d1.quad_w[q]), &b);
   }
+  _mm512_storeu_si512(d0.grid, RequantizePhases(a, d0, add0));
+  _mm512_storeu_si512(d1.grid, RequantizePhases(b, d1, add1));
+  CompactGrid(d0);
+  CompactGrid(d1);
 }
 
 // Lanes [lo, hi) ∩ [0, 64).
@@ -458,7 +482,7 @@ void Gemv(const Int8Gemm& g, const int8_t* x, int64_t k, int64_t rb) {
 
 const Int8MicroKernel& Int8MicroKernelAvx512Vnni() {
   static const Int8MicroKernel kernel{"avx512vnni", kMr, kNr, kGroup, kGroup, ABlockBytes, PackA, PackB, Tile,
-                                      Depthwise, PhasePlanes, MaxRow2s2, AddPlane, Gemv};
+                                      Depthwise, PhasePlanes, MaxRow2s2, AddPlane, Gemv, DepthwisePair};
   return kernel;
 }
 

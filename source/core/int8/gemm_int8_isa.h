@@ -125,6 +125,9 @@ struct Int8MicroKernel {
   // x + 4q; bytes past the last k-group's weights may hold anything: their packed weights are 0), out[r] at
   // g.out + r.
   void (*gemv)(const Int8Gemm& g, const int8_t* x, int64_t k, int64_t rb);
+  // Two channels of one layer whose grids fit in kDepthwiseBlock / 2 columns (7x7 outputs), each exactly as
+  // `depthwise` computes it; nullptr: `depthwise` one channel at a time.
+  void (*depthwise_pair)(const Int8DepthwisePlane& a, const Int8DepthwisePlane& b);
 };
 
 // dst[i] = table[(uint8_t)src[i]] for i < n, 64 bytes per step (two vpermi2b and a blend), for CPUs with
