@@ -303,10 +303,12 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
   EXPECT_FALSE(DepthwiseGridTwinApplies(5, 1, 14));
 }
 
-// The one-channel grid kernel gives every output bit for bit as the plain twin: stride-1 rows whose vector count
-// is odd (112 columns: 4 x 2 blocks, the last vector in 8 x 1 blocks; 70, 40), even (56, 64) and one (9), 3x3 and
-// 5x5, 3x3 stride 2 onto 56 and 28 columns (two-vector blocks sharing the column past each vector), 5x5 stride 2,
-// pads of 1 and 2, TF's SAME pad at the bottom and right, each activation.
+// The one-channel grid kernel gives every output bit for bit as the plain twin, under every activation, and leaves
+// the floats past the plane untouched: stride-1 rows whose vector count is odd (112 columns: 4 x 2 blocks, the last
+// vector in 8 x 1 blocks; 70, 40), even (56, 64, 28) and one (9), 3x3 and 5x5, 3x3 stride 2 onto 56 and 28 columns
+// (two-vector blocks sharing the column past each vector) and onto 29 (pad 1 on both sides of 57), 5x5 stride 2,
+// pads of 0, 1 and 2, TF's SAME pad at the bottom and right, heights that leave the last block of rows partial
+// (1 to 3 of 4 rows) and a single row.
 TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
   if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
   struct Shape {
@@ -316,6 +318,9 @@ TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
       {3, 21, 112, 1, 1, 1, 21, 112, 2}, {3, 9, 70, 1, 1, 1, 9, 70, 1},    {5, 11, 40, 1, 2, 2, 11, 40, 0},
       {3, 13, 56, 1, 1, 1, 13, 56, 2},   {5, 6, 64, 1, 2, 2, 6, 64, 1},    {3, 5, 9, 1, 1, 1, 5, 9, 0},
       {3, 23, 112, 2, 0, 0, 11, 56, 2},  {3, 17, 56, 2, 1, 1, 9, 28, 1},   {5, 19, 45, 2, 2, 2, 10, 23, 0},
+      {3, 28, 28, 1, 1, 1, 28, 28, 2},   {3, 10, 35, 1, 0, 0, 8, 33, 1},   {3, 7, 50, 1, 2, 2, 9, 52, 0},
+      {3, 1, 40, 1, 1, 1, 1, 40, 2},     {3, 13, 57, 2, 1, 1, 7, 29, 2},   {3, 6, 96, 2, 0, 0, 3, 48, 1},
+      {3, 56, 56, 2, 0, 0, 28, 28, 2},   {3, 2, 33, 2, 1, 1, 1, 17, 0},
   };
   uint32_t seed = 1100;
   for (const Shape& s : shapes) {
@@ -335,18 +340,72 @@ TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
     g.wq = s.out_w + span;
     g.w = w.data();
     g.bias = b[0];
-    g.activation = s.activation;
     g.out_h = s.out_h;
     g.out_w = s.out_w;
     std::vector<float> scratch(static_cast<size_t>(DepthwiseGridScratchFloats(g)));
     g.planes = scratch.data();
-    std::vector<float> ref(static_cast<size_t>(s.out_h) * s.out_w), fast(ref.size(), -7.f);
-    g.out = ref.data();
-    DepthwiseGridRef(g);
-    g.out = fast.data();
-    DepthwiseGridAvx512(g);
-    EXPECT_EQ(fast, ref) << s.kernel << "x" << s.kernel << " " << s.in_h << "x" << s.in_w << " s" << s.stride << " p"
-                         << s.pad_top << "," << s.pad_left << " -> " << s.out_h << "x" << s.out_w;
+    for (const int activation : {s.activation, (s.activation + 1) % 3, (s.activation + 2) % 3}) {
+      g.activation = activation;
+      // A vector of floats past the plane, which must stay as they are.
+      const size_t plane = static_cast<size_t>(s.out_h) * s.out_w;
+      std::vector<float> ref(plane + 16, -7.f), fast(ref.size(), -7.f);
+      g.out = ref.data();
+      DepthwiseGridRef(g);
+      g.out = fast.data();
+      DepthwiseGridAvx512(g);
+      EXPECT_EQ(fast, ref) << s.kernel << "x" << s.kernel << " " << s.in_h << "x" << s.in_w << " s" << s.stride
+                           << " p" << s.pad_top << "," << s.pad_left << " -> " << s.out_h << "x" << s.out_w << " act "
+                           << activation;
+    }
+  }
+}
+
+// Depthwise layers on the grid kernel through ConvFp32 give every output bit for bit as the plain twin computes it
+// channel by channel, at 1 and 2 threads: MobileNetV2's 112x112, 56x56 and 28x28 layers at reduced depth (3x3
+// stride 1 pad 1; TF's SAME stride 2, pad at the bottom and right only), stride 2 pad 1 onto an odd width, batch 2.
+TEST(ConvFp32Test, DepthwiseGridLayersMatchPlainTwinAtEveryThreadCount) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
+  const std::vector<Conv2dParams> shapes = {
+      MakeConv(1, 5, 112, 112, 5, 3, 3, 1, 1, 1, 5, Activation::kRelu6),
+      MakeConv(1, 6, 112, 112, 6, 3, 3, 2, 0, 1, 6, Activation::kRelu6, 1),
+      MakeConv(1, 7, 56, 56, 7, 3, 3, 1, 1, 1, 7, Activation::kRelu6),
+      MakeConv(1, 4, 56, 56, 4, 3, 3, 2, 0, 1, 4, Activation::kRelu, 1),
+      MakeConv(2, 9, 28, 28, 9, 3, 3, 1, 1, 1, 9, Activation::kNone),
+      MakeConv(1, 3, 45, 45, 3, 3, 3, 2, 1, 1, 3, Activation::kRelu6),
+  };
+  uint32_t seed = 1200;
+  for (const Conv2dParams& p : shapes) {
+    const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_hw = int64_t{p.out_h} * p.out_w;
+    const auto in = Random(static_cast<size_t>(p.batch * p.in_c * in_hw), seed++);
+    const auto w = Random(static_cast<size_t>(p.out_c * 9), seed++), b = Random(p.out_c, seed++);
+    std::vector<float> ref(static_cast<size_t>(p.batch * p.out_c * out_hw));
+    for (int n = 0; n < p.batch; ++n) {
+      for (int c = 0; c < p.out_c; ++c) {
+        Fp32DepthwiseGrid g;
+        g.in = in.data() + (int64_t{n} * p.in_c + c) * in_hw;
+        g.in_h = p.in_h;
+        g.in_w = p.in_w;
+        g.kernel = 3;
+        g.stride = p.stride_h;
+        g.pad_top = p.pad_top;
+        g.pad_left = p.pad_left;
+        g.w = w.data() + c * 9;
+        g.bias = b[c];
+        g.activation = p.activation == Activation::kRelu6 ? 2 : p.activation == Activation::kRelu ? 1 : 0;
+        g.out_h = p.out_h;
+        g.out_w = p.out_w;
+        g.out = ref.data() + (int64_t{n} * p.out_c + c) * out_hw;
+        DepthwiseGridRef(g);
+      }
+    }
+    ConvFp32 conv;
+    conv.Init(p, w.data(), b.data());
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      std::vector<float> fast(ref.size(), -7.f);
+      conv.Run(in.data(), fast.data());
+      EXPECT_EQ(fast, ref) << Describe(p) << ", " << threads << " threads";
+    }
   }
 }
 

@@ -127,27 +127,62 @@ __attribute__((always_inline)) inline __m512 ShiftLanes(__m512 lo, __m512 hi, in
   }
 }
 
-// Stride 1, read straight from the input plane: blocks of R output rows x C vectors of 16 output columns (R·C = 8
-// accumulators: the FMA latency times two pipes). The block's input rows are walked once, each row's loads
-// serving every output row whose window holds it, so each accumulator still takes its taps in tap order. A row
-// is C + 1 loads, the window's columns their shifts (three masked loads per vector for 3x3 took the load ports).
-// Lanes outside the input are masked off and rows outside it read a zero row: both read as the pad's 0. Rows and
-// columns past the output are computed and not stored.
+// The fields a block kernel reads, copied out of Fp32DepthwiseGrid: through a reference GCC reloaded them (and
+// re-broadcast every weight) after each store through `out`, which might alias them.
+template <int K>
+struct GridLocals {
+  explicit GridLocals(const Fp32DepthwiseGrid& d)
+      : in(d.in), out(d.out), in_h(d.in_h), in_w(d.in_w), out_h(d.out_h), out_w(d.out_w), pad_top(d.pad_top),
+        pad_left(d.pad_left), activation(d.activation), bias(_mm512_set1_ps(d.bias)) {
+#pragma GCC unroll 32
+    for (int t = 0; t < K * K; ++t) w[t] = _mm512_set1_ps(d.w[t]);
+  }
+  const float* in;
+  float* out;
+  int64_t in_h, in_w, out_h, out_w, pad_top, pad_left;
+  int activation;
+  __m512 bias;
+  __m512 w[K * K];
+};
+
+// StoreBlock on the locals, the activation a constant and the column masks given.
+template <int kAct, int R, int C>
+__attribute__((always_inline)) inline void StoreRows(float* out, int64_t out_w, int64_t rows, int64_t x0,
+                                                     const __mmask16 (&mask)[C], const __m512 (&acc)[R][C],
+                                                     __m512 bias) {
+#pragma GCC unroll 32
+  for (int r = 0; r < R; ++r) {
+    if (r >= rows) break;
+    float* row = out + r * out_w + x0;
+#pragma GCC unroll 32
+    for (int c = 0; c < C; ++c) {
+      _mm512_mask_storeu_ps(row + c * kLanes, mask[c], Activate(_mm512_add_ps(acc[r][c], bias), kAct));
+    }
+  }
+}
+
+// Stride 1, read straight from the input plane: blocks of R output rows x C vectors of 16 output columns (R·C
+// accumulators, at least the FMA latency times two pipes), column strip by column strip. The block's input rows
+// are walked once, each row's loads serving every output row whose window holds it, so each accumulator still
+// takes its taps in tap order. A row is C + 1 loads, the window's columns their shifts (three masked loads per
+// vector for 3x3 took the load ports). Lanes outside the input are masked off and rows outside it read a zero
+// row: both read as the pad's 0. Rows and columns past the output are computed and not stored.
 template <int K, int R, int C>
 void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_begin, int64_t c_end) {
-  static_assert(R * C == 8, "eight accumulators");
-  const __m512 bias = _mm512_set1_ps(d.bias);
-  for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
-    for (int64_t c0 = c_begin; c0 < c_end; c0 += C) {
-      // Vector c of a row holds columns col + 16·c + [0, 16); the one past the block, only the K − 1 its windows
-      // reach.
-      __mmask16 mask[C + 1];
+  const GridLocals<K> g(d);
+  for (int64_t c0 = c_begin; c0 < c_end; c0 += C) {
+    // Vector c of a row holds columns col + 16·c + [0, 16); the one past the block, only the K − 1 its windows
+    // reach.
+    __mmask16 mask[C + 1], store[C];
 #pragma GCC unroll 32
-      for (int c = 0; c <= C; ++c) {
-        const int64_t ix0 = (c0 + c) * kLanes - d.pad_left;
-        mask[c] = static_cast<__mmask16>(LaneRange32(-ix0, d.in_w - ix0) & (c < C ? 0xFFFFu : (1u << (K - 1)) - 1u));
-      }
-      const int64_t col = c0 * kLanes - d.pad_left;
+    for (int c = 0; c <= C; ++c) {
+      const int64_t ix0 = (c0 + c) * kLanes - g.pad_left;
+      mask[c] = static_cast<__mmask16>(LaneRange32(-ix0, g.in_w - ix0) & (c < C ? 0xFFFFu : (1u << (K - 1)) - 1u));
+    }
+#pragma GCC unroll 32
+    for (int c = 0; c < C; ++c) store[c] = LaneMask(g.out_w - (c0 + c) * kLanes);
+    const int64_t col = c0 * kLanes - g.pad_left;
+    for (int64_t y0 = 0; y0 < g.out_h; y0 += R) {
       __m512 acc[R][C];
 #pragma GCC unroll 32
       for (int r = 0; r < R; ++r) {
@@ -156,8 +191,8 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_beg
       }
 #pragma GCC unroll 32
       for (int i = 0; i < R + K - 1; ++i) {
-        const int64_t iy = y0 + i - d.pad_top;
-        const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+        const int64_t iy = y0 + i - g.pad_top;
+        const float* row = (iy >= 0 && iy < g.in_h ? g.in + iy * g.in_w : zero_row) + col;
         __m512 v[C + 1];
 #pragma GCC unroll 32
         for (int c = 0; c <= C; ++c) v[c] = _mm512_maskz_loadu_ps(mask[c], row + c * kLanes);
@@ -169,12 +204,21 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_beg
 #pragma GCC unroll 32
             for (int ky = 0; ky < K; ++ky) {
               const int r = i - ky;
-              if (r >= 0 && r < R) acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * K + kx]), x, acc[r][c]);
+              if (r >= 0 && r < R) acc[r][c] = _mm512_fmadd_ps(g.w[ky * K + kx], x, acc[r][c]);
             }
           }
         }
       }
-      StoreBlock<R, C>(d, y0, c0, acc, bias);
+      const int64_t rows = g.out_h - y0;
+      float* out = g.out + y0 * g.out_w;
+      const int64_t x0 = c0 * kLanes;
+      if (g.activation == 2) {
+        StoreRows<2, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      } else if (g.activation == 1) {
+        StoreRows<1, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      } else {
+        StoreRows<0, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      }
     }
   }
 }
@@ -186,23 +230,24 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_beg
 template <int R, int C>
 void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
   static_assert(R * C == 8, "eight accumulators");
-  const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
-  const __m512 bias = _mm512_set1_ps(d.bias);
+  const GridLocals<3> g(d);
+  const int64_t vectors = (g.out_w + kLanes - 1) / kLanes;
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-  for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
-    for (int64_t c0 = 0; c0 < vectors; c0 += C) {
-      __mmask16 lo_mask[C], hi_mask[C];
+  for (int64_t c0 = 0; c0 < vectors; c0 += C) {
+    __mmask16 lo_mask[C], hi_mask[C], store[C];
 #pragma GCC unroll 32
-      for (int c = 0; c < C; ++c) {
-        const int64_t ix0 = (c0 + c) * 2 * kLanes - d.pad_left;
-        const uint32_t m = LaneRange32(-ix0, d.in_w - ix0);
-        lo_mask[c] = static_cast<__mmask16>(m);
-        hi_mask[c] = static_cast<__mmask16>(m >> 16);
-      }
-      const int64_t past = (c0 + C) * 2 * kLanes - d.pad_left;
-      const __mmask16 past_mask = static_cast<__mmask16>(LaneRange32(-past, d.in_w - past) & 1u);
-      const int64_t col = c0 * 2 * kLanes - d.pad_left;
+    for (int c = 0; c < C; ++c) {
+      const int64_t ix0 = (c0 + c) * 2 * kLanes - g.pad_left;
+      const uint32_t m = LaneRange32(-ix0, g.in_w - ix0);
+      lo_mask[c] = static_cast<__mmask16>(m);
+      hi_mask[c] = static_cast<__mmask16>(m >> 16);
+      store[c] = LaneMask(g.out_w - (c0 + c) * kLanes);
+    }
+    const int64_t past = (c0 + C) * 2 * kLanes - g.pad_left;
+    const __mmask16 past_mask = static_cast<__mmask16>(LaneRange32(-past, g.in_w - past) & 1u);
+    const int64_t col = c0 * 2 * kLanes - g.pad_left;
+    for (int64_t y0 = 0; y0 < g.out_h; y0 += R) {
       __m512 acc[R][C];
 #pragma GCC unroll 32
       for (int r = 0; r < R; ++r) {
@@ -211,8 +256,8 @@ void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
       }
 #pragma GCC unroll 32
       for (int i = 0; i < 2 * R + 1; ++i) {
-        const int64_t iy = 2 * y0 + i - d.pad_top;
-        const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+        const int64_t iy = 2 * y0 + i - g.pad_top;
+        const float* row = (iy >= 0 && iy < g.in_h ? g.in + iy * g.in_w : zero_row) + col;
         // The column past vector c's 32 is lane 0 of vector c + 1's: loaded once.
         __m512 lo[C + 1], hi[C];
 #pragma GCC unroll 32
@@ -232,13 +277,22 @@ void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
           for (int ky = 0; ky < 3; ++ky) {
             const int r = (i - ky) / 2;
             if ((i - ky) % 2 != 0 || i < ky || r >= R) continue;
-            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3]), x0, acc[r][c]);
-            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3 + 1]), x1, acc[r][c]);
-            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3 + 2]), x2, acc[r][c]);
+            acc[r][c] = _mm512_fmadd_ps(g.w[ky * 3], x0, acc[r][c]);
+            acc[r][c] = _mm512_fmadd_ps(g.w[ky * 3 + 1], x1, acc[r][c]);
+            acc[r][c] = _mm512_fmadd_ps(g.w[ky * 3 + 2], x2, acc[r][c]);
           }
         }
       }
-      StoreBlock<R, C>(d, y0, c0, acc, bias);
+      const int64_t rows = g.out_h - y0;
+      float* out = g.out + y0 * g.out_w;
+      const int64_t x0 = c0 * kLanes;
+      if (g.activation == 2) {
+        StoreRows<2, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      } else if (g.activation == 1) {
+        StoreRows<1, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      } else {
+        StoreRows<0, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      }
     }
   }
 }
