@@ -361,8 +361,8 @@ TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
 }
 
 // Depthwise layers on the grid kernel through ConvFp32 give every output bit for bit as the plain twin computes it
-// channel by channel, at 1 and 2 threads: MobileNetV2's 112x112, 56x56 and 28x28 layers at reduced depth (3x3
-// stride 1 pad 1; TF's SAME stride 2, pad at the bottom and right only), stride 2 pad 1 onto an odd width, batch 2.
+// channel by channel, at 1 and 2 threads: MobileNetV2's 112x112 to 7x7 layers at reduced depth (3x3 stride 1 pad
+// 1; TF's SAME stride 2, pad at the bottom and right only), stride 2 pad 1 onto an odd width, batch 2.
 TEST(ConvFp32Test, DepthwiseGridLayersMatchPlainTwinAtEveryThreadCount) {
   if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
   const std::vector<Conv2dParams> shapes = {
@@ -372,6 +372,11 @@ TEST(ConvFp32Test, DepthwiseGridLayersMatchPlainTwinAtEveryThreadCount) {
       MakeConv(1, 4, 56, 56, 4, 3, 3, 2, 0, 1, 4, Activation::kRelu, 1),
       MakeConv(2, 9, 28, 28, 9, 3, 3, 1, 1, 1, 9, Activation::kNone),
       MakeConv(1, 3, 45, 45, 3, 3, 3, 2, 1, 1, 3, Activation::kRelu6),
+      // The two-channel kernels: 14x14 (twins, an odd channel count), SAME stride 2 from 28x28 (twins), 7x7 at
+      // batch 2 (pairs, one spanning the two images).
+      MakeConv(1, 7, 14, 14, 7, 3, 3, 1, 1, 1, 7, Activation::kRelu6),
+      MakeConv(1, 6, 28, 28, 6, 3, 3, 2, 0, 1, 6, Activation::kRelu, 1),
+      MakeConv(2, 5, 7, 7, 5, 3, 3, 1, 1, 1, 5, Activation::kRelu6),
   };
   uint32_t seed = 1200;
   for (const Conv2dParams& p : shapes) {

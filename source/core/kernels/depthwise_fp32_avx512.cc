@@ -425,9 +425,8 @@ void PairRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
 }
 
 // Two channels of one geometry, each in its own vectors (DepthwiseGridTwinApplies: outputs 9 to 14 wide, 15 at
-// stride 2, as 14x14 planes): blocks of R output rows of both channels, 2·R accumulators, so that the block rows
-// match the plane (7 for 14 rows, where the grid kernel's blocks of 8 computed 16) and each call serves two
-// channels. Each input row of a channel is one load of its 16 columns from −pad_left (stride 2: 32, in two), the
+// stride 2, as 14x14 planes): blocks of R output rows, one channel after the other, so that the block rows match
+// the plane (7 for 14 rows, where the grid kernel's blocks of 8 computed 16) and each call serves two channels. Each input row of a channel is one load of its 16 columns from −pad_left (stride 2: 32, in two), the
 // window's columns its shifts (stride 2: its even, odd and shifted-even lanes); lanes outside the input masked off,
 // rows outside it not loaded. Each accumulator takes its taps in tap order from 0, + bias, then the activation: the
 // grid kernel's sums, bit for bit.
@@ -442,25 +441,35 @@ void TwinRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
   // Lane 15 (past the output) reads lane 31.
   const __m512i next = _mm512_setr_epi32(2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 31);
   const __m512 zero = _mm512_setzero_ps();
-  const Fp32DepthwiseGrid* ch[2] = {&a, &b};
-  for (int64_t y0 = 0; y0 < a.out_h; y0 += R) {
-    __m512 acc[2][R];
+  const int64_t in_h = a.in_h, in_w = a.in_w, out_h = a.out_h, out_w = a.out_w, pad_top = a.pad_top;
+  const int64_t pad_left = a.pad_left;
+  const int activation = a.activation;
+  // One channel after the other, its nine weights in registers: both channels' weights and accumulators (32
+  // vectors) spilled, and GCC re-broadcast the weights after every store through the outputs.
+  const float* in[2] = {a.in, b.in};
+  float* out[2] = {a.out, b.out};
+  __m512 w[2][K * K], bias[2];
 #pragma GCC unroll 32
-    for (int c = 0; c < 2; ++c) {
+  for (int t = 0; t < K * K; ++t) {
+    w[0][t] = _mm512_set1_ps(a.w[t]);
+    w[1][t] = _mm512_set1_ps(b.w[t]);
+  }
+  bias[0] = _mm512_set1_ps(a.bias);
+  bias[1] = _mm512_set1_ps(b.bias);
+  for (int c = 0; c < 2; ++c) {
+    for (int64_t y0 = 0; y0 < out_h; y0 += R) {
+      __m512 acc[R];
 #pragma GCC unroll 32
-      for (int r = 0; r < R; ++r) acc[c][r] = _mm512_setzero_ps();
-    }
+      for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
 #pragma GCC unroll 32
-    for (int i = 0; i < (R - 1) * S + K; ++i) {
-      const int64_t iy = y0 * S + i - a.pad_top;
-      const bool inside = iy >= 0 && iy < a.in_h;
-      // A row outside the input loads nothing (mask 0) from row 0's address.
-      const __mmask16 m0 = inside ? lo_mask : static_cast<__mmask16>(0);
-      const __mmask16 m1 = inside ? hi_mask : static_cast<__mmask16>(0);
-      const int64_t at = (inside ? iy * a.in_w : 0) - a.pad_left;
-#pragma GCC unroll 32
-      for (int c = 0; c < 2; ++c) {
-        const float* row = ch[c]->in + at;
+      for (int i = 0; i < (R - 1) * S + K; ++i) {
+        const int64_t iy = y0 * S + i - pad_top;
+        const bool inside = iy >= 0 && iy < in_h;
+        // A row outside the input loads nothing (mask 0) from row 0's address.
+        const __mmask16 m0 = inside ? lo_mask : static_cast<__mmask16>(0);
+        const __mmask16 m1 = inside ? hi_mask : static_cast<__mmask16>(0);
+        const int64_t at = (inside ? iy * in_w : 0) - pad_left;
+        const float* row = in[c] + at;
         __m512 x[K];
         if (S == 1) {
           x[0] = _mm512_maskz_loadu_ps(m0, row);
@@ -472,24 +481,17 @@ void TwinRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
           x[1] = _mm512_permutex2var_ps(lo, odd, hi);
           x[2] = _mm512_permutex2var_ps(lo, next, hi);
         }
-        const float* w = ch[c]->w;
 #pragma GCC unroll 32
         for (int ky = 0; ky < K; ++ky) {
           const int r = (i - ky) / S;
           if (i < ky || (i - ky) % S != 0 || r >= R) continue;
 #pragma GCC unroll 32
-          for (int kx = 0; kx < K; ++kx) {
-            acc[c][r] = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * K + kx]), x[kx], acc[c][r]);
-          }
+          for (int kx = 0; kx < K; ++kx) acc[r] = _mm512_fmadd_ps(w[c][ky * K + kx], x[kx], acc[r]);
         }
       }
-    }
-#pragma GCC unroll 32
-    for (int c = 0; c < 2; ++c) {
-      const __m512 bias = _mm512_set1_ps(ch[c]->bias);
-      for (int r = 0; r < R && y0 + r < a.out_h; ++r) {
-        _mm512_mask_storeu_ps(ch[c]->out + (y0 + r) * a.out_w, store_mask,
-                              Activate(_mm512_add_ps(acc[c][r], bias), a.activation));
+      for (int r = 0; r < R && y0 + r < out_h; ++r) {
+        _mm512_mask_storeu_ps(out[c] + (y0 + r) * out_w, store_mask,
+                              Activate(_mm512_add_ps(acc[r], bias[c]), activation));
       }
     }
   }
