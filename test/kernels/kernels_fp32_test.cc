@@ -306,7 +306,8 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
 // The one-channel grid kernel gives every output bit for bit as the plain twin, under every activation, and leaves
 // the floats past the plane untouched: stride-1 rows whose vector count is odd (112 columns: 4 x 2 blocks, the last
 // vector in 8 x 1 blocks; 70, 40), even (56, 64, 28) and one (9), 3x3 and 5x5, 3x3 stride 2 onto 56 and 28 columns
-// (two-vector blocks sharing the column past each vector) and onto 29 (pad 1 on both sides of 57), 5x5 stride 2,
+// (blocks of 2 x 4 and 4 x 2 vectors sharing the column past each vector), onto 29 (pad 1 on both sides of 57), onto
+// 80, 72 and 128 (4 x 2 blocks after the 2 x 4 ones, an odd vector past them, two 2 x 4 blocks), 5x5 stride 2,
 // pads of 0, 1 and 2, TF's SAME pad at the bottom and right, heights that leave the last block of rows partial
 // (1 to 3 of 4 rows) and a single row.
 TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
@@ -320,7 +321,8 @@ TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
       {3, 23, 112, 2, 0, 0, 11, 56, 2},  {3, 17, 56, 2, 1, 1, 9, 28, 1},   {5, 19, 45, 2, 2, 2, 10, 23, 0},
       {3, 28, 28, 1, 1, 1, 28, 28, 2},   {3, 10, 35, 1, 0, 0, 8, 33, 1},   {3, 7, 50, 1, 2, 2, 9, 52, 0},
       {3, 1, 40, 1, 1, 1, 1, 40, 2},     {3, 13, 57, 2, 1, 1, 7, 29, 2},   {3, 6, 96, 2, 0, 0, 3, 48, 1},
-      {3, 56, 56, 2, 0, 0, 28, 28, 2},   {3, 2, 33, 2, 1, 1, 1, 17, 0},
+      {3, 56, 56, 2, 0, 0, 28, 28, 2},   {3, 2, 33, 2, 1, 1, 1, 17, 0},    {3, 9, 160, 2, 1, 1, 5, 80, 1},
+      {3, 7, 256, 2, 0, 0, 3, 128, 2},   {3, 5, 143, 2, 1, 1, 3, 72, 0},
   };
   uint32_t seed = 1100;
   for (const Shape& s : shapes) {
