@@ -471,6 +471,72 @@ TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
   }
 }
 
+// Convolutions on the 8x32 tile give every output bit for bit as the plain twin of the packed GEMM's contract
+// computes it: Σ over (c, ky, kx) in that order from 0 of w·x, each step one fused multiply-add (a pad's x is 0),
+// + bias, then the activation; at 1 and 2 threads, under every activation, with and without a bias. 1x1 layers
+// whose tiles are full (64 and 256 columns; MobileNetV2's expansions of K = 16 and 24), end in a tail of more than
+// 16 columns (40), of at most 16 (24), of 17 (49 columns, the extra vector) or have a row count off the row tile
+// (20: a partial row block); 3x3 stride-2 stems on the shifted planes (TF's SAME pad at the bottom and right, and
+// pad 1), whose tiles straddle grid rows or lie inside one.
+TEST(ConvFp32Test, EightByThirtyTwoTileMatchesFmaTwinBitForBit) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "checks the AVX-512 tile";
+  const std::vector<Conv2dParams> shapes = {
+      MakeConv(1, 16, 8, 8, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 24, 16, 16, 48, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 7, 5, 8, 24, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(2, 12, 4, 6, 16, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 40, 7, 7, 16, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 9, 8, 8, 20, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 3, 30, 30, 32, 3, 3, 2, 0, 1, 1, Activation::kRelu6, 1),
+      MakeConv(1, 3, 17, 17, 16, 3, 3, 2, 1, 1, 1, Activation::kRelu),
+  };
+  uint32_t seed = 1300;
+  for (const Conv2dParams& p : shapes) {
+    const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_hw = int64_t{p.out_h} * p.out_w;
+    const int taps = p.kernel_h * p.kernel_w;
+    const auto in = Random(static_cast<size_t>(p.batch * p.in_c * in_hw), seed++);
+    const auto w = Random(static_cast<size_t>(p.out_c * p.in_c * taps), seed++), b = Random(p.out_c, seed++);
+    for (const int activation : {0, 1, 2}) {
+      for (const bool with_bias : {true, false}) {
+        Conv2dParams q = p;
+        q.activation = activation == 2 ? Activation::kRelu6 : activation == 1 ? Activation::kRelu : Activation::kNone;
+        std::vector<float> ref(static_cast<size_t>(p.batch * p.out_c * out_hw));
+        for (int n = 0; n < p.batch; ++n) {
+          for (int o = 0; o < p.out_c; ++o) {
+            for (int oy = 0; oy < p.out_h; ++oy) {
+              for (int ox = 0; ox < p.out_w; ++ox) {
+                float acc = 0.f;
+                for (int c = 0; c < p.in_c; ++c) {
+                  for (int ky = 0; ky < p.kernel_h; ++ky) {
+                    for (int kx = 0; kx < p.kernel_w; ++kx) {
+                      const int iy = oy * p.stride_h + ky - p.pad_top, ix = ox * p.stride_w + kx - p.pad_left;
+                      const bool inside = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
+                      const float x = inside ? in[(int64_t{n} * p.in_c + c) * in_hw + iy * p.in_w + ix] : 0.f;
+                      acc = std::fma(w[(int64_t{o} * p.in_c + c) * taps + ky * p.kernel_w + kx], x, acc);
+                    }
+                  }
+                }
+                float v = acc + (with_bias ? b[o] : 0.f);
+                if (activation >= 1) v = std::max(v, 0.f);
+                if (activation == 2) v = std::min(v, 6.f);
+                ref[(int64_t{n} * p.out_c + o) * out_hw + oy * p.out_w + ox] = v;
+              }
+            }
+          }
+        }
+        ConvFp32 conv;
+        conv.Init(q, w.data(), with_bias ? b.data() : nullptr, Fp32Isa::kAvx512, ConvAlgo::kDirect);
+        for (int threads : {1, 2}) {
+          SetNumThreads(threads);
+          std::vector<float> fast(ref.size(), -7.f);
+          conv.Run(in.data(), fast.data());
+          EXPECT_EQ(fast, ref) << Describe(q) << ", bias " << with_bias << ", " << threads << " threads";
+        }
+      }
+    }
+  }
+}
+
 // A 1x1 convolution and the depthwise one after it, fused (RunWithDepthwise), give exactly what the two Runs give,
 // and with a 1x1 projection after them what the three give, at 1 and 2 threads: MobileNetV2's expand + depthwise
 // pairs at reduced size (stride 1 pad 1, TF's SAME stride 2 with the pad at the bottom, stride 2 pad 1), 5x5
