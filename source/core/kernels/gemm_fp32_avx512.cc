@@ -51,6 +51,19 @@ __attribute__((always_inline)) inline void StoreRow(float* out, __m512 c0, __m51
   }
 }
 
+// One row of a tile across grid rows: + bias, the activation, stored as at most two runs, run i's lanes at
+// out + to[i] + lane (a run of no lanes has empty masks).
+template <int kAct>
+__attribute__((always_inline)) inline void StoreRuns(float* out, const int64_t (&to)[2], const __mmask16 (&mask)[2][2],
+                                                     __m512 c0, __m512 c1, float bias) {
+  const __m512 b = _mm512_set1_ps(bias);
+  const __m512 v0 = Activate(_mm512_add_ps(c0, b), kAct), v1 = Activate(_mm512_add_ps(c1, b), kAct);
+  _mm512_mask_storeu_ps(out + to[0], mask[0][0], v0);
+  _mm512_mask_storeu_ps(out + to[0] + 16, mask[0][1], v1);
+  _mm512_mask_storeu_ps(out + to[1], mask[1][0], v0);
+  _mm512_mask_storeu_ps(out + to[1] + 16, mask[1][1], v1);
+}
+
 // kHalf: a tail of at most 16 columns, computed in one vector per row instead of two. kExtra (with kHalf, on a
 // contiguous grid): a tail of 17 columns, the 17th in one 8-row vector (lane r: row r) fed by the k step's eight
 // weights, so that a grid of 49 columns (MobileNetV2's 7x7 layers) costs 2 + 1 + 1/8 vectors per row and k
@@ -113,33 +126,68 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
       at = oy * g.out_w + ox;
     }
   }
-  if (contiguous && rows == kMr && !kExtra) {
-    // The common tile, its accumulators stored straight from their registers: through the array below GCC wrote
-    // all sixteen to the stack and reloaded them, and reloaded the Fp32Gemm fields after every store (a tile of
-    // K = 16, MobileNetV2's 112x112 expansion, spent a third of its time there).
+  if (rows == kMr && !kExtra) {
+    // A full-height tile, its accumulators stored straight from their registers: through the array below GCC
+    // wrote all sixteen to the stack and reloaded them, and reloaded the Fp32Gemm fields after every store (a tile
+    // of K = 16, MobileNetV2's 112x112 expansion, spent a third of its time there).
     static const float kNoBias[kMr] = {};
     const float* bias = g.bias ? g.bias + rb * kMr : kNoBias;
-    float* out = g.out + rb * kMr * g.out_stride + at;
     const int64_t stride = g.out_stride;
-    auto store = [&](auto act) {
-      constexpr int kAct = decltype(act)::value;
-      StoreRow<kAct, kTail, kHalf>(out, c00, c01, bias[0], m0, m1);
-      StoreRow<kAct, kTail, kHalf>(out + stride, c10, c11, bias[1], m0, m1);
-      StoreRow<kAct, kTail, kHalf>(out + 2 * stride, c20, c21, bias[2], m0, m1);
-      StoreRow<kAct, kTail, kHalf>(out + 3 * stride, c30, c31, bias[3], m0, m1);
-      StoreRow<kAct, kTail, kHalf>(out + 4 * stride, c40, c41, bias[4], m0, m1);
-      StoreRow<kAct, kTail, kHalf>(out + 5 * stride, c50, c51, bias[5], m0, m1);
-      StoreRow<kAct, kTail, kHalf>(out + 6 * stride, c60, c61, bias[6], m0, m1);
-      StoreRow<kAct, kTail, kHalf>(out + 7 * stride, c70, c71, bias[7], m0, m1);
-    };
-    if (g.activation == 2) {
-      store(ActTag<2>());
-    } else if (g.activation == 1) {
-      store(ActTag<1>());
-    } else {
-      store(ActTag<0>());
+    if (contiguous) {
+      float* out = g.out + rb * kMr * stride + at;
+      auto store = [&](auto act) {
+        constexpr int kAct = decltype(act)::value;
+        StoreRow<kAct, kTail, kHalf>(out, c00, c01, bias[0], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + stride, c10, c11, bias[1], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 2 * stride, c20, c21, bias[2], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 3 * stride, c30, c31, bias[3], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 4 * stride, c40, c41, bias[4], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 5 * stride, c50, c51, bias[5], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 6 * stride, c60, c61, bias[6], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 7 * stride, c70, c71, bias[7], m0, m1);
+      };
+      if (g.activation == 2) {
+        store(ActTag<2>());
+      } else if (g.activation == 1) {
+        store(ActTag<1>());
+      } else {
+        store(ActTag<0>());
+      }
+      return;
     }
-    return;
+    // A tile across grid rows (a stride-2 stem's, 32 of every 114 columns): its runs, each masked.
+    GridRuns runs;
+    TileRuns(g.grid_w, g.out_w, g.n, j0, cols, &runs);
+    if (runs.n <= 2) {
+      __mmask16 mask[2][2] = {};
+      int64_t to[2] = {};
+      for (int i = 0; i < runs.n; ++i) {
+        const int64_t lo = runs.first[i] - j0, hi = lo + runs.len[i];
+        mask[i][0] = Lanes(lo, hi);
+        mask[i][1] = Lanes(lo - 16, hi - 16);
+        to[i] = runs.out[i] - lo;
+      }
+      float* out = g.out + rb * kMr * stride;
+      auto store = [&](auto act) {
+        constexpr int kAct = decltype(act)::value;
+        StoreRuns<kAct>(out, to, mask, c00, c01, bias[0]);
+        StoreRuns<kAct>(out + stride, to, mask, c10, c11, bias[1]);
+        StoreRuns<kAct>(out + 2 * stride, to, mask, c20, c21, bias[2]);
+        StoreRuns<kAct>(out + 3 * stride, to, mask, c30, c31, bias[3]);
+        StoreRuns<kAct>(out + 4 * stride, to, mask, c40, c41, bias[4]);
+        StoreRuns<kAct>(out + 5 * stride, to, mask, c50, c51, bias[5]);
+        StoreRuns<kAct>(out + 6 * stride, to, mask, c60, c61, bias[6]);
+        StoreRuns<kAct>(out + 7 * stride, to, mask, c70, c71, bias[7]);
+      };
+      if (g.activation == 2) {
+        store(ActTag<2>());
+      } else if (g.activation == 1) {
+        store(ActTag<1>());
+      } else {
+        store(ActTag<0>());
+      }
+      return;
+    }
   }
   const __m512 acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                               {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
