@@ -416,12 +416,13 @@ TEST(ConvFp32Test, DepthwiseGridLayersMatchPlainTwinAtEveryThreadCount) {
   }
 }
 
-// 1x1 layers whose outputs are few and a multiple of 7 (ChannelTileAvx512: 32 output channels x 7 columns per
-// tile) and, for contrast, others on the 8x32 tile give every output bit for bit as the plain twin of the GEMM's
-// contract computes it: Σ_k w·x from 0 in k order, each step one fused multiply-add, + bias, then the activation;
-// at 1 and 2 threads. MobileNetV2's 7x7 and 14x14 layers at reduced depth (49 and 196 columns, 32 to 128
-// outputs), 14, 28 and 56 columns, one input channel, K = 300, batch 2, no bias; 64, 63, 112 (a multiple of 16) and
-// 210 columns (not channel tiles).
+// 1x1 layers whose outputs are few and a multiple of 7 (ChannelTile14Avx512 and ChannelTileAvx512: 32 output
+// channels x 14 columns per tile, a last one of 7 columns for an odd multiple of 7) and, for contrast, others on
+// the 8x32 tile give every output bit for bit as the plain twin of the GEMM's contract computes it: Σ_k w·x from 0
+// in k order, each step one fused multiply-add, + bias, then the activation; at 1 and 2 threads. MobileNetV2's 7x7
+// and 14x14 layers at reduced depth (49 and 196 columns, 32 to 128 outputs), 7, 14, 21, 28, 35, 56 and 63
+// columns, one input channel, K = 300, batch 2, no bias; 64, 112 (a multiple of 16) and 210 columns (not channel
+// tiles).
 TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
   if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the output-channel tiles run on AVX-512";
   const std::vector<Conv2dParams> shapes = {
@@ -436,6 +437,8 @@ TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
       MakeConv(1, 24, 14, 14, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
       MakeConv(1, 24, 16, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
       MakeConv(1, 24, 15, 14, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 24, 3, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(2, 17, 5, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
       // Weight prefetches issued inside the tiles: one tile per row block, so more lines than k steps (7 columns,
       // three blocks); an 8x32 GEMM of several weight chunks (K = 1100: chunks of three row blocks).
       MakeConv(1, 20, 1, 7, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu),

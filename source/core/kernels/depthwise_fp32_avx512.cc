@@ -436,9 +436,10 @@ void PairRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
 
 // Two channels of one geometry, each in its own vectors (DepthwiseGridTwinApplies: outputs 9 to 14 wide, 15 at
 // stride 2, as 14x14 planes): blocks of R output rows, one channel after the other, so that the block rows match
-// the plane (7 for 14 rows, where the grid kernel's blocks of 8 computed 16) and each call serves two channels. Each input row of a channel is one load of its 16 columns from −pad_left (stride 2: 32, in two), the
-// window's columns its shifts (stride 2: its even, odd and shifted-even lanes); lanes outside the input masked off,
-// rows outside it not loaded. Each accumulator takes its taps in tap order from 0, + bias, then the activation: the
+// the plane (7 for 14 rows, where the grid kernel's blocks of 8 computed 16) and each call serves two channels.
+// Each input row of a channel is one load of its 16 columns from −pad_left (stride 2: 32, in two), the window's
+// columns its shifts (stride 2: its even, odd and shifted-even lanes); lanes outside the input masked off, rows
+// outside it not loaded. Each accumulator takes its taps in tap order from 0, + bias, then the activation: the
 // grid kernel's sums, bit for bit.
 template <int R, int S>
 void TwinRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {

@@ -452,6 +452,46 @@ void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   StoreColumns16x7(hi, out + 16 * g.out_stride, g.out_stride);
 }
 
+void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
+  constexpr int kCols = 2 * kChannelTileCols;
+  __m512 lo[kCols], hi[kCols];
+#pragma GCC unroll 32
+  for (int j = 0; j < kCols; ++j) lo[j] = hi[j] = _mm512_setzero_ps();
+  const float* a = g.a + rb * g.k * kChannelTileRows;
+  const float* b = g.b + j0;
+  for (int64_t k = 0; k < g.k; ++k) {
+    if (k < g.prefetch_lines) _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * k), _MM_HINT_T0);
+    const float* bk = b + g.koff[k];
+    const __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);
+#pragma GCC unroll 32
+    for (int j = 0; j < kCols; ++j) {
+      const __m512 x = _mm512_set1_ps(bk[j]);
+      lo[j] = _mm512_fmadd_ps(a0, x, lo[j]);
+      hi[j] = _mm512_fmadd_ps(a1, x, hi[j]);
+    }
+    a += kChannelTileRows;
+  }
+  for (int64_t i = g.k; i < g.prefetch_lines; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * i), _MM_HINT_T0);
+  }
+  const int64_t row0 = rb * kChannelTileRows;
+  const __m512 bias0 = g.bias ? _mm512_loadu_ps(g.bias + row0) : _mm512_setzero_ps();
+  const __m512 bias1 = g.bias ? _mm512_loadu_ps(g.bias + row0 + 16) : _mm512_setzero_ps();
+  const int act = g.activation;
+  float* out = g.out + row0 * g.out_stride + j0;
+#pragma GCC unroll 2
+  for (int half = 0; half < 2; ++half) {
+    __m512 v0[kChannelTileCols], v1[kChannelTileCols];
+#pragma GCC unroll 32
+    for (int j = 0; j < kChannelTileCols; ++j) {
+      v0[j] = Activate(_mm512_add_ps(lo[half * kChannelTileCols + j], bias0), act);
+      v1[j] = Activate(_mm512_add_ps(hi[half * kChannelTileCols + j], bias1), act);
+    }
+    StoreColumns16x7(v0, out + half * kChannelTileCols, g.out_stride);
+    StoreColumns16x7(v1, out + 16 * g.out_stride + half * kChannelTileCols, g.out_stride);
+  }
+}
+
 const Fp32MicroKernel& Fp32MicroKernelAvx512() {
   static const Fp32MicroKernel kernel{"avx512", kMr, kNr, Tile, Gemv};
   return kernel;
