@@ -303,10 +303,13 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
   EXPECT_FALSE(DepthwiseGridTwinApplies(5, 1, 14));
 }
 
-// The one-channel grid kernel gives every output bit for bit as the plain twin: stride-1 rows whose vector count
-// is odd (112 columns: 4 x 2 blocks, the last vector in 8 x 1 blocks; 70, 40), even (56, 64) and one (9), 3x3 and
-// 5x5, 3x3 stride 2 onto 56 and 28 columns (two-vector blocks sharing the column past each vector), 5x5 stride 2,
-// pads of 1 and 2, TF's SAME pad at the bottom and right, each activation.
+// The one-channel grid kernel gives every output bit for bit as the plain twin, under every activation, and leaves
+// the floats past the plane untouched: stride-1 rows whose vector count is odd (112 columns: 4 x 2 blocks, the last
+// vector in 8 x 1 blocks; 70, 40), even (56, 64, 28) and one (9), 3x3 and 5x5, 3x3 stride 2 onto 56 and 28 columns
+// (blocks of 2 x 4 and 4 x 2 vectors sharing the column past each vector), onto 29 (pad 1 on both sides of 57), onto
+// 80, 72 and 128 (4 x 2 blocks after the 2 x 4 ones, an odd vector past them, two 2 x 4 blocks), 5x5 stride 2,
+// pads of 0, 1 and 2, TF's SAME pad at the bottom and right, heights that leave the last block of rows partial
+// (1 to 3 of 4 rows) and a single row.
 TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
   if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
   struct Shape {
@@ -316,6 +319,10 @@ TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
       {3, 21, 112, 1, 1, 1, 21, 112, 2}, {3, 9, 70, 1, 1, 1, 9, 70, 1},    {5, 11, 40, 1, 2, 2, 11, 40, 0},
       {3, 13, 56, 1, 1, 1, 13, 56, 2},   {5, 6, 64, 1, 2, 2, 6, 64, 1},    {3, 5, 9, 1, 1, 1, 5, 9, 0},
       {3, 23, 112, 2, 0, 0, 11, 56, 2},  {3, 17, 56, 2, 1, 1, 9, 28, 1},   {5, 19, 45, 2, 2, 2, 10, 23, 0},
+      {3, 28, 28, 1, 1, 1, 28, 28, 2},   {3, 10, 35, 1, 0, 0, 8, 33, 1},   {3, 7, 50, 1, 2, 2, 9, 52, 0},
+      {3, 1, 40, 1, 1, 1, 1, 40, 2},     {3, 13, 57, 2, 1, 1, 7, 29, 2},   {3, 6, 96, 2, 0, 0, 3, 48, 1},
+      {3, 56, 56, 2, 0, 0, 28, 28, 2},   {3, 2, 33, 2, 1, 1, 1, 17, 0},    {3, 9, 160, 2, 1, 1, 5, 80, 1},
+      {3, 7, 256, 2, 0, 0, 3, 128, 2},   {3, 5, 143, 2, 1, 1, 3, 72, 0},
   };
   uint32_t seed = 1100;
   for (const Shape& s : shapes) {
@@ -335,27 +342,87 @@ TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
     g.wq = s.out_w + span;
     g.w = w.data();
     g.bias = b[0];
-    g.activation = s.activation;
     g.out_h = s.out_h;
     g.out_w = s.out_w;
     std::vector<float> scratch(static_cast<size_t>(DepthwiseGridScratchFloats(g)));
     g.planes = scratch.data();
-    std::vector<float> ref(static_cast<size_t>(s.out_h) * s.out_w), fast(ref.size(), -7.f);
-    g.out = ref.data();
-    DepthwiseGridRef(g);
-    g.out = fast.data();
-    DepthwiseGridAvx512(g);
-    EXPECT_EQ(fast, ref) << s.kernel << "x" << s.kernel << " " << s.in_h << "x" << s.in_w << " s" << s.stride << " p"
-                         << s.pad_top << "," << s.pad_left << " -> " << s.out_h << "x" << s.out_w;
+    for (const int activation : {s.activation, (s.activation + 1) % 3, (s.activation + 2) % 3}) {
+      g.activation = activation;
+      // A vector of floats past the plane, which must stay as they are.
+      const size_t plane = static_cast<size_t>(s.out_h) * s.out_w;
+      std::vector<float> ref(plane + 16, -7.f), fast(ref.size(), -7.f);
+      g.out = ref.data();
+      DepthwiseGridRef(g);
+      g.out = fast.data();
+      DepthwiseGridAvx512(g);
+      EXPECT_EQ(fast, ref) << s.kernel << "x" << s.kernel << " " << s.in_h << "x" << s.in_w << " s" << s.stride
+                           << " p" << s.pad_top << "," << s.pad_left << " -> " << s.out_h << "x" << s.out_w << " act "
+                           << activation;
+    }
   }
 }
 
-// 1x1 layers whose outputs are few and a multiple of 7 (ChannelTileAvx512: 32 output channels x 7 columns per
-// tile) and, for contrast, others on the 8x32 tile give every output bit for bit as the plain twin of the GEMM's
-// contract computes it: Σ_k w·x from 0 in k order, each step one fused multiply-add, + bias, then the activation;
-// at 1 and 2 threads. MobileNetV2's 7x7 and 14x14 layers at reduced depth (49 and 196 columns, 32 to 128
-// outputs), 14, 28 and 56 columns, one input channel, K = 300, batch 2, no bias; 64, 63, 112 (a multiple of 16) and
-// 210 columns (not channel tiles).
+// Depthwise layers on the grid kernel through ConvFp32 give every output bit for bit as the plain twin computes it
+// channel by channel, at 1 and 2 threads: MobileNetV2's 112x112 to 7x7 layers at reduced depth (3x3 stride 1 pad
+// 1; TF's SAME stride 2, pad at the bottom and right only), stride 2 pad 1 onto an odd width, batch 2.
+TEST(ConvFp32Test, DepthwiseGridLayersMatchPlainTwinAtEveryThreadCount) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
+  const std::vector<Conv2dParams> shapes = {
+      MakeConv(1, 5, 112, 112, 5, 3, 3, 1, 1, 1, 5, Activation::kRelu6),
+      MakeConv(1, 6, 112, 112, 6, 3, 3, 2, 0, 1, 6, Activation::kRelu6, 1),
+      MakeConv(1, 7, 56, 56, 7, 3, 3, 1, 1, 1, 7, Activation::kRelu6),
+      MakeConv(1, 4, 56, 56, 4, 3, 3, 2, 0, 1, 4, Activation::kRelu, 1),
+      MakeConv(2, 9, 28, 28, 9, 3, 3, 1, 1, 1, 9, Activation::kNone),
+      MakeConv(1, 3, 45, 45, 3, 3, 3, 2, 1, 1, 3, Activation::kRelu6),
+      // The two-channel kernels: 14x14 (twins, an odd channel count), SAME stride 2 from 28x28 (twins), 7x7 at
+      // batch 2 (pairs, one spanning the two images).
+      MakeConv(1, 7, 14, 14, 7, 3, 3, 1, 1, 1, 7, Activation::kRelu6),
+      MakeConv(1, 6, 28, 28, 6, 3, 3, 2, 0, 1, 6, Activation::kRelu, 1),
+      MakeConv(2, 5, 7, 7, 5, 3, 3, 1, 1, 1, 5, Activation::kRelu6),
+  };
+  uint32_t seed = 1200;
+  for (const Conv2dParams& p : shapes) {
+    const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_hw = int64_t{p.out_h} * p.out_w;
+    const auto in = Random(static_cast<size_t>(p.batch * p.in_c * in_hw), seed++);
+    const auto w = Random(static_cast<size_t>(p.out_c * 9), seed++), b = Random(p.out_c, seed++);
+    std::vector<float> ref(static_cast<size_t>(p.batch * p.out_c * out_hw));
+    for (int n = 0; n < p.batch; ++n) {
+      for (int c = 0; c < p.out_c; ++c) {
+        Fp32DepthwiseGrid g;
+        g.in = in.data() + (int64_t{n} * p.in_c + c) * in_hw;
+        g.in_h = p.in_h;
+        g.in_w = p.in_w;
+        g.kernel = 3;
+        g.stride = p.stride_h;
+        g.pad_top = p.pad_top;
+        g.pad_left = p.pad_left;
+        g.w = w.data() + c * 9;
+        g.bias = b[c];
+        g.activation = p.activation == Activation::kRelu6 ? 2 : p.activation == Activation::kRelu ? 1 : 0;
+        g.out_h = p.out_h;
+        g.out_w = p.out_w;
+        g.out = ref.data() + (int64_t{n} * p.out_c + c) * out_hw;
+        DepthwiseGridRef(g);
+      }
+    }
+    ConvFp32 conv;
+    conv.Init(p, w.data(), b.data());
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      std::vector<float> fast(ref.size(), -7.f);
+      conv.Run(in.data(), fast.data());
+      EXPECT_EQ(fast, ref) << Describe(p) << ", " << threads << " threads";
+    }
+  }
+}
+
+// 1x1 layers whose outputs are few and a multiple of 7 (ChannelTile14Avx512 and ChannelTileAvx512: 32 output
+// channels x 14 columns per tile, a last one of 7 columns for an odd multiple of 7) and, for contrast, others on
+// the 8x32 tile give every output bit for bit as the plain twin of the GEMM's contract computes it: Σ_k w·x from 0
+// in k order, each step one fused multiply-add, + bias, then the activation; at 1 and 2 threads. MobileNetV2's 7x7
+// and 14x14 layers at reduced depth (49 and 196 columns, 32 to 128 outputs), 7, 14, 21, 28, 35, 56 and 63
+// columns, one input channel, K = 300, batch 2, no bias; 64, 112 (a multiple of 16) and 210 columns (not channel
+// tiles).
 TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
   if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the output-channel tiles run on AVX-512";
   const std::vector<Conv2dParams> shapes = {
@@ -370,6 +437,8 @@ TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
       MakeConv(1, 24, 14, 14, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
       MakeConv(1, 24, 16, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
       MakeConv(1, 24, 15, 14, 32, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 24, 3, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(2, 17, 5, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kRelu),
       // Weight prefetches issued inside the tiles: one tile per row block, so more lines than k steps (7 columns,
       // three blocks); an 8x32 GEMM of several weight chunks (K = 1100: chunks of three row blocks).
       MakeConv(1, 20, 1, 7, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu),
@@ -401,6 +470,72 @@ TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
       std::vector<float> fast(ref.size(), -7.f);
       conv.Run(in.data(), fast.data());
       EXPECT_EQ(fast, ref) << Describe(p) << ", " << threads << " threads";
+    }
+  }
+}
+
+// Convolutions on the 8x32 tile give every output bit for bit as the plain twin of the packed GEMM's contract
+// computes it: Σ over (c, ky, kx) in that order from 0 of w·x, each step one fused multiply-add (a pad's x is 0),
+// + bias, then the activation; at 1 and 2 threads, under every activation, with and without a bias. 1x1 layers
+// whose tiles are full (64 and 256 columns; MobileNetV2's expansions of K = 16 and 24), end in a tail of more than
+// 16 columns (40), of at most 16 (24), of 17 (49 columns, the extra vector) or have a row count off the row tile
+// (20: a partial row block); 3x3 stride-2 stems on the shifted planes (TF's SAME pad at the bottom and right, and
+// pad 1), whose tiles straddle grid rows or lie inside one.
+TEST(ConvFp32Test, EightByThirtyTwoTileMatchesFmaTwinBitForBit) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "checks the AVX-512 tile";
+  const std::vector<Conv2dParams> shapes = {
+      MakeConv(1, 16, 8, 8, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 24, 16, 16, 48, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 7, 5, 8, 24, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(2, 12, 4, 6, 16, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 40, 7, 7, 16, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(1, 9, 8, 8, 20, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 3, 30, 30, 32, 3, 3, 2, 0, 1, 1, Activation::kRelu6, 1),
+      MakeConv(1, 3, 17, 17, 16, 3, 3, 2, 1, 1, 1, Activation::kRelu),
+  };
+  uint32_t seed = 1300;
+  for (const Conv2dParams& p : shapes) {
+    const int64_t in_hw = int64_t{p.in_h} * p.in_w, out_hw = int64_t{p.out_h} * p.out_w;
+    const int taps = p.kernel_h * p.kernel_w;
+    const auto in = Random(static_cast<size_t>(p.batch * p.in_c * in_hw), seed++);
+    const auto w = Random(static_cast<size_t>(p.out_c * p.in_c * taps), seed++), b = Random(p.out_c, seed++);
+    for (const int activation : {0, 1, 2}) {
+      for (const bool with_bias : {true, false}) {
+        Conv2dParams q = p;
+        q.activation = activation == 2 ? Activation::kRelu6 : activation == 1 ? Activation::kRelu : Activation::kNone;
+        std::vector<float> ref(static_cast<size_t>(p.batch * p.out_c * out_hw));
+        for (int n = 0; n < p.batch; ++n) {
+          for (int o = 0; o < p.out_c; ++o) {
+            for (int oy = 0; oy < p.out_h; ++oy) {
+              for (int ox = 0; ox < p.out_w; ++ox) {
+                float acc = 0.f;
+                for (int c = 0; c < p.in_c; ++c) {
+                  for (int ky = 0; ky < p.kernel_h; ++ky) {
+                    for (int kx = 0; kx < p.kernel_w; ++kx) {
+                      const int iy = oy * p.stride_h + ky - p.pad_top, ix = ox * p.stride_w + kx - p.pad_left;
+                      const bool inside = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
+                      const float x = inside ? in[(int64_t{n} * p.in_c + c) * in_hw + iy * p.in_w + ix] : 0.f;
+                      acc = std::fma(w[(int64_t{o} * p.in_c + c) * taps + ky * p.kernel_w + kx], x, acc);
+                    }
+                  }
+                }
+                float v = acc + (with_bias ? b[o] : 0.f);
+                if (activation >= 1) v = std::max(v, 0.f);
+                if (activation == 2) v = std::min(v, 6.f);
+                ref[(int64_t{n} * p.out_c + o) * out_hw + oy * p.out_w + ox] = v;
+              }
+            }
+          }
+        }
+        ConvFp32 conv;
+        conv.Init(q, w.data(), with_bias ? b.data() : nullptr, Fp32Isa::kAvx512, ConvAlgo::kDirect);
+        for (int threads : {1, 2}) {
+          SetNumThreads(threads);
+          std::vector<float> fast(ref.size(), -7.f);
+          conv.Run(in.data(), fast.data());
+          EXPECT_EQ(fast, ref) << Describe(q) << ", bias " << with_bias << ", " << threads << " threads";
+        }
+      }
     }
   }
 }

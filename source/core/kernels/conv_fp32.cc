@@ -204,9 +204,12 @@ void ConvFp32::Run(const float* in, float* out) const {
       gemm.out_w = p.out_w;
 #if QT_X86_KERNELS
       if (channel_tiles_) {
-        // Tile j of a row block also prefetches a share of the next block's weights (from memory in a model
-        // whose weights outgrow the cache), one line per k step inside the tile.
-        const int64_t blocks = ocg / kChannelTileRows, tiles = plan_.grid_n / kChannelTileCols;
+        // Tiles of 14 columns (two of 7 per k step: half the loads of A and of the loop per FMA), a last one of 7
+        // where the columns are an odd multiple of 7. Tile j of a row block also prefetches a share of the next
+        // block's weights (from memory in a model whose weights outgrow the cache), one line per k step inside
+        // the tile.
+        constexpr int64_t kWide = 2 * kChannelTileCols;
+        const int64_t blocks = ocg / kChannelTileRows, tiles = (plan_.grid_n + kWide - 1) / kWide;
         const int64_t block_floats = plan_.k() * kChannelTileRows, share = (block_floats + tiles - 1) / tiles;
         ParallelFor(blocks * tiles, [&](int64_t u0, int64_t u1) {
           Fp32Gemm tile = gemm;
@@ -219,7 +222,11 @@ void ConvFp32::Run(const float* in, float* out) const {
               tile.prefetch = gemm.a + begin;
               tile.prefetch_lines = std::max<int64_t>(0, (end - begin + 15) / 16);
             }
-            ChannelTileAvx512(tile, rb, j * kChannelTileCols);
+            if ((j + 1) * kWide <= plan_.grid_n) {
+              ChannelTile14Avx512(tile, rb, j * kWide);
+            } else {
+              ChannelTileAvx512(tile, rb, j * kWide);
+            }
           }
         });
         continue;

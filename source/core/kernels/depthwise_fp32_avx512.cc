@@ -127,27 +127,62 @@ __attribute__((always_inline)) inline __m512 ShiftLanes(__m512 lo, __m512 hi, in
   }
 }
 
-// Stride 1, read straight from the input plane: blocks of R output rows x C vectors of 16 output columns (R·C = 8
-// accumulators: the FMA latency times two pipes). The block's input rows are walked once, each row's loads
-// serving every output row whose window holds it, so each accumulator still takes its taps in tap order. A row
-// is C + 1 loads, the window's columns their shifts (three masked loads per vector for 3x3 took the load ports).
-// Lanes outside the input are masked off and rows outside it read a zero row: both read as the pad's 0. Rows and
-// columns past the output are computed and not stored.
+// The fields a block kernel reads, copied out of Fp32DepthwiseGrid: through a reference GCC reloaded them (and
+// re-broadcast every weight) after each store through `out`, which might alias them.
+template <int K>
+struct GridLocals {
+  explicit GridLocals(const Fp32DepthwiseGrid& d)
+      : in(d.in), out(d.out), in_h(d.in_h), in_w(d.in_w), out_h(d.out_h), out_w(d.out_w), pad_top(d.pad_top),
+        pad_left(d.pad_left), activation(d.activation), bias(_mm512_set1_ps(d.bias)) {
+#pragma GCC unroll 32
+    for (int t = 0; t < K * K; ++t) w[t] = _mm512_set1_ps(d.w[t]);
+  }
+  const float* in;
+  float* out;
+  int64_t in_h, in_w, out_h, out_w, pad_top, pad_left;
+  int activation;
+  __m512 bias;
+  __m512 w[K * K];
+};
+
+// StoreBlock on the locals, the activation a constant and the column masks given.
+template <int kAct, int R, int C>
+__attribute__((always_inline)) inline void StoreRows(float* out, int64_t out_w, int64_t rows, int64_t x0,
+                                                     const __mmask16 (&mask)[C], const __m512 (&acc)[R][C],
+                                                     __m512 bias) {
+#pragma GCC unroll 32
+  for (int r = 0; r < R; ++r) {
+    if (r >= rows) break;
+    float* row = out + r * out_w + x0;
+#pragma GCC unroll 32
+    for (int c = 0; c < C; ++c) {
+      _mm512_mask_storeu_ps(row + c * kLanes, mask[c], Activate(_mm512_add_ps(acc[r][c], bias), kAct));
+    }
+  }
+}
+
+// Stride 1, read straight from the input plane: blocks of R output rows x C vectors of 16 output columns (R·C
+// accumulators, at least the FMA latency times two pipes), column strip by column strip. The block's input rows
+// are walked once, each row's loads serving every output row whose window holds it, so each accumulator still
+// takes its taps in tap order. A row is C + 1 loads, the window's columns their shifts (three masked loads per
+// vector for 3x3 took the load ports). Lanes outside the input are masked off and rows outside it read a zero
+// row: both read as the pad's 0. Rows and columns past the output are computed and not stored.
 template <int K, int R, int C>
 void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_begin, int64_t c_end) {
-  static_assert(R * C == 8, "eight accumulators");
-  const __m512 bias = _mm512_set1_ps(d.bias);
-  for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
-    for (int64_t c0 = c_begin; c0 < c_end; c0 += C) {
-      // Vector c of a row holds columns col + 16·c + [0, 16); the one past the block, only the K − 1 its windows
-      // reach.
-      __mmask16 mask[C + 1];
+  const GridLocals<K> g(d);
+  for (int64_t c0 = c_begin; c0 < c_end; c0 += C) {
+    // Vector c of a row holds columns col + 16·c + [0, 16); the one past the block, only the K − 1 its windows
+    // reach.
+    __mmask16 mask[C + 1], store[C];
 #pragma GCC unroll 32
-      for (int c = 0; c <= C; ++c) {
-        const int64_t ix0 = (c0 + c) * kLanes - d.pad_left;
-        mask[c] = static_cast<__mmask16>(LaneRange32(-ix0, d.in_w - ix0) & (c < C ? 0xFFFFu : (1u << (K - 1)) - 1u));
-      }
-      const int64_t col = c0 * kLanes - d.pad_left;
+    for (int c = 0; c <= C; ++c) {
+      const int64_t ix0 = (c0 + c) * kLanes - g.pad_left;
+      mask[c] = static_cast<__mmask16>(LaneRange32(-ix0, g.in_w - ix0) & (c < C ? 0xFFFFu : (1u << (K - 1)) - 1u));
+    }
+#pragma GCC unroll 32
+    for (int c = 0; c < C; ++c) store[c] = LaneMask(g.out_w - (c0 + c) * kLanes);
+    const int64_t col = c0 * kLanes - g.pad_left;
+    for (int64_t y0 = 0; y0 < g.out_h; y0 += R) {
       __m512 acc[R][C];
 #pragma GCC unroll 32
       for (int r = 0; r < R; ++r) {
@@ -156,8 +191,8 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_beg
       }
 #pragma GCC unroll 32
       for (int i = 0; i < R + K - 1; ++i) {
-        const int64_t iy = y0 + i - d.pad_top;
-        const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+        const int64_t iy = y0 + i - g.pad_top;
+        const float* row = (iy >= 0 && iy < g.in_h ? g.in + iy * g.in_w : zero_row) + col;
         __m512 v[C + 1];
 #pragma GCC unroll 32
         for (int c = 0; c <= C; ++c) v[c] = _mm512_maskz_loadu_ps(mask[c], row + c * kLanes);
@@ -169,12 +204,21 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_beg
 #pragma GCC unroll 32
             for (int ky = 0; ky < K; ++ky) {
               const int r = i - ky;
-              if (r >= 0 && r < R) acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * K + kx]), x, acc[r][c]);
+              if (r >= 0 && r < R) acc[r][c] = _mm512_fmadd_ps(g.w[ky * K + kx], x, acc[r][c]);
             }
           }
         }
       }
-      StoreBlock<R, C>(d, y0, c0, acc, bias);
+      const int64_t rows = g.out_h - y0;
+      float* out = g.out + y0 * g.out_w;
+      const int64_t x0 = c0 * kLanes;
+      if (g.activation == 2) {
+        StoreRows<2, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      } else if (g.activation == 1) {
+        StoreRows<1, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      } else {
+        StoreRows<0, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      }
     }
   }
 }
@@ -182,27 +226,28 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_beg
 // 3x3 stride 2, read straight from the input plane: the same blocks. Output vector x0 reads 32 input columns
 // from 2·x0 − pad_left and one past them: their even and odd columns are the window's columns 0 and 1, the even
 // ones shifted by one lane (the extra column entering) column 2. Input row i of a block feeds output rows
-// (i − ky) / 2, so each row is loaded once and each accumulator takes its taps in tap order.
+// (i − ky) / 2, so each row is loaded once and each accumulator takes its taps in tap order. Vector columns
+// [c_begin, c_end).
 template <int R, int C>
-void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
+void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_begin, int64_t c_end) {
   static_assert(R * C == 8, "eight accumulators");
-  const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
-  const __m512 bias = _mm512_set1_ps(d.bias);
+  const GridLocals<3> g(d);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-  for (int64_t y0 = 0; y0 < d.out_h; y0 += R) {
-    for (int64_t c0 = 0; c0 < vectors; c0 += C) {
-      __mmask16 lo_mask[C], hi_mask[C];
+  for (int64_t c0 = c_begin; c0 < c_end; c0 += C) {
+    __mmask16 lo_mask[C], hi_mask[C], store[C];
 #pragma GCC unroll 32
-      for (int c = 0; c < C; ++c) {
-        const int64_t ix0 = (c0 + c) * 2 * kLanes - d.pad_left;
-        const uint32_t m = LaneRange32(-ix0, d.in_w - ix0);
-        lo_mask[c] = static_cast<__mmask16>(m);
-        hi_mask[c] = static_cast<__mmask16>(m >> 16);
-      }
-      const int64_t past = (c0 + C) * 2 * kLanes - d.pad_left;
-      const __mmask16 past_mask = static_cast<__mmask16>(LaneRange32(-past, d.in_w - past) & 1u);
-      const int64_t col = c0 * 2 * kLanes - d.pad_left;
+    for (int c = 0; c < C; ++c) {
+      const int64_t ix0 = (c0 + c) * 2 * kLanes - g.pad_left;
+      const uint32_t m = LaneRange32(-ix0, g.in_w - ix0);
+      lo_mask[c] = static_cast<__mmask16>(m);
+      hi_mask[c] = static_cast<__mmask16>(m >> 16);
+      store[c] = LaneMask(g.out_w - (c0 + c) * kLanes);
+    }
+    const int64_t past = (c0 + C) * 2 * kLanes - g.pad_left;
+    const __mmask16 past_mask = static_cast<__mmask16>(LaneRange32(-past, g.in_w - past) & 1u);
+    const int64_t col = c0 * 2 * kLanes - g.pad_left;
+    for (int64_t y0 = 0; y0 < g.out_h; y0 += R) {
       __m512 acc[R][C];
 #pragma GCC unroll 32
       for (int r = 0; r < R; ++r) {
@@ -211,8 +256,8 @@ void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
       }
 #pragma GCC unroll 32
       for (int i = 0; i < 2 * R + 1; ++i) {
-        const int64_t iy = 2 * y0 + i - d.pad_top;
-        const float* row = (iy >= 0 && iy < d.in_h ? d.in + iy * d.in_w : zero_row) + col;
+        const int64_t iy = 2 * y0 + i - g.pad_top;
+        const float* row = (iy >= 0 && iy < g.in_h ? g.in + iy * g.in_w : zero_row) + col;
         // The column past vector c's 32 is lane 0 of vector c + 1's: loaded once.
         __m512 lo[C + 1], hi[C];
 #pragma GCC unroll 32
@@ -232,13 +277,22 @@ void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row) {
           for (int ky = 0; ky < 3; ++ky) {
             const int r = (i - ky) / 2;
             if ((i - ky) % 2 != 0 || i < ky || r >= R) continue;
-            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3]), x0, acc[r][c]);
-            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3 + 1]), x1, acc[r][c]);
-            acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(d.w[ky * 3 + 2]), x2, acc[r][c]);
+            acc[r][c] = _mm512_fmadd_ps(g.w[ky * 3], x0, acc[r][c]);
+            acc[r][c] = _mm512_fmadd_ps(g.w[ky * 3 + 1], x1, acc[r][c]);
+            acc[r][c] = _mm512_fmadd_ps(g.w[ky * 3 + 2], x2, acc[r][c]);
           }
         }
       }
-      StoreBlock<R, C>(d, y0, c0, acc, bias);
+      const int64_t rows = g.out_h - y0;
+      float* out = g.out + y0 * g.out_w;
+      const int64_t x0 = c0 * kLanes;
+      if (g.activation == 2) {
+        StoreRows<2, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      } else if (g.activation == 1) {
+        StoreRows<1, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      } else {
+        StoreRows<0, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
+      }
     }
   }
 }
@@ -305,7 +359,17 @@ void Blocks(const Fp32DepthwiseGrid& d) {
       if (pairs < vectors) DirectRows<K, 8, 1>(d, zero_row, pairs, vectors);
     }
   } else {
-    d.rows == 8 ? DirectRows3x3s2<8, 1>(d, zero_row) : DirectRows3x3s2<4, 2>(d, zero_row);
+    const int64_t vectors = (d.out_w + kLanes - 1) / kLanes;
+    if (d.rows == 8) {
+      DirectRows3x3s2<8, 1>(d, zero_row, 0, vectors);
+      return;
+    }
+    // Blocks of 2 rows x 4 vectors where the row has them (112 -> 56): an input row feeds at most two output rows,
+    // so in 4 x 2 blocks at most four of the eight accumulators take its FMAs, and their dependent chains left the
+    // FMA units waiting (22 against 18 cycles per output vector, 96 channels of 112x112 alone).
+    const int64_t quads = vectors / 4 * 4;
+    DirectRows3x3s2<2, 4>(d, zero_row, 0, quads);
+    if (quads < vectors) DirectRows3x3s2<4, 2>(d, zero_row, quads, vectors);
   }
 }
 
@@ -371,11 +435,11 @@ void PairRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
 }
 
 // Two channels of one geometry, each in its own vectors (DepthwiseGridTwinApplies: outputs 9 to 14 wide, 15 at
-// stride 2, as 14x14 planes): blocks of R output rows of both channels, 2·R accumulators, so that the block rows
-// match the plane (7 for 14 rows, where the grid kernel's blocks of 8 computed 16) and each call serves two
-// channels. Each input row of a channel is one load of its 16 columns from −pad_left (stride 2: 32, in two), the
-// window's columns its shifts (stride 2: its even, odd and shifted-even lanes); lanes outside the input masked off,
-// rows outside it not loaded. Each accumulator takes its taps in tap order from 0, + bias, then the activation: the
+// stride 2, as 14x14 planes): blocks of R output rows, one channel after the other, so that the block rows match
+// the plane (7 for 14 rows, where the grid kernel's blocks of 8 computed 16) and each call serves two channels.
+// Each input row of a channel is one load of its 16 columns from −pad_left (stride 2: 32, in two), the window's
+// columns its shifts (stride 2: its even, odd and shifted-even lanes); lanes outside the input masked off, rows
+// outside it not loaded. Each accumulator takes its taps in tap order from 0, + bias, then the activation: the
 // grid kernel's sums, bit for bit.
 template <int R, int S>
 void TwinRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
@@ -388,25 +452,35 @@ void TwinRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
   // Lane 15 (past the output) reads lane 31.
   const __m512i next = _mm512_setr_epi32(2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 31);
   const __m512 zero = _mm512_setzero_ps();
-  const Fp32DepthwiseGrid* ch[2] = {&a, &b};
-  for (int64_t y0 = 0; y0 < a.out_h; y0 += R) {
-    __m512 acc[2][R];
+  const int64_t in_h = a.in_h, in_w = a.in_w, out_h = a.out_h, out_w = a.out_w, pad_top = a.pad_top;
+  const int64_t pad_left = a.pad_left;
+  const int activation = a.activation;
+  // One channel after the other, its nine weights in registers: both channels' weights and accumulators (32
+  // vectors) spilled, and GCC re-broadcast the weights after every store through the outputs.
+  const float* in[2] = {a.in, b.in};
+  float* out[2] = {a.out, b.out};
+  __m512 w[2][K * K], bias[2];
 #pragma GCC unroll 32
-    for (int c = 0; c < 2; ++c) {
+  for (int t = 0; t < K * K; ++t) {
+    w[0][t] = _mm512_set1_ps(a.w[t]);
+    w[1][t] = _mm512_set1_ps(b.w[t]);
+  }
+  bias[0] = _mm512_set1_ps(a.bias);
+  bias[1] = _mm512_set1_ps(b.bias);
+  for (int c = 0; c < 2; ++c) {
+    for (int64_t y0 = 0; y0 < out_h; y0 += R) {
+      __m512 acc[R];
 #pragma GCC unroll 32
-      for (int r = 0; r < R; ++r) acc[c][r] = _mm512_setzero_ps();
-    }
+      for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
 #pragma GCC unroll 32
-    for (int i = 0; i < (R - 1) * S + K; ++i) {
-      const int64_t iy = y0 * S + i - a.pad_top;
-      const bool inside = iy >= 0 && iy < a.in_h;
-      // A row outside the input loads nothing (mask 0) from row 0's address.
-      const __mmask16 m0 = inside ? lo_mask : static_cast<__mmask16>(0);
-      const __mmask16 m1 = inside ? hi_mask : static_cast<__mmask16>(0);
-      const int64_t at = (inside ? iy * a.in_w : 0) - a.pad_left;
-#pragma GCC unroll 32
-      for (int c = 0; c < 2; ++c) {
-        const float* row = ch[c]->in + at;
+      for (int i = 0; i < (R - 1) * S + K; ++i) {
+        const int64_t iy = y0 * S + i - pad_top;
+        const bool inside = iy >= 0 && iy < in_h;
+        // A row outside the input loads nothing (mask 0) from row 0's address.
+        const __mmask16 m0 = inside ? lo_mask : static_cast<__mmask16>(0);
+        const __mmask16 m1 = inside ? hi_mask : static_cast<__mmask16>(0);
+        const int64_t at = (inside ? iy * in_w : 0) - pad_left;
+        const float* row = in[c] + at;
         __m512 x[K];
         if (S == 1) {
           x[0] = _mm512_maskz_loadu_ps(m0, row);
@@ -418,24 +492,17 @@ void TwinRows(const Fp32DepthwiseGrid& a, const Fp32DepthwiseGrid& b) {
           x[1] = _mm512_permutex2var_ps(lo, odd, hi);
           x[2] = _mm512_permutex2var_ps(lo, next, hi);
         }
-        const float* w = ch[c]->w;
 #pragma GCC unroll 32
         for (int ky = 0; ky < K; ++ky) {
           const int r = (i - ky) / S;
           if (i < ky || (i - ky) % S != 0 || r >= R) continue;
 #pragma GCC unroll 32
-          for (int kx = 0; kx < K; ++kx) {
-            acc[c][r] = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * K + kx]), x[kx], acc[c][r]);
-          }
+          for (int kx = 0; kx < K; ++kx) acc[r] = _mm512_fmadd_ps(w[c][ky * K + kx], x[kx], acc[r]);
         }
       }
-    }
-#pragma GCC unroll 32
-    for (int c = 0; c < 2; ++c) {
-      const __m512 bias = _mm512_set1_ps(ch[c]->bias);
-      for (int r = 0; r < R && y0 + r < a.out_h; ++r) {
-        _mm512_mask_storeu_ps(ch[c]->out + (y0 + r) * a.out_w, store_mask,
-                              Activate(_mm512_add_ps(acc[c][r], bias), a.activation));
+      for (int r = 0; r < R && y0 + r < out_h; ++r) {
+        _mm512_mask_storeu_ps(out[c] + (y0 + r) * out_w, store_mask,
+                              Activate(_mm512_add_ps(acc[r], bias[c]), activation));
       }
     }
   }

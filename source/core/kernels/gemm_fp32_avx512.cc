@@ -30,6 +30,40 @@ __m256 Activate256(__m256 v, int activation) {
   return v;
 }
 
+// An activation code as a type, for a generic lambda to take it as a constant.
+template <int kAct>
+struct ActTag {
+  static constexpr int value = kAct;
+};
+
+// One row of a contiguous tile: + bias, the activation, stored as TileImpl stores it.
+template <int kAct, bool kTail, bool kHalf>
+__attribute__((always_inline)) inline void StoreRow(float* out, __m512 c0, __m512 c1, float bias, __mmask16 m0,
+                                                    __mmask16 m1) {
+  const __m512 b = _mm512_set1_ps(bias);
+  const __m512 v0 = Activate(_mm512_add_ps(c0, b), kAct);
+  if (kTail) {
+    _mm512_mask_storeu_ps(out, m0, v0);
+    if (!kHalf) _mm512_mask_storeu_ps(out + 16, m1, Activate(_mm512_add_ps(c1, b), kAct));
+  } else {
+    _mm512_storeu_ps(out, v0);
+    _mm512_storeu_ps(out + 16, Activate(_mm512_add_ps(c1, b), kAct));
+  }
+}
+
+// One row of a tile across grid rows: + bias, the activation, stored as at most two runs, run i's lanes at
+// out + to[i] + lane (a run of no lanes has empty masks).
+template <int kAct>
+__attribute__((always_inline)) inline void StoreRuns(float* out, const int64_t (&to)[2], const __mmask16 (&mask)[2][2],
+                                                     __m512 c0, __m512 c1, float bias) {
+  const __m512 b = _mm512_set1_ps(bias);
+  const __m512 v0 = Activate(_mm512_add_ps(c0, b), kAct), v1 = Activate(_mm512_add_ps(c1, b), kAct);
+  _mm512_mask_storeu_ps(out + to[0], mask[0][0], v0);
+  _mm512_mask_storeu_ps(out + to[0] + 16, mask[0][1], v1);
+  _mm512_mask_storeu_ps(out + to[1], mask[1][0], v0);
+  _mm512_mask_storeu_ps(out + to[1] + 16, mask[1][1], v1);
+}
+
 // kHalf: a tail of at most 16 columns, computed in one vector per row instead of two. kExtra (with kHalf, on a
 // contiguous grid): a tail of 17 columns, the 17th in one 8-row vector (lane r: row r) fed by the k step's eight
 // weights, so that a grid of 49 columns (MobileNetV2's 7x7 layers) costs 2 + 1 + 1/8 vectors per row and k
@@ -80,9 +114,6 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   for (int64_t i = g.k; i < g.prefetch_lines; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * i), _MM_HINT_T0);
   }
-  const __m512 acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
-                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-
   const int64_t rows = g.m - rb * kMr < kMr ? g.m - rb * kMr : kMr;
   bool contiguous = g.grid_w == g.out_w;
   int64_t at = j0;  // where a contiguous tile's first column lands in the output row
@@ -95,6 +126,71 @@ void TileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
       at = oy * g.out_w + ox;
     }
   }
+  if (rows == kMr && !kExtra) {
+    // A full-height tile, its accumulators stored straight from their registers: through the array below GCC
+    // wrote all sixteen to the stack and reloaded them, and reloaded the Fp32Gemm fields after every store (a tile
+    // of K = 16, MobileNetV2's 112x112 expansion, spent a third of its time there).
+    static const float kNoBias[kMr] = {};
+    const float* bias = g.bias ? g.bias + rb * kMr : kNoBias;
+    const int64_t stride = g.out_stride;
+    if (contiguous) {
+      float* out = g.out + rb * kMr * stride + at;
+      auto store = [&](auto act) {
+        constexpr int kAct = decltype(act)::value;
+        StoreRow<kAct, kTail, kHalf>(out, c00, c01, bias[0], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + stride, c10, c11, bias[1], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 2 * stride, c20, c21, bias[2], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 3 * stride, c30, c31, bias[3], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 4 * stride, c40, c41, bias[4], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 5 * stride, c50, c51, bias[5], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 6 * stride, c60, c61, bias[6], m0, m1);
+        StoreRow<kAct, kTail, kHalf>(out + 7 * stride, c70, c71, bias[7], m0, m1);
+      };
+      if (g.activation == 2) {
+        store(ActTag<2>());
+      } else if (g.activation == 1) {
+        store(ActTag<1>());
+      } else {
+        store(ActTag<0>());
+      }
+      return;
+    }
+    // A tile across grid rows (a stride-2 stem's, 32 of every 114 columns): its runs, each masked.
+    GridRuns runs;
+    TileRuns(g.grid_w, g.out_w, g.n, j0, cols, &runs);
+    if (runs.n <= 2) {
+      __mmask16 mask[2][2] = {};
+      int64_t to[2] = {};
+      for (int i = 0; i < runs.n; ++i) {
+        const int64_t lo = runs.first[i] - j0, hi = lo + runs.len[i];
+        mask[i][0] = Lanes(lo, hi);
+        mask[i][1] = Lanes(lo - 16, hi - 16);
+        to[i] = runs.out[i] - lo;
+      }
+      float* out = g.out + rb * kMr * stride;
+      auto store = [&](auto act) {
+        constexpr int kAct = decltype(act)::value;
+        StoreRuns<kAct>(out, to, mask, c00, c01, bias[0]);
+        StoreRuns<kAct>(out + stride, to, mask, c10, c11, bias[1]);
+        StoreRuns<kAct>(out + 2 * stride, to, mask, c20, c21, bias[2]);
+        StoreRuns<kAct>(out + 3 * stride, to, mask, c30, c31, bias[3]);
+        StoreRuns<kAct>(out + 4 * stride, to, mask, c40, c41, bias[4]);
+        StoreRuns<kAct>(out + 5 * stride, to, mask, c50, c51, bias[5]);
+        StoreRuns<kAct>(out + 6 * stride, to, mask, c60, c61, bias[6]);
+        StoreRuns<kAct>(out + 7 * stride, to, mask, c70, c71, bias[7]);
+      };
+      if (g.activation == 2) {
+        store(ActTag<2>());
+      } else if (g.activation == 1) {
+        store(ActTag<1>());
+      } else {
+        store(ActTag<0>());
+      }
+      return;
+    }
+  }
+  const __m512 acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
   GridRuns runs;
   __mmask16 run_mask[40][2];
   if (!contiguous) {
@@ -354,6 +450,46 @@ void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   float* out = g.out + row0 * g.out_stride + j0;
   StoreColumns16x7(lo, out, g.out_stride);
   StoreColumns16x7(hi, out + 16 * g.out_stride, g.out_stride);
+}
+
+void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
+  constexpr int kCols = 2 * kChannelTileCols;
+  __m512 lo[kCols], hi[kCols];
+#pragma GCC unroll 32
+  for (int j = 0; j < kCols; ++j) lo[j] = hi[j] = _mm512_setzero_ps();
+  const float* a = g.a + rb * g.k * kChannelTileRows;
+  const float* b = g.b + j0;
+  for (int64_t k = 0; k < g.k; ++k) {
+    if (k < g.prefetch_lines) _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * k), _MM_HINT_T0);
+    const float* bk = b + g.koff[k];
+    const __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);
+#pragma GCC unroll 32
+    for (int j = 0; j < kCols; ++j) {
+      const __m512 x = _mm512_set1_ps(bk[j]);
+      lo[j] = _mm512_fmadd_ps(a0, x, lo[j]);
+      hi[j] = _mm512_fmadd_ps(a1, x, hi[j]);
+    }
+    a += kChannelTileRows;
+  }
+  for (int64_t i = g.k; i < g.prefetch_lines; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * i), _MM_HINT_T0);
+  }
+  const int64_t row0 = rb * kChannelTileRows;
+  const __m512 bias0 = g.bias ? _mm512_loadu_ps(g.bias + row0) : _mm512_setzero_ps();
+  const __m512 bias1 = g.bias ? _mm512_loadu_ps(g.bias + row0 + 16) : _mm512_setzero_ps();
+  const int act = g.activation;
+  float* out = g.out + row0 * g.out_stride + j0;
+#pragma GCC unroll 2
+  for (int half = 0; half < 2; ++half) {
+    __m512 v0[kChannelTileCols], v1[kChannelTileCols];
+#pragma GCC unroll 32
+    for (int j = 0; j < kChannelTileCols; ++j) {
+      v0[j] = Activate(_mm512_add_ps(lo[half * kChannelTileCols + j], bias0), act);
+      v1[j] = Activate(_mm512_add_ps(hi[half * kChannelTileCols + j], bias1), act);
+    }
+    StoreColumns16x7(v0, out + half * kChannelTileCols, g.out_stride);
+    StoreColumns16x7(v1, out + 16 * g.out_stride + half * kChannelTileCols, g.out_stride);
+  }
 }
 
 const Fp32MicroKernel& Fp32MicroKernelAvx512() {

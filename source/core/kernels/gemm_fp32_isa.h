@@ -102,6 +102,8 @@ void DepthwisePlaneAvx512(const Fp32DepthwisePlane& d);
 // columns [j0, j0 + 7), each output Σ_k a·b from 0 in k order, + bias, then the activation (the other tiles' sum).
 constexpr int kChannelTileRows = 32, kChannelTileCols = 7;
 void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0);
+// The same for columns [j0, j0 + 14): two tiles' columns per k step.
+void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0);
 
 const Fp32MicroKernel& Fp32MicroKernelScalar();
 const Fp32MicroKernel& Fp32MicroKernelAvx2();
