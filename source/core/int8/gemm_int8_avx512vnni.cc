@@ -365,21 +365,38 @@ void PhasePlanesImpl(const Int8PhasePlanes& p) {
   // (on 7x7 and 14x14 planes the rows are a vector or two each, and the masks were most of the work).
   constexpr int64_t kMaxVectors = 32;
   const int64_t vectors = (p.wq + 63) / 64;
+  const bool hoisted = vectors <= kMaxVectors;
   __mmask64 lo_mask[kMaxVectors], hi_mask[kMaxVectors];
+  // Stride 2: phase column px = 1 reads the input columns one to the right of px = 0's, so the odd bytes of the
+  // 128 columns loaded for px = 0 are px = 1's row; both phases of a row come from one pair of loads.
   for (int py = 0; py < S; ++py) {
-    for (int px = 0; px < S; ++px) {
-      const bool hoisted = vectors <= kMaxVectors;
+    for (int px = 0; px < (S == 2 ? 1 : S); ++px) {
       for (int64_t v = 0; hoisted && v < vectors; ++v) {
         const int64_t ix0 = v * 64 * S + px - p.pad_left;
         lo_mask[v] = Lanes64(-ix0, p.in_w - ix0);
         hi_mask[v] = Lanes64(-ix0 - 64, p.in_w - ix0 - 64);
       }
       int8_t* ph = p.dst + (py * S + px) * phase;
+      int8_t* odd_ph = ph + phase;  // stride 2: phase (py, 1)
       for (int64_t y = 0; y < p.hq; ++y) {
         const int64_t iy = y * S + py - p.pad_top;
         int8_t* row = ph + y * p.wq;
+        int8_t* odd_row = odd_ph + y * p.wq;
+        // Whole vectors run into the next rows, written after them; but with stride 2 the even phase's vectors
+        // must not run past its end into the odd phase's rows, written along with the even ones.
+        auto store_even = [&](int64_t x, __m512i value) {
+          const int64_t room = phase - (y * p.wq + x);
+          if (S == 2 && room < 64) {
+            _mm512_mask_storeu_epi8(row + x, Lanes64(0, room), value);
+          } else {
+            _mm512_storeu_si512(row + x, value);
+          }
+        };
         if (iy < 0 || iy >= p.in_h) {
-          for (int64_t x = 0; x < p.wq; x += 64) _mm512_storeu_si512(row + x, pad);
+          for (int64_t x = 0; x < p.wq; x += 64) {
+            store_even(x, pad);
+            if (S == 2) _mm512_storeu_si512(odd_row + x, pad);
+          }
           continue;
         }
         const int8_t* src = p.in + iy * p.in_w;
@@ -394,7 +411,11 @@ void PhasePlanesImpl(const Int8PhasePlanes& p) {
             const __m512i b = _mm512_mask_loadu_epi8(pad, hi, src + ix0 + 64);
             const __m512i even = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(a)),
                                                     _mm512_cvtepi16_epi8(b), 1);
-            _mm512_storeu_si512(row + x, even);
+            const __m512i odd =
+                _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(_mm512_srli_epi16(a, 8))),
+                                   _mm512_cvtepi16_epi8(_mm512_srli_epi16(b, 8)), 1);
+            store_even(x, even);
+            _mm512_storeu_si512(odd_row + x, odd);
           }
         }
       }
