@@ -171,7 +171,9 @@ Bytes WritePng(const PngSpec& spec, int w, int h, uint32_t seed) {
                PNG_FILTER_TYPE_DEFAULT);
   if (spec.color_type == PNG_COLOR_TYPE_PALETTE) {
     std::vector<png_color> palette(size_t{1} << spec.bit_depth);
-    for (auto& c : palette) c = {static_cast<png_byte>(rng()), static_cast<png_byte>(rng()), static_cast<png_byte>(rng())};
+    for (auto& c : palette) {
+      c = {static_cast<png_byte>(rng()), static_cast<png_byte>(rng()), static_cast<png_byte>(rng())};
+    }
     png_set_PLTE(png, info, palette.data(), static_cast<int>(palette.size()));
     if (spec.trns) {
       std::vector<png_byte> alpha(palette.size() / 2 + 1);

@@ -42,7 +42,9 @@ struct JpegErrors {
 // Thousands of them (a crafted or corrupt file) would take minutes, so decoding stops, as djpeg's -maxscans does.
 constexpr int kMaxJpegScans = 500;
 
-[[noreturn]] void JpegErrorExit(j_common_ptr cinfo) { std::longjmp(reinterpret_cast<JpegErrors*>(cinfo->err)->jump, 1); }
+[[noreturn]] void JpegErrorExit(j_common_ptr cinfo) {
+  std::longjmp(reinterpret_cast<JpegErrors*>(cinfo->err)->jump, 1);
+}
 
 void JpegProgress(j_common_ptr common) {
   auto* cinfo = reinterpret_cast<j_decompress_ptr>(common);
