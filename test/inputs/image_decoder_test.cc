@@ -5,7 +5,6 @@
 #include <csetjmp>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,6 +15,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <png.h>
 
+#include "core/base/file_io.h"
 #include "quantization/inputs/image_decoder.h"
 
 namespace qt {
@@ -448,8 +448,8 @@ TEST(ImageDecoderSharedTest, EverySharedImage) {
     std::string ext = entry.path().extension().string();
     for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (ext != ".jpg" && ext != ".jpeg" && ext != ".png" && ext != ".bmp") continue;
-    std::ifstream f(entry.path(), std::ios::binary);
-    const Bytes bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    Bytes bytes;
+    ASSERT_TRUE(ReadFileBytes(entry.path().string(), &bytes).ok()) << entry.path();
     ExpectSameAsOpenCv(bytes, entry.path().string());
     ++count;
   }

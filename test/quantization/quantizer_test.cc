@@ -844,6 +844,28 @@ std::map<std::string, Tensor> Fp32Outputs(const Graph& g, const Tensor& input, c
   return out;
 }
 
+// A normally distributed input for EqualizableCnn.
+Tensor EqualizableInput(uint32_t seed) {
+  Tensor input({1, 3, 12, 12});
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, 1.f);
+  for (auto& x : input.data) x = d(rng);
+  return input;
+}
+
+// The model outputs r2 and c3 of `got` equal `want`'s within `tolerance` relative to 1 + |want|.
+void ExpectSameModelOutputs(const std::map<std::string, Tensor>& want, const std::map<std::string, Tensor>& got,
+                            float tolerance) {
+  for (const char* name : {"r2", "c3"}) {
+    const auto& a = want.at(name).data;
+    const auto& b = got.at(name).data;
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_NEAR(b[i], a[i], tolerance * (1 + std::fabs(a[i]))) << name << " " << i;
+    }
+  }
+}
+
 TEST(EqualizationTest, RescalesRectifiedBlobsReadOnlyByConvolutionsAndKeepsTheFp32Outputs) {
   Graph g = EqualizableCnn();
   BlobDims dims;
@@ -859,22 +881,14 @@ TEST(EqualizationTest, RescalesRectifiedBlobsReadOnlyByConvolutionsAndKeepsTheFp
   std::get<ConvResource>(bad.resources["conv2"]).filter = RandomFloats(4 * 5, 1);
   EXPECT_TRUE(FindEqualizationGroups(bad, dims).empty());
 
-  Tensor input({1, 3, 12, 12});
-  std::mt19937 rng(3);
-  std::normal_distribution<float> d(0.f, 1.f);
-  for (auto& x : input.data) x = d(rng);
+  const Tensor input = EqualizableInput(3);
   const auto before = Fp32Outputs(g, input, {"p1", "r2", "c3"});
   // Channel 4 was never above zero: it keeps its scale.
   const std::vector<float> range = {0.5f, 2.f, 8.f, 32.f, 0.f, 16.f};
   const double alpha = 0.5;
   EXPECT_EQ(EqualizeChannels(groups, {{"p1", range}}, alpha, &g), (std::vector<std::string>{"p1"}));
   const auto after = Fp32Outputs(g, input, {"p1", "r2", "c3"});
-  for (const char* name : {"r2", "c3"}) {
-    const auto& a = before.at(name).data;
-    const auto& b = after.at(name).data;
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-5f * (1 + std::fabs(a[i]))) << name << " " << i;
-  }
+  ExpectSameModelOutputs(before, after, 1e-5f);
   const int64_t plane = 6 * 6;
   for (int c = 0; c < 6; ++c) {
     const double s = range[c] > 0 ? std::pow(range[c] / 32.0, alpha) : 1.0;
@@ -928,18 +942,10 @@ TEST_F(QuantizerTest, TheReferenceOfAnEqualizedFileIsTheRescaledModel) {
   QuantizeResult r;
   ASSERT_TRUE(QuantizeGraph(EqualizableCnn(), samples, o, {}, &r).ok());
   ASSERT_EQ(r.equalized, (std::vector<std::string>{"p1"}));
-  Tensor input({1, 3, 12, 12});
-  std::mt19937 rng(5);
-  std::normal_distribution<float> d(0.f, 1.f);
-  for (auto& x : input.data) x = d(rng);
+  const Tensor input = EqualizableInput(5);
   const auto original = Fp32Outputs(EqualizableCnn(), input, {"p1", "r2", "c3"});
   const auto reference = Fp32Outputs(r.reference, input, {"p1", "r2", "c3"});
-  for (const char* name : {"r2", "c3"}) {
-    const auto& a = original.at(name).data;
-    const auto& b = reference.at(name).data;
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-5f * (1 + std::fabs(a[i]))) << name << " " << i;
-  }
+  ExpectSameModelOutputs(original, reference, 1e-5f);
   Net int8;
   ASSERT_TRUE(int8.Init(r.graph).ok());
   ASSERT_TRUE(int8.SetInput("data", input).ok());
@@ -993,18 +999,10 @@ TEST_F(QuantizerTest, TheEqualizedReferenceIsRecoveredFromTheTwoModels) {
   std::vector<std::string> rescaled;
   ASSERT_TRUE(EqualizedReference(EqualizableCnn(), r.graph, &recovered, &rescaled).ok());
   EXPECT_EQ(rescaled, (std::vector<std::string>{"p1"}));
-  Tensor input({1, 3, 12, 12});
-  std::mt19937 rng(7);
-  std::normal_distribution<float> d(0.f, 1.f);
-  for (auto& x : input.data) x = d(rng);
+  const Tensor input = EqualizableInput(7);
   const auto exact = Fp32Outputs(r.reference, input, {"p1", "r2", "c3"});
   const auto got = Fp32Outputs(recovered, input, {"p1", "r2", "c3"});
-  for (const char* name : {"r2", "c3"}) {
-    const auto& a = exact.at(name).data;
-    const auto& b = got.at(name).data;
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-4f * (1 + std::fabs(a[i]))) << name << " " << i;
-  }
+  ExpectSameModelOutputs(exact, got, 1e-4f);
   // The equalized blob's channels carry the factors to within weight rounding (1 %).
   const auto& pe = exact.at("p1").data;
   const auto& pg = got.at("p1").data;

@@ -161,6 +161,20 @@ __attribute__((always_inline)) inline void StoreRows(float* out, int64_t out_w, 
   }
 }
 
+// StoreRows with the activation picked once per block, so that each instantiation keeps it a constant.
+template <int R, int C>
+__attribute__((always_inline)) inline void StoreRowsActivated(int activation, float* out, int64_t out_w,
+                                                              int64_t rows, int64_t x0, const __mmask16 (&mask)[C],
+                                                              const __m512 (&acc)[R][C], __m512 bias) {
+  if (activation == 2) {
+    StoreRows<2, R, C>(out, out_w, rows, x0, mask, acc, bias);
+  } else if (activation == 1) {
+    StoreRows<1, R, C>(out, out_w, rows, x0, mask, acc, bias);
+  } else {
+    StoreRows<0, R, C>(out, out_w, rows, x0, mask, acc, bias);
+  }
+}
+
 // Stride 1, read straight from the input plane: blocks of R output rows x C vectors of 16 output columns (R·C
 // accumulators, at least the FMA latency times two pipes), column strip by column strip. The block's input rows
 // are walked once, each row's loads serving every output row whose window holds it, so each accumulator still
@@ -212,13 +226,7 @@ void DirectRows(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t c_beg
       const int64_t rows = g.out_h - y0;
       float* out = g.out + y0 * g.out_w;
       const int64_t x0 = c0 * kLanes;
-      if (g.activation == 2) {
-        StoreRows<2, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
-      } else if (g.activation == 1) {
-        StoreRows<1, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
-      } else {
-        StoreRows<0, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
-      }
+      StoreRowsActivated<R, C>(g.activation, out, g.out_w, rows, x0, store, acc, g.bias);
     }
   }
 }
@@ -286,13 +294,7 @@ void DirectRows3x3s2(const Fp32DepthwiseGrid& d, const float* zero_row, int64_t 
       const int64_t rows = g.out_h - y0;
       float* out = g.out + y0 * g.out_w;
       const int64_t x0 = c0 * kLanes;
-      if (g.activation == 2) {
-        StoreRows<2, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
-      } else if (g.activation == 1) {
-        StoreRows<1, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
-      } else {
-        StoreRows<0, R, C>(out, g.out_w, rows, x0, store, acc, g.bias);
-      }
+      StoreRowsActivated<R, C>(g.activation, out, g.out_w, rows, x0, store, acc, g.bias);
     }
   }
 }

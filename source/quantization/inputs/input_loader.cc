@@ -45,10 +45,10 @@ Status LoadImage(const std::string& path, const Dims& dims, const Preprocess& pr
   if (c != 1 && c != 3 && c != 4) {
     return Status::InvalidArgument(path + ": images feed inputs of 1, 3 or 4 channels, not " + std::to_string(c));
   }
-  std::string bytes;
-  QT_RETURN_IF_ERROR(ReadFileText(path, &bytes));
+  std::vector<uint8_t> bytes;
+  QT_RETURN_IF_ERROR(ReadFileBytes(path, &bytes));
   cv::Mat img;
-  QT_RETURN_IF_ERROR(DecodeImage(path, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &img));
+  QT_RETURN_IF_ERROR(DecodeImage(path, bytes.data(), bytes.size(), &img));
   if (img.depth() == CV_16U) img.convertTo(img, CV_8U, 1.0 / 257.0);
   if (img.depth() != CV_8U) return Status::Unsupported(path + ": only 8-bit and 16-bit images are supported");
   // OpenCV decodes to BGR(A); TNN's tool reads RGB(A) with stb, so channel order is converted to RGB(A) here
