@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -333,6 +334,33 @@ TEST(OnnxImporterTest, MalformedInitializerAndModelLevelErrors) {
     const Status s = Import(b, &g);
     ExpectOneLineError(s);
     EXPECT_NE(s.message().find("output 'missing' is produced by no node"), std::string::npos) << s.message();
+  }
+}
+
+// A float constant read where integers are expected (a shape, a Concat into an int64 tensor) may hold NaN or values
+// past int64: converting them was undefined behaviour (found by fuzz_onnx under UBSan). They saturate and the shape
+// they make is rejected with the usual error.
+TEST(OnnxImporterTest, FloatsPastInt64InIntegerPositionsAreErrors) {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (const float bad : {1e30f, -1e30f, inf, std::numeric_limits<float>::quiet_NaN()}) {
+    {
+      ModelBuilder b;
+      b.Input("x", {1, 3, 2, 2}).Output("y");
+      b.Floats("shape", {2}, {1.f, bad});
+      b.Node("Reshape", {"x", "shape"}, {"y"}, "reshape");
+      Graph g;
+      ExpectOneLineError(Import(b, &g));
+    }
+    {
+      ModelBuilder b;
+      b.Input("x", {1, 3, 2, 2}).Output("y");
+      b.Ints("one", {1}, {1}).Floats("rest", {1}, {bad});
+      auto& cat = b.Node("Concat", {"one", "rest"}, {"shape"});
+      SetInt(cat, "axis", 0);
+      b.Node("Reshape", {"x", "shape"}, {"y"}, "reshape");
+      Graph g;
+      ExpectOneLineError(Import(b, &g));
+    }
   }
 }
 

@@ -36,7 +36,7 @@ void ConstTensor::CopyElement(int64_t to, const ConstTensor& src, int64_t from) 
   if (is_float()) {
     f[to] = src.is_float() ? src.f[from] : static_cast<float>(src.i[from]);
   } else {
-    i[to] = src.is_float() ? static_cast<int64_t>(src.f[from]) : src.i[from];
+    i[to] = src.is_float() ? SaturatingInt64(src.f[from]) : src.i[from];
   }
 }
 
@@ -48,7 +48,7 @@ std::vector<float> ConstTensor::ToFloats() const {
 std::vector<int64_t> ConstTensor::ToInts() const {
   if (!is_float()) return i;
   std::vector<int64_t> v(f.size());
-  for (size_t k = 0; k < f.size(); ++k) v[k] = static_cast<int64_t>(f[k]);
+  for (size_t k = 0; k < f.size(); ++k) v[k] = SaturatingInt64(f[k]);
   return v;
 }
 
@@ -77,6 +77,15 @@ int64_t ShapeCount(const std::vector<int64_t>& dims) {
     n = d != 0 && n > INT64_MAX / d ? INT64_MAX : n * d;
   }
   return n;
+}
+
+int64_t SaturatingInt64(double v) {
+  if (std::isnan(v)) return 0;
+  // 2^63 is exact in double; every double below it converts.
+  constexpr double kLimit = 9223372036854775808.0;
+  if (v >= kLimit) return INT64_MAX;
+  if (v < -kLimit) return INT64_MIN;
+  return static_cast<int64_t>(v);
 }
 
 namespace {
@@ -348,10 +357,8 @@ Status Elementwise(const std::vector<const ConstTensor*>& in, int32_t out_dtype,
     const double v = fn(args);
     if (out->is_float()) {
       out->f[k] = static_cast<float>(v);
-    } else if (std::isnan(v)) {
-      out->i[k] = 0;
     } else {
-      out->i[k] = static_cast<int64_t>(std::max(-9.2e18, std::min(9.2e18, v)));
+      out->i[k] = SaturatingInt64(v);
     }
     NextIndex(dims, &idx);
   }
@@ -453,7 +460,7 @@ Status Cast(const ConstTensor& a, int64_t to, ConstTensor* out) {
       out->i[k] = a.At(k) != 0;
     } else if (a.is_float()) {
       const double v = a.f[k];
-      out->i[k] = std::isnan(v) ? 0 : static_cast<int64_t>(std::max(-9.2e18, std::min(9.2e18, std::trunc(v))));
+      out->i[k] = SaturatingInt64(v);
     } else {
       out->i[k] = a.i[k];
     }

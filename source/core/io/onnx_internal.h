@@ -42,6 +42,9 @@ struct ConstTensor {
 const char* DtypeName(int32_t dtype);
 std::string ShapeString(const std::vector<int64_t>& dims);
 int64_t ShapeCount(const std::vector<int64_t>& dims);
+// Truncates toward zero as C++ does, but a value from a file may be NaN or past int64 (undefined behaviour in a
+// plain cast): NaN gives 0, out-of-range values saturate.
+int64_t SaturatingInt64(double v);
 
 // Decodes an initializer or attribute tensor (raw_data or the typed fields). Errors name the rule broken
 // (unsupported element type, external data, byte count that does not match the dims); the caller adds the name.

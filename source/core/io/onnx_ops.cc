@@ -1092,10 +1092,10 @@ double SourceCoord(const std::string& mode, int64_t o, double scale, int64_t in,
 
 int64_t NearestIndex(const std::string& rule, double x) {
   const double fl = std::floor(x);
-  if (rule == "floor") return static_cast<int64_t>(fl);
-  if (rule == "ceil") return static_cast<int64_t>(std::ceil(x));
-  if (x - fl == 0.5) return static_cast<int64_t>(rule == "round_prefer_ceil" ? fl + 1 : fl);
-  return static_cast<int64_t>(std::round(x));
+  if (rule == "floor") return SaturatingInt64(fl);
+  if (rule == "ceil") return SaturatingInt64(std::ceil(x));
+  if (x - fl == 0.5) return SaturatingInt64(rule == "round_prefer_ceil" ? fl + 1 : fl);
+  return SaturatingInt64(std::round(x));
 }
 
 constexpr int64_t kMaxResizedDim = int64_t{1} << 20;
@@ -1184,7 +1184,7 @@ Status ConvertResize(NodeContext& c) {
       bool same;
       if (mode == "nearest") {
         const int64_t want = std::min(std::max<int64_t>(NearestIndex(nearest, onnx), 0), in - 1);
-        const int64_t have = std::min<int64_t>(static_cast<int64_t>(std::floor(o * ratio)), in - 1);
+        const int64_t have = std::min<int64_t>(SaturatingInt64(std::floor(o * ratio)), in - 1);
         same = want == have;
       } else {
         const double have = align ? (out > 1 ? static_cast<double>(o) * (in - 1) / (out - 1) : 0.0)
