@@ -109,6 +109,14 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(2, 7, 7, 7, 7, 3, 1, 1, 1, 7, Activation::kRelu),
       MakeConv(1, 11, 14, 14, 11, 3, 2, 1, 1, 11, Activation::kRelu6),
       MakeConv(1, 12, 7, 7, 12, 3, 1, 1, 1, 12, Activation::kRelu6),
+      // 3x3 planes read straight from the input (VNNI, zero points 0): 14x14 in blocks of 7 rows with an odd
+      // channel count, TF's SAME 28 -> 14 over a batch of two, the widest rows (15 outputs at stride 2, 14 at
+      // stride 1 without pads), and rows of 7 in blocks of 4 with a remainder.
+      MakeConv(1, 9, 14, 14, 9, 3, 1, 1, 1, 9, Activation::kRelu6),
+      MakeConv(2, 5, 28, 28, 5, 3, 2, 0, 1, 5, Activation::kNone, 1),
+      MakeConv(1, 4, 30, 29, 4, 3, 2, 1, 1, 4, Activation::kRelu),
+      MakeConv(1, 3, 16, 16, 3, 3, 1, 0, 1, 3, Activation::kNone),
+      MakeConv(1, 3, 11, 9, 3, 3, 1, 0, 1, 3, Activation::kRelu),
   };
 }
 

@@ -299,6 +299,34 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
   // Two channels per call where a channel's grid is at most half a step (7x7 outputs), both on the fast path.
   const bool pair = fast && kernel_->depthwise_pair && plan_.grid_n <= kDepthwiseBlock / 2;
   const int64_t grid_size = RoundUp(plan_.grid_n, kDepthwiseBlock);
+  // Small 3x3 planes straight from the input, two channels per call, where both zero points of a channel are 0.
+  const bool direct_kernel =
+      kernel_->depthwise_direct && Int8DepthwiseDirectApplies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
+                                                              p.dilation_h, p.dilation_w, p.out_w);
+  auto reads_directly = [&](int64_t pl) {
+    const int c = static_cast<int>(pl % p.out_c);
+    return direct_kernel && r_.weight_zero[c] == 0 && r_.in_zero[c] == 0;
+  };
+  auto describe_direct = [&](int64_t pl) {
+    const int c = static_cast<int>(pl % p.out_c);
+    Int8DepthwiseDirect d;
+    d.in = in + pl * in_hw;
+    d.w = packed_.data() + int64_t{c} * k;
+    d.row_add = row_add_[c];
+    d.multiplier = r_.multiplier[c];
+    d.out_zero = r_.out_zero[c];
+    d.relu6_max = r_.relu6_max[c];
+    d.activation = ActivationCode(r_.activation);
+    d.stride = p.stride_h;
+    d.in_h = p.in_h;
+    d.in_w = p.in_w;
+    d.out_h = p.out_h;
+    d.out_w = p.out_w;
+    d.pad_top = p.pad_top;
+    d.pad_left = p.pad_left;
+    d.out = out + pl * out_hw;
+    return d;
+  };
   ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
     // Each thread's own buffers (ThreadScratch belongs to the thread running the chunk).
     Scratch& scratch = ThreadScratch();
@@ -355,6 +383,17 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
     constexpr int64_t kBlock = 256;
     int32_t acc[kBlock], sum[kBlock];
     for (int64_t pl = b; pl < e; ++pl) {
+      if (reads_directly(pl)) {
+        const Int8DepthwiseDirect d0 = describe_direct(pl);
+        if (pl + 1 < e && reads_directly(pl + 1)) {
+          const Int8DepthwiseDirect d1 = describe_direct(pl + 1);
+          kernel_->depthwise_direct(d0, &d1);
+          ++pl;
+        } else {
+          kernel_->depthwise_direct(d0, nullptr);
+        }
+        continue;
+      }
       const int c = static_cast<int>(pl % p.out_c);
       const int32_t zw = r_.weight_zero[c];
       if (pair && zw == 0 && pl + 1 < e && r_.weight_zero[(pl + 1) % p.out_c] == 0) {

@@ -194,7 +194,7 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
 
 const Int8MicroKernel& Int8MicroKernelAvx2() {
   static const Int8MicroKernel kernel{"avx2", kMr, kNr, kGroup, kGroup * 2, ABlockBytes, PackA, PackB, Tile,
-                                      nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+                                      nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   return kernel;
 }
 

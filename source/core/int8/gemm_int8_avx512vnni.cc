@@ -113,15 +113,21 @@ __m512i Float2Int8Lanes(__m512 v) {
   return _mm512_cvttps_epi32(r);
 }
 
-__m512i RequantizeLanes(__m512i acc, float multiplier, int8_t out_zero, int8_t relu6_max, int activation) {
-  __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(multiplier));
+// RequantizeInt8 with each lane's own multiplier, output zero point (as a float) and ReLU6 clamp.
+__m512i RequantizeVectors(__m512i acc, __m512 multiplier, __m512 out_zero, __m512i relu6_max, int activation) {
+  __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), multiplier);
   if (activation == 2) {
     __m512i q = Float2Int8Lanes(v);
-    q = _mm512_min_epi32(q, _mm512_set1_epi32(relu6_max));
+    q = _mm512_min_epi32(q, relu6_max);
     return _mm512_max_epi32(q, _mm512_setzero_si512());
   }
   if (activation == 1) v = _mm512_max_ps(v, _mm512_setzero_ps());  // v > 0 ? v : 0
-  return Float2Int8Lanes(_mm512_add_ps(v, _mm512_set1_ps(static_cast<float>(out_zero))));
+  return Float2Int8Lanes(_mm512_add_ps(v, out_zero));
+}
+
+__m512i RequantizeLanes(__m512i acc, float multiplier, int8_t out_zero, int8_t relu6_max, int activation) {
+  return RequantizeVectors(acc, _mm512_set1_ps(multiplier), _mm512_set1_ps(static_cast<float>(out_zero)),
+                           _mm512_set1_epi32(relu6_max), activation);
 }
 
 __m512i Requantize(__m512i acc, const Int8Gemm& g, int64_t row) {
@@ -345,6 +351,199 @@ void DepthwisePair(const Int8DepthwisePlane& d0, const Int8DepthwisePlane& d1) {
   CompactGrid(d1);
 }
 
+// ---- Int8DepthwiseDirect: the fp32 grid kernels' small-plane blocks (depthwise_fp32_avx512.cc) on int8 rows ----
+
+// 16 int8 values from p (lanes outside m read 0) as floats.
+inline __m512 LoadBytesAsFloats(__mmask16 m, const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p)));
+}
+
+// Lanes [lo, hi) ∩ [0, 32) as a mask.
+uint32_t Lanes32(int64_t lo, int64_t hi) {
+  auto below = [](int64_t n) { return n >= 32 ? ~0u : n <= 0 ? 0u : (1u << n) - 1u; };
+  return below(hi) & ~below(lo);
+}
+
+// A direct channel's requantization constants, as vectors.
+struct DirectRequant {
+  __m512i row_add, relu6_max;
+  __m512 multiplier, out_zero;
+};
+
+DirectRequant DirectConstants(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, __mmask16 b_lanes) {
+  DirectRequant q;
+  q.row_add = _mm512_mask_blend_epi32(b_lanes, _mm512_set1_epi32(a.row_add), _mm512_set1_epi32(b.row_add));
+  q.relu6_max = _mm512_mask_blend_epi32(b_lanes, _mm512_set1_epi32(a.relu6_max), _mm512_set1_epi32(b.relu6_max));
+  q.multiplier = _mm512_mask_blend_ps(b_lanes, _mm512_set1_ps(a.multiplier), _mm512_set1_ps(b.multiplier));
+  q.out_zero = _mm512_mask_blend_ps(b_lanes, _mm512_set1_ps(static_cast<float>(a.out_zero)),
+                                    _mm512_set1_ps(static_cast<float>(b.out_zero)));
+  return q;
+}
+
+// The exact integer sums (float lanes) + row_add, requantized.
+inline __m512i RequantizeDirect(__m512 acc, const DirectRequant& q, int activation) {
+  return RequantizeVectors(_mm512_add_epi32(_mm512_cvtps_epi32(acc), q.row_add), q.multiplier, q.out_zero,
+                           q.relu6_max, activation);
+}
+
+// Outputs of at most 8 per row (7x7 planes): lanes 0-7 are output columns 0-7 of channel a, lanes 8-15 those of
+// channel b. Each input row of a channel is one 16-byte load from −pad_left (lanes outside the input masked off,
+// rows outside it not loaded), the window's column kx of both channels one two-source permute (lane ox: column
+// ox·S + kx). Input row i of a block of R output rows feeds output rows (i − ky) / S.
+template <int R, int S>
+void DirectPairRows(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool store_b) {
+  constexpr int K = 3;
+  const __mmask16 load_mask = static_cast<__mmask16>(Lanes32(a.pad_left, a.pad_left + a.in_w) & 0xFFFFu);
+  const __mmask16 store_mask = LaneMask(a.out_w);
+  __m512i idx[K];
+  alignas(64) int32_t lanes[16];
+#pragma GCC unroll 32
+  for (int kx = 0; kx < K; ++kx) {
+    for (int ox = 0; ox < 8; ++ox) {
+      // Lanes past the output (column 7 of a 7-wide plane at stride 2) read any loaded lane.
+      const int col = ox * S + kx < 16 ? ox * S + kx : 15;
+      lanes[ox] = col;
+      lanes[8 + ox] = 16 + col;
+    }
+    idx[kx] = _mm512_load_si512(lanes);
+  }
+  __m512 w[K * K];
+#pragma GCC unroll 32
+  for (int t = 0; t < K * K; ++t) {
+    w[t] = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a.w[t]), _mm512_set1_ps(b.w[t]));
+  }
+  const DirectRequant q = DirectConstants(a, b, 0xFF00);
+  const int activation = a.activation;
+  for (int64_t y0 = 0; y0 < a.out_h; y0 += R) {
+    __m512 acc[R];
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+#pragma GCC unroll 32
+    for (int i = 0; i < (R - 1) * S + K; ++i) {
+      const int64_t iy = y0 * S + i - a.pad_top;
+      const bool inside = iy >= 0 && iy < a.in_h;
+      // A row outside the input loads nothing (mask 0) from row 0's address.
+      const __mmask16 m = inside ? load_mask : static_cast<__mmask16>(0);
+      const int64_t at = (inside ? iy * a.in_w : 0) - a.pad_left;
+      const __m512 lo = LoadBytesAsFloats(m, a.in + at);
+      const __m512 hi = LoadBytesAsFloats(m, b.in + at);
+      __m512 x[K];
+#pragma GCC unroll 32
+      for (int kx = 0; kx < K; ++kx) x[kx] = _mm512_permutex2var_ps(lo, idx[kx], hi);
+#pragma GCC unroll 32
+      for (int ky = 0; ky < K; ++ky) {
+        const int r = (i - ky) / S;
+        if (i < ky || (i - ky) % S != 0 || r >= R) continue;
+#pragma GCC unroll 32
+        for (int kx = 0; kx < K; ++kx) acc[r] = _mm512_fmadd_ps(w[ky * K + kx], x[kx], acc[r]);
+      }
+    }
+    for (int r = 0; r < R && y0 + r < a.out_h; ++r) {
+      const __m512i v = RequantizeDirect(acc[r], q, activation);
+      const int64_t at = (y0 + r) * a.out_w;
+      _mm512_mask_cvtepi32_storeu_epi8(a.out + at, store_mask, v);
+      if (store_b) _mm512_mask_cvtepi32_storeu_epi8(b.out + at, store_mask, _mm512_shuffle_i32x4(v, v, 0xEE));
+    }
+  }
+}
+
+// Outputs of 9 to 15 per row (14x14 planes): one channel after the other, each row of outputs one vector. Each
+// input row is one 16-byte load from −pad_left (stride 2: 32 bytes, its even, odd and shifted-even lanes), the
+// window's columns its shifts; lanes outside the input masked off, rows outside it not loaded.
+template <int R, int S>
+void DirectTwinRows(const Int8DepthwiseDirect* const* channels, int count) {
+  constexpr int K = 3;
+  const Int8DepthwiseDirect& g = *channels[0];
+  const uint32_t valid = Lanes32(g.pad_left, g.pad_left + g.in_w);
+  const __mmask16 lo_mask = static_cast<__mmask16>(valid);
+  const __mmask32 row_mask = valid;
+  const __mmask16 store_mask = LaneMask(g.out_w);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  // Lane 15 (past the output) reads lane 31.
+  const __m512i next = _mm512_setr_epi32(2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 31);
+  const __m512i zero = _mm512_setzero_si512();
+  const int64_t in_h = g.in_h, in_w = g.in_w, out_h = g.out_h, out_w = g.out_w, pad_top = g.pad_top;
+  const int64_t pad_left = g.pad_left;
+  const int activation = g.activation;
+  for (int c = 0; c < count; ++c) {
+    const Int8DepthwiseDirect& d = *channels[c];
+    __m512 w[K * K];
+#pragma GCC unroll 32
+    for (int t = 0; t < K * K; ++t) w[t] = _mm512_set1_ps(d.w[t]);
+    const DirectRequant q = DirectConstants(d, d, 0);
+    const int8_t* in = d.in;
+    int8_t* out = d.out;
+    for (int64_t y0 = 0; y0 < out_h; y0 += R) {
+      __m512 acc[R];
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+#pragma GCC unroll 32
+      for (int i = 0; i < (R - 1) * S + K; ++i) {
+        const int64_t iy = y0 * S + i - pad_top;
+        const bool inside = iy >= 0 && iy < in_h;
+        const int64_t at = (inside ? iy * in_w : 0) - pad_left;
+        const int8_t* row = in + at;
+        __m512 x[K];
+        if (S == 1) {
+          x[0] = LoadBytesAsFloats(inside ? lo_mask : static_cast<__mmask16>(0), row);
+          const __m512i x0 = _mm512_castps_si512(x[0]);
+          x[1] = _mm512_castsi512_ps(_mm512_alignr_epi32(zero, x0, 1));
+          x[2] = _mm512_castsi512_ps(_mm512_alignr_epi32(zero, x0, 2));
+        } else {
+          const __m256i bytes = _mm256_maskz_loadu_epi8(inside ? row_mask : static_cast<__mmask32>(0), row);
+          const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(bytes)));
+          const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(bytes, 1)));
+          x[0] = _mm512_permutex2var_ps(lo, even, hi);
+          x[1] = _mm512_permutex2var_ps(lo, odd, hi);
+          x[2] = _mm512_permutex2var_ps(lo, next, hi);
+        }
+#pragma GCC unroll 32
+        for (int ky = 0; ky < K; ++ky) {
+          const int r = (i - ky) / S;
+          if (i < ky || (i - ky) % S != 0 || r >= R) continue;
+#pragma GCC unroll 32
+          for (int kx = 0; kx < K; ++kx) acc[r] = _mm512_fmadd_ps(w[ky * K + kx], x[kx], acc[r]);
+        }
+      }
+      for (int r = 0; r < R && y0 + r < out_h; ++r) {
+        _mm512_mask_cvtepi32_storeu_epi8(out + (y0 + r) * out_w, store_mask, RequantizeDirect(acc[r], q, activation));
+      }
+    }
+  }
+}
+
+template <int S>
+void DirectPair(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool store_b) {
+  if (a.out_h % 7 == 0) {
+    DirectPairRows<7, S>(a, b, store_b);
+  } else if (a.out_h % 8 == 0) {
+    DirectPairRows<8, S>(a, b, store_b);
+  } else {
+    DirectPairRows<4, S>(a, b, store_b);
+  }
+}
+
+template <int S>
+void DirectTwin(const Int8DepthwiseDirect* const* channels, int count) {
+  if (channels[0]->out_h % 7 == 0) {
+    DirectTwinRows<7, S>(channels, count);
+  } else {
+    DirectTwinRows<4, S>(channels, count);
+  }
+}
+
+void DepthwiseDirect(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect* b) {
+  const int s = a.stride;
+  // Two channels share a vector where a row of outputs and its window fit in 8 lanes and 16 input columns.
+  if (a.out_w <= 8 && (a.out_w - 1) * s + 3 <= 16) {
+    s == 1 ? DirectPair<1>(a, b ? *b : a, b != nullptr) : DirectPair<2>(a, b ? *b : a, b != nullptr);
+    return;
+  }
+  const Int8DepthwiseDirect* channels[2] = {&a, b};
+  s == 1 ? DirectTwin<1>(channels, b ? 2 : 1) : DirectTwin<2>(channels, b ? 2 : 1);
+}
+
 // Lanes [lo, hi) ∩ [0, 64).
 __mmask64 Lanes64(int64_t lo, int64_t hi) {
   lo = lo < 0 ? 0 : lo;
@@ -503,7 +702,8 @@ void Gemv(const Int8Gemm& g, const int8_t* x, int64_t k, int64_t rb) {
 
 const Int8MicroKernel& Int8MicroKernelAvx512Vnni() {
   static const Int8MicroKernel kernel{"avx512vnni", kMr, kNr, kGroup, kGroup, ABlockBytes, PackA, PackB, Tile,
-                                      Depthwise, PhasePlanes, MaxRow2s2, AddPlane, Gemv, DepthwisePair};
+                                      Depthwise, PhasePlanes, MaxRow2s2, AddPlane, Gemv, DepthwisePair,
+                                      DepthwiseDirect};
   return kernel;
 }
 

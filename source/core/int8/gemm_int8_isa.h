@@ -68,6 +68,31 @@ struct Int8DepthwisePlane {
   int8_t* out = nullptr;
 };
 
+// One channel of a 3x3 depthwise convolution, stride 1 or 2, dilation 1, whose input and weight zero points are 0
+// and whose output rows are short (Int8DepthwiseDirectApplies: 14x14 and 7x7 planes), read straight from its
+// int8 input plane (pads read as 0): acc = Σ_k w[k]·in[window k] + row_add, then exactly RequantizeInt8, to out,
+// out_h x out_w row-major. The micro-kernel sums the products in float lanes: each product is at most 2^14 and
+// nine of them stay below 2^24, so every partial sum is an exact integer whatever the order.
+struct Int8DepthwiseDirect {
+  const int8_t* in = nullptr;  // in_h x in_w
+  const int8_t* w = nullptr;   // 9 weights, row-major
+  int32_t row_add = 0;         // the bias
+  float multiplier = 0.f;
+  int8_t out_zero = 0, relu6_max = 0;
+  int activation = 0;          // 0 none, 1 ReLU, 2 ReLU6
+  int stride = 1;
+  int64_t in_h = 0, in_w = 0, out_h = 0, out_w = 0, pad_top = 0, pad_left = 0;
+  int8_t* out = nullptr;
+};
+
+// Whether Int8MicroKernel::depthwise_direct computes a window, stride and output width: 3x3, stride 1 with at
+// most 14 outputs per row or stride 2 with at most 15 (one 16-lane vector of outputs per row).
+inline bool Int8DepthwiseDirectApplies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
+                                       int dilation_w, int64_t out_w) {
+  return kernel_h == 3 && kernel_w == 3 && dilation_h == 1 && dilation_w == 1 && stride_h == stride_w &&
+         ((stride_h == 1 && out_w <= 14) || (stride_h == 2 && out_w <= 15));
+}
+
 // One channel's planes of a depthwise convolution in conv_plan.h's kShifted layout, exactly what BuildPlanes
 // writes for it: stride² phases of hq x wq, phase (py, px) row y, column x holding input (y·S + py − pad_top,
 // x·S + px − pad_left), `pad` outside the input. Stride 1 or 2. Writes up to kPhasePlanesOverrun bytes past the
@@ -128,6 +153,9 @@ struct Int8MicroKernel {
   // Two channels of one layer whose grids fit in kDepthwiseBlock / 2 columns (7x7 outputs), each exactly as
   // `depthwise` computes it; nullptr: `depthwise` one channel at a time.
   void (*depthwise_pair)(const Int8DepthwisePlane& a, const Int8DepthwisePlane& b);
+  // Channels a and b (b nullptr: a alone) of one layer with the same geometry (Int8DepthwiseDirectApplies), each
+  // exactly as Int8DepthwiseDirect describes; nullptr: the plane kernels.
+  void (*depthwise_direct)(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect* b);
 };
 
 // dst[i] = table[(uint8_t)src[i]] for i < n, 64 bytes per step (two vpermi2b and a blend), for CPUs with

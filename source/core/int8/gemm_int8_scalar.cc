@@ -78,7 +78,7 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
 
 const Int8MicroKernel& Int8MicroKernelScalar() {
   static const Int8MicroKernel kernel{"scalar", kMr, kNr, 1, 1, ABlockBytes, PackA, PackB, Tile, nullptr,
-                                      nullptr, nullptr, nullptr, nullptr, nullptr};
+                                      nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   return kernel;
 }
 
