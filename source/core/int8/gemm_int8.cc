@@ -299,10 +299,10 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
   // Two channels per call where a channel's grid is at most half a step (7x7 outputs), both on the fast path.
   const bool pair = fast && kernel_->depthwise_pair && plan_.grid_n <= kDepthwiseBlock / 2;
   const int64_t grid_size = RoundUp(plan_.grid_n, kDepthwiseBlock);
-  // Small 3x3 planes straight from the input, two channels per call, where both zero points of a channel are 0.
+  // 3x3 windows straight from the input, two channels per call, where both zero points of a channel are 0.
   const bool direct_kernel =
-      kernel_->depthwise_direct && Int8DepthwiseDirectApplies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
-                                                              p.dilation_h, p.dilation_w, p.out_w);
+      kernel_->depthwise_direct &&
+      Int8DepthwiseDirectApplies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w);
   auto reads_directly = [&](int64_t pl) {
     const int c = static_cast<int>(pl % p.out_c);
     return direct_kernel && r_.weight_zero[c] == 0 && r_.in_zero[c] == 0;

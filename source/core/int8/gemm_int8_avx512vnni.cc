@@ -513,6 +513,94 @@ void DirectTwinRows(const Int8DepthwiseDirect* const* channels, int count) {
   }
 }
 
+// Rows of more than 14 outputs (15 at stride 2), in strips of C vectors of 16 outputs (vectors [c0, c0 + C) of
+// each row), blocks of R rows. Stride 1: input row i is C + 1 16-byte loads, the window's column kx of vector c
+// lanes [kx, kx + 16) of loads c and c + 1. Stride 2: vector c reads 32 input columns, whose even and odd ones are
+// the window's columns 0 and 1, the even ones shifted by one lane with the column after them (lane 0 of the next
+// load) column 2. Lanes outside the input masked off, rows outside it not loaded.
+template <int R, int C, int S>
+void DirectStrip(const Int8DepthwiseDirect& d, int64_t c0) {
+  constexpr int K = 3;
+  constexpr int L = S == 1 ? C + 1 : 2 * C + 1;  // 16-byte loads per input row
+  const int64_t first = 16 * S * c0 - d.pad_left;  // input column of the strip's first load
+  __mmask16 load[L], store[C];
+#pragma GCC unroll 32
+  for (int j = 0; j < L; ++j) load[j] = Lanes(-first - 16 * j, d.in_w - first - 16 * j);
+#pragma GCC unroll 32
+  for (int c = 0; c < C; ++c) store[c] = LaneMask(d.out_w - 16 * (c0 + c));
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  __m512 w[K * K];
+#pragma GCC unroll 32
+  for (int t = 0; t < K * K; ++t) w[t] = _mm512_set1_ps(d.w[t]);
+  const DirectRequant q = DirectConstants(d, d, 0);
+  const int64_t in_h = d.in_h, in_w = d.in_w, out_h = d.out_h, out_w = d.out_w, pad_top = d.pad_top;
+  const int activation = d.activation;
+  const int8_t* in = d.in + first;
+  int8_t* out = d.out + 16 * c0;
+  for (int64_t y0 = 0; y0 < out_h; y0 += R) {
+    __m512 acc[R][C];
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 32
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    }
+#pragma GCC unroll 32
+    for (int i = 0; i < (R - 1) * S + K; ++i) {
+      const int64_t iy = y0 * S + i - pad_top;
+      const bool inside = iy >= 0 && iy < in_h;
+      // A row outside the input loads nothing (masks 0) from row 0's address.
+      const int8_t* row = in + (inside ? iy * in_w : 0);
+      __m512 v[L];
+#pragma GCC unroll 32
+      for (int j = 0; j < L; ++j) v[j] = LoadBytesAsFloats(inside ? load[j] : static_cast<__mmask16>(0), row + 16 * j);
+#pragma GCC unroll 32
+      for (int c = 0; c < C; ++c) {
+        __m512 x[K];
+        if (S == 1) {
+          const __m512i lo = _mm512_castps_si512(v[c]), hi = _mm512_castps_si512(v[c + 1]);
+          x[0] = v[c];
+          x[1] = _mm512_castsi512_ps(_mm512_alignr_epi32(hi, lo, 1));
+          x[2] = _mm512_castsi512_ps(_mm512_alignr_epi32(hi, lo, 2));
+        } else {
+          x[0] = _mm512_permutex2var_ps(v[2 * c], even, v[2 * c + 1]);
+          x[1] = _mm512_permutex2var_ps(v[2 * c], odd, v[2 * c + 1]);
+          x[2] = _mm512_castsi512_ps(
+              _mm512_alignr_epi32(_mm512_castps_si512(v[2 * c + 2]), _mm512_castps_si512(x[0]), 1));
+        }
+#pragma GCC unroll 32
+        for (int ky = 0; ky < K; ++ky) {
+          const int r = (i - ky) / S;
+          if (i < ky || (i - ky) % S != 0 || r >= R) continue;
+#pragma GCC unroll 32
+          for (int kx = 0; kx < K; ++kx) acc[r][c] = _mm512_fmadd_ps(w[ky * K + kx], x[kx], acc[r][c]);
+        }
+      }
+    }
+    for (int r = 0; r < R && y0 + r < out_h; ++r) {
+#pragma GCC unroll 32
+      for (int c = 0; c < C; ++c) {
+        _mm512_mask_cvtepi32_storeu_epi8(out + (y0 + r) * out_w + 16 * c, store[c],
+                                         RequantizeDirect(acc[r][c], q, activation));
+      }
+    }
+  }
+}
+
+// Strips of four vectors (eight accumulators in blocks of two rows), the last one of what is left.
+template <int S>
+void DirectWide(const Int8DepthwiseDirect& d) {
+  const int64_t vectors = (d.out_w + 15) / 16;
+  for (int64_t c0 = 0; c0 < vectors; c0 += 4) {
+    switch (vectors - c0 < 4 ? vectors - c0 : 4) {
+      case 1: DirectStrip<4, 1, S>(d, c0); break;
+      case 2: DirectStrip<4, 2, S>(d, c0); break;
+      case 3: DirectStrip<2, 3, S>(d, c0); break;
+      default: DirectStrip<2, 4, S>(d, c0); break;
+    }
+  }
+}
+
 template <int S>
 void DirectPair(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool store_b) {
   if (a.out_h % 7 == 0) {
@@ -540,8 +628,13 @@ void DepthwiseDirect(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect* b)
     s == 1 ? DirectPair<1>(a, b ? *b : a, b != nullptr) : DirectPair<2>(a, b ? *b : a, b != nullptr);
     return;
   }
-  const Int8DepthwiseDirect* channels[2] = {&a, b};
-  s == 1 ? DirectTwin<1>(channels, b ? 2 : 1) : DirectTwin<2>(channels, b ? 2 : 1);
+  if ((s == 1 && a.out_w <= 14) || (s == 2 && a.out_w <= 15)) {
+    const Int8DepthwiseDirect* channels[2] = {&a, b};
+    s == 1 ? DirectTwin<1>(channels, b ? 2 : 1) : DirectTwin<2>(channels, b ? 2 : 1);
+    return;
+  }
+  s == 1 ? DirectWide<1>(a) : DirectWide<2>(a);
+  if (b) s == 1 ? DirectWide<1>(*b) : DirectWide<2>(*b);
 }
 
 // Lanes [lo, hi) ∩ [0, 64).

@@ -69,9 +69,8 @@ struct Int8DepthwisePlane {
 };
 
 // One channel of a 3x3 depthwise convolution, stride 1 or 2, dilation 1, whose input and weight zero points are 0
-// and whose output rows are short (Int8DepthwiseDirectApplies: 14x14 and 7x7 planes), read straight from its
-// int8 input plane (pads read as 0): acc = Σ_k w[k]·in[window k] + row_add, then exactly RequantizeInt8, to out,
-// out_h x out_w row-major. The micro-kernel sums the products in float lanes: each product is at most 2^14 and
+// (Int8DepthwiseDirectApplies), read straight from its int8 input plane (pads read as 0):
+// acc = Σ_k w[k]·in[window k] + row_add, then exactly RequantizeInt8, to out, out_h x out_w row-major. The micro-kernel sums the products in float lanes: each product is at most 2^14 and
 // nine of them stay below 2^24, so every partial sum is an exact integer whatever the order.
 struct Int8DepthwiseDirect {
   const int8_t* in = nullptr;  // in_h x in_w
@@ -85,12 +84,11 @@ struct Int8DepthwiseDirect {
   int8_t* out = nullptr;
 };
 
-// Whether Int8MicroKernel::depthwise_direct computes a window, stride and output width: 3x3, stride 1 with at
-// most 14 outputs per row or stride 2 with at most 15 (one 16-lane vector of outputs per row).
+// Whether Int8MicroKernel::depthwise_direct computes a window and stride: 3x3, stride 1 or 2, dilation 1.
 inline bool Int8DepthwiseDirectApplies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
-                                       int dilation_w, int64_t out_w) {
+                                       int dilation_w) {
   return kernel_h == 3 && kernel_w == 3 && dilation_h == 1 && dilation_w == 1 && stride_h == stride_w &&
-         ((stride_h == 1 && out_w <= 14) || (stride_h == 2 && out_w <= 15));
+         (stride_h == 1 || stride_h == 2);
 }
 
 // One channel's planes of a depthwise convolution in conv_plan.h's kShifted layout, exactly what BuildPlanes
