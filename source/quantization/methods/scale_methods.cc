@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/base/parallel.h"
+
 namespace qt {
 
 const char* BlobMethodName(BlobMethod m) {
@@ -484,40 +486,48 @@ Status QuantizeWeights(const float* w, int channels, int64_t count, WeightMethod
   q->assign(channels * count, 0);
   scales->assign(channels, 0.f);
   zero_points->assign(channels, 0);
-  for (int c = 0; c < channels; ++c) {
-    const float* ws = w + c * count;
-    int8_t* qs = q->data() + c * count;
-    const auto mm = std::minmax_element(ws, ws + count);
-    switch (method) {
-      case WeightMethod::kMinMax: {
-        const float max_abs = std::max(std::fabs(*mm.first), std::fabs(*mm.second));
-        (*scales)[c] = max_abs / 127.0f;
-        const float inv = max_abs != 0 ? 1 / (*scales)[c] : 1.0f;
-        for (int64_t i = 0; i < count; ++i) {
-          qs[i] = QuantizeWeight(ws[i], inv);
-        }
-        break;
-      }
-      case WeightMethod::kAdmm:
-        (*scales)[c] = tnn_compat ? AdmmTnn(ws, count, qs) : AdmmFast(ws, count, qs);
-        break;
-      case WeightMethod::kAsymMinMax: {
-        const float lo = std::min(0.f, *mm.first), hi = std::max(0.f, *mm.second);
-        if (lo == hi) {
-          if (tnn_compat) return Status::InvalidArgument("an all-zero weight slice has no asymmetric range");
+  // Channels are independent (each writes only its own slice and scale), so they run in parallel; one layer's
+  // channels spread over the threads where whole layers left one thread with a model's largest layer.
+  std::vector<char> all_zero(channels, 0);
+  ParallelFor(channels, [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      const float* ws = w + c * count;
+      int8_t* qs = q->data() + c * count;
+      const auto mm = std::minmax_element(ws, ws + count);
+      switch (method) {
+        case WeightMethod::kMinMax: {
+          const float max_abs = std::max(std::fabs(*mm.first), std::fabs(*mm.second));
+          (*scales)[c] = max_abs / 127.0f;
+          const float inv = max_abs != 0 ? 1 / (*scales)[c] : 1.0f;
+          for (int64_t i = 0; i < count; ++i) {
+            qs[i] = QuantizeWeight(ws[i], inv);
+          }
           break;
         }
-        (*scales)[c] = (hi - lo) / 254.0f;
-        const float inv = 1 / (*scales)[c];
-        const int8_t zp = static_cast<int8_t>(127 - static_cast<int>(std::round(hi * inv)));
-        (*zero_points)[c] = zp;
-        for (int64_t i = 0; i < count; ++i) {
-          const int v = static_cast<int>(std::round(ws[i] * inv)) + zp;
-          qs[i] = static_cast<int8_t>(std::min(127, std::max(-127, v)));
+        case WeightMethod::kAdmm:
+          (*scales)[c] = tnn_compat ? AdmmTnn(ws, count, qs) : AdmmFast(ws, count, qs);
+          break;
+        case WeightMethod::kAsymMinMax: {
+          const float lo = std::min(0.f, *mm.first), hi = std::max(0.f, *mm.second);
+          if (lo == hi) {
+            all_zero[c] = 1;
+            break;
+          }
+          (*scales)[c] = (hi - lo) / 254.0f;
+          const float inv = 1 / (*scales)[c];
+          const int8_t zp = static_cast<int8_t>(127 - static_cast<int>(std::round(hi * inv)));
+          (*zero_points)[c] = zp;
+          for (int64_t i = 0; i < count; ++i) {
+            const int v = static_cast<int>(std::round(ws[i] * inv)) + zp;
+            qs[i] = static_cast<int8_t>(std::min(127, std::max(-127, v)));
+          }
+          break;
         }
-        break;
       }
     }
+  });
+  if (tnn_compat && std::find(all_zero.begin(), all_zero.end(), 1) != all_zero.end()) {
+    return Status::InvalidArgument("an all-zero weight slice has no asymmetric range");
   }
   return Status::Ok();
 }

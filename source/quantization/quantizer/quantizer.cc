@@ -481,16 +481,12 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
     layer.quantized = true;
     if (layer.type == LayerType::kConvolution || layer.type == LayerType::kInnerProduct) weighted.push_back(&layer);
   }
-  // Layers are independent; each writes only its own resource, so they quantize in parallel, and the first
-  // failure in layer order is the one reported.
-  std::vector<Status> status(weighted.size());
-  ParallelFor(static_cast<int64_t>(weighted.size()), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const Layer& l = *weighted[i];
-      status[i] = l.type == LayerType::kConvolution ? QuantizeConv(g, l, options) : QuantizeInnerProduct(g, l, options);
-    }
-  });
-  for (const Status& s : status) QT_RETURN_IF_ERROR(s);
+  // One layer after the other, each layer's channels in parallel (QuantizeWeights): the first failure in layer order
+  // is the one reported.
+  for (const Layer* l : weighted) {
+    QT_RETURN_IF_ERROR(l->type == LayerType::kConvolution ? QuantizeConv(g, *l, options)
+                                                          : QuantizeInnerProduct(g, *l, options));
+  }
   for (const Layer* l : weighted) {
     const auto& in = g.blob_scales.at(l->inputs[0]).scale;
     if (in.size() == 1) result->weight_input_scales[l->name] = in[0];
