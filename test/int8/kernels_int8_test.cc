@@ -117,6 +117,11 @@ std::vector<Conv2dParams> ConvCases() {
       MakeConv(1, 4, 30, 29, 4, 3, 2, 1, 1, 4, Activation::kRelu),
       MakeConv(1, 3, 16, 16, 3, 3, 1, 0, 1, 3, Activation::kNone),
       MakeConv(1, 3, 11, 9, 3, 3, 1, 0, 1, 3, Activation::kRelu),
+      // 5x5 on the same path: BlazeFace's 16x16 planes and its 32 -> 16 stride-2 window after a bottom/right Pad,
+      // and a stride-2 row of 70 outputs (a strip of four vectors and one of one).
+      MakeConv(1, 5, 16, 16, 5, 5, 1, 2, 1, 5, Activation::kRelu),
+      MakeConv(1, 4, 35, 35, 4, 5, 2, 0, 1, 4, Activation::kNone),
+      MakeConv(1, 3, 9, 140, 3, 5, 2, 2, 1, 3, Activation::kRelu6),
   };
 }
 

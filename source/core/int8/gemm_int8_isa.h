@@ -70,8 +70,9 @@ struct Int8DepthwisePlane {
 
 // One channel of a 3x3 depthwise convolution, stride 1 or 2, dilation 1, whose input and weight zero points are 0
 // (Int8DepthwiseDirectApplies), read straight from its int8 input plane (pads read as 0):
-// acc = Σ_k w[k]·in[window k] + row_add, then exactly RequantizeInt8, to out, out_h x out_w row-major. The micro-kernel sums the products in float lanes: each product is at most 2^14 and
-// nine of them stay below 2^24, so every partial sum is an exact integer whatever the order.
+// acc = Σ_k w[k]·in[window k] + row_add, then exactly RequantizeInt8, to out, out_h x out_w row-major. The
+// micro-kernel sums the products in float lanes: each product is at most 2^14 and nine of them stay below 2^24, so
+// every partial sum is an exact integer whatever the order.
 struct Int8DepthwiseDirect {
   const int8_t* in = nullptr;  // in_h x in_w
   const int8_t* w = nullptr;   // 9 weights, row-major
