@@ -358,12 +358,6 @@ inline __m512 LoadBytesAsFloats(__mmask16 m, const int8_t* p) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p)));
 }
 
-// Lanes [lo, hi) ∩ [0, 32) as a mask.
-uint32_t Lanes32(int64_t lo, int64_t hi) {
-  auto below = [](int64_t n) { return n >= 32 ? ~0u : n <= 0 ? 0u : (1u << n) - 1u; };
-  return below(hi) & ~below(lo);
-}
-
 // A direct channel's requantization constants, as vectors.
 struct DirectRequant {
   __m512i row_add, relu6_max;
@@ -393,7 +387,7 @@ inline __m512i RequantizeDirect(__m512 acc, const DirectRequant& q, int activati
 template <int R, int S>
 void DirectPairRows(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool store_b) {
   constexpr int K = 3;
-  const __mmask16 load_mask = static_cast<__mmask16>(Lanes32(a.pad_left, a.pad_left + a.in_w) & 0xFFFFu);
+  const __mmask16 load_mask = Lanes(a.pad_left, a.pad_left + a.in_w);
   const __mmask16 store_mask = LaneMask(a.out_w);
   __m512i idx[K];
   alignas(64) int32_t lanes[16];
@@ -447,74 +441,8 @@ void DirectPairRows(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, 
   }
 }
 
-// Outputs of 9 to 15 per row (14x14 planes): one channel after the other, each row of outputs one vector. Each
-// input row is one 16-byte load from −pad_left (stride 2: 32 bytes, its even, odd and shifted-even lanes), the
-// window's columns its shifts; lanes outside the input masked off, rows outside it not loaded.
-template <int R, int S>
-void DirectTwinRows(const Int8DepthwiseDirect* const* channels, int count) {
-  constexpr int K = 3;
-  const Int8DepthwiseDirect& g = *channels[0];
-  const uint32_t valid = Lanes32(g.pad_left, g.pad_left + g.in_w);
-  const __mmask16 lo_mask = static_cast<__mmask16>(valid);
-  const __mmask32 row_mask = valid;
-  const __mmask16 store_mask = LaneMask(g.out_w);
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-  // Lane 15 (past the output) reads lane 31.
-  const __m512i next = _mm512_setr_epi32(2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 31);
-  const __m512i zero = _mm512_setzero_si512();
-  const int64_t in_h = g.in_h, in_w = g.in_w, out_h = g.out_h, out_w = g.out_w, pad_top = g.pad_top;
-  const int64_t pad_left = g.pad_left;
-  const int activation = g.activation;
-  for (int c = 0; c < count; ++c) {
-    const Int8DepthwiseDirect& d = *channels[c];
-    __m512 w[K * K];
-#pragma GCC unroll 32
-    for (int t = 0; t < K * K; ++t) w[t] = _mm512_set1_ps(d.w[t]);
-    const DirectRequant q = DirectConstants(d, d, 0);
-    const int8_t* in = d.in;
-    int8_t* out = d.out;
-    for (int64_t y0 = 0; y0 < out_h; y0 += R) {
-      __m512 acc[R];
-#pragma GCC unroll 32
-      for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-#pragma GCC unroll 32
-      for (int i = 0; i < (R - 1) * S + K; ++i) {
-        const int64_t iy = y0 * S + i - pad_top;
-        const bool inside = iy >= 0 && iy < in_h;
-        const int64_t at = (inside ? iy * in_w : 0) - pad_left;
-        const int8_t* row = in + at;
-        __m512 x[K];
-        if (S == 1) {
-          x[0] = LoadBytesAsFloats(inside ? lo_mask : static_cast<__mmask16>(0), row);
-          const __m512i x0 = _mm512_castps_si512(x[0]);
-          x[1] = _mm512_castsi512_ps(_mm512_alignr_epi32(zero, x0, 1));
-          x[2] = _mm512_castsi512_ps(_mm512_alignr_epi32(zero, x0, 2));
-        } else {
-          const __m256i bytes = _mm256_maskz_loadu_epi8(inside ? row_mask : static_cast<__mmask32>(0), row);
-          const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(bytes)));
-          const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(bytes, 1)));
-          x[0] = _mm512_permutex2var_ps(lo, even, hi);
-          x[1] = _mm512_permutex2var_ps(lo, odd, hi);
-          x[2] = _mm512_permutex2var_ps(lo, next, hi);
-        }
-#pragma GCC unroll 32
-        for (int ky = 0; ky < K; ++ky) {
-          const int r = (i - ky) / S;
-          if (i < ky || (i - ky) % S != 0 || r >= R) continue;
-#pragma GCC unroll 32
-          for (int kx = 0; kx < K; ++kx) acc[r] = _mm512_fmadd_ps(w[ky * K + kx], x[kx], acc[r]);
-        }
-      }
-      for (int r = 0; r < R && y0 + r < out_h; ++r) {
-        _mm512_mask_cvtepi32_storeu_epi8(out + (y0 + r) * out_w, store_mask, RequantizeDirect(acc[r], q, activation));
-      }
-    }
-  }
-}
-
-// Rows of more than 14 outputs (15 at stride 2), in strips of C vectors of 16 outputs (vectors [c0, c0 + C) of
-// each row), blocks of R rows. Stride 1: input row i is C + 1 16-byte loads, the window's column kx of vector c
+// Rows of more than 8 outputs, in strips of C vectors of 16 outputs (vectors [c0, c0 + C) of each row), blocks of R
+// rows. Stride 1: input row i is C + 1 16-byte loads, the window's column kx of vector c
 // lanes [kx, kx + 16) of loads c and c + 1. Stride 2: vector c reads 32 input columns, whose even and odd ones are
 // the window's columns 0 and 1, the even ones shifted by one lane with the column after them (lane 0 of the next
 // load) column 2. Lanes outside the input masked off, rows outside it not loaded.
@@ -587,13 +515,14 @@ void DirectStrip(const Int8DepthwiseDirect& d, int64_t c0) {
   }
 }
 
-// Strips of four vectors (eight accumulators in blocks of two rows), the last one of what is left.
+// Strips of four vectors (eight accumulators in blocks of two rows), the last one of what is left; a single vector
+// per row (14x14 planes) in blocks of 7 rows where they divide the plane.
 template <int S>
 void DirectWide(const Int8DepthwiseDirect& d) {
   const int64_t vectors = (d.out_w + 15) / 16;
   for (int64_t c0 = 0; c0 < vectors; c0 += 4) {
     switch (vectors - c0 < 4 ? vectors - c0 : 4) {
-      case 1: DirectStrip<4, 1, S>(d, c0); break;
+      case 1: d.out_h % 7 == 0 ? DirectStrip<7, 1, S>(d, c0) : DirectStrip<4, 1, S>(d, c0); break;
       case 2: DirectStrip<4, 2, S>(d, c0); break;
       case 3: DirectStrip<2, 3, S>(d, c0); break;
       default: DirectStrip<2, 4, S>(d, c0); break;
@@ -612,25 +541,11 @@ void DirectPair(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool
   }
 }
 
-template <int S>
-void DirectTwin(const Int8DepthwiseDirect* const* channels, int count) {
-  if (channels[0]->out_h % 7 == 0) {
-    DirectTwinRows<7, S>(channels, count);
-  } else {
-    DirectTwinRows<4, S>(channels, count);
-  }
-}
-
 void DepthwiseDirect(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect* b) {
   const int s = a.stride;
   // Two channels share a vector where a row of outputs and its window fit in 8 lanes and 16 input columns.
   if (a.out_w <= 8 && (a.out_w - 1) * s + 3 <= 16) {
     s == 1 ? DirectPair<1>(a, b ? *b : a, b != nullptr) : DirectPair<2>(a, b ? *b : a, b != nullptr);
-    return;
-  }
-  if ((s == 1 && a.out_w <= 14) || (s == 2 && a.out_w <= 15)) {
-    const Int8DepthwiseDirect* channels[2] = {&a, b};
-    s == 1 ? DirectTwin<1>(channels, b ? 2 : 1) : DirectTwin<2>(channels, b ? 2 : 1);
     return;
   }
   s == 1 ? DirectWide<1>(a) : DirectWide<2>(a);
