@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -71,6 +71,31 @@ int NonZeroBins(const float* x, int m, float inv_width, int last, int32_t* idx) 
     // Compressed in a register and stored whole (idx has 16 spare entries): AMD's Zen 4 runs the compressing store
     // to memory as a slow microcoded sequence, and this way costs no more elsewhere.
     _mm512_storeu_si512(idx + k, _mm512_maskz_compress_epi32(nz, bin));
+    k += __builtin_popcount(nz);
+  }
+#elif defined(__AVX2__)
+  // AVX2 has no compress: a permutation per 8-bit mask moves the selected lanes to the front (8 KB table).
+  static const auto kCompress = [] {
+    struct Table {
+      alignas(32) int32_t lanes[256][8];
+    } t{};
+    for (int mask = 0; mask < 256; ++mask) {
+      int j = 0;
+      for (int lane = 0; lane < 8; ++lane) {
+        if (mask >> lane & 1) t.lanes[mask][j++] = lane;
+      }
+    }
+    return t;
+  }();
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 scale = _mm256_set1_ps(inv_width);
+  const __m256i top = _mm256_set1_epi32(last);
+  for (; i + 8 <= m; i += 8) {
+    const __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + i), abs_mask);
+    const int nz = _mm256_movemask_ps(_mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_NEQ_UQ));
+    const __m256i bin = _mm256_min_epu32(_mm256_cvttps_epi32(_mm256_mul_ps(a, scale)), top);
+    const __m256i perm = _mm256_load_si256(reinterpret_cast<const __m256i*>(kCompress.lanes[nz]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + k), _mm256_permutevar8x32_epi32(bin, perm));
     k += __builtin_popcount(nz);
   }
 #endif
