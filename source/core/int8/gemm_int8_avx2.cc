@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <vector>
 
 #include "core/int8/gemm_int8_isa.h"
 
@@ -75,15 +76,19 @@ __m256i Float2Int8Lanes(__m256 v) {
   return _mm256_cvttps_epi32(r);
 }
 
-__m256i Requantize(__m256i acc, const Int8Gemm& g, int64_t row) {
-  __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(g.multiplier[row]));
-  if (g.activation == 2) {
+__m256i RequantizeLanes(__m256i acc, float multiplier, int activation, int8_t relu6_max, int8_t out_zero) {
+  __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(multiplier));
+  if (activation == 2) {
     __m256i q = Float2Int8Lanes(v);
-    q = _mm256_min_epi32(q, _mm256_set1_epi32(g.relu6_max[row]));
+    q = _mm256_min_epi32(q, _mm256_set1_epi32(relu6_max));
     return _mm256_max_epi32(q, _mm256_setzero_si256());
   }
-  if (g.activation == 1) v = _mm256_max_ps(v, _mm256_setzero_ps());  // v > 0 ? v : 0
-  return Float2Int8Lanes(_mm256_add_ps(v, _mm256_set1_ps(static_cast<float>(g.out_zero[row]))));
+  if (activation == 1) v = _mm256_max_ps(v, _mm256_setzero_ps());  // v > 0 ? v : 0
+  return Float2Int8Lanes(_mm256_add_ps(v, _mm256_set1_ps(static_cast<float>(out_zero))));
+}
+
+__m256i Requantize(__m256i acc, const Int8Gemm& g, int64_t row) {
+  return RequantizeLanes(acc, g.multiplier[row], g.activation, g.relu6_max[row], g.out_zero[row]);
 }
 
 // RequantizeAddInt8 on 8 lanes, `add` the operand's values.
@@ -177,15 +182,151 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
       }
       const __m256i add0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(add));
       const __m256i add1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(add + 8));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), RequantizeAdd(v0, g, row, add0));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + 8), RequantizeAdd(v1, g, row, add1));
+      v0 = RequantizeAdd(v0, g, row, add0);
+      v1 = RequantizeAdd(v1, g, row, add1);
     } else {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), Requantize(v0, g, row));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + 8), Requantize(v1, g, row));
+      v0 = Requantize(v0, g, row);
+      v1 = Requantize(v1, g, row);
     }
+    // The 16 results (each in [−128, 127], so the saturating packs keep them) as bytes in column order.
+    const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+    const __m128i packed = _mm_packs_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
+    if (runs.n == 1 && runs.len[0] == kNr) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + runs.out[0]), packed);
+      continue;
+    }
+    alignas(16) int8_t bytes[kNr];
+    _mm_store_si128(reinterpret_cast<__m128i*>(bytes), packed);
     for (int s = 0; s < runs.n; ++s) {
-      const int32_t* v = lanes + (runs.first[s] - j0);
-      for (int64_t i = 0; i < runs.len[s]; ++i) out[runs.out[s] + i] = static_cast<int8_t>(v[i]);
+      std::memcpy(out + runs.out[s], bytes + (runs.first[s] - j0), static_cast<size_t>(runs.len[s]));
+    }
+  }
+}
+
+// Int8DepthwiseDirect on AVX2. The channel's rows are widened once into a zero-padded float copy (at stride 2
+// split into even and odd padded columns, so that every window column is a plain load), then each output row sums
+// its nine taps in float lanes: products are at most 2^14 and nine of them stay below 2^24, so every partial sum is
+// an exact integer, as in the VNNI kernel. Eight outputs per vector, up to four vectors per step for independent
+// chains; the last vector of a row is computed whole (the copy is wide enough) and stored in part.
+constexpr int64_t kDwVec = 8;
+
+struct DwPlanes {
+  const float* base;  // padded row y at base + y·row_stride
+  int64_t row_stride;
+  int64_t odd;        // stride 2: the odd columns at + odd
+};
+
+// Eight int8 results of 8 int32 lanes, as the low 8 bytes.
+int64_t PackLanes(__m256i q) {
+  const __m256i p16 = _mm256_packs_epi32(q, q);
+  const __m256i p8 = _mm256_packs_epi16(p16, p16);
+  const __m256i g = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0));
+  return _mm_cvtsi128_si64(_mm256_castsi256_si128(g));
+}
+
+template <int kStride, int kRows, int kVectors>
+void DwStep(const Int8DepthwiseDirect& d, const DwPlanes& pl, const __m256 (&w)[9], int64_t oy, int64_t ox) {
+  __m256 acc[kRows][kVectors];
+  for (int r = 0; r < kRows; ++r) {
+    for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm256_setzero_ps();
+  }
+  for (int ky = 0; ky < 3; ++ky) {
+    for (int kx = 0; kx < 3; ++kx) {
+      // Window column kx: stride 1, padded column ox + kx; stride 2, even columns from ox (kx 0) or ox + 1
+      // (kx 2), odd ones from ox (kx 1).
+      const int64_t col = kStride == 1 ? kx : kx == 1 ? pl.odd : kx / 2;
+      for (int r = 0; r < kRows; ++r) {
+        const float* row = pl.base + ((oy + r) * kStride + ky) * pl.row_stride + ox + col;
+        for (int v = 0; v < kVectors; ++v) {
+          acc[r][v] = _mm256_fmadd_ps(w[ky * 3 + kx], _mm256_loadu_ps(row + v * kDwVec), acc[r][v]);
+        }
+      }
+    }
+  }
+  const __m256i add = _mm256_set1_epi32(d.row_add);
+  for (int r = 0; r < kRows; ++r) {
+    int8_t* out = d.out + (oy + r) * d.out_w + ox;
+    for (int v = 0; v < kVectors; ++v) {
+      const __m256i sum = _mm256_add_epi32(_mm256_cvtps_epi32(acc[r][v]), add);
+      const int64_t bytes = PackLanes(RequantizeLanes(sum, d.multiplier, d.activation, d.relu6_max, d.out_zero));
+      const int64_t n = d.out_w - ox - v * kDwVec;
+      std::memcpy(out + v * kDwVec, &bytes, static_cast<size_t>(n < kDwVec ? n : kDwVec));
+    }
+  }
+}
+
+// Widens padded row y (input row y − pad_top, zeros outside the input) into dst: at stride 1, padded column x at
+// dst[x] for x < width; at stride 2, padded column 2i at dst[i] and 2i + 1 at dst[odd + i] for i < width.
+void WidenRow(const Int8DepthwiseDirect& d, int64_t y, int64_t width, int64_t odd, int8_t* bytes, float* dst) {
+  const int64_t span = d.stride * width + 16;  // padded columns read below, with the vector overrun
+  std::memset(bytes, 0, static_cast<size_t>(span));
+  const int64_t iy = y - d.pad_top;
+  if (iy >= 0 && iy < d.in_h) {
+    const int64_t x0 = d.pad_left < 0 ? -d.pad_left : 0;  // first input column that lands inside the span
+    const int64_t x1 = d.in_w < span - d.pad_left ? d.in_w : span - d.pad_left;
+    if (x1 > x0) std::memcpy(bytes + d.pad_left + x0, d.in + iy * d.in_w + x0, static_cast<size_t>(x1 - x0));
+  }
+  if (d.stride == 1) {
+    for (int64_t x = 0; x < width; x += kDwVec) {
+      const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes + x));
+      _mm256_storeu_ps(dst + x, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)));
+    }
+    return;
+  }
+  const __m128i split = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  for (int64_t i = 0; i < width; i += kDwVec) {
+    const __m128i b = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 2 * i)), split);
+    _mm256_storeu_ps(dst + i, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)));
+    _mm256_storeu_ps(dst + odd + i, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8))));
+  }
+}
+
+template <int kStride>
+void DwChannel(const Int8DepthwiseDirect& d) {
+  const int64_t vec_w = (d.out_w + kDwVec - 1) / kDwVec * kDwVec;
+  // Padded columns read: at stride 1 up to vec_w + 1; at stride 2 even ones up to index vec_w, odd ones up to
+  // vec_w − 1. One vector more keeps every widening step whole.
+  const int64_t width = vec_w + kDwVec;
+  const int64_t odd = kStride == 1 ? 0 : width;
+  const int64_t row_stride = kStride == 1 ? width : 2 * width;
+  const int64_t rows = (d.out_h - 1) * kStride + 3;
+  thread_local std::vector<float> planes;
+  thread_local std::vector<int8_t> bytes;
+  if (static_cast<int64_t>(planes.size()) < rows * row_stride) planes.resize(static_cast<size_t>(rows * row_stride));
+  const int64_t span = kStride * width + 16;
+  if (static_cast<int64_t>(bytes.size()) < span + 16) bytes.resize(static_cast<size_t>(span + 16));
+  for (int64_t y = 0; y < rows; ++y) WidenRow(d, y, width, odd, bytes.data(), planes.data() + y * row_stride);
+  __m256 w[9];
+  for (int k = 0; k < 9; ++k) w[k] = _mm256_set1_ps(static_cast<float>(d.w[k]));
+  const DwPlanes pl{planes.data(), row_stride, odd};
+  const int64_t vectors = vec_w / kDwVec;
+  int64_t oy = 0;
+  // Narrow rows take several rows per step, so that a step has up to four independent sums.
+  if (vectors == 1) {
+    for (; oy + 4 <= d.out_h; oy += 4) DwStep<kStride, 4, 1>(d, pl, w, oy, 0);
+    if (oy + 3 == d.out_h) DwStep<kStride, 3, 1>(d, pl, w, oy, 0);
+    if (oy + 2 == d.out_h) DwStep<kStride, 2, 1>(d, pl, w, oy, 0);
+    if (oy + 1 == d.out_h) DwStep<kStride, 1, 1>(d, pl, w, oy, 0);
+    return;
+  }
+  if (vectors == 2) {
+    for (; oy + 2 <= d.out_h; oy += 2) DwStep<kStride, 2, 2>(d, pl, w, oy, 0);
+  }
+  for (; oy < d.out_h; ++oy) {
+    int64_t ox = 0;
+    for (; ox + 4 * kDwVec <= vec_w; ox += 4 * kDwVec) DwStep<kStride, 1, 4>(d, pl, w, oy, ox);
+    for (; ox + 2 * kDwVec <= vec_w; ox += 2 * kDwVec) DwStep<kStride, 1, 2>(d, pl, w, oy, ox);
+    for (; ox < vec_w; ox += kDwVec) DwStep<kStride, 1, 1>(d, pl, w, oy, ox);
+  }
+}
+
+void DepthwiseDirect(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect* b) {
+  for (const Int8DepthwiseDirect* d : {&a, b}) {
+    if (!d) continue;
+    if (d->stride == 1) {
+      DwChannel<1>(*d);
+    } else {
+      DwChannel<2>(*d);
     }
   }
 }
@@ -194,7 +335,7 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
 
 const Int8MicroKernel& Int8MicroKernelAvx2() {
   static const Int8MicroKernel kernel{"avx2", kMr, kNr, kGroup, kGroup * 2, ABlockBytes, PackA, PackB, Tile,
-                                      nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+                                      nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, DepthwiseDirect};
   return kernel;
 }
 
