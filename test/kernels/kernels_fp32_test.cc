@@ -311,7 +311,10 @@ TEST(ConvFp32Test, DepthwisePairsMatchOneChannelKernelBitForBit) {
 // pads of 0, 1 and 2, TF's SAME pad at the bottom and right, heights that leave the last block of rows partial
 // (1 to 3 of 4 rows) and a single row.
 TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
-  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
+  const std::vector<Fp32Isa> isas = SupportedFp32Isas();
+  const bool avx512 = std::count(isas.begin(), isas.end(), Fp32Isa::kAvx512) > 0;
+  const bool avx2 = std::count(isas.begin(), isas.end(), Fp32Isa::kAvx2) > 0;
+  if (!avx512 && !avx2) GTEST_SKIP() << "the grid kernels run on AVX-512 and AVX2";
   struct Shape {
     int kernel, in_h, in_w, stride, pad_top, pad_left, out_h, out_w, activation;
   };
@@ -336,16 +339,19 @@ TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
     g.stride = s.stride;
     g.pad_top = s.pad_top;
     g.pad_left = s.pad_left;
-    g.rows = DepthwiseGridRows(s.out_w);
-    const int span = (s.kernel - 1) / s.stride;
-    g.hq = (s.out_h + g.rows - 1) / g.rows * g.rows + span;
-    g.wq = s.out_w + span;
     g.w = w.data();
     g.bias = b[0];
     g.out_h = s.out_h;
     g.out_w = s.out_w;
-    std::vector<float> scratch(static_cast<size_t>(DepthwiseGridScratchFloats(g)));
-    g.planes = scratch.data();
+    std::vector<float> scratch;
+    if (avx512) {
+      g.rows = DepthwiseGridRows(s.out_w);
+      const int span = (s.kernel - 1) / s.stride;
+      g.hq = (s.out_h + g.rows - 1) / g.rows * g.rows + span;
+      g.wq = s.out_w + span;
+      scratch.resize(static_cast<size_t>(DepthwiseGridScratchFloats(g)));
+      g.planes = scratch.data();
+    }
     for (const int activation : {s.activation, (s.activation + 1) % 3, (s.activation + 2) % 3}) {
       g.activation = activation;
       // A vector of floats past the plane, which must stay as they are.
@@ -353,11 +359,19 @@ TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
       std::vector<float> ref(plane + 16, -7.f), fast(ref.size(), -7.f);
       g.out = ref.data();
       DepthwiseGridRef(g);
-      g.out = fast.data();
-      DepthwiseGridAvx512(g);
-      EXPECT_EQ(fast, ref) << s.kernel << "x" << s.kernel << " " << s.in_h << "x" << s.in_w << " s" << s.stride
-                           << " p" << s.pad_top << "," << s.pad_left << " -> " << s.out_h << "x" << s.out_w << " act "
-                           << activation;
+      for (const Fp32Isa isa : {Fp32Isa::kAvx512, Fp32Isa::kAvx2}) {
+        if (isa == Fp32Isa::kAvx512 ? !avx512 : !avx2 || s.kernel != 3) continue;
+        std::fill(fast.begin(), fast.end(), -7.f);
+        g.out = fast.data();
+        if (isa == Fp32Isa::kAvx512) {
+          DepthwiseGridAvx512(g);
+        } else {
+          DepthwiseGridAvx2(g);
+        }
+        EXPECT_EQ(fast, ref) << s.kernel << "x" << s.kernel << " " << s.in_h << "x" << s.in_w << " s" << s.stride
+                             << " p" << s.pad_top << "," << s.pad_left << " -> " << s.out_h << "x" << s.out_w
+                             << " act " << activation << " " << Fp32IsaName(isa);
+      }
     }
   }
 }
@@ -366,7 +380,9 @@ TEST(ConvFp32Test, DepthwiseGridMatchesPlainTwinBitForBit) {
 // channel by channel, at 1 and 2 threads: MobileNetV2's 112x112 to 7x7 layers at reduced depth (3x3 stride 1 pad
 // 1; TF's SAME stride 2, pad at the bottom and right only), stride 2 pad 1 onto an odd width, batch 2.
 TEST(ConvFp32Test, DepthwiseGridLayersMatchPlainTwinAtEveryThreadCount) {
-  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the grid kernels run on AVX-512";
+  if (BestFp32Isa() != Fp32Isa::kAvx512 && BestFp32Isa() != Fp32Isa::kAvx2) {
+    GTEST_SKIP() << "the grid kernels run on AVX-512 and AVX2";
+  }
   const std::vector<Conv2dParams> shapes = {
       MakeConv(1, 5, 112, 112, 5, 3, 3, 1, 1, 1, 5, Activation::kRelu6),
       MakeConv(1, 6, 112, 112, 6, 3, 3, 2, 0, 1, 6, Activation::kRelu6, 1),
@@ -546,7 +562,8 @@ TEST(ConvFp32Test, EightByThirtyTwoTileMatchesFmaTwinBitForBit) {
 // stride 1 and 2, planes tall and wide enough for several strips (the first and last with pad rows, middle ones
 // reading input rows twice), batch 2, no activation, and 3x3 stride-2 stems as the first convolution.
 TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
-  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the fused path runs on AVX-512";
+  const bool avx2 = BestFp32Isa() == Fp32Isa::kAvx2;
+  if (BestFp32Isa() != Fp32Isa::kAvx512 && !avx2) GTEST_SKIP() << "the fused path runs on AVX-512 and AVX2";
   struct Pair {
     Conv2dParams expand, dw;
   };
@@ -572,6 +589,7 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
   uint32_t seed = 800;
   for (const Pair& pr : pairs) {
     const Conv2dParams &e = pr.expand, &d = pr.dw;
+    if (avx2 && d.kernel_h != 3) continue;  // the AVX2 grid kernel takes 3x3 windows
     const auto in = Random(size_t{1} * e.batch * e.in_c * e.in_h * e.in_w, seed++);
     const auto we = Random(size_t{1} * e.out_c * e.in_c * e.kernel_h * e.kernel_w, seed++);
     const auto be = Random(e.out_c, seed++);
@@ -625,11 +643,13 @@ TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
   project_other.Init(MakeConv(1, 64, 32, 64, 16, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
   EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_strided));
   EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3, project_other));
-  // Nor one on the output-channel tiles, whose weights are packed in blocks of 32 rows (7x7 planes).
-  ConvFp32 dw3_7x7, project_7x7;
-  dw3_7x7.Init(MakeConv(1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 64, Activation::kNone), w.data(), b.data());
-  project_7x7.Init(MakeConv(1, 64, 7, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
-  EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3_7x7, project_7x7));
+  // Nor one on the output-channel tiles (AVX-512), whose weights are packed in blocks of 32 rows (7x7 planes).
+  if (!avx2) {
+    ConvFp32 dw3_7x7, project_7x7;
+    dw3_7x7.Init(MakeConv(1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 64, Activation::kNone), w.data(), b.data());
+    project_7x7.Init(MakeConv(1, 64, 7, 7, 32, 1, 1, 1, 0, 1, 1, Activation::kNone), w.data(), b.data());
+    EXPECT_FALSE(ConvFp32::FusesAfterDepthwise(dw3_7x7, project_7x7));
+  }
 }
 
 // A convolution and the 3x3 stride-2 max pooling after it, fused (RunWithMaxPool), give exactly what Run and

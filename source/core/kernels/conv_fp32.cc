@@ -146,12 +146,20 @@ void ConvFp32::InitDepthwiseGrid() {
   const Conv2dParams& p = p_;
   grid_rows_ = 0;
   grid_pair_ = nullptr;
+  grid_kernel_ = nullptr;
 #if QT_X86_KERNELS
+  if (isa_ == Fp32Isa::kAvx2 &&
+      DepthwiseGridAvx2Applies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
+    grid_kernel_ = DepthwiseGridAvx2;
+    grid_rows_ = 1;
+    return;
+  }
   if (isa_ != Fp32Isa::kAvx512 ||
       !DepthwiseGridAvx512Applies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
     return;
   }
   const int span = (p.kernel_h - 1) / p.stride_h;
+  grid_kernel_ = DepthwiseGridAvx512;
   grid_rows_ = DepthwiseGridRows(p.out_w);
   grid_hq_ = RoundUp(p.out_h, grid_rows_) + span;
   grid_wq_ = p.out_w + span;
@@ -313,7 +321,8 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
       d.activation = ActivationCode(p.activation);
       d.out_h = p.out_h;
       d.out_w = p.out_w;
-      d.planes = Scratch(DepthwiseGridScratchFloats(d), kThreadPlane);
+      // (DepthwiseGridScratchFloats is AVX-512 code.)
+      d.planes = isa_ == Fp32Isa::kAvx512 ? Scratch(DepthwiseGridScratchFloats(d), kThreadPlane) : nullptr;
       auto channel = [&](Fp32DepthwiseGrid& g, int64_t pl) {
         const int c = static_cast<int>(pl % p.out_c);
         g.in = in + pl * in_hw;
@@ -330,7 +339,7 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
           grid_pair_(d, second);
           continue;
         }
-        DepthwiseGridAvx512(d);
+        grid_kernel_(d);
       }
     });
     return;
@@ -473,7 +482,7 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
       g.hq = RoundUp(g.out_h, g.rows) + span;
       g.wq = d.out_w + span;
       g.activation = ActivationCode(d.activation);
-      g.planes = Scratch(DepthwiseGridScratchFloats(g), kThreadPlane);
+      g.planes = dw.isa_ == Fp32Isa::kAvx512 ? Scratch(DepthwiseGridScratchFloats(g), kThreadPlane) : nullptr;
       // Without a projection the strip lands in the output; with one, in a buffer of its rows.
       const int64_t strip_out = (oy1 - oy0) * d.out_w;
       float* dw_out = project ? Scratch(int64_t{d.out_c} * strip_out, kFusedOut) : nullptr;
@@ -482,7 +491,7 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
         g.w = dw.packed_.data() + int64_t{c} * kernel * kernel;
         g.bias = dw.bias_[c];
         g.out = project ? dw_out + c * strip_out : out + (n * d.out_c + c) * out_hw + oy0 * d.out_w;
-        DepthwiseGridAvx512(g);
+        dw.grid_kernel_(g);
       }
       if (project) {
         std::vector<int64_t>& koff = StripOffsets();

@@ -82,6 +82,11 @@ bool DepthwiseGridAvx512Applies(int kernel_h, int kernel_w, int stride_h, int st
 // Floats of scratch a channel needs: the planes, the build's row overrun and every vector's reads.
 int64_t DepthwiseGridScratchFloats(const Fp32DepthwiseGrid& d);
 void DepthwiseGridAvx512(const Fp32DepthwiseGrid& d);
+// The same contract on AVX2 for 3x3 windows at stride 1 or 2, dilation 1 (DepthwiseGridAvx2Applies); uses neither
+// `planes`, `rows`, `hq` nor `wq` (its scratch is its own).
+bool DepthwiseGridAvx2Applies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
+                              int dilation_w);
+void DepthwiseGridAvx2(const Fp32DepthwiseGrid& d);
 // Two channels of the same geometry (in_h, in_w, pads, stride, out_h, out_w, activation) at once, each computed
 // exactly as DepthwiseGridAvx512 computes it, for planes whose output rows fit half a vector: a 3x3 window,
 // out_w <= 8 and (out_w − 1)·stride + 3 <= 16 (7x7 outputs). Uses only in, w, bias and out of `b`; no scratch.
