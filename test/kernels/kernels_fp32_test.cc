@@ -805,17 +805,19 @@ TEST(ConvFp32Test, WinogradOnlyWhereItApplies) {
                         MakeConv(1, 64, 27, 27, 16, 3, 3, 1, 1, 1, 1, Activation::kNone)}) {
     EXPECT_TRUE(WinogradApplies(p));
     EXPECT_EQ(ChooseConvAlgo(p, Fp32Isa::kAvx512), ConvAlgo::kDirect) << Describe(p);
+    EXPECT_EQ(ChooseConvAlgo(p, Fp32Isa::kAvx2), ConvAlgo::kDirect) << Describe(p);
   }
   EXPECT_EQ(ChooseConvAlgo(MakeConv(1, 16, 13, 13, 32, 3, 3, 1, 1, 1, 1, Activation::kNone), Fp32Isa::kAvx512),
             ConvAlgo::kWinograd);
-  // SqueezeNet's 3x3 expand layers take Winograd where AVX-512 is available; the portable transforms never win.
+  // SqueezeNet's 3x3 expand layers take Winograd with AVX-512 and AVX2 transforms; the portable ones never win.
   for (const auto& p : {MakeConv(1, 16, 56, 56, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu),
                         MakeConv(1, 32, 28, 28, 128, 3, 3, 1, 1, 1, 1, Activation::kRelu),
                         MakeConv(1, 48, 14, 14, 192, 3, 3, 1, 1, 1, 1, Activation::kRelu),
                         MakeConv(1, 64, 14, 14, 256, 3, 3, 1, 1, 1, 1, Activation::kRelu)}) {
     EXPECT_TRUE(WinogradApplies(p));
     for (const Fp32Isa isa : SupportedFp32Isas()) {
-      EXPECT_EQ(ChooseConvAlgo(p, isa), isa == Fp32Isa::kAvx512 ? ConvAlgo::kWinograd : ConvAlgo::kDirect)
+      const bool vector = isa == Fp32Isa::kAvx512 || isa == Fp32Isa::kAvx2;
+      EXPECT_EQ(ChooseConvAlgo(p, isa), vector ? ConvAlgo::kWinograd : ConvAlgo::kDirect)
           << Describe(p) << " " << Fp32IsaName(isa);
     }
   }

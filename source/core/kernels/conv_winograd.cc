@@ -9,7 +9,8 @@
 //   per-thread buffer, then Aᵀ M A + bias and the activation straight into the output. Every output is computed
 //   by one unit, in a fixed order, so results do not depend on the thread count.
 // The transforms work on 16 tiles at a time, one per vector lane (gemm_fp32_isa.h); the AVX-512 ones are in
-// winograd_fp32_avx512.cc, the portable ones below serve the other instruction sets.
+// winograd_fp32_avx512.cc, the AVX2 ones (two vectors of 8 tiles) in winograd_fp32_avx2.cc, the portable ones below
+// serve the other instruction sets.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -179,11 +180,13 @@ bool WinogradApplies(const Conv2dParams& p) {
 // - from 16 tiles, 16 input and 32 output channels on: 0.39x to 0.72x hot; evicted 0.50x to 1.29x (1.51x for
 //   16 -> 32 channels on 28x28). The model sits near the hot figures: SqueezeNet's expand layers take 0.54x to
 //   0.69x there (0.43x to 0.55x alone, hot; 0.59x to 0.96x evicted).
-// The rule misses some wins (8 or 16 output channels from 64 input channels at 56x56). The portable transforms
-// (AVX2, scalar) were not made fast: those instruction sets keep the direct path. The rule must not depend on the
-// thread count: the two paths round differently.
+// The rule misses some wins (8 or 16 output channels from 64 input channels at 56x56). With the AVX2 transforms
+// (winograd_fp32_avx2.cc) on a Zen 3 the same rule holds: 0.41x to 0.69x hot from 16 tiles, 16 input and 32 output
+// channels on (SqueezeNet's 16 -> 64 at 56x56 0.57x, 0.82x evicted), 1.1x to 3.8x on 7x7 outputs. The portable
+// transforms were not made fast: without AVX2 the direct path stays. The rule must not depend on the thread count:
+// the two paths round differently.
 ConvAlgo ChooseConvAlgo(const Conv2dParams& p, Fp32Isa isa) {
-  if (!WinogradApplies(p) || isa != Fp32Isa::kAvx512) return ConvAlgo::kDirect;
+  if (!WinogradApplies(p) || (isa != Fp32Isa::kAvx512 && isa != Fp32Isa::kAvx2)) return ConvAlgo::kDirect;
   const int64_t tiles = int64_t{(p.out_h + 3) / 4} * ((p.out_w + 3) / 4);
   return tiles >= 16 && p.in_c >= 16 && p.out_c >= 32 ? ConvAlgo::kWinograd : ConvAlgo::kDirect;
 }
@@ -193,7 +196,9 @@ void ConvFp32::InitWinograd(const float* weights) {
   tiles_x_ = (p.out_w + 3) / 4;
   tiles_ = tiles_x_ * ((p.out_h + 3) / 4);
 #if QT_X86_KERNELS
-  transforms_ = isa_ == Fp32Isa::kAvx512 ? &WinogradTransformsAvx512() : &WinogradTransformsPortable();
+  transforms_ = isa_ == Fp32Isa::kAvx512 ? &WinogradTransformsAvx512()
+                : isa_ == Fp32Isa::kAvx2  ? &WinogradTransformsAvx2()
+                                          : &WinogradTransformsPortable();
   // At most 16 tiles: every GEMM has at most 16 columns, one vector, which the 16x16 kernel fills with twice the
   // rows of the 8x32 one (14x14 outputs: fire6 to fire9's GEMMs 1.35x faster).
   if (isa_ == Fp32Isa::kAvx512 && tiles_ <= kGroup) kernel_ = &Fp32MicroKernelAvx512Narrow();

@@ -157,6 +157,7 @@ struct Fp32WinogradTransforms {
 };
 
 const Fp32WinogradTransforms& WinogradTransformsAvx512();
+const Fp32WinogradTransforms& WinogradTransformsAvx2();
 
 // dst[i] = max(low, the 3x3 window of rows r, r + in_w, r + 2·in_w at columns 2i + [0, 3)) for i < count; reads
 // only those elements (pool_max.h's MaxRow3s2).
