@@ -31,7 +31,20 @@ __m256i Lanes8(int64_t n) {
 struct Chunk {
   int64_t offset;
   __m128i mask;
+  bool whole;  // all four lanes: a plain load or store (masked ones cost more on AMD's cores)
 };
+
+inline __m128 LoadChunk(const float* plane, const Chunk& c) {
+  return c.whole ? _mm_loadu_ps(plane + c.offset) : _mm_maskload_ps(plane + c.offset, c.mask);
+}
+
+inline void StoreChunk(float* plane, const Chunk& c, __m128 v) {
+  if (c.whole) {
+    _mm_storeu_ps(plane + c.offset, v);
+  } else {
+    _mm_maskstore_ps(plane + c.offset, c.mask, v);
+  }
+}
 
 // Per 128-bit half, the 4x4 transpose of rows a, b, c, d: o[s] holds element s of each row.
 inline void Transpose4(__m256 a, __m256 b, __m256 c, __m256 d, __m256 o[4]) {
@@ -92,9 +105,9 @@ void InputHalf(const WinogradInput& w, int base) {
         const int64_t x = 4 * tx - w.pad_left + 4 * part;
         Chunk& c = chunks[r][part][i];
         if (!tile || y < 0 || y >= w.in_h || x + 4 <= 0 || x >= w.in_w) {
-          c = Chunk{0, _mm_setzero_si128()};
+          c = Chunk{0, _mm_setzero_si128(), false};
         } else {
-          c = Chunk{y * w.in_w + x, Lanes4(-x, w.in_w - x)};
+          c = Chunk{y * w.in_w + x, Lanes4(-x, w.in_w - x), x >= 0 && x + 4 <= w.in_w};
         }
       }
     }
@@ -109,8 +122,7 @@ void InputHalf(const WinogradInput& w, int base) {
       for (int part = 0; part < 2; ++part) {
         for (int k = 0; k < 4; ++k) {
           const Chunk &lo = chunks[r][part][k], &hi = chunks[r][part][k + 4];
-          x[part][k] = _mm256_set_m128(_mm_maskload_ps(plane + hi.offset, hi.mask),
-                                       _mm_maskload_ps(plane + lo.offset, lo.mask));
+          x[part][k] = _mm256_set_m128(LoadChunk(plane, hi), LoadChunk(plane, lo));
         }
       }
       __m256 d[6], upper[4];
@@ -150,17 +162,21 @@ void OutputHalf(const WinogradOutput& w, int base) {
     const bool tile = TilePosition(w.tile0 + base, count, w.tiles_x, i, &ty, &tx);
     for (int r = 0; r < 4; ++r) {
       const int64_t y = 4 * ty + r, x = 4 * tx;
-      stores[r][i] = tile && y < w.out_h ? Chunk{y * w.out_w + x, Lanes4(0, w.out_w - x)}
-                                         : Chunk{0, _mm_setzero_si128()};
+      stores[r][i] = tile && y < w.out_h ? Chunk{y * w.out_w + x, Lanes4(0, w.out_w - x), x + 4 <= w.out_w}
+                                         : Chunk{0, _mm_setzero_si128(), false};
     }
   }
   const __m256i load_mask = Lanes8(count);
+  const bool full = count == kHalf;
   for (int64_t o = w.o0; o < w.o1; ++o) {
     const float* m = w.m + (o - w.o0) * w.row_stride + base;
     __m256 z[4][6];  // z = Aᵀ M
     for (int b = 0; b < 6; ++b) {
       __m256 col[6];
-      for (int a = 0; a < 6; ++a) col[a] = _mm256_maskload_ps(m + (a * 6 + b) * w.comp_stride, load_mask);
+      for (int a = 0; a < 6; ++a) {
+        const float* p = m + (a * 6 + b) * w.comp_stride;
+        col[a] = full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, load_mask);
+      }
       __m256 y[4];
       OutputTransform1d(col[0], col[1], col[2], col[3], col[4], col[5], y);
       for (int r = 0; r < 4; ++r) z[r][b] = y[r];
@@ -176,8 +192,8 @@ void OutputHalf(const WinogradOutput& w, int base) {
       Transpose4(y[0], y[1], y[2], y[3], rows);
       for (int k = 0; k < 4; ++k) {
         const Chunk &lo = stores[r][k], &hi = stores[r][k + 4];
-        _mm_maskstore_ps(plane + lo.offset, lo.mask, _mm256_castps256_ps128(rows[k]));
-        _mm_maskstore_ps(plane + hi.offset, hi.mask, _mm256_extractf128_ps(rows[k], 1));
+        StoreChunk(plane, lo, _mm256_castps256_ps128(rows[k]));
+        StoreChunk(plane, hi, _mm256_extractf128_ps(rows[k], 1));
       }
     }
   }
