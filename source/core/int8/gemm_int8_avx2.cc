@@ -108,6 +108,32 @@ __m256i RequantizeAdd(__m256i acc, const Int8Gemm& g, int64_t row, __m256i add) 
   return Float2Int8Lanes(_mm256_add_ps(v, _mm256_set1_ps(static_cast<float>(g.out_zero[row]))));
 }
 
+// Copies n ≤ 16 bytes with at most two overlapping fixed-size moves (a memcpy of a run-time size is a library call,
+// once per run of every row of every tile).
+inline void CopyUpTo16(int8_t* dst, const int8_t* src, int64_t n) {
+  if (n >= 8) {
+    int64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    int32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n >= 2) {
+    int16_t a, b;
+    std::memcpy(&a, src, 2);
+    std::memcpy(&b, src + n - 2, 2);
+    std::memcpy(dst, &a, 2);
+    std::memcpy(dst + n - 2, &b, 2);
+  } else if (n == 1) {
+    *dst = *src;
+  }
+}
+
 int32_t LoadInt32(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof(v));
@@ -198,7 +224,7 @@ void Tile(const Int8Gemm& g, int64_t rb, int64_t j0) {
     alignas(16) int8_t bytes[kNr];
     _mm_store_si128(reinterpret_cast<__m128i*>(bytes), packed);
     for (int s = 0; s < runs.n; ++s) {
-      std::memcpy(out + runs.out[s], bytes + (runs.first[s] - j0), static_cast<size_t>(runs.len[s]));
+      CopyUpTo16(out + runs.out[s], bytes + (runs.first[s] - j0), runs.len[s]);
     }
   }
 }
