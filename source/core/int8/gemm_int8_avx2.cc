@@ -108,27 +108,25 @@ __m256i RequantizeAdd(__m256i acc, const Int8Gemm& g, int64_t row, __m256i add) 
   return Float2Int8Lanes(_mm256_add_ps(v, _mm256_set1_ps(static_cast<float>(g.out_zero[row]))));
 }
 
-// Copies n ≤ 16 bytes with at most two overlapping fixed-size moves (a memcpy of a run-time size is a library call,
-// once per run of every row of every tile).
+// Copies n bytes, sizeof(T) ≤ n ≤ 2·sizeof(T), as two overlapping fixed-size moves.
+template <typename T>
+inline void TwoMoves(int8_t* dst, const int8_t* src, int64_t n) {
+  T a, b;
+  std::memcpy(&a, src, sizeof(T));
+  std::memcpy(&b, src + n - sizeof(T), sizeof(T));
+  std::memcpy(dst, &a, sizeof(T));
+  std::memcpy(dst + n - sizeof(T), &b, sizeof(T));
+}
+
+// Copies n ≤ 16 bytes without a memcpy of a run-time size, which is a library call (once per run of every row of
+// every tile).
 inline void CopyUpTo16(int8_t* dst, const int8_t* src, int64_t n) {
   if (n >= 8) {
-    int64_t a, b;
-    std::memcpy(&a, src, 8);
-    std::memcpy(&b, src + n - 8, 8);
-    std::memcpy(dst, &a, 8);
-    std::memcpy(dst + n - 8, &b, 8);
+    TwoMoves<int64_t>(dst, src, n);
   } else if (n >= 4) {
-    int32_t a, b;
-    std::memcpy(&a, src, 4);
-    std::memcpy(&b, src + n - 4, 4);
-    std::memcpy(dst, &a, 4);
-    std::memcpy(dst + n - 4, &b, 4);
+    TwoMoves<int32_t>(dst, src, n);
   } else if (n >= 2) {
-    int16_t a, b;
-    std::memcpy(&a, src, 2);
-    std::memcpy(&b, src + n - 2, 2);
-    std::memcpy(dst, &a, 2);
-    std::memcpy(dst + n - 2, &b, 2);
+    TwoMoves<int16_t>(dst, src, n);
   } else if (n == 1) {
     *dst = *src;
   }

@@ -151,7 +151,6 @@ void ConvFp32::InitDepthwiseGrid() {
   if (isa_ == Fp32Isa::kAvx2 &&
       DepthwiseGridAvx2Applies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
     grid_kernel_ = DepthwiseGridAvx2;
-    grid_rows_ = 1;
     return;
   }
   if (isa_ != Fp32Isa::kAvx512 ||
@@ -306,7 +305,7 @@ void ConvFp32::RunDepthwise(const float* in, float* out) const {
   if (isa_ == Fp32Isa::kAvx2) plane_kernel = DepthwisePlaneAvx2;
 #endif
 #if QT_X86_KERNELS
-  if (grid_rows_ > 0) {
+  if (grid_kernel_) {
     ParallelFor(int64_t{p.batch} * p.out_c, [&](int64_t b, int64_t e) {
       Fp32DepthwiseGrid d;
       d.in_h = p.in_h;
@@ -399,7 +398,7 @@ bool ConvFp32::FusesWithDepthwise(const ConvFp32& dw) const {
   const bool layout = plan_.layout == ConvPlan::Layout::kDirect ||
                       (plan_.layout == ConvPlan::Layout::kShifted && e.batch == 1);
   return algo_ == ConvAlgo::kDirect && !depthwise_ && !channel_tiles_ && layout && e.group == 1 &&
-         dw.grid_rows_ > 0 && d.batch == e.batch && d.in_c == e.out_c && d.in_h == e.out_h && d.in_w == e.out_w &&
+         dw.grid_kernel_ && d.batch == e.batch && d.in_c == e.out_c && d.in_h == e.out_h && d.in_w == e.out_w &&
          int64_t{e.out_c} * e.out_h * e.out_w * 4 > 2 * kFusedStripBytes;
 }
 
@@ -476,13 +475,16 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
       // The strip's row 0 is input row r0: rows above it and below r1 are outside the image, i.e. padding.
       g.pad_top = static_cast<int>(d.pad_top + r0 - oy0 * s);
       g.pad_left = d.pad_left;
-      g.rows = dw.grid_rows_;
       g.out_h = oy1 - oy0;
       g.out_w = d.out_w;
-      g.hq = RoundUp(g.out_h, g.rows) + span;
-      g.wq = d.out_w + span;
       g.activation = ActivationCode(d.activation);
-      g.planes = dw.isa_ == Fp32Isa::kAvx512 ? Scratch(DepthwiseGridScratchFloats(g), kThreadPlane) : nullptr;
+      // The AVX-512 kernel's row blocks and phase planes (DepthwiseGridScratchFloats is AVX-512 code).
+      if (dw.isa_ == Fp32Isa::kAvx512) {
+        g.rows = dw.grid_rows_;
+        g.hq = RoundUp(g.out_h, g.rows) + span;
+        g.wq = d.out_w + span;
+        g.planes = Scratch(DepthwiseGridScratchFloats(g), kThreadPlane);
+      }
       // Without a projection the strip lands in the output; with one, in a buffer of its rows.
       const int64_t strip_out = (oy1 - oy0) * d.out_w;
       float* dw_out = project ? Scratch(int64_t{d.out_c} * strip_out, kFusedOut) : nullptr;

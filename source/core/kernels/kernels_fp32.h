@@ -121,8 +121,8 @@ class ConvFp32 {
   int64_t tiles_x_ = 0, tiles_ = 0;
   int64_t super_tiles_ = 0;  // tiles per pass of RunWinograd's two steps
   int64_t v_row_ = 0;        // floats per row of V: super_tiles_ rounded up to whole vectors
-  // Depthwise on a grid kernel (grid_rows_ 0 otherwise): DepthwiseGridAvx512 with its phase planes' size and
-  // output rows per block, or DepthwiseGridAvx2 (grid_rows_ 1, the rest unused).
+  // Depthwise on a grid kernel (nullptr: none): DepthwiseGridAvx512, with its phase planes' size and output rows
+  // per block below, or DepthwiseGridAvx2, which needs neither.
   void (*grid_kernel_)(const Fp32DepthwiseGrid&) = nullptr;
   int64_t grid_hq_ = 0, grid_wq_ = 0;
   int grid_rows_ = 0;
