@@ -535,22 +535,24 @@ TEST(ConcatInt8Test, FastIsBitExactWithReference) {
     return MakeInt8(dims, RandomInt8(static_cast<size_t>(DimsCount(dims)), seed++), std::move(scales), std::move(zps));
   };
   for (int threads : {1, 2}) {
-    SetNumThreads(threads);
-    const Int8Tensor a = tensor({2, 3, 70, 90}, {0.05f}, {0});
-    const Int8Tensor b = tensor({2, 2, 70, 90}, {0.031f}, {-7});
-    const Int8Tensor c = tensor({2, 1, 70, 90}, {0.013f}, {4});
-    Int8Tensor ref = MakeInt8({2, 6, 70, 90}, std::vector<int8_t>(2 * 6 * 70 * 90, 0), {0.05f}, {0});
-    Int8Tensor fast = ref;
-    ConcatInt8Ref({&a, &b, &c}, 1, &ref);
-    ConcatInt8({&a, &b, &c}, 1, &fast);
-    EXPECT_EQ(fast.data, ref.data) << threads << " threads";
-    EXPECT_TRUE(std::equal(a.data.begin(), a.data.begin() + 3 * 70 * 90, ref.data.begin()));  // identity map
-    const Int8Tensor d = tensor({2, 2, 70, 90}, {0.1f, 0.2f}, {0, 0});
-    Int8Tensor ref2 = MakeInt8({2, 5, 70, 90}, std::vector<int8_t>(2 * 5 * 70 * 90, 0), {0.05f}, {0});
-    Int8Tensor fast2 = ref2;
-    ConcatInt8Ref({&a, &d}, 1, &ref2);
-    ConcatInt8({&a, &d}, 1, &fast2);
-    EXPECT_EQ(fast2.data, ref2.data) << threads << " threads";
+    for (Int8Isa isa : SupportedInt8Isas()) {
+      SetNumThreads(threads);
+      const Int8Tensor a = tensor({2, 3, 70, 90}, {0.05f}, {0});
+      const Int8Tensor b = tensor({2, 2, 70, 90}, {0.031f}, {-7});
+      const Int8Tensor c = tensor({2, 1, 70, 90}, {0.013f}, {4});
+      Int8Tensor ref = MakeInt8({2, 6, 70, 90}, std::vector<int8_t>(2 * 6 * 70 * 90, 0), {0.05f}, {0});
+      Int8Tensor fast = ref;
+      ConcatInt8Ref({&a, &b, &c}, 1, &ref);
+      ConcatInt8({&a, &b, &c}, 1, &fast, isa);
+      EXPECT_EQ(fast.data, ref.data) << threads << " threads, " << Int8IsaName(isa);
+      EXPECT_TRUE(std::equal(a.data.begin(), a.data.begin() + 3 * 70 * 90, ref.data.begin()));  // identity map
+      const Int8Tensor d = tensor({2, 2, 70, 90}, {0.1f, 0.2f}, {0, 0});
+      Int8Tensor ref2 = MakeInt8({2, 5, 70, 90}, std::vector<int8_t>(2 * 5 * 70 * 90, 0), {0.05f}, {0});
+      Int8Tensor fast2 = ref2;
+      ConcatInt8Ref({&a, &d}, 1, &ref2);
+      ConcatInt8({&a, &d}, 1, &fast2, isa);
+      EXPECT_EQ(fast2.data, ref2.data) << threads << " threads, " << Int8IsaName(isa);
+    }
   }
 }
 

@@ -170,17 +170,18 @@ void Pool2dInt8Ref(const Pool2dParams& p, const int8_t* in, int8_t* out) {
   }
 }
 
-void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out) {
+void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* out, Int8Isa isa) {
   const Dims& od = out->dims;
   const int64_t outer = DimsCount(Dims(od.begin(), od.begin() + axis));
   const int64_t inner = DimsCount(od, axis + 1);
   const int64_t out_axis = od[axis];
   bool per_tensor = true;
   for (const Int8Tensor* t : in) per_tensor = per_tensor && t->scales.size() == 1;
+  const MapBytesFn map = MapBytesFor(isa);
   int64_t offset = 0;
   for (const Int8Tensor* t : in) {
-    // table[q + 128]: the reference's expression for every byte value q.
-    int8_t table[256];
+    // table[(uint8_t)q]: the reference's expression for every byte value q.
+    uint8_t table[256];
     bool identity = true;
     for (int q = -128; q < 128; ++q) {
       int8_t v = static_cast<int8_t>(q);
@@ -189,7 +190,7 @@ void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* 
         const float zo = out->zero_points.empty() ? 0.f : static_cast<float>(out->zero_points[0]);
         v = Float2Int8((static_cast<float>(q) - zi) * t->scales[0] / out->scales[0] + zo);
       }
-      table[q + 128] = v;
+      table[static_cast<uint8_t>(q)] = static_cast<uint8_t>(v);
       identity = identity && v == q;
     }
     const int64_t len = t->dims[axis] * inner;
@@ -203,7 +204,7 @@ void ConcatInt8(const std::vector<const Int8Tensor*>& in, int axis, Int8Tensor* 
         if (identity) {
           std::memcpy(dst + b0, src + b0, static_cast<size_t>(b1 - b0));
         } else {
-          for (int64_t i = b0; i < b1; ++i) dst[i] = table[static_cast<uint8_t>(src[i] ^ 0x80)];
+          map(table, src + b0, b1 - b0, dst + b0);
         }
       }
     });

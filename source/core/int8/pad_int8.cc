@@ -37,6 +37,11 @@ bool CpuHasVbmi() {
 
 }  // namespace
 
+MapBytesFn MapBytesFor(Int8Isa isa) {
+  static const bool vbmi = CpuHasVbmi();
+  return isa == Int8Isa::kAvx512Vnni && vbmi ? MapBytesAvx512Vbmi : MapBytesScalar;
+}
+
 void PadInt8Ref(const Int8Tensor& in, const PadParams4d& p, Int8Tensor* out, const std::vector<float>& prelu_slopes) {
   const int64_t in_plane = int64_t{in.dim(2)} * in.dim(3), out_plane = int64_t{out->dim(2)} * out->dim(3);
   std::vector<float> x(static_cast<size_t>(in.count())), y(static_cast<size_t>(out->count()));
@@ -97,7 +102,7 @@ void PadInt8::Init(const Dims& in_dims, const PadParams4d& p, const std::vector<
     }
     identity_[z] = identity;
   }
-  map_ = isa == Int8Isa::kAvx512Vnni && CpuHasVbmi() ? MapBytesAvx512Vbmi : MapBytesScalar;
+  map_ = MapBytesFor(isa);
 }
 
 void PadInt8::Run(const int8_t* in, int8_t* out) const {
