@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <sstream>
 #include <vector>
@@ -1095,6 +1096,48 @@ TEST(ShapeOpsFp32Test, PadEqualsItsReferenceTwin) {
       PadFp32(in.data(), c.dims, p, out.data());
       EXPECT_EQ(out, ref) << DimsToString(c.dims) << " mode " << static_cast<int>(p.mode) << ", " << threads
                           << " threads";
+    }
+  }
+  SetNumThreads(2);
+}
+
+// The channel Pad, the Add and the ReLU in one pass against PadFp32Ref, BinaryFp32Ref and ReluFp32 one after the
+// other: BlazeFace's widening (4 zero channels after 24, 64x64), channels before and after with a non-zero
+// constant, batch 2, the pad as either operand, with and without the ReLU; values of both signs around the
+// constant, so the ReLU and the sums see zeros and negative zeros.
+TEST(ShapeOpsFp32Test, AddOfAChannelPadEqualsPadThenAddThenRelu) {
+  struct Case {
+    Dims dims;
+    int c_begin, c_end;
+    float value;
+  };
+  const std::vector<Case> cases = {{{1, 24, 64, 64}, 0, 4, 0.f}, {{2, 3, 7, 5}, 2, 1, 0.5f}, {{1, 5, 1, 3}, 3, 0, -1.f}};
+  for (const auto& c : cases) {
+    const PadParams4d p{0, 0, 0, 0, c.c_begin, c.c_end, PadMode::kConstant, c.value};
+    const Dims out_dims{c.dims[0], c.dims[1] + c.c_begin + c.c_end, c.dims[2], c.dims[3]};
+    std::vector<float> x = Random(static_cast<size_t>(DimsCount(c.dims)), 31);
+    std::vector<float> z = Random(static_cast<size_t>(DimsCount(out_dims)), 32);
+    for (size_t i = 0; i < z.size(); i += 7) z[i] = -c.value;  // sums of exactly zero on the padded channels
+    std::vector<float> padded(z.size());
+    PadFp32Ref(x.data(), c.dims, p, padded.data());
+    for (const bool pad_first : {false, true}) {
+      for (const bool relu : {false, true}) {
+        std::vector<float> ref(z.size());
+        if (pad_first) {
+          BinaryFp32Ref(BinaryOp::kAdd, padded.data(), out_dims, z.data(), out_dims, ref.data(), out_dims);
+        } else {
+          BinaryFp32Ref(BinaryOp::kAdd, z.data(), out_dims, padded.data(), out_dims, ref.data(), out_dims);
+        }
+        if (relu) ReluFp32(ref.data(), ref.data(), static_cast<int64_t>(ref.size()));
+        for (int threads : {1, 2}) {
+          SetNumThreads(threads);
+          std::vector<float> out(z.size(), 99.f);
+          AddChannelPaddedFp32(z.data(), x.data(), c.dims, p, pad_first, relu, out.data());
+          EXPECT_EQ(std::memcmp(out.data(), ref.data(), out.size() * sizeof(float)), 0)
+              << DimsToString(c.dims) << " pad_first " << pad_first << " relu " << relu << ", " << threads
+              << " threads";
+        }
+      }
     }
   }
   SetNumThreads(2);

@@ -147,6 +147,54 @@ TEST(NetFusionTest, InvertedResidualsRunFusedWithTheSameValues) {
   ExpectFastRunEqualsPlain(g, RandomInput({1, 8, 64, 80}, 4), {"out", "n2"}, {1, 2});
 }
 
+Layer Pad(const std::string& name, const std::string& in, const std::string& out, PadParams p) {
+  return MakeLayer(LayerType::kPad, name, {in}, {out}, p);
+}
+
+// BlazeFace's float blocks: a shortcut widened by a channel Pad (zeros after the channels), added to the block's
+// depthwise + 1x1 branch and rectified, where the Pad's input is also read by the branch; a Pad with channels
+// before and after and a non-zero constant as the Add's first operand, the Add then read by two layers (no ReLU
+// fused); a channel Pad whose output is also read by a convolution, and one that is a model output (both run as
+// Pads); a Pad with a spatial border (runs as a Pad). With recycling on and no callback every value equals the
+// plain run's bit for bit, at 1 and 2 threads.
+TEST(NetFusionTest, ChannelPadsAddedWithoutThePaddedTensor) {
+  Graph g;
+  g.inputs = {{"data", {1, 3, 24, 20}, DataType::kFloat}};
+  PadParams widen;
+  widen.pad_c_end = 4;
+  PadParams both;
+  both.pad_c_begin = 2;
+  both.pad_c_end = 1;
+  both.value = 0.5f;
+  PadParams border;
+  border.pad_c_end = 2;
+  border.pad_b = border.pad_r = 1;
+  g.layers = {Conv("c0", "data", "x", 3, 6, 3),
+              Pad("p1", "x", "xp", widen),
+              Conv("d1", "x", "d1", 6, 6, 3, 1, 6, 0),
+              Conv("q1", "d1", "z1", 6, 10, 1, 1, 1, 0),
+              MakeLayer(LayerType::kAdd, "add1", {"z1", "xp"}, {"s1"}, BinaryParams{}),
+              MakeLayer(LayerType::kRelu, "relu1", {"s1"}, {"r1"}, std::monostate{}),
+              Pad("p2", "r1", "rp", both),
+              Conv("q2", "r1", "z2", 10, 13, 1, 1, 1, 0),
+              MakeLayer(LayerType::kAdd, "add2", {"rp", "z2"}, {"s2"}, BinaryParams{}),
+              MakeLayer(LayerType::kRelu, "relu2", {"s2"}, {"r2"}, std::monostate{}),
+              Conv("q3", "s2", "z3", 13, 13, 1, 1, 1, 0),
+              Pad("p3", "r2", "r2p", widen),
+              Conv("q4", "r2p", "z4", 17, 17, 1, 1, 1, 0),
+              MakeLayer(LayerType::kAdd, "add3", {"z4", "r2p"}, {"s3"}, BinaryParams{}),
+              Pad("p4", "z3", "z3p", widen),
+              MakeLayer(LayerType::kAdd, "add4", {"z3p", "s3"}, {"s4"}, BinaryParams{}),
+              Pad("p5", "s4", "s4p", border),
+              Conv("q5", "s4p", "z5", 19, 19, 1, 1, 1, 0),
+              MakeLayer(LayerType::kAdd, "add5", {"z5", "z5"}, {"s5"}, BinaryParams{}),
+              MakeLayer(LayerType::kRelu, "relu5", {"s5"}, {"out"}, std::monostate{})};
+  g.outputs = {"out", "z3p", "r2"};
+  SetRandomConvResources(&g, 90);
+  g.RefreshBlobNames();
+  ExpectFastRunEqualsPlain(g, RandomInput({1, 3, 24, 20}, 7), {"out", "z3p", "r2"}, {1, 2});
+}
+
 // A quantized convolution with random int8 weights, per-channel weight scales and int32 biases.
 Layer QuantizedConv(Graph* g, const std::string& name, const std::string& in, const std::string& out, int ic, int oc,
                     int k, int stride, int pad, uint32_t seed) {
@@ -170,10 +218,6 @@ Layer QuantizedConv(Graph* g, const std::string& name, const std::string& in, co
   r.has_bias = true;
   g->resources[name] = r;
   return l;
-}
-
-Layer Pad(const std::string& name, const std::string& in, const std::string& out, PadParams p) {
-  return MakeLayer(LayerType::kPad, name, {in}, {out}, p);
 }
 
 // BlazeFace's Pads between int8 layers: a channel pad whose output a fused int8 convolution + Add reads, and a

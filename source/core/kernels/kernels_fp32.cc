@@ -529,6 +529,40 @@ void PadFp32(const float* in, const Dims& d, const PadParams4d& p, float* out) {
   });
 }
 
+void AddChannelPaddedFp32(const float* z, const float* x, const Dims& d, const PadParams4d& p, bool pad_first,
+                          bool relu, float* out) {
+  const int c = d[1], oc = c + p.pad_c_begin + p.pad_c_end;
+  const int64_t hw = int64_t{d[2]} * d[3];
+  auto add = [&](const float* a, const float* b, float* o) {
+    if (relu) {
+      for (int64_t i = 0; i < hw; ++i) {
+        const float v = a[i] + b[i];
+        o[i] = v > 0.f ? v : 0.f;
+      }
+    } else {
+      for (int64_t i = 0; i < hw; ++i) o[i] = a[i] + b[i];
+    }
+  };
+  ParallelFor(int64_t{d[0]} * oc, [&](int64_t begin, int64_t end) {
+    std::vector<float> constant;
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t b = plane / oc;
+      const int sc = static_cast<int>(plane % oc) - p.pad_c_begin;
+      const float* zp = z + plane * hw;
+      const float* xp = x + (b * c + sc) * hw;
+      if (sc < 0 || sc >= c) {
+        if (constant.empty()) constant.assign(static_cast<size_t>(hw), p.value);
+        xp = constant.data();
+      }
+      if (pad_first) {
+        add(xp, zp, out + plane * hw);
+      } else {
+        add(zp, xp, out + plane * hw);
+      }
+    }
+  });
+}
+
 void ResizeFp32(const ResizeParams& p, const float* in, float* out) {
   const float sh = static_cast<float>(p.in_h) / p.out_h, sw = static_cast<float>(p.in_w) / p.out_w;
   for (int64_t pl = 0; pl < int64_t{p.batch} * p.channels; ++pl) {

@@ -204,6 +204,12 @@ int PadSourceIndex(int i, int size, PadMode mode);
 void PadFp32(const float* in, const Dims& in_dims, const PadParams4d& p, float* out);
 // The element-by-element twin of PadFp32 (tests).
 void PadFp32Ref(const float* in, const Dims& in_dims, const PadParams4d& p, float* out);
+// An Add of `z` and a channel Pad of `x` (constant mode, no spatial pads: BlazeFace's shortcut widened to the
+// next block's channels), then a ReLU when `relu`: out = z + Pad(x), or Pad(x) + z with `pad_first`, as PadFp32,
+// BinaryFp32 (kAdd, same-shape operands) and ReluFp32 compute it in turn, bit for bit, without the padded
+// tensor. x is [n, c, h, w]; z and out are [n, c + p.pad_c_begin + p.pad_c_end, h, w].
+void AddChannelPaddedFp32(const float* z, const float* x, const Dims& x_dims, const PadParams4d& p, bool pad_first,
+                          bool relu, float* out);
 
 enum class ResizeMode { kNearest, kLinear };
 struct ResizeParams {

@@ -144,7 +144,57 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   free_int8_.clear();
   PlanConcatsInPlace(readers);
   PlanInt8Pads(readers);
+  PlanPadAdds(readers);
   return Status::Ok();
+}
+
+void Net::PlanPadAdds(const std::map<std::string, int>& readers) {
+  pad_add_.clear();
+  pad_skipped_.assign(graph_.layers.size(), false);
+  std::map<std::string, size_t> writer;
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    for (const auto& n : graph_.layers[i].outputs) writer[n] = i;
+  }
+  auto is_output = [&](const std::string& n) {
+    return std::find(graph_.outputs.begin(), graph_.outputs.end(), n) != graph_.outputs.end();
+  };
+  for (size_t j = 0; j < graph_.layers.size(); ++j) {
+    const Layer& add = graph_.layers[j];
+    if (add.type != LayerType::kAdd || add.quantized || add.inputs.size() != 2 || add.outputs.size() != 1) continue;
+    const Dims& od = blob_dims_.at(add.outputs[0]);
+    if (od.size() != 4 || blob_dims_.at(add.inputs[0]) != od || blob_dims_.at(add.inputs[1]) != od) continue;
+    for (int k = 0; k < 2; ++k) {
+      const std::string& y = add.inputs[k];
+      auto w = writer.find(y);
+      if (w == writer.end() || readers.at(y) != 1 || is_output(y)) continue;
+      const size_t i = w->second;
+      const Layer& pad = graph_.layers[i];
+      if (pad.type != LayerType::kPad || pad.quantized || int8_pad_[i] || int8_pool_.count(i)) continue;
+      const PadParams4d pp = ToPadParams4d(pad.Params<PadParams>());
+      if (pp.mode != PadMode::kConstant || pp.pad_top || pp.pad_bottom || pp.pad_left || pp.pad_right) continue;
+      const Dims& xd = blob_dims_.at(pad.inputs[0]);
+      if (xd.size() != 4 || xd[0] != od[0] || xd[2] != od[2] || xd[3] != od[3]) continue;
+      PadAdd plan;
+      plan.pad = i;
+      plan.x = FindBlob(pad.inputs[0]);
+      plan.z = FindBlob(add.inputs[1 - k]);
+      plan.params = pp;
+      plan.pad_first = k == 0;
+      plan.relu = j + 1 < graph_.layers.size() && feeds_next_only_[j] &&
+                  graph_.layers[j + 1].type == LayerType::kRelu && !graph_.layers[j + 1].quantized;
+      // The Pad's input must live until the Add: its release moves there if it came earlier.
+      for (size_t r = 0; r < j; ++r) {
+        auto& list = release_after_[r];
+        auto it = std::find(list.begin(), list.end(), plan.x);
+        if (it == list.end()) continue;
+        list.erase(it);
+        release_after_[j].push_back(plan.x);
+      }
+      pad_skipped_[i] = true;
+      pad_add_[j] = plan;
+      break;
+    }
+  }
 }
 
 void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
@@ -347,7 +397,28 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
     return Status::InvalidArgument("running part of the network needs blob recycling off");
   }
   for (size_t i = begin; i < end; ++i) {
+    if (recycle_ && !callback && pad_skipped_[i]) {
+      for (Blob* b : release_after_[i]) Release(b);
+      continue;
+    }
     if (recycle_ && !callback) {
+      auto pa = pad_add_.find(i);
+      if (pa != pad_add_.end()) {
+        const PadAdd& f = pa->second;
+        const size_t ran = f.relu ? 2 : 1;
+        Blob* out = FindBlob(graph_.layers[i + ran - 1].outputs[0]);
+        QT_RETURN_IF_ERROR(f.x->NeedFloat(&free_float_));
+        QT_RETURN_IF_ERROR(f.z->NeedFloat(&free_float_));
+        AddChannelPaddedFp32(f.z->f.data.data(), f.x->f.data.data(), f.x->dims, f.params, f.pad_first, f.relu,
+                             FloatOutput(out));
+        out->has_float = !concat_slot_.count(out);
+        out->has_int8 = false;
+        for (size_t j = i; j < i + ran; ++j) {
+          for (Blob* b : release_after_[j]) Release(b);
+        }
+        i += ran - 1;
+        continue;
+      }
       if (const size_t ran = RunFused(i, end)) {
         for (size_t j = i; j < i + ran; ++j) {
           for (Blob* b : release_after_[j]) Release(b);

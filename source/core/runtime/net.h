@@ -114,6 +114,22 @@ class Net {
   // parameters.
   std::map<size_t, std::pair<std::unique_ptr<PadInt8>, Pool2dParams>> int8_pool_;
   void PlanInt8Pads(const std::map<std::string, int>& readers);
+  // A float Add of two same-shape blobs, one of them written by a float channel Pad (constant, no spatial pads)
+  // that nothing else reads and that is no model output, and, where the next layer is a float ReLU that alone
+  // reads the Add's output, that ReLU (BlazeFace's blocks: the shortcut widened by a Pad, added, rectified): with
+  // recycling on and no callback the Pad is skipped and AddChannelPaddedFp32 computes the Add (and the ReLU) from
+  // the Pad's input, so neither the padded tensor nor the Add's output is written. By the Add's layer index; the
+  // Pad's input is then released after the Add instead of after its other readers.
+  struct PadAdd {
+    size_t pad = 0;  // the Pad's layer index
+    Blob* x = nullptr;
+    Blob* z = nullptr;
+    PadParams4d params;
+    bool pad_first = false, relu = false;
+  };
+  std::map<size_t, PadAdd> pad_add_;
+  std::vector<bool> pad_skipped_;
+  void PlanPadAdds(const std::map<std::string, int>& readers);
   std::vector<bool> concat_in_place_;
   // `readers`: how many layers read each blob, a model output counting once more.
   void PlanConcatsInPlace(const std::map<std::string, int>& readers);
