@@ -983,7 +983,9 @@ TEST(PoolFp32Test, FastIsExactOnCuratedShapes) {
                           make(2, 5, 4, 2, 1, 2, type), make(2, 12, 10, 3, 2, 1, type), make(2, 9, 150, 3, 2, 0, type),
                           make(37, 7, 7, 7, 1, 0, type), make(2, 55, 55, 3, 2, 0, type), make(2, 27, 27, 3, 2, 0, type),
                           make(1, 3, 3, 3, 2, 0, type), make(2, 6, 5, 3, 2, 0, type), make(2, 6, 34, 3, 2, 0, type),
-                          make(2, 6, 35, 3, 2, 0, type), make(2, 7, 67, 3, 2, 0, type), make(2, 7, 67, 3, 2, 1, type)}) {
+                          make(2, 6, 35, 3, 2, 0, type), make(2, 7, 67, 3, 2, 0, type), make(2, 7, 67, 3, 2, 1, type),
+                          make(3, 64, 64, 2, 2, 0, type), make(2, 9, 71, 2, 2, 0, type), make(2, 10, 34, 2, 2, 0, type),
+                          make(2, 6, 33, 2, 2, 1, type), make(2, 4, 96, 2, 2, 0, type)}) {
       const auto in = Random(size_t{1} * p.channels * p.in_h * p.in_w, seed++);
       std::vector<float> ref(size_t{1} * p.channels * p.out_h * p.out_w, 7.f), fast(ref.size(), -7.f);
       Pool2dFp32Ref(p, in.data(), ref.data());
@@ -1111,7 +1113,8 @@ TEST(ShapeOpsFp32Test, AddOfAChannelPadEqualsPadThenAddThenRelu) {
     int c_begin, c_end;
     float value;
   };
-  const std::vector<Case> cases = {{{1, 24, 64, 64}, 0, 4, 0.f}, {{2, 3, 7, 5}, 2, 1, 0.5f}, {{1, 5, 1, 3}, 3, 0, -1.f}};
+  const std::vector<Case> cases = {
+      {{1, 24, 64, 64}, 0, 4, 0.f}, {{2, 3, 7, 5}, 2, 1, 0.5f}, {{1, 5, 1, 3}, 3, 0, -1.f}};
   for (const auto& c : cases) {
     const PadParams4d p{0, 0, 0, 0, c.c_begin, c.c_end, PadMode::kConstant, c.value};
     const Dims out_dims{c.dims[0], c.dims[1] + c.c_begin + c.c_end, c.dims[2], c.dims[3]};

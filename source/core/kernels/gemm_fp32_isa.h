@@ -162,5 +162,7 @@ const Fp32WinogradTransforms& WinogradTransformsAvx2();
 // dst[i] = max(low, the 3x3 window of rows r, r + in_w, r + 2·in_w at columns 2i + [0, 3)) for i < count; reads
 // only those elements (pool_max.h's MaxRow3s2).
 void MaxPool3x3s2RowAvx512(const float* r, int64_t in_w, float low, int64_t count, float* dst);
+// The same for a 2x2 stride-2 window (MaxRow2s2 in pool_max.h).
+void MaxPool2x2s2RowAvx512(const float* r, int64_t in_w, float low, int64_t count, float* dst);
 
 }  // namespace qt

@@ -156,10 +156,14 @@ void Pool2dFp32(const Pool2dParams& p, const float* in, float* out) {
   // Max starts from the reference's −FLT_MAX, which an empty window keeps.
   constexpr float kLow = -std::numeric_limits<float>::max();
   MaxRow3s2<float> row3s2 = nullptr;
+  MaxRow2s2<float> row2s2 = nullptr;
 #if QT_X86_KERNELS
-  if (BestFp32Isa() == Fp32Isa::kAvx512) row3s2 = MaxPool3x3s2RowAvx512;
+  if (BestFp32Isa() == Fp32Isa::kAvx512) {
+    row3s2 = MaxPool3x3s2RowAvx512;
+    row2s2 = MaxPool2x2s2RowAvx512;
+  }
 #endif
-  PoolPlanes<float>(p, in, out, kLow, kLow, Pool2dFp32Ref, row3s2);
+  PoolPlanes<float>(p, in, out, kLow, kLow, Pool2dFp32Ref, row3s2, row2s2);
 }
 
 void InnerProductFp32Ref(const InnerProductParams2& p, const float* in, const float* w, const float* bias,
