@@ -195,6 +195,40 @@ TEST(NetFusionTest, ChannelPadsAddedWithoutThePaddedTensor) {
   ExpectFastRunEqualsPlain(g, RandomInput({1, 3, 24, 20}, 7), {"out", "z3p", "r2"}, {1, 2});
 }
 
+// BlazeFace's bottom/right border before a stride-2 depthwise window without padding of its own, on planes of 64
+// and 33 (odd: the last window reads the border), a border on every side before a dense 3x3 convolution with
+// padding of its own, and Pads that stay: a non-zero constant, one read by two layers, one that is a model output.
+// With recycling on and no callback every value equals the plain run's bit for bit, at 1 and 2 threads.
+TEST(NetFusionTest, ZeroBordersBecomeTheConvolutionsPadding) {
+  for (const int side : {64, 33}) {
+    Graph g;
+    g.inputs = {{"data", {1, 3, side, side}, DataType::kFloat}};
+    PadParams corner;
+    corner.pad_b = corner.pad_r = 2;
+    PadParams around;
+    around.pad_t = around.pad_l = 1;
+    around.pad_b = 2;
+    around.pad_r = 3;
+    PadParams half = corner;
+    half.value = 0.5f;
+    g.layers = {Conv("c0", "data", "x", 3, 8, 3),
+                Pad("p1", "x", "xp", corner),
+                Conv("d1", "xp", "d1", 8, 8, 3, 2, 8, 2, 0),
+                Pad("p2", "d1", "dp", around),
+                Conv("c2", "dp", "c2", 8, 6, 3, 1, 1, 1, 1),
+                Pad("p3", "c2", "cp", half),
+                Conv("d3", "cp", "d3", 6, 6, 3, 2, 6, 0, 0),
+                Pad("p4", "c2", "cq", corner),
+                Conv("d4", "cq", "d4", 6, 6, 3, 2, 6, 0, 0),
+                Conv("d5", "cq", "d5", 6, 6, 3, 2, 6, 0, 0),
+                Pad("p5", "d4", "out", corner)};
+    g.outputs = {"d3", "d5", "out"};
+    SetRandomConvResources(&g, 110);
+    g.RefreshBlobNames();
+    ExpectFastRunEqualsPlain(g, RandomInput({1, 3, side, side}, 8), {"d3", "d5", "out"}, {1, 2});
+  }
+}
+
 // A quantized convolution with random int8 weights, per-channel weight scales and int32 biases.
 Layer QuantizedConv(Graph* g, const std::string& name, const std::string& in, const std::string& out, int ic, int oc,
                     int k, int stride, int pad, uint32_t seed) {

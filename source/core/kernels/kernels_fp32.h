@@ -69,6 +69,7 @@ class ConvFp32 {
   void Run(const float* in, float* out) const;
   Fp32Isa isa() const { return isa_; }
   ConvAlgo algo() const { return algo_; }
+  const Conv2dParams& params() const { return p_; }
 
   // Whether this convolution and `dw`, which reads its whole output, can run as RunWithDepthwise: this one an
   // ungrouped convolution on the packed GEMM whose output outgrows two strips (1 MB), either 1x1 stride-1

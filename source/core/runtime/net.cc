@@ -145,7 +145,58 @@ Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive)
   PlanConcatsInPlace(readers);
   PlanInt8Pads(readers);
   PlanPadAdds(readers);
+  PlanPaddedConvs(readers);
   return Status::Ok();
+}
+
+void Net::PlanPaddedConvs(const std::map<std::string, int>& readers) {
+  padded_conv_.clear();
+  std::map<std::string, size_t> reader;
+  for (size_t j = 0; j < graph_.layers.size(); ++j) {
+    for (const auto& n : graph_.layers[j].inputs) reader[n] = j;
+  }
+  for (size_t i = 0; i < graph_.layers.size(); ++i) {
+    const Layer& pad = graph_.layers[i];
+    if (pad.type != LayerType::kPad || pad.quantized || pad_skipped_[i] || int8_pad_[i] || int8_pool_.count(i)) {
+      continue;
+    }
+    const std::string& y = pad.outputs[0];
+    if (readers.at(y) != 1 || std::count(graph_.outputs.begin(), graph_.outputs.end(), y)) continue;
+    const PadParams4d pp = ToPadParams4d(pad.Params<PadParams>());
+    if (pp.mode != PadMode::kConstant || pp.value != 0.f || pp.pad_c_begin || pp.pad_c_end || pp.pad_top < 0 ||
+        pp.pad_left < 0 || pp.pad_bottom < 0 || pp.pad_right < 0) {
+      continue;
+    }
+    const size_t j = reader.at(y);
+    const Layer& conv = graph_.layers[j];
+    const ConvFp32* c = execs_[j]->fp32_conv();
+    if (conv.type != LayerType::kConvolution || conv.quantized || !c || c->algo() != ConvAlgo::kDirect ||
+        conv.inputs.size() != 1) {
+      continue;
+    }
+    const auto res = graph_.resources.find(conv.name);
+    const ConvResource* r = res == graph_.resources.end() ? nullptr : std::get_if<ConvResource>(&res->second);
+    if (!r) continue;
+    Blob* x = FindBlob(pad.inputs[0]);
+    Conv2dParams q = c->params();
+    q.in_h = x->dims[2];
+    q.in_w = x->dims[3];
+    q.pad_top += pp.pad_top;
+    q.pad_left += pp.pad_left;
+    const std::vector<float> weights = r->filter.ToFloat();
+    const std::vector<float> bias = r->has_bias ? r->bias.ToFloat() : std::vector<float>();
+    auto folded = std::make_unique<ConvFp32>();
+    folded->Init(q, weights.data(), bias.empty() ? nullptr : bias.data(), c->isa(), ConvAlgo::kDirect);
+    for (size_t k = 0; k < j; ++k) {
+      auto& list = release_after_[k];
+      auto it = std::find(list.begin(), list.end(), x);
+      if (it == list.end()) continue;
+      list.erase(it);
+      release_after_[j].push_back(x);
+    }
+    pad_skipped_[i] = true;
+    padded_conv_[j] = {x, std::move(folded)};
+  }
 }
 
 void Net::PlanPadAdds(const std::map<std::string, int>& readers) {
@@ -402,6 +453,17 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
       continue;
     }
     if (recycle_ && !callback) {
+      auto pc = padded_conv_.find(i);
+      if (pc != padded_conv_.end()) {
+        Blob* x = pc->second.first;
+        Blob* out = FindBlob(graph_.layers[i].outputs[0]);
+        QT_RETURN_IF_ERROR(x->NeedFloat(&free_float_));
+        pc->second.second->Run(x->f.data.data(), FloatOutput(out));
+        out->has_float = !concat_slot_.count(out);
+        out->has_int8 = false;
+        for (Blob* b : release_after_[i]) Release(b);
+        continue;
+      }
       auto pa = pad_add_.find(i);
       if (pa != pad_add_.end()) {
         const PadAdd& f = pa->second;

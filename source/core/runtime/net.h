@@ -130,6 +130,13 @@ class Net {
   std::map<size_t, PadAdd> pad_add_;
   std::vector<bool> pad_skipped_;
   void PlanPadAdds(const std::map<std::string, int>& readers);
+  // A float Pad of zeros around the planes only, whose output only a float direct convolution reads (BlazeFace's
+  // bottom/right border before a stride-2 window): with recycling on and no callback the Pad is skipped and a
+  // second ConvFp32, prepared for the Pad's input with the border as its own padding, runs instead. Zeros outside
+  // the input are what the border held, and the convolution's sums start from 0 and add its products in tap order
+  // either way, so the values are the same. By the convolution's layer index: the Pad's input and the convolution.
+  std::map<size_t, std::pair<Blob*, std::unique_ptr<ConvFp32>>> padded_conv_;
+  void PlanPaddedConvs(const std::map<std::string, int>& readers);
   std::vector<bool> concat_in_place_;
   // `readers`: how many layers read each blob, a model output counting once more.
   void PlanConcatsInPlace(const std::map<std::string, int>& readers);
