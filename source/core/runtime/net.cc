@@ -187,25 +187,34 @@ void Net::PlanPaddedConvs(const std::map<std::string, int>& readers) {
     const std::vector<float> bias = r->has_bias ? r->bias.ToFloat() : std::vector<float>();
     auto folded = std::make_unique<ConvFp32>();
     folded->Init(q, weights.data(), bias.empty() ? nullptr : bias.data(), c->isa(), ConvAlgo::kDirect);
-    for (size_t k = 0; k < j; ++k) {
-      auto& list = release_after_[k];
-      auto it = std::find(list.begin(), list.end(), x);
-      if (it == list.end()) continue;
-      list.erase(it);
-      release_after_[j].push_back(x);
-    }
+    KeepUntil(x, j);
     pad_skipped_[i] = true;
     padded_conv_[j] = {x, std::move(folded)};
   }
 }
 
-void Net::PlanPadAdds(const std::map<std::string, int>& readers) {
-  pad_add_.clear();
-  pad_skipped_.assign(graph_.layers.size(), false);
+void Net::KeepUntil(Blob* b, size_t j) {
+  for (size_t k = 0; k < j; ++k) {
+    auto& list = release_after_[k];
+    auto it = std::find(list.begin(), list.end(), b);
+    if (it == list.end()) continue;
+    list.erase(it);
+    release_after_[j].push_back(b);
+  }
+}
+
+std::map<std::string, size_t> Net::Writers() const {
   std::map<std::string, size_t> writer;
   for (size_t i = 0; i < graph_.layers.size(); ++i) {
     for (const auto& n : graph_.layers[i].outputs) writer[n] = i;
   }
+  return writer;
+}
+
+void Net::PlanPadAdds(const std::map<std::string, int>& readers) {
+  pad_add_.clear();
+  pad_skipped_.assign(graph_.layers.size(), false);
+  const std::map<std::string, size_t> writer = Writers();
   auto is_output = [&](const std::string& n) {
     return std::find(graph_.outputs.begin(), graph_.outputs.end(), n) != graph_.outputs.end();
   };
@@ -233,14 +242,7 @@ void Net::PlanPadAdds(const std::map<std::string, int>& readers) {
       plan.pad_first = k == 0;
       plan.relu = j + 1 < graph_.layers.size() && feeds_next_only_[j] &&
                   graph_.layers[j + 1].type == LayerType::kRelu && !graph_.layers[j + 1].quantized;
-      // The Pad's input must live until the Add: its release moves there if it came earlier.
-      for (size_t r = 0; r < j; ++r) {
-        auto& list = release_after_[r];
-        auto it = std::find(list.begin(), list.end(), plan.x);
-        if (it == list.end()) continue;
-        list.erase(it);
-        release_after_[j].push_back(plan.x);
-      }
+      KeepUntil(plan.x, j);
       pad_skipped_[i] = true;
       pad_add_[j] = plan;
       break;
@@ -324,10 +326,7 @@ void Net::PlanInt8Pads(const std::map<std::string, int>& readers) {
 void Net::PlanConcatsInPlace(const std::map<std::string, int>& readers) {
   concat_slot_.clear();
   concat_in_place_.assign(graph_.layers.size(), false);
-  std::map<std::string, size_t> writer;
-  for (size_t i = 0; i < graph_.layers.size(); ++i) {
-    for (const auto& n : graph_.layers[i].outputs) writer[n] = i;
-  }
+  const std::map<std::string, size_t> writer = Writers();
   for (size_t c = 0; c < graph_.layers.size(); ++c) {
     const Layer& l = graph_.layers[c];
     if (l.type != LayerType::kConcat || l.quantized || l.outputs.size() != 1) continue;

@@ -137,6 +137,10 @@ class Net {
   // either way, so the values are the same. By the convolution's layer index: the Pad's input and the convolution.
   std::map<size_t, std::pair<Blob*, std::unique_ptr<ConvFp32>>> padded_conv_;
   void PlanPaddedConvs(const std::map<std::string, int>& readers);
+  // Moves b's release to after layer j where it came earlier (a skipped layer's input read later in its place).
+  void KeepUntil(Blob* b, size_t j);
+  // The layer that writes each blob.
+  std::map<std::string, size_t> Writers() const;
   std::vector<bool> concat_in_place_;
   // `readers`: how many layers read each blob, a model output counting once more.
   void PlanConcatsInPlace(const std::map<std::string, int>& readers);
