@@ -547,17 +547,14 @@ void AddChannelPaddedFp32(const float* z, const float* x, const Dims& d, const P
       for (int64_t i = 0; i < hw; ++i) o[i] = a[i] + b[i];
     }
   };
+  // The padded channels' plane of the constant, shared by every thread.
+  const std::vector<float> constant(oc > c ? static_cast<size_t>(hw) : 0, p.value);
   ParallelFor(int64_t{d[0]} * oc, [&](int64_t begin, int64_t end) {
-    std::vector<float> constant;
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t b = plane / oc;
       const int sc = static_cast<int>(plane % oc) - p.pad_c_begin;
       const float* zp = z + plane * hw;
-      const float* xp = x + (b * c + sc) * hw;
-      if (sc < 0 || sc >= c) {
-        if (constant.empty()) constant.assign(static_cast<size_t>(hw), p.value);
-        xp = constant.data();
-      }
+      const float* xp = sc < 0 || sc >= c ? constant.data() : x + (b * c + sc) * hw;
       if (pad_first) {
         add(xp, zp, out + plane * hw);
       } else {

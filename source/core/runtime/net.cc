@@ -161,13 +161,15 @@ void Net::PlanPaddedConvs(const std::map<std::string, int>& readers) {
       continue;
     }
     const std::string& y = pad.outputs[0];
-    if (readers.at(y) != 1 || std::count(graph_.outputs.begin(), graph_.outputs.end(), y)) continue;
+    const auto last_reader = reader.find(y);
+    // One layer reads it, and it is no model output (which counts as a reader too).
+    if (last_reader == reader.end() || readers.at(y) != 1) continue;
     const PadParams4d pp = ToPadParams4d(pad.Params<PadParams>());
     if (pp.mode != PadMode::kConstant || pp.value != 0.f || pp.pad_c_begin || pp.pad_c_end || pp.pad_top < 0 ||
         pp.pad_left < 0 || pp.pad_bottom < 0 || pp.pad_right < 0) {
       continue;
     }
-    const size_t j = reader.at(y);
+    const size_t j = last_reader->second;
     const Layer& conv = graph_.layers[j];
     const ConvFp32* c = execs_[j]->fp32_conv();
     if (conv.type != LayerType::kConvolution || conv.quantized || !c || c->algo() != ConvAlgo::kDirect ||
@@ -215,9 +217,6 @@ void Net::PlanPadAdds(const std::map<std::string, int>& readers) {
   pad_add_.clear();
   pad_skipped_.assign(graph_.layers.size(), false);
   const std::map<std::string, size_t> writer = Writers();
-  auto is_output = [&](const std::string& n) {
-    return std::find(graph_.outputs.begin(), graph_.outputs.end(), n) != graph_.outputs.end();
-  };
   for (size_t j = 0; j < graph_.layers.size(); ++j) {
     const Layer& add = graph_.layers[j];
     if (add.type != LayerType::kAdd || add.quantized || add.inputs.size() != 2 || add.outputs.size() != 1) continue;
@@ -226,7 +225,7 @@ void Net::PlanPadAdds(const std::map<std::string, int>& readers) {
     for (int k = 0; k < 2; ++k) {
       const std::string& y = add.inputs[k];
       auto w = writer.find(y);
-      if (w == writer.end() || readers.at(y) != 1 || is_output(y)) continue;
+      if (w == writer.end() || readers.at(y) != 1) continue;  // a model output counts as a reader
       const size_t i = w->second;
       const Layer& pad = graph_.layers[i];
       if (pad.type != LayerType::kPad || pad.quantized || int8_pad_[i] || int8_pool_.count(i)) continue;
@@ -235,7 +234,6 @@ void Net::PlanPadAdds(const std::map<std::string, int>& readers) {
       const Dims& xd = blob_dims_.at(pad.inputs[0]);
       if (xd.size() != 4 || xd[0] != od[0] || xd[2] != od[2] || xd[3] != od[3]) continue;
       PadAdd plan;
-      plan.pad = i;
       plan.x = FindBlob(pad.inputs[0]);
       plan.z = FindBlob(add.inputs[1 - k]);
       plan.params = pp;
@@ -452,34 +450,6 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
       continue;
     }
     if (recycle_ && !callback) {
-      auto pc = padded_conv_.find(i);
-      if (pc != padded_conv_.end()) {
-        Blob* x = pc->second.first;
-        Blob* out = FindBlob(graph_.layers[i].outputs[0]);
-        QT_RETURN_IF_ERROR(x->NeedFloat(&free_float_));
-        pc->second.second->Run(x->f.data.data(), FloatOutput(out));
-        out->has_float = !concat_slot_.count(out);
-        out->has_int8 = false;
-        for (Blob* b : release_after_[i]) Release(b);
-        continue;
-      }
-      auto pa = pad_add_.find(i);
-      if (pa != pad_add_.end()) {
-        const PadAdd& f = pa->second;
-        const size_t ran = f.relu ? 2 : 1;
-        Blob* out = FindBlob(graph_.layers[i + ran - 1].outputs[0]);
-        QT_RETURN_IF_ERROR(f.x->NeedFloat(&free_float_));
-        QT_RETURN_IF_ERROR(f.z->NeedFloat(&free_float_));
-        AddChannelPaddedFp32(f.z->f.data.data(), f.x->f.data.data(), f.x->dims, f.params, f.pad_first, f.relu,
-                             FloatOutput(out));
-        out->has_float = !concat_slot_.count(out);
-        out->has_int8 = false;
-        for (size_t j = i; j < i + ran; ++j) {
-          for (Blob* b : release_after_[j]) Release(b);
-        }
-        i += ran - 1;
-        continue;
-      }
       if (const size_t ran = RunFused(i, end)) {
         for (size_t j = i; j < i + ran; ++j) {
           for (Blob* b : release_after_[j]) Release(b);
@@ -573,6 +543,28 @@ Status Net::ForwardLayers(size_t begin, size_t end, const LayerCallback& callbac
 }
 
 size_t Net::RunFused(size_t i, size_t end) {
+  const auto pc = padded_conv_.find(i);
+  if (pc != padded_conv_.end()) {
+    Blob* x = pc->second.first;
+    Blob* out = FindBlob(graph_.layers[i].outputs[0]);
+    if (!x->NeedFloat(&free_float_).ok()) return 0;
+    pc->second.second->Run(x->f.data.data(), FloatOutput(out));
+    out->has_float = !concat_slot_.count(out);
+    out->has_int8 = false;
+    return 1;
+  }
+  const auto pa = pad_add_.find(i);
+  if (pa != pad_add_.end()) {
+    const PadAdd& f = pa->second;
+    const size_t ran = f.relu ? 2 : 1;
+    Blob* out = FindBlob(graph_.layers[i + ran - 1].outputs[0]);
+    if (!f.x->NeedFloat(&free_float_).ok() || !f.z->NeedFloat(&free_float_).ok()) return 0;
+    AddChannelPaddedFp32(f.z->f.data.data(), f.x->f.data.data(), f.x->dims, f.params, f.pad_first, f.relu,
+                         FloatOutput(out));
+    out->has_float = !concat_slot_.count(out);
+    out->has_int8 = false;
+    return ran;
+  }
   if (i + 1 >= end || !feeds_next_only_[i]) return 0;
   const auto int8_pool = int8_pool_.find(i);
   if (int8_pool != int8_pool_.end()) {

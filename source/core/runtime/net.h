@@ -87,7 +87,8 @@ class Net {
   // Layer i's only output is read by layer i + 1 alone and is no model output: with recycling on and no callback,
   // a float 1x1 convolution there and the depthwise one after it (and a 1x1 projection after that, the same way)
   // run fused (ConvFp32::RunWithDepthwise), the blobs between them never written. RunFused returns the number of
-  // layers it ran from layer i on (0: none), before `end`.
+  // layers it ran from layer i on (0: none), before `end`; it also runs the Pad plans below (pad_add_,
+  // padded_conv_).
   std::vector<bool> feeds_next_only_;
   // The same for a float convolution and the max pooling after it (ConvFp32::RunWithMaxPool): the pooling's
   // parameters by the convolution's layer index, where the next layer is a float Pooling.
@@ -121,7 +122,6 @@ class Net {
   // the Pad's input, so neither the padded tensor nor the Add's output is written. By the Add's layer index; the
   // Pad's input is then released after the Add instead of after its other readers.
   struct PadAdd {
-    size_t pad = 0;  // the Pad's layer index
     Blob* x = nullptr;
     Blob* z = nullptr;
     PadParams4d params;
