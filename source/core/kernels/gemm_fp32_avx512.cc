@@ -306,6 +306,7 @@ void NarrowTileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   const float* a = g.a + rb * g.k * kNarrowMr;
   const float* b = g.b + j0;
   for (int64_t k = 0; k < g.k; ++k) {
+    if (k < g.prefetch_lines) _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * k), _MM_HINT_T0);
     const float* bk = b + g.koff[k];
     const __m512 v = kTail ? _mm512_maskz_loadu_ps(m0, bk) : _mm512_loadu_ps(bk);
     c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), v, c0);
@@ -325,6 +326,9 @@ void NarrowTileImpl(const Fp32Gemm& g, int64_t rb, int64_t j0) {
     c14 = _mm512_fmadd_ps(_mm512_set1_ps(a[14]), v, c14);
     c15 = _mm512_fmadd_ps(_mm512_set1_ps(a[15]), v, c15);
     a += kNarrowMr;
+  }
+  for (int64_t i = g.k; i < g.prefetch_lines; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * i), _MM_HINT_T0);
   }
   const __m512 acc[kNarrowMr] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15};
 
