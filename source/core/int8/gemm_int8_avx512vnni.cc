@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/int8/gemm_int8_isa.h"
+#include "core/int8/requant_avx512.h"
 
 namespace qt {
 namespace {
@@ -102,28 +103,6 @@ __mmask16 LaneMask(int64_t lanes) {
                      : lanes <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << lanes) - 1u);
 }
 __mmask16 Lanes(int64_t lo, int64_t hi) { return static_cast<__mmask16>(LaneMask(hi) & ~LaneMask(lo)); }
-
-// TNN's Float2Int8 on 16 lanes: ±0.5 by the sign test v >= 0, then clamp to [−128, 127], then truncate.
-__m512i Float2Int8Lanes(__m512 v) {
-  const __mmask16 ge = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ);
-  const __m512 half = _mm512_mask_blend_ps(ge, _mm512_set1_ps(-0.5f), _mm512_set1_ps(0.5f));
-  __m512 r = _mm512_add_ps(v, half);
-  r = _mm512_min_ps(r, _mm512_set1_ps(127.f));   // r < 127 ? r : 127
-  r = _mm512_max_ps(r, _mm512_set1_ps(-128.f));  // r > −128 ? r : −128
-  return _mm512_cvttps_epi32(r);
-}
-
-// RequantizeInt8 with each lane's own multiplier, output zero point (as a float) and ReLU6 clamp.
-__m512i RequantizeVectors(__m512i acc, __m512 multiplier, __m512 out_zero, __m512i relu6_max, int activation) {
-  __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), multiplier);
-  if (activation == 2) {
-    __m512i q = Float2Int8Lanes(v);
-    q = _mm512_min_epi32(q, relu6_max);
-    return _mm512_max_epi32(q, _mm512_setzero_si512());
-  }
-  if (activation == 1) v = _mm512_max_ps(v, _mm512_setzero_ps());  // v > 0 ? v : 0
-  return Float2Int8Lanes(_mm512_add_ps(v, out_zero));
-}
 
 __m512i RequantizeLanes(__m512i acc, float multiplier, int8_t out_zero, int8_t relu6_max, int activation) {
   return RequantizeVectors(acc, _mm512_set1_ps(multiplier), _mm512_set1_ps(static_cast<float>(out_zero)),

@@ -161,6 +161,14 @@ struct Int8MicroKernel {
 // AVX-512 VBMI (map_int8_avx512vbmi.cc).
 void MapBytesAvx512Vbmi(const uint8_t* table, const int8_t* src, int64_t n, int8_t* dst);
 
+// Whether this CPU runs the VBMI kernels (AVX-512 F, BW and VBMI).
+bool CpuHasVbmi();
+
+// One channel of Int8DepthwiseDirect, exactly as it describes, for CPUs with AVX-512 VNNI and VBMI
+// (depthwise_int8_avx512vbmi.cc): a window row's three taps in one vpdpbusd per 16 outputs. For rows of more than
+// 8 outputs; the float-lane kernel keeps smaller planes, two channels to a vector.
+void DepthwiseDirectAvx512Vbmi(const Int8DepthwiseDirect& d);
+
 const Int8MicroKernel& Int8MicroKernelScalar();
 const Int8MicroKernel& Int8MicroKernelAvx2();
 const Int8MicroKernel& Int8MicroKernelAvx512Vnni();

@@ -103,6 +103,7 @@ void InnerProductInt8Ref(const InnerProductParams2& p, const int8_t* in, const i
 
 
 struct Int8MicroKernel;
+struct Int8DepthwiseDirect;
 
 // The fast convolution / inner product: weights packed once at Init for a register-tiled int8 GEMM with int32
 // accumulation whose B operand is built from the input planes without im2col (conv_plan.h); depthwise
@@ -139,6 +140,8 @@ class ConvInt8 {
   std::vector<int64_t> dw_quad_off_;
   std::vector<int32_t> dw_quad_w_;  // [c][quad]
   std::vector<int32_t> dw_w_sum_;
+  // The VBMI kernel for the channels the float-lane direct kernel would take (nullptr: that kernel).
+  void (*direct_wide_)(const Int8DepthwiseDirect&) = nullptr;
 };
 
 class InnerProductInt8 {

@@ -26,6 +26,8 @@ void MapBytesScalar(const uint8_t* table, const int8_t* src, int64_t n, int8_t* 
   for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<int8_t>(table[static_cast<uint8_t>(src[i])]);
 }
 
+}  // namespace
+
 bool CpuHasVbmi() {
 #if QT_X86_KERNELS
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -34,8 +36,6 @@ bool CpuHasVbmi() {
   return false;
 #endif
 }
-
-}  // namespace
 
 MapBytesFn MapBytesFor(Int8Isa isa) {
   static const bool vbmi = CpuHasVbmi();
