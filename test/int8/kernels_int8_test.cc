@@ -281,12 +281,12 @@ TEST(ConvInt8Test, PhasePlanesMatchBuildPlanes) {
 #endif
 }
 
-// Both 3x3 depthwise kernels that read the input planes directly (zero points 0) against the reference, one
-// channel at a time: the float-lane kernel of the VNNI micro-kernel, which ConvInt8 keeps for small planes where
-// the CPU has VBMI, and the vpdpbusd one (VBMI) for rows of more than 8 outputs. Rows of 9 to 112 outputs, so that
-// strips of three, two and one vectors and partial vectors all occur, heights that leave a partial block of four
-// rows, pads of 0 and 1, TF's SAME stride 2 (pad at the bottom and right only), inputs narrower than a vector's
-// window, every activation, an output zero point, and multipliers that saturate.
+// Both depthwise kernels that read the input planes directly (zero points 0) against the reference, one channel at
+// a time: the float-lane kernel of the VNNI micro-kernel (3x3), which ConvInt8 keeps for small planes where the
+// CPU has VBMI, and the vpdpbusd one (VBMI; 3x3 and 5x5). Rows of 8 to 112 outputs, so that strips of three, two
+// and one vectors and partial vectors all occur, heights that leave a partial block of four rows, pads of 0 to 2,
+// TF's SAME stride 2 (pad at the bottom and right only), inputs narrower than a vector's window, every activation,
+// an output zero point, and multipliers that saturate.
 TEST(ConvInt8Test, DirectDepthwiseKernelsAreBitExactWithReference) {
 #if defined(__x86_64__)
   if (BestInt8Isa() != Int8Isa::kAvx512Vnni) GTEST_SKIP() << "no AVX-512 VNNI";
@@ -296,43 +296,51 @@ TEST(ConvInt8Test, DirectDepthwiseKernelsAreBitExactWithReference) {
   const std::vector<Case> cases = {{9, 9, 1, 1, 0},     {7, 10, 1, 0, 0},   {13, 17, 1, 1, 0}, {6, 33, 1, 1, 0},
                                    {5, 48, 1, 0, 0},    {11, 49, 1, 1, 0},  {96, 96, 1, 1, 0}, {3, 112, 1, 1, 0},
                                    {19, 19, 2, 1, 0},   {28, 28, 2, 0, 1},  {9, 66, 2, 1, 0},  {14, 97, 2, 0, 1},
-                                   {112, 112, 2, 0, 1}, {10, 130, 2, 1, 0}, {2, 20, 1, 1, 0},  {1, 40, 2, 1, 0}};
+                                   {112, 112, 2, 0, 1}, {10, 130, 2, 1, 0}, {2, 20, 1, 1, 0},  {1, 40, 2, 1, 0},
+                                   {8, 8, 1, 2, 0},     {16, 16, 1, 2, 0},  {32, 32, 2, 0, 1}, {64, 70, 1, 2, 0},
+                                   {35, 35, 2, 2, 0},   {4, 4, 1, 2, 0}};
   uint32_t seed = 900;
-  for (const Case& c : cases) {
-    for (const Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
-      const Conv2dParams p = MakeConv(1, 1, c.h, c.w, 1, 3, c.stride, c.pad, 1, 1, act, c.pad_extra);
-      const auto in = RandomInt8(size_t{1} * c.h * c.w, seed++);
-      const auto w = RandomInt8(9, seed++, -127, 127);
-      const auto bias = RandomInt32(1, seed++, -5000, 5000);
-      Int8Requant r = MakeRequant(1, 1, false, act, seed++);
-      r.out_zero = {static_cast<int8_t>(act == Activation::kNone ? -7 : 5)};
-      std::vector<int8_t> ref(size_t{1} * p.out_h * p.out_w);
-      Conv2dInt8Ref(p, in.data(), w.data(), bias.data(), r, ref.data());
-      Int8DepthwiseDirect d;
-      d.in = in.data();
-      d.w = w.data();
-      d.row_add = bias[0];
-      d.multiplier = r.multiplier[0];
-      d.out_zero = r.out_zero[0];
-      d.relu6_max = r.relu6_max[0];
-      d.activation = static_cast<int>(act);
-      d.stride = c.stride;
-      d.in_h = p.in_h;
-      d.in_w = p.in_w;
-      d.out_h = p.out_h;
-      d.out_w = p.out_w;
-      d.pad_top = p.pad_top;
-      d.pad_left = p.pad_left;
-      std::vector<int8_t> lanes(ref.size() + 64, 66), vnni(ref.size() + 64, 66);
-      d.out = lanes.data();
-      Int8MicroKernelAvx512Vnni().depthwise_direct(d, nullptr);
-      const std::string what = Describe(p, false);
-      EXPECT_EQ(std::vector<int8_t>(lanes.begin(), lanes.begin() + ref.size()), ref) << what << ", float lanes";
-      if (!CpuHasVbmi() || p.out_w <= 8) continue;
-      d.out = vnni.data();
-      DepthwiseDirectAvx512Vbmi(d);
-      EXPECT_EQ(std::vector<int8_t>(vnni.begin(), vnni.begin() + ref.size()), ref) << what << ", vpdpbusd";
-      EXPECT_EQ(std::count(vnni.begin() + ref.size(), vnni.end(), 66), 64) << what << ": wrote past the plane";
+  for (const int k : {3, 5}) {
+    for (const Case& c : cases) {
+      for (const Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
+        const Conv2dParams p = MakeConv(1, 1, c.h, c.w, 1, k, c.stride, c.pad, 1, 1, act, c.pad_extra);
+        if (p.out_h < 1 || p.out_w < 1) continue;
+        const auto in = RandomInt8(size_t{1} * c.h * c.w, seed++);
+        const auto w = RandomInt8(size_t{1} * k * k, seed++, -127, 127);
+        const auto bias = RandomInt32(1, seed++, -5000, 5000);
+        Int8Requant r = MakeRequant(1, 1, false, act, seed++);
+        r.out_zero = {static_cast<int8_t>(act == Activation::kNone ? -7 : 5)};
+        std::vector<int8_t> ref(size_t{1} * p.out_h * p.out_w);
+        Conv2dInt8Ref(p, in.data(), w.data(), bias.data(), r, ref.data());
+        Int8DepthwiseDirect d;
+        d.in = in.data();
+        d.w = w.data();
+        d.row_add = bias[0];
+        d.multiplier = r.multiplier[0];
+        d.out_zero = r.out_zero[0];
+        d.relu6_max = r.relu6_max[0];
+        d.activation = static_cast<int>(act);
+        d.stride = c.stride;
+        d.kernel = k;
+        d.in_h = p.in_h;
+        d.in_w = p.in_w;
+        d.out_h = p.out_h;
+        d.out_w = p.out_w;
+        d.pad_top = p.pad_top;
+        d.pad_left = p.pad_left;
+        const std::string what = Describe(p, false);
+        std::vector<int8_t> lanes(ref.size() + 64, 66), vnni(ref.size() + 64, 66);
+        if (k == 3) {
+          d.out = lanes.data();
+          Int8MicroKernelAvx512Vnni().depthwise_direct(d, nullptr);
+          EXPECT_EQ(std::vector<int8_t>(lanes.begin(), lanes.begin() + ref.size()), ref) << what << ", float lanes";
+        }
+        if (!CpuHasVbmi()) continue;
+        d.out = vnni.data();
+        DepthwiseDirectAvx512Vbmi(d);
+        EXPECT_EQ(std::vector<int8_t>(vnni.begin(), vnni.begin() + ref.size()), ref) << what << ", vpdpbusd";
+        EXPECT_EQ(std::count(vnni.begin() + ref.size(), vnni.end(), 66), 64) << what << ": wrote past the plane";
+      }
     }
   }
 #else

@@ -1,5 +1,5 @@
-// Int8DepthwiseDirect on vpdpbusd: each 32-bit lane sums one output's three taps of one window row in one
-// instruction, its four bytes gathered from the input row by a VBMI byte permute. The float-lane kernel of
+// Int8DepthwiseDirect on vpdpbusd: each 32-bit lane sums four taps of one output's window row in one instruction
+// (a 3x3 window's row in one, a 5x5 window's in two), the bytes gathered from the input row by a VBMI permute. The float-lane kernel of
 // gemm_int8_avx512vnni.cc spends nine FMAs and two conversions of every input vector on the same outputs.
 // As in that file's GEMM, the input enters vpdpbusd as x + 128 (x ^ 0x80, unsigned) and −128·Σw is added back:
 // every sum is exact in int32, then RequantizeInt8 as the other kernels do it.
@@ -27,39 +27,44 @@ __mmask16 Outputs(int64_t n) {
                                                             : static_cast<__mmask16>((1u << n) - 1u);
 }
 
-// Window row ky's three weights as the signed bytes 0-2 of every lane (byte 3 weighs nothing).
-__m512i RowWeights(const int8_t* w, int ky) {
-  const uint32_t b0 = static_cast<uint8_t>(w[3 * ky]), b1 = static_cast<uint8_t>(w[3 * ky + 1]),
-                 b2 = static_cast<uint8_t>(w[3 * ky + 2]);
-  return _mm512_set1_epi32(static_cast<int32_t>(b0 | b1 << 8 | b2 << 16));
+// Window row ky's weights [4q, 4q + 4) as the signed bytes of every lane (taps past the window weigh nothing).
+template <int K>
+__m512i RowWeights(const int8_t* w, int ky, int q) {
+  uint32_t v = 0;
+  for (int r = 0; r < 4 && 4 * q + r < K; ++r) v |= uint32_t{static_cast<uint8_t>(w[K * ky + 4 * q + r])} << (8 * r);
+  return _mm512_set1_epi32(static_cast<int32_t>(v));
 }
 
-// Vectors [c0, c0 + C) of 16 outputs of every output row, R rows at a time. Input row i of a block feeds output
-// rows (i − ky) / S; for vector c it is one masked load of the 16·S + 2 input columns from S·16·(c0 + c) −
-// pad_left on (columns outside the input read 0), permuted so that lane j holds columns S·j + [0, 3).
-template <int R, int C, int S>
+// Vectors [c0, c0 + C) of 16 outputs of every output row, R rows at a time, for a KxK window (K = 3: one quad of
+// taps per window row, K = 5: two). Input row i of a block feeds output rows (i − ky) / S; for vector c it is one
+// masked load of the 16·S + K − 1 input columns from S·16·(c0 + c) − pad_left on (columns outside the input read
+// 0), permuted once per quad q so that lane j holds columns S·j + 4q + [0, 4).
+template <int K, int R, int C, int S>
 void Strip(const Int8DepthwiseDirect& d, int64_t c0) {
-  constexpr int K = 3;
+  constexpr int kQuads = (K + 3) / 4;
   constexpr int kRows = (R - 1) * S + K;
-  alignas(64) uint8_t order[64];
-  for (int j = 0; j < 16; ++j) {
-    for (int r = 0; r < 4; ++r) order[4 * j + r] = static_cast<uint8_t>(S * j + (r < K ? r : 0));
+  alignas(64) uint8_t order[kQuads][64];
+  for (int q = 0; q < kQuads; ++q) {
+    for (int j = 0; j < 16; ++j) {
+      for (int r = 0; r < 4; ++r) order[q][4 * j + r] = static_cast<uint8_t>(S * j + (4 * q + r < K ? 4 * q + r : 0));
+    }
   }
-  const __m512i gather = _mm512_load_si512(order);
+  __m512i gather[kQuads];
+  for (int q = 0; q < kQuads; ++q) gather[q] = _mm512_load_si512(order[q]);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   const int64_t first = 16 * S * c0 - d.pad_left;  // input column of the strip's first load
   __mmask64 load[C];
   __mmask16 store[C];
   for (int c = 0; c < C; ++c) {
     const int64_t at = first + 16 * S * c;
-    load[c] = Bytes(-at, d.in_w - at) & Bytes(0, 16 * S + 2);
+    load[c] = Bytes(-at, d.in_w - at) & Bytes(0, 16 * S + K - 1);
     store[c] = Outputs(d.out_w - 16 * (c0 + c));
   }
-  __m512i w[K];
+  __m512i w[K][kQuads];
   int32_t w_sum = 0;
   for (int ky = 0; ky < K; ++ky) {
-    w[ky] = RowWeights(d.w, ky);
-    w_sum += d.w[3 * ky] + d.w[3 * ky + 1] + d.w[3 * ky + 2];
+    for (int q = 0; q < kQuads; ++q) w[ky][q] = RowWeights<K>(d.w, ky, q);
+    for (int kx = 0; kx < K; ++kx) w_sum += d.w[K * ky + kx];
   }
   const __m512i add = _mm512_set1_epi32(d.row_add - 128 * w_sum);
   const __m512 multiplier = _mm512_set1_ps(d.multiplier);
@@ -85,35 +90,38 @@ void Strip(const Int8DepthwiseDirect& d, int64_t c0) {
 #pragma GCC unroll 32
       for (int c = 0; c < C; ++c) {
         const __m512i bytes = _mm512_maskz_loadu_epi8(inside ? load[c] : 0, row + 16 * S * c);
-        const __m512i x = _mm512_xor_si512(_mm512_permutexvar_epi8(gather, bytes), flip);
 #pragma GCC unroll 32
-        for (int ky = 0; ky < K; ++ky) {
-          const int r = (i - ky) / S;
-          if (i < ky || (i - ky) % S != 0 || r >= R) continue;
-          acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], x, w[ky]);
+        for (int q = 0; q < kQuads; ++q) {
+          const __m512i x = _mm512_xor_si512(_mm512_permutexvar_epi8(gather[q], bytes), flip);
+#pragma GCC unroll 32
+          for (int ky = 0; ky < K; ++ky) {
+            const int r = (i - ky) / S;
+            if (i < ky || (i - ky) % S != 0 || r >= R) continue;
+            acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], x, w[ky][q]);
+          }
         }
       }
     }
     for (int r = 0; r < R && y0 + r < out_h; ++r) {
 #pragma GCC unroll 32
       for (int c = 0; c < C; ++c) {
-        const __m512i q =
+        const __m512i v =
             RequantizeVectors(_mm512_add_epi32(acc[r][c], add), multiplier, out_zero, relu6_max, activation);
-        _mm512_mask_cvtepi32_storeu_epi8(out + (y0 + r) * out_w + 16 * c, store[c], q);
+        _mm512_mask_cvtepi32_storeu_epi8(out + (y0 + r) * out_w + 16 * c, store[c], v);
       }
     }
   }
 }
 
 // Strips of three vectors in blocks of four rows, the last one of what is left.
-template <int S>
+template <int K, int S>
 void Wide(const Int8DepthwiseDirect& d) {
   const int64_t vectors = (d.out_w + 15) / 16;
   for (int64_t c0 = 0; c0 < vectors; c0 += 3) {
     switch (vectors - c0 < 3 ? vectors - c0 : 3) {
-      case 1: Strip<4, 1, S>(d, c0); break;
-      case 2: Strip<4, 2, S>(d, c0); break;
-      default: Strip<4, 3, S>(d, c0); break;
+      case 1: Strip<K, 4, 1, S>(d, c0); break;
+      case 2: Strip<K, 4, 2, S>(d, c0); break;
+      default: Strip<K, 4, 3, S>(d, c0); break;
     }
   }
 }
@@ -121,7 +129,11 @@ void Wide(const Int8DepthwiseDirect& d) {
 }  // namespace
 
 void DepthwiseDirectAvx512Vbmi(const Int8DepthwiseDirect& d) {
-  d.stride == 1 ? Wide<1>(d) : Wide<2>(d);
+  if (d.kernel == 5) {
+    d.stride == 1 ? Wide<5, 1>(d) : Wide<5, 2>(d);
+  } else {
+    d.stride == 1 ? Wide<3, 1>(d) : Wide<3, 2>(d);
+  }
 }
 
 }  // namespace qt

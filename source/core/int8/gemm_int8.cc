@@ -187,9 +187,9 @@ void ConvInt8::Init(const Conv2dParams& p, const int8_t* weights, const int32_t*
     // 144 of 56x56 0.188 -> 0.117 ms, 576 of 14x14 0.063 -> 0.041 ms; the float-lane kernel had been 1.5x to 2x
     // slower than the fp32 one on the same shapes, which it now matches or beats.
     static const bool vbmi = CpuHasVbmi();
-    const bool pairs = p.out_w <= 8 && (p.out_w - 1) * p.stride_w + 3 <= 16;
+    const bool pairs = p.kernel_h == 3 && p.out_w <= 8 && (p.out_w - 1) * p.stride_w + 3 <= 16;
     if (isa_ == Int8Isa::kAvx512Vnni && vbmi && !pairs &&
-        Int8DepthwiseDirectApplies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
+        DepthwiseVbmiApplies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
       direct_wide_ = DepthwiseDirectAvx512Vbmi;
     }
 #endif
@@ -316,10 +316,11 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
   const bool direct_kernel =
       kernel_->depthwise_direct &&
       Int8DepthwiseDirectApplies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w);
-  auto reads_directly = [&](int64_t pl) {
+  auto zero_points_zero = [&](int64_t pl) {
     const int c = static_cast<int>(pl % p.out_c);
-    return direct_kernel && r_.weight_zero[c] == 0 && r_.in_zero[c] == 0;
+    return r_.weight_zero[c] == 0 && r_.in_zero[c] == 0;
   };
+  auto reads_directly = [&](int64_t pl) { return direct_kernel && zero_points_zero(pl); };
   auto describe_direct = [&](int64_t pl) {
     const int c = static_cast<int>(pl % p.out_c);
     Int8DepthwiseDirect d;
@@ -331,6 +332,7 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
     d.relu6_max = r_.relu6_max[c];
     d.activation = ActivationCode(r_.activation);
     d.stride = p.stride_h;
+    d.kernel = p.kernel_h;
     d.in_h = p.in_h;
     d.in_w = p.in_w;
     d.out_h = p.out_h;
@@ -396,7 +398,7 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
     constexpr int64_t kBlock = 256;
     int32_t acc[kBlock], sum[kBlock];
     for (int64_t pl = b; pl < e; ++pl) {
-      if (reads_directly(pl) && direct_wide_) {
+      if (direct_wide_ && zero_points_zero(pl)) {
         direct_wide_(describe_direct(pl));
         continue;
       }

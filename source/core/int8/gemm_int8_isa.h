@@ -81,6 +81,7 @@ struct Int8DepthwiseDirect {
   int8_t out_zero = 0, relu6_max = 0;
   int activation = 0;          // 0 none, 1 ReLU, 2 ReLU6
   int stride = 1;
+  int kernel = 3;              // the window's side: 3 (5 only for DepthwiseDirectAvx512Vbmi)
   int64_t in_h = 0, in_w = 0, out_h = 0, out_w = 0, pad_top = 0, pad_left = 0;
   int8_t* out = nullptr;
 };
@@ -164,10 +165,15 @@ void MapBytesAvx512Vbmi(const uint8_t* table, const int8_t* src, int64_t n, int8
 // Whether this CPU runs the VBMI kernels (AVX-512 F, BW and VBMI).
 bool CpuHasVbmi();
 
-// One channel of Int8DepthwiseDirect, exactly as it describes, for CPUs with AVX-512 VNNI and VBMI
-// (depthwise_int8_avx512vbmi.cc): a window row's three taps in one vpdpbusd per 16 outputs. For rows of more than
-// 8 outputs; the float-lane kernel keeps smaller planes, two channels to a vector.
+// One channel of Int8DepthwiseDirect, exactly as it describes, also for 5x5 windows (DepthwiseVbmiApplies), for
+// CPUs with AVX-512 VNNI and VBMI (depthwise_int8_avx512vbmi.cc): four taps of a window row in one vpdpbusd per 16
+// outputs. ConvInt8 keeps the float-lane kernel for 3x3 rows of at most 8 outputs (two channels to a vector).
 void DepthwiseDirectAvx512Vbmi(const Int8DepthwiseDirect& d);
+inline bool DepthwiseVbmiApplies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
+                                 int dilation_w) {
+  return kernel_h == kernel_w && (kernel_h == 3 || kernel_h == 5) && dilation_h == 1 && dilation_w == 1 &&
+         stride_h == stride_w && (stride_h == 1 || stride_h == 2);
+}
 
 const Int8MicroKernel& Int8MicroKernelScalar();
 const Int8MicroKernel& Int8MicroKernelAvx2();
