@@ -298,48 +298,65 @@ TEST(ConvInt8Test, DirectDepthwiseKernelsAreBitExactWithReference) {
                                    {19, 19, 2, 1, 0},   {28, 28, 2, 0, 1},  {9, 66, 2, 1, 0},  {14, 97, 2, 0, 1},
                                    {112, 112, 2, 0, 1}, {10, 130, 2, 1, 0}, {2, 20, 1, 1, 0},  {1, 40, 2, 1, 0},
                                    {8, 8, 1, 2, 0},     {16, 16, 1, 2, 0},  {32, 32, 2, 0, 1}, {64, 70, 1, 2, 0},
-                                   {35, 35, 2, 2, 0},   {4, 4, 1, 2, 0}};
+                                   {35, 35, 2, 2, 0},   {4, 4, 1, 2, 0},    {7, 7, 1, 1, 0},   {14, 14, 2, 0, 1},
+                                   {6, 5, 1, 0, 0},     {12, 9, 2, 1, 0}};
   uint32_t seed = 900;
   for (const int k : {3, 5}) {
     for (const Case& c : cases) {
       for (const Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
         const Conv2dParams p = MakeConv(1, 1, c.h, c.w, 1, k, c.stride, c.pad, 1, 1, act, c.pad_extra);
         if (p.out_h < 1 || p.out_w < 1) continue;
-        const auto in = RandomInt8(size_t{1} * c.h * c.w, seed++);
-        const auto w = RandomInt8(size_t{1} * k * k, seed++, -127, 127);
-        const auto bias = RandomInt32(1, seed++, -5000, 5000);
-        Int8Requant r = MakeRequant(1, 1, false, act, seed++);
-        r.out_zero = {static_cast<int8_t>(act == Activation::kNone ? -7 : 5)};
-        std::vector<int8_t> ref(size_t{1} * p.out_h * p.out_w);
-        Conv2dInt8Ref(p, in.data(), w.data(), bias.data(), r, ref.data());
-        Int8DepthwiseDirect d;
-        d.in = in.data();
-        d.w = w.data();
-        d.row_add = bias[0];
-        d.multiplier = r.multiplier[0];
-        d.out_zero = r.out_zero[0];
-        d.relu6_max = r.relu6_max[0];
-        d.activation = static_cast<int>(act);
-        d.stride = c.stride;
-        d.kernel = k;
-        d.in_h = p.in_h;
-        d.in_w = p.in_w;
-        d.out_h = p.out_h;
-        d.out_w = p.out_w;
-        d.pad_top = p.pad_top;
-        d.pad_left = p.pad_left;
         const std::string what = Describe(p, false);
-        std::vector<int8_t> lanes(ref.size() + 64, 66), vnni(ref.size() + 64, 66);
-        if (k == 3) {
-          d.out = lanes.data();
-          Int8MicroKernelAvx512Vnni().depthwise_direct(d, nullptr);
-          EXPECT_EQ(std::vector<int8_t>(lanes.begin(), lanes.begin() + ref.size()), ref) << what << ", float lanes";
+        // Two channels with their own input, weights, bias and requantization: the kernels take them in pairs.
+        std::vector<int8_t> in[2], w[2], ref[2];
+        std::vector<int32_t> bias[2];
+        Int8DepthwiseDirect d[2];
+        for (int ch = 0; ch < 2; ++ch) {
+          in[ch] = RandomInt8(size_t{1} * c.h * c.w, seed++);
+          w[ch] = RandomInt8(size_t{1} * k * k, seed++, -127, 127);
+          bias[ch] = RandomInt32(1, seed++, -5000, 5000);
+          Int8Requant r = MakeRequant(1, 1, false, act, seed++);
+          r.out_zero = {static_cast<int8_t>(act == Activation::kNone ? -7 + ch : 5 - ch)};
+          ref[ch].resize(size_t{1} * p.out_h * p.out_w);
+          Conv2dInt8Ref(p, in[ch].data(), w[ch].data(), bias[ch].data(), r, ref[ch].data());
+          d[ch].in = in[ch].data();
+          d[ch].w = w[ch].data();
+          d[ch].row_add = bias[ch][0];
+          d[ch].multiplier = r.multiplier[0];
+          d[ch].out_zero = r.out_zero[0];
+          d[ch].relu6_max = r.relu6_max[0];
+          d[ch].activation = static_cast<int>(act);
+          d[ch].stride = c.stride;
+          d[ch].kernel = k;
+          d[ch].in_h = p.in_h;
+          d[ch].in_w = p.in_w;
+          d[ch].out_h = p.out_h;
+          d[ch].out_w = p.out_w;
+          d[ch].pad_top = p.pad_top;
+          d[ch].pad_left = p.pad_left;
         }
-        if (!CpuHasVbmi()) continue;
-        d.out = vnni.data();
-        DepthwiseDirectAvx512Vbmi(d);
-        EXPECT_EQ(std::vector<int8_t>(vnni.begin(), vnni.begin() + ref.size()), ref) << what << ", vpdpbusd";
-        EXPECT_EQ(std::count(vnni.begin() + ref.size(), vnni.end(), 66), 64) << what << ": wrote past the plane";
+        using Kernel = void (*)(const Int8DepthwiseDirect&, const Int8DepthwiseDirect*);
+        auto check = [&](Kernel kernel, const char* name) {
+          for (const bool pair : {false, true}) {
+            std::vector<int8_t> out[2];
+            for (int ch = 0; ch < 2; ++ch) {
+              out[ch].assign(ref[ch].size() + 64, 66);
+              d[ch].out = out[ch].data();
+            }
+            kernel(d[0], pair ? &d[1] : nullptr);
+            for (int ch = 0; ch < (pair ? 2 : 1); ++ch) {
+              EXPECT_EQ(std::vector<int8_t>(out[ch].begin(), out[ch].begin() + ref[ch].size()), ref[ch])
+                  << what << ", " << name << (pair ? ", pair, channel " : ", alone, channel ") << ch;
+              EXPECT_EQ(std::count(out[ch].begin() + ref[ch].size(), out[ch].end(), 66), 64)
+                  << what << ", " << name << ": wrote past the plane";
+            }
+            if (!pair) {
+              EXPECT_EQ(std::count(out[1].begin(), out[1].end(), 66), out[1].size()) << what << ", " << name;
+            }
+          }
+        };
+        if (k == 3) check(Int8MicroKernelAvx512Vnni().depthwise_direct, "float lanes");
+        if (CpuHasVbmi()) check(DepthwiseDirectAvx512Vbmi, "vpdpbusd");
       }
     }
   }

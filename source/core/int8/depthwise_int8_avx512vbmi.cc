@@ -126,14 +126,108 @@ void Wide(const Int8DepthwiseDirect& d) {
   }
 }
 
+// Rows of at most 8 outputs whose windows fit 16 input columns (7x7 planes): lanes 0-7 are output columns 0-7
+// of channel a, lanes 8-15 those of channel b. Input row i is a 16-byte load of each channel from −pad_left
+// (columns outside the input read 0), a's in bytes 0-15 and b's in bytes 16-31 of the permute's source.
+template <int K, int R, int S>
+void PairRows(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool store_b) {
+  constexpr int kQuads = (K + 3) / 4;
+  constexpr int kRows = (R - 1) * S + K;
+  alignas(64) uint8_t order[kQuads][64];
+  for (int q = 0; q < kQuads; ++q) {
+    for (int j = 0; j < 16; ++j) {
+      for (int r = 0; r < 4; ++r) {
+        // Lanes past the output read any byte of their own channel's load (a zero weight, or a discarded lane).
+        const int col = S * (j % 8) + (4 * q + r < K ? 4 * q + r : 0);
+        order[q][4 * j + r] = static_cast<uint8_t>((j < 8 ? 0 : 16) + (col < 16 ? col : 15));
+      }
+    }
+  }
+  __m512i gather[kQuads];
+  for (int q = 0; q < kQuads; ++q) gather[q] = _mm512_load_si512(order[q]);
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __mmask16 load = static_cast<__mmask16>(Bytes(a.pad_left, a.pad_left + a.in_w) & 0xFFFF);
+  const __mmask16 store = Outputs(a.out_w);
+  constexpr __mmask16 kB = 0xFF00;
+  __m512i w[K][kQuads];
+  int32_t sum_a = 0, sum_b = 0;
+  for (int ky = 0; ky < K; ++ky) {
+    for (int q = 0; q < kQuads; ++q) {
+      w[ky][q] = _mm512_mask_blend_epi32(kB, RowWeights<K>(a.w, ky, q), RowWeights<K>(b.w, ky, q));
+    }
+    for (int kx = 0; kx < K; ++kx) {
+      sum_a += a.w[K * ky + kx];
+      sum_b += b.w[K * ky + kx];
+    }
+  }
+  const __m512i add =
+      _mm512_mask_blend_epi32(kB, _mm512_set1_epi32(a.row_add - 128 * sum_a), _mm512_set1_epi32(b.row_add - 128 * sum_b));
+  const __m512 multiplier = _mm512_mask_blend_ps(kB, _mm512_set1_ps(a.multiplier), _mm512_set1_ps(b.multiplier));
+  const __m512 out_zero = _mm512_mask_blend_ps(kB, _mm512_set1_ps(static_cast<float>(a.out_zero)),
+                                               _mm512_set1_ps(static_cast<float>(b.out_zero)));
+  const __m512i relu6_max =
+      _mm512_mask_blend_epi32(kB, _mm512_set1_epi32(a.relu6_max), _mm512_set1_epi32(b.relu6_max));
+  const int activation = a.activation;
+  for (int64_t y0 = 0; y0 < a.out_h; y0 += R) {
+    __m512i acc[R];
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_si512();
+#pragma GCC unroll 32
+    for (int i = 0; i < kRows; ++i) {
+      const int64_t iy = y0 * S + i - a.pad_top;
+      const bool inside = iy >= 0 && iy < a.in_h;
+      // A row outside the input loads nothing (mask 0) from row 0's address.
+      const __mmask16 m = inside ? load : static_cast<__mmask16>(0);
+      const int64_t at = (inside ? iy * a.in_w : 0) - a.pad_left;
+      const __m512i bytes = _mm512_inserti32x4(_mm512_castsi128_si512(_mm_maskz_loadu_epi8(m, a.in + at)),
+                                               _mm_maskz_loadu_epi8(m, b.in + at), 1);
+#pragma GCC unroll 32
+      for (int q = 0; q < kQuads; ++q) {
+        const __m512i x = _mm512_xor_si512(_mm512_permutexvar_epi8(gather[q], bytes), flip);
+#pragma GCC unroll 32
+        for (int ky = 0; ky < K; ++ky) {
+          const int r = (i - ky) / S;
+          if (i < ky || (i - ky) % S != 0 || r >= R) continue;
+          acc[r] = _mm512_dpbusd_epi32(acc[r], x, w[ky][q]);
+        }
+      }
+    }
+    for (int r = 0; r < R && y0 + r < a.out_h; ++r) {
+      const __m128i v = _mm512_cvtepi32_epi8(
+          RequantizeVectors(_mm512_add_epi32(acc[r], add), multiplier, out_zero, relu6_max, activation));
+      const int64_t at = (y0 + r) * a.out_w;
+      _mm_mask_storeu_epi8(a.out + at, store, v);
+      if (store_b) _mm_mask_storeu_epi8(b.out + at, store, _mm_srli_si128(v, 8));
+    }
+  }
+}
+
+template <int K, int S>
+void Pair(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool store_b) {
+  if (a.out_h % 7 == 0) {
+    PairRows<K, 7, S>(a, b, store_b);
+  } else if (a.out_h % 8 == 0) {
+    PairRows<K, 8, S>(a, b, store_b);
+  } else {
+    PairRows<K, 4, S>(a, b, store_b);
+  }
+}
+
+template <int K>
+void Direct(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect* b) {
+  if (a.out_w <= 8 && (a.out_w - 1) * a.stride + K <= 16) {
+    const Int8DepthwiseDirect& second = b ? *b : a;
+    a.stride == 1 ? Pair<K, 1>(a, second, b != nullptr) : Pair<K, 2>(a, second, b != nullptr);
+    return;
+  }
+  a.stride == 1 ? Wide<K, 1>(a) : Wide<K, 2>(a);
+  if (b) a.stride == 1 ? Wide<K, 1>(*b) : Wide<K, 2>(*b);
+}
+
 }  // namespace
 
-void DepthwiseDirectAvx512Vbmi(const Int8DepthwiseDirect& d) {
-  if (d.kernel == 5) {
-    d.stride == 1 ? Wide<5, 1>(d) : Wide<5, 2>(d);
-  } else {
-    d.stride == 1 ? Wide<3, 1>(d) : Wide<3, 2>(d);
-  }
+void DepthwiseDirectAvx512Vbmi(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect* b) {
+  a.kernel == 5 ? Direct<5>(a, b) : Direct<3>(a, b);
 }
 
 }  // namespace qt

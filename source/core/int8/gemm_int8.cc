@@ -180,17 +180,19 @@ void ConvInt8::Init(const Conv2dParams& p, const int8_t* weights, const int32_t*
   if (depthwise_) {
     packed_.assign(weights, weights + p.out_c * k);
     InitDepthwiseQuads();
-    direct_wide_ = nullptr;
+    // Windows read straight from the input where both zero points of a channel are 0: the micro-kernel's 3x3
+    // kernel, or with VBMI the vpdpbusd one, 3x3 and 5x5. Measured on a Zen 4, 1 thread, int8 3x3 before -> after:
+    // 16 channels of 96x96 0.052 -> 0.031 ms (stride 2: 0.018 -> 0.0095), 144 of 56x56 0.188 -> 0.117 ms, 576 of
+    // 14x14 0.063 -> 0.041 ms, where the float-lane kernel had been 1.5x to 2x slower than the fp32 one.
+    direct_ = nullptr;
+    if (Int8DepthwiseDirectApplies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
+      direct_ = mk.depthwise_direct;
+    }
 #if QT_X86_KERNELS
-    // Rows of more than 8 outputs (the float-lane kernel packs two smaller channels into a vector) on vpdpbusd.
-    // Measured on a Zen 4, 1 thread, 3x3: 16 channels of 96x96 0.052 -> 0.031 ms (stride 2: 0.018 -> 0.0095),
-    // 144 of 56x56 0.188 -> 0.117 ms, 576 of 14x14 0.063 -> 0.041 ms; the float-lane kernel had been 1.5x to 2x
-    // slower than the fp32 one on the same shapes, which it now matches or beats.
     static const bool vbmi = CpuHasVbmi();
-    const bool pairs = p.kernel_h == 3 && p.out_w <= 8 && (p.out_w - 1) * p.stride_w + 3 <= 16;
-    if (isa_ == Int8Isa::kAvx512Vnni && vbmi && !pairs &&
+    if (isa_ == Int8Isa::kAvx512Vnni && vbmi &&
         DepthwiseVbmiApplies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w)) {
-      direct_wide_ = DepthwiseDirectAvx512Vbmi;
+      direct_ = DepthwiseDirectAvx512Vbmi;
     }
 #endif
     return;
@@ -312,15 +314,11 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
   // Two channels per call where a channel's grid is at most half a step (7x7 outputs), both on the fast path.
   const bool pair = fast && kernel_->depthwise_pair && plan_.grid_n <= kDepthwiseBlock / 2;
   const int64_t grid_size = RoundUp(plan_.grid_n, kDepthwiseBlock);
-  // 3x3 windows straight from the input, two channels per call, where both zero points of a channel are 0.
-  const bool direct_kernel =
-      kernel_->depthwise_direct &&
-      Int8DepthwiseDirectApplies(p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w);
-  auto zero_points_zero = [&](int64_t pl) {
+  // Windows straight from the input (direct_), two channels per call.
+  auto reads_directly = [&](int64_t pl) {
     const int c = static_cast<int>(pl % p.out_c);
-    return r_.weight_zero[c] == 0 && r_.in_zero[c] == 0;
+    return direct_ && r_.weight_zero[c] == 0 && r_.in_zero[c] == 0;
   };
-  auto reads_directly = [&](int64_t pl) { return direct_kernel && zero_points_zero(pl); };
   auto describe_direct = [&](int64_t pl) {
     const int c = static_cast<int>(pl % p.out_c);
     Int8DepthwiseDirect d;
@@ -398,18 +396,14 @@ void ConvInt8::RunDepthwise(const int8_t* in, int8_t* out) const {
     constexpr int64_t kBlock = 256;
     int32_t acc[kBlock], sum[kBlock];
     for (int64_t pl = b; pl < e; ++pl) {
-      if (direct_wide_ && zero_points_zero(pl)) {
-        direct_wide_(describe_direct(pl));
-        continue;
-      }
       if (reads_directly(pl)) {
         const Int8DepthwiseDirect d0 = describe_direct(pl);
         if (pl + 1 < e && reads_directly(pl + 1)) {
           const Int8DepthwiseDirect d1 = describe_direct(pl + 1);
-          kernel_->depthwise_direct(d0, &d1);
+          direct_(d0, &d1);
           ++pl;
         } else {
-          kernel_->depthwise_direct(d0, nullptr);
+          direct_(d0, nullptr);
         }
         continue;
       }

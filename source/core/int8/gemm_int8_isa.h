@@ -165,10 +165,10 @@ void MapBytesAvx512Vbmi(const uint8_t* table, const int8_t* src, int64_t n, int8
 // Whether this CPU runs the VBMI kernels (AVX-512 F, BW and VBMI).
 bool CpuHasVbmi();
 
-// One channel of Int8DepthwiseDirect, exactly as it describes, also for 5x5 windows (DepthwiseVbmiApplies), for
-// CPUs with AVX-512 VNNI and VBMI (depthwise_int8_avx512vbmi.cc): four taps of a window row in one vpdpbusd per 16
-// outputs. ConvInt8 keeps the float-lane kernel for 3x3 rows of at most 8 outputs (two channels to a vector).
-void DepthwiseDirectAvx512Vbmi(const Int8DepthwiseDirect& d);
+// Int8MicroKernel::depthwise_direct, also for 5x5 windows (DepthwiseVbmiApplies), for CPUs with AVX-512 VNNI and
+// VBMI (depthwise_int8_avx512vbmi.cc): four taps of a window row in one vpdpbusd per output lane, two channels to
+// a vector where rows of at most 8 outputs and their windows fit 16 input columns.
+void DepthwiseDirectAvx512Vbmi(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect* b);
 inline bool DepthwiseVbmiApplies(int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
                                  int dilation_w) {
   return kernel_h == kernel_w && (kernel_h == 3 || kernel_h == 5) && dilation_h == 1 && dilation_w == 1 &&

@@ -140,8 +140,9 @@ class ConvInt8 {
   std::vector<int64_t> dw_quad_off_;
   std::vector<int32_t> dw_quad_w_;  // [c][quad]
   std::vector<int32_t> dw_w_sum_;
-  // The VBMI kernel for the channels the float-lane direct kernel would take (nullptr: that kernel).
-  void (*direct_wide_)(const Int8DepthwiseDirect&) = nullptr;
+  // Depthwise windows read straight from the input (Int8MicroKernel::depthwise_direct or its VBMI form); nullptr:
+  // the plane kernels only.
+  void (*direct_)(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect* b) = nullptr;
 };
 
 class InnerProductInt8 {
