@@ -939,6 +939,46 @@ TEST(DeconvFp32Test, StrideTwoScattersKernel) {
   EXPECT_EQ(out, (std::vector<float>{2, 4, 6, 8}));
 }
 
+// The row-by-row deconvolution against the scatter reference, bit for bit: the hair segmentation model's
+// depthwise 4x4 stride-2 upsampling (pad 1), grouped and full channel mixing, strides 1 to 3, kernels smaller and
+// larger than the stride, pads that crop more than a stride, dilation, odd sizes, batch 2 and every activation.
+TEST(DeconvFp32Test, FastIsBitExactWithReference) {
+  struct Case {
+    int n, c, h, w, oc, kh, kw, s, pad, dil, group;
+    Activation act;
+  };
+  const std::vector<Case> cases = {
+      {1, 6, 16, 16, 6, 4, 4, 2, 1, 1, 6, Activation::kNone},   {1, 2, 9, 13, 2, 4, 4, 2, 1, 1, 2, Activation::kRelu},
+      {2, 4, 5, 7, 6, 3, 3, 2, 1, 1, 2, Activation::kRelu6},    {1, 3, 6, 6, 5, 3, 3, 1, 1, 1, 1, Activation::kNone},
+      {1, 5, 4, 9, 3, 2, 2, 2, 0, 1, 1, Activation::kRelu},     {1, 2, 7, 5, 4, 5, 3, 3, 2, 1, 1, Activation::kNone},
+      {1, 4, 6, 6, 4, 3, 3, 2, 3, 2, 4, Activation::kNone},     {1, 8, 3, 17, 8, 4, 4, 2, 1, 1, 1, Activation::kRelu},
+      {1, 1, 1, 1, 1, 2, 2, 2, 0, 1, 1, Activation::kNone},     {1, 3, 8, 8, 3, 1, 1, 2, 0, 1, 3, Activation::kRelu6},
+  };
+  uint32_t seed = 40;
+  for (const Case& c : cases) {
+    Conv2dParams p{c.n, c.c, c.h, c.w, c.oc, 0, 0, c.kh, c.kw, c.s, c.s, c.pad, c.pad, c.dil, c.dil, c.group, c.act};
+    p.out_h = (c.h - 1) * c.s - 2 * c.pad + (c.kh - 1) * c.dil + 1;
+    p.out_w = (c.w - 1) * c.s - 2 * c.pad + (c.kw - 1) * c.dil + 1;
+    ASSERT_GT(p.out_h, 0);
+    ASSERT_GT(p.out_w, 0);
+    const auto in = Random(size_t{1} * c.n * c.c * c.h * c.w, seed++);
+    const auto w = Random(size_t{1} * c.c * (c.oc / c.group) * c.kh * c.kw, seed++);
+    const auto bias = Random(c.oc, seed++);
+    std::vector<float> ref(size_t{1} * c.n * c.oc * p.out_h * p.out_w), fast(ref.size(), -1.f);
+    Deconv2dFp32Ref(p, in.data(), w.data(), bias.data(), ref.data());
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      std::fill(fast.begin(), fast.end(), -1.f);
+      Deconv2dFp32(p, in.data(), w.data(), bias.data(), fast.data());
+      EXPECT_EQ(fast, ref) << "case " << (&c - cases.data()) << ", " << threads << " threads";
+    }
+    Deconv2dFp32(p, in.data(), w.data(), nullptr, fast.data());
+    Deconv2dFp32Ref(p, in.data(), w.data(), nullptr, ref.data());
+    EXPECT_EQ(fast, ref) << "case " << (&c - cases.data()) << " without bias";
+  }
+  SetNumThreads(1);
+}
+
 TEST(PoolFp32Test, FastMatchesReferenceAndCaffeAverageDivisor) {
   // 3x3 average, stride 2, pad 1 on 4x4 (ceil mode gives 3x3 outputs): Caffe divides the corner window by the
   // padded window size clipped to in + pad, i.e. 4 at (0,0) and 2x... as computed by hand below.

@@ -134,6 +134,10 @@ class ConvFp32 {
 // Transposed convolution. weights [in_c][out_c/group][kh][kw] (Caffe layout); pad_top/pad_left crop the
 // full output.
 void Deconv2dFp32Ref(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out);
+// The same sums in the same order, output row by output row in parallel, with contiguous inner loops: every
+// output starts from its bias and adds its products in the reference's (input channel, input row, input column)
+// order, so the results are the reference's bits.
+void Deconv2dFp32(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out);
 
 enum class PoolType { kMax, kAvg };
 

@@ -90,8 +90,8 @@ class DeconvExec : public LayerExec {
     return s;
   }
   Status Forward(const std::vector<const Tensor*>& in, const std::vector<Tensor*>& out) override {
-    Deconv2dFp32Ref(cp_, in[0]->data.data(), weights_.data(), bias_.empty() ? nullptr : bias_.data(),
-                    out[0]->data.data());
+    Deconv2dFp32(cp_, in[0]->data.data(), weights_.data(), bias_.empty() ? nullptr : bias_.data(),
+                 out[0]->data.data());
     return Status::Ok();
   }
 
