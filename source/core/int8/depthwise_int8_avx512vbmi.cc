@@ -35,6 +35,24 @@ __m512i RowWeights(const int8_t* w, int ky, int q) {
   return _mm512_set1_epi32(static_cast<int32_t>(v));
 }
 
+// Input row i of a block of R output rows (stride S), its bytes loaded: each quad's lanes gathered, offset to
+// unsigned, and summed into the accumulators of the output rows (i − ky) / S its window rows ky reach, acc[r·stride].
+template <int K, int R, int S>
+__attribute__((always_inline)) inline void AddInputRow(int i, __m512i bytes, const __m512i* gather,
+                                                       const __m512i (&w)[K][(K + 3) / 4], __m512i* acc, int stride) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+#pragma GCC unroll 32
+  for (int q = 0; q < (K + 3) / 4; ++q) {
+    const __m512i x = _mm512_xor_si512(_mm512_permutexvar_epi8(gather[q], bytes), flip);
+#pragma GCC unroll 32
+    for (int ky = 0; ky < K; ++ky) {
+      const int r = (i - ky) / S;
+      if (i < ky || (i - ky) % S != 0 || r >= R) continue;
+      acc[r * stride] = _mm512_dpbusd_epi32(acc[r * stride], x, w[ky][q]);
+    }
+  }
+}
+
 // Vectors [c0, c0 + C) of 16 outputs of every output row, R rows at a time, for a KxK window (K = 3: one quad of
 // taps per window row, K = 5: two). Input row i of a block feeds output rows (i − ky) / S; for vector c it is one
 // masked load of the 16·S + K − 1 input columns from S·16·(c0 + c) − pad_left on (columns outside the input read
@@ -51,7 +69,6 @@ void Strip(const Int8DepthwiseDirect& d, int64_t c0) {
   }
   __m512i gather[kQuads];
   for (int q = 0; q < kQuads; ++q) gather[q] = _mm512_load_si512(order[q]);
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   const int64_t first = 16 * S * c0 - d.pad_left;  // input column of the strip's first load
   __mmask64 load[C];
   __mmask16 store[C];
@@ -90,16 +107,7 @@ void Strip(const Int8DepthwiseDirect& d, int64_t c0) {
 #pragma GCC unroll 32
       for (int c = 0; c < C; ++c) {
         const __m512i bytes = _mm512_maskz_loadu_epi8(inside ? load[c] : 0, row + 16 * S * c);
-#pragma GCC unroll 32
-        for (int q = 0; q < kQuads; ++q) {
-          const __m512i x = _mm512_xor_si512(_mm512_permutexvar_epi8(gather[q], bytes), flip);
-#pragma GCC unroll 32
-          for (int ky = 0; ky < K; ++ky) {
-            const int r = (i - ky) / S;
-            if (i < ky || (i - ky) % S != 0 || r >= R) continue;
-            acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], x, w[ky][q]);
-          }
-        }
+        AddInputRow<K, R, S>(i, bytes, gather, w, &acc[0][c], C);
       }
     }
     for (int r = 0; r < R && y0 + r < out_h; ++r) {
@@ -145,7 +153,6 @@ void PairRows(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool s
   }
   __m512i gather[kQuads];
   for (int q = 0; q < kQuads; ++q) gather[q] = _mm512_load_si512(order[q]);
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   const __mmask16 load = static_cast<__mmask16>(Bytes(a.pad_left, a.pad_left + a.in_w) & 0xFFFF);
   const __mmask16 store = Outputs(a.out_w);
   constexpr __mmask16 kB = 0xFF00;
@@ -181,16 +188,7 @@ void PairRows(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool s
       const int64_t at = (inside ? iy * a.in_w : 0) - a.pad_left;
       const __m512i bytes = _mm512_inserti32x4(_mm512_castsi128_si512(_mm_maskz_loadu_epi8(m, a.in + at)),
                                                _mm_maskz_loadu_epi8(m, b.in + at), 1);
-#pragma GCC unroll 32
-      for (int q = 0; q < kQuads; ++q) {
-        const __m512i x = _mm512_xor_si512(_mm512_permutexvar_epi8(gather[q], bytes), flip);
-#pragma GCC unroll 32
-        for (int ky = 0; ky < K; ++ky) {
-          const int r = (i - ky) / S;
-          if (i < ky || (i - ky) % S != 0 || r >= R) continue;
-          acc[r] = _mm512_dpbusd_epi32(acc[r], x, w[ky][q]);
-        }
-      }
+      AddInputRow<K, R, S>(i, bytes, gather, w, acc, 1);
     }
     for (int r = 0; r < R && y0 + r < a.out_h; ++r) {
       const __m128i v = _mm512_cvtepi32_epi8(
