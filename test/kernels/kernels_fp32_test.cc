@@ -439,7 +439,7 @@ TEST(ConvFp32Test, DepthwiseGridLayersMatchPlainTwinAtEveryThreadCount) {
 // in k order, each step one fused multiply-add, + bias, then the activation; at 1 and 2 threads. MobileNetV2's 7x7
 // and 14x14 layers at reduced depth (49 and 196 columns, 32 to 128 outputs), 7, 14, 21, 28, 35, 56 and 63
 // columns, one input channel, K = 300, batch 2, no bias; 64, 112 (a multiple of 16) and 210 columns (not channel
-// tiles).
+// tiles); output channel counts that are not a multiple of 32.
 TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
   if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the output-channel tiles run on AVX-512";
   const std::vector<Conv2dParams> shapes = {
@@ -460,6 +460,13 @@ TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
       // three blocks); an 8x32 GEMM of several weight chunks (K = 1100: chunks of three row blocks).
       MakeConv(1, 20, 1, 7, 96, 1, 1, 1, 0, 1, 1, Activation::kRelu),
       MakeConv(1, 1100, 8, 8, 40, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      // Output channels that are not a multiple of 32 (the last row block through a scratch tile): SqueezeNet's
+      // conv10 at reduced depth (1000 outputs on 14x14), 33 and 63 outputs on 7x7, 40 on an odd multiple of 7
+      // (the last block's last tile of 7 columns), batch 2.
+      MakeConv(1, 64, 14, 14, 1000, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 48, 7, 7, 33, 1, 1, 1, 0, 1, 1, Activation::kNone),
+      MakeConv(1, 48, 7, 7, 63, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+      MakeConv(2, 21, 3, 7, 40, 1, 1, 1, 0, 1, 1, Activation::kRelu),
   };
   uint32_t seed = 1000;
   for (const Conv2dParams& p : shapes) {
