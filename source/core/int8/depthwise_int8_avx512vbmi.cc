@@ -1,6 +1,7 @@
 // Int8DepthwiseDirect on vpdpbusd: each 32-bit lane sums four taps of one output's window row in one instruction
-// (a 3x3 window's row in one, a 5x5 window's in two), the bytes gathered from the input row by a VBMI permute. The float-lane kernel of
-// gemm_int8_avx512vnni.cc spends nine FMAs and two conversions of every input vector on the same outputs.
+// (a 3x3 window's row in one, a 5x5 window's in two), the bytes gathered from the input row by a VBMI permute. The
+// float-lane kernel of gemm_int8_avx512vnni.cc spends nine FMAs and two conversions of every input vector on the
+// same outputs.
 // As in that file's GEMM, the input enters vpdpbusd as x + 128 (x ^ 0x80, unsigned) and −128·Σw is added back:
 // every sum is exact in int32, then RequantizeInt8 as the other kernels do it.
 #include <immintrin.h>
@@ -8,23 +9,17 @@
 #include <cstdint>
 
 #include "core/int8/gemm_int8_isa.h"
-#include "core/int8/requant_avx512.h"
+#include "core/int8/int8_avx512.h"
 
 namespace qt {
 namespace {
 
-// Bits [lo, hi) ∩ [0, 64) of a 64-bit mask.
-__mmask64 Bytes(int64_t lo, int64_t hi) {
-  lo = lo < 0 ? 0 : lo;
-  hi = hi > 64 ? 64 : hi;
-  if (hi <= lo) return 0;
-  const __mmask64 upto = hi == 64 ? ~__mmask64{0} : (__mmask64{1} << hi) - 1;
-  return upto & ~((__mmask64{1} << lo) - 1);
-}
-
-__mmask16 Outputs(int64_t n) {
-  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : n <= 0 ? static_cast<__mmask16>(0)
-                                                            : static_cast<__mmask16>((1u << n) - 1u);
+// Σ of a KxK window's weights: vpdpbusd sums (x + 128)·w, and −128·Σw takes the offset back out.
+template <int K>
+int32_t WeightSum(const int8_t* w) {
+  int32_t sum = 0;
+  for (int t = 0; t < K * K; ++t) sum += w[t];
+  return sum;
 }
 
 // Window row ky's weights [4q, 4q + 4) as the signed bytes of every lane (taps past the window weigh nothing).
@@ -74,19 +69,15 @@ void Strip(const Int8DepthwiseDirect& d, int64_t c0) {
   __mmask16 store[C];
   for (int c = 0; c < C; ++c) {
     const int64_t at = first + 16 * S * c;
-    load[c] = Bytes(-at, d.in_w - at) & Bytes(0, 16 * S + K - 1);
-    store[c] = Outputs(d.out_w - 16 * (c0 + c));
+    load[c] = Lanes64(-at, d.in_w - at) & Lanes64(0, 16 * S + K - 1);
+    store[c] = LaneMask(d.out_w - 16 * (c0 + c));
   }
   __m512i w[K][kQuads];
-  int32_t w_sum = 0;
   for (int ky = 0; ky < K; ++ky) {
     for (int q = 0; q < kQuads; ++q) w[ky][q] = RowWeights<K>(d.w, ky, q);
-    for (int kx = 0; kx < K; ++kx) w_sum += d.w[K * ky + kx];
   }
-  const __m512i add = _mm512_set1_epi32(d.row_add - 128 * w_sum);
-  const __m512 multiplier = _mm512_set1_ps(d.multiplier);
-  const __m512 out_zero = _mm512_set1_ps(static_cast<float>(d.out_zero));
-  const __m512i relu6_max = _mm512_set1_epi32(d.relu6_max);
+  const DirectRequant rq = DirectConstants(d, d, 0);
+  const __m512i add = _mm512_sub_epi32(rq.row_add, _mm512_set1_epi32(128 * WeightSum<K>(d.w)));
   const int activation = d.activation;
   const int64_t in_h = d.in_h, in_w = d.in_w, out_h = d.out_h, out_w = d.out_w, pad_top = d.pad_top;
   const int8_t* in = d.in + first;
@@ -114,7 +105,7 @@ void Strip(const Int8DepthwiseDirect& d, int64_t c0) {
 #pragma GCC unroll 32
       for (int c = 0; c < C; ++c) {
         const __m512i v =
-            RequantizeVectors(_mm512_add_epi32(acc[r][c], add), multiplier, out_zero, relu6_max, activation);
+            RequantizeVectors(_mm512_add_epi32(acc[r][c], add), rq.multiplier, rq.out_zero, rq.relu6_max, activation);
         _mm512_mask_cvtepi32_storeu_epi8(out + (y0 + r) * out_w + 16 * c, store[c], v);
       }
     }
@@ -153,27 +144,19 @@ void PairRows(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool s
   }
   __m512i gather[kQuads];
   for (int q = 0; q < kQuads; ++q) gather[q] = _mm512_load_si512(order[q]);
-  const __mmask16 load = static_cast<__mmask16>(Bytes(a.pad_left, a.pad_left + a.in_w) & 0xFFFF);
-  const __mmask16 store = Outputs(a.out_w);
+  const __mmask16 load = static_cast<__mmask16>(Lanes64(a.pad_left, a.pad_left + a.in_w) & 0xFFFF);
+  const __mmask16 store = LaneMask(a.out_w);
   constexpr __mmask16 kB = 0xFF00;
   __m512i w[K][kQuads];
-  int32_t sum_a = 0, sum_b = 0;
   for (int ky = 0; ky < K; ++ky) {
     for (int q = 0; q < kQuads; ++q) {
       w[ky][q] = _mm512_mask_blend_epi32(kB, RowWeights<K>(a.w, ky, q), RowWeights<K>(b.w, ky, q));
     }
-    for (int kx = 0; kx < K; ++kx) {
-      sum_a += a.w[K * ky + kx];
-      sum_b += b.w[K * ky + kx];
-    }
   }
-  const __m512i add =
-      _mm512_mask_blend_epi32(kB, _mm512_set1_epi32(a.row_add - 128 * sum_a), _mm512_set1_epi32(b.row_add - 128 * sum_b));
-  const __m512 multiplier = _mm512_mask_blend_ps(kB, _mm512_set1_ps(a.multiplier), _mm512_set1_ps(b.multiplier));
-  const __m512 out_zero = _mm512_mask_blend_ps(kB, _mm512_set1_ps(static_cast<float>(a.out_zero)),
-                                               _mm512_set1_ps(static_cast<float>(b.out_zero)));
-  const __m512i relu6_max =
-      _mm512_mask_blend_epi32(kB, _mm512_set1_epi32(a.relu6_max), _mm512_set1_epi32(b.relu6_max));
+  const DirectRequant rq = DirectConstants(a, b, kB);
+  const __m512i offset = _mm512_mask_blend_epi32(kB, _mm512_set1_epi32(128 * WeightSum<K>(a.w)),
+                                                 _mm512_set1_epi32(128 * WeightSum<K>(b.w)));
+  const __m512i add = _mm512_sub_epi32(rq.row_add, offset);
   const int activation = a.activation;
   for (int64_t y0 = 0; y0 < a.out_h; y0 += R) {
     __m512i acc[R];
@@ -192,7 +175,7 @@ void PairRows(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, bool s
     }
     for (int r = 0; r < R && y0 + r < a.out_h; ++r) {
       const __m128i v = _mm512_cvtepi32_epi8(
-          RequantizeVectors(_mm512_add_epi32(acc[r], add), multiplier, out_zero, relu6_max, activation));
+          RequantizeVectors(_mm512_add_epi32(acc[r], add), rq.multiplier, rq.out_zero, rq.relu6_max, activation));
       const int64_t at = (y0 + r) * a.out_w;
       _mm_mask_storeu_epi8(a.out + at, store, v);
       if (store_b) _mm_mask_storeu_epi8(b.out + at, store, _mm_srli_si128(v, 8));

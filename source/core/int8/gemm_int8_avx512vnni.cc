@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "core/int8/gemm_int8_isa.h"
-#include "core/int8/requant_avx512.h"
+#include "core/int8/int8_avx512.h"
 
 namespace qt {
 namespace {
@@ -97,12 +97,6 @@ void PackB(const int8_t* src, int64_t channels, int64_t src_stride, int64_t coun
     }
   }
 }
-
-__mmask16 LaneMask(int64_t lanes) {
-  return lanes >= 16 ? static_cast<__mmask16>(0xFFFF)
-                     : lanes <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << lanes) - 1u);
-}
-__mmask16 Lanes(int64_t lo, int64_t hi) { return static_cast<__mmask16>(LaneMask(hi) & ~LaneMask(lo)); }
 
 __m512i RequantizeLanes(__m512i acc, float multiplier, int8_t out_zero, int8_t relu6_max, int activation) {
   return RequantizeVectors(acc, _mm512_set1_ps(multiplier), _mm512_set1_ps(static_cast<float>(out_zero)),
@@ -337,22 +331,6 @@ inline __m512 LoadBytesAsFloats(__mmask16 m, const int8_t* p) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p)));
 }
 
-// A direct channel's requantization constants, as vectors.
-struct DirectRequant {
-  __m512i row_add, relu6_max;
-  __m512 multiplier, out_zero;
-};
-
-DirectRequant DirectConstants(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect& b, __mmask16 b_lanes) {
-  DirectRequant q;
-  q.row_add = _mm512_mask_blend_epi32(b_lanes, _mm512_set1_epi32(a.row_add), _mm512_set1_epi32(b.row_add));
-  q.relu6_max = _mm512_mask_blend_epi32(b_lanes, _mm512_set1_epi32(a.relu6_max), _mm512_set1_epi32(b.relu6_max));
-  q.multiplier = _mm512_mask_blend_ps(b_lanes, _mm512_set1_ps(a.multiplier), _mm512_set1_ps(b.multiplier));
-  q.out_zero = _mm512_mask_blend_ps(b_lanes, _mm512_set1_ps(static_cast<float>(a.out_zero)),
-                                    _mm512_set1_ps(static_cast<float>(b.out_zero)));
-  return q;
-}
-
 // The exact integer sums (float lanes) + row_add, requantized.
 inline __m512i RequantizeDirect(__m512 acc, const DirectRequant& q, int activation) {
   return RequantizeVectors(_mm512_add_epi32(_mm512_cvtps_epi32(acc), q.row_add), q.multiplier, q.out_zero,
@@ -529,15 +507,6 @@ void DepthwiseDirect(const Int8DepthwiseDirect& a, const Int8DepthwiseDirect* b)
   }
   s == 1 ? DirectWide<1>(a) : DirectWide<2>(a);
   if (b) s == 1 ? DirectWide<1>(*b) : DirectWide<2>(*b);
-}
-
-// Lanes [lo, hi) ∩ [0, 64).
-__mmask64 Lanes64(int64_t lo, int64_t hi) {
-  lo = lo < 0 ? 0 : lo;
-  hi = hi > 64 ? 64 : hi;
-  if (hi <= lo) return 0;
-  const __mmask64 upto = hi == 64 ? ~__mmask64{0} : (__mmask64{1} << hi) - 1;
-  return upto & ~((__mmask64{1} << lo) - 1);
 }
 
 // Rows in whole 64-byte vectors (a row's last one runs into the next row, written after it, or past the planes);
