@@ -84,7 +84,11 @@ const Net::Blob* Net::FindBlob(const std::string& name) const {
 }
 
 Status Net::Init(const Graph& graph, const BlobDims& input_dims, bool tnn_naive) {
-  graph_ = graph;
+  return Init(Graph(graph), input_dims, tnn_naive);
+}
+
+Status Net::Init(Graph&& graph, const BlobDims& input_dims, bool tnn_naive) {
+  graph_ = std::move(graph);
   QT_RETURN_IF_ERROR(graph_.Validate());
   FuseQuantizedLikeTnn(&graph_);
   QT_RETURN_IF_ERROR(InferShapes(graph_, input_dims, &blob_dims_));

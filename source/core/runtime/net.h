@@ -35,6 +35,8 @@ class Net {
   // allocates every blob. `input_dims` overrides the model's declared input dims.
   // `tnn_naive` runs float convolutions with TNN's NAIVE-device arithmetic (see Conv2dFp32Tnn).
   Status Init(const Graph& graph, const BlobDims& input_dims = {}, bool tnn_naive = false);
+  // The same, taking the graph over instead of copying it (a copy of its weights can be megabytes).
+  Status Init(Graph&& graph, const BlobDims& input_dims = {}, bool tnn_naive = false);
 
   const std::vector<InputSpec>& inputs() const { return inputs_; }
   const std::vector<std::string>& outputs() const { return graph_.outputs; }
