@@ -136,6 +136,16 @@ TEST(GraphSimplifyTest, BatchNormThenScaleBothFoldIntoOneConv) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5f * (1 + std::fabs(a[i]))) << i;
 }
 
+TEST(GraphSimplifyTest, AConvWhoseOutputIsKeptKeepsItsActivation) {
+  Graph g = ConvNormChain(false);
+  EXPECT_EQ(FoldConvBatchNorm(&g), 2);  // conv1 → relu1 is now a fusable pair, its output "b1"
+  Graph kept = g;
+  EXPECT_EQ(FuseConvActivation(&kept, {"b1"}), 0);
+  EXPECT_NE(kept.FindLayer("relu1"), nullptr);
+  EXPECT_EQ(FuseConvActivation(&kept, {"r1", "c2"}), 1);  // other names do not hold it back
+  EXPECT_EQ(kept.FindLayer("relu1"), nullptr);
+}
+
 TEST(GraphSimplifyTest, ActivationAfterAFusedConvIsLeftAlone) {
   Graph g = ConvNormChain(false);
   g.layers[0].Params<ConvParams>().activation = kActivationRelu6;

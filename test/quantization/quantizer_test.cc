@@ -11,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/base/parallel.h"
+#include "core/graph/graph_simplify.h"
 #include "core/io/tnn_io.h"
 #include "core/runtime/net.h"
 #include "quantization/eval/evaluator.h"
@@ -361,6 +362,18 @@ TEST_F(QuantizerTest, EvaluatorLayerCosinesEqualThoseOfTheKeptBlobs) {
     EXPECT_NEAR(o.rel_l2, outputs.at(o.name)[1], 1e-9) << o.name;
     EXPECT_NEAR(o.max_abs, outputs.at(o.name)[2], 1e-9) << o.name;
   }
+}
+
+TEST(FusedReferenceTest, FusesConvReluPairsExceptWhereTheInt8ModelNamesTheConvOutput) {
+  const Graph fp32 = SmallCnn();
+  EXPECT_EQ(FusedReference(fp32, nullptr).FindLayer("relu1"), nullptr);
+  Graph fused = fp32;
+  ASSERT_EQ(FuseConvActivation(&fused), 1);
+  EXPECT_EQ(FusedReference(fp32, &fused).FindLayer("relu1"), nullptr);
+  // An int8 model whose convolution keeps its own ReLU layer names c1: the reference keeps it for the comparison.
+  const Graph reference = FusedReference(fp32, &fp32);
+  EXPECT_NE(reference.FindLayer("relu1"), nullptr);
+  EXPECT_EQ(reference.FindLayer("conv1")->outputs[0], "c1");
 }
 
 TEST(DetectionAgreementTest, MatchesSameLabelAtIouHalfOneToOne) {

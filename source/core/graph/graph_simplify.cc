@@ -72,10 +72,11 @@ bool FoldNextNorm(Graph* graph, size_t index) {
 
 }  // namespace
 
-int FuseConvActivation(Graph* graph) {
+int FuseConvActivation(Graph* graph, const std::set<std::string>& keep) {
   int fused = 0;
   for (size_t i = 0; i < graph->layers.size(); ++i) {
     Layer& conv = graph->layers[i];
+    if (!conv.outputs.empty() && keep.count(conv.outputs[0])) continue;
     const Layer* act = SoleConsumer(*graph, conv);
     if (!act || (act->type != LayerType::kRelu && act->type != LayerType::kRelu6)) continue;
     conv.Params<ConvParams>().activation = act->type == LayerType::kRelu ? kActivationRelu : kActivationRelu6;

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <set>
+#include <string>
+
 #include "core/base/status.h"
 #include "core/graph/graph.h"
 
@@ -12,8 +15,9 @@ namespace qt {
 // Fuses Convolution → ReLU / ReLU6 as TNN's runtime optimizer does on every device (tnn_format.md §C.2): when the
 // convolution has no activation yet and its output is read only by that one activation layer (and is not a model
 // output), the activation layer disappears, the convolution's `activation` becomes 1 or 2 and its output takes
-// the activation's output name.
-int FuseConvActivation(Graph* graph);
+// the activation's output name. A convolution whose output is in `keep` keeps its activation layer (a blob another
+// graph refers to by name).
+int FuseConvActivation(Graph* graph, const std::set<std::string>& keep = {});
 
 // Folds a BatchNorm or Scale that directly follows a Convolution (whose output feeds nothing else and which has
 // no fused activation) into the convolution's weights and bias: w'[o] = w[o]·s[o], b'[o] = b[o]·s[o] + t[o].

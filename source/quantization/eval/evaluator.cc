@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #if defined(__AVX512F__)
@@ -14,6 +15,20 @@
 #include "core/runtime/net.h"
 
 namespace qt {
+
+Graph FusedReference(const Graph& fp32, const Graph* int8) {
+  std::set<std::string> named;
+  if (int8) {
+    for (const auto& l : int8->layers) {
+      named.insert(l.inputs.begin(), l.inputs.end());
+      named.insert(l.outputs.begin(), l.outputs.end());
+    }
+    named.insert(int8->outputs.begin(), int8->outputs.end());
+  }
+  Graph fused = fp32;
+  FuseConvActivation(&fused, named);
+  return fused;
+}
 
 double Cosine(const std::vector<float>& a, const std::vector<float>& b) {
   double ab = 0, aa = 0, bb = 0;
@@ -81,13 +96,7 @@ Evaluator::~Evaluator() = default;
 Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& pre) {
   pre_ = pre;
   fp32_ = std::make_unique<Net>();
-  // A model as read keeps its ReLU/ReLU6 layers apart, and the int8 graph has them fused: run the fp32 model fused
-  // as well. The values are the same (the convolution applies the same max/min to the same sum), the blob after
-  // the activation keeps its name, and the pre-activation blob, which no int8 layer outputs, was never compared;
-  // each fused pair saves a pass over its blob and a callback.
-  Graph fused = fp32;
-  FuseConvActivation(&fused);
-  QT_RETURN_IF_ERROR(fp32_->Init(std::move(fused)).WithContext("fp32 model"));
+  QT_RETURN_IF_ERROR(fp32_->Init(FusedReference(fp32, int8)).WithContext("fp32 model"));
   fp32_->set_recycle_blobs(true);  // its blobs are compared in the layer callback
   input_names_.clear();
   for (const auto& in : fp32_->inputs()) input_names_.push_back(in.name);

@@ -109,6 +109,12 @@ void MatchDetections(const std::vector<float>& fp32_rows, const std::vector<floa
 // least 10 classes), first in name order; empty when the model has none.
 std::string ClassScoreOutput(const Graph& fp32, const BlobDims& dims);
 
+// The fp32 model to compare an int8 model with, blob by blob: `fp32` with each Convolution → ReLU/ReLU6 pair fused,
+// as quantization fuses them, except where `int8` (when given) names the convolution's own output. The values are
+// the same (the convolution applies the same max/min to the same sums) and every blob the int8 model names keeps
+// its name; each fused pair saves a pass over its blob.
+Graph FusedReference(const Graph& fp32, const Graph* int8);
+
 // cos(a, b) in double; 1 when both are all zero, 0 when only one is.
 double Cosine(const std::vector<float>& a, const std::vector<float>& b);
 

@@ -6,6 +6,7 @@
 
 #include "core/graph/shape_inference.h"
 #include "core/runtime/net.h"
+#include "quantization/eval/evaluator.h"
 #include "quantization/quantizer/calibrator.h"
 #include "quantization/quantizer/graph_passes.h"
 
@@ -131,7 +132,7 @@ Status ComputeLayerErrors(const Graph& fp32, const Graph& int8,
                           std::vector<ReportLayer>* layers) {
   layers->clear();
   Net f, q;
-  QT_RETURN_IF_ERROR(f.Init(fp32).WithContext("fp32 model"));
+  QT_RETURN_IF_ERROR(f.Init(FusedReference(fp32, &int8)).WithContext("fp32 model"));
   QT_RETURN_IF_ERROR(q.Init(int8).WithContext("int8 model"));
   struct Entry {
     const Layer* layer;
