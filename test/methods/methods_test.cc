@@ -162,6 +162,59 @@ TEST(KlMethodTest, FastCurveMatchesTheDirectTranscription) {
   }
 }
 
+TEST(KlMethodTest, VectorCurveMatchesTheScalarOneAndPicksTheSameThreshold) {
+  // Shapes of real blobs: ReLU tails of every length, spikes at zero, a few values on a long empty range (most
+  // bins only TNN's floor), channels of a handful of values; and the flat and bimodal extremes.
+  std::mt19937 rng(5);
+  for (int c = 0; c < 60; ++c) {
+    std::vector<double> h(2048, 1e-7);
+    const int values = c % 3 == 0 ? 30 : 5000;
+    const double tail = 5 + 400.0 * (c % 7) / 6;
+    for (int n = 0; n < values; ++n) {
+      double x = 0;
+      switch (c % 4) {
+        case 0: x = std::exponential_distribution<double>(1.0)(rng) * tail; break;
+        case 1: x = n % 5 ? 0 : std::uniform_real_distribution<double>(0, 2047)(rng); break;
+        case 2: x = (n % 2 ? tail : 4 * tail) + std::normal_distribution<double>(0, 20)(rng); break;
+        default: x = std::uniform_real_distribution<double>(0, 2047)(rng); break;
+      }
+      h[std::min(2047, std::max(0, static_cast<int>(x)))] += 1;
+    }
+    const auto fast = KlDivergences(h), plain = KlDivergencesScalar(h);
+    ASSERT_EQ(fast.size(), plain.size());
+    size_t best_fast = 0, best_plain = 0;
+    for (size_t i = 0; i < fast.size(); ++i) {
+      EXPECT_LE(std::fabs(fast[i] - plain[i]), 1e-12 * (1 + std::fabs(plain[i]))) << "case " << c << " i " << i;
+      if (fast[i] < fast[best_fast]) best_fast = i;
+      if (plain[i] < plain[best_plain]) best_plain = i;
+    }
+    EXPECT_EQ(best_fast, best_plain) << "case " << c;
+  }
+}
+
+TEST(KlMethodTest, VectorLogarithmIsWithinTwoUlpOfStdLog) {
+  // Powers of two and their neighbours, values around 1 (where ln is smallest), and random mantissas over the
+  // whole exponent range of positive normal doubles.
+  std::vector<double> x;
+  for (int e = -1020; e <= 1020; e += 3) {
+    const double p = std::ldexp(1.0, e);
+    x.insert(x.end(), {p, std::nextafter(p, 0.0), std::nextafter(p, 1e300), p * 1.4142135623730951, p * 0.7071067811865476});
+  }
+  for (double d = -1e-3; d <= 1e-3; d += 1.7e-5) x.push_back(1 + d);
+  std::mt19937_64 rng(9);
+  for (int n = 0; n < 20000; ++n) {
+    x.push_back(std::ldexp(std::uniform_real_distribution<double>(1, 2)(rng),
+                           std::uniform_int_distribution<int>(-1000, 1000)(rng)));
+  }
+  std::vector<double> y(x.size());
+  LogOfEach(x.data(), static_cast<int64_t>(x.size()), y.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double ref = std::log(x[i]);
+    const double ulp = std::nextafter(std::fabs(ref), 1e300) - std::fabs(ref);
+    EXPECT_LE(std::fabs(y[i] - ref), 2 * ulp) << std::hexfloat << x[i];
+  }
+}
+
 TEST(RoundingTest, RoundHalfAwayEqualsStdRoundOnEveryFloatPattern) {
   // Every 97th bit pattern (all exponents, both signs, NaN and Inf excluded) and the halves around each integer.
   int64_t checked = 0;

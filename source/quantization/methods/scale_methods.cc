@@ -4,6 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#endif
+
 #include "core/base/parallel.h"
 
 namespace qt {
@@ -225,30 +229,132 @@ std::vector<double> KlDivergencesRef(const std::vector<double>& hist) {
   return out;
 }
 
-std::vector<double> KlDivergences(const std::vector<double>& hist) {
-  const int bins = static_cast<int>(hist.size());
-  constexpr int kTarget = 128;
-  double total = 0;
-  for (double v : hist) total += v;
-  // p as a step function of unit-width bins: S = its integral up to a bin edge, L = Σ p·ln p up to one.
-  std::vector<double> p(bins), S(bins + 1, 0.0), L(bins + 1, 0.0);
-  for (int k = 0; k < bins; ++k) {
-    p[k] = hist[k] / total;
-    S[k + 1] = S[k] + p[k];
-    L[k + 1] = L[k] + p[k] * std::log(p[k]);
+namespace {
+
+// p as a step function of unit-width bins: S its integral up to each bin edge, L = Σ p·ln p up to one.
+struct KlPrefix {
+  std::vector<double> p, S, L;
+  explicit KlPrefix(const std::vector<double>& hist) {
+    const int bins = static_cast<int>(hist.size());
+    double total = 0;
+    for (double v : hist) total += v;
+    p.resize(bins);
+    S.assign(bins + 1, 0.0);
+    L.assign(bins + 1, 0.0);
+    for (int k = 0; k < bins; ++k) {
+      p[k] = hist[k] / total;
+      S[k + 1] = S[k] + p[k];
+      L[k + 1] = L[k] + p[k] * std::log(p[k]);
+    }
   }
+};
+
+constexpr int kKlTarget = 128;
+
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+// ln of 8 positive finite doubles, fdlibm's __ieee754_log (under 1 ulp) on vector lanes: x = (1 + f)·2^k with
+// 1 + f in [√½, √2), s = f/(2 + f), ln(1 + f) = f − s·(f − R(s²)) written as fdlibm writes it, R a degree-7
+// minimax polynomial in s² evaluated as two interleaved halves (a shorter dependency chain than Horner's).
+__m512d Log8(__m512d x) {
+  const __m512d k = _mm512_getexp_pd(_mm512_mul_pd(x, _mm512_set1_pd(1.4142135623730951)));
+  const __m512d f = _mm512_sub_pd(_mm512_scalef_pd(x, _mm512_sub_pd(_mm512_setzero_pd(), k)), _mm512_set1_pd(1.0));
+  const __m512d s = _mm512_div_pd(f, _mm512_add_pd(_mm512_set1_pd(2.0), f));
+  const __m512d z = _mm512_mul_pd(s, s), w = _mm512_mul_pd(z, z);
+  auto c = [](double v) { return _mm512_set1_pd(v); };
+  const __m512d t1 = _mm512_mul_pd(
+      w, _mm512_fmadd_pd(w, _mm512_fmadd_pd(w, c(1.531383769920937332e-01), c(2.222219843214978396e-01)),
+                         c(3.999999999940941908e-01)));
+  const __m512d t2 = _mm512_mul_pd(
+      z, _mm512_fmadd_pd(
+             w,
+             _mm512_fmadd_pd(w, _mm512_fmadd_pd(w, c(1.479819860511658591e-01), c(1.818357216161805012e-01)),
+                             c(2.857142874366239149e-01)),
+             c(6.666666666666735130e-01)));
+  const __m512d r = _mm512_add_pd(t2, t1);
+  const __m512d hfsq = _mm512_mul_pd(c(0.5), _mm512_mul_pd(f, f));
+  // k·ln2_hi is exact (ln2_hi has 32 trailing zero bits); ln2_lo carries the rest of ln 2.
+  const __m512d inner = _mm512_fmadd_pd(s, _mm512_add_pd(hfsq, r), _mm512_mul_pd(k, c(1.90821492927058770002e-10)));
+  return _mm512_sub_pd(_mm512_mul_pd(k, c(6.93147180369123816490e-01)),
+                       _mm512_sub_pd(_mm512_sub_pd(hfsq, inner), f));
+}
+
+// KlDivergences for one i, 8 target bins at a time. Target bin j spans source bins up to its right edge
+// end = (j + 1)·w (w = i/128 ≥ 1): the whole bins [k0, k1), k1 = min(⌊end⌋, i − 1), then bin ⌊end⌋ when the edge
+// falls inside it and it is not the last (folded) bin; k0 is where bin j − 1 stopped. So each j's terms follow from
+// j alone, and ⌊end⌋ is also where the level function's integral up to `end` is read: one gather each of S and p
+// per 8 target bins. The prefix sums were built as S[k + 1] = S[k] + p[k], so S at a stop past a straddled bin is
+// that sum again, bit for bit.
+double KlCandidate(const KlPrefix& f, int i, int bins) {
+  const double* S = f.S.data();
+  const double* p = f.p.data();
+  const double w = static_cast<double>(i) / kKlTarget;
+  alignas(64) double v[kKlTarget + 8], s_fl[kKlTarget], p_fl[kKlTarget];
+  const __m512d vw = _mm512_set1_pd(w);
+  const __m256i lane = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8);  // j + 1 of a block's 8 target bins
+  auto edge_of = [&](int j0) { return _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_add_epi32(lane, _mm256_set1_epi32(j0))), vw); };
+  __m512d prev = _mm512_setzero_pd();  // lane 7: the integral up to the block's left edge
+  for (int j0 = 0; j0 < kKlTarget; j0 += 8) {
+    const __m512d end = edge_of(j0);
+    const __m256i fl = _mm512_cvttpd_epi32(end);
+    const __m512d sf = _mm512_i32gather_pd(fl, S, 8), pf = _mm512_i32gather_pd(fl, p, 8);
+    _mm512_store_pd(s_fl + j0, sf);
+    _mm512_store_pd(p_fl + j0, pf);
+    __m512d next = _mm512_fmadd_pd(_mm512_sub_pd(end, _mm512_cvtepi32_pd(fl)), pf, sf);
+    if (j0 + 8 == kKlTarget) next = _mm512_mask_blend_pd(0x80, next, _mm512_set1_pd(S[i]));
+    const __m512d before = _mm512_castsi512_pd(
+        _mm512_alignr_epi64(_mm512_castpd_si512(next), _mm512_castpd_si512(prev), 7));
+    _mm512_store_pd(v + j0, _mm512_div_pd(_mm512_sub_pd(next, before), vw));
+    prev = next;
+  }
+  _mm512_store_pd(v + kKlTarget, _mm512_set1_pd(1.0));
+  const __m256i last_bin = _mm256_set1_epi32(i - 1);
+  const __m512d s_last = _mm512_set1_pd(S[i - 1]), one = _mm512_set1_pd(1.0);
+  __m512d run_sum = _mm512_setzero_pd(), edge_sum = _mm512_setzero_pd();
+  __m512d stop = _mm512_setzero_pd();  // lane 7: S where the previous block's last target bin stopped (S[0] = 0)
+  for (int j0 = 0; j0 < kKlTarget; j0 += 8) {
+    const __m512d end = edge_of(j0);
+    const __m256i fl = _mm512_cvttpd_epi32(end);
+    const __m512d flo = _mm512_cvtepi32_pd(fl);
+    const __mmask8 inside = _mm256_cmplt_epi32_mask(fl, last_bin);
+    const __mmask8 edge = inside & _mm512_cmp_pd_mask(flo, end, _CMP_LT_OQ);
+    const __m512d pf = _mm512_load_pd(p_fl + j0);
+    const __m512d s_k1 = _mm512_mask_blend_pd(inside, s_last, _mm512_load_pd(s_fl + j0));
+    const __m512d s_end = _mm512_mask_add_pd(s_k1, edge, s_k1, pf);
+    const __m512d s_k0 = _mm512_castsi512_pd(
+        _mm512_alignr_epi64(_mm512_castpd_si512(s_end), _mm512_castpd_si512(stop), 7));
+    stop = s_end;
+    // No whole bin: k1 = k0, and the run's mass is exactly 0.
+    run_sum = _mm512_fmadd_pd(_mm512_sub_pd(s_k1, s_k0), Log8(_mm512_load_pd(v + j0)), run_sum);
+    const __m512d e = _mm512_fmadd_pd(_mm512_load_pd(v + j0), _mm512_sub_pd(end, flo),
+                                      _mm512_mul_pd(_mm512_loadu_pd(v + j0 + 1), _mm512_sub_pd(_mm512_add_pd(flo, one), end)));
+    edge_sum = _mm512_mask3_fmadd_pd(pf, Log8(_mm512_mask_blend_pd(edge, one, e)), edge_sum, edge);
+  }
+  const double last = p[i - 1] + (S[bins] - S[i]);
+  return f.L[i - 1] + last * std::log(last) - _mm512_reduce_add_pd(_mm512_add_pd(run_sum, edge_sum)) -
+         last * std::log(v[kKlTarget - 1]);
+}
+#endif
+
+}  // namespace
+
+std::vector<double> KlDivergencesScalar(const std::vector<double>& hist) {
+  const int bins = static_cast<int>(hist.size());
+  const KlPrefix f(hist);
+  const std::vector<double>& p = f.p;
+  const std::vector<double>& S = f.S;
+  const std::vector<double>& L = f.L;
   auto integral = [&](double x) {  // ∫_0^x p
-    const int f = static_cast<int>(x);
-    return f >= bins ? S[bins] : S[f] + (x - f) * p[f];
+    const int fl = static_cast<int>(x);
+    return fl >= bins ? S[bins] : S[fl] + (x - fl) * p[fl];
   };
   std::vector<double> out;
-  std::vector<double> v(kTarget);
-  for (int i = kTarget; i < bins; ++i) {
-    const double w = static_cast<double>(i) / kTarget;
+  std::vector<double> v(kKlTarget);
+  for (int i = kKlTarget; i < bins; ++i) {
+    const double w = static_cast<double>(i) / kKlTarget;
     // The 128 levels: the mean density of p over each target bin (TNN's count is the bin width: no bin is empty).
     double prev = 0;
-    for (int j = 0; j < kTarget; ++j) {
-      const double next = j == kTarget - 1 ? S[i] : integral((j + 1) * w);
+    for (int j = 0; j < kKlTarget; ++j) {
+      const double next = j == kKlTarget - 1 ? S[i] : integral((j + 1) * w);
       v[j] = (next - prev) / w;
       prev = next;
     }
@@ -257,7 +363,7 @@ std::vector<double> KlDivergences(const std::vector<double>& hist) {
     const double last = p[i - 1] + (S[bins] - S[i]);
     double kl = L[i - 1] + last * std::log(last);
     int k = 0;
-    for (int j = 0; j < kTarget; ++j) {
+    for (int j = 0; j < kKlTarget; ++j) {
       const double end = (j + 1) * w;
       const int whole_end = std::min(static_cast<int>(std::floor(end)), i - 1);  // bins [k, whole_end) lie inside
       if (whole_end > k) {
@@ -270,10 +376,31 @@ std::vector<double> KlDivergences(const std::vector<double>& hist) {
         ++k;
       }
     }
-    kl -= last * std::log(v[kTarget - 1]);
+    kl -= last * std::log(v[kKlTarget - 1]);
     out.push_back(kl);
   }
   return out;
+}
+
+std::vector<double> KlDivergences(const std::vector<double>& hist) {
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+  const int bins = static_cast<int>(hist.size());
+  const KlPrefix f(hist);
+  std::vector<double> out;
+  out.reserve(std::max(0, bins - kKlTarget));
+  for (int i = kKlTarget; i < bins; ++i) out.push_back(KlCandidate(f, i, bins));
+  return out;
+#else
+  return KlDivergencesScalar(hist);
+#endif
+}
+
+void LogOfEach(const double* x, int64_t n, double* out) {
+  int64_t i = 0;
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+  for (; i + 8 <= n; i += 8) _mm512_storeu_pd(out + i, Log8(_mm512_loadu_pd(x + i)));
+#endif
+  for (; i < n; ++i) out[i] = std::log(x[i]);
 }
 
 int KlThresholdBinFast(const std::vector<double>& histogram) {

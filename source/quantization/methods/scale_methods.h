@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -49,10 +50,15 @@ int KlThresholdBin(std::vector<float> histogram);
 
 // TNN's KL divergence between the histogram clipped to i bins (tail folded into bin i−1) and its 128-level
 // quantization expanded back, for every i in [128, bins): element i − 128. The histogram must have no empty bin
-// (TNN's 1e-7 floor guarantees it). The fast version computes each i in O(128) from prefix sums; the Ref twin is
-// the direct O(i) transcription of TNN's loops. Both in double.
+// (TNN's 1e-7 floor guarantees it). The fast version computes each i in O(128) from prefix sums, 8 target bins at
+// a time with a vector logarithm where AVX-512 is compiled in; KlDivergencesScalar is the same computation one bin
+// at a time with std::log (the fast version elsewhere), and the Ref twin the direct O(i) transcription of TNN's
+// loops. All in double.
 std::vector<double> KlDivergences(const std::vector<double>& histogram);
+std::vector<double> KlDivergencesScalar(const std::vector<double>& histogram);
 std::vector<double> KlDivergencesRef(const std::vector<double>& histogram);
+// ln of each x[k] > 0 (finite) into out[k]: KlDivergences' vector logarithm, std::log where it is not compiled in.
+void LogOfEach(const double* x, int64_t n, double* out);
 // The i of the smallest divergence (the earliest on ties), as TNN picks it.
 int KlThresholdBinFast(const std::vector<double>& histogram);
 
