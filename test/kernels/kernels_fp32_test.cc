@@ -704,6 +704,58 @@ TEST(ConvFp32Test, ConvThenMaxPoolFusedMatchesTwoRuns) {
   SetNumThreads(2);
 }
 
+// A 1x1 convolution on the output-channel tiles and the global average pooling after it, fused
+// (RunWithGlobalAverage), give exactly what Run and Pool2dFp32 give, at 1 and 2 threads: SqueezeNet's conv10 (1000
+// channels, a last block of 8 rows, on 14x14 with ReLU), 64 channels on 7x14 with ReLU6, and batch 2 without an
+// activation. Planes of 7x7 (a 7-column tile), a window short of the plane and a convolution off the channel tiles
+// are not fused.
+TEST(ConvFp32Test, ConvThenGlobalAverageFusedMatchesTwoRuns) {
+  if (BestFp32Isa() != Fp32Isa::kAvx512) GTEST_SKIP() << "the fused path runs on AVX-512";
+  const std::vector<Conv2dParams> convs = {MakeConv(1, 512, 14, 14, 1000, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+                                           MakeConv(1, 40, 7, 14, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
+                                           MakeConv(2, 24, 14, 14, 48, 1, 1, 1, 0, 1, 1, Activation::kNone)};
+  uint32_t seed = 950;
+  for (const Conv2dParams& p : convs) {
+    const auto in = Random(size_t{1} * p.batch * p.in_c * p.in_h * p.in_w, seed++);
+    const auto w = Random(size_t{1} * p.out_c * p.in_c, seed++);
+    const auto b = Random(p.out_c, seed++);
+    Pool2dParams q{p.batch, p.out_c, p.out_h, p.out_w, 1, 1, p.out_h, p.out_w, 1, 1,
+                   0, 0, 0, 0, PoolType::kAvg, true};
+    ConvFp32 conv;
+    conv.Init(p, w.data(), b.data(), Fp32Isa::kAvx512, ConvAlgo::kDirect);
+    ASSERT_TRUE(conv.FusesWithGlobalAverage(q)) << Describe(p);
+    std::vector<float> mid(size_t{1} * p.batch * p.out_c * p.out_h * p.out_w);
+    std::vector<float> two(size_t{1} * p.batch * p.out_c, 7.f);
+    conv.Run(in.data(), mid.data());
+    Pool2dFp32(q, mid.data(), two.data());
+    for (int threads : {1, 2}) {
+      SetNumThreads(threads);
+      std::vector<float> fused(two.size(), -7.f);
+      conv.RunWithGlobalAverage(q, in.data(), fused.data());
+      EXPECT_EQ(fused, two) << Describe(p) << ", " << threads << " threads";
+    }
+    Pool2dParams window = q;
+    window.kernel_w -= 1;
+    EXPECT_FALSE(conv.FusesWithGlobalAverage(window));
+    Pool2dParams max = q;
+    max.type = PoolType::kMax;
+    EXPECT_FALSE(conv.FusesWithGlobalAverage(max));
+  }
+  const Conv2dParams p7 = MakeConv(1, 32, 7, 7, 64, 1, 1, 1, 0, 1, 1, Activation::kRelu);
+  const auto w = Random(size_t{64} * 32, 990), b = Random(64, 991);
+  ConvFp32 conv7;
+  conv7.Init(p7, w.data(), b.data(), Fp32Isa::kAvx512, ConvAlgo::kDirect);
+  EXPECT_FALSE(conv7.FusesWithGlobalAverage(
+      Pool2dParams{1, 64, 7, 7, 1, 1, 7, 7, 1, 1, 0, 0, 0, 0, PoolType::kAvg, true}));
+  const Conv2dParams p3 = MakeConv(1, 8, 14, 14, 64, 3, 3, 1, 1, 1, 1, Activation::kRelu);
+  const auto w3 = Random(size_t{64} * 8 * 9, 992);
+  ConvFp32 conv3;
+  conv3.Init(p3, w3.data(), b.data(), Fp32Isa::kAvx512, ConvAlgo::kDirect);
+  EXPECT_FALSE(conv3.FusesWithGlobalAverage(
+      Pool2dParams{1, 64, 14, 14, 1, 1, 14, 14, 1, 1, 0, 0, 0, 0, PoolType::kAvg, true}));
+  SetNumThreads(2);
+}
+
 TEST(ConvFp32Test, FreeFunctionMatchesReference) {
   uint32_t seed = 50;
   for (const auto& p : ConvCases()) {

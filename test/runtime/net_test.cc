@@ -322,6 +322,33 @@ Layer MaxPool(const std::string& name, const std::string& in, const std::string&
   return MakeLayer(LayerType::kPooling, name, {in}, {out}, p);
 }
 
+Layer GlobalAveragePool(const std::string& name, const std::string& in, const std::string& out) {
+  PoolParams p;
+  p.pool_type = 1;
+  p.pad_type = -1;  // Caffe's: no SAME padding
+  return MakeLayer(LayerType::kPooling, name, {in}, {out}, p);
+}
+
+// SqueezeNet's head: a 1x1 convolution with ReLU on 14x14 (40 channels: a last row block of 8) and the global
+// average pooling after it; beside it, a head whose convolution output is also a model output (not fused), and one
+// on 7x7 planes (not fused). With recycling on and no callback every value equals the plain run's bit for bit, at
+// 1 and 2 threads.
+TEST(NetFusionTest, ConvolutionThenGlobalAverageRunsFused) {
+  Graph g;
+  g.inputs = {{"data", {1, 24, 14, 14}, DataType::kFloat}};
+  g.layers = {Conv("head", "data", "h", 24, 40, 1, 1, 1, 1),
+              GlobalAveragePool("gap", "h", "out"),
+              Conv("head2", "data", "h2", 24, 36, 1, 1, 1, 1),
+              GlobalAveragePool("gap2", "h2", "out2"),
+              MaxPool("down", "data", "d", 2, 2, 0, 0),
+              Conv("head3", "d", "h3", 24, 48, 1, 1, 1, 1),
+              GlobalAveragePool("gap3", "h3", "out3")};
+  g.outputs = {"out", "out2", "h2", "out3"};
+  SetRandomConvResources(&g, 120);
+  g.RefreshBlobNames();
+  ExpectFastRunEqualsPlain(g, RandomInput({1, 24, 14, 14}, 8), {"out", "out2", "h2", "out3"}, {1, 2});
+}
+
 // MTCNN's PReLU → MaxPool between int8 convolutions, which runs on the bytes (the map to the pooling's scale,
 // then MaxPool2dInt8): 2x2 stride-2 windows in ceil mode on an odd plane (clipped windows), and after a Pad, 3x3
 // stride-2 windows with padding. The pooled scales are small enough that whole windows saturate at −128 and 127,

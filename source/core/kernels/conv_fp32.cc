@@ -599,6 +599,59 @@ void ConvFp32::RunWithMaxPool(const Pool2dParams& q, const float* in, float* out
 #endif
 }
 
+bool ConvFp32::FusesWithGlobalAverage(const Pool2dParams& q) const {
+  const Conv2dParams& p = p_;
+  return channel_tiles_ && algo_ == ConvAlgo::kDirect && p.group == 1 &&
+         plan_.grid_n % (2 * kChannelTileCols) == 0 && IsGlobalAverage(q) && q.batch == p.batch &&
+         q.channels == p.out_c && q.in_h == p.out_h && q.in_w == p.out_w;
+}
+
+void ConvFp32::RunWithGlobalAverage(const Pool2dParams& q, const float* in, float* out) const {
+#if QT_X86_KERNELS
+  const Conv2dParams& p = p_;
+  const int64_t in_hw = int64_t{p.in_h} * p.in_w;
+  constexpr int64_t kWide = 2 * kChannelTileCols;
+  const int64_t blocks = (p.out_c + kChannelTileRows - 1) / kChannelTileRows, tiles = plan_.grid_n / kWide;
+  const int64_t block_floats = plan_.k() * kChannelTileRows, share = (block_floats + tiles - 1) / tiles;
+  // Past the last channel: the sums of a last block's rows that are only its packed zeros.
+  std::vector<float> sums(static_cast<size_t>(blocks * kChannelTileRows));
+  const float divisor = static_cast<float>(int64_t{q.in_h} * q.in_w);
+  for (int n = 0; n < p.batch; ++n) {
+    std::fill(sums.begin(), sums.end(), 0.f);
+    Fp32Gemm gemm;
+    gemm.a = packed_.data();
+    gemm.b = in + int64_t{n} * p.in_c * in_hw;
+    gemm.koff = koff_.data();
+    gemm.k = plan_.k();
+    gemm.m = p.out_c;
+    gemm.n = plan_.grid_n;
+    gemm.bias = bias_.data();
+    gemm.activation = ActivationCode(p.activation);
+    // A row block's tiles stay on one thread, in column order; each prefetches a share of the next block's weights.
+    ParallelFor(blocks, [&](int64_t b0, int64_t b1) {
+      Fp32Gemm tile = gemm;
+      for (int64_t rb = b0; rb < b1; ++rb) {
+        for (int64_t j = 0; j < tiles; ++j) {
+          tile.prefetch_lines = 0;
+          if (rb + 1 < blocks) {
+            const int64_t begin = (rb + 1) * block_floats + j * share;
+            const int64_t end = std::min(begin + share, (rb + 2) * block_floats);
+            tile.prefetch = gemm.a + begin;
+            tile.prefetch_lines = std::max<int64_t>(0, (end - begin + 15) / 16);
+          }
+          ChannelTile14SumsAvx512(tile, rb, j * kWide, sums.data() + rb * kChannelTileRows);
+        }
+      }
+    });
+    for (int c = 0; c < p.out_c; ++c) out[int64_t{n} * p.out_c + c] = sums[c] / divisor;
+  }
+#else
+  (void)q;
+  (void)in;
+  (void)out;
+#endif
+}
+
 void Conv2dFp32(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out) {
   ConvFp32 conv;
   conv.Init(p, weights, bias);

@@ -456,7 +456,10 @@ void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   StoreColumns16x7(hi, out + 16 * g.out_stride, g.out_stride);
 }
 
-void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
+namespace {
+
+template <bool kSums>
+__attribute__((always_inline)) inline void ChannelTile14Impl(const Fp32Gemm& g, int64_t rb, int64_t j0, float* sums) {
   constexpr int kCols = 2 * kChannelTileCols;
   __m512 lo[kCols], hi[kCols];
 #pragma GCC unroll 32
@@ -482,6 +485,17 @@ void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
   const __m512 bias0 = g.bias ? _mm512_loadu_ps(g.bias + row0) : _mm512_setzero_ps();
   const __m512 bias1 = g.bias ? _mm512_loadu_ps(g.bias + row0 + 16) : _mm512_setzero_ps();
   const int act = g.activation;
+  if constexpr (kSums) {
+    __m512 s0 = _mm512_loadu_ps(sums), s1 = _mm512_loadu_ps(sums + 16);
+#pragma GCC unroll 32
+    for (int j = 0; j < kCols; ++j) {
+      s0 = _mm512_add_ps(s0, Activate(_mm512_add_ps(lo[j], bias0), act));
+      s1 = _mm512_add_ps(s1, Activate(_mm512_add_ps(hi[j], bias1), act));
+    }
+    _mm512_storeu_ps(sums, s0);
+    _mm512_storeu_ps(sums + 16, s1);
+    return;
+  }
   float* out = g.out + row0 * g.out_stride + j0;
 #pragma GCC unroll 2
   for (int half = 0; half < 2; ++half) {
@@ -494,6 +508,14 @@ void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
     StoreColumns16x7(v0, out + half * kChannelTileCols, g.out_stride);
     StoreColumns16x7(v1, out + 16 * g.out_stride + half * kChannelTileCols, g.out_stride);
   }
+}
+
+}  // namespace
+
+void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0) { ChannelTile14Impl<false>(g, rb, j0, nullptr); }
+
+void ChannelTile14SumsAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0, float* sums) {
+  ChannelTile14Impl<true>(g, rb, j0, sums);
 }
 
 const Fp32MicroKernel& Fp32MicroKernelAvx512() {

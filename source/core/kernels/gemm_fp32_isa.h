@@ -109,6 +109,9 @@ constexpr int kChannelTileRows = 32, kChannelTileCols = 7;
 void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0);
 // The same for columns [j0, j0 + 14): two tiles' columns per k step.
 void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0);
+// ChannelTile14Avx512's outputs not stored but added, column after column, to sums[0, 32) (lane l: row rb·32 + l),
+// as a global average pooling adds a plane's values in order: tiles of ascending j0 give each row its plane's sum.
+void ChannelTile14SumsAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0, float* sums);
 
 const Fp32MicroKernel& Fp32MicroKernelScalar();
 const Fp32MicroKernel& Fp32MicroKernelAvx2();

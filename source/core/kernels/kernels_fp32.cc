@@ -176,16 +176,16 @@ void Pool2dFp32Ref(const Pool2dParams& p, const float* in, float* out) {
   }
 }
 
-namespace {
-
-// Global average pooling (one output per plane, the window is the plane, no padding): each plane summed in the
-// reference's order, 16 planes side by side so that the independent sums vectorise. Bit-identical with the
-// reference, which sums one plane at a time in one dependency chain.
 bool IsGlobalAverage(const Pool2dParams& p) {
   return p.type == PoolType::kAvg && p.out_h == 1 && p.out_w == 1 && p.kernel_h == p.in_h && p.kernel_w == p.in_w &&
          p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
 }
 
+namespace {
+
+// Global average pooling: each plane summed in the reference's order, 16 planes side by side so that the
+// independent sums vectorise. Bit-identical with the reference, which sums one plane at a time in one dependency
+// chain.
 void GlobalAverage(const float* in, int64_t planes, int64_t hw, float* out) {
   constexpr int kLanes = 16;
   const float divisor = static_cast<float>(hw);

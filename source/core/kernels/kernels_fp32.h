@@ -92,6 +92,13 @@ class ConvFp32 {
   // rows they read computed into a per-thread buffer and pooled there while in cache; the row two strips share is
   // carried over, not recomputed. Every value is what the two runs give, whatever the thread count.
   void RunWithMaxPool(const Pool2dParams& q, const float* in, float* out) const;
+  // A 1x1 convolution on the output-channel tiles (AVX-512) whose planes are a multiple of 14 positions, and a
+  // global average pooling `q` of its output (SqueezeNet's conv10 and pool10).
+  bool FusesWithGlobalAverage(const Pool2dParams& q) const;
+  // Run(in, mid) then Pool2dFp32(q, mid, out) without `mid`: each row block's tiles, in column order on one thread,
+  // add their outputs to the rows' sums as the pooling adds a plane's values, so the averages are the two runs'
+  // bit for bit, whatever the thread count.
+  void RunWithGlobalAverage(const Pool2dParams& q, const float* in, float* out) const;
 
  private:
   void InitWinograd(const float* weights);
@@ -152,6 +159,8 @@ struct Pool2dParams {
 };
 
 void Pool2dFp32(const Pool2dParams& p, const float* in, float* out);
+// A global average pooling: one output per plane, the window the whole plane, no padding.
+bool IsGlobalAverage(const Pool2dParams& p);
 void Pool2dFp32Ref(const Pool2dParams& p, const float* in, float* out);
 
 // out[m][n] = Σ_k in[m][k] · weights[n][k] + bias[n]; bias may be nullptr.

@@ -597,6 +597,15 @@ size_t Net::RunFused(size_t i, size_t end) {
     out->has_int8 = false;
     return 2;
   }
+  if (a && pool != pool_after_.end() && a->FusesWithGlobalAverage(pool->second)) {
+    Blob* in = FindBlob(graph_.layers[i].inputs[0]);
+    Blob* out = FindBlob(graph_.layers[i + 1].outputs[0]);
+    if (!in->NeedFloat(&free_float_).ok()) return 0;
+    a->RunWithGlobalAverage(pool->second, in->f.data.data(), FloatOutput(out));
+    out->has_float = !concat_slot_.count(out);
+    out->has_int8 = false;
+    return 2;
+  }
   const ConvFp32* b = execs_[i + 1]->fp32_conv();
   if (!a || !b || !a->FusesWithDepthwise(*b)) return 0;
   const ConvFp32* c = i + 2 < end && feeds_next_only_[i + 1] ? execs_[i + 2]->fp32_conv() : nullptr;

@@ -92,8 +92,9 @@ class Net {
   // layers it ran from layer i on (0: none), before `end`; it also runs the Pad plans below (pad_add_,
   // padded_conv_).
   std::vector<bool> feeds_next_only_;
-  // The same for a float convolution and the max pooling after it (ConvFp32::RunWithMaxPool): the pooling's
-  // parameters by the convolution's layer index, where the next layer is a float Pooling.
+  // The same for a float convolution and the max pooling after it (ConvFp32::RunWithMaxPool) or the global average
+  // pooling after it (ConvFp32::RunWithGlobalAverage): the pooling's parameters by the convolution's layer index,
+  // where the next layer is a float Pooling.
   std::map<size_t, Pool2dParams> pool_after_;
   size_t RunFused(size_t i, size_t end);
   // A float Concat along channels of a batch-1 blob whose inputs are each written by a float convolution and read
