@@ -467,6 +467,10 @@ TEST(ConvFp32Test, ChannelTilesMatchFmaTwinBitForBit) {
       MakeConv(1, 48, 7, 7, 33, 1, 1, 1, 0, 1, 1, Activation::kNone),
       MakeConv(1, 48, 7, 7, 63, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
       MakeConv(2, 21, 3, 7, 40, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      // A last block of 16 rows (SqueezeNet's fire6/fire7 squeeze: 48 outputs on 14x14, the 16-row tile) and of 18
+      // (50 outputs: the whole 32-row tile).
+      MakeConv(1, 256, 14, 14, 48, 1, 1, 1, 0, 1, 1, Activation::kRelu),
+      MakeConv(1, 40, 14, 14, 50, 1, 1, 1, 0, 1, 1, Activation::kRelu6),
   };
   uint32_t seed = 1000;
   for (const Conv2dParams& p : shapes) {

@@ -244,7 +244,13 @@ void ConvFp32::Run(const float* in, float* out) const {
               last.bias = gemm.bias + rb * kChannelTileRows;
               last.out = part;
               last.out_stride = kWide;
-              wide ? ChannelTile14Avx512(last, 0, 0) : ChannelTileAvx512(last, 0, 0);
+              if (!wide) {
+                ChannelTileAvx512(last, 0, 0);
+              } else if (rows <= kChannelTileRows / 2) {
+                ChannelTile14HalfAvx512(last, 0, 0);
+              } else {
+                ChannelTile14Avx512(last, 0, 0);
+              }
               const int64_t cols = wide ? kWide : kChannelTileCols;
               for (int64_t r = 0; r < rows; ++r) {
                 std::memcpy(gemm.out + (rb * kChannelTileRows + r) * gemm.out_stride + j * kWide, part + r * kWide,
@@ -639,7 +645,11 @@ void ConvFp32::RunWithGlobalAverage(const Pool2dParams& q, const float* in, floa
             tile.prefetch = gemm.a + begin;
             tile.prefetch_lines = std::max<int64_t>(0, (end - begin + 15) / 16);
           }
-          ChannelTile14SumsAvx512(tile, rb, j * kWide, sums.data() + rb * kChannelTileRows);
+          if (p.out_c - rb * kChannelTileRows <= kChannelTileRows / 2) {
+            ChannelTile14HalfSumsAvx512(tile, rb, j * kWide, sums.data() + rb * kChannelTileRows);
+          } else {
+            ChannelTile14SumsAvx512(tile, rb, j * kWide, sums.data() + rb * kChannelTileRows);
+          }
         }
       }
     });

@@ -458,9 +458,12 @@ void ChannelTileAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
 
 namespace {
 
-template <bool kSums>
+// kRows 32 or 16: a block's 16 first rows only (the last block of a channel count 16 or fewer past a multiple of
+// 32: half the multiplications of the whole block).
+template <bool kSums, int kRows>
 __attribute__((always_inline)) inline void ChannelTile14Impl(const Fp32Gemm& g, int64_t rb, int64_t j0, float* sums) {
   constexpr int kCols = 2 * kChannelTileCols;
+  constexpr bool kTwo = kRows == 32;
   __m512 lo[kCols], hi[kCols];
 #pragma GCC unroll 32
   for (int j = 0; j < kCols; ++j) lo[j] = hi[j] = _mm512_setzero_ps();
@@ -469,12 +472,12 @@ __attribute__((always_inline)) inline void ChannelTile14Impl(const Fp32Gemm& g, 
   for (int64_t k = 0; k < g.k; ++k) {
     if (k < g.prefetch_lines) _mm_prefetch(reinterpret_cast<const char*>(g.prefetch + 16 * k), _MM_HINT_T0);
     const float* bk = b + g.koff[k];
-    const __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);
+    const __m512 a0 = _mm512_loadu_ps(a), a1 = kTwo ? _mm512_loadu_ps(a + 16) : a0;
 #pragma GCC unroll 32
     for (int j = 0; j < kCols; ++j) {
       const __m512 x = _mm512_set1_ps(bk[j]);
       lo[j] = _mm512_fmadd_ps(a0, x, lo[j]);
-      hi[j] = _mm512_fmadd_ps(a1, x, hi[j]);
+      if (kTwo) hi[j] = _mm512_fmadd_ps(a1, x, hi[j]);
     }
     a += kChannelTileRows;
   }
@@ -483,17 +486,17 @@ __attribute__((always_inline)) inline void ChannelTile14Impl(const Fp32Gemm& g, 
   }
   const int64_t row0 = rb * kChannelTileRows;
   const __m512 bias0 = g.bias ? _mm512_loadu_ps(g.bias + row0) : _mm512_setzero_ps();
-  const __m512 bias1 = g.bias ? _mm512_loadu_ps(g.bias + row0 + 16) : _mm512_setzero_ps();
+  const __m512 bias1 = g.bias && kTwo ? _mm512_loadu_ps(g.bias + row0 + 16) : _mm512_setzero_ps();
   const int act = g.activation;
   if constexpr (kSums) {
-    __m512 s0 = _mm512_loadu_ps(sums), s1 = _mm512_loadu_ps(sums + 16);
+    __m512 s0 = _mm512_loadu_ps(sums), s1 = kTwo ? _mm512_loadu_ps(sums + 16) : s0;
 #pragma GCC unroll 32
     for (int j = 0; j < kCols; ++j) {
       s0 = _mm512_add_ps(s0, Activate(_mm512_add_ps(lo[j], bias0), act));
-      s1 = _mm512_add_ps(s1, Activate(_mm512_add_ps(hi[j], bias1), act));
+      if (kTwo) s1 = _mm512_add_ps(s1, Activate(_mm512_add_ps(hi[j], bias1), act));
     }
     _mm512_storeu_ps(sums, s0);
-    _mm512_storeu_ps(sums + 16, s1);
+    if (kTwo) _mm512_storeu_ps(sums + 16, s1);
     return;
   }
   float* out = g.out + row0 * g.out_stride + j0;
@@ -503,19 +506,29 @@ __attribute__((always_inline)) inline void ChannelTile14Impl(const Fp32Gemm& g, 
 #pragma GCC unroll 32
     for (int j = 0; j < kChannelTileCols; ++j) {
       v0[j] = Activate(_mm512_add_ps(lo[half * kChannelTileCols + j], bias0), act);
-      v1[j] = Activate(_mm512_add_ps(hi[half * kChannelTileCols + j], bias1), act);
+      if (kTwo) v1[j] = Activate(_mm512_add_ps(hi[half * kChannelTileCols + j], bias1), act);
     }
     StoreColumns16x7(v0, out + half * kChannelTileCols, g.out_stride);
-    StoreColumns16x7(v1, out + 16 * g.out_stride + half * kChannelTileCols, g.out_stride);
+    if (kTwo) StoreColumns16x7(v1, out + 16 * g.out_stride + half * kChannelTileCols, g.out_stride);
   }
 }
 
 }  // namespace
 
-void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0) { ChannelTile14Impl<false>(g, rb, j0, nullptr); }
+void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
+  ChannelTile14Impl<false, 32>(g, rb, j0, nullptr);
+}
+
+void ChannelTile14HalfAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0) {
+  ChannelTile14Impl<false, 16>(g, rb, j0, nullptr);
+}
 
 void ChannelTile14SumsAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0, float* sums) {
-  ChannelTile14Impl<true>(g, rb, j0, sums);
+  ChannelTile14Impl<true, 32>(g, rb, j0, sums);
+}
+
+void ChannelTile14HalfSumsAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0, float* sums) {
+  ChannelTile14Impl<true, 16>(g, rb, j0, sums);
 }
 
 const Fp32MicroKernel& Fp32MicroKernelAvx512() {

@@ -112,6 +112,9 @@ void ChannelTile14Avx512(const Fp32Gemm& g, int64_t rb, int64_t j0);
 // ChannelTile14Avx512's outputs not stored but added, column after column, to sums[0, 32) (lane l: row rb·32 + l),
 // as a global average pooling adds a plane's values in order: tiles of ascending j0 give each row its plane's sum.
 void ChannelTile14SumsAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0, float* sums);
+// The two above for rows [rb·32, rb·32 + 16) only (sums[0, 16)): a last block of at most 16 channels.
+void ChannelTile14HalfAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0);
+void ChannelTile14HalfSumsAvx512(const Fp32Gemm& g, int64_t rb, int64_t j0, float* sums);
 
 const Fp32MicroKernel& Fp32MicroKernelScalar();
 const Fp32MicroKernel& Fp32MicroKernelAvx2();
