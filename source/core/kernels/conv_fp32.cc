@@ -174,6 +174,25 @@ void ConvFp32::InitDepthwiseGrid() {
 #endif
 }
 
+#if QT_X86_KERNELS
+namespace {
+
+// The output-channel tiles' weight prefetch: tile j of row block rb takes its share of block rb + 1's weights (the
+// blocks' `tiles` tiles together cover the whole next block), one line per k step inside the tile.
+void PrefetchShareOfNextBlock(const float* a, int64_t blocks, int64_t block_floats, int64_t tiles, int64_t rb,
+                              int64_t j, Fp32Gemm* tile) {
+  tile->prefetch_lines = 0;
+  if (rb + 1 >= blocks) return;
+  const int64_t share = (block_floats + tiles - 1) / tiles;
+  const int64_t begin = (rb + 1) * block_floats + j * share;
+  const int64_t end = std::min(begin + share, (rb + 2) * block_floats);
+  tile->prefetch = a + begin;
+  tile->prefetch_lines = std::max<int64_t>(0, (end - begin + 15) / 16);
+}
+
+}  // namespace
+#endif
+
 void ConvFp32::Run(const float* in, float* out) const {
   if (algo_ == ConvAlgo::kWinograd) {
     RunWinograd(in, out);
@@ -222,18 +241,12 @@ void ConvFp32::Run(const float* in, float* out) const {
         constexpr int64_t kWide = 2 * kChannelTileCols;
         const int64_t blocks = (ocg + kChannelTileRows - 1) / kChannelTileRows;
         const int64_t tiles = (plan_.grid_n + kWide - 1) / kWide;
-        const int64_t block_floats = plan_.k() * kChannelTileRows, share = (block_floats + tiles - 1) / tiles;
+        const int64_t block_floats = plan_.k() * kChannelTileRows;
         ParallelFor(blocks * tiles, [&](int64_t u0, int64_t u1) {
           Fp32Gemm tile = gemm;
           for (int64_t u = u0; u < u1; ++u) {
             const int64_t rb = u / tiles, j = u - rb * tiles;
-            tile.prefetch_lines = 0;
-            if (rb + 1 < blocks) {
-              const int64_t begin = (rb + 1) * block_floats + j * share;
-              const int64_t end = std::min(begin + share, (rb + 2) * block_floats);
-              tile.prefetch = gemm.a + begin;
-              tile.prefetch_lines = std::max<int64_t>(0, (end - begin + 15) / 16);
-            }
+            PrefetchShareOfNextBlock(gemm.a, blocks, block_floats, tiles, rb, j, &tile);
             const bool wide = (j + 1) * kWide <= plan_.grid_n;
             const int64_t rows = std::min<int64_t>(kChannelTileRows, ocg - rb * kChannelTileRows);
             if (rows < kChannelTileRows) {
@@ -618,7 +631,7 @@ void ConvFp32::RunWithGlobalAverage(const Pool2dParams& q, const float* in, floa
   const int64_t in_hw = int64_t{p.in_h} * p.in_w;
   constexpr int64_t kWide = 2 * kChannelTileCols;
   const int64_t blocks = (p.out_c + kChannelTileRows - 1) / kChannelTileRows, tiles = plan_.grid_n / kWide;
-  const int64_t block_floats = plan_.k() * kChannelTileRows, share = (block_floats + tiles - 1) / tiles;
+  const int64_t block_floats = plan_.k() * kChannelTileRows;
   // Past the last channel: the sums of a last block's rows that are only its packed zeros.
   std::vector<float> sums(static_cast<size_t>(blocks * kChannelTileRows));
   const float divisor = static_cast<float>(int64_t{q.in_h} * q.in_w);
@@ -638,13 +651,7 @@ void ConvFp32::RunWithGlobalAverage(const Pool2dParams& q, const float* in, floa
       Fp32Gemm tile = gemm;
       for (int64_t rb = b0; rb < b1; ++rb) {
         for (int64_t j = 0; j < tiles; ++j) {
-          tile.prefetch_lines = 0;
-          if (rb + 1 < blocks) {
-            const int64_t begin = (rb + 1) * block_floats + j * share;
-            const int64_t end = std::min(begin + share, (rb + 2) * block_floats);
-            tile.prefetch = gemm.a + begin;
-            tile.prefetch_lines = std::max<int64_t>(0, (end - begin + 15) / 16);
-          }
+          PrefetchShareOfNextBlock(gemm.a, blocks, block_floats, tiles, rb, j, &tile);
           if (p.out_c - rb * kChannelTileRows <= kChannelTileRows / 2) {
             ChannelTile14HalfSumsAvx512(tile, rb, j * kWide, sums.data() + rb * kChannelTileRows);
           } else {

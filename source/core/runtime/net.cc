@@ -588,23 +588,22 @@ size_t Net::RunFused(size_t i, size_t end) {
   }
   const ConvFp32* a = execs_[i]->fp32_conv();
   const auto pool = pool_after_.find(i);
-  if (a && pool != pool_after_.end() && a->FusesWithMaxPool(pool->second)) {
-    Blob* in = FindBlob(graph_.layers[i].inputs[0]);
-    Blob* out = FindBlob(graph_.layers[i + 1].outputs[0]);
-    if (!in->NeedFloat(&free_float_).ok()) return 0;
-    a->RunWithMaxPool(pool->second, in->f.data.data(), FloatOutput(out));
-    out->has_float = !concat_slot_.count(out);
-    out->has_int8 = false;
-    return 2;
-  }
-  if (a && pool != pool_after_.end() && a->FusesWithGlobalAverage(pool->second)) {
-    Blob* in = FindBlob(graph_.layers[i].inputs[0]);
-    Blob* out = FindBlob(graph_.layers[i + 1].outputs[0]);
-    if (!in->NeedFloat(&free_float_).ok()) return 0;
-    a->RunWithGlobalAverage(pool->second, in->f.data.data(), FloatOutput(out));
-    out->has_float = !concat_slot_.count(out);
-    out->has_int8 = false;
-    return 2;
+  if (a && pool != pool_after_.end()) {
+    const Pool2dParams& q = pool->second;
+    const bool max = a->FusesWithMaxPool(q), average = !max && a->FusesWithGlobalAverage(q);
+    if (max || average) {
+      Blob* in = FindBlob(graph_.layers[i].inputs[0]);
+      Blob* out = FindBlob(graph_.layers[i + 1].outputs[0]);
+      if (!in->NeedFloat(&free_float_).ok()) return 0;
+      if (max) {
+        a->RunWithMaxPool(q, in->f.data.data(), FloatOutput(out));
+      } else {
+        a->RunWithGlobalAverage(q, in->f.data.data(), FloatOutput(out));
+      }
+      out->has_float = !concat_slot_.count(out);
+      out->has_int8 = false;
+      return 2;
+    }
   }
   const ConvFp32* b = execs_[i + 1]->fp32_conv();
   if (!a || !b || !a->FusesWithDepthwise(*b)) return 0;

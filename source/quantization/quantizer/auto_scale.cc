@@ -5,9 +5,6 @@
 #include <memory>
 #include <mutex>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 #include "core/base/parallel.h"
 #include "core/graph/shape_inference.h"
@@ -16,6 +13,7 @@
 #include "core/runtime/net.h"
 #include "core/runtime/reformat.h"
 #include "quantization/methods/scale_methods.h"
+#include "quantization/quantizer/lane_sums.h"
 
 namespace qt {
 namespace {
@@ -41,34 +39,7 @@ float PercentileScale(const ChannelStats& cs, double p) {
   return static_cast<float>(static_cast<double>(max_abs) * (bin + 1) / kPercentileBins / 127.0);
 }
 
-// Σ x² in double, element i in lane i % 32 and the lanes combined in a fixed order: the same value whatever the
-// instruction set, and the products (exact in double) added four vectors at a time instead of one float after
-// another, where a chain of dependent additions made this a fifth of the consumer-error pass.
-double Energy(const Tensor& t) {
-  constexpr int kLanes = 32;
-  const float* x = t.data.data();
-  const int64_t n = static_cast<int64_t>(t.data.size());
-  alignas(64) double lane[kLanes] = {};
-  int64_t i = 0;
-#if defined(__AVX512F__)
-  __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int v = 0; v < 4; ++v) {
-      const __m512d d = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8 * v));
-      acc[v] = _mm512_fmadd_pd(d, d, acc[v]);
-    }
-  }
-  for (int v = 0; v < 4; ++v) _mm512_store_pd(lane + 8 * v, acc[v]);
-#endif
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int k = 0; k < kLanes; ++k) lane[k] += static_cast<double>(x[i + k]) * x[i + k];
-  }
-  for (int k = 0; i < n; ++i, ++k) lane[k] += static_cast<double>(x[i]) * x[i];
-  for (int width = kLanes / 2; width > 0; width /= 2) {
-    for (int k = 0; k < width; ++k) lane[k] += lane[k + width];
-  }
-  return lane[0];
-}
+double Energy(const Tensor& t) { return SumOfSquares(t.data.data(), t.data.size()); }
 
 // A consumer of a blob run on its own: the layer without bias or activation, so that it maps an input error to
 // the change of its output.

@@ -8,15 +8,13 @@
 #include <memory>
 #include <set>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 #include "core/base/parallel.h"
 #include "core/int8/kernels_int8.h"
 #include "core/layers/convolution.h"
 #include "core/layers/inner_product.h"
 #include "core/runtime/net.h"
+#include "quantization/quantizer/lane_sums.h"
 
 namespace qt {
 namespace {
@@ -235,39 +233,6 @@ Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
 }
 
 // Σ (fp32 − int8)² of a blob over the networks' current values.
-// Σ (a[i] − b[i])² in double, term i in lane i % 32 and the lanes combined in a fixed order, as Dot below: the same
-// value whatever the instruction set.
-double SquaredDistance(const float* a, const float* b, size_t n) {
-  constexpr size_t kLanes = 32;
-  alignas(64) double lane[kLanes] = {};
-  size_t i = 0;
-#if defined(__AVX512F__)
-  __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int v = 0; v < 4; ++v) {
-      const __m512d e = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i + 8 * v)),
-                                      _mm512_cvtps_pd(_mm256_loadu_ps(b + i + 8 * v)));
-      acc[v] = _mm512_fmadd_pd(e, e, acc[v]);
-    }
-  }
-  for (int v = 0; v < 4; ++v) _mm512_store_pd(lane + 8 * v, acc[v]);
-#endif
-  for (; i + kLanes <= n; i += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) {
-      const double e = static_cast<double>(a[i + l]) - b[i + l];
-      lane[l] = std::fma(e, e, lane[l]);
-    }
-  }
-  for (size_t l = 0; i < n; ++i, ++l) {
-    const double e = static_cast<double>(a[i]) - b[i];
-    lane[l] = std::fma(e, e, lane[l]);
-  }
-  for (size_t width = kLanes / 2; width > 0; width /= 2) {
-    for (size_t l = 0; l < width; ++l) lane[l] += lane[l + width];
-  }
-  return lane[0];
-}
-
 Status OutputError(const std::vector<std::unique_ptr<Net>>& nets, const std::vector<std::map<std::string, Tensor>>& refs,
                    const std::string& blob, double* error) {
   *error = 0;
@@ -280,32 +245,6 @@ Status OutputError(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
     *error += SquaredDistance(ref.data.data(), y->data.data(), ref.data.size());
   }
   return Status::Ok();
-}
-
-// Σ a[j]·b[j], term j in lane j % 32 and the lanes combined in a fixed order: the same value whatever the
-// instruction set, four vectors of products at a time where one chain of dependent additions made H·d most of
-// the adaptive rounding's time.
-double Dot(const double* a, const double* b, size_t n) {
-  constexpr size_t kLanes = 32;
-  alignas(64) double lane[kLanes] = {};
-  size_t j = 0;
-#if defined(__AVX512F__)
-  __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int v = 0; v < 4; ++v) {
-      acc[v] = _mm512_fmadd_pd(_mm512_loadu_pd(a + j + 8 * v), _mm512_loadu_pd(b + j + 8 * v), acc[v]);
-    }
-  }
-  for (int v = 0; v < 4; ++v) _mm512_store_pd(lane + 8 * v, acc[v]);
-#endif
-  for (; j + kLanes <= n; j += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) lane[l] = std::fma(a[j + l], b[j + l], lane[l]);
-  }
-  for (size_t l = 0; j < n; ++j, ++l) lane[l] = std::fma(a[j], b[j], lane[l]);
-  for (size_t width = kLanes / 2; width > 0; width /= 2) {
-    for (size_t l = 0; l < width; ++l) lane[l] += lane[l + width];
-  }
-  return lane[0];
 }
 
 }  // namespace
