@@ -193,6 +193,18 @@ void PrefetchShareOfNextBlock(const float* a, int64_t blocks, int64_t block_floa
 }  // namespace
 #endif
 
+Fp32Gemm ConvFp32::GroupGemm(int g) const {
+  const int ocg = p_.out_c / p_.group;
+  Fp32Gemm gemm;
+  gemm.a = packed_.data() + g * group_stride_;
+  gemm.koff = koff_.data();
+  gemm.k = plan_.k();
+  gemm.m = ocg;
+  gemm.bias = bias_.data() + int64_t{g} * ocg;
+  gemm.activation = ActivationCode(p_.activation);
+  return gemm;
+}
+
 void ConvFp32::Run(const float* in, float* out) const {
   if (algo_ == ConvAlgo::kWinograd) {
     RunWinograd(in, out);
@@ -219,15 +231,9 @@ void ConvFp32::Run(const float* in, float* out) const {
     for (int g = 0; g < p.group; ++g) {
       const float* src = in + (int64_t{n} * p.in_c + int64_t{g} * icg) * in_hw;
       if (!direct) FillPlanes(p, plan_, src, planes);
-      Fp32Gemm gemm;
-      gemm.a = packed_.data() + g * group_stride_;
+      Fp32Gemm gemm = GroupGemm(g);
       gemm.b = direct ? src : planes;
-      gemm.koff = koff_.data();
-      gemm.k = plan_.k();
-      gemm.m = ocg;
       gemm.n = plan_.grid_n;
-      gemm.bias = bias_.data() + int64_t{g} * ocg;
-      gemm.activation = ActivationCode(p.activation);
       gemm.out = out + (int64_t{n} * p.out_c + int64_t{g} * ocg) * out_hw;
       gemm.out_stride = out_hw;
       gemm.grid_w = plan_.grid_w;
@@ -452,15 +458,10 @@ bool ConvFp32::FusesAfterDepthwise(const ConvFp32& dw, const ConvFp32& project) 
 void ConvFp32::RunGemmColumns(const float* b, const int64_t* koff, int64_t n, float* out, int64_t out_stride,
                               int64_t grid_w) const {
   const Fp32MicroKernel& mk = *kernel_;
-  Fp32Gemm gemm;
-  gemm.a = packed_.data();
+  Fp32Gemm gemm = GroupGemm(0);
   gemm.b = b;
   gemm.koff = koff;
-  gemm.k = plan_.k();
-  gemm.m = p_.out_c;
   gemm.n = n;
-  gemm.bias = bias_.data();
-  gemm.activation = ActivationCode(p_.activation);
   gemm.out = out;
   gemm.out_stride = out_stride;
   gemm.grid_w = gemm.out_w = n;
@@ -574,13 +575,7 @@ void ConvFp32::RunWithMaxPool(const Pool2dParams& q, const float* in, float* out
     if (!direct) FillPlanes(p, plan_, src, planes);
     ParallelFor(strips, [&](int64_t s0, int64_t s1) {
       float* rows = Scratch(int64_t{p.out_c} * cap * out_w, kFusedRows);
-      Fp32Gemm gemm;
-      gemm.a = packed_.data();
-      gemm.koff = koff_.data();
-      gemm.k = plan_.k();
-      gemm.m = p.out_c;
-      gemm.bias = bias_.data();
-      gemm.activation = ActivationCode(p.activation);
+      Fp32Gemm gemm = GroupGemm(0);
       gemm.out_stride = cap * out_w;
       gemm.grid_w = plan_.grid_w;
       gemm.out_w = out_w;
@@ -637,15 +632,9 @@ void ConvFp32::RunWithGlobalAverage(const Pool2dParams& q, const float* in, floa
   const float divisor = static_cast<float>(int64_t{q.in_h} * q.in_w);
   for (int n = 0; n < p.batch; ++n) {
     std::fill(sums.begin(), sums.end(), 0.f);
-    Fp32Gemm gemm;
-    gemm.a = packed_.data();
+    Fp32Gemm gemm = GroupGemm(0);
     gemm.b = in + int64_t{n} * p.in_c * in_hw;
-    gemm.koff = koff_.data();
-    gemm.k = plan_.k();
-    gemm.m = p.out_c;
     gemm.n = plan_.grid_n;
-    gemm.bias = bias_.data();
-    gemm.activation = ActivationCode(p.activation);
     // A row block's tiles stay on one thread, in column order; each prefetches a share of the next block's weights.
     ParallelFor(blocks, [&](int64_t b0, int64_t b1) {
       Fp32Gemm tile = gemm;

@@ -41,6 +41,7 @@ void Conv2dFp32(const Conv2dParams& p, const float* in, const float* weights, co
 void Conv2dFp32Ref(const Conv2dParams& p, const float* in, const float* weights, const float* bias, float* out);
 
 struct Fp32MicroKernel;
+struct Fp32Gemm;
 struct Fp32WinogradTransforms;
 
 // How ConvFp32 computes a convolution. kDirect: the packed GEMM over the input planes (conv_plan.h), or the
@@ -103,6 +104,9 @@ class ConvFp32 {
  private:
   void InitWinograd(const float* weights);
   void InitDepthwiseGrid();
+  // The GEMM of group g with its weights, row offsets, rows, biases and activation set; the caller sets B, the
+  // columns and the output.
+  Fp32Gemm GroupGemm(int g) const;
   // One GEMM of a 1x1 direct-layout convolution over `n` columns of B (row k at b + koff[k]), rows at
   // out + r·out_stride, on the calling thread.
   // With grid_w > 0, the columns are a grid of rows of grid_w columns whose first p_.out_w are outputs (the

@@ -5,7 +5,6 @@
 #include <memory>
 #include <mutex>
 
-
 #include "core/base/parallel.h"
 #include "core/graph/shape_inference.h"
 #include "core/layers/convolution.h"

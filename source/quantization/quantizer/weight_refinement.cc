@@ -8,7 +8,6 @@
 #include <memory>
 #include <set>
 
-
 #include "core/base/parallel.h"
 #include "core/int8/kernels_int8.h"
 #include "core/layers/convolution.h"
