@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "quantization/inputs/input_loader.h"
 #include "quantization/inputs/preprocess.h"
@@ -70,6 +71,37 @@ TEST_F(InputsTest, ImageResizeAndChannelConversion) {
   ASSERT_TRUE(LoadImage((dir_ / "g.png").string(), {1, 3, 2, 2}, Preprocess(), &t).ok());
   EXPECT_EQ(t.data[0], 77.f);
   EXPECT_EQ(t.data[11], 77.f);
+}
+
+// Colour images are resized in OpenCV's BGR order and their channels picked in reverse afterwards: the values
+// must be those of converting to RGB first and resizing then, down and up, with and without -r.
+TEST_F(InputsTest, ResizedColourImagesEqualConvertingFirst) {
+  cv::Mat noise(23, 37, CV_8UC3);
+  cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(256));
+  const std::string png = (dir_ / "noise.png").string();
+  ASSERT_TRUE(cv::imwrite(png, noise));
+  cv::Mat rgb;
+  cv::cvtColor(noise, rgb, cv::COLOR_BGR2RGB);
+  for (const cv::Size size : {cv::Size(17, 11), cv::Size(50, 41)}) {
+    cv::Mat want;
+    cv::resize(rgb, want, size, 0, 0, cv::INTER_LINEAR);
+    for (const bool reverse : {false, true}) {
+      Preprocess pre;
+      pre.reverse_channel = reverse;
+      Tensor t;
+      ASSERT_TRUE(LoadImage(png, {1, 3, size.height, size.width}, pre, &t).ok());
+      int wrong = 0;
+      for (int c = 0; c < 3; ++c) {
+        for (int y = 0; y < size.height; ++y) {
+          for (int x = 0; x < size.width; ++x) {
+            const float v = want.at<cv::Vec3b>(y, x)[reverse ? 2 - c : c];
+            wrong += t.data[(int64_t{c} * size.height + y) * size.width + x] != v;
+          }
+        }
+      }
+      EXPECT_EQ(wrong, 0) << size << (reverse ? " -r 1" : "");
+    }
+  }
 }
 
 TEST_F(InputsTest, ImageErrors) {

@@ -52,10 +52,15 @@ Status LoadImage(const std::string& path, const Dims& dims, const Preprocess& pr
   if (img.depth() == CV_16U) img.convertTo(img, CV_8U, 1.0 / 257.0);
   if (img.depth() != CV_8U) return Status::Unsupported(path + ": only 8-bit and 16-bit images are supported");
   // OpenCV decodes to BGR(A); TNN's tool reads RGB(A) with stb, so channel order is converted to RGB(A) here
-  // and reverse_channel gives BGR(A) back.
+  // and reverse_channel gives BGR(A) back. A 3-channel image feeding 3 channels keeps OpenCV's order, and the
+  // channels are picked in reverse below: resizing treats each channel alike, so the values are the same without
+  // a pass over the full-size image.
   cv::Mat conv;
   const int src_c = img.channels();
-  if (c == 1) {
+  const bool bgr = c == 3 && src_c == 3;
+  if (bgr) {
+    conv = img;
+  } else if (c == 1) {
     if (src_c == 1) conv = img;
     else cv::cvtColor(img, conv, src_c == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
   } else if (c == 3) {
@@ -73,7 +78,8 @@ Status LoadImage(const std::string& path, const Dims& dims, const Preprocess& pr
   QT_RETURN_IF_ERROR(pre.Validate(c, path));
   *out = Tensor(dims);
   for (int dc = 0; dc < c; ++dc) {
-    const int sc = (pre.reverse_channel && c >= 3 && dc < 3) ? 2 - dc : dc;
+    const int rgb = (pre.reverse_channel && c >= 3 && dc < 3) ? 2 - dc : dc;
+    const int sc = bgr ? 2 - rgb : rgb;
     const float mean = pre.Mean(dc), scale = pre.Scale(dc);
     float* dst = out->data.data() + int64_t{dc} * h * w;
     for (int y = 0; y < h; ++y) {

@@ -132,14 +132,25 @@ void AbsHistogram::Add(const float* x, int64_t n, float max_abs) {
     return;
   }
   // Values of one bin still come in runs (small activations): two interleaved 32-bit local tables break the chain
-  // of increments and, at 4096 bins, still fit the L1 cache. A call adds fewer than 2^32 values per bin, so local
-  // counts cannot wrap.
-  thread_local std::vector<uint32_t> local;
-  local.assign(static_cast<size_t>(2) * b, 0);
-  uint32_t* l0 = local.data();
+  // of increments and, at 4096 bins, still fit the L1 cache.
+  Tally tally(*this);
+  tally.Add(x, n);
+  tally.Commit(this, max_abs);
+}
+
+AbsHistogram::Tally::Tally(const AbsHistogram& h)
+    : exponent_(h.exponent_),
+      inv_width_(std::ldexp(static_cast<float>(h.bins()), -h.exponent_)),
+      local_(static_cast<size_t>(2) * h.bins(), 0) {}
+
+void AbsHistogram::Tally::Add(const float* x, int64_t n) {
+  constexpr int kBlock = 512;
+  int32_t idx[kBlock + 16];
+  const int b = static_cast<int>(local_.size() / 2);
+  uint32_t* l0 = local_.data();
   uint32_t* l1 = l0 + b;
   for (int64_t start = 0; start < n; start += kBlock) {
-    const int k = NonZeroBins(x + start, static_cast<int>(std::min<int64_t>(kBlock, n - start)), inv_width, b - 1,
+    const int k = NonZeroBins(x + start, static_cast<int>(std::min<int64_t>(kBlock, n - start)), inv_width_, b - 1,
                               idx);
     int j = 0;
     for (; j + 2 <= k; j += 2) {
@@ -148,7 +159,18 @@ void AbsHistogram::Add(const float* x, int64_t n, float max_abs) {
     }
     if (j < k) ++l0[idx[j]];
   }
-  for (int i = 0; i < b; ++i) c[i] += uint64_t{l0[i]} + l1[i];
+}
+
+bool AbsHistogram::Tally::Commit(AbsHistogram* h, float max_abs) {
+  // Add counts nothing for these either.
+  if (!(max_abs > 0.f) || !std::isfinite(max_abs)) return true;
+  if (ExponentAbove(max_abs) > exponent_) return false;
+  // Fewer than 2^32 values per bin between commits (a blob's values of one input), so local counts cannot wrap.
+  const int b = h->bins();
+  const uint32_t* l0 = local_.data();
+  const uint32_t* l1 = l0 + b;
+  for (int i = 0; i < b; ++i) h->counts_[i] += uint64_t{l0[i]} + l1[i];
+  return true;
 }
 
 void AbsHistogram::Merge(const AbsHistogram& other) {

@@ -28,6 +28,23 @@ class AbsHistogram {
   void AddReference(const float* x, int64_t n, float max_abs);
   void Merge(const AbsHistogram& other);
 
+  // Counts taken block by block at the histogram's current range into local tables, so that a caller can read each
+  // block once for its other statistics and for the counts while the block is in the L1 cache. Commit then adds
+  // exactly what Add(values, max_abs) would, provided no value reached the current range's end (max_abs, which the
+  // caller has from its range, tells); otherwise it adds nothing and returns false, and the caller counts again
+  // with Add. Needs a non-empty histogram that is not changed while the tally is open.
+  class Tally {
+   public:
+    explicit Tally(const AbsHistogram& h);
+    void Add(const float* x, int64_t n);
+    bool Commit(AbsHistogram* h, float max_abs);
+
+   private:
+    int exponent_;
+    float inv_width_;
+    std::vector<uint32_t> local_;  // two interleaved tables of bins() counts
+  };
+
   // Counts over [0, max_abs] in `bins` equal bins, as fractional counts: each source bin is split in proportion
   // to its overlap with the target bins; mass beyond max_abs (only the values equal to it) goes to the last bin.
   std::vector<double> Resample(float max_abs, int bins) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace qt {
 
@@ -48,43 +49,77 @@ void RangeAndAbsSumReference(const float* p, int64_t n, float* mn, float* mx, do
   FoldLanes(lo, hi, sum, mn, mx, abs_sum);
 }
 
-void RangeAndAbsSum(const float* p, int64_t n, float* mn, float* mx, double* abs_sum) {
+namespace {
+
+// RangeAndAbsSum's 16 lanes, carried from block to block of one run of values.
+class RangeLanes {
+ public:
   // GCC/Clang vector types of 8 lanes, two per 16-lane step (lanes 0-7 and 8-15): one register each with AVX2 or
   // AVX-512, two with SSE. A single 16-lane type is one register with AVX-512 only; below that GCC lowered it
   // to scalar code through the stack, a fifth of a calibration's time on an AVX2 machine.
   typedef float V __attribute__((vector_size(32)));
   typedef int32_t I __attribute__((vector_size(32)));
   static_assert(kLanes == 16, "two 8-lane halves");
-  const float inf = std::numeric_limits<float>::infinity();
-  V lo0 = V{} + inf, hi0 = V{} - inf, sum0 = V{};
-  V lo1 = lo0, hi1 = hi0, sum1 = sum0;
-  const I abs_bits = I{} + 0x7fffffff;
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    V a, b;
-    std::memcpy(&a, p + i, sizeof(a));
-    std::memcpy(&b, p + i + 8, sizeof(b));
-    lo0 = a < lo0 ? a : lo0;
-    hi0 = a > hi0 ? a : hi0;
-    sum0 += reinterpret_cast<V>(reinterpret_cast<I>(a) & abs_bits);
-    lo1 = b < lo1 ? b : lo1;
-    hi1 = b > hi1 ? b : hi1;
-    sum1 += reinterpret_cast<V>(reinterpret_cast<I>(b) & abs_bits);
+
+  // Values [p, p + n) where n is a multiple of 16.
+  void AddWhole(const float* p, int64_t n) {
+    const I abs_bits = I{} + 0x7fffffff;
+    for (int64_t i = 0; i < n; i += kLanes) {
+      V a, b;
+      std::memcpy(&a, p + i, sizeof(a));
+      std::memcpy(&b, p + i + 8, sizeof(b));
+      lo0_ = a < lo0_ ? a : lo0_;
+      hi0_ = a > hi0_ ? a : hi0_;
+      sum0_ += reinterpret_cast<V>(reinterpret_cast<I>(a) & abs_bits);
+      lo1_ = b < lo1_ ? b : lo1_;
+      hi1_ = b > hi1_ ? b : hi1_;
+      sum1_ += reinterpret_cast<V>(reinterpret_cast<I>(b) & abs_bits);
+    }
   }
-  float l[kLanes], h[kLanes], s[kLanes];
-  std::memcpy(l, &lo0, sizeof(lo0));
-  std::memcpy(l + 8, &lo1, sizeof(lo1));
-  std::memcpy(h, &hi0, sizeof(hi0));
-  std::memcpy(h + 8, &hi1, sizeof(hi1));
-  std::memcpy(s, &sum0, sizeof(sum0));
-  std::memcpy(s + 8, &sum1, sizeof(sum1));
-  for (int k = 0; i < n; ++i, ++k) {
-    const float v = p[i];
-    l[k] = v < l[k] ? v : l[k];
-    h[k] = v > h[k] ? v : h[k];
-    s[k] += std::fabs(v);
+
+  // The last n < 16 values of the run, then the lanes folded into the caller's min and max and the sum.
+  void Finish(const float* p, int64_t n, float* mn, float* mx, double* abs_sum) const {
+    float l[kLanes], h[kLanes], s[kLanes];
+    std::memcpy(l, &lo0_, sizeof(lo0_));
+    std::memcpy(l + 8, &lo1_, sizeof(lo1_));
+    std::memcpy(h, &hi0_, sizeof(hi0_));
+    std::memcpy(h + 8, &hi1_, sizeof(hi1_));
+    std::memcpy(s, &sum0_, sizeof(sum0_));
+    std::memcpy(s + 8, &sum1_, sizeof(sum1_));
+    for (int k = 0; k < n; ++k) {
+      const float v = p[k];
+      l[k] = v < l[k] ? v : l[k];
+      h[k] = v > h[k] ? v : h[k];
+      s[k] += std::fabs(v);
+    }
+    FoldLanes(l, h, s, mn, mx, abs_sum);
   }
-  FoldLanes(l, h, s, mn, mx, abs_sum);
+
+ private:
+  static constexpr float kInf = std::numeric_limits<float>::infinity();
+  V lo0_ = V{} + kInf, hi0_ = V{} - kInf, sum0_ = V{};
+  V lo1_ = lo0_, hi1_ = hi0_, sum1_ = sum0_;
+};
+
+// One plane's range and Σ|x| as RangeAndAbsSum gives them, its values also counted into `tally` when there is one:
+// block by block, so that the counting reads each block from the L1 cache.
+void ScanPlane(const float* p, int64_t n, AbsHistogram::Tally* tally, float* mn, float* mx, double* abs_sum) {
+  constexpr int64_t kBlock = 2048;
+  const int64_t whole = n / kLanes * kLanes;
+  RangeLanes lanes;
+  for (int64_t start = 0; start < whole; start += kBlock) {
+    const int64_t len = std::min(kBlock, whole - start);
+    lanes.AddWhole(p + start, len);
+    if (tally) tally->Add(p + start, len);
+  }
+  lanes.Finish(p + whole, n - whole, mn, mx, abs_sum);
+  if (tally && n > whole) tally->Add(p + whole, n - whole);
+}
+
+}  // namespace
+
+void RangeAndAbsSum(const float* p, int64_t n, float* mn, float* mx, double* abs_sum) {
+  ScanPlane(p, n, nullptr, mn, mx, abs_sum);
 }
 
 void BlobStats::Update(const Tensor& t, std::vector<double>* means) {
@@ -92,12 +127,19 @@ void BlobStats::Update(const Tensor& t, std::vector<double>* means) {
   const int batch = static_cast<int>(t.count() / (int64_t{channels} * spatial_));
   means->assign(channels + 1, 0.0);
   std::vector<float> lo(channels), hi(channels);
+  // Once the tensor histogram has a range, a large blob is counted in the same pass as its ranges (one read of
+  // its values instead of two); the count is taken again only when this input reaches beyond that range.
+  std::optional<AbsHistogram::Tally> tally;
+  if (request_.tensor_hist && !tensor_.hist.empty() && t.count() >= 2 * int64_t{tensor_.hist.bins()}) {
+    tally.emplace(tensor_.hist);
+  }
+  AbsHistogram::Tally* counts = tally ? &*tally : nullptr;
   double total_abs = 0;
   for (int c = 0; c < channels; ++c) {
     float mn = std::numeric_limits<float>::infinity(), mx = -mn;
     for (int b = 0; b < batch; ++b) {
       double s = 0;
-      RangeAndAbsSum(t.data.data() + (int64_t{b} * channels + c) * spatial_, spatial_, &mn, &mx, &s);
+      ScanPlane(t.data.data() + (int64_t{b} * channels + c) * spatial_, spatial_, counts, &mn, &mx, &s);
       if (b == 0) {
         (*means)[c] = spatial_ > 0 ? s / spatial_ : 0.0;
         total_abs += s;
@@ -124,7 +166,7 @@ void BlobStats::Update(const Tensor& t, std::vector<double>* means) {
   if (request_.tensor_hist) {
     float m = 0.f;
     for (int c = 0; c < channels; ++c) m = std::max({m, std::fabs(lo[c]), std::fabs(hi[c])});
-    tensor_.hist.Add(t.data.data(), t.count(), m);
+    if (!tally || !tally->Commit(&tensor_.hist, m)) tensor_.hist.Add(t.data.data(), t.count(), m);
   }
 }
 
