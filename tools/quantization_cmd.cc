@@ -55,8 +55,9 @@ DEFINE_bool(sweep, false, "quantize with each of the 54 -b/-w/-t combinations an
 DEFINE_int32(auto_inputs, 16, "-b auto: calibration inputs on which each blob's candidate thresholds are scored");
 DEFINE_int32(w, 0, "weight method: 0 Min-Max, 1 ADMM, 3 asymmetric Min-Max");
 DEFINE_int32(weight_method, -1, "same as -w");
-DEFINE_int32(t, 1, "merge type: 0 per-channel blobs and weights, 1 per-channel weights with per-tensor blobs "
-                   "(default: TNN's own table shows it most accurate), 2 per-tensor both");
+DEFINE_string(t, "", "merge type: 0 per-channel blobs and weights, 1 per-channel weights with per-tensor blobs, "
+                    "2 per-tensor both, auto: 1 or 0 with MSE thresholds, whichever is closer to fp32 on held-out "
+                    "calibration inputs (default: auto with the default blob method and 32 inputs or more, else 1)");
 DEFINE_int32(merge_type, -1, "same as -t");
 DEFINE_string(n, "", "per-channel value subtracted from image pixels, e.g. 104,117,123 (default 0)");
 DEFINE_string(bias, "", "same as -n");
@@ -94,6 +95,30 @@ std::string FormatSeconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.2f s", s);
   return buf;
+}
+
+// -t takes 0, 1, 2 and 'auto'. Unset, it is auto for the default configuration (-b auto outside compat mode, no
+// ncnn table, which has per-tensor scales only, no statistics file, no sweep), else 1. QuantizeGraph holds inputs out for auto only when there are
+// 32 or more and otherwise quantizes with merge type 1.
+Status ParseMergeFlag(const std::string& value, QuantizeOptions* options) {
+  options->merge = MergeType::kMixed;
+  options->merge_auto = false;
+  if (value.empty() || value == "auto") {
+    const bool default_configuration = !options->tnn_compat && options->blob_method == BlobMethod::kAuto;
+    if (value == "auto" && !default_configuration) {
+      return Status::InvalidArgument("-t auto chooses the blob method with the merge type: it needs -b auto outside "
+                                     "--compat tnn");
+    }
+    // A statistics file describes the inputs it was collected on; auto calibrates on fewer.
+    options->merge_auto =
+        default_configuration && (value == "auto" || (FLAGS_table.empty() && FLAGS_stats.empty() && !FLAGS_sweep));
+    return Status::Ok();
+  }
+  if (value != "0" && value != "1" && value != "2") {
+    return Status::InvalidArgument("-t " + value + " is not 0, 1, 2 or auto");
+  }
+  options->merge = static_cast<MergeType>(value[0] - '0');
+  return Status::Ok();
 }
 
 // -b takes TNN's numbers and 'auto'.
@@ -189,6 +214,14 @@ void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
 
 // What adaptive rounding, bias correction and the accuracy budget did, in a few lines.
 void PrintRefinementAndBudget(const QuantizeResult& q) {
+  if (!q.merge_scores.empty()) {
+    std::fprintf(stderr, "merge type (auto, min output cosine on %d calibration inputs held out of both): %s %.5f, "
+                 "%s %.5f; kept: %s\n", q.merge_scoring_inputs,
+                 q.merge_scores[0].first.c_str(), q.merge_scores[0].second, q.merge_scores[1].first.c_str(),
+                 q.merge_scores[1].second,
+                 q.merge_kept == MergeType::kPerChannel ? "per-channel blobs with MSE thresholds (-t 0)"
+                                                        : "per-tensor blobs (-t 1)");
+  }
   if (!q.refine_choice.empty()) {
     std::string scores;
     for (const auto& [name, cosine] : q.refine_scores) {
@@ -337,7 +370,19 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
   }
   j += "], \"equalized\": [";
   for (size_t i = 0; i < q.equalized.size(); ++i) j += std::string(i ? ", " : "") + JsonString(q.equalized[i]);
-  j += "], \"refine_auto\": ";
+  j += "], \"merge_auto\": ";
+  if (q.merge_scores.empty()) {
+    j += "null";
+  } else {
+    j += "{\"kept\": " + std::to_string(static_cast<int>(q.merge_kept)) + ", \"scoring_inputs\": " +
+         std::to_string(q.merge_scoring_inputs) + ", \"candidates\": [";
+    for (size_t i = 0; i < q.merge_scores.size(); ++i) {
+      j += std::string(i ? ", " : "") + "{\"name\": " + JsonString(q.merge_scores[i].first) +
+           ", \"min_output_cosine\": " + JsonNumber(q.merge_scores[i].second) + "}";
+    }
+    j += "]}";
+  }
+  j += ", \"refine_auto\": ";
   if (q.refine_choice.empty()) {
     j += "null";
   } else {
@@ -450,9 +495,7 @@ Status Run() {
   options.budget.min_cosine = FLAGS_min_cosine;
   options.budget.max_layers = FLAGS_max_float_layers;
   QT_RETURN_IF_ERROR(ParseWeightMethod(PickInt(FLAGS_w, FLAGS_weight_method), &options.weight_method));
-  const int merge = PickInt(FLAGS_t, FLAGS_merge_type);
-  if (merge < 0 || merge > 2) return Status::InvalidArgument("-t " + std::to_string(merge) + " is not 0, 1 or 2");
-  options.merge = static_cast<MergeType>(merge);
+  QT_RETURN_IF_ERROR(ParseMergeFlag(FLAGS_merge_type >= 0 ? std::to_string(FLAGS_merge_type) : FLAGS_t, &options));
   QT_RETURN_IF_ERROR(
       ParsePreprocess(mean, scale, FLAGS_r == 1 || FLAGS_reverse_channel == 1, &options.preprocess));
   options.stats_path = FLAGS_stats;
@@ -485,8 +528,9 @@ Status Run() {
   const bool reusing = !FLAGS_stats.empty() && fs::exists(FLAGS_stats, ec);
   const int report = FLAGS_report >= 0 ? FLAGS_report : (reusing && !FLAGS_sweep ? 0 : 32);
   options.keep_inputs = report;
-  std::fprintf(stderr, "quantization_cmd: %zu calibration inputs, blob method %s, weight method %s, merge type %d%s\n",
-               files.size(), BlobMethodName(options.blob_method), WeightMethodName(options.weight_method), merge,
+  std::fprintf(stderr, "quantization_cmd: %zu calibration inputs, blob method %s, weight method %s, merge type %s%s\n",
+               files.size(), BlobMethodName(options.blob_method), WeightMethodName(options.weight_method),
+               options.merge_auto ? "auto" : std::to_string(static_cast<int>(options.merge)).c_str(),
                options.tnn_compat ? ", TNN-compatible arithmetic" : "");
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<Progress> progress;
@@ -511,6 +555,7 @@ Status Run() {
                                : QuantizeGraph(fp32, files, options, cb, &q);
   if (progress) progress->Finish();
   QT_RETURN_IF_ERROR(s);
+  int merge = static_cast<int>(options.merge_auto ? q.merge_kept : options.merge);
   const SweepEntry* kept = nullptr;
   if (FLAGS_sweep) {
     for (const auto& e : sweep) {
@@ -519,6 +564,7 @@ Status Run() {
         options.blob_method = e.blob;
         options.weight_method = e.weight;
         options.merge = e.merge;
+        merge = static_cast<int>(e.merge);
         break;
       }
     }
@@ -580,7 +626,7 @@ Status Run() {
     rep.flags = {{"calibration inputs", std::to_string(files.size()) + " from " + input},
                  {"blob method (-b)", BlobMethodName(options.blob_method)},
                  {"weight method (-w)", WeightMethodName(options.weight_method)},
-                 {"merge type (-t)", std::to_string(merge)},
+                 {"merge type (-t)", q.merge_scores.empty() ? std::to_string(merge) : "auto: " + std::to_string(merge)},
                  {"compat", options.tnn_compat ? "tnn" : "none"},
                  {"weight rounding", q.refine_choice.empty()
                                          ? FLAGS_weight_rounding
@@ -631,7 +677,8 @@ Status Run() {
     phases += phase + " " + FormatSeconds(t);
     if (phase == "statistics" && !q.stats_reused && t > 0) {
       char rate[48];
-      std::snprintf(rate, sizeof(rate), " (%.0f inputs/s)", files.size() / t);
+      std::snprintf(rate, sizeof(rate), " (%.0f inputs/s)",
+                    (q.calibrated_inputs > 0 ? q.calibrated_inputs : static_cast<double>(files.size())) / t);
       phases += rate;
     }
     phases += ", ";

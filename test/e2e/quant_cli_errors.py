@@ -109,6 +109,8 @@ def main():
             ('table with asymmetric weights', base + ['-w', '3', '--table', table], 'symmetric'),
             ('equalize alpha out of range', base + ['--equalize', '2'], "--equalize '2' is not"),
             ('equalize with per-channel blobs', base + ['-t', '0', '--equalize', '0.5'], '--equalize needs -t 1'),
+            ('unknown merge type', base + ['-t', '3'], '-t 3 is not 0, 1, 2 or auto'),
+            ('merge auto with a blob method', base + ['-t', 'auto', '-b', '2'], '-t auto chooses the blob method'),
             ('stats with --compat tnn', base + ['--compat', 'tnn', '--stats', os.path.join(tmp, 'x.stats')],
              '--compat tnn'),
         ]

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """quantization_cmd --json: on the bundled LeNet and on a small residual ONNX model made here (a 1x1 convolution and
 the Add after it, which TNN's runtime fuses), the JSON parses, lists exactly the quantized layers of the written
-model in order with valid figures, marks the fused pair, and gives the report's per-output figures. Needs
+model in order with valid figures, marks the fused pair, gives the report's per-output figures and, where -t auto
+chose the merge type (36 inputs), both candidates' scores. Needs
 python3-onnx and python3-numpy for the residual model (that part is skipped without them)."""
 import json
 import os
@@ -12,7 +13,7 @@ import tempfile
 
 KEYS = {'model', 'weights', 'calibration_inputs', 'flags', 'seconds', 'threads', 'peak_memory_mb', 'layers', 'report',
         'layer_errors', 'histograms', 'float_layers', 'weight_ranges', 'sweep', 'auto_scales', 'refine_auto',
-        'refinement', 'float_steps', 'held_out_inputs', 'equalized'}
+        'refinement', 'float_steps', 'held_out_inputs', 'equalized', 'merge_auto'}
 
 
 def check(bin_dir, args, prefix, json_path, failures, where):
@@ -40,6 +41,11 @@ def check(bin_dir, args, prefix, json_path, failures, where):
         failures.append(f'{where}: histograms of {[h["blob"] for h in j["histograms"]["blobs"]]}')
     if not isinstance(j['equalized'], list) or not all(isinstance(b, str) for b in j['equalized']):
         failures.append(f'{where}: equalized {j["equalized"]}')
+    m = j['merge_auto']
+    if m is not None and not (m['kept'] == j['flags']['merge_type'] in (0, 1) and m['scoring_inputs'] > 0 and
+                              [c['name'] for c in m['candidates']] == ['per-tensor blobs', 'per-channel blobs'] and
+                              all(-1 <= c['min_output_cosine'] <= 1.000001 for c in m['candidates'])):
+        failures.append(f'{where}: merge_auto {m} with merge type {j["flags"]["merge_type"]}')
     rep = j['report']
     if not rep or not rep['outputs'] or not all(0.9 < o['cosine'] <= 1.000001 for o in rep['outputs']):
         failures.append(f'{where}: report {rep}')
@@ -77,7 +83,8 @@ def main():
             save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), path)
             calib = os.path.join(tmp, 'calib')
             os.makedirs(calib)
-            for i in range(6):
+            # 36 inputs: enough for the default -t auto to hold 9 out and score both merge types on them.
+            for i in range(36):
                 np.save(os.path.join(calib, f'{i}.npy'), rng.uniform(-1, 1, (1, 3, 16, 16)).astype(np.float32))
             j = check(bin_dir, ['-p', path, '-i', calib], os.path.join(tmp, 'res'), os.path.join(tmp, 'res.json'),
                       failures, 'residual')
@@ -88,6 +95,8 @@ def main():
                     failures.append(f'residual: fused layers {fused}, expected the 1x1 Convolution and the Add')
                 if j['report']['classifier'] or j['report']['top1_agreement'] is not None:
                     failures.append('residual: taken for a classifier')
+                if not j['merge_auto'] or j['merge_auto']['scoring_inputs'] != 9:
+                    failures.append(f'residual: merge_auto {j["merge_auto"]}, expected 9 held-out scoring inputs')
     for f in failures:
         print('FAIL:', f)
     print('quant_json:', 'FAILED' if failures else 'passed')

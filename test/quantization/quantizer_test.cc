@@ -1146,6 +1146,53 @@ TEST_F(QuantizerTest, RefineAutoKeepsTheBestScoredVariantAndItsFileEqualsThatVar
   SetNumThreads(2);
 }
 
+// -t auto: both candidates are calibrated without the held-out inputs (a quarter, every k-th from the middle of
+// each stretch), the margin rule picks one from the two scores, and the file is that candidate: the bytes of
+// quantizing with its merge type alone on the inputs left. Below 32 inputs nothing is held out.
+TEST_F(QuantizerTest, MergeAutoKeepsTheFileOfTheMergeTypeItChose) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 40);
+  std::vector<CalibrationSample> calibration;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (i % 4 != 2) calibration.push_back(samples[i]);  // held out: 2, 6, ..., 38
+  }
+  QuantizeOptions o;
+  o.blob_method = BlobMethod::kAuto;
+  o.refine.bias_correction = true;
+  o.merge_auto = true;
+  std::string first;
+  for (int threads : {1, 2}) {
+    SetNumThreads(threads);
+    QuantizeResult r;
+    const Status s = QuantizeGraph(SmallCnn(), samples, o, {}, &r);
+    ASSERT_TRUE(s.ok()) << s.message();
+    ASSERT_EQ(r.merge_scores.size(), 2u);
+    EXPECT_EQ(r.merge_scoring_inputs, 10);
+    const bool channel = r.merge_scores[1].second - r.merge_scores[0].second >= 5e-4;
+    EXPECT_EQ(r.merge_kept, channel ? MergeType::kPerChannel : MergeType::kMixed);
+    for (MergeType m : {MergeType::kMixed, MergeType::kPerChannel}) {
+      QuantizeOptions fixed = o;
+      fixed.merge_auto = false;
+      fixed.merge = m;
+      if (m == MergeType::kPerChannel) fixed.blob_method = BlobMethod::kMse;
+      QuantizeResult f;
+      ASSERT_TRUE(QuantizeGraph(SmallCnn(), calibration, fixed, {}, &f).ok());
+      EXPECT_EQ(Serialized(r.graph) == Serialized(f.graph), m == r.merge_kept) << static_cast<int>(m);
+    }
+    const std::string out = Serialized(r.graph);
+    if (first.empty()) first = out;
+    EXPECT_EQ(out, first) << threads << " threads";
+  }
+  SetNumThreads(2);
+  const std::vector<CalibrationSample> few(samples.begin(), samples.begin() + 31);
+  QuantizeResult r, f;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), few, o, {}, &r).ok());
+  EXPECT_TRUE(r.merge_scores.empty());
+  QuantizeOptions fixed = o;
+  fixed.merge_auto = false;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), few, fixed, {}, &f).ok());
+  EXPECT_EQ(Serialized(r.graph), Serialized(f.graph));
+}
+
 TEST_F(QuantizerTest, FloatBudgetKeepsTheChosenLayersReadingFloatInputs) {
   const auto samples = WriteSmallCnnInputs(dir_ / "calib", 12);
   QuantizeOptions o;

@@ -385,41 +385,12 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
   return Status::Ok();
 }
 
-}  // namespace
-
-Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& samples, const QuantizeOptions& options,
-                     const QuantizeCallbacks& callbacks, QuantizeResult* result) {
-  for (const auto& l : fp32.layers) {
-    if (l.quantized) {
-      return Status::InvalidArgument("layer '" + l.name + "' is already quantized: give the fp32 model");
-    }
-  }
-  if (samples.empty()) return Status::InvalidArgument("no calibration input");
-  if (options.tnn_compat && !IsTnnBlobMethod(options.blob_method)) {
-    return Status::InvalidArgument(std::string("-b ") + std::to_string(static_cast<int>(options.blob_method)) + " (" +
-                                   BlobMethodName(options.blob_method) + ") has no TNN counterpart to reproduce "
-                                   "with --compat tnn");
-  }
-  if (options.tnn_compat && !options.stats_path.empty()) {
-    return Status::InvalidArgument("--stats works with the default arithmetic, not with --compat tnn (whose "
-                                   "statistics are TNN's two-pass ones)");
-  }
-  for (const auto& name : options.float_layers) {
-    if (!fp32.FindLayer(name)) return Status::NotFound("--fp32_layers: the model has no layer named '" + name + "'");
-  }
-  const bool budgeted = options.budget.min_cosine > 0 || options.budget.max_layers >= 0;
-  if (budgeted && samples.size() < 4) {
-    return Status::InvalidArgument("the accuracy budget (--min_cosine, --max_float_layers) holds a quarter of the "
-                                   "calibration inputs out: give at least 4");
-  }
-  // Held-out inputs are every k-th one from the middle of each stretch, so they span the set like the others.
-  std::vector<CalibrationSample> calibration, held_out;
-  const size_t held = budgeted ? std::min<size_t>(16, samples.size() / 4) : 0;
-  std::set<size_t> held_index;
-  for (size_t i = 0; i < held; ++i) held_index.insert((2 * i + 1) * samples.size() / (2 * held));
-  for (size_t i = 0; i < samples.size(); ++i) (held_index.count(i) ? held_out : calibration).push_back(samples[i]);
-  QuantizeCallbacks cb = callbacks;
-  if (!cb.note) cb.note = [](const std::string&) {};
+// One quantization of `fp32` with options.merge and options.blob_method, calibrated on `calibration`; refinement
+// choices are scored on `held_out` when there are any. *simplified receives the fp32 graph the int8 one was
+// quantized from (simplified, and equalized when options.equalize applies).
+Status QuantizeOnce(const Graph& fp32, const std::vector<CalibrationSample>& calibration,
+                    const std::vector<CalibrationSample>& held_out, const QuantizeOptions& options,
+                    const QuantizeCallbacks& cb, Graph* simplified_out, QuantizeResult* result) {
   *result = QuantizeResult();
   Graph g = fp32;
   // TNN's tool quantizes the graph its NAIVE runtime builds, which fuses only Conv + ReLU/ReLU6; by default the
@@ -503,19 +474,137 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
                                      options.preprocess, options.refine, cb.progress, &g, &result->refinements));
     result->timings.push_back({"refinement", SecondsSince(refine_start)});
   }
+  *simplified_out = simplified;
+  result->calibrated_inputs = static_cast<int>(calibration.size());
+  result->graph = std::move(g);
+  return Status::Ok();
+}
+
+// The tensors of `samples` for the inputs of `g`.
+Status LoadInputs(const Graph& g, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
+                  std::vector<SampleTensors>* tensors) {
+  BlobDims input_dims;
+  for (const auto& in : g.inputs) input_dims[in.name] = in.dims;
+  tensors->assign(samples.size(), {});
+  for (size_t i = 0; i < samples.size(); ++i) QT_RETURN_IF_ERROR(LoadSample(samples[i], input_dims, pre, &(*tensors)[i]));
+  return Status::Ok();
+}
+
+// QuantizeOptions::merge_auto. The per-channel file is kept when its min output cosine on the held-out inputs
+// exceeds the per-tensor file's by kMergeMargin or more. On the zoo (doc/accuracy.md), smaller gains on 16 held-out
+// inputs did not carry to the validation sets (FaceMesh +1.2e-4 and MTCNN det2 +3.0e-4 lost 0.04 and 0.002 there),
+// larger ones did (det4 +6.8e-4 to hair segmentation +7.5e-3); a paired standard error over 16 inputs (about 1e-3 on
+// BlazeFace) is too coarse to tell either.
+constexpr double kMergeMargin = 5e-4;
+
+Status ChooseMergeType(const Graph& fp32, const std::vector<CalibrationSample>& calibration,
+                       const std::vector<CalibrationSample>& held_out, const QuantizeOptions& options,
+                       const QuantizeCallbacks& cb, Graph* simplified, QuantizeResult* result) {
+  QuantizeOptions tensor = options;
+  tensor.merge_auto = false;
+  tensor.merge = MergeType::kMixed;
+  QuantizeOptions channel = tensor;
+  channel.merge = MergeType::kPerChannel;
+  channel.blob_method = BlobMethod::kMse;
+  channel.equalize = 0;
+  channel.keep_inputs = 0;  // the per-tensor run keeps them: the same inputs, whichever file is kept
+  const auto channel_start = std::chrono::steady_clock::now();
+  QuantizeResult per_channel;
+  Graph channel_simplified;
+  QT_RETURN_IF_ERROR(QuantizeOnce(fp32, calibration, held_out, channel, cb, &channel_simplified, &per_channel));
+  const double channel_secs = SecondsSince(channel_start);
+  QT_RETURN_IF_ERROR(QuantizeOnce(fp32, calibration, held_out, tensor, cb, simplified, result));
+
+  std::vector<SampleTensors> tensors;
+  QT_RETURN_IF_ERROR(LoadInputs(fp32, held_out, options.preprocess, &tensors));
+  std::vector<std::map<std::string, Tensor>> reference;
+  QT_RETURN_IF_ERROR(GraphOutputs(fp32, tensors, &reference));
+  std::map<std::string, std::vector<double>> a, b;
+  int agree = 0;
+  QT_RETURN_IF_ERROR(HeldOutCosines(result->graph, tensors, reference, "", &a, &agree));
+  QT_RETURN_IF_ERROR(HeldOutCosines(per_channel.graph, tensors, reference, "", &b, &agree));
+  const double n = static_cast<double>(tensors.size());
+  auto mean = [&](const std::vector<double>& v) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    return sum / n;
+  };
+  double min_a = 2, min_b = 2;
+  for (const auto& [name, v] : a) {
+    min_a = std::min(min_a, mean(v));
+    min_b = std::min(min_b, mean(b.at(name)));
+  }
+  result->merge_scores = {{"per-tensor blobs", min_a}, {"per-channel blobs", min_b}};
+  result->timings.push_back({"per-channel candidate", channel_secs});
+  if (min_b - min_a >= kMergeMargin) {
+    per_channel.kept_inputs = std::move(result->kept_inputs);
+    per_channel.merge_scores = std::move(result->merge_scores);
+    per_channel.timings.push_back({"per-tensor candidate", SecondsSince(channel_start) - channel_secs});
+    *result = std::move(per_channel);
+    *simplified = std::move(channel_simplified);
+    result->merge_kept = MergeType::kPerChannel;
+  } else {
+    result->merge_kept = MergeType::kMixed;
+  }
+  result->merge_scoring_inputs = static_cast<int>(tensors.size());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& samples, const QuantizeOptions& options,
+                     const QuantizeCallbacks& callbacks, QuantizeResult* result) {
+  for (const auto& l : fp32.layers) {
+    if (l.quantized) {
+      return Status::InvalidArgument("layer '" + l.name + "' is already quantized: give the fp32 model");
+    }
+  }
+  if (samples.empty()) return Status::InvalidArgument("no calibration input");
+  if (options.tnn_compat && !IsTnnBlobMethod(options.blob_method)) {
+    return Status::InvalidArgument(std::string("-b ") + std::to_string(static_cast<int>(options.blob_method)) + " (" +
+                                   BlobMethodName(options.blob_method) + ") has no TNN counterpart to reproduce "
+                                   "with --compat tnn");
+  }
+  if (options.tnn_compat && !options.stats_path.empty()) {
+    return Status::InvalidArgument("--stats works with the default arithmetic, not with --compat tnn (whose "
+                                   "statistics are TNN's two-pass ones)");
+  }
+  for (const auto& name : options.float_layers) {
+    if (!fp32.FindLayer(name)) return Status::NotFound("--fp32_layers: the model has no layer named '" + name + "'");
+  }
+  const bool budgeted = options.budget.min_cosine > 0 || options.budget.max_layers >= 0;
+  if (budgeted && samples.size() < 4) {
+    return Status::InvalidArgument("the accuracy budget (--min_cosine, --max_float_layers) holds a quarter of the "
+                                   "calibration inputs out: give at least 4");
+  }
+  // Held-out inputs are every k-th one from the middle of each stretch, so they span the set like the others.
+  std::vector<CalibrationSample> calibration, held_out;
+  // The merge type is chosen on held-out inputs when there are enough to hold some out and still calibrate well.
+  const bool choose_merge = options.merge_auto && samples.size() >= 32;
+  const size_t held = budgeted || choose_merge ? std::min<size_t>(16, samples.size() / 4) : 0;
+  std::set<size_t> held_index;
+  for (size_t i = 0; i < held; ++i) held_index.insert((2 * i + 1) * samples.size() / (2 * held));
+  for (size_t i = 0; i < samples.size(); ++i) (held_index.count(i) ? held_out : calibration).push_back(samples[i]);
+  QuantizeCallbacks cb = callbacks;
+  if (!cb.note) cb.note = [](const std::string&) {};
+  Graph simplified;
+  if (choose_merge) {
+    // The file kept is the candidate as it was scored, calibrated without the held-out inputs: fitted again on all
+    // of them, the refinement chosen would run on other inputs and its choice would no longer be the one measured
+    // (on the zoo that cost FaceMesh and hair segmentation 0.03-0.05 of min output cosine).
+    QT_RETURN_IF_ERROR(ChooseMergeType(fp32, calibration, held_out, options, cb, &simplified, result));
+  } else {
+    QT_RETURN_IF_ERROR(QuantizeOnce(fp32, calibration, held_out, options, cb, &simplified, result));
+  }
   if (budgeted) {
     const auto budget_start = std::chrono::steady_clock::now();
-    BlobDims input_dims;
-    for (const auto& in : g.inputs) input_dims[in.name] = dims.at(in.name);
-    std::vector<SampleTensors> tensors(held_out.size());
-    for (size_t i = 0; i < held_out.size(); ++i) {
-      QT_RETURN_IF_ERROR(LoadSample(held_out[i], input_dims, options.preprocess, &tensors[i]));
-    }
-    QT_RETURN_IF_ERROR(ApplyFloatBudget(simplified, tensors, options.budget, cb.progress, &g, &result->float_steps));
+    std::vector<SampleTensors> tensors;
+    QT_RETURN_IF_ERROR(LoadInputs(simplified, held_out, options.preprocess, &tensors));
+    QT_RETURN_IF_ERROR(
+        ApplyFloatBudget(simplified, tensors, options.budget, cb.progress, &result->graph, &result->float_steps));
     result->held_out_inputs = static_cast<int>(held_out.size());
     result->timings.push_back({"float layers", SecondsSince(budget_start)});
   }
-  result->graph = std::move(g);
   return Status::Ok();
 }
 

@@ -58,6 +58,12 @@ struct QuantizeOptions {
   // and keep the one whose outputs are closest to fp32 (min output cosine) on calibration inputs the refinement
   // did not see (the held-out ones when the accuracy budget holds some out).
   bool refine_auto = false;
+  // Instead of `merge` and `blob_method`: quantize with per-tensor blobs (merge type 1, `blob_method`, `equalize`)
+  // and with per-channel blobs (merge type 0, MSE thresholds, no equalization), each with the refinement asked for,
+  // both calibrated without a quarter of the inputs (at most 16), and keep the per-channel file only when its min
+  // output cosine on those held-out inputs beats the per-tensor one's by a margin (quantizer.cc). Per-channel
+  // ranges fit the inputs they were taken on, so the choice is made on inputs neither file was calibrated on.
+  bool merge_auto = false;
   // Channel equalization of rectified blobs read only by convolutions (equalization.h) with this alpha, before
   // statistics; 0: none. Applies to merge type 1 (per-tensor blobs, per-channel weights) outside compat mode.
   double equalize = 0;
@@ -94,12 +100,18 @@ struct QuantizeResult {
   std::string refine_choice;
   RefineOptions refine_kept;  // what the kept variant applied
   int refine_scoring_inputs = 0;
+  // merge_auto: the merge type kept, and for the per-tensor then the per-channel file its min output cosine on the
+  // held-out inputs.
+  MergeType merge_kept = MergeType::kMixed;
+  std::vector<std::pair<std::string, double>> merge_scores;
+  int merge_scoring_inputs = 0;
   std::vector<FloatLayerStep> float_steps;   // the accuracy budget's choices, in order
   int held_out_inputs = 0;
   std::map<size_t, SampleTensors> kept_inputs;      // by sample index (QuantizeOptions::keep_inputs)
   // The per-tensor input scale each Conv/InnerProduct's weights were folded with (absent for per-channel inputs);
   // scale merging may later change the input blob's stored scale, not the weights.
   std::map<std::string, float> weight_input_scales;
+  int calibrated_inputs = 0;  // the inputs the kept file was calibrated on (fewer than given under -t auto)
   bool stats_reused = false;
   std::map<std::string, BlobStats> stats;  // by blob (QuantizeOptions::keep_stats)
   // Wall time of each phase, in order: statistics (the forward pass, or reading the statistics file), blob scales,
