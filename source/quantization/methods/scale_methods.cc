@@ -161,24 +161,37 @@ float AdmmFast(const float* w, int64_t n, int8_t* q) {
 namespace {
 
 // Squared error of quantizing the histogram's bin centres with threshold t (in bins).
-double MseAt(const std::vector<double>& h, int t) {
+// The histogram's non-empty bins: each candidate threshold sums over these only (a channel's histogram is mostly
+// empty bins), in bin order, so the sums are those of a loop over every bin that skips the empty ones.
+struct NonEmptyBins {
+  std::vector<double> centre, count;
+  explicit NonEmptyBins(const std::vector<double>& h) {
+    for (size_t i = 0; i < h.size(); ++i) {
+      if (h[i] == 0) continue;
+      centre.push_back(i + 0.5);
+      count.push_back(h[i]);
+    }
+  }
+};
+
+double MseAt(const NonEmptyBins& h, int t) {
   const double step = t / 127.0;
   double err = 0;
-  for (size_t i = 0; i < h.size(); ++i) {
-    if (h[i] == 0) continue;
-    const double centre = i + 0.5;
+  for (size_t i = 0; i < h.centre.size(); ++i) {
+    const double centre = h.centre[i];
     const double q = std::min(std::round(centre / step) * step, static_cast<double>(t));
-    err += h[i] * (centre - q) * (centre - q);
+    err += h.count[i] * (centre - q) * (centre - q);
   }
   return err;
 }
 
 }  // namespace
 
-int MseThresholdBin(const std::vector<double>& h) {
+int MseThresholdBin(const std::vector<double>& hist) {
   // The error is a smooth function of t apart from the rounding grid's ripple: every 8th t first, then every t
   // around the best of those.
-  const int bins = static_cast<int>(h.size());
+  const int bins = static_cast<int>(hist.size());
+  const NonEmptyBins h(hist);
   const int lo = std::min(128, bins);
   constexpr int kStride = 8;
   int best = bins;
