@@ -68,6 +68,11 @@ int KlThresholdBinFast(const std::vector<double>& histogram);
 // (as pytorch-quantization's MSE calibrator does). Candidates are searched every 8 bins, then bin by bin around
 // the best of those.
 int MseThresholdBin(const std::vector<double>& histogram);
+// The same search one threshold at a time: the twin MseThresholdBin (eight thresholds per vector) is tested against.
+int MseThresholdBinReference(const std::vector<double>& histogram);
+// The squared error of each threshold (in bins), eight per vector or one at a time: for the twin test.
+std::vector<double> MseErrors(const std::vector<double>& histogram, const std::vector<int>& thresholds,
+                              bool vector_lanes);
 
 // Quantizes `channels` contiguous slices of `count` weights each. q, scales and zero points are written.
 // Compat: TNN's exact arithmetic (ADMM with 1000 fixed float32 iterations); default: ADMM stops when the
