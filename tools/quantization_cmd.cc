@@ -315,6 +315,18 @@ std::string JsonNumber(double v) {
   return buf;
 }
 
+// One of -t auto's or --refine auto's choices: what was kept, on how many scoring inputs, and each option's score.
+std::string AutoChoiceJson(const std::string& kept, int inputs, const char* options,
+                           const std::vector<std::pair<std::string, double>>& scores) {
+  std::string j = "{\"kept\": " + kept + ", \"scoring_inputs\": " + std::to_string(inputs) + ", \"" + options +
+                  "\": [";
+  for (size_t i = 0; i < scores.size(); ++i) {
+    j += std::string(i ? ", " : "") + "{\"name\": " + JsonString(scores[i].first) +
+         ", \"min_output_cosine\": " + JsonNumber(scores[i].second) + "}";
+  }
+  return j + "]}";
+}
+
 // The run as JSON (schema in doc/quantization_json.md): the model, the flags, per quantized layer its output scale's
 // method and range and, with the report, its clipped share and cosine; the report's per-output figures; the times.
 std::string RunJson(const std::string& proto, const std::string& model, size_t inputs, const QuantizeOptions& o,
@@ -370,30 +382,15 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
   }
   j += "], \"equalized\": [";
   for (size_t i = 0; i < q.equalized.size(); ++i) j += std::string(i ? ", " : "") + JsonString(q.equalized[i]);
-  j += "], \"merge_auto\": ";
-  if (q.merge_scores.empty()) {
-    j += "null";
-  } else {
-    j += "{\"kept\": " + std::to_string(static_cast<int>(q.merge_kept)) + ", \"scoring_inputs\": " +
-         std::to_string(q.merge_scoring_inputs) + ", \"candidates\": [";
-    for (size_t i = 0; i < q.merge_scores.size(); ++i) {
-      j += std::string(i ? ", " : "") + "{\"name\": " + JsonString(q.merge_scores[i].first) +
-           ", \"min_output_cosine\": " + JsonNumber(q.merge_scores[i].second) + "}";
-    }
-    j += "]}";
-  }
-  j += ", \"refine_auto\": ";
-  if (q.refine_choice.empty()) {
-    j += "null";
-  } else {
-    j += "{\"kept\": " + JsonString(q.refine_choice) + ", \"scoring_inputs\": " +
-         std::to_string(q.refine_scoring_inputs) + ", \"variants\": [";
-    for (size_t i = 0; i < q.refine_scores.size(); ++i) {
-      j += std::string(i ? ", " : "") + "{\"name\": " + JsonString(q.refine_scores[i].first) +
-           ", \"min_output_cosine\": " + JsonNumber(q.refine_scores[i].second) + "}";
-    }
-    j += "]}";
-  }
+  j += "], \"merge_auto\": " +
+       (q.merge_scores.empty()
+            ? std::string("null")
+            : AutoChoiceJson(std::to_string(static_cast<int>(q.merge_kept)), q.merge_scoring_inputs, "candidates",
+                             q.merge_scores));
+  j += ", \"refine_auto\": " +
+       (q.refine_choice.empty()
+            ? std::string("null")
+            : AutoChoiceJson(JsonString(q.refine_choice), q.refine_scoring_inputs, "variants", q.refine_scores));
   j += ", \"refinement\": [";
   for (size_t i = 0; i < q.refinements.size(); ++i) {
     const auto& r = q.refinements[i];
