@@ -328,10 +328,21 @@ Status Equalize(const std::vector<CalibrationSample>& calibration, const Quantiz
   return Status::Ok();
 }
 
+// The tensors of `samples` for the inputs of `g`, in the dims shape inference gives them (as the networks take them).
+Status LoadInputs(const Graph& g, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
+                  std::vector<SampleTensors>* tensors) {
+  BlobDims dims, input_dims;
+  QT_RETURN_IF_ERROR(InferShapes(g, {}, &dims));
+  for (const auto& in : g.inputs) input_dims[in.name] = dims.at(in.name);
+  tensors->assign(samples.size(), {});
+  for (size_t i = 0; i < samples.size(); ++i) QT_RETURN_IF_ERROR(LoadSample(samples[i], input_dims, pre, &(*tensors)[i]));
+  return Status::Ok();
+}
+
 // QuantizeOptions::refine_auto on the int8 graph *g (quantized from `simplified`).
 Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSample>& calibration,
-                        const std::vector<CalibrationSample>& held_out, const BlobDims& dims,
-                        const QuantizeOptions& options, const QuantizeCallbacks& cb, Graph* g, QuantizeResult* result) {
+                        const std::vector<CalibrationSample>& held_out, const QuantizeOptions& options,
+                        const QuantizeCallbacks& cb, Graph* g, QuantizeResult* result) {
   const auto refine_samples = EvenlySpaced(calibration, options.refine_inputs);
   std::vector<CalibrationSample> scoring = held_out;
   if (scoring.empty()) scoring = OthersThanEvenlySpaced(calibration, std::min(options.refine_inputs, 16));
@@ -340,12 +351,8 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
             "--refine_inputs to score on others)");
     scoring = refine_samples;
   }
-  BlobDims input_dims;
-  for (const auto& in : simplified.inputs) input_dims[in.name] = dims.at(in.name);
-  std::vector<SampleTensors> tensors(scoring.size());
-  for (size_t i = 0; i < scoring.size(); ++i) {
-    QT_RETURN_IF_ERROR(LoadSample(scoring[i], input_dims, options.preprocess, &tensors[i]));
-  }
+  std::vector<SampleTensors> tensors;
+  QT_RETURN_IF_ERROR(LoadInputs(simplified, scoring, options.preprocess, &tensors));
   std::vector<std::map<std::string, Tensor>> reference;
   QT_RETURN_IF_ERROR(GraphOutputs(simplified, tensors, &reference));
   struct Variant {
@@ -466,7 +473,7 @@ Status QuantizeOnce(const Graph& fp32, const std::vector<CalibrationSample>& cal
   result->timings.push_back({"weights", SecondsSince(weights_start)});
   if (options.refine_auto) {
     const auto refine_start = std::chrono::steady_clock::now();
-    QT_RETURN_IF_ERROR(ChooseRefinement(simplified, calibration, held_out, dims, options, cb, &g, result));
+    QT_RETURN_IF_ERROR(ChooseRefinement(simplified, calibration, held_out, options, cb, &g, result));
     result->timings.push_back({"refinement", SecondsSince(refine_start)});
   } else if (options.refine.adaptive_rounding || options.refine.bias_correction) {
     const auto refine_start = std::chrono::steady_clock::now();
@@ -477,16 +484,6 @@ Status QuantizeOnce(const Graph& fp32, const std::vector<CalibrationSample>& cal
   *simplified_out = simplified;
   result->calibrated_inputs = static_cast<int>(calibration.size());
   result->graph = std::move(g);
-  return Status::Ok();
-}
-
-// The tensors of `samples` for the inputs of `g`.
-Status LoadInputs(const Graph& g, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
-                  std::vector<SampleTensors>* tensors) {
-  BlobDims input_dims;
-  for (const auto& in : g.inputs) input_dims[in.name] = in.dims;
-  tensors->assign(samples.size(), {});
-  for (size_t i = 0; i < samples.size(); ++i) QT_RETURN_IF_ERROR(LoadSample(samples[i], input_dims, pre, &(*tensors)[i]));
   return Status::Ok();
 }
 
