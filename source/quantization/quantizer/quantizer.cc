@@ -505,12 +505,22 @@ Status ChooseMergeType(const Graph& fp32, const std::vector<CalibrationSample>& 
   channel.blob_method = BlobMethod::kMse;
   channel.equalize = 0;
   channel.keep_inputs = 0;  // the per-tensor run keeps them: the same inputs, whichever file is kept
+  const auto tensor_start = std::chrono::steady_clock::now();
+  QT_RETURN_IF_ERROR(QuantizeOnce(fp32, calibration, held_out, tensor, cb, simplified, result));
+  const double tensor_secs = SecondsSince(tensor_start);
   const auto channel_start = std::chrono::steady_clock::now();
   QuantizeResult per_channel;
   Graph channel_simplified;
-  QT_RETURN_IF_ERROR(QuantizeOnce(fp32, calibration, held_out, channel, cb, &channel_simplified, &per_channel));
+  const Status channel_status =
+      QuantizeOnce(fp32, calibration, held_out, channel, cb, &channel_simplified, &per_channel);
   const double channel_secs = SecondsSince(channel_start);
-  QT_RETURN_IF_ERROR(QuantizeOnce(fp32, calibration, held_out, tensor, cb, simplified, result));
+  if (!channel_status.ok()) {
+    // The per-tensor file stands on its own; a model the per-channel form cannot take still quantizes.
+    cb.note("note: -t auto keeps per-tensor blobs: the per-channel candidate failed: " + channel_status.message());
+    result->merge_kept = MergeType::kMixed;
+    result->timings.push_back({"per-channel candidate", channel_secs});
+    return Status::Ok();
+  }
 
   std::vector<SampleTensors> tensors;
   QT_RETURN_IF_ERROR(LoadInputs(fp32, held_out, options.preprocess, &tensors));
@@ -536,7 +546,7 @@ Status ChooseMergeType(const Graph& fp32, const std::vector<CalibrationSample>& 
   if (min_b - min_a >= kMergeMargin) {
     per_channel.kept_inputs = std::move(result->kept_inputs);
     per_channel.merge_scores = std::move(result->merge_scores);
-    per_channel.timings.push_back({"per-tensor candidate", SecondsSince(channel_start) - channel_secs});
+    per_channel.timings.push_back({"per-tensor candidate", tensor_secs});
     *result = std::move(per_channel);
     *simplified = std::move(channel_simplified);
     result->merge_kept = MergeType::kPerChannel;
