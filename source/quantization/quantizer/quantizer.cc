@@ -594,6 +594,10 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
   for (size_t i = 0; i < samples.size(); ++i) (held_index.count(i) ? held_out : calibration).push_back(samples[i]);
   QuantizeCallbacks cb = callbacks;
   if (!cb.note) cb.note = [](const std::string&) {};
+  if (options.merge_auto && !choose_merge) {
+    cb.note("note: -t auto holds inputs out to choose the merge type and needs 32 or more; merge type 1 (" +
+            std::to_string(samples.size()) + " given)");
+  }
   Graph simplified;
   if (choose_merge) {
     // The file kept is the candidate as it was scored, calibrated without the held-out inputs: fitted again on all
