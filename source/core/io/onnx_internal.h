@@ -18,6 +18,10 @@
 namespace qt {
 namespace onnx_import {
 
+// Truncates toward zero as C++ does, but a value from a file may be NaN or past int64 (undefined behaviour in a
+// plain cast): NaN gives 0, out-of-range values saturate.
+int64_t SaturatingInt64(double v);
+
 // A tensor known at import time: an initializer, a Constant node's value or a folded result. Float types
 // (FLOAT, FLOAT16, BFLOAT16, DOUBLE) hold their values as float32 in `f`, integer and bool types as int64 in `i`.
 struct ConstTensor {
@@ -30,7 +34,7 @@ struct ConstTensor {
   bool is_float() const { return IsFloatType(dtype); }
   int64_t count() const { return is_float() ? static_cast<int64_t>(f.size()) : static_cast<int64_t>(i.size()); }
   double At(int64_t k) const { return is_float() ? static_cast<double>(f[k]) : static_cast<double>(i[k]); }
-  int64_t IntAt(int64_t k) const { return is_float() ? static_cast<int64_t>(f[k]) : i[k]; }
+  int64_t IntAt(int64_t k) const { return is_float() ? SaturatingInt64(f[k]) : i[k]; }
   // A tensor of `dims` with zero values.
   static ConstTensor Zeros(int32_t dtype, std::vector<int64_t> dims);
   // Copies element `from` of `src` (same storage kind) into element `to`.
@@ -42,9 +46,6 @@ struct ConstTensor {
 const char* DtypeName(int32_t dtype);
 std::string ShapeString(const std::vector<int64_t>& dims);
 int64_t ShapeCount(const std::vector<int64_t>& dims);
-// Truncates toward zero as C++ does, but a value from a file may be NaN or past int64 (undefined behaviour in a
-// plain cast): NaN gives 0, out-of-range values saturate.
-int64_t SaturatingInt64(double v);
 
 // Decodes an initializer or attribute tensor (raw_data or the typed fields). Errors name the rule broken
 // (unsupported element type, external data, byte count that does not match the dims); the caller adds the name.
