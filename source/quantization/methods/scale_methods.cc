@@ -213,11 +213,13 @@ void MseAt8(const NonEmptyBins& h, const int* t, double* err) {
 #endif
 }
 
-// The thresholds' errors, eight at a time.
-std::vector<double> MseAtEach(const NonEmptyBins& h, const std::vector<int>& ts) {
+// The thresholds' errors, eight at a time on vector lanes or one at a time.
+std::vector<double> MseAtEach(const NonEmptyBins& h, const std::vector<int>& ts, bool vector_lanes) {
   std::vector<double> err(ts.size());
   size_t k = 0;
-  for (; k + 8 <= ts.size(); k += 8) MseAt8(h, ts.data() + k, err.data() + k);
+  if (vector_lanes) {
+    for (; k + 8 <= ts.size(); k += 8) MseAt8(h, ts.data() + k, err.data() + k);
+  }
   for (; k < ts.size(); ++k) err[k] = MseAt(h, ts[k]);
   return err;
 }
@@ -232,12 +234,7 @@ int MseSearch(const std::vector<double>& hist, bool vector_lanes) {
   int best = bins;
   double best_err = MseAt(h, bins);
   auto consider = [&](const std::vector<int>& ts) {
-    std::vector<double> errs(ts.size());
-    if (vector_lanes) {
-      errs = MseAtEach(h, ts);
-    } else {
-      for (size_t k = 0; k < ts.size(); ++k) errs[k] = MseAt(h, ts[k]);
-    }
+    const std::vector<double> errs = MseAtEach(h, ts, vector_lanes);
     for (size_t k = 0; k < ts.size(); ++k) {
       if (errs[k] < best_err || (errs[k] == best_err && ts[k] < best)) {
         best_err = errs[k];
@@ -261,11 +258,7 @@ int MseThresholdBin(const std::vector<double>& hist) { return MseSearch(hist, tr
 int MseThresholdBinReference(const std::vector<double>& hist) { return MseSearch(hist, false); }
 
 std::vector<double> MseErrors(const std::vector<double>& hist, const std::vector<int>& thresholds, bool vector_lanes) {
-  const NonEmptyBins h(hist);
-  if (vector_lanes) return MseAtEach(h, thresholds);
-  std::vector<double> err;
-  for (int t : thresholds) err.push_back(MseAt(h, t));
-  return err;
+  return MseAtEach(NonEmptyBins(hist), thresholds, vector_lanes);
 }
 
 std::vector<double> KlDivergencesRef(const std::vector<double>& hist) {
