@@ -169,9 +169,13 @@ void ConvInt8::Init(const Conv2dParams& p, const int8_t* weights, const int32_t*
   for (int oc = 0; oc < p.out_c; ++oc) {
     const int g = oc / ocg;
     int32_t c = bias ? bias[oc] : 0;
-    for (int64_t kk = 0; kk < k; ++kk) {
-      const int32_t zi = r_.in_zero[g * icg + kk / kernel];
-      c += zi * (int32_t{r_.weight_zero[oc]} - weights[oc * k + kk]);
+    // Channel by channel, skipping zero points of 0 (symmetric inputs): the refinement prepares its networks' int8
+    // convolutions again after each change of weights.
+    for (int ic = 0; ic < icg; ++ic) {
+      const int32_t zi = r_.in_zero[g * icg + ic];
+      if (zi == 0) continue;
+      const int8_t* w = weights + oc * k + ic * kernel;
+      for (int64_t t = 0; t < kernel; ++t) c += zi * (int32_t{r_.weight_zero[oc]} - w[t]);
     }
     row_add_[oc] = c;
   }

@@ -66,24 +66,30 @@ Status InputMoments(const std::vector<std::unique_ptr<Net>>& nets, const Layer& 
   *rows = 0;
   Tensor scratch;
   Eigen::MatrixXd x(m, k);
+  // Each row's window corner; the matrix is filled a column (one tap of one channel) at a time, down its
+  // contiguous storage, reading one input plane.
+  std::vector<int> top(m), left(m);
+  for (int64_t row = 0; row < m; ++row) {
+    const int64_t pos = row * step;
+    top[row] = static_cast<int>(pos / geo.out_w) * p.stride_h - geo.pad_top;
+    left[row] = static_cast<int>(pos % geo.out_w) * p.stride_w - geo.pad_left;
+  }
   for (const auto& net : nets) {
     const Tensor* value = nullptr;
     QT_RETURN_IF_ERROR(net->ViewBlob(l.inputs[0], &value, &scratch));
     for (int b = 0; b < batch; ++b) {
       for (int g = 0; g < p.group; ++g) {
-        for (int64_t row = 0; row < m; ++row) {
-          const int64_t pos = row * step;
-          const int oh = static_cast<int>(pos / geo.out_w), ow = static_cast<int>(pos % geo.out_w);
-          for (int ci = 0; ci < icg; ++ci) {
-            const int c = g * icg + ci;
-            const float s = ScaleOf(in_scale, c);
-            const float* plane = value->data.data() + (int64_t{b} * channels + c) * in_h * in_w;
-            for (int ky = 0; ky < p.kernel_h; ++ky) {
-              const int y = oh * p.stride_h - geo.pad_top + ky * p.dilation_h;
-              for (int kx = 0; kx < p.kernel_w; ++kx) {
-                const int xx = ow * p.stride_w - geo.pad_left + kx * p.dilation_w;
+        for (int ci = 0; ci < icg; ++ci) {
+          const int c = g * icg + ci;
+          const float s = ScaleOf(in_scale, c);
+          const float* plane = value->data.data() + (int64_t{b} * channels + c) * in_h * in_w;
+          for (int ky = 0; ky < p.kernel_h; ++ky) {
+            for (int kx = 0; kx < p.kernel_w; ++kx) {
+              double* column = x.col(ci * kk + ky * p.kernel_w + kx).data();
+              for (int64_t row = 0; row < m; ++row) {
+                const int y = top[row] + ky * p.dilation_h, xx = left[row] + kx * p.dilation_w;
                 const bool inside = s != 0.f && y >= 0 && y < in_h && xx >= 0 && xx < in_w;
-                x(row, ci * kk + ky * p.kernel_w + kx) = inside ? Float2Int8(plane[y * in_w + xx] / s) : 0;
+                column[row] = inside ? Float2Int8(plane[y * in_w + xx] / s) : 0;
               }
             }
           }
@@ -180,6 +186,7 @@ Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
   // A mean over a handful of values per channel (an inner product sees one per input) is mostly noise.
   if (spatial * batch * static_cast<int64_t>(nets.size()) < 256) return Status::Ok();
   std::vector<double> n(channels, 0), sum(channels, 0), sumsq(channels, 0);
+  const bool no_activation = activation == kActivationNone, relu6 = activation == kActivationRelu6;
   double signal = 0;
   int64_t values = 0;
   Tensor scratch;
@@ -192,18 +199,26 @@ Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
       for (int c = 0; c < channels; ++c) {
         const float limit = 127 * ScaleOf(s_out, c) * 0.999f;
         const int64_t base = (int64_t{b} * channels + c) * spatial;
+        // The channel's sums in locals, added to in the same order: kept in the vectors, each addition waited for
+        // the store of the one before (the compiler cannot tell the vectors from the tensors they are read from).
+        double nc = n[c], sc = sum[c], qc = sumsq[c];
         for (int64_t i = 0; i < spatial; ++i) {
           const float f = ref.data[base + i], q = y->data[base + i];
           signal += static_cast<double>(f) * f;
-          ++values;
-          if (std::fabs(q) >= limit) continue;
-          if (activation != kActivationNone && !(f > 0 && q > 0)) continue;
-          if (activation == kActivationRelu6 && !(f < 6 && q < 6)) continue;
-          const double e = static_cast<double>(f) - q;
-          n[c] += 1;
-          sum[c] += e;
-          sumsq[c] += e * e;
+          // Without branches (the signs of f and q are data, and mispredicted ones cost more than the sums): a
+          // value left out adds (signed) zeros, which leave every sum as it was, since none of them is −0.
+          const bool linear = (std::fabs(q) < limit) & (no_activation | ((f > 0) & (q > 0))) &
+                              (!relu6 || ((f < 6) & (q < 6)));
+          const double use = linear;
+          const double e = (static_cast<double>(f) - q) * use;
+          nc += use;
+          sc += e;
+          qc = std::fma(e, e, qc);
         }
+        n[c] = nc;
+        sum[c] = sc;
+        sumsq[c] = qc;
+        values += spatial;
       }
     }
   }
