@@ -273,6 +273,43 @@ TEST_F(QuantizerTest, OutputDoesNotDependOnTheThreadCountOrTheKindOfParallelism)
   SetNumThreads(2);
 }
 
+// With parallel images the channel histograms are one copy that every thread counts into, each blob under its own
+// lock; the tensor histograms and ranges are per thread and merged. Both must give one thread's counts exactly.
+TEST_F(QuantizerTest, ChannelHistogramsSharedByTheThreadsEqualOneThreadsCounts) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 9);
+  StreamingCalibration how;
+  how.request.tensor_hist = how.request.channel_hist = true;
+  const std::vector<std::string> blobs = {"data", "r1", "c2a", "c2b", "sum", "p"};
+  std::map<std::string, BlobStats> by_threads[2];
+  for (int threads : {1, 2}) {
+    SetNumThreads(threads);
+    std::map<size_t, SampleTensors> kept;
+    const Status s = CollectBlobStats(SmallCnn(), samples, blobs, Preprocess(), how, {}, &by_threads[threads - 1],
+                                      &kept);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  SetNumThreads(2);
+  int64_t counted = 0;
+  for (const auto& name : blobs) {
+    const BlobStats& one = by_threads[0].at(name);
+    const BlobStats& two = by_threads[1].at(name);
+    EXPECT_TRUE(two.request().channel_hist) << name;
+    ASSERT_EQ(one.channels(), two.channels()) << name;
+    EXPECT_EQ(one.tensor().hist.counts(), two.tensor().hist.counts()) << name;
+    for (int c = 0; c < one.channels(); ++c) {
+      const AbsHistogram& h1 = one.channel(c).hist;
+      const AbsHistogram& h2 = two.channel(c).hist;
+      ASSERT_EQ(h1.empty(), h2.empty()) << name << " channel " << c;
+      if (h1.empty()) continue;
+      EXPECT_EQ(h1.exponent(), h2.exponent()) << name << " channel " << c;
+      EXPECT_EQ(h1.counts(), h2.counts()) << name << " channel " << c;
+      EXPECT_EQ(one.channel(c).max, two.channel(c).max) << name << " channel " << c;
+      for (uint64_t k : h2.counts()) counted += static_cast<int64_t>(k);
+    }
+  }
+  EXPECT_GT(counted, 0);
+}
+
 TEST_F(QuantizerTest, RecycledBlobsGiveTheSameValuesInFloatAndInt8Networks) {
   // SmallCnn's r1 feeds three layers, one of them after a branch: its memory may be reused only after the Add.
   const auto samples = WriteSmallCnnInputs(dir_ / "calib", 5);

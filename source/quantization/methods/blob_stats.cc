@@ -122,7 +122,22 @@ void RangeAndAbsSum(const float* p, int64_t n, float* mn, float* mx, double* abs
   ScanPlane(p, n, nullptr, mn, mx, abs_sum);
 }
 
-void BlobStats::Update(const Tensor& t, std::vector<double>* means) {
+void BlobStats::AddChannelHistograms(const Tensor& t, const std::vector<float>& channel_max) {
+  const int channels = this->channels();
+  const int batch = static_cast<int>(t.count() / (int64_t{channels} * spatial_));
+  for (int c = 0; c < channels; ++c) {
+    for (int b = 0; b < batch; ++b) {
+      channels_[c].hist.Add(t.data.data() + (int64_t{b} * channels + c) * spatial_, spatial_, channel_max[c]);
+    }
+  }
+}
+
+void BlobStats::TakeChannelHistograms(BlobStats* from) {
+  for (int c = 0; c < channels(); ++c) channels_[c].hist = std::move(from->channels_[c].hist);
+  request_.channel_hist = true;
+}
+
+void BlobStats::Update(const Tensor& t, std::vector<double>* means, std::vector<float>* channel_max) {
   const int channels = this->channels();
   const int batch = static_cast<int>(t.count() / (int64_t{channels} * spatial_));
   means->assign(channels + 1, 0.0);
@@ -155,13 +170,12 @@ void BlobStats::Update(const Tensor& t, std::vector<double>* means) {
   }
   (*means)[channels] = channels * spatial_ > 0 ? total_abs / (channels * spatial_) : 0.0;
 
-  if (request_.channel_hist) {
-    for (int c = 0; c < channels; ++c) {
-      const float m = std::max(std::fabs(lo[c]), std::fabs(hi[c]));
-      for (int b = 0; b < batch; ++b) {
-        channels_[c].hist.Add(t.data.data() + (int64_t{b} * channels + c) * spatial_, spatial_, m);
-      }
-    }
+  if (request_.channel_hist || channel_max) {
+    std::vector<float> own;
+    std::vector<float>& m = channel_max ? *channel_max : own;
+    m.resize(channels);
+    for (int c = 0; c < channels; ++c) m[c] = std::max(std::fabs(lo[c]), std::fabs(hi[c]));
+    if (request_.channel_hist) AddChannelHistograms(t, m);
   }
   if (request_.tensor_hist) {
     float m = 0.f;

@@ -56,8 +56,14 @@ class BlobStats {
   ChannelStats& mutable_channel(int c) { return channels_[c]; }
 
   // One input's values of the blob: ranges and histograms. The mean |x| of batch item 0 per channel and then
-  // for the whole tensor (channels + 1 values) go to `means`, for AddMeans in image order.
-  void Update(const Tensor& t, std::vector<double>* means);
+  // for the whole tensor (channels + 1 values) go to `means`, for AddMeans in image order; each channel's largest
+  // |x| of this input to `channel_max` when given (what AddChannelHistograms takes).
+  void Update(const Tensor& t, std::vector<double>* means, std::vector<float>* channel_max = nullptr);
+  // Counts one input's values into the channel histograms alone, given each channel's largest |x| in it: for
+  // histograms kept apart from the ranges (one copy shared by the threads of a calibration pass).
+  void AddChannelHistograms(const Tensor& t, const std::vector<float>& channel_max);
+  // Moves the channel histograms of `from` (statistics of the same blob) here; they then count as collected.
+  void TakeChannelHistograms(BlobStats* from);
   void AddMeans(const std::vector<double>& means);
   // Ranges and histograms of statistics collected on other inputs (means are added separately).
   void Merge(const BlobStats& other);
