@@ -98,8 +98,8 @@ std::string FormatSeconds(double s) {
 }
 
 // -t takes 0, 1, 2 and 'auto'. Unset, it is auto for the default configuration (-b auto outside compat mode, no
-// ncnn table, which has per-tensor scales only, no statistics file, no sweep), else 1. QuantizeGraph holds inputs out for auto only when there are
-// 32 or more and otherwise quantizes with merge type 1.
+// ncnn table, which has per-tensor scales only, no statistics file, no sweep), else 1. QuantizeGraph holds inputs
+// out for auto only when there are 32 or more and otherwise quantizes with merge type 1.
 Status ParseMergeFlag(const std::string& value, QuantizeOptions* options) {
   options->merge = MergeType::kMixed;
   options->merge_auto = false;

@@ -122,11 +122,8 @@ Status CollectBlobStats(const Graph& graph, const std::vector<CalibrationSample>
   }
   std::vector<std::mutex> locks(share ? scanned.size() : 0);
   auto update = [&](Worker& w, size_t b, const Tensor& t, std::vector<double>* means, std::vector<float>* max) {
-    if (!share) {
-      w.stats[b].Update(t, means);
-      return;
-    }
     w.stats[b].Update(t, means, max);
+    if (!share) return;
     std::lock_guard<std::mutex> lock(locks[b]);
     shared[b].AddChannelHistograms(t, *max);
   };

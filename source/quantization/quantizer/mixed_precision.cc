@@ -64,13 +64,13 @@ Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inp
   return HeldOutScore(int8, inputs, reference, "", cosine, &top1);
 }
 
-Status HeldOutCosines(const Graph& int8, const std::vector<SampleTensors>& inputs,
-                      const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,
-                      std::map<std::string, std::vector<double>>* cosines, int* top1_agreeing) {
-  *top1_agreeing = 0;
-  cosines->clear();
+Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
+                    const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,
+                    double* cosine, double* top1_agreement) {
+  int agree = 0;
   Net net;
   QT_RETURN_IF_ERROR(net.Init(int8));
+  std::map<std::string, double> sums;
   Tensor t;
   for (size_t i = 0; i < inputs.size(); ++i) {
     for (const auto& [name, value] : inputs[i]) QT_RETURN_IF_ERROR(net.SetInput(name, value));
@@ -78,26 +78,13 @@ Status HeldOutCosines(const Graph& int8, const std::vector<SampleTensors>& input
     for (const auto& name : int8.outputs) {
       QT_RETURN_IF_ERROR(net.GetBlob(name, &t));
       const std::vector<float>& ref = reference[i].at(name).data;
-      (*cosines)[name].push_back(Cosine(ref, t.data));
-      if (name == scores && !ref.empty()) *top1_agreeing += TopK(ref, 1) == TopK(t.data, 1);
+      sums[name] += Cosine(ref, t.data);
+      if (name == scores && !ref.empty()) agree += TopK(ref, 1) == TopK(t.data, 1);
     }
   }
-  return Status::Ok();
-}
-
-Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
-                    const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,
-                    double* cosine, double* top1_agreement) {
-  std::map<std::string, std::vector<double>> cosines;
-  int agree = 0;
-  QT_RETURN_IF_ERROR(HeldOutCosines(int8, inputs, reference, scores, &cosines, &agree));
   *top1_agreement = static_cast<double>(agree) / std::max<size_t>(inputs.size(), 1);
   *cosine = 1;
-  for (const auto& [name, per_input] : cosines) {
-    double sum = 0;
-    for (double c : per_input) sum += c;
-    *cosine = std::min(*cosine, sum / std::max<size_t>(inputs.size(), 1));
-  }
+  for (const auto& [name, s] : sums) *cosine = std::min(*cosine, s / std::max<size_t>(inputs.size(), 1));
   return Status::Ok();
 }
 

@@ -35,11 +35,6 @@ Status DequantizeLayers(const Graph& fp32, const std::vector<std::string>& layer
 // the fp32 outputs per input (by output name).
 Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inputs,
                         const std::vector<std::map<std::string, Tensor>>& reference, double* cosine);
-// The cosine of each output on each input (by output name, in input order), and how many inputs give the `scores`
-// output (a classifier's; none when empty) the reference's top-1 class.
-Status HeldOutCosines(const Graph& int8, const std::vector<SampleTensors>& inputs,
-                      const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,
-                      std::map<std::string, std::vector<double>>* cosines, int* top1_agreeing);
 // The same, and the share of inputs whose `scores` output (a classifier's) has the reference's top-1 class.
 Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
                     const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,

@@ -526,21 +526,9 @@ Status ChooseMergeType(const Graph& fp32, const std::vector<CalibrationSample>& 
   QT_RETURN_IF_ERROR(LoadInputs(fp32, held_out, options.preprocess, &tensors));
   std::vector<std::map<std::string, Tensor>> reference;
   QT_RETURN_IF_ERROR(GraphOutputs(fp32, tensors, &reference));
-  std::map<std::string, std::vector<double>> a, b;
-  int agree = 0;
-  QT_RETURN_IF_ERROR(HeldOutCosines(result->graph, tensors, reference, "", &a, &agree));
-  QT_RETURN_IF_ERROR(HeldOutCosines(per_channel.graph, tensors, reference, "", &b, &agree));
-  const double n = static_cast<double>(tensors.size());
-  auto mean = [&](const std::vector<double>& v) {
-    double sum = 0;
-    for (double x : v) sum += x;
-    return sum / n;
-  };
-  double min_a = 2, min_b = 2;
-  for (const auto& [name, v] : a) {
-    min_a = std::min(min_a, mean(v));
-    min_b = std::min(min_b, mean(b.at(name)));
-  }
+  double min_a = 0, min_b = 0;
+  QT_RETURN_IF_ERROR(HeldOutMinCosine(result->graph, tensors, reference, &min_a));
+  QT_RETURN_IF_ERROR(HeldOutMinCosine(per_channel.graph, tensors, reference, &min_b));
   result->merge_scores = {{"per-tensor blobs", min_a}, {"per-channel blobs", min_b}};
   result->timings.push_back({"per-channel candidate", channel_secs});
   if (min_b - min_a >= kMergeMargin) {
