@@ -71,8 +71,32 @@ struct Net::Blob {
   }
 };
 
+struct NetValues::Value {
+  Tensor f;
+  Int8Tensor q;
+  bool has_float = false;
+  bool has_int8 = false;
+};
+
+NetValues::NetValues() = default;
+NetValues::~NetValues() = default;
+NetValues::NetValues(NetValues&&) noexcept = default;
+NetValues& NetValues::operator=(NetValues&&) noexcept = default;
+
 Net::Net() = default;
 Net::~Net() = default;
+
+void Net::SwapValues(NetValues* values) {
+  values->values_.resize(blobs_.size());
+  auto v = values->values_.begin();
+  for (auto& [name, b] : blobs_) {
+    std::swap(b->f, v->f);
+    std::swap(b->q, v->q);
+    std::swap(b->has_float, v->has_float);
+    std::swap(b->has_int8, v->has_int8);
+    ++v;
+  }
+}
 
 Net::Blob* Net::FindBlob(const std::string& name) {
   auto it = blobs_.find(name);
@@ -144,6 +168,17 @@ Status Net::Init(Graph&& graph, const BlobDims& input_dims, bool tnn_naive) {
   }
   release_after_.assign(graph_.layers.size(), {});
   for (const auto& [name, i] : last_use) release_after_[i].push_back(FindBlob(name));
+  input_last_read_.clear();
+  for (const auto& in : graph_.inputs) {
+    size_t last = 0;
+    for (size_t i = 0; i < graph_.layers.size(); ++i) {
+      const auto& reads = graph_.layers[i].inputs;
+      if (std::find(reads.begin(), reads.end(), in.name) != reads.end()) last = i;
+    }
+    if (std::find(graph_.outputs.begin(), graph_.outputs.end(), in.name) == graph_.outputs.end()) {
+      input_last_read_.emplace_back(FindBlob(in.name), last);
+    }
+  }
   free_float_.clear();
   free_int8_.clear();
   PlanConcatsInPlace(readers);
@@ -403,12 +438,16 @@ Status Net::SetLayerResource(const std::string& layer, LayerResource resource) {
 }
 
 void Net::ReleaseBlobsBefore(size_t begin) {
+  auto release = [](Blob* b) {
+    std::vector<float>().swap(b->f.data);
+    std::vector<int8_t>().swap(b->q.data);
+    b->has_float = b->has_int8 = false;
+  };
   for (size_t i = 0; i < std::min(begin, release_after_.size()); ++i) {
-    for (Blob* b : release_after_[i]) {
-      std::vector<float>().swap(b->f.data);
-      std::vector<int8_t>().swap(b->q.data);
-      b->has_float = b->has_int8 = false;
-    }
+    for (Blob* b : release_after_[i]) release(b);
+  }
+  for (const auto& [b, last] : input_last_read_) {
+    if (last < begin) release(b);
   }
 }
 

@@ -17,6 +17,20 @@ namespace qt {
 class LayerExec;
 class PadInt8;
 
+// The values of a network's blobs, held outside it (Net::SwapValues).
+class NetValues {
+ public:
+  NetValues();
+  ~NetValues();
+  NetValues(NetValues&&) noexcept;
+  NetValues& operator=(NetValues&&) noexcept;
+
+ private:
+  friend class Net;
+  struct Value;
+  std::vector<Value> values_;
+};
+
 // Called after each layer has run, with the layer and its output blobs as float tensors (int8 outputs are
 // dequantized for the callback). Returning a non-ok Status stops the forward pass.
 using LayerCallback = std::function<Status(const Layer& layer, const std::vector<const Tensor*>& outputs)>;
@@ -57,10 +71,15 @@ class Net {
   // hold, so that a pass can be taken one layer at a time: Forward(cb) is ForwardLayers(0, size, cb) after the
   // blobs are cleared. Needs recycling off.
   Status ForwardLayers(size_t begin, size_t end, const LayerCallback& callback = nullptr);
-  // Frees the values of the blobs no layer from `begin` on reads (the model's inputs and outputs keep theirs), so
-  // that a pass taken one layer at a time holds its live blobs only. The layers before `begin` cannot be run again
-  // until the next Forward.
+  // Frees the values of the blobs no layer from `begin` on reads (the model's outputs keep theirs), so that a pass
+  // taken one layer at a time holds its live blobs only. The layers before `begin` cannot be run again until the
+  // next Forward, for which a released input must be set again.
   void ReleaseBlobsBefore(size_t begin);
+  // Exchanges the values of every blob with *values (which hold none at first), so that one network, its layers
+  // prepared once, runs several inputs in turn: an input's values are swapped in, its layers run (SetInput,
+  // ForwardLayers, ReleaseBlobsBefore and ViewBlob as usual) and the values swapped out again. A network of the
+  // same graph, prepared the same way, may take them next. Needs recycling off (the pooled buffers stay here).
+  void SwapValues(NetValues* values);
   // Replaces a layer's weights (same shapes and kinds) and prepares its executor again; the blobs keep their values.
   Status SetLayerResource(const std::string& layer, LayerResource resource);
 
@@ -83,6 +102,8 @@ class Net {
   // Recycling: the blobs whose last reader is layer i (or, never read, its writer), and the free buffers.
   bool recycle_ = false;
   std::vector<std::vector<Blob*>> release_after_;
+  // Each model input and the last layer that reads it (ReleaseBlobsBefore; recycling keeps the inputs).
+  std::vector<std::pair<Blob*, size_t>> input_last_read_;
   std::vector<std::vector<float>> free_float_;
   std::vector<std::vector<int8_t>> free_int8_;
   void Release(Blob* b);

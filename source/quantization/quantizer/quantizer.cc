@@ -362,8 +362,8 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
   const std::vector<Variant> variants = {
       {"none", {false, false}}, {"bias correction", {false, true}}, {"adaptive rounding", {true, false}},
       {"both", {true, true}}};
-  RefinementReference reference_values;
-  QT_RETURN_IF_ERROR(MakeRefinementReference(simplified, *g, refine_samples, options.preprocess, &reference_values));
+  std::vector<SampleTensors> refine_inputs;
+  QT_RETURN_IF_ERROR(LoadInputs(simplified, refine_samples, options.preprocess, &refine_inputs));
   double best = -2;
   Graph best_graph;
   std::vector<LayerRefinement> best_report;
@@ -372,7 +372,7 @@ Status ChooseRefinement(const Graph& simplified, const std::vector<CalibrationSa
     std::vector<LayerRefinement> report;
     if (v.refine.adaptive_rounding || v.refine.bias_correction) {
       QT_RETURN_IF_ERROR(
-          RefineWeights(simplified, reference_values, v.refine, cb.progress, &trial, &report));
+          RefineWeights(simplified, refine_inputs, v.refine, cb.progress, &trial, &report));
     }
     double cosine = 0;
     QT_RETURN_IF_ERROR(HeldOutMinCosine(trial, tensors, reference, &cosine));

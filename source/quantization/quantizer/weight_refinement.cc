@@ -5,7 +5,9 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 
 #include "core/base/parallel.h"
@@ -18,25 +20,137 @@
 namespace qt {
 namespace {
 
-// Runs fn on every network, the networks spread over the threads (each network's kernels then run serially): on
-// the refinement's few small inputs this keeps the cores busier than splitting each layer's kernels. Each network
-// is independent of the others, so the values do not depend on the thread count.
-Status ForEachNet(const std::vector<std::unique_ptr<Net>>& nets, const std::function<Status(Net&)>& fn) {
-  std::vector<Status> status(nets.size());
-  ParallelFor(static_cast<int64_t>(nets.size()), [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) status[k] = fn(*nets[k]);
-  });
-  for (const Status& st : status) QT_RETURN_IF_ERROR(st);
-  return Status::Ok();
-}
+// One graph run on every refinement input in lockstep, a layer at a time: a network per thread, its layers
+// prepared once, and each input's blob values swapped into a free network for each step (Net::SwapValues). The
+// networks are prepared from the same graph, so an input's values depend neither on the network that runs it nor
+// on the thread count; the weights are held once per thread instead of once per input.
+class Lockstep {
+ public:
+  using Fn = std::function<Status(Net& net, size_t input)>;
+
+  Status Init(const Graph& g, const std::vector<SampleTensors>& inputs) {
+    values_.clear();
+    values_.resize(inputs.size());
+    nets_.resize(std::max<size_t>(1, std::min<size_t>(inputs.size(), GetNumThreads())));
+    std::vector<Status> init(nets_.size());
+    ParallelFor(static_cast<int64_t>(nets_.size()), [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        nets_[t] = std::make_unique<Net>();
+        init[t] = nets_[t]->Init(g);
+      }
+    });
+    for (const Status& st : init) QT_RETURN_IF_ERROR(st);
+    for (auto& net : nets_) free_.push_back(net.get());
+    return ForEach([&](Net& net, size_t k) {
+      for (const auto& [name, t] : inputs[k]) QT_RETURN_IF_ERROR(net.SetInput(name, t));
+      return Status::Ok();
+    });
+  }
+  size_t size() const { return values_.size(); }
+  const Net& net() const { return *nets_[0]; }
+
+  // fn on every input, the inputs spread over the threads (each network's kernels then run serially): on the
+  // refinement's few small inputs this keeps the cores busier than splitting each layer's kernels.
+  Status ForEach(const Fn& fn) {
+    std::vector<Status> status(values_.size());
+    ParallelFor(static_cast<int64_t>(values_.size()), [&](int64_t b, int64_t e) {
+      Net* net = Take();
+      for (int64_t k = b; k < e; ++k) status[k] = Run(net, static_cast<size_t>(k), fn);
+      Give(net);
+    });
+    for (const Status& st : status) QT_RETURN_IF_ERROR(st);
+    return Status::Ok();
+  }
+  // fn on one input after the other, in input order: for sums taken over the inputs.
+  Status ForEachInOrder(const Fn& fn) {
+    for (size_t k = 0; k < values_.size(); ++k) QT_RETURN_IF_ERROR(Run(nets_[0].get(), k, fn));
+    return Status::Ok();
+  }
+  Status SetLayerResource(const std::string& layer, const LayerResource& resource) {
+    std::vector<Status> status(nets_.size());
+    ParallelFor(static_cast<int64_t>(nets_.size()), [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) status[t] = nets_[t]->SetLayerResource(layer, resource);
+    });
+    for (const Status& st : status) QT_RETURN_IF_ERROR(st);
+    return Status::Ok();
+  }
+
+ private:
+  Status Run(Net* net, size_t k, const Fn& fn) {
+    net->SwapValues(&values_[k]);
+    Status st = fn(*net, k);
+    net->SwapValues(&values_[k]);
+    return st;
+  }
+  // At most as many chunks run at once as there are threads, each with a network of its own.
+  Net* Take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Net* net = free_.back();
+    free_.pop_back();
+    return net;
+  }
+  void Give(Net* net) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(net);
+  }
+  std::vector<std::unique_ptr<Net>> nets_;
+  std::vector<NetValues> values_;
+  std::mutex mutex_;
+  std::vector<Net*> free_;
+};
+
+// The fp32 model's value of each int8 Conv/InnerProduct output on the refinement inputs, made as the refinement
+// reaches the layer: the fp32 graph runs the inputs in lockstep up to the layer that writes it, holding its live
+// blobs and the wanted values not yet used, not every wanted value of every input at once (hundreds of MB on a
+// large input).
+class Fp32Reference {
+ public:
+  Status Init(const Graph& fp32, const std::set<std::string>& wanted, const std::vector<SampleTensors>& inputs) {
+    QT_RETURN_IF_ERROR(nets_.Init(fp32, inputs));
+    const Graph& g = nets_.net().graph();
+    for (size_t i = 0; i < g.layers.size(); ++i) {
+      for (const auto& o : g.layers[i].outputs) {
+        if (wanted.count(o)) writer_[o] = i;
+      }
+    }
+    values_.assign(inputs.size(), {});
+    return Status::Ok();
+  }
+  bool Has(const std::string& blob) const { return writer_.count(blob) > 0; }
+  // Runs the fp32 graph on to the layer that writes `blob`, keeping the wanted values it passes.
+  Status Reach(const std::string& blob) {
+    const size_t begin = next_, end = writer_.at(blob) + 1;
+    if (end <= begin) return Status::Ok();
+    QT_RETURN_IF_ERROR(nets_.ForEach([&](Net& net, size_t k) {
+      auto keep = [&](const Layer& layer, const std::vector<const Tensor*>& outs) -> Status {
+        for (size_t o = 0; o < outs.size(); ++o) {
+          if (writer_.count(layer.outputs[o])) values_[k][layer.outputs[o]] = *outs[o];
+        }
+        return Status::Ok();
+      };
+      QT_RETURN_IF_ERROR(net.ForwardLayers(begin, end, keep));
+      net.ReleaseBlobsBefore(end);
+      return Status::Ok();
+    }));
+    next_ = end;
+    return Status::Ok();
+  }
+  const Tensor& At(size_t input, const std::string& blob) const { return values_[input].at(blob); }
+  void Drop(const std::string& blob) {
+    for (auto& v : values_) v.erase(blob);
+  }
+
+ private:
+  Lockstep nets_;
+  std::map<std::string, size_t> writer_;
+  std::vector<std::map<std::string, Tensor>> values_;
+  size_t next_ = 0;
+};
 
 // Gives every network the layer's new weights and runs that layer (`index` in the fused graph) again.
-Status SwapLayerResource(const std::vector<std::unique_ptr<Net>>& nets, const std::string& layer,
-                         const LayerResource& resource, size_t index) {
-  return ForEachNet(nets, [&](Net& net) {
-    QT_RETURN_IF_ERROR(net.SetLayerResource(layer, resource));
-    return net.ForwardLayers(index, index + 1);
-  });
+Status SwapLayerResource(Lockstep& nets, const std::string& layer, const LayerResource& resource, size_t index) {
+  QT_RETURN_IF_ERROR(nets.SetLayerResource(layer, resource));
+  return nets.ForEach([&](Net& net, size_t) { return net.ForwardLayers(index, index + 1); });
 }
 
 bool IsWeighted(const Layer& l) {
@@ -48,10 +162,10 @@ float ScaleOf(const std::vector<float>& s, int c) { return s.size() == 1 ? s[0] 
 // Second moments of a convolution's int8 input patches (im2col rows, zero padding), one k×k matrix per group,
 // over a strided subset of output positions of every network's current input value: about 8 rows per unknown,
 // between 1024 and 8192 rows in all. *rows gets the number of rows taken per group.
-Status InputMoments(const std::vector<std::unique_ptr<Net>>& nets, const Layer& l, const std::vector<float>& in_scale,
+Status InputMoments(Lockstep& nets, const Layer& l, const std::vector<float>& in_scale,
                     std::vector<Eigen::MatrixXd>* moments, int64_t* rows) {
   const auto& p = l.Params<ConvParams>();
-  const Dims& d = nets[0]->blob_dims().at(l.inputs[0]);
+  const Dims& d = nets.net().blob_dims().at(l.inputs[0]);
   if (d.size() != 4) return Status::Internal("convolution input '" + l.inputs[0] + "' is not NCHW");
   const int batch = d[0], channels = d[1], in_h = d[2], in_w = d[3];
   WindowGeometry geo;
@@ -74,9 +188,9 @@ Status InputMoments(const std::vector<std::unique_ptr<Net>>& nets, const Layer& 
     top[row] = static_cast<int>(pos / geo.out_w) * p.stride_h - geo.pad_top;
     left[row] = static_cast<int>(pos % geo.out_w) * p.stride_w - geo.pad_left;
   }
-  for (const auto& net : nets) {
+  QT_RETURN_IF_ERROR(nets.ForEachInOrder([&](Net& net, size_t) {
     const Tensor* value = nullptr;
-    QT_RETURN_IF_ERROR(net->ViewBlob(l.inputs[0], &value, &scratch));
+    QT_RETURN_IF_ERROR(net.ViewBlob(l.inputs[0], &value, &scratch));
     for (int b = 0; b < batch; ++b) {
       for (int g = 0; g < p.group; ++g) {
         for (int ci = 0; ci < icg; ++ci) {
@@ -98,19 +212,19 @@ Status InputMoments(const std::vector<std::unique_ptr<Net>>& nets, const Layer& 
       }
       *rows += m;
     }
-  }
+    return Status::Ok();
+  }));
   for (auto& h : *moments) h = h.selfadjointView<Eigen::Lower>();
   return Status::Ok();
 }
 
 // Rounds a convolution's int8 weights adaptively (see RefineOptions) on the int8 inputs the networks hold.
-Status RoundConvAdaptively(const Graph& fp32, const std::vector<std::unique_ptr<Net>>& nets, const Layer& l,
-                           Graph* int8, LayerRefinement* rep) {
+Status RoundConvAdaptively(const Graph& fp32, Lockstep& nets, const Layer& l, Graph* int8, LayerRefinement* rep) {
   auto& res = std::get<ConvResource>(int8->resources.at(l.name));
   const auto zero = res.zero_point.As<int8_t>();
   if (std::any_of(zero.begin(), zero.end(), [](int8_t z) { return z != 0; })) return Status::Ok();
   const auto& p = l.Params<ConvParams>();
-  const Dims& d = nets[0]->blob_dims().at(l.inputs[0]);
+  const Dims& d = nets.net().blob_dims().at(l.inputs[0]);
   const int icg = d[1] / p.group, kk = p.kernel_h * p.kernel_w, k = icg * kk;
   if (k > 4096) return Status::Ok();
   const std::vector<float> in_scale = int8->blob_scales.at(l.inputs[0]).scale;
@@ -150,14 +264,14 @@ Status RoundConvAdaptively(const Graph& fp32, const std::vector<std::unique_ptr<
   }
   rep->rounding_objective = before > 0 ? after / before : 1;
   res.filter = RawBuffer::FromInt8(q);
-  return ForEachNet(nets, [&](Net& net) { return net.SetLayerResource(l.name, res); });
+  return nets.SetLayerResource(l.name, res);
 }
 
 // Folds the per-channel mean of (fp32 − int8) of the layer's output into its int32 bias, for the channels where
 // that mean stands out of its noise (more than two standard errors). Only values where the layer is linear count:
 // not saturated, and above zero on both sides after a fused ReLU (below 6 too for ReLU6).
-Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vector<std::map<std::string, Tensor>>& refs,
-                   const Layer& l, Graph* int8, size_t index, LayerRefinement* rep) {
+Status CorrectBias(Lockstep& nets, const Fp32Reference& refs, const Layer& l, Graph* int8, size_t index,
+                   LayerRefinement* rep) {
   int activation = kActivationNone;
   if (l.type == LayerType::kConvolution) {
     const auto& p = l.Params<ConvParams>();
@@ -180,7 +294,7 @@ Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
   if (bias->dtype() != DataType::kInt32) return Status::Internal("layer '" + l.name + "' has no int32 bias");
   const std::string& out = l.outputs[0];
   const std::vector<float>& s_out = int8->blob_scales.at(out).scale;
-  const Dims& d = nets[0]->blob_dims().at(out);
+  const Dims& d = nets.net().blob_dims().at(out);
   const int batch = d[0], channels = d.size() > 1 ? d[1] : 1;
   const int64_t spatial = DimsCount(d) / batch / channels;
   // A mean over a handful of values per channel (an inner product sees one per input) is mostly noise.
@@ -190,10 +304,10 @@ Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
   double signal = 0;
   int64_t values = 0;
   Tensor scratch;
-  for (size_t k = 0; k < nets.size(); ++k) {
+  QT_RETURN_IF_ERROR(nets.ForEachInOrder([&](Net& net, size_t k) {
     const Tensor* y = nullptr;
-    QT_RETURN_IF_ERROR(nets[k]->ViewBlob(out, &y, &scratch));
-    const Tensor& ref = refs[k].at(out);
+    QT_RETURN_IF_ERROR(net.ViewBlob(out, &y, &scratch));
+    const Tensor& ref = refs.At(k, out);
     if (ref.data.size() != y->data.size()) return Status::Internal("blob '" + out + "' differs in size from fp32");
     for (int b = 0; b < batch; ++b) {
       for (int c = 0; c < channels; ++c) {
@@ -221,7 +335,8 @@ Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
         values += spatial;
       }
     }
-  }
+    return Status::Ok();
+  }));
   std::vector<int32_t> bq = bias->As<int32_t>();
   if (static_cast<int>(bq.size()) != channels) return Status::Ok();
   double removed = 0;
@@ -247,18 +362,17 @@ Status CorrectBias(const std::vector<std::unique_ptr<Net>>& nets, const std::vec
 }
 
 // Σ (fp32 − int8)² of a blob over the networks' current values.
-Status OutputError(const std::vector<std::unique_ptr<Net>>& nets, const std::vector<std::map<std::string, Tensor>>& refs,
-                   const std::string& blob, double* error) {
+Status OutputError(Lockstep& nets, const Fp32Reference& refs, const std::string& blob, double* error) {
   *error = 0;
   Tensor scratch;
-  for (size_t k = 0; k < nets.size(); ++k) {
+  return nets.ForEachInOrder([&](Net& net, size_t k) {
     const Tensor* y = nullptr;
-    QT_RETURN_IF_ERROR(nets[k]->ViewBlob(blob, &y, &scratch));
-    const Tensor& ref = refs[k].at(blob);
+    QT_RETURN_IF_ERROR(net.ViewBlob(blob, &y, &scratch));
+    const Tensor& ref = refs.At(k, blob);
     if (ref.data.size() != y->data.size()) return Status::Internal("blob '" + blob + "' differs in size from fp32");
     *error += SquaredDistance(ref.data.data(), y->data.data(), ref.data.size());
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
 }  // namespace
@@ -305,67 +419,36 @@ int64_t AdaptiveRound(const std::vector<double>& r, const double* h, std::vector
   return flips;
 }
 
-Status MakeRefinementReference(const Graph& fp32, const Graph& int8, const std::vector<CalibrationSample>& samples,
-                               const Preprocess& pre, RefinementReference* reference) {
-  // The weighted layers as the int8 network runs them, after its load-time fusions.
-  Net fused;
-  QT_RETURN_IF_ERROR(fused.Init(int8));
-  std::set<std::string> wanted;
-  for (const auto& l : fused.graph().layers) {
-    if (IsWeighted(l)) wanted.insert(l.outputs[0]);
-  }
-  Net ref;
-  QT_RETURN_IF_ERROR(ref.Init(fp32));
-  ref.set_recycle_blobs(true);
-  std::map<std::string, Dims> input_dims;
-  for (const auto& in : ref.inputs()) input_dims[in.name] = in.dims;
-  reference->inputs.assign(samples.size(), {});
-  reference->outputs.assign(samples.size(), {});
-  for (size_t k = 0; k < samples.size(); ++k) {
-    QT_RETURN_IF_ERROR(LoadSample(samples[k], input_dims, pre, &reference->inputs[k]));
-    for (const auto& [name, t] : reference->inputs[k]) QT_RETURN_IF_ERROR(ref.SetInput(name, t));
-    auto& refs = reference->outputs[k];
-    QT_RETURN_IF_ERROR(ref.Forward([&](const Layer& layer, const std::vector<const Tensor*>& outs) -> Status {
-      for (size_t o = 0; o < outs.size(); ++o) {
-        if (wanted.count(layer.outputs[o])) refs[layer.outputs[o]] = *outs[o];
-      }
-      return Status::Ok();
-    }));
-  }
-  return Status::Ok();
-}
-
 Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
                      const RefineOptions& options, const ProgressFn& progress, Graph* int8,
                      std::vector<LayerRefinement>* report) {
   report->clear();
   if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
-  RefinementReference reference;
-  QT_RETURN_IF_ERROR(MakeRefinementReference(fp32, *int8, samples, pre, &reference));
-  return RefineWeights(fp32, reference, options, progress, int8, report);
+  BlobDims dims, input_dims;
+  QT_RETURN_IF_ERROR(InferShapes(fp32, {}, &dims));
+  for (const auto& in : fp32.inputs) input_dims[in.name] = dims.at(in.name);
+  std::vector<SampleTensors> inputs(samples.size());
+  for (size_t k = 0; k < samples.size(); ++k) QT_RETURN_IF_ERROR(LoadSample(samples[k], input_dims, pre, &inputs[k]));
+  return RefineWeights(fp32, inputs, options, progress, int8, report);
 }
 
-Status RefineWeights(const Graph& fp32, const RefinementReference& reference, const RefineOptions& options,
+Status RefineWeights(const Graph& fp32, const std::vector<SampleTensors>& inputs, const RefineOptions& options,
                      const ProgressFn& progress, Graph* int8, std::vector<LayerRefinement>* report) {
   report->clear();
   if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
-  const auto& refs = reference.outputs;
-  std::vector<std::unique_ptr<Net>> nets(reference.inputs.size());
-  for (auto& net : nets) net = std::make_unique<Net>();
-  std::vector<Status> init(nets.size());
-  ParallelFor(static_cast<int64_t>(nets.size()), [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) {
-      init[k] = nets[k]->Init(*int8);
-      for (auto it = reference.inputs[k].begin(); init[k].ok() && it != reference.inputs[k].end(); ++it) {
-        init[k] = nets[k]->SetInput(it->first, it->second);
-      }
-    }
-  });
-  for (const Status& st : init) QT_RETURN_IF_ERROR(st);
-  if (nets.empty()) return Status::Ok();
-  const Graph& fused = nets[0]->graph();
+  if (inputs.empty()) return Status::Ok();
+  Lockstep nets;
+  QT_RETURN_IF_ERROR(nets.Init(*int8, inputs));
+  // The weighted layers as the int8 network runs them, after its load-time fusions.
+  const Graph& fused = nets.net().graph();
+  std::set<std::string> wanted;
+  for (const auto& l : fused.layers) {
+    if (IsWeighted(l)) wanted.insert(l.outputs[0]);
+  }
+  Fp32Reference refs;
+  QT_RETURN_IF_ERROR(refs.Init(fp32, wanted, inputs));
   auto run = [&](size_t i) -> Status {
-    return ForEachNet(nets, [&](Net& net) { return net.ForwardLayers(i, i + 1); });
+    return nets.ForEach([&](Net& net, size_t) { return net.ForwardLayers(i, i + 1); });
   };
   // Each change is kept only if it lowers the squared error of the layer's output against fp32 on these inputs:
   // the rounding objective leaves out the activation and saturation, and a bias shift can help the values the
@@ -385,9 +468,12 @@ Status RefineWeights(const Graph& fp32, const RefinementReference& reference, co
   for (size_t i = 0; i < fused.layers.size(); ++i) {
     const Layer& l = fused.layers[i];
     // Only layer i may run again (after a change is undone), so what no layer from i on reads can go.
-    for (const auto& net : nets) net->ReleaseBlobsBefore(i);
-    QT_RETURN_IF_ERROR(run(i));
-    if (!IsWeighted(l) || !refs[0].count(l.outputs[0])) continue;
+    QT_RETURN_IF_ERROR(nets.ForEach([&](Net& net, size_t) {
+      net.ReleaseBlobsBefore(i);
+      return net.ForwardLayers(i, i + 1);
+    }));
+    if (!IsWeighted(l) || !refs.Has(l.outputs[0])) continue;
+    QT_RETURN_IF_ERROR(refs.Reach(l.outputs[0]));
     LayerRefinement rep;
     rep.layer = l.name;
     double error = 0;
@@ -417,6 +503,7 @@ Status RefineWeights(const Graph& fp32, const RefinementReference& reference, co
         }
       }
     }
+    refs.Drop(l.outputs[0]);
     report->push_back(rep);
     if (progress) progress("refinement", i + 1, fused.layers.size());
   }

@@ -39,15 +39,8 @@ Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& sa
                      const RefineOptions& options, const ProgressFn& progress, Graph* int8,
                      std::vector<LayerRefinement>* report);
 
-// What RefineWeights compares against, made once for several refinements of int8 graphs of the same structure:
-// the inputs, and the fp32 model's value of every int8 Conv/InnerProduct output on each.
-struct RefinementReference {
-  std::vector<SampleTensors> inputs;
-  std::vector<std::map<std::string, Tensor>> outputs;
-};
-Status MakeRefinementReference(const Graph& fp32, const Graph& int8, const std::vector<CalibrationSample>& samples,
-                               const Preprocess& pre, RefinementReference* reference);
-Status RefineWeights(const Graph& fp32, const RefinementReference& reference, const RefineOptions& options,
+// The same on the model's input tensors of each refinement input (loaded once for several refinements).
+Status RefineWeights(const Graph& fp32, const std::vector<SampleTensors>& inputs, const RefineOptions& options,
                      const ProgressFn& progress, Graph* int8, std::vector<LayerRefinement>* report);
 
 // The integer point of the box [floor(r), ceil(r)] ∩ [-127, 127] per coordinate minimising (q − r)ᵀH(q − r),
