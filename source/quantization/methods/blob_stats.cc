@@ -137,6 +137,24 @@ void BlobStats::TakeChannelHistograms(BlobStats* from) {
   request_.channel_hist = true;
 }
 
+BlobStats BlobStats::WithoutChannelHistograms() const {
+  BlobStats out;
+  out.request_ = request_;
+  out.request_.channel_hist = false;
+  out.spatial_ = spatial_;
+  out.tensor_ = tensor_;
+  out.channels_.resize(channels_.size());
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    ChannelStats& d = out.channels_[c];
+    const ChannelStats& from = channels_[c];
+    d.min = from.min;
+    d.max = from.max;
+    d.mean_abs_sum = from.mean_abs_sum;
+    d.images = from.images;
+  }
+  return out;
+}
+
 void BlobStats::Update(const Tensor& t, std::vector<double>* means, std::vector<float>* channel_max) {
   const int channels = this->channels();
   const int batch = static_cast<int>(t.count() / (int64_t{channels} * spatial_));

@@ -64,6 +64,8 @@ class BlobStats {
   void AddChannelHistograms(const Tensor& t, const std::vector<float>& channel_max);
   // Moves the channel histograms of `from` (statistics of the same blob) here; they then count as collected.
   void TakeChannelHistograms(BlobStats* from);
+  // A copy without the channel histograms (the ranges, means and whole-tensor histogram).
+  BlobStats WithoutChannelHistograms() const;
   void AddMeans(const std::vector<double>& means);
   // Ranges and histograms of statistics collected on other inputs (means are added separately).
   void Merge(const BlobStats& other);

@@ -185,9 +185,11 @@ Status TnnScales(const Graph& g, const std::vector<CalibrationSample>& samples, 
 }
 
 // Blob scales from streaming statistics, collected here or reused from the statistics file.
+// `handed`: statistics of this graph collected by another run on the same inputs (QuantizeOptions::handed_stats),
+// used instead of a forward pass when they cover every blob.
 Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& samples, const QuantizeOptions& o,
-                       const std::map<std::string, BlobPlan>& plan, const QuantizeCallbacks& cb,
-                       QuantizeResult* result, std::map<std::string, BlobScale>* scales) {
+                       const std::map<std::string, BlobPlan>& plan, const std::map<std::string, BlobStats>* handed,
+                       const QuantizeCallbacks& cb, QuantizeResult* result, std::map<std::string, BlobScale>* scales) {
   std::vector<std::string> blobs;
   StreamingCalibration how;
   for (const auto& [name, p] : plan) {
@@ -206,7 +208,19 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
   const bool reuse = !o.stats_path.empty() && std::filesystem::exists(o.stats_path, ec);
   if (!o.stats_path.empty()) QT_RETURN_IF_ERROR(CalibrationFingerprint(g, samples, o.preprocess, &fingerprint));
   const std::map<std::string, BlobStats>* read = &stats;
-  if (reuse) {
+  auto load_kept = [&]() -> Status {
+    BlobDims input_dims;
+    for (const auto& in : g.inputs) input_dims[in.name] = in.dims;
+    for (size_t i : how.keep) {
+      QT_RETURN_IF_ERROR(LoadSample(samples[i], input_dims, o.preprocess, &result->kept_inputs[i]));
+    }
+    return Status::Ok();
+  };
+  if (handed && o.stats_path.empty() &&
+      std::all_of(blobs.begin(), blobs.end(), [&](const std::string& b) { return handed->count(b) > 0; })) {
+    read = handed;
+    QT_RETURN_IF_ERROR(load_kept());
+  } else if (reuse) {
     if (o.cache) {
       // Configurations of a sweep run on several threads: the first to get here reads the file for all. Their merge
       // types differ, so the shared copy keeps the per-channel histograms too.
@@ -224,13 +238,7 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
     }
     cb.note("statistics reused from " + o.stats_path + ": no forward pass");
     result->stats_reused = true;
-    if (!how.keep.empty()) {
-      BlobDims input_dims;
-      for (const auto& in : g.inputs) input_dims[in.name] = in.dims;
-      for (size_t i : how.keep) {
-        QT_RETURN_IF_ERROR(LoadSample(samples[i], input_dims, o.preprocess, &result->kept_inputs[i]));
-      }
-    }
+    QT_RETURN_IF_ERROR(load_kept());
   } else {
     if (!o.stats_path.empty()) how.request.tensor_hist = how.request.channel_hist = true;
     how.parallel_images = o.parallel_images;
@@ -284,7 +292,10 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
     }
     result->timings.push_back({"auto scales", SecondsSince(auto_start)});
   }
-  if (o.keep_stats) result->stats = read == &stats ? std::move(stats) : *read;
+  // Copies: the channel histograms (280 MB on MobileNetV2) go with `stats`, before the refinement.
+  if (o.keep_stats) {
+    for (const auto& [name, st] : *read) result->stats[name] = st.WithoutChannelHistograms();
+  }
   return Status::Ok();
 }
 
@@ -309,14 +320,20 @@ Status Equalize(const std::vector<CalibrationSample>& calibration, const Quantiz
   if (groups.empty()) return Status::Ok();
   std::vector<std::string> blobs;
   for (const auto& group : groups) blobs.push_back(group.blob);
-  std::map<std::string, BlobStats> ranges;
-  std::map<size_t, SampleTensors> unused;
-  StreamingCalibration how;
-  how.parallel_images = options.parallel_images;
-  QT_RETURN_IF_ERROR(
-      CollectBlobStats(*g, calibration, blobs, options.preprocess, how, cb.progress, &ranges, &unused));
+  std::map<std::string, BlobStats> collected;
+  const std::map<std::string, BlobStats>* ranges = options.handed_stats;
+  if (!ranges || !std::all_of(blobs.begin(), blobs.end(), [&](const std::string& b) { return ranges->count(b) > 0; })) {
+    std::map<size_t, SampleTensors> unused;
+    StreamingCalibration how;
+    how.parallel_images = options.parallel_images;
+    QT_RETURN_IF_ERROR(
+        CollectBlobStats(*g, calibration, blobs, options.preprocess, how, cb.progress, &collected, &unused));
+    ranges = &collected;
+  }
   std::map<std::string, std::vector<float>> channel_max;
-  for (const auto& [name, st] : ranges) {
+  for (const auto& name : blobs) {
+    if (channel_max.count(name)) continue;
+    const BlobStats& st = ranges->at(name);
     auto& m = channel_max[name];
     for (int c = 0; c < st.channels(); ++c) m.push_back(st.channel(c).max_abs());
   }
@@ -430,7 +447,8 @@ Status QuantizeOnce(const Graph& fp32, const std::vector<CalibrationSample>& cal
   if (options.tnn_compat) {
     QT_RETURN_IF_ERROR(TnnScales(g, calibration, options, plan, cb.progress, &scales));
   } else {
-    QT_RETURN_IF_ERROR(StreamingScales(g, calibration, options, plan, cb, result, &scales));
+    const auto* handed = result->equalized.empty() ? options.handed_stats : nullptr;
+    QT_RETURN_IF_ERROR(StreamingScales(g, calibration, options, plan, handed, cb, result, &scales));
   }
   for (auto& [name, s] : scales) g.blob_scales[name] = std::move(s);
   for (const auto& [name, p] : plan) result->blob_methods[name] = p.method;
@@ -505,15 +523,21 @@ Status ChooseMergeType(const Graph& fp32, const std::vector<CalibrationSample>& 
   channel.blob_method = BlobMethod::kMse;
   channel.equalize = 0;
   channel.keep_inputs = 0;  // the per-tensor run keeps them: the same inputs, whichever file is kept
-  const auto tensor_start = std::chrono::steady_clock::now();
-  QT_RETURN_IF_ERROR(QuantizeOnce(fp32, calibration, held_out, tensor, cb, simplified, result));
-  const double tensor_secs = SecondsSince(tensor_start);
+  // The per-channel candidate first: its statistics, whole-tensor histograms included, serve the per-tensor one
+  // (QuantizeOptions::handed_stats), which calibrates the same graph on the same inputs.
+  channel.keep_stats = true;
   const auto channel_start = std::chrono::steady_clock::now();
   QuantizeResult per_channel;
   Graph channel_simplified;
   const Status channel_status =
       QuantizeOnce(fp32, calibration, held_out, channel, cb, &channel_simplified, &per_channel);
   const double channel_secs = SecondsSince(channel_start);
+  const std::map<std::string, BlobStats> channel_stats = std::move(per_channel.stats);
+  per_channel.stats.clear();
+  if (channel_status.ok()) tensor.handed_stats = &channel_stats;
+  const auto tensor_start = std::chrono::steady_clock::now();
+  QT_RETURN_IF_ERROR(QuantizeOnce(fp32, calibration, held_out, tensor, cb, simplified, result));
+  const double tensor_secs = SecondsSince(tensor_start);
   if (!channel_status.ok()) {
     // The per-tensor file stands on its own; a model the per-channel form cannot take still quantizes.
     cb.note("note: -t auto keeps per-tensor blobs: the per-channel candidate failed: " + channel_status.message());
@@ -532,6 +556,7 @@ Status ChooseMergeType(const Graph& fp32, const std::vector<CalibrationSample>& 
   result->merge_scores = {{"per-tensor blobs", min_a}, {"per-channel blobs", min_b}};
   result->timings.push_back({"per-channel candidate", channel_secs});
   if (min_b - min_a >= kMergeMargin) {
+    if (options.keep_stats) per_channel.stats = channel_stats;
     per_channel.kept_inputs = std::move(result->kept_inputs);
     per_channel.merge_scores = std::move(result->merge_scores);
     per_channel.timings.push_back({"per-tensor candidate", tensor_secs});

@@ -72,9 +72,15 @@ struct QuantizeOptions {
   FloatBudget budget;
   // With --stats reused: statistics and blob scales shared with other runs on the same file (a sweep).
   std::shared_ptr<ScaleCache> cache;
-  // Keep every calibrated blob's statistics, with its whole-tensor histogram, in QuantizeResult::stats (for a
-  // report that draws histograms and compares methods); default mode only, --compat tnn has other statistics.
+  // Keep every calibrated blob's statistics, with its whole-tensor histogram (not the channel histograms), in
+  // QuantizeResult::stats (for a report that draws histograms and compares methods); default mode only, --compat
+  // tnn has other statistics.
   bool keep_stats = false;
+  // Statistics another run collected on the same calibration inputs for the graph this run quantizes before
+  // equalization, with whole-tensor histograms (-t auto: the per-channel candidate's, for the per-tensor one). Its
+  // equalization takes the channel ranges from them, and where equalization changes nothing the blob scales come
+  // from them too, each instead of a forward pass over the inputs.
+  const std::map<std::string, BlobStats>* handed_stats = nullptr;
 };
 
 struct QuantizeCallbacks {
