@@ -1276,6 +1276,45 @@ TEST_F(QuantizerTest, MergeAutoKeepsTheFileOfTheMergeTypeItChose) {
   EXPECT_EQ(Serialized(r.graph), Serialized(f.graph));
 }
 
+TEST_F(QuantizerTest, HandedStatisticsGiveTheFileOfAPassOfItsOwn) {
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 12);
+  const std::vector<CalibrationSample> first(samples.begin(), samples.begin() + 6);
+  for (const bool equalizable : {false, true}) {
+    const Graph g = equalizable ? EqualizableCnn() : SmallCnn();
+    // What -t auto's per-channel candidate keeps: every blob's ranges and whole-tensor histogram, no channel
+    // histograms.
+    QuantizeOptions channel;
+    channel.merge = MergeType::kPerChannel;
+    channel.blob_method = BlobMethod::kMse;
+    channel.keep_stats = true;
+    QuantizeResult c, other;
+    ASSERT_TRUE(QuantizeGraph(g, samples, channel, {}, &c).ok());
+    ASSERT_TRUE(QuantizeGraph(g, first, channel, {}, &other).ok());
+    ASSERT_FALSE(c.stats.empty());
+    for (const auto& [name, st] : c.stats) {
+      EXPECT_FALSE(st.tensor().hist.empty()) << name;
+      for (int k = 0; k < st.channels(); ++k) EXPECT_TRUE(st.channel(k).hist.empty()) << name;
+    }
+    for (double alpha : {0.0, 0.25}) {
+      QuantizeOptions tensor;
+      tensor.blob_method = BlobMethod::kAuto;
+      tensor.equalize = alpha;
+      QuantizeResult own, handed, wrong;
+      ASSERT_TRUE(QuantizeGraph(g, samples, tensor, {}, &own).ok());
+      tensor.handed_stats = &c.stats;
+      ASSERT_TRUE(QuantizeGraph(g, samples, tensor, {}, &handed).ok());
+      EXPECT_EQ(Serialized(handed.graph), Serialized(own.graph)) << equalizable << ", alpha " << alpha;
+      EXPECT_EQ(handed.equalized, own.equalized);
+      // Equalized, the handed statistics give the ranges of the equalization, else the scales.
+      EXPECT_EQ(own.equalized.empty(), !(equalizable && alpha > 0));
+      // Statistics of other inputs give another file: the handed ones are what the run used.
+      tensor.handed_stats = &other.stats;
+      ASSERT_TRUE(QuantizeGraph(g, samples, tensor, {}, &wrong).ok());
+      EXPECT_NE(Serialized(wrong.graph), Serialized(own.graph)) << equalizable << ", alpha " << alpha;
+    }
+  }
+}
+
 TEST_F(QuantizerTest, FloatBudgetKeepsTheChosenLayersReadingFloatInputs) {
   const auto samples = WriteSmallCnnInputs(dir_ / "calib", 12);
   QuantizeOptions o;
