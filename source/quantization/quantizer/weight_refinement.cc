@@ -55,8 +55,11 @@ class Lockstep {
     std::vector<Status> status(values_.size());
     ParallelFor(static_cast<int64_t>(values_.size()), [&](int64_t b, int64_t e) {
       Net* net = Take();
-      for (int64_t k = b; k < e; ++k) status[k] = Run(net, static_cast<size_t>(k), fn);
-      Give(net);
+      for (int64_t k = b; k < e; ++k) {
+        status[k] = net ? Run(net, static_cast<size_t>(k), fn)
+                        : Status::Internal("more refinement chunks at once than networks (threads changed?)");
+      }
+      if (net) Give(net);
     });
     for (const Status& st : status) QT_RETURN_IF_ERROR(st);
     return Status::Ok();
@@ -85,6 +88,7 @@ class Lockstep {
   // At most as many chunks run at once as there are threads, each with a network of its own.
   Net* Take() {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.empty()) return nullptr;
     Net* net = free_.back();
     free_.pop_back();
     return net;
