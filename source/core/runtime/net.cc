@@ -144,6 +144,12 @@ Status Net::Init(Graph&& graph, const BlobDims& input_dims, bool tnn_naive) {
     for (const auto& n : graph_.layers[i].outputs) last_use.emplace(n, i);
     for (const auto& n : graph_.layers[i].inputs) last_use[n] = i;
   }
+  input_last_read_.clear();
+  for (const auto& in : graph_.inputs) {
+    const bool output = std::find(graph_.outputs.begin(), graph_.outputs.end(), in.name) != graph_.outputs.end();
+    const auto it = last_use.find(in.name);
+    if (!output) input_last_read_.emplace_back(FindBlob(in.name), it == last_use.end() ? 0 : it->second);
+  }
   for (const auto& in : graph_.inputs) last_use.erase(in.name);
   for (const auto& out : graph_.outputs) last_use.erase(out);
   std::map<std::string, int> readers;
@@ -168,17 +174,6 @@ Status Net::Init(Graph&& graph, const BlobDims& input_dims, bool tnn_naive) {
   }
   release_after_.assign(graph_.layers.size(), {});
   for (const auto& [name, i] : last_use) release_after_[i].push_back(FindBlob(name));
-  input_last_read_.clear();
-  for (const auto& in : graph_.inputs) {
-    size_t last = 0;
-    for (size_t i = 0; i < graph_.layers.size(); ++i) {
-      const auto& reads = graph_.layers[i].inputs;
-      if (std::find(reads.begin(), reads.end(), in.name) != reads.end()) last = i;
-    }
-    if (std::find(graph_.outputs.begin(), graph_.outputs.end(), in.name) == graph_.outputs.end()) {
-      input_last_read_.emplace_back(FindBlob(in.name), last);
-    }
-  }
   free_float_.clear();
   free_int8_.clear();
   PlanConcatsInPlace(readers);

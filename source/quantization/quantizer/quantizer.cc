@@ -185,6 +185,11 @@ Status TnnScales(const Graph& g, const std::vector<CalibrationSample>& samples, 
 }
 
 // Blob scales from streaming statistics, collected here or reused from the statistics file.
+// Whether `stats` (none: false) has statistics for every one of `blobs`.
+bool HoldsAll(const std::map<std::string, BlobStats>* stats, const std::vector<std::string>& blobs) {
+  return stats && std::all_of(blobs.begin(), blobs.end(), [&](const std::string& b) { return stats->count(b) > 0; });
+}
+
 // `handed`: statistics of this graph collected by another run on the same inputs (QuantizeOptions::handed_stats),
 // used instead of a forward pass when they cover every blob.
 Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& samples, const QuantizeOptions& o,
@@ -216,8 +221,7 @@ Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& sam
     }
     return Status::Ok();
   };
-  if (handed && o.stats_path.empty() &&
-      std::all_of(blobs.begin(), blobs.end(), [&](const std::string& b) { return handed->count(b) > 0; })) {
+  if (o.stats_path.empty() && HoldsAll(handed, blobs)) {
     read = handed;
     QT_RETURN_IF_ERROR(load_kept());
   } else if (reuse) {
@@ -322,7 +326,7 @@ Status Equalize(const std::vector<CalibrationSample>& calibration, const Quantiz
   for (const auto& group : groups) blobs.push_back(group.blob);
   std::map<std::string, BlobStats> collected;
   const std::map<std::string, BlobStats>* ranges = options.handed_stats;
-  if (!ranges || !std::all_of(blobs.begin(), blobs.end(), [&](const std::string& b) { return ranges->count(b) > 0; })) {
+  if (!HoldsAll(ranges, blobs)) {
     std::map<size_t, SampleTensors> unused;
     StreamingCalibration how;
     how.parallel_images = options.parallel_images;
@@ -495,8 +499,10 @@ Status QuantizeOnce(const Graph& fp32, const std::vector<CalibrationSample>& cal
     result->timings.push_back({"refinement", SecondsSince(refine_start)});
   } else if (options.refine.adaptive_rounding || options.refine.bias_correction) {
     const auto refine_start = std::chrono::steady_clock::now();
-    QT_RETURN_IF_ERROR(RefineWeights(simplified, EvenlySpaced(calibration, options.refine_inputs),
-                                     options.preprocess, options.refine, cb.progress, &g, &result->refinements));
+    std::vector<SampleTensors> inputs;
+    QT_RETURN_IF_ERROR(LoadInputs(simplified, EvenlySpaced(calibration, options.refine_inputs), options.preprocess,
+                                  &inputs));
+    QT_RETURN_IF_ERROR(RefineWeights(simplified, inputs, options.refine, cb.progress, &g, &result->refinements));
     result->timings.push_back({"refinement", SecondsSince(refine_start)});
   }
   *simplified_out = simplified;

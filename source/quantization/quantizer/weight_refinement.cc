@@ -32,14 +32,8 @@ class Lockstep {
     values_.clear();
     values_.resize(inputs.size());
     nets_.resize(std::max<size_t>(1, std::min<size_t>(inputs.size(), GetNumThreads())));
-    std::vector<Status> init(nets_.size());
-    ParallelFor(static_cast<int64_t>(nets_.size()), [&](int64_t b, int64_t e) {
-      for (int64_t t = b; t < e; ++t) {
-        nets_[t] = std::make_unique<Net>();
-        init[t] = nets_[t]->Init(g);
-      }
-    });
-    for (const Status& st : init) QT_RETURN_IF_ERROR(st);
+    for (auto& net : nets_) net = std::make_unique<Net>();
+    QT_RETURN_IF_ERROR(EachNet([&](Net& net) { return net.Init(g); }));
     for (auto& net : nets_) free_.push_back(net.get());
     return ForEach([&](Net& net, size_t k) {
       for (const auto& [name, t] : inputs[k]) QT_RETURN_IF_ERROR(net.SetInput(name, t));
@@ -70,15 +64,19 @@ class Lockstep {
     return Status::Ok();
   }
   Status SetLayerResource(const std::string& layer, const LayerResource& resource) {
+    return EachNet([&](Net& net) { return net.SetLayerResource(layer, resource); });
+  }
+
+ private:
+  // fn on every network, the networks in parallel.
+  Status EachNet(const std::function<Status(Net&)>& fn) {
     std::vector<Status> status(nets_.size());
     ParallelFor(static_cast<int64_t>(nets_.size()), [&](int64_t b, int64_t e) {
-      for (int64_t t = b; t < e; ++t) status[t] = nets_[t]->SetLayerResource(layer, resource);
+      for (int64_t t = b; t < e; ++t) status[t] = fn(*nets_[t]);
     });
     for (const Status& st : status) QT_RETURN_IF_ERROR(st);
     return Status::Ok();
   }
-
- private:
   Status Run(Net* net, size_t k, const Fn& fn) {
     net->SwapValues(&values_[k]);
     Status st = fn(*net, k);
@@ -421,19 +419,6 @@ int64_t AdaptiveRound(const std::vector<double>& r, const double* h, std::vector
     *objective += ((*q)[i] - r[i]) * g[i];
   }
   return flips;
-}
-
-Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
-                     const RefineOptions& options, const ProgressFn& progress, Graph* int8,
-                     std::vector<LayerRefinement>* report) {
-  report->clear();
-  if (!options.adaptive_rounding && !options.bias_correction) return Status::Ok();
-  BlobDims dims, input_dims;
-  QT_RETURN_IF_ERROR(InferShapes(fp32, {}, &dims));
-  for (const auto& in : fp32.inputs) input_dims[in.name] = dims.at(in.name);
-  std::vector<SampleTensors> inputs(samples.size());
-  for (size_t k = 0; k < samples.size(); ++k) QT_RETURN_IF_ERROR(LoadSample(samples[k], input_dims, pre, &inputs[k]));
-  return RefineWeights(fp32, inputs, options, progress, int8, report);
 }
 
 Status RefineWeights(const Graph& fp32, const std::vector<SampleTensors>& inputs, const RefineOptions& options,

@@ -32,14 +32,10 @@ struct LayerRefinement {
 };
 
 // Refines the int8 weights of `int8` (quantized from `fp32`, the same graph with the same layer and blob names
-// before quantization) layer by layer in execution order, on the int8 chain run over `samples` in lockstep: each
+// before quantization) layer by layer in execution order, on the int8 chain run over `inputs` in lockstep: each
 // layer is refined on the inputs the already refined layers before it produce, then run, then its bias corrected
-// against the fp32 model's value of its output blob, and run again for the layers after it.
-Status RefineWeights(const Graph& fp32, const std::vector<CalibrationSample>& samples, const Preprocess& pre,
-                     const RefineOptions& options, const ProgressFn& progress, Graph* int8,
-                     std::vector<LayerRefinement>* report);
-
-// The same on the model's input tensors of each refinement input (loaded once for several refinements).
+// against the fp32 model's value of its output blob, and run again for the layers after it. `inputs`: the model's
+// input tensors of each refinement input.
 Status RefineWeights(const Graph& fp32, const std::vector<SampleTensors>& inputs, const RefineOptions& options,
                      const ProgressFn& progress, Graph* int8, std::vector<LayerRefinement>* report);
 
