@@ -1354,6 +1354,27 @@ TEST_F(QuantizerTest, FloatBudgetKeepsTheChosenLayersReadingFloatInputs) {
   EXPECT_FALSE(QuantizeGraph(SmallCnn(), few, o, {}, &r).ok());
 }
 
+TEST(ScoredBlobsTest, ADetectionOutputIsScoredThroughItsInputs) {
+  Graph g;
+  auto add = [&](LayerType type, const std::string& name, std::vector<std::string> in, std::string out) {
+    Layer l;
+    l.type = type;
+    l.name = name;
+    l.inputs = std::move(in);
+    l.outputs = {std::move(out)};
+    g.layers.push_back(std::move(l));
+  };
+  add(LayerType::kConvolution, "loc", {"data"}, "loc");
+  add(LayerType::kConvolution, "conf", {"data"}, "conf");
+  add(LayerType::kPriorBox, "priors", {"loc", "data"}, "priors");
+  add(LayerType::kDetectionOutput, "det", {"loc", "conf", "priors"}, "det");
+  add(LayerType::kConvolution, "mask", {"data"}, "mask");
+  g.outputs = {"det", "conf", "mask"};
+  EXPECT_EQ(ScoredBlobs(g), (std::vector<std::string>{"loc", "conf", "priors", "mask"}));
+  g.outputs = {"mask"};
+  EXPECT_EQ(ScoredBlobs(g), (std::vector<std::string>{"mask"}));
+}
+
 TEST_F(QuantizerTest, SweepRanksEveryConfigurationAndKeepsTheBestSymmetricOne) {
   const auto samples = WriteSmallCnnInputs(dir_ / "calib", 8);
   QuantizeOptions o;

@@ -44,16 +44,33 @@ Status DequantizeLayers(const Graph& fp32, const std::vector<std::string>& layer
   return Status::Ok();
 }
 
+std::vector<std::string> ScoredBlobs(const Graph& g) {
+  std::vector<std::string> blobs;
+  auto add = [&](const std::string& b) {
+    if (std::find(blobs.begin(), blobs.end(), b) == blobs.end()) blobs.push_back(b);
+  };
+  for (const auto& name : g.outputs) {
+    const Layer* p = g.Producer(name);
+    if (p && p->type == LayerType::kDetectionOutput) {
+      for (const auto& in : p->inputs) add(in);
+    } else {
+      add(name);
+    }
+  }
+  return blobs;
+}
+
 Status GraphOutputs(const Graph& g, const std::vector<SampleTensors>& inputs,
                     std::vector<std::map<std::string, Tensor>>* outputs) {
   outputs->assign(inputs.size(), {});
   if (inputs.empty()) return Status::Ok();
   Net net;
   QT_RETURN_IF_ERROR(net.Init(g));
+  const std::vector<std::string> scored = ScoredBlobs(g);
   for (size_t i = 0; i < inputs.size(); ++i) {
     for (const auto& [name, t] : inputs[i]) QT_RETURN_IF_ERROR(net.SetInput(name, t));
     QT_RETURN_IF_ERROR(net.Forward());
-    for (const auto& name : g.outputs) QT_RETURN_IF_ERROR(net.GetBlob(name, &(*outputs)[i][name]));
+    for (const auto& name : scored) QT_RETURN_IF_ERROR(net.GetBlob(name, &(*outputs)[i][name]));
   }
   return Status::Ok();
 }
@@ -75,9 +92,9 @@ Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
   for (size_t i = 0; i < inputs.size(); ++i) {
     for (const auto& [name, value] : inputs[i]) QT_RETURN_IF_ERROR(net.SetInput(name, value));
     QT_RETURN_IF_ERROR(net.Forward());
-    for (const auto& name : int8.outputs) {
+    for (const auto& [name, value] : reference[i]) {
       QT_RETURN_IF_ERROR(net.GetBlob(name, &t));
-      const std::vector<float>& ref = reference[i].at(name).data;
+      const std::vector<float>& ref = value.data;
       sums[name] += Cosine(ref, t.data);
       if (name == scores && !ref.empty()) agree += TopK(ref, 1) == TopK(t.data, 1);
     }

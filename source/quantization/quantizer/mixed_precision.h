@@ -31,15 +31,21 @@ std::vector<std::string> FloatClosure(const Graph& int8, const std::string& laye
 // Puts `layers` of `int8` back in float with the weights of `fp32` (the graph it was quantized from, same names).
 Status DequantizeLayers(const Graph& fp32, const std::vector<std::string>& layers, Graph* int8);
 
-// The mean over `inputs` of the cosine between fp32 and `int8` outputs, minimum over outputs; `reference` holds
-// the fp32 outputs per input (by output name).
+// The blobs by which a quantized form of `g` is scored against fp32: its outputs, except that a DetectionOutput's
+// rows are scored through its inputs (box offsets, class confidences, priors). Its rows change by whole detections
+// when one score crosses the threshold or NMS keeps another of two boxes, so their cosine jumps where the inputs
+// move smoothly; and rows shifted by one detection compare unrelated boxes.
+std::vector<std::string> ScoredBlobs(const Graph& g);
+
+// The mean over `inputs` of the cosine between fp32 and `int8` values of the blobs `reference` holds (per input,
+// by name: GraphOutputs' ScoredBlobs), minimum over those blobs.
 Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inputs,
                         const std::vector<std::map<std::string, Tensor>>& reference, double* cosine);
 // The same, and the share of inputs whose `scores` output (a classifier's) has the reference's top-1 class.
 Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
                     const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,
                     double* cosine, double* top1_agreement);
-// The outputs of `graph` on each input, by name (one network for all: its weights are packed once).
+// The values of ScoredBlobs(graph) on each input, by name (one network for all: its weights are packed once).
 Status GraphOutputs(const Graph& graph, const std::vector<SampleTensors>& inputs,
                     std::vector<std::map<std::string, Tensor>>* outputs);
 
