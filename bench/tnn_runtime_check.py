@@ -4,7 +4,8 @@ bench/zoo_models.py: quantize with the given flags on its calibration set, then 
 inputs (preprocessed here into .npy tensors, so both engines see the same floats) with our model_run and with
 TNN's runtime (NAIVE and X86 devices) through a runner built outside the repository (Tencent/TNN @ f0cb081; it
 feeds a float NCHW .npy unchanged and writes model_run's output format). Prints, per model and device, the largest
-|ours - TNN| over the outputs as a share of the output's range.
+|ours - TNN| over the outputs as a share of the output's range. An SSD's detection rows are compared as sets
+(sorted): rows of equal score may come in either order.
 
     bench/tnn_runtime_check.py --bin build/bin --shared ../shared --tnn_run /path/to/tnn_run [--flags ...]
 """
@@ -105,6 +106,11 @@ def main():
                         error = f'TNN {dev}: ' + r.stderr.strip()
                         break
                     b = read_outputs(theirs)
+                    if m['kind'] == 'ssd':
+                        for out in (a, b):
+                            for blob, v in out.items():
+                                rows = v.reshape(-1, 7)
+                                out[blob] = rows[np.lexsort(rows.T[::-1])].ravel()
                     for blob, v in a.items():
                         rng = max(float(np.ptp(b[blob])), float(np.abs(b[blob]).max()) if b[blob].size == 1 else 0,
                                   1e-12)

@@ -2,6 +2,9 @@
 inputs they are fed: images of a calibration and a validation folder, or for det4 (a 15-channel input) .npy tensors
 made from five 24x24 crops of each face photo."""
 import os
+import tempfile
+
+import ultraface_ssd
 
 FACE = ['-n', '127.5,127.5,127.5', '-s', '0.00784314,0.00784314,0.00784314']
 UF = ['-n', '127,127,127', '-s', '0.0078125,0.0078125,0.0078125']
@@ -47,6 +50,9 @@ MODELS = {
                        pre=MTCNN, kind='detector'),
     'mtcnn_det4': dict(proto=Z + 'mtcnn_caffe/det4.prototxt', model=Z + 'mtcnn_caffe/det4.caffemodel',
                        data='faces_det4', pre=[], kind='landmarks'),
+    # UltraFace RFB-320 with its post-processing as Caffe SSD layers (PriorBox, DetectionOutput): bench/ultraface_ssd.py.
+    'ultraface_rfb320_ssd': dict(proto=None, derive=ultraface_ssd.ensure, model=Z + 'ultraface_caffe/RFB-320.caffemodel',
+                                 data='faces', pre=UF, kind='ssd'),
     'hyperlpr_finemapping': dict(proto=Z + 'hyperlpr_finemapping_caffe/HorizonalFinemapping.prototxt',
                                  model=Z + 'hyperlpr_finemapping_caffe/HorizonalFinemapping.caffemodel',
                                  data='plates', pre=['-r', '1', '-s', '0.00392157,0.00392157,0.00392157'],
@@ -60,7 +66,10 @@ IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.bmp')
 
 
 def model_args(shared, m):
-    args = ['-p', os.path.join(shared, m['proto'])]
+    if m.get('derive'):
+        args = ['-p', m['derive'](shared, os.path.join(tempfile.gettempdir(), 'qt_zoo_derived'))]
+    else:
+        args = ['-p', os.path.join(shared, m['proto'])]
     if m['model']:
         args += ['-m', os.path.join(shared, m['model'])]
     return args

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""A real SSD with DetectionOutput: UltraFace RFB-320 (../shared, its own weights) with its post-processing as Caffe
+PriorBox/DetectionOutput layers (bench/ultraface_ssd.py).
+
+1. fp32: model_run's detections on face images (single faces and crowds, up to 90 faces) against OpenCV dnn's on
+   the same files: the same number per image, each matched one to one with IoU >= 0.99 and the same score within
+   1e-4. (Boxes are matched, not compared row by row: faces whose scores both round to 0.9999999 may come out in
+   either order.)
+2. The model_convert TNN files give the same rows as the Caffe files.
+3. int8: quantization_cmd with default flags on 48 calibration images, then model_eval's detection agreement with
+   fp32 on the 73 validation images (IoU >= 0.5, same label): precision and recall of at least 0.96. The figures
+   of the full sets are in doc/accuracy.md (0.98-0.99 on both).
+Exits 77 (ctest's skip code) with a message when the shared folder or python3-opencv is absent.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'bench'))
+from model_outputs import read_arrays  # noqa: E402
+import ultraface_ssd  # noqa: E402
+
+PRE = ['-n', '127,127,127', '-s', '0.0078125,0.0078125,0.0078125']
+FP32_IMAGES = ['Ultra-Light-Fast-Generic-Fac__imgs_25.jpg', 'retinaface__tests_dataset_img3.jpg',
+               'Ultra-Light-Fast-Generic-Fac__masked_face_imgs_img8.jpg', 'Pytorch-Retinaface__curve_test.jpg',
+               'deepface__tests_unit_dataset_img11.jpg', 'dlib__examples_faces_2008_001322.jpg']
+CALIB_COUNT = 48
+MIN_AGREEMENT = 0.96
+
+
+def rows(bin_dir, proto, weights, image, out, np):
+    r = subprocess.run([os.path.join(bin_dir, 'model_run'), '-p', proto, '-m', weights, '-i', image, '-o', out] + PRE,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f'model_run {proto} {image}: {r.stderr.strip()}')
+    d = read_arrays(out, np)['detection_out'].reshape(-1, 7)
+    return d[d[:, 1] >= 0]
+
+
+def iou(a, b):
+    iw = max(0.0, min(a[5], b[5]) - max(a[3], b[3]))
+    ih = max(0.0, min(a[6], b[6]) - max(a[4], b[4]))
+    inter = iw * ih
+    union = (a[5] - a[3]) * (a[6] - a[4]) + (b[5] - b[3]) * (b[6] - b[4]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def unmatched(ours, ref):
+    """Rows of `ours` with no row of `ref` (each used once) of the same label, IoU >= 0.99, score within 1e-4."""
+    used, bad = set(), []
+    for a in ours:
+        best, best_iou = None, 0.99
+        for j, b in enumerate(ref):
+            if j in used or a[1] != b[1] or abs(a[2] - b[2]) > 1e-4:
+                continue
+            v = iou(a, b)
+            if v >= best_iou:
+                best, best_iou = j, v
+        if best is None:
+            bad.append(a)
+        else:
+            used.add(best)
+    return bad
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--bin', required=True)
+    ap.add_argument('--shared', required=True)
+    args = ap.parse_args()
+    try:
+        import cv2
+        import numpy as np
+    except ImportError:
+        print('SKIP: python3-opencv / numpy are not installed')
+        return 77
+    weights = os.path.join(args.shared, 'models/zoo/ultraface_caffe/RFB-320.caffemodel')
+    if not os.path.exists(weights):
+        print(f'SKIP: shared folder {args.shared} (with models/zoo/ultraface_caffe) is absent')
+        return 77
+    val = os.path.join(args.shared, 'data/faces/val')
+    calib_src = os.path.join(args.shared, 'data/faces/calib')
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp:
+        proto = ultraface_ssd.ensure(args.shared, tmp)
+        net = cv2.dnn.readNetFromCaffe(proto, weights)
+        out = os.path.join(tmp, 'out.txt')
+        total = 0
+        for f in FP32_IMAGES:
+            path = os.path.join(val, f)
+            ours = rows(args.bin, proto, weights, path, out, np)
+            # The tools feed RGB (-r 0), (x - 127) / 128 after a bilinear resize to 320x240.
+            net.setInput(cv2.dnn.blobFromImage(cv2.imread(path), 0.0078125, (320, 240), (127, 127, 127), swapRB=True))
+            ref = net.forward().reshape(-1, 7)
+            ref = ref[ref[:, 2] > 0]  # OpenCV pads its output with zero rows up to keep_top_k
+            total += len(ref)
+            bad = unmatched(ours, ref)
+            if len(ours) != len(ref) or bad:
+                print(f'{f}: {len(ours)} detections, OpenCV {len(ref)}; {len(bad)} without a match, e.g. '
+                      f'{bad[0].tolist() if bad else "-"}')
+                failed = True
+        print(f'fp32: {total} detections of OpenCV dnn on {len(FP32_IMAGES)} images, '
+              f'{"all" if not failed else "NOT all"} matched')
+
+        tnn = os.path.join(tmp, 'ssd')
+        r = subprocess.run([os.path.join(args.bin, 'model_convert'), '-p', proto, '-m', weights, '-o', tnn],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            print('FAIL: model_convert:', r.stderr.strip())
+            return 1
+        for f in FP32_IMAGES[:2]:
+            a = rows(args.bin, proto, weights, os.path.join(val, f), out, np)
+            b = rows(args.bin, tnn + '.tnnproto', tnn + '.tnnmodel', os.path.join(val, f), out, np)
+            if a.shape != b.shape or not np.array_equal(a, b):
+                print(f'{f}: the model_convert TNN files give other rows than the Caffe files')
+                failed = True
+
+        calib = os.path.join(tmp, 'calib')
+        os.makedirs(calib)
+        names = sorted(n for n in os.listdir(calib_src) if n.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')))
+        for n in names[::max(1, len(names) // CALIB_COUNT)][:CALIB_COUNT]:
+            os.symlink(os.path.join(calib_src, n), os.path.join(calib, n))
+        prefix = os.path.join(tmp, 'q')
+        r = subprocess.run([os.path.join(args.bin, 'quantization_cmd'), '-p', proto, '-m', weights, '-i', calib,
+                            '-o', prefix, '--report', '0'] + PRE, capture_output=True, text=True)
+        if r.returncode != 0:
+            print('FAIL: quantization_cmd:', r.stderr.strip())
+            return 1
+        report = os.path.join(tmp, 'eval.json')
+        r = subprocess.run([os.path.join(args.bin, 'model_eval'), '-p', proto, '-m', weights, '--int8_proto',
+                            prefix + '.quantized.tnnproto', '--int8_model', prefix + '.quantized.tnnmodel', '-i', val,
+                            '--json', report] + PRE, capture_output=True, text=True)
+        if r.returncode != 0:
+            print('FAIL: model_eval:', r.stderr.strip())
+            return 1
+        det = json.load(open(report))['detections']
+        if len(det) != 1:
+            print(f'FAIL: model_eval reports {len(det)} DetectionOutput outputs, 1 expected')
+            return 1
+        d = det[0]
+        print(f'int8 ({len(os.listdir(calib))} calibration images, default flags) against fp32 on the validation '
+              f'images: {d["fp32"]} fp32 and {d["int8"]} int8 detections, {d["matched"]} matched: precision '
+              f'{d["precision"]:.4f}, recall {d["recall"]:.4f}')
+        if d['fp32'] < 100 or d['precision'] < MIN_AGREEMENT or d['recall'] < MIN_AGREEMENT:
+            print(f'FAIL: precision and recall must be >= {MIN_AGREEMENT} over 100 or more fp32 detections')
+            failed = True
+    print('FAIL' if failed else 'PASS')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
