@@ -50,9 +50,12 @@ MODELS = {
                        pre=MTCNN, kind='detector'),
     'mtcnn_det4': dict(proto=Z + 'mtcnn_caffe/det4.prototxt', model=Z + 'mtcnn_caffe/det4.caffemodel',
                        data='faces_det4', pre=[], kind='landmarks'),
-    # UltraFace RFB-320 with its post-processing as Caffe SSD layers (PriorBox, DetectionOutput): bench/ultraface_ssd.py.
-    'ultraface_rfb320_ssd': dict(proto=None, derive=ultraface_ssd.ensure, model=Z + 'ultraface_caffe/RFB-320.caffemodel',
+    # UltraFace RFB-320 and slim-320 with their post-processing as Caffe SSD layers (PriorBox, DetectionOutput):
+    # bench/ultraface_ssd.py.
+    'ultraface_rfb320_ssd': dict(proto=None, derive='RFB-320', model=Z + 'ultraface_caffe/RFB-320.caffemodel',
                                  data='faces', pre=UF, kind='ssd'),
+    'ultraface_slim320_ssd': dict(proto=None, derive='slim-320', model=Z + 'ultraface_caffe/slim-320.caffemodel',
+                                  data='faces', pre=UF, kind='ssd'),
     'hyperlpr_finemapping': dict(proto=Z + 'hyperlpr_finemapping_caffe/HorizonalFinemapping.prototxt',
                                  model=Z + 'hyperlpr_finemapping_caffe/HorizonalFinemapping.caffemodel',
                                  data='plates', pre=['-r', '1', '-s', '0.00392157,0.00392157,0.00392157'],
@@ -67,7 +70,7 @@ IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.bmp')
 
 def model_args(shared, m):
     if m.get('derive'):
-        args = ['-p', m['derive'](shared, os.path.join(tempfile.gettempdir(), 'qt_zoo_derived'))]
+        args = ['-p', ultraface_ssd.ensure(shared, os.path.join(tempfile.gettempdir(), 'qt_zoo_derived'), m['derive'])]
     else:
         args = ['-p', os.path.join(shared, m['proto'])]
     if m['model']:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""A real SSD with DetectionOutput: UltraFace RFB-320 (../shared, its own weights) with its post-processing as Caffe
-PriorBox/DetectionOutput layers (bench/ultraface_ssd.py).
+"""Real SSDs with DetectionOutput: UltraFace RFB-320 and slim-320 (../shared, their own weights) with their
+post-processing as Caffe PriorBox/DetectionOutput layers (bench/ultraface_ssd.py). For each:
 
 1. fp32: model_run's detections on face images (single faces and crowds, up to 90 faces) against OpenCV dnn's on
    the same files: the same number per image, each matched one to one with IoU >= 0.99 and the same score within
@@ -79,78 +79,86 @@ def main():
     except ImportError:
         print('SKIP: python3-opencv / numpy are not installed')
         return 77
-    weights = os.path.join(args.shared, 'models/zoo/ultraface_caffe/RFB-320.caffemodel')
-    if not os.path.exists(weights):
+    if not os.path.isdir(os.path.join(args.shared, 'models/zoo/ultraface_caffe')):
         print(f'SKIP: shared folder {args.shared} (with models/zoo/ultraface_caffe) is absent')
         return 77
+    failed = False
+    for model in ('RFB-320', 'slim-320'):
+        with tempfile.TemporaryDirectory() as tmp:
+            failed = check(args, model, tmp, cv2, np) or failed
+    print('FAIL' if failed else 'PASS')
+    return 1 if failed else 0
+
+
+def check(args, model, tmp, cv2, np):
+    """Whether `model`'s SSD fails a check (each printed)."""
+    weights = os.path.join(args.shared, f'models/zoo/ultraface_caffe/{model}.caffemodel')
     val = os.path.join(args.shared, 'data/faces/val')
     calib_src = os.path.join(args.shared, 'data/faces/calib')
     failed = False
-    with tempfile.TemporaryDirectory() as tmp:
-        proto = ultraface_ssd.ensure(args.shared, tmp)
-        net = cv2.dnn.readNetFromCaffe(proto, weights)
-        out = os.path.join(tmp, 'out.txt')
-        total = 0
-        for f in FP32_IMAGES:
-            path = os.path.join(val, f)
-            ours = rows(args.bin, proto, weights, path, out, np)
-            # The tools feed RGB (-r 0), (x - 127) / 128 after a bilinear resize to 320x240.
-            net.setInput(cv2.dnn.blobFromImage(cv2.imread(path), 0.0078125, (320, 240), (127, 127, 127), swapRB=True))
-            ref = net.forward().reshape(-1, 7)
-            ref = ref[ref[:, 2] > 0]  # OpenCV pads its output with zero rows up to keep_top_k
-            total += len(ref)
-            bad = unmatched(ours, ref)
-            if len(ours) != len(ref) or bad:
-                print(f'{f}: {len(ours)} detections, OpenCV {len(ref)}; {len(bad)} without a match, e.g. '
-                      f'{bad[0].tolist() if bad else "-"}')
-                failed = True
-        print(f'fp32: {total} detections of OpenCV dnn on {len(FP32_IMAGES)} images, '
-              f'{"all" if not failed else "NOT all"} matched')
-
-        tnn = os.path.join(tmp, 'ssd')
-        r = subprocess.run([os.path.join(args.bin, 'model_convert'), '-p', proto, '-m', weights, '-o', tnn],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            print('FAIL: model_convert:', r.stderr.strip())
-            return 1
-        for f in FP32_IMAGES[:2]:
-            a = rows(args.bin, proto, weights, os.path.join(val, f), out, np)
-            b = rows(args.bin, tnn + '.tnnproto', tnn + '.tnnmodel', os.path.join(val, f), out, np)
-            if a.shape != b.shape or not np.array_equal(a, b):
-                print(f'{f}: the model_convert TNN files give other rows than the Caffe files')
-                failed = True
-
-        calib = os.path.join(tmp, 'calib')
-        os.makedirs(calib)
-        names = sorted(n for n in os.listdir(calib_src) if n.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')))
-        for n in names[::max(1, len(names) // CALIB_COUNT)][:CALIB_COUNT]:
-            os.symlink(os.path.join(calib_src, n), os.path.join(calib, n))
-        prefix = os.path.join(tmp, 'q')
-        r = subprocess.run([os.path.join(args.bin, 'quantization_cmd'), '-p', proto, '-m', weights, '-i', calib,
-                            '-o', prefix, '--report', '0'] + PRE, capture_output=True, text=True)
-        if r.returncode != 0:
-            print('FAIL: quantization_cmd:', r.stderr.strip())
-            return 1
-        report = os.path.join(tmp, 'eval.json')
-        r = subprocess.run([os.path.join(args.bin, 'model_eval'), '-p', proto, '-m', weights, '--int8_proto',
-                            prefix + '.quantized.tnnproto', '--int8_model', prefix + '.quantized.tnnmodel', '-i', val,
-                            '--json', report] + PRE, capture_output=True, text=True)
-        if r.returncode != 0:
-            print('FAIL: model_eval:', r.stderr.strip())
-            return 1
-        det = json.load(open(report))['detections']
-        if len(det) != 1:
-            print(f'FAIL: model_eval reports {len(det)} DetectionOutput outputs, 1 expected')
-            return 1
-        d = det[0]
-        print(f'int8 ({len(os.listdir(calib))} calibration images, default flags) against fp32 on the validation '
-              f'images: {d["fp32"]} fp32 and {d["int8"]} int8 detections, {d["matched"]} matched: precision '
-              f'{d["precision"]:.4f}, recall {d["recall"]:.4f}')
-        if d['fp32'] < 100 or d['precision'] < MIN_AGREEMENT or d['recall'] < MIN_AGREEMENT:
-            print(f'FAIL: precision and recall must be >= {MIN_AGREEMENT} over 100 or more fp32 detections')
+    proto = ultraface_ssd.ensure(args.shared, tmp, model)
+    net = cv2.dnn.readNetFromCaffe(proto, weights)
+    out = os.path.join(tmp, 'out.txt')
+    total = 0
+    for f in FP32_IMAGES:
+        path = os.path.join(val, f)
+        ours = rows(args.bin, proto, weights, path, out, np)
+        # The tools feed RGB (-r 0), (x - 127) / 128 after a bilinear resize to 320x240.
+        net.setInput(cv2.dnn.blobFromImage(cv2.imread(path), 0.0078125, (320, 240), (127, 127, 127), swapRB=True))
+        ref = net.forward().reshape(-1, 7)
+        ref = ref[ref[:, 2] > 0]  # OpenCV pads its output with zero rows up to keep_top_k
+        total += len(ref)
+        bad = unmatched(ours, ref)
+        if len(ours) != len(ref) or bad:
+            print(f'{model} {f}: {len(ours)} detections, OpenCV {len(ref)}; {len(bad)} without a match, e.g. '
+                  f'{bad[0].tolist() if bad else "-"}')
             failed = True
-    print('FAIL' if failed else 'PASS')
-    return 1 if failed else 0
+    print(f'{model} fp32: {total} detections of OpenCV dnn on {len(FP32_IMAGES)} images, '
+          f'{"all" if not failed else "NOT all"} matched')
+
+    tnn = os.path.join(tmp, 'ssd')
+    r = subprocess.run([os.path.join(args.bin, 'model_convert'), '-p', proto, '-m', weights, '-o', tnn],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f'{model}: model_convert fails: {r.stderr.strip()}')
+        return True
+    for f in FP32_IMAGES[:2]:
+        a = rows(args.bin, proto, weights, os.path.join(val, f), out, np)
+        b = rows(args.bin, tnn + '.tnnproto', tnn + '.tnnmodel', os.path.join(val, f), out, np)
+        if a.shape != b.shape or not np.array_equal(a, b):
+            print(f'{model} {f}: the model_convert TNN files give other rows than the Caffe files')
+            failed = True
+
+    calib = os.path.join(tmp, 'calib')
+    os.makedirs(calib)
+    names = sorted(n for n in os.listdir(calib_src) if n.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')))
+    for n in names[::max(1, len(names) // CALIB_COUNT)][:CALIB_COUNT]:
+        os.symlink(os.path.join(calib_src, n), os.path.join(calib, n))
+    prefix = os.path.join(tmp, 'q')
+    r = subprocess.run([os.path.join(args.bin, 'quantization_cmd'), '-p', proto, '-m', weights, '-i', calib,
+                        '-o', prefix, '--report', '0'] + PRE, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f'{model}: quantization_cmd fails: {r.stderr.strip()}')
+        return True
+    report = os.path.join(tmp, 'eval.json')
+    r = subprocess.run([os.path.join(args.bin, 'model_eval'), '-p', proto, '-m', weights, '--int8_proto',
+                        prefix + '.quantized.tnnproto', '--int8_model', prefix + '.quantized.tnnmodel', '-i', val,
+                        '--json', report] + PRE, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f'{model}: model_eval fails: {r.stderr.strip()}')
+        return True
+    det = json.load(open(report))['detections']
+    if len(det) != 1:
+        print(f'{model}: model_eval reports {len(det)} DetectionOutput outputs, 1 expected')
+        return True
+    d = det[0]
+    print(f'{model} int8 ({len(os.listdir(calib))} calibration images, default flags) against fp32 on the validation '
+          f'images: {d["fp32"]} fp32 and {d["int8"]} int8 detections, {d["matched"]} matched: precision '
+          f'{d["precision"]:.4f}, recall {d["recall"]:.4f}')
+    if d['fp32'] < 100 or d['precision'] < MIN_AGREEMENT or d['recall'] < MIN_AGREEMENT:
+        print(f'{model}: FAIL: precision and recall must be >= {MIN_AGREEMENT} over 100 or more fp32 detections')
+        failed = True
+    return failed
 
 
 if __name__ == '__main__':
