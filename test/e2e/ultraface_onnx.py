@@ -11,13 +11,13 @@ convolutions, and the box-decoding layers (every layer from the first StridedSli
 Sub, Div, Concat) float.
 Exits 77 (ctest's skip code) with a message when the shared folder or python3-opencv/numpy is absent.
 """
-import argparse
 import os
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_setup import bin_and_shared_args, opencv_and_folder  # noqa: E402
 from model_outputs import read_outputs  # noqa: E402
 
 MODELS = ['version-RFB-320', 'version-slim-320', 'version-RFB-320_simplified', 'version-slim-320_simplified',
@@ -124,20 +124,12 @@ def quantize(args, np, calib, images, tmp):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--bin', required=True)
-    ap.add_argument('--shared', required=True)
-    args = ap.parse_args()
-    try:
-        import cv2
-        import numpy as np
-    except ImportError:
-        print('SKIP: python3-opencv / numpy are not installed')
-        return 77
+    args = bin_and_shared_args()
     folder = os.path.join(args.shared, 'models', 'zoo', 'ultraface_onnx')
-    if not os.path.isdir(folder):
-        print(f'SKIP: {folder} is absent (the shared folder is needed)')
+    libs = opencv_and_folder(folder)
+    if libs is None:
         return 77
+    cv2, np = libs
     val = os.path.join(args.shared, 'data', 'faces', 'val')
     calib_src = os.path.join(args.shared, 'data', 'faces', 'calib')
     pick = lambda d, n: [os.path.join(d, f) for f in sorted(os.listdir(d))

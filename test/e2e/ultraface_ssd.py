@@ -12,7 +12,6 @@ post-processing as Caffe PriorBox/DetectionOutput layers (bench/ultraface_ssd.py
    of the full sets are in doc/accuracy.md (0.98-0.99 on both).
 Exits 77 (ctest's skip code) with a message when the shared folder or python3-opencv is absent.
 """
-import argparse
 import json
 import os
 import subprocess
@@ -22,6 +21,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'bench'))
+from e2e_setup import bin_and_shared_args, opencv_and_folder  # noqa: E402
 from model_outputs import read_arrays  # noqa: E402
 import ultraface_ssd  # noqa: E402
 
@@ -69,19 +69,11 @@ def unmatched(ours, ref):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--bin', required=True)
-    ap.add_argument('--shared', required=True)
-    args = ap.parse_args()
-    try:
-        import cv2
-        import numpy as np
-    except ImportError:
-        print('SKIP: python3-opencv / numpy are not installed')
+    args = bin_and_shared_args()
+    libs = opencv_and_folder(os.path.join(args.shared, 'models/zoo/ultraface_caffe'))
+    if libs is None:
         return 77
-    if not os.path.isdir(os.path.join(args.shared, 'models/zoo/ultraface_caffe')):
-        print(f'SKIP: shared folder {args.shared} (with models/zoo/ultraface_caffe) is absent')
-        return 77
+    cv2, np = libs
     failed = False
     for model in ('RFB-320', 'slim-320'):
         with tempfile.TemporaryDirectory() as tmp:
