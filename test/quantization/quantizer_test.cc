@@ -916,6 +916,44 @@ void ExpectSameModelOutputs(const std::map<std::string, Tensor>& want, const std
   }
 }
 
+// A channel that is 0 on every input (dead after a ReLU) has per-channel scale 0; the depthwise convolution after it
+// must still output its bias there, as fp32 does. TNN's tool folds the 0 into the weight scale and loses it.
+TEST_F(QuantizerTest, DepthwiseAfterADeadChannelKeepsItsBias) {
+  Graph g = EqualizableCnn();
+  auto& c1 = std::get<ConvResource>(g.resources["conv1"]);
+  std::vector<float> w = c1.filter.ToFloat(), b = c1.bias.ToFloat();
+  std::fill(w.begin(), w.begin() + 27, 0.f);
+  b[0] = -1.f;
+  c1.filter = RawBuffer::FromFloat(w);
+  c1.bias = RawBuffer::FromFloat(b);
+  auto& dw = std::get<ConvResource>(g.resources["dw"]);
+  std::vector<float> dw_bias = dw.bias.ToFloat();
+  dw_bias[0] = 0.75f;
+  dw.bias = RawBuffer::FromFloat(dw_bias);
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 6);
+  const Tensor input = EqualizableInput(3);
+  for (bool compat : {false, true}) {
+    QuantizeOptions o;
+    o.merge = MergeType::kPerChannel;
+    o.blob_method = BlobMethod::kMinMax;
+    o.tnn_compat = compat;
+    QuantizeResult r;
+    const Status s = QuantizeGraph(g, samples, o, {}, &r);
+    ASSERT_TRUE(s.ok()) << s.message();
+    ASSERT_TRUE(r.graph.FindLayer("dw")->quantized);
+    EXPECT_EQ(r.graph.blob_scales.at("p1").scale[0], 0.f);
+    const Tensor d = Fp32Outputs(r.graph, input, {"d"}).at("d");
+    const int64_t plane = d.spatial();
+    for (int64_t i = 0; i < plane; ++i) {
+      if (compat) {
+        ASSERT_EQ(d.data[i], 0.f) << i;
+      } else {
+        ASSERT_NEAR(d.data[i], 0.75f, 0.75f / 127) << i;
+      }
+    }
+  }
+}
+
 TEST(EqualizationTest, RescalesRectifiedBlobsReadOnlyByConvolutionsAndKeepsTheFp32Outputs) {
   Graph g = EqualizableCnn();
   BlobDims dims;

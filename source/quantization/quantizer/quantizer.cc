@@ -110,7 +110,16 @@ Status QuantizeConv(Graph& g, const Layer& layer, const QuantizeOptions& o) {
                                      o.tnn_compat, &q, &ws, &zp)
                          .WithContext("layer '" + layer.name + "'"));
   if (depthwise) {
-    for (int i = 0; i < slices; ++i) ws[i] *= in_scale.scale[per_tensor_in ? 0 : i];
+    // A channel that was 0 on every calibration input (dead after a ReLU) has input scale 0, and folded into the
+    // weight scale it left the channel no way to hold its bias: the int8 output was 0 where fp32 gives the
+    // activated bias (UltraFace slim: local cosine 0.75 at a depthwise layer after four such channels). Its input
+    // bytes are 0 whatever the scale, so the weight scale takes the blob's largest channel scale instead, as a
+    // per-tensor input would. TNN's tool keeps the 0.
+    const float widest = *std::max_element(in_scale.scale.begin(), in_scale.scale.end());
+    for (int i = 0; i < slices; ++i) {
+      const float s = in_scale.scale[per_tensor_in ? 0 : i];
+      ws[i] *= s == 0.f && !o.tnn_compat ? widest : s;
+    }
   }
   if (res.has_bias) {
     const std::vector<float> b = res.bias.ToFloat();
