@@ -205,6 +205,11 @@ void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
   if (eval->classifier) {
     std::fprintf(stderr, "top-1 agreement with fp32 %.1f %%, ", 100.0 * eval->top1_agreement / std::max(eval->inputs, 1));
   }
+  for (const auto& d : eval->detections) {
+    std::fprintf(stderr, "%s detections: fp32 %lld, int8 %lld, precision %.1f %%, recall %.1f %%; ", d.blob.c_str(),
+                 static_cast<long long>(d.fp32), static_cast<long long>(d.int8), 100 * d.precision(),
+                 100 * d.recall());
+  }
   std::fprintf(stderr, "min output cosine %.5f; layers that lose most:", eval->MinOutputCosine());
   for (size_t i = 0; i < eval->layers.size() && i < 3; ++i) {
     std::fprintf(stderr, "%s %s (%.5f)", i ? "," : "", eval->layers[i].layer.c_str(), eval->layers[i].cosine);
@@ -420,6 +425,13 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
     j += std::string(i ? ", " : "") + "{\"name\": " + JsonString(out.name) + ", \"cosine\": " +
          JsonNumber(out.cosine) + ", \"rel_l2\": " + JsonNumber(out.rel_l2) + ", \"max_abs\": " +
          JsonNumber(out.max_abs) + "}";
+  }
+  j += "], \"detections\": [";
+  for (size_t i = 0; i < eval->detections.size(); ++i) {
+    const auto& d = eval->detections[i];
+    j += std::string(i ? ", " : "") + "{\"blob\": " + JsonString(d.blob) + ", \"fp32\": " + std::to_string(d.fp32) +
+         ", \"int8\": " + std::to_string(d.int8) + ", \"matched\": " + std::to_string(d.matched) +
+         ", \"precision\": " + JsonNumber(d.precision()) + ", \"recall\": " + JsonNumber(d.recall()) + "}";
   }
   return j + "]}" + extra + "}\n";
 }
