@@ -952,6 +952,28 @@ TEST_F(QuantizerTest, DepthwiseAfterADeadChannelKeepsItsBias) {
       }
     }
   }
+  // A blob that is 0 on every calibration input in every channel (per-tensor blobs refuse it with an error): the
+  // dense convolution and the depthwise one after it both keep their biases.
+  std::fill(w.begin(), w.end(), 0.f);
+  std::fill(b.begin(), b.end(), -1.f);
+  c1.filter = RawBuffer::FromFloat(w);
+  c1.bias = RawBuffer::FromFloat(b);
+  QuantizeOptions o;
+  o.merge = MergeType::kPerChannel;
+  o.blob_method = BlobMethod::kMinMax;
+  QuantizeResult r;
+  const Status s = QuantizeGraph(g, samples, o, {}, &r);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_TRUE(r.graph.FindLayer("conv2")->quantized);
+  EXPECT_EQ(r.graph.blob_scales.at("p1").scale, std::vector<float>(6, 0.f));
+  const auto fp32 = Fp32Outputs(g, input, {"r2", "d"});
+  const auto int8 = Fp32Outputs(r.graph, input, {"r2", "d"});
+  for (const char* name : {"r2", "d"}) {
+    const auto& want = fp32.at(name).data;
+    const auto& got = int8.at(name).data;
+    ASSERT_EQ(want.size(), got.size());
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 0.02f * (1 + std::fabs(want[i]))) << name << i;
+  }
 }
 
 TEST(EqualizationTest, RescalesRectifiedBlobsReadOnlyByConvolutionsAndKeepsTheFp32Outputs) {

@@ -90,12 +90,21 @@ Status QuantizeConv(Graph& g, const Layer& layer, const QuantizeOptions& o) {
   const int ocg = oc / group;
   const bool per_tensor_in = in_scale.scale.size() == 1;
   const bool depthwise = ocg == 1 && icg == 1;
+  // A channel that was 0 on every calibration input (dead after a ReLU) has input scale 0. Folded into a weight
+  // scale, that 0 left the output channel no way to hold its bias: the int8 output was 0 where fp32 gives the
+  // activated bias (UltraFace slim: local cosine 0.75 at a depthwise layer after four such channels). Its input
+  // bytes are 0 whatever the scale, so such a channel's weight scale takes the blob's largest channel scale, as a
+  // per-tensor input would, or 1 where the whole input was 0. A dense convolution folds the 0 into the weights of
+  // the dead channel alone (they multiply zeros), unless every channel is dead. TNN's tool keeps the 0.
+  const float widest = *std::max_element(in_scale.scale.begin(), in_scale.scale.end());
+  const float stand_in = o.tnn_compat ? 0.f : widest > 0.f ? widest : 1.f;
+  const bool all_dead = widest == 0.f && !o.tnn_compat;
   // Non-depthwise weights carry the input scale of their input channel (§D.4): float_out ≈ Σ q_w·q_x·ws[oc].
   std::vector<float> folded(w.size());
   for (int o2 = 0; o2 < oc; ++o2) {
     const int grp = o2 / ocg;
     for (int64_t i = 0; i < icg; ++i) {
-      const float s = per_tensor_in ? in_scale.scale[0] : in_scale.scale[grp * icg + i];
+      const float s = all_dead ? stand_in : per_tensor_in ? in_scale.scale[0] : in_scale.scale[grp * icg + i];
       for (int64_t k = 0; k < kernel; ++k) {
         const int64_t idx = (int64_t{o2} * icg + i) * kernel + k;
         folded[idx] = depthwise ? w[idx] : w[idx] * s;
@@ -110,15 +119,9 @@ Status QuantizeConv(Graph& g, const Layer& layer, const QuantizeOptions& o) {
                                      o.tnn_compat, &q, &ws, &zp)
                          .WithContext("layer '" + layer.name + "'"));
   if (depthwise) {
-    // A channel that was 0 on every calibration input (dead after a ReLU) has input scale 0, and folded into the
-    // weight scale it left the channel no way to hold its bias: the int8 output was 0 where fp32 gives the
-    // activated bias (UltraFace slim: local cosine 0.75 at a depthwise layer after four such channels). Its input
-    // bytes are 0 whatever the scale, so the weight scale takes the blob's largest channel scale instead, as a
-    // per-tensor input would. TNN's tool keeps the 0.
-    const float widest = *std::max_element(in_scale.scale.begin(), in_scale.scale.end());
     for (int i = 0; i < slices; ++i) {
       const float s = in_scale.scale[per_tensor_in ? 0 : i];
-      ws[i] *= s == 0.f && !o.tnn_compat ? widest : s;
+      ws[i] *= s == 0.f ? stand_in : s;
     }
   }
   if (res.has_bias) {
@@ -139,7 +142,10 @@ Status QuantizeInnerProduct(Graph& g, const Layer& layer, const QuantizeOptions&
   const BlobScale& in_scale = g.blob_scales.at(layer.inputs[0]);
   if (in_scale.scale.size() != 1) return Status::Internal("inner product input scale is not per-tensor");
   std::vector<float> w = res.weight.ToFloat();
-  for (float& v : w) v *= in_scale.scale[0];
+  // An input that was 0 on every calibration input folds in as 1, so that the biases keep a representation (as
+  // in QuantizeConv).
+  const float s = in_scale.scale[0] == 0.f && !o.tnn_compat ? 1.f : in_scale.scale[0];
+  for (float& v : w) v *= s;
   const bool per_tensor_w = o.merge == MergeType::kPerTensor;
   const int slices = per_tensor_w ? 1 : p.num_output;
   std::vector<int8_t> q, zp;
