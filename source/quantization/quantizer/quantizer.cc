@@ -79,6 +79,18 @@ std::map<std::string, BlobPlan> PlanBlobs(const Graph& g, const BlobDims& dims, 
   return plan;
 }
 
+// The scale folded into a layer's weights in place of an input channel's scale 0 (a channel that was 0 on every
+// calibration input, as after a ReLU that never opened). Folded in, that 0 left the output channel no way to hold
+// its bias: the int8 output was 0 where fp32 gives the activated bias (UltraFace slim: local cosine 0.75 at a
+// depthwise layer after four such channels). The channel's input bytes are 0 whatever the scale, so it takes the
+// blob's largest channel scale, as a per-tensor input would, or 1 where the whole input was 0. TNN's tool keeps the
+// 0 (--compat tnn).
+float StandInScale(const BlobScale& in, bool tnn_compat) {
+  if (tnn_compat) return 0.f;
+  const float widest = *std::max_element(in.scale.begin(), in.scale.end());
+  return widest > 0.f ? widest : 1.f;
+}
+
 Status QuantizeConv(Graph& g, const Layer& layer, const QuantizeOptions& o) {
   auto& res = std::get<ConvResource>(g.resources.at(layer.name));
   const auto& p = layer.Params<ConvParams>();
@@ -90,15 +102,11 @@ Status QuantizeConv(Graph& g, const Layer& layer, const QuantizeOptions& o) {
   const int ocg = oc / group;
   const bool per_tensor_in = in_scale.scale.size() == 1;
   const bool depthwise = ocg == 1 && icg == 1;
-  // A channel that was 0 on every calibration input (dead after a ReLU) has input scale 0. Folded into a weight
-  // scale, that 0 left the output channel no way to hold its bias: the int8 output was 0 where fp32 gives the
-  // activated bias (UltraFace slim: local cosine 0.75 at a depthwise layer after four such channels). Its input
-  // bytes are 0 whatever the scale, so such a channel's weight scale takes the blob's largest channel scale, as a
-  // per-tensor input would, or 1 where the whole input was 0. A dense convolution folds the 0 into the weights of
-  // the dead channel alone (they multiply zeros), unless every channel is dead. TNN's tool keeps the 0.
-  const float widest = *std::max_element(in_scale.scale.begin(), in_scale.scale.end());
-  const float stand_in = o.tnn_compat ? 0.f : widest > 0.f ? widest : 1.f;
-  const bool all_dead = widest == 0.f && !o.tnn_compat;
+  // A depthwise channel's weight scale takes the stand-in for a dead input channel. A dense convolution folds the 0
+  // into the weights of the dead channel alone (they multiply zeros), unless every input channel is dead.
+  const float stand_in = StandInScale(in_scale, o.tnn_compat);
+  const bool all_dead = !o.tnn_compat &&
+                        std::all_of(in_scale.scale.begin(), in_scale.scale.end(), [](float v) { return v == 0.f; });
   // Non-depthwise weights carry the input scale of their input channel (§D.4): float_out ≈ Σ q_w·q_x·ws[oc].
   std::vector<float> folded(w.size());
   for (int o2 = 0; o2 < oc; ++o2) {
@@ -142,9 +150,7 @@ Status QuantizeInnerProduct(Graph& g, const Layer& layer, const QuantizeOptions&
   const BlobScale& in_scale = g.blob_scales.at(layer.inputs[0]);
   if (in_scale.scale.size() != 1) return Status::Internal("inner product input scale is not per-tensor");
   std::vector<float> w = res.weight.ToFloat();
-  // An input that was 0 on every calibration input folds in as 1, so that the biases keep a representation (as
-  // in QuantizeConv).
-  const float s = in_scale.scale[0] == 0.f && !o.tnn_compat ? 1.f : in_scale.scale[0];
+  const float s = in_scale.scale[0] == 0.f ? StandInScale(in_scale, o.tnn_compat) : in_scale.scale[0];
   for (float& v : w) v *= s;
   const bool per_tensor_w = o.merge == MergeType::kPerTensor;
   const int slices = per_tensor_w ? 1 : p.num_output;
@@ -199,12 +205,12 @@ Status TnnScales(const Graph& g, const std::vector<CalibrationSample>& samples, 
   });
 }
 
-// Blob scales from streaming statistics, collected here or reused from the statistics file.
 // Whether `stats` (none: false) has statistics for every one of `blobs`.
 bool HoldsAll(const std::map<std::string, BlobStats>* stats, const std::vector<std::string>& blobs) {
   return stats && std::all_of(blobs.begin(), blobs.end(), [&](const std::string& b) { return stats->count(b) > 0; });
 }
 
+// Blob scales from streaming statistics, collected here or reused from the statistics file.
 // `handed`: statistics of this graph collected by another run on the same inputs (QuantizeOptions::handed_stats),
 // used instead of a forward pass when they cover every blob.
 Status StreamingScales(const Graph& g, const std::vector<CalibrationSample>& samples, const QuantizeOptions& o,
