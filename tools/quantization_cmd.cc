@@ -279,17 +279,48 @@ std::string FormatFixed(double v, int digits) {
 
 std::string JsonNumber(double v);
 
-// The sweep's ranked configurations as a markdown table (asymmetric ones marked: TNN's NAIVE device only).
+std::string DetectionsJson(const std::vector<DetectionAgreement>& detections) {
+  std::string j = "[";
+  for (size_t i = 0; i < detections.size(); ++i) {
+    const auto& d = detections[i];
+    j += std::string(i ? ", " : "") + "{\"blob\": " + JsonString(d.blob) + ", \"fp32\": " + std::to_string(d.fp32) +
+         ", \"int8\": " + std::to_string(d.int8) + ", \"matched\": " + std::to_string(d.matched) +
+         ", \"precision\": " + JsonNumber(d.precision()) + ", \"recall\": " + JsonNumber(d.recall()) + "}";
+  }
+  return j + "]";
+}
+
+bool SweepHasDetections(const std::vector<SweepEntry>& sweep) {
+  for (const auto& e : sweep) {
+    if (!e.detections.empty()) return true;
+  }
+  return false;
+}
+
+// "98.3 / 99.1 %" for each DetectionOutput output of the row (empty for a row that failed).
+std::string SweepDetections(const SweepEntry& e) {
+  std::string s;
+  for (const auto& d : e.detections) {
+    s += (s.empty() ? "" : ", ") + FormatFixed(100 * d.precision(), 1) + " / " + FormatFixed(100 * d.recall(), 1) +
+         " %";
+  }
+  return s;
+}
+
+// The sweep's ranked configurations as a markdown table (asymmetric ones marked: TNN's NAIVE device only), with a
+// column of detection precision / recall for an SSD.
 std::string SweepTable(const std::vector<SweepEntry>& sweep, int inputs) {
-  std::string t = "\nrank | flags | top-1 agreement | min output cosine | seconds | note\n---|---|---|---|---|---\n";
+  const bool detector = SweepHasDetections(sweep);
+  std::string t = std::string("\nrank | flags | top-1 agreement | ") + (detector ? "detections P / R | " : "") +
+                  "min output cosine | seconds | note\n---|---|---|---|---|---" + (detector ? "|---" : "") + "\n";
   int rank = 0;
   for (const auto& e : sweep) {
+    const std::string top1 = e.classifier ? std::to_string(static_cast<int>(std::lround(e.top1_agreement * inputs))) +
+                                                "/" + std::to_string(inputs)
+                                          : "";
     char line[512];
-    std::snprintf(line, sizeof(line), "%d | %s | %s | %.5f | %.2f | %s\n", ++rank, SweepFlags(e).c_str(),
-                  e.classifier ? (std::to_string(static_cast<int>(std::lround(e.top1_agreement * inputs))) + "/" +
-                                  std::to_string(inputs)).c_str()
-                               : "",
-                  e.min_output_cosine, e.seconds,
+    std::snprintf(line, sizeof(line), "%d | %s | %s | %s%.5f | %.2f | %s\n", ++rank, SweepFlags(e).c_str(),
+                  top1.c_str(), detector ? (SweepDetections(e) + " | ").c_str() : "", e.min_output_cosine, e.seconds,
                   !e.status.ok() ? e.status.message().c_str() : e.symmetric ? "" : "asymmetric: TNN NAIVE only");
     t += line;
   }
@@ -307,6 +338,7 @@ std::string SweepJson(const std::vector<SweepEntry>& sweep, int inputs) {
          ", \"symmetric\": " + (e.symmetric ? "true" : "false") +
          ", \"error\": " + (e.status.ok() ? "null" : JsonString(e.status.message())) +
          ", \"top1_agreement\": " + (e.classifier ? JsonNumber(e.top1_agreement) : "null") +
+         ", \"detections\": " + DetectionsJson(e.detections) +
          ", \"min_output_cosine\": " + JsonNumber(e.min_output_cosine) + ", \"seconds\": " + JsonNumber(e.seconds) +
          "}";
   }
@@ -426,14 +458,7 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
          JsonNumber(out.cosine) + ", \"rel_l2\": " + JsonNumber(out.rel_l2) + ", \"max_abs\": " +
          JsonNumber(out.max_abs) + "}";
   }
-  j += "], \"detections\": [";
-  for (size_t i = 0; i < eval->detections.size(); ++i) {
-    const auto& d = eval->detections[i];
-    j += std::string(i ? ", " : "") + "{\"blob\": " + JsonString(d.blob) + ", \"fp32\": " + std::to_string(d.fp32) +
-         ", \"int8\": " + std::to_string(d.int8) + ", \"matched\": " + std::to_string(d.matched) +
-         ", \"precision\": " + JsonNumber(d.precision()) + ", \"recall\": " + JsonNumber(d.recall()) + "}";
-  }
-  return j + "]}" + extra + "}\n";
+  return j + "], \"detections\": " + DetectionsJson(eval->detections) + "}" + extra + "}\n";
 }
 
 Status CheckTableOptions(const QuantizeOptions& o) {
@@ -667,13 +692,17 @@ Status Run() {
     if (FLAGS_sweep) {
       ReportTable table;
       table.title = "Method sweep, ranked";
+      const bool detector = SweepHasDetections(sweep);
       table.columns = {"rank", "flags", "top-1 agreement", "min output cosine", "seconds", "note"};
+      if (detector) table.columns.insert(table.columns.begin() + 3, "detections P / R");
       int rank = 0;
       for (const auto& e : sweep) {
-        table.rows.push_back({std::to_string(++rank), SweepFlags(e),
-                              e.classifier ? FormatFixed(100 * e.top1_agreement, 1) + " %" : "",
-                              FormatFixed(e.min_output_cosine, 5), FormatFixed(e.seconds, 2),
-                              !e.status.ok() ? e.status.message() : e.symmetric ? "" : "asymmetric: TNN NAIVE only"});
+        std::vector<std::string> row = {
+            std::to_string(++rank), SweepFlags(e), e.classifier ? FormatFixed(100 * e.top1_agreement, 1) + " %" : "",
+            FormatFixed(e.min_output_cosine, 5), FormatFixed(e.seconds, 2),
+            !e.status.ok() ? e.status.message() : e.symmetric ? "" : "asymmetric: TNN NAIVE only"};
+        if (detector) row.insert(row.begin() + 3, SweepDetections(e));
+        table.rows.push_back(std::move(row));
       }
       table.note = "scored on " + std::to_string(report) + " calibration inputs; the first symmetric row is the file kept";
       rep.sweep = table;

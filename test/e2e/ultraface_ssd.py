@@ -11,6 +11,9 @@ post-processing as Caffe PriorBox/DetectionOutput layers (bench/ultraface_ssd.py
    its report inputs), then model_eval's detection agreement with fp32 on the 73 validation images (IoU >= 0.5,
    same label): precision and recall of at least 0.96. The figures of the full sets are in doc/accuracy.md
    (0.977-0.997).
+4. slim-320: a method sweep (--stats, --sweep) lists each configuration's detection precision and recall on its
+   scoring inputs, against the same fp32 detections in every row, and the kept row's are those that the closing
+   report counts for the file it wrote.
 Exits 77 (ctest's skip code) with a message when the shared folder or python3-opencv is absent.
 """
 import json
@@ -158,6 +161,41 @@ def check(args, model, tmp, cv2, np):
     if d['fp32'] < 100 or d['precision'] < MIN_AGREEMENT or d['recall'] < MIN_AGREEMENT:
         print(f'{model}: FAIL: precision and recall must be >= {MIN_AGREEMENT} over 100 or more fp32 detections')
         failed = True
+    if model == 'slim-320':
+        failed = check_sweep(args, proto, weights, calib, tmp) or failed
+    return failed
+
+
+def check_sweep(args, proto, weights, calib, tmp):
+    """Whether the sweep's detection columns fail a check (each printed)."""
+    prefix = os.path.join(tmp, 'sweep')
+    run_json = os.path.join(tmp, 'sweep_run.json')
+    r = subprocess.run([os.path.join(args.bin, 'quantization_cmd'), '-p', proto, '-m', weights, '-i', calib,
+                        '--stats', os.path.join(tmp, 'calib.stats'), '--sweep', '--report', '16', '-o', prefix,
+                        '--json', run_json] + PRE, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f'slim-320: quantization_cmd --sweep fails: {r.stderr.strip()}')
+        return True
+    ranked = [e for e in json.load(open(prefix + '.sweep.json'))['ranked'] if e['error'] is None]
+    fp32 = {e['detections'][0]['fp32'] for e in ranked if len(e['detections']) == 1}
+    bad = [e['flags'] for e in ranked if len(e['detections']) != 1 or e['detections'][0]['blob'] != 'detection_out' or
+           not 0 <= e['detections'][0]['matched'] <= min(e['detections'][0]['int8'], e['detections'][0]['fp32'])]
+    failed = False
+    if bad or len(fp32) != 1 or min(fp32) <= 0:
+        print(f'slim-320 sweep: rows without one consistent detection_out agreement: {bad[:3]}, fp32 counts {fp32}')
+        failed = True
+    kept = next(e for e in ranked if e['symmetric'])
+    reported = json.load(open(run_json))['report']['detections']
+    if [{k: d[k] for k in ('fp32', 'int8', 'matched')} for d in reported] != \
+            [{k: d[k] for k in ('fp32', 'int8', 'matched')} for d in kept['detections']]:
+        print(f'slim-320 sweep: kept {kept["flags"]} with detections {kept["detections"]}, the report counts {reported}')
+        failed = True
+    if 'detections P / R' not in open(prefix + '.sweep.md').read():
+        print('slim-320 sweep: the ranked table has no detection column')
+        failed = True
+    k = kept['detections'][0]
+    print(f'slim-320 sweep: {len(ranked)} configurations against {min(fp32)} fp32 detections; kept {kept["flags"]}: '
+          f'precision {k["precision"]:.4f}, recall {k["recall"]:.4f}, as its report counts')
     return failed
 
 

@@ -13,6 +13,11 @@ bool HasWeights(const Layer& l) {
   return l.type == LayerType::kConvolution || l.type == LayerType::kInnerProduct;
 }
 
+bool IsDetectionRows(const Graph& g, const std::string& blob) {
+  const Layer* p = g.Producer(blob);
+  return p && p->type == LayerType::kDetectionOutput;
+}
+
 }  // namespace
 
 std::vector<std::string> FloatClosure(const Graph& int8, const std::string& layer) {
@@ -50,9 +55,8 @@ std::vector<std::string> ScoredBlobs(const Graph& g) {
     if (std::find(blobs.begin(), blobs.end(), b) == blobs.end()) blobs.push_back(b);
   };
   for (const auto& name : g.outputs) {
-    const Layer* p = g.Producer(name);
-    if (p && p->type == LayerType::kDetectionOutput) {
-      for (const auto& in : p->inputs) add(in);
+    if (IsDetectionRows(g, name)) {
+      for (const auto& in : g.Producer(name)->inputs) add(in);
     } else {
       add(name);
     }
@@ -61,12 +65,17 @@ std::vector<std::string> ScoredBlobs(const Graph& g) {
 }
 
 Status GraphOutputs(const Graph& g, const std::vector<SampleTensors>& inputs,
-                    std::vector<std::map<std::string, Tensor>>* outputs) {
+                    std::vector<std::map<std::string, Tensor>>* outputs, bool with_detections) {
   outputs->assign(inputs.size(), {});
   if (inputs.empty()) return Status::Ok();
   Net net;
   QT_RETURN_IF_ERROR(net.Init(g));
-  const std::vector<std::string> scored = ScoredBlobs(g);
+  std::vector<std::string> scored = ScoredBlobs(g);
+  if (with_detections) {
+    for (const auto& name : g.outputs) {
+      if (IsDetectionRows(g, name)) scored.push_back(name);
+    }
+  }
   for (size_t i = 0; i < inputs.size(); ++i) {
     for (const auto& [name, t] : inputs[i]) QT_RETURN_IF_ERROR(net.SetInput(name, t));
     QT_RETURN_IF_ERROR(net.Forward());
@@ -83,11 +92,12 @@ Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inp
 
 Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
                     const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,
-                    double* cosine, double* top1_agreement) {
+                    double* cosine, double* top1_agreement, std::vector<DetectionAgreement>* detections) {
   int agree = 0;
   Net net;
   QT_RETURN_IF_ERROR(net.Init(int8));
   std::map<std::string, double> sums;
+  std::map<std::string, DetectionAgreement> matched;
   Tensor t;
   for (size_t i = 0; i < inputs.size(); ++i) {
     for (const auto& [name, value] : inputs[i]) QT_RETURN_IF_ERROR(net.SetInput(name, value));
@@ -95,6 +105,12 @@ Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
     for (const auto& [name, value] : reference[i]) {
       QT_RETURN_IF_ERROR(net.GetBlob(name, &t));
       const std::vector<float>& ref = value.data;
+      if (IsDetectionRows(int8, name)) {
+        DetectionAgreement& d = matched[name];
+        d.blob = name;
+        MatchDetections(ref, t.data, &d);
+        continue;
+      }
       sums[name] += Cosine(ref, t.data);
       if (name == scores && !ref.empty()) agree += TopK(ref, 1) == TopK(t.data, 1);
     }
@@ -102,6 +118,10 @@ Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
   *top1_agreement = static_cast<double>(agree) / std::max<size_t>(inputs.size(), 1);
   *cosine = 1;
   for (const auto& [name, s] : sums) *cosine = std::min(*cosine, s / std::max<size_t>(inputs.size(), 1));
+  if (detections) {
+    detections->clear();
+    for (const auto& [name, d] : matched) detections->push_back(d);
+  }
   return Status::Ok();
 }
 

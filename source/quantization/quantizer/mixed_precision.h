@@ -5,6 +5,7 @@
 
 #include "core/base/status.h"
 #include "core/graph/graph.h"
+#include "quantization/eval/evaluator.h"
 #include "quantization/quantizer/calibrator.h"
 
 namespace qt {
@@ -41,13 +42,16 @@ std::vector<std::string> ScoredBlobs(const Graph& g);
 // by name: GraphOutputs' ScoredBlobs), minimum over those blobs.
 Status HeldOutMinCosine(const Graph& int8, const std::vector<SampleTensors>& inputs,
                         const std::vector<std::map<std::string, Tensor>>& reference, double* cosine);
-// The same, and the share of inputs whose `scores` output (a classifier's) has the reference's top-1 class.
+// The same, and the share of inputs whose `scores` output (a classifier's) has the reference's top-1 class. With
+// `detections`, the rows of each DetectionOutput output the reference holds are matched as detections, one
+// DetectionAgreement per blob (they never enter the cosine).
 Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
                     const std::vector<std::map<std::string, Tensor>>& reference, const std::string& scores,
-                    double* cosine, double* top1_agreement);
-// The values of ScoredBlobs(graph) on each input, by name (one network for all: its weights are packed once).
+                    double* cosine, double* top1_agreement, std::vector<DetectionAgreement>* detections = nullptr);
+// The values of ScoredBlobs(graph) on each input, by name (one network for all: its weights are packed once), and
+// with `with_detections` the rows of each model output a DetectionOutput writes.
 Status GraphOutputs(const Graph& graph, const std::vector<SampleTensors>& inputs,
-                    std::vector<std::map<std::string, Tensor>>* outputs);
+                    std::vector<std::map<std::string, Tensor>>* outputs, bool with_detections = false);
 
 // Ranks every int8 Conv/InnerProduct of `int8` by what keeping it (and its closure) in float alone gains on the
 // held-out inputs, then keeps layers in float in that order, passing over those that do not raise the cosine on top

@@ -69,14 +69,15 @@ Status SweepMethods(const Graph& fp32, const std::vector<CalibrationSample>& sam
     if (e.status.ok() && i == 0) {
       scoring = r.kept_inputs;
       for (const auto& [index, tensors] : scoring) inputs.push_back(tensors);
-      e.status = GraphOutputs(fp32, inputs, &reference);
+      e.status = GraphOutputs(fp32, inputs, &reference, /*with_detections=*/true);
       BlobDims dims;
       if (e.status.ok()) e.status = InferShapes(fp32, {}, &dims);
       if (e.status.ok()) scores = ClassScoreOutput(fp32, dims);
     }
     if (e.status.ok()) {
       e.classifier = !scores.empty();
-      e.status = HeldOutScore(r.graph, inputs, reference, scores, &e.min_output_cosine, &e.top1_agreement);
+      e.status = HeldOutScore(r.graph, inputs, reference, scores, &e.min_output_cosine, &e.top1_agreement,
+                              &e.detections);
       if (e.status.ok()) results[i] = std::move(r);
     }
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -19,14 +19,18 @@ struct SweepEntry {
   bool classifier = false;
   double min_output_cosine = 0;
   double top1_agreement = 0;  // share of the scoring inputs (classifiers)
+  // SSDs: the int8 detections matched with fp32's on the scoring inputs, per DetectionOutput output. Shown, not
+  // ranked on: one detection crossing the threshold moves them by a step (ScoredBlobs).
+  std::vector<DetectionAgreement> detections;
   double seconds = 0;
 };
 
 // Quantizes `fp32` with each of the 54 -b × -w × -t combinations and with -b auto (with the -w and -t of `base`),
 // all from the statistics file base.stats_path (collected on the first configuration when it does not exist, then
 // reused: one forward pass in all), scores each on base.keep_inputs calibration inputs, and ranks them: classifiers
-// by top-1 agreement, then min output cosine; other models by min output cosine; failures last. *best gets the
-// first symmetric configuration's result (asymmetric ones run on TNN's NAIVE device only).
+// by top-1 agreement, then min output cosine; other models by min output cosine (an SSD's through its
+// DetectionOutput's inputs, ScoredBlobs); failures last. *best gets the first symmetric configuration's result
+// (asymmetric ones run on TNN's NAIVE device only).
 Status SweepMethods(const Graph& fp32, const std::vector<CalibrationSample>& samples, const QuantizeOptions& base,
                     const QuantizeCallbacks& callbacks, std::vector<SweepEntry>* ranked, QuantizeResult* best);
 
