@@ -188,7 +188,8 @@ def check_sweep(args, proto, weights, calib, tmp):
     reported = json.load(open(run_json))['report']['detections']
     if [{k: d[k] for k in ('fp32', 'int8', 'matched')} for d in reported] != \
             [{k: d[k] for k in ('fp32', 'int8', 'matched')} for d in kept['detections']]:
-        print(f'slim-320 sweep: kept {kept["flags"]} with detections {kept["detections"]}, the report counts {reported}')
+        print(f'slim-320 sweep: kept {kept["flags"]} with detections {kept["detections"]}, '
+              f'the report counts {reported}')
         failed = True
     if 'detections P / R' not in open(prefix + '.sweep.md').read():
         print('slim-320 sweep: the ranked table has no detection column')

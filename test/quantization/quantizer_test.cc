@@ -1,4 +1,5 @@
 #include <array>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -653,6 +654,96 @@ TEST(GraphPassesTest, ConcatInputsTakeTheirSlicesOfPerChannelScalesOrTheirOneSca
   ASSERT_TRUE(InferShapes(h, {}, &dims).ok());
   EXPECT_EQ(ShareConcatScales(&h, Int8Layers(h, dims, {}, true)), (std::vector<std::string>{"c2a"}));
   EXPECT_EQ(h.blob_scales["c2b"].scale, (std::vector<float>{3}));
+}
+
+// TNN's int8 Add as its two CPU devices compute it (tnn @ f0cb081): NAIVE rounds s_a·a and s_b·b and divides by
+// s_y (compute_int8.cc); X86 (X86MatrixAddInt8, built with -mfma) fuses one product into the sum, either way round,
+// and multiplies by float(1.0 / s_y). Rounding as float2int8 does: ±0.5, then towards zero, clamped.
+int TnnRound(float v) { return static_cast<int>(std::max(std::min(v + (v >= 0.f ? 0.5f : -0.5f), 127.f), -128.f)); }
+
+int AddPairsOnWhichTnnDevicesDiffer(float sa, float sb, float sy) {
+  const float inverse = static_cast<float>(1.0 / sy);
+  int differ = 0;
+  for (int a = -128; a < 128; ++a) {
+    for (int b = -128; b < 128; ++b) {
+      const float fa = static_cast<float>(a), fb = static_cast<float>(b);
+      const int naive = TnnRound((sa * fa + sb * fb) / sy);
+      differ += TnnRound(std::fma(fa, sa, sb * fb) * inverse) != naive ||
+                TnnRound(std::fma(fb, sb, sa * fa) * inverse) != naive;
+    }
+  }
+  return differ;
+}
+
+TEST(GraphPassesTest, AddOutputScalesAreOnesOnWhichTnnsX86AndNaiveDevicesRoundAlike) {
+  // A quantized graph: a 1x1 convolution then an Add that reads it (TNN fuses them, and its X86 kernel adds
+  // data·(s_data / s_y1) in an FMA), then an Add of that sum and a float ReLU of the input, which stays an Add of its
+  // own, read by an int8 depthwise convolution.
+  Graph g;
+  g.inputs = {{"data", {1, 4, 3, 3}, DataType::kFloat}};
+  g.layers = {MakeLayer(LayerType::kConvolution, "Convolution", "pw", {"data"}, {"c"}, ConvOf(4, 4, 1, 0)),
+              MakeLayer(LayerType::kAdd, "Add", "fused", {"c", "data"}, {"y1"}, BinaryParams{}),
+              MakeLayer(LayerType::kRelu, "ReLU", "relu", {"data"}, {"r"}),
+              MakeLayer(LayerType::kAdd, "Add", "alone", {"y1", "r"}, {"y2"}, BinaryParams{}),
+              MakeLayer(LayerType::kConvolution, "Convolution", "dw", {"y2"}, {"z"}, ConvOf(4, 4, 3, 1, 4))};
+  for (const char* name : {"pw", "fused", "alone", "dw"}) g.FindLayer(name)->quantized = true;
+  g.outputs = {"z"};
+  g.RefreshBlobNames();
+  ConvResource dw;
+  dw.filter = RawBuffer::FromInt8(std::vector<int8_t>(36, 5));
+  dw.scale = RawBuffer::FromFloat({0.25f, 0.5f, 0.75f, 1.f});
+  dw.bias = RawBuffer::FromInt32({2000000000, -777777, 3, 0});
+  dw.has_bias = true;
+  g.resources["dw"] = dw;
+  g.blob_scales["data"].scale = {0.0123457f};
+  g.blob_scales["c"].scale = {0.0311f};
+  g.blob_scales["y1"].scale = {0.0456789f};
+  g.blob_scales["r"].scale = {0.0217391f};
+  // An output scale on which the two devices differ, so that the pass has something to do.
+  float sy = 0.0531f;
+  while (AddPairsOnWhichTnnDevicesDiffer(0.0456789f, 0.0217391f, sy) == 0) sy = std::nextafter(sy, 1.f);
+  g.blob_scales["y2"].scale = {sy};
+  uint32_t ratio_bits = 0;
+  const float ratio_before = 0.0123457f / 0.0456789f;
+  std::memcpy(&ratio_bits, &ratio_before, sizeof(ratio_bits));
+  ASSERT_NE(ratio_bits & 0x7Fu, 0u);
+
+  const Graph before = g;
+  EXPECT_EQ(MatchX86AddRounding(&g), (std::vector<std::string>{"y1", "y2"}));
+  const float y1 = g.blob_scales["y1"].scale[0], y2 = g.blob_scales["y2"].scale[0];
+  // The fused Add's ratio, as TNN computes it in float, has 17 significant bits: its products with int8 values are
+  // exact, so the FMA rounds as the separate multiply and add do.
+  const float ratio = g.blob_scales["data"].scale[0] / y1;
+  std::memcpy(&ratio_bits, &ratio, sizeof(ratio_bits));
+  EXPECT_EQ(ratio_bits & 0x7Fu, 0u);
+  for (int x = -128; x < 128; ++x) {
+    EXPECT_EQ(static_cast<double>(x * ratio), static_cast<double>(x) * ratio) << x;
+  }
+  // The second Add reads the first one's new scale, and both devices agree on all its operand pairs.
+  EXPECT_EQ(AddPairsOnWhichTnnDevicesDiffer(y1, 0.0217391f, y2), 0);
+  EXPECT_NEAR(y1, 0.0456789f, 0.0456789f * std::ldexp(1.f, -11));
+  EXPECT_NEAR(y2, sy, sy * std::ldexp(1.f, -11));
+  // The depthwise convolution reading y2 keeps its int8 weights and the real scales and biases they stand for.
+  const auto& moved = std::get<ConvResource>(g.resources.at("dw"));
+  EXPECT_EQ(moved.filter, dw.filter);
+  const std::vector<float> ws = moved.scale.ToFloat();
+  const std::vector<int32_t> bq = moved.bias.As<int32_t>();
+  const std::vector<int32_t> bq0 = dw.bias.As<int32_t>();
+  for (int o = 0; o < 4; ++o) {
+    EXPECT_FLOAT_EQ(ws[o], (0.25f + 0.25f * o) * y2 / sy) << o;
+    const double real = static_cast<double>(bq0[o]) * (0.25 + 0.25 * o);
+    EXPECT_NEAR(static_cast<double>(bq[o]) * ws[o], real, 0.5 * ws[o]) << o;
+  }
+  EXPECT_NE(bq, bq0);
+  // A second run finds nothing to do; an Add read by an int8 Concat, or with a zero point, is left alone.
+  EXPECT_TRUE(MatchX86AddRounding(&g).empty());
+  Graph h = before;
+  h.layers.push_back(MakeLayer(LayerType::kConcat, "Concat", "cat", {"y2", "z"}, {"cat"}, AxisParams{1}));
+  h.FindLayer("cat")->quantized = true;
+  EXPECT_EQ(MatchX86AddRounding(&h), (std::vector<std::string>{"y1"}));
+  h = before;
+  h.blob_scales["r"].zero_point = {3};
+  EXPECT_EQ(MatchX86AddRounding(&h), (std::vector<std::string>{"y1"}));
 }
 
 TEST(BlobStatsConcatTest, DerivedConcatEqualsAScanOfTheConcatenation) {

@@ -1,6 +1,13 @@
 #include "quantization/quantizer/graph_passes.h"
 
 #include <algorithm>
+#include <cfloat>
+#include <climits>
+#include <cmath>
+#include <cstring>
+
+#include "core/layers/convolution.h"
+#include "core/runtime/tnn_fusions.h"
 
 namespace qt {
 
@@ -199,6 +206,187 @@ std::vector<std::string> ShareConcatScales(Graph* graph, const std::vector<bool>
       b->second = shared;
       changed.push_back(in);
     }
+  }
+  return changed;
+}
+
+namespace {
+
+// TNN's float2int8 (naive_compute.cc): half away from zero by adding ±0.5, clamped; its X86 kernels add ±0.5 and
+// truncate with saturation (F32X4TOI8X4), which is the same for every value an int8 Add can produce.
+int RoundLikeTnn(float v) {
+  return static_cast<int>(std::max(std::min(v + (v >= 0.f ? 0.5f : -0.5f), 127.0f), -128.0f));
+}
+
+// Whether TNN's NAIVE (CPU_INT8_CALCULATE: s_a·a + s_b·b, then / s_y) and X86 (X86MatrixAddInt8: the same sum
+// contracted into an FMA either way round, then · float(1.0 / s_y)) int8 Adds agree on every pair of operands.
+bool StandaloneAddAgrees(float sa, float sb, float sy) {
+  const float inverse = static_cast<float>(1.0 / static_cast<double>(sy));
+  for (int a = -128; a <= 127; ++a) {
+    const float pa = sa * static_cast<float>(a);
+    for (int b = -128; b <= 127; ++b) {
+      const float pb = sb * static_cast<float>(b);
+      const int naive = RoundLikeTnn((pa + pb) / sy);
+      if (RoundLikeTnn(std::fma(static_cast<float>(a), sa, pb) * inverse) != naive ||
+          RoundLikeTnn(std::fma(static_cast<float>(b), sb, pa) * inverse) != naive) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Whether v times any int8 value is exact in float: v has at most 17 significant bits (an int8 value has at most 7).
+bool ExactTimesInt8(float v) {
+  uint32_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(bits));
+  return (bits & 0x7Fu) == 0;
+}
+
+// The float nearest `from`, stepping `steps` units in the last place up (> 0) or down.
+float Step(float from, int steps) {
+  for (int i = 0; i < std::abs(steps); ++i) from = std::nextafter(from, steps > 0 ? FLT_MAX : 0.0f);
+  return from;
+}
+
+// s_y near `sy`, nearest first, such that float(sx / s_y) is ExactTimesInt8; `sy` when none is within 4096 units in
+// the last place (2^-11 of it). Aiming at a 17-bit quotient and taking the nearest s_y can miss it for every target
+// alike (one unit of s_y moves the quotient by more than one of its own), so the search walks s_y itself.
+float FusedAddScale(float sx, float sy) {
+  if (!(sx >= FLT_MIN) || !(sy >= FLT_MIN) || ExactTimesInt8(sx / sy)) return sy;
+  float up = sy, down = sy;
+  for (int k = 1; k <= 4096; ++k) {
+    up = std::nextafter(up, FLT_MAX);
+    if (ExactTimesInt8(sx / up)) return up;
+    down = std::nextafter(down, 0.0f);
+    if (down >= FLT_MIN && ExactTimesInt8(sx / down)) return down;
+  }
+  return sy;
+}
+
+// s_y near `sy` (nearest first) on which StandaloneAddAgrees; `sy` when none within 64 units in the last place.
+float StandaloneAddScale(float sa, float sb, float sy) {
+  if (!(sy >= FLT_MIN)) return sy;
+  for (int k = 0; k <= 64; ++k) {
+    for (int steps : {k, -k}) {
+      if (k == 0 && steps < 0) continue;
+      const float candidate = Step(sy, steps);
+      if (StandaloneAddAgrees(sa, sb, candidate)) return candidate;
+    }
+  }
+  return sy;
+}
+
+bool Symmetric(const BlobScale& s) {
+  return std::all_of(s.zero_point.begin(), s.zero_point.end(), [](int8_t z) { return z == 0; });
+}
+
+// The blobs that share `blob`'s scale through int8 ReLU / max pooling layers (MergeBlobScales made them equal).
+std::vector<std::string> ScaleGroup(const Graph& g, const std::string& blob) {
+  std::vector<std::string> group = {blob};
+  for (size_t i = 0; i < group.size(); ++i) {
+    auto add = [&](const std::string& b) {
+      if (std::find(group.begin(), group.end(), b) == group.end()) group.push_back(b);
+    };
+    const Layer* producer = g.Producer(group[i]);
+    if (producer && producer->quantized && PassesScaleThrough(*producer) && producer->inputs.size() == 1) {
+      add(producer->inputs[0]);
+    }
+    for (const Layer* c : g.Consumers(group[i])) {
+      if (c->quantized && PassesScaleThrough(*c) && c->outputs.size() == 1) add(c->outputs[0]);
+    }
+  }
+  return group;
+}
+
+// An int8 convolution or inner product reading a blob whose scales went from `before` to `after` keeps its int8
+// weights: its combined scales and int32 biases take the factor, so that the real values they stand for stay. A
+// dense convolution whose input scales differ per channel has no single factor per output channel; its weights then
+// stand for values off by the change (at most 2^-11 of them, on the zoo's files 1.9e-4: a fraction of an int8 step).
+void Rescale(const std::vector<float>& before, const std::vector<float>& after, Layer* layer, Graph* g) {
+  RawBuffer *scale = nullptr, *bias = nullptr;
+  bool depthwise = false;
+  if (layer->type == LayerType::kConvolution) {
+    auto& r = std::get<ConvResource>(g->resources.at(layer->name));
+    const auto& p = layer->Params<ConvParams>();
+    scale = &r.scale;
+    bias = r.has_bias ? &r.bias : nullptr;
+    depthwise = p.group == p.output_channel && p.input_channel == 1;
+  } else if (layer->type == LayerType::kInnerProduct) {
+    auto& r = std::get<InnerProductResource>(g->resources.at(layer->name));
+    scale = &r.scale;
+    bias = r.bias.empty() ? nullptr : &r.bias;
+  } else {
+    return;
+  }
+  const std::vector<float> ws = scale->ToFloat();
+  // Output channel o reads input channel o (depthwise) or all of them (one input scale, else no single factor).
+  if (before.size() > 1 && (!depthwise || ws.size() != before.size())) return;
+  std::vector<float> moved = ws;
+  for (size_t o = 0; o < ws.size(); ++o) {
+    const size_t c = before.size() == 1 ? 0 : o;
+    if (before[c] > 0.f && after[c] > 0.f) moved[o] = static_cast<float>(double{ws[o]} * after[c] / before[c]);
+  }
+  *scale = RawBuffer::FromFloat(moved, scale->dims());
+  if (!bias || bias->dtype() != DataType::kInt32) return;
+  std::vector<int32_t> bq = bias->As<int32_t>();
+  for (size_t k = 0; k < bq.size(); ++k) {
+    const size_t o = ws.size() == 1 ? 0 : std::min(k, ws.size() - 1);
+    if (moved[o] == ws[o] || !(moved[o] > 0.f)) continue;
+    const double v = std::round(static_cast<double>(bq[k]) * ws[o] / moved[o]);
+    bq[k] = static_cast<int32_t>(std::min<double>(std::max<double>(v, INT32_MIN), INT32_MAX));
+  }
+  *bias = RawBuffer::FromInt32(bq, bias->dims());
+}
+
+}  // namespace
+
+std::vector<std::string> MatchX86AddRounding(Graph* graph) {
+  Graph tnn = *graph;
+  FuseQuantizedLikeTnn(&tnn);
+  std::vector<std::string> changed;
+  for (const Layer& l : tnn.layers) {
+    const bool fused = l.type == LayerType::kConvolution && l.quantized && l.inputs.size() == 2 &&
+                       l.Params<ConvParams>().fusion != 0;
+    const bool alone = l.type == LayerType::kAdd && l.quantized && l.inputs.size() == 2 && l.outputs.size() == 1;
+    if (!fused && !alone) continue;
+    auto find = [&](const std::string& blob) -> const BlobScale* {
+      auto it = graph->blob_scales.find(blob);
+      return it == graph->blob_scales.end() || it->second.scale.empty() || !Symmetric(it->second) ? nullptr
+                                                                                                  : &it->second;
+    };
+    const BlobScale* y = find(l.outputs[0]);
+    const BlobScale* a = find(l.inputs[fused ? 1 : 0]);
+    const BlobScale* b = fused ? a : find(l.inputs[1]);
+    if (!y || !a || !b) continue;
+    const size_t channels = y->scale.size();
+    auto lines_up = [&](const BlobScale* s) { return s->scale.size() == 1 || s->scale.size() == channels; };
+    if (!lines_up(a) || !lines_up(b)) continue;
+    // The output's scale group moves as one, and a group that an int8 Concat reads keeps the scale it shares.
+    const std::vector<std::string> group = ScaleGroup(*graph, l.outputs[0]);
+    bool movable = true;
+    for (const auto& blob : group) {
+      const BlobScale* s = find(blob);
+      movable = movable && s && s->scale == y->scale;
+      for (const Layer* c : graph->Consumers(blob)) movable = movable && c->type != LayerType::kConcat;
+    }
+    if (!movable) continue;
+    const std::vector<float> before = y->scale;
+    std::vector<float> after = before;
+    for (size_t c = 0; c < channels; ++c) {
+      const float sa = a->scale[a->scale.size() == 1 ? 0 : c];
+      const float sb = b->scale[b->scale.size() == 1 ? 0 : c];
+      after[c] = fused ? FusedAddScale(sa, before[c]) : StandaloneAddScale(sa, sb, before[c]);
+    }
+    if (after == before) continue;
+    for (const auto& blob : group) {
+      graph->blob_scales[blob].scale = after;
+      for (const Layer* c : graph->Consumers(blob)) {
+        Layer* reader = graph->FindLayer(c->name);
+        if (reader->quantized && reader->inputs[0] == blob) Rescale(before, after, reader, graph);
+      }
+    }
+    changed.push_back(l.outputs[0]);
   }
   return changed;
 }

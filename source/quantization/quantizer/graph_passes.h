@@ -59,4 +59,22 @@ std::vector<std::string> AlignConcatChannelScales(Graph* graph, const BlobDims& 
 // take its scale. Returns the input blobs whose scales changed.
 std::vector<std::string> ShareConcatScales(Graph* graph, const std::vector<bool>& int8);
 
+// TNN's X86 device computes an int8 Add with fused multiply-adds (its kernels are built with -mfma, and the
+// compiler contracts a·s_a + b·s_b, and the x·(s_x / s_y) term of a convolution fused with the Add, into FMAs)
+// and divides by the output scale as a product with 1 / s_y, where its NAIVE device (and our engine) rounds each
+// product and divides. Wherever a sum lies next to a rounding boundary the two then store different bytes, and one
+// such step spreads through the rest of a network (hair segmentation: 0.106 of a 0.98 output range on one image
+// of eight). Choosing the output scales well makes both devices agree on every input: for a pointwise convolution
+// that TNN fuses with the Add reading it (FuseQuantizedLikeTnn), s_y such that the ratio s_x / s_y that TNN
+// computes in float has at most 17 significant bits, so that its product with any int8 value is exact and the FMA
+// rounds as the separate operations do; for an Add left alone, s_y such that both devices' expressions give the
+// same byte for all 65,536 operand pairs. Each s_y moves by at most 2^-11 of its value (on the zoo's files by
+// 1.9e-4 at most, mostly under 1e-5), with the blobs that share it through int8 ReLU / max pooling, and the int8
+// convolutions and inner products that read them take the factor into their combined scales and biases. Runs on a
+// quantized graph, after the choices scored on held-out inputs (which it leaves as they were), Adds in layer
+// order, each seeing the scales the ones before it chose; per-channel scales channel by channel. An Add whose
+// output an int8 Concat reads (which shares its scale, ShareConcatScales) or whose scales do not line up with its
+// operands' is left as it is. Returns the Add outputs whose scales changed.
+std::vector<std::string> MatchX86AddRounding(Graph* graph);
+
 }  // namespace qt

@@ -656,6 +656,13 @@ Status QuantizeGraph(const Graph& fp32, const std::vector<CalibrationSample>& sa
     result->held_out_inputs = static_cast<int>(held_out.size());
     result->timings.push_back({"float layers", SecondsSince(budget_start)});
   }
+  if (!options.tnn_compat) {
+    const auto matched = MatchX86AddRounding(&result->graph);
+    if (!matched.empty()) {
+      cb.note(std::to_string(matched.size()) + " int8 Add outputs take scales on which TNN's X86 and NAIVE devices "
+              "round alike (a few units in their last places)");
+    }
+  }
   return Status::Ok();
 }
 
