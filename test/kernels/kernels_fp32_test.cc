@@ -1002,9 +1002,10 @@ TEST(DeconvFp32Test, StrideTwoScattersKernel) {
   EXPECT_EQ(out, (std::vector<float>{2, 4, 6, 8}));
 }
 
-// The row-by-row deconvolution against the scatter reference, bit for bit: the hair segmentation model's
-// depthwise 4x4 stride-2 upsampling (pad 1), grouped and full channel mixing, strides 1 to 3, kernels smaller and
-// larger than the stride, pads that crop more than a stride, dilation, odd sizes, batch 2 and every activation.
+// The row-by-row deconvolution against the scatter reference and TNN's NAIVE deconvolution, bit for bit: the hair
+// segmentation model's depthwise 4x4 stride-2 upsampling (pad 1), grouped and full channel mixing, strides 1 to 3,
+// kernels smaller and larger than the stride, pads that crop more than a stride, dilation, odd sizes, batch 2 and
+// every activation.
 TEST(DeconvFp32Test, FastIsBitExactWithReference) {
   struct Case {
     int n, c, h, w, oc, kh, kw, s, pad, dil, group;
@@ -1038,6 +1039,37 @@ TEST(DeconvFp32Test, FastIsBitExactWithReference) {
     Deconv2dFp32(p, in.data(), w.data(), nullptr, fast.data());
     Deconv2dFp32Ref(p, in.data(), w.data(), nullptr, ref.data());
     EXPECT_EQ(fast, ref) << "case " << (&c - cases.data()) << " without bias";
+    // TNN's NAIVE deconvolution (cpu_deconv_layer_acc.cc @ f0cb081): each output gathers, from its bias, the
+    // products of its input channels, rows and columns in ascending order, each product rounded before the sum.
+    Deconv2dFp32(p, in.data(), w.data(), bias.data(), fast.data());
+    for (int n = 0; n < c.n; ++n) {
+      for (int oc = 0; oc < c.oc; ++oc) {
+        const int ocg = c.oc / c.group, icg = c.c / c.group, g = oc / ocg;
+        for (int oy = 0; oy < p.out_h; ++oy) {
+          for (int ox = 0; ox < p.out_w; ++ox) {
+            float sum = bias[oc];
+            for (int ic = g * icg; ic < (g + 1) * icg; ++ic) {
+              for (int ky = c.kh - 1; ky >= 0; --ky) {
+                const int ty = oy + c.pad - ky * c.dil;
+                if (ty < 0 || ty % c.s != 0 || ty / c.s >= c.h) continue;
+                for (int kx = c.kw - 1; kx >= 0; --kx) {
+                  const int tx = ox + c.pad - kx * c.dil;
+                  if (tx < 0 || tx % c.s != 0 || tx / c.s >= c.w) continue;
+                  volatile float product = in[((size_t{1} * n * c.c + ic) * c.h + ty / c.s) * c.w + tx / c.s] *
+                                           w[((size_t{1} * ic * ocg + oc % ocg) * c.kh + ky) * c.kw + kx];
+                  sum = sum + product;
+                }
+              }
+            }
+            const float tnn = c.act == Activation::kRelu    ? std::max(sum, 0.f)
+                              : c.act == Activation::kRelu6 ? std::min(std::max(sum, 0.f), 6.f)
+                                                            : sum;
+            ASSERT_EQ(fast[((size_t{1} * n * c.oc + oc) * p.out_h + oy) * p.out_w + ox], tnn)
+                << "case " << (&c - cases.data()) << " output " << oc << "," << oy << "," << ox;
+          }
+        }
+      }
+    }
   }
   SetNumThreads(1);
 }

@@ -339,6 +339,28 @@ void Rescale(const std::vector<float>& before, const std::vector<float>& after, 
   *bias = RawBuffer::FromInt32(bq, bias->dims());
 }
 
+// Moves the scale group of `blob` from its scales to `after` and has its int8 readers take the factor (Rescale);
+// false when the group cannot move (an int8 Concat reads it, or its blobs' scales differ).
+bool MoveScales(Graph* graph, const std::string& blob, const std::vector<float>& after) {
+  const std::vector<std::string> group = ScaleGroup(*graph, blob);
+  const std::vector<float> before = graph->blob_scales.at(blob).scale;
+  for (const auto& b : group) {
+    auto it = graph->blob_scales.find(b);
+    if (it == graph->blob_scales.end() || it->second.scale != before) return false;
+    for (const Layer* c : graph->Consumers(b)) {
+      if (c->type == LayerType::kConcat) return false;
+    }
+  }
+  for (const auto& b : group) {
+    graph->blob_scales[b].scale = after;
+    for (const Layer* c : graph->Consumers(b)) {
+      Layer* reader = graph->FindLayer(c->name);
+      if (reader->quantized && reader->inputs[0] == b) Rescale(before, after, reader, graph);
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> MatchX86AddRounding(Graph* graph) {
@@ -362,15 +384,6 @@ std::vector<std::string> MatchX86AddRounding(Graph* graph) {
     const size_t channels = y->scale.size();
     auto lines_up = [&](const BlobScale* s) { return s->scale.size() == 1 || s->scale.size() == channels; };
     if (!lines_up(a) || !lines_up(b)) continue;
-    // The output's scale group moves as one, and a group that an int8 Concat reads keeps the scale it shares.
-    const std::vector<std::string> group = ScaleGroup(*graph, l.outputs[0]);
-    bool movable = true;
-    for (const auto& blob : group) {
-      const BlobScale* s = find(blob);
-      movable = movable && s && s->scale == y->scale;
-      for (const Layer* c : graph->Consumers(blob)) movable = movable && c->type != LayerType::kConcat;
-    }
-    if (!movable) continue;
     const std::vector<float> before = y->scale;
     std::vector<float> after = before;
     for (size_t c = 0; c < channels; ++c) {
@@ -378,14 +391,8 @@ std::vector<std::string> MatchX86AddRounding(Graph* graph) {
       const float sb = b->scale[b->scale.size() == 1 ? 0 : c];
       after[c] = fused ? FusedAddScale(sa, before[c]) : StandaloneAddScale(sa, sb, before[c]);
     }
-    if (after == before) continue;
-    for (const auto& blob : group) {
-      graph->blob_scales[blob].scale = after;
-      for (const Layer* c : graph->Consumers(blob)) {
-        Layer* reader = graph->FindLayer(c->name);
-        if (reader->quantized && reader->inputs[0] == blob) Rescale(before, after, reader, graph);
-      }
-    }
+    // The output's scale group moves as one, and a group that an int8 Concat reads keeps the scale it shares.
+    if (after == before || !MoveScales(graph, l.outputs[0], after)) continue;
     changed.push_back(l.outputs[0]);
   }
   return changed;
