@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/int8/kernels_int8.h"
 #include "core/layers/convolution.h"
 #include "core/runtime/tnn_fusions.h"
 
@@ -212,12 +213,6 @@ std::vector<std::string> ShareConcatScales(Graph* graph, const std::vector<bool>
 
 namespace {
 
-// TNN's float2int8 (naive_compute.cc): half away from zero by adding ±0.5, clamped; its X86 kernels add ±0.5 and
-// truncate with saturation (F32X4TOI8X4), which is the same for every value an int8 Add can produce.
-int RoundLikeTnn(float v) {
-  return static_cast<int>(std::max(std::min(v + (v >= 0.f ? 0.5f : -0.5f), 127.0f), -128.0f));
-}
-
 // Whether TNN's NAIVE (CPU_INT8_CALCULATE: s_a·a + s_b·b, then / s_y) and X86 (X86MatrixAddInt8: the same sum
 // contracted into an FMA either way round, then · float(1.0 / s_y)) int8 Adds agree on every pair of operands.
 bool StandaloneAddAgrees(float sa, float sb, float sy) {
@@ -226,9 +221,9 @@ bool StandaloneAddAgrees(float sa, float sb, float sy) {
     const float pa = sa * static_cast<float>(a);
     for (int b = -128; b <= 127; ++b) {
       const float pb = sb * static_cast<float>(b);
-      const int naive = RoundLikeTnn((pa + pb) / sy);
-      if (RoundLikeTnn(std::fma(static_cast<float>(a), sa, pb) * inverse) != naive ||
-          RoundLikeTnn(std::fma(static_cast<float>(b), sb, pa) * inverse) != naive) {
+      const int8_t naive = Float2Int8((pa + pb) / sy);
+      if (Float2Int8(std::fma(static_cast<float>(a), sa, pb) * inverse) != naive ||
+          Float2Int8(std::fma(static_cast<float>(b), sb, pa) * inverse) != naive) {
         return false;
       }
     }
@@ -243,38 +238,32 @@ bool ExactTimesInt8(float v) {
   return (bits & 0x7Fu) == 0;
 }
 
-// The float nearest `from`, stepping `steps` units in the last place up (> 0) or down.
-float Step(float from, int steps) {
-  for (int i = 0; i < std::abs(steps); ++i) from = std::nextafter(from, steps > 0 ? FLT_MAX : 0.0f);
-  return from;
-}
-
-// s_y near `sy`, nearest first, such that float(sx / s_y) is ExactTimesInt8; `sy` when none is within 4096 units in
-// the last place (2^-11 of it). Aiming at a 17-bit quotient and taking the nearest s_y can miss it for every target
-// alike (one unit of s_y moves the quotient by more than one of its own), so the search walks s_y itself.
-float FusedAddScale(float sx, float sy) {
-  if (!(sx >= FLT_MIN) || !(sy >= FLT_MIN) || ExactTimesInt8(sx / sy)) return sy;
+// The float nearest `sy` on which `fits` holds, walking outwards one unit in the last place at a time (up before
+// down), at most `limit` units away; `sy` when none does or sy is 0.
+template <typename Fits>
+float NearestScale(float sy, int limit, Fits fits) {
+  if (!(sy >= FLT_MIN) || fits(sy)) return sy;
   float up = sy, down = sy;
-  for (int k = 1; k <= 4096; ++k) {
+  for (int k = 1; k <= limit; ++k) {
     up = std::nextafter(up, FLT_MAX);
-    if (ExactTimesInt8(sx / up)) return up;
+    if (fits(up)) return up;
     down = std::nextafter(down, 0.0f);
-    if (down >= FLT_MIN && ExactTimesInt8(sx / down)) return down;
+    if (down >= FLT_MIN && fits(down)) return down;
   }
   return sy;
 }
 
-// s_y near `sy` (nearest first) on which StandaloneAddAgrees; `sy` when none within 64 units in the last place.
+// s_y near `sy` such that float(sx / s_y) is ExactTimesInt8, within 4096 units in the last place (2^-11 of it).
+// Aiming at a 17-bit quotient and taking the nearest s_y can miss it for every target alike (one unit of s_y moves
+// the quotient by more than one of its own), so the search walks s_y itself.
+float FusedAddScale(float sx, float sy) {
+  if (!(sx >= FLT_MIN)) return sy;
+  return NearestScale(sy, 4096, [&](float y) { return ExactTimesInt8(sx / y); });
+}
+
+// s_y near `sy` on which StandaloneAddAgrees, within 64 units in the last place.
 float StandaloneAddScale(float sa, float sb, float sy) {
-  if (!(sy >= FLT_MIN)) return sy;
-  for (int k = 0; k <= 64; ++k) {
-    for (int steps : {k, -k}) {
-      if (k == 0 && steps < 0) continue;
-      const float candidate = Step(sy, steps);
-      if (StandaloneAddAgrees(sa, sb, candidate)) return candidate;
-    }
-  }
-  return sy;
+  return NearestScale(sy, 64, [&](float y) { return StandaloneAddAgrees(sa, sb, y); });
 }
 
 bool Symmetric(const BlobScale& s) {

@@ -98,6 +98,10 @@ Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
   QT_RETURN_IF_ERROR(net.Init(int8));
   std::map<std::string, double> sums;
   std::map<std::string, DetectionAgreement> matched;
+  std::set<std::string> rows;
+  for (const auto& name : int8.outputs) {
+    if (IsDetectionRows(int8, name)) rows.insert(name);
+  }
   Tensor t;
   for (size_t i = 0; i < inputs.size(); ++i) {
     for (const auto& [name, value] : inputs[i]) QT_RETURN_IF_ERROR(net.SetInput(name, value));
@@ -105,7 +109,7 @@ Status HeldOutScore(const Graph& int8, const std::vector<SampleTensors>& inputs,
     for (const auto& [name, value] : reference[i]) {
       QT_RETURN_IF_ERROR(net.GetBlob(name, &t));
       const std::vector<float>& ref = value.data;
-      if (IsDetectionRows(int8, name)) {
+      if (rows.count(name)) {
         DetectionAgreement& d = matched[name];
         d.blob = name;
         MatchDetections(ref, t.data, &d);
