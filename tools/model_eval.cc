@@ -107,9 +107,15 @@ std::string ToJson(const EvalSummary& s, const std::vector<std::string>& rescale
   for (size_t i = 0; i < s.outputs.size(); ++i) {
     const auto& o = s.outputs[i];
     char v[160];
-    std::snprintf(v, sizeof(v), "\"cosine\": %.6f, \"rel_l2\": %.6g, \"max_abs\": %.6g}", o.cosine, o.rel_l2,
+    std::snprintf(v, sizeof(v), "\"cosine\": %.6f, \"rel_l2\": %.6g, \"max_abs\": %.6g", o.cosine, o.rel_l2,
                   o.max_abs);
-    j += (i ? ", " : "") + std::string("{\"name\": ") + JsonString(o.name) + ", " + v;
+    j += (i ? ", " : "") + std::string("{\"name\": ") + JsonString(o.name) + ", " + v + ", \"worst_inputs\": [";
+    for (size_t k = 0; k < o.worst.size(); ++k) {
+      std::snprintf(v, sizeof(v), ", \"cosine\": %.6f, \"norm_ratio\": %.6g}", o.worst[k].cosine,
+                    o.worst[k].norm_ratio);
+      j += (k ? ", " : "") + std::string("{\"input\": ") + JsonString(o.worst[k].input) + v;
+    }
+    j += "]}";
   }
   j += "], \"detections\": [";
   for (size_t i = 0; i < s.detections.size(); ++i) {
@@ -150,6 +156,18 @@ void PrintSummary(const EvalSummary& s) {
   }
   std::printf("min output cosine %.6f, mean cosine of all outputs together %.6f\n", s.MinOutputCosine(),
               s.output_cosine);
+  if (s.inputs > 1) {
+    std::printf("inputs of lowest cosine per output (cosine; the fp32 output's L2 norm on the input / its mean):\n");
+    for (const auto& o : s.outputs) {
+      std::string line;
+      for (const auto& c : o.worst) {
+        char v[64];
+        std::snprintf(v, sizeof(v), " %.6f (%.3g)", c.cosine, c.norm_ratio);
+        line += (line.empty() ? "" : ",") + std::string(" ") + c.input + v;
+      }
+      std::printf("  %s:%s\n", o.name.c_str(), line.c_str());
+    }
+  }
   for (const auto& d : s.detections) {
     std::printf("detections of %s: fp32 %lld, int8 %lld, matched %lld (IoU >= 0.5, same label): precision %.4f, "
                 "recall %.4f\n", d.blob.c_str(), static_cast<long long>(d.fp32), static_cast<long long>(d.int8),

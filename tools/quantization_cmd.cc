@@ -456,7 +456,12 @@ std::string RunJson(const std::string& proto, const std::string& model, size_t i
     const auto& out = eval->outputs[i];
     j += std::string(i ? ", " : "") + "{\"name\": " + JsonString(out.name) + ", \"cosine\": " +
          JsonNumber(out.cosine) + ", \"rel_l2\": " + JsonNumber(out.rel_l2) + ", \"max_abs\": " +
-         JsonNumber(out.max_abs) + "}";
+         JsonNumber(out.max_abs) + ", \"worst_inputs\": [";
+    for (size_t k = 0; k < out.worst.size(); ++k) {
+      j += std::string(k ? ", " : "") + "{\"input\": " + JsonString(out.worst[k].input) + ", \"cosine\": " +
+           JsonNumber(out.worst[k].cosine) + ", \"norm_ratio\": " + JsonNumber(out.worst[k].norm_ratio) + "}";
+    }
+    j += "]}";
   }
   return j + "], \"detections\": " + DetectionsJson(eval->detections) + "}" + extra + "}\n";
 }
@@ -625,13 +630,17 @@ Status Run() {
   if (evaluated) {
     // Inputs are dealt to one evaluator per thread in a fixed order, and the evaluators merged in order.
     std::vector<const SampleTensors*> inputs;
-    for (const auto& [index, tensors] : q.kept_inputs) inputs.push_back(&tensors);
+    std::vector<std::string> names;
+    for (const auto& [index, tensors] : q.kept_inputs) {
+      inputs.push_back(&tensors);
+      names.push_back(fs::path(files[index].begin()->second).filename().string());
+    }
     const int workers = std::max(1, std::min<int>(GetNumThreads(), static_cast<int>(inputs.size())));
     std::vector<Evaluator> evals(workers);
     std::vector<Status> status(workers);
     RunConcurrently(workers, [&](int k) {
       status[k] = evals[k].Init(reference, &q.graph, options.preprocess);
-      for (size_t i = k; status[k].ok() && i < inputs.size(); i += workers) status[k] = evals[k].AddTensors(*inputs[i], -1);
+      for (size_t i = k; status[k].ok() && i < inputs.size(); i += workers) status[k] = evals[k].AddTensors(*inputs[i], -1, names[i]);
     });
     for (const Status& st : status) QT_RETURN_IF_ERROR(st);
     for (int k = 1; k < workers; ++k) evals[0].Merge(evals[k]);

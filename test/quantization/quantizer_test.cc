@@ -402,6 +402,73 @@ TEST_F(QuantizerTest, EvaluatorLayerCosinesEqualThoseOfTheKeptBlobs) {
   }
 }
 
+TEST_F(QuantizerTest, EvaluatorNamesTheInputsOfLowestOutputCosineAlsoAfterAMerge) {
+  // Six inputs, one of them scaled down to a fifth: each output lists the five of lowest cosine, lowest first,
+  // with the fp32 output's norm on that input over its mean; two evaluators given every other input and merged
+  // list the same inputs and figures as one given all of them.
+  const auto samples = WriteSmallCnnInputs(dir_ / "calib", 6);
+  QuantizeResult q;
+  ASSERT_TRUE(QuantizeGraph(SmallCnn(), samples, QuantizeOptions(), {}, &q).ok());
+  Evaluator all, halves[2];
+  ASSERT_TRUE(all.Init(SmallCnn(), &q.graph, Preprocess()).ok());
+  for (auto& h : halves) ASSERT_TRUE(h.Init(SmallCnn(), &q.graph, Preprocess()).ok());
+  Net f, i8;
+  ASSERT_TRUE(f.Init(SmallCnn()).ok());
+  ASSERT_TRUE(i8.Init(q.graph).ok());
+  std::map<std::string, std::vector<InputCosine>> expected;
+  std::map<std::string, double> norm_sum;
+  for (size_t k = 0; k < samples.size(); ++k) {
+    Tensor in;
+    ASSERT_TRUE(LoadInput(samples[k].at("data"), {1, 3, 12, 12}, Preprocess(), &in).ok());
+    if (k == 3) {
+      for (float& v : in.data) v *= 0.2f;
+    }
+    const std::string name = "in" + std::to_string(k);
+    ASSERT_TRUE(all.AddTensors({{"data", in}}, -1, name).ok());
+    ASSERT_TRUE(halves[k % 2].AddTensors({{"data", in}}, -1, name).ok());
+    ASSERT_TRUE(f.SetInput("data", in).ok());
+    ASSERT_TRUE(i8.SetInput("data", in).ok());
+    ASSERT_TRUE(f.Forward().ok());
+    ASSERT_TRUE(i8.Forward().ok());
+    for (const auto& out : q.graph.outputs) {
+      Tensor a, b;
+      ASSERT_TRUE(f.GetBlob(out, &a).ok());
+      ASSERT_TRUE(i8.GetBlob(out, &b).ok());
+      double ff = 0;
+      for (float v : a.data) ff += double{v} * v;
+      expected[out].push_back({name, Cosine(b.data, a.data), std::sqrt(ff)});
+      norm_sum[out] += std::sqrt(ff);
+    }
+  }
+  halves[0].Merge(halves[1]);
+  const EvalSummary s = all.Summary(), merged = halves[0].Summary();
+  ASSERT_EQ(s.outputs.size(), expected.size());
+  ASSERT_EQ(merged.outputs.size(), expected.size());
+  for (size_t i = 0; i < s.outputs.size(); ++i) {
+    const OutputAgreement& o = s.outputs[i];
+    std::vector<InputCosine> want = expected.at(o.name);
+    std::sort(want.begin(), want.end(), [](const InputCosine& a, const InputCosine& b) {
+      return a.cosine < b.cosine || (a.cosine == b.cosine && a.input < b.input);
+    });
+    want.resize(kWorstInputs);
+    ASSERT_EQ(o.worst.size(), kWorstInputs) << o.name;
+    ASSERT_EQ(merged.outputs[i].worst.size(), kWorstInputs) << o.name;
+    for (size_t k = 0; k < kWorstInputs; ++k) {
+      EXPECT_EQ(o.worst[k].input, want[k].input) << o.name << " " << k;
+      EXPECT_NEAR(o.worst[k].cosine, want[k].cosine, 1e-12) << o.name << " " << k;
+      EXPECT_NEAR(o.worst[k].norm_ratio, want[k].norm_ratio / (norm_sum.at(o.name) / samples.size()), 1e-9)
+          << o.name << " " << k;
+      EXPECT_EQ(merged.outputs[i].worst[k].input, o.worst[k].input) << o.name << " " << k;
+      EXPECT_EQ(merged.outputs[i].worst[k].cosine, o.worst[k].cosine) << o.name << " " << k;
+      EXPECT_NEAR(merged.outputs[i].worst[k].norm_ratio, o.worst[k].norm_ratio, 1e-12) << o.name << " " << k;
+    }
+    // The scaled input's output is about a fifth of the others' (the model's biases keep it from being exactly so).
+    const auto scaled = std::find_if(expected.at(o.name).begin(), expected.at(o.name).end(),
+                                     [](const InputCosine& c) { return c.input == "in3"; });
+    EXPECT_LT(scaled->norm_ratio / (norm_sum.at(o.name) / samples.size()), 0.6) << o.name;
+  }
+}
+
 TEST(FusedReferenceTest, FusesConvReluPairsExceptWhereTheInt8ModelNamesTheConvOutput) {
   const Graph fp32 = SmallCnn();
   EXPECT_EQ(FusedReference(fp32, nullptr).FindLayer("relu1"), nullptr);

@@ -116,6 +116,7 @@ Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& p
   // Labels say the model classifies: without a recognised score output its first output holds the scores.
   if (score_output_.empty()) score_output_ = output_names_[0];
   output_sums_.assign(output_names_.size(), OutputAgreement());
+  output_norm_sums_.assign(output_names_.size(), 0.0);
   detections_.clear();
   for (size_t i = 0; i < output_names_.size(); ++i) {
     output_sums_[i].name = output_names_[i];
@@ -155,7 +156,7 @@ Status Evaluator::Add(const CalibrationSample& sample, int label) {
     if (f == sample.end()) return Status::InvalidArgument("no input file for model input '" + name + "'");
     QT_RETURN_IF_ERROR(LoadInput(f->second, fp32_->blob_dims().at(name), pre_, &inputs[name]));
   }
-  return AddTensors(inputs, label);
+  return AddTensors(inputs, label, std::filesystem::path(sample.begin()->second).filename().string());
 }
 
 namespace {
@@ -177,6 +178,16 @@ Status Outputs(const Net& net, const std::string& score_output, std::map<std::st
     all->insert(all->end(), t.data.begin(), t.data.end());
   }
   return Status::Ok();
+}
+
+bool LowerCosine(const InputCosine& a, const InputCosine& b) {
+  return a.cosine < b.cosine || (a.cosine == b.cosine && a.input < b.input);
+}
+
+// Adds `c` to a list of the lowest cosines, kept sorted and at most kWorstInputs long.
+void KeepWorst(const InputCosine& c, std::vector<InputCosine>* worst) {
+  worst->insert(std::upper_bound(worst->begin(), worst->end(), c, LowerCosine), c);
+  if (worst->size() > kWorstInputs) worst->pop_back();
 }
 
 // cos(int8 value, fp32 value) and how many fp32 values fall outside the int8 range of `s` (x/s + zp beyond
@@ -253,7 +264,8 @@ Agreement Compare(const Tensor& q, const Tensor& f, const BlobScale& s) {
 
 }  // namespace
 
-Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int label) {
+Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int label, const std::string& name) {
+  const std::string input = name.empty() ? "#" + std::to_string(sum_.inputs) : name;
   // The int8 model runs first and keeps its blobs; the fp32 model then compares each of its layer outputs with the
   // int8 blob of the same name as it is produced, so it can recycle its own blob memory as it goes.
   if (int8_) {
@@ -311,9 +323,12 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
       worst = std::max(worst, std::abs(d));
     }
     OutputAgreement& o = output_sums_[i];
-    o.cosine += Cosine(q.data, f.data);
+    const double cosine = Cosine(q.data, f.data);
+    o.cosine += cosine;
     o.rel_l2 += ff > 0 ? std::sqrt(dd / ff) : (dd > 0 ? 1.0 : 0.0);
     o.max_abs += worst;
+    output_norm_sums_[i] += std::sqrt(ff);
+    KeepWorst({input, cosine, std::sqrt(ff)}, &o.worst);
     for (auto& det : detections_) {
       if (det.blob == output_names_[i]) MatchDetections(f.data, q.data, &det);
     }
@@ -386,6 +401,8 @@ void Evaluator::Merge(const Evaluator& o) {
     output_sums_[i].cosine += o.output_sums_[i].cosine;
     output_sums_[i].rel_l2 += o.output_sums_[i].rel_l2;
     output_sums_[i].max_abs += o.output_sums_[i].max_abs;
+    output_norm_sums_[i] += o.output_norm_sums_[i];
+    for (const InputCosine& c : o.output_sums_[i].worst) KeepWorst(c, &output_sums_[i].worst);
   }
   for (size_t i = 0; i < detections_.size() && i < o.detections_.size(); ++i) {
     detections_[i].fp32 += o.detections_[i].fp32;
@@ -409,12 +426,15 @@ EvalSummary Evaluator::Summary() const {
   EvalSummary s = sum_;
   if (s.inputs > 0) s.output_cosine = output_cosine_sum_ / s.inputs;
   if (s.has_int8) {
-    for (OutputAgreement o : output_sums_) {
+    for (size_t i = 0; i < output_sums_.size(); ++i) {
+      OutputAgreement o = output_sums_[i];
       if (s.inputs > 0) {
         o.cosine /= s.inputs;
         o.rel_l2 /= s.inputs;
         o.max_abs /= s.inputs;
       }
+      const double mean_norm = s.inputs > 0 ? output_norm_sums_[i] / s.inputs : 0;
+      for (InputCosine& c : o.worst) c.norm_ratio = mean_norm > 0 ? c.norm_ratio / mean_norm : 0;
       s.outputs.push_back(o);
     }
     s.detections = detections_;

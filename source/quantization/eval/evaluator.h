@@ -23,12 +23,26 @@ struct LayerAgreement {
   double clipped = 0;   // share of the fp32 values that fall outside the blob's int8 range
 };
 
+// One input's cosine on one model output, and how large the fp32 output is on that input: a mean cosine can hide
+// a few inputs where the int8 model departs, and those are often inputs with an output near zero (a segmentation
+// map of an image without the class), where the cosine weighs the model's smallest values.
+struct InputCosine {
+  std::string input;      // the input's file name, or "#k" for the k-th input added without one
+  double cosine = 0;      // cos(int8, fp32) on this input
+  double norm_ratio = 0;  // ‖fp32 output‖ on this input / its mean over the inputs
+};
+
+// Inputs listed per output in OutputAgreement::worst.
+constexpr size_t kWorstInputs = 5;
+
 // One model output compared between the int8 and fp32 models, each figure the mean over the inputs.
 struct OutputAgreement {
   std::string name;
   double cosine = 0;   // cos(int8, fp32)
   double rel_l2 = 0;   // ‖int8 − fp32‖ / ‖fp32‖ (0 when both are 0, 1 when only fp32 is)
   double max_abs = 0;  // max |int8 − fp32|
+  // The kWorstInputs inputs of lowest cosine, lowest first (ties: input name order).
+  std::vector<InputCosine> worst;
 };
 
 // Detections of an SSD DetectionOutput blob (rows [image, label, score, x1, y1, x2, y2], label −1 rows ignored):
@@ -72,8 +86,8 @@ class Evaluator {
   Status Init(const Graph& fp32, const Graph* int8, const Preprocess& pre);
   // Loads the sample's files (one per model input) and runs both models. `label` < 0: no label.
   Status Add(const CalibrationSample& sample, int label);
-  // Runs both models on tensors already loaded (by input name).
-  Status AddTensors(const std::map<std::string, Tensor>& inputs, int label);
+  // Runs both models on tensors already loaded (by input name); `name` names the input in the worst-input lists.
+  Status AddTensors(const std::map<std::string, Tensor>& inputs, int label, const std::string& name = "");
   EvalSummary Summary() const;
   const std::vector<std::string>& input_names() const { return input_names_; }
   // Adds what another evaluator of the same models accumulated (to evaluate inputs on several threads).
@@ -97,7 +111,8 @@ class Evaluator {
   double output_cosine_sum_ = 0;
   std::vector<std::string> output_names_;  // name order
   std::string score_output_;               // the class scores (the first output when no output looks like them)
-  std::vector<OutputAgreement> output_sums_;
+  std::vector<OutputAgreement> output_sums_;  // sums; `worst` holds ‖fp32 output‖ in norm_ratio until Summary
+  std::vector<double> output_norm_sums_;
   std::vector<DetectionAgreement> detections_;
 };
 

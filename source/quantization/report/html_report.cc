@@ -95,10 +95,17 @@ void Summary(const QuantReport& r, std::string* h) {
   }
   *h += "</table>";
   if (!r.outputs.empty()) {
-    *h += "<table><tr><th>model output</th><th>cosine</th><th>rel. L2</th><th>max |int8 &minus; fp32|</th></tr>";
+    *h += "<table><tr><th>model output</th><th>cosine</th><th>rel. L2</th><th>max |int8 &minus; fp32|</th>"
+          "<th>inputs of lowest cosine (cosine; fp32 output norm / its mean)</th></tr>";
     for (const auto& o : r.outputs) {
+      std::string worst;
+      for (const auto& c : o.worst) {
+        worst += (worst.empty() ? "" : ", ") + Esc(c.input) + " " + Fig(c.cosine, "%.4f") + " (" +
+                 Fig(c.norm_ratio, "%.3g") + ")";
+      }
       *h += "<tr><td>" + Esc(o.name) + "</td><td class=\"n\">" + Fig(o.cosine, "%.6f") + "</td><td class=\"n\">" +
-            Fig(o.rel_l2, "%.6f") + "</td><td class=\"n\">" + Fig(o.max_abs, "%.6g") + "</td></tr>";
+            Fig(o.rel_l2, "%.6f") + "</td><td class=\"n\">" + Fig(o.max_abs, "%.6g") + "</td><td>" + worst +
+            "</td></tr>";
     }
     *h += "</table>";
   }
