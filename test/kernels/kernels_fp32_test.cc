@@ -572,7 +572,8 @@ TEST(ConvFp32Test, EightByThirtyTwoTileMatchesFmaTwinBitForBit) {
 // and with a 1x1 projection after them what the three give, at 1 and 2 threads: MobileNetV2's expand + depthwise
 // pairs at reduced size (stride 1 pad 1, TF's SAME stride 2 with the pad at the bottom, stride 2 pad 1), 5x5
 // stride 1 and 2, planes tall and wide enough for several strips (the first and last with pad rows, middle ones
-// reading input rows twice), batch 2, no activation, and 3x3 stride-2 stems as the first convolution.
+// sharing rows with the strip before, which one thread keeps and two compute each), batch 2 (a strip of the second
+// image after the last of the first), no activation, and 3x3 stride-2 stems as the first convolution.
 TEST(ConvFp32Test, ExpandThenDepthwiseFusedMatchesTwoRuns) {
   const bool avx2 = BestFp32Isa() == Fp32Isa::kAvx2;
   if (BestFp32Isa() != Fp32Isa::kAvx512 && !avx2) GTEST_SKIP() << "the fused path runs on AVX-512 and AVX2";

@@ -495,18 +495,40 @@ void ConvFp32::RunWithDepthwise(const ConvFp32& dw, const float* in, float* out,
   const int64_t strip = std::clamp<int64_t>((budget_rows - kernel) / s + 1, 1, std::min<int64_t>(d.out_h, per_thread));
   const int64_t strips = (d.out_h + strip - 1) / strip;
   const int span = (kernel - 1) / s;
+  // Each channel's rows start at the same stride in the strip buffer whatever the strip's height, so that the rows
+  // a strip shares with the one before it (kernel − stride of them) move to the top of their channel instead of
+  // being computed again, when one thread runs both (a chunk of strips; at one thread, all of them). Each value
+  // is the same sum wherever it is computed.
+  const int64_t plane = std::min<int64_t>(d.in_h, (strip - 1) * s + kernel) * w;
   ParallelFor(int64_t{e.batch} * strips, [&](int64_t u0, int64_t u1) {
+    int64_t kept_n = -1, kept_r0 = 0, kept_r1 = 0;  // image kept_n's rows [kept_r0, kept_r1) are in the buffer
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t n = u / strips, oy0 = (u % strips) * strip, oy1 = std::min<int64_t>(d.out_h, oy0 + strip);
       // Input rows [r0, r1) of the image: every row the strip's windows read inside it.
       const int64_t r0 = std::clamp<int64_t>(oy0 * s - d.pad_top, 0, d.in_h);
       const int64_t r1 = std::clamp<int64_t>((oy1 - 1) * s - d.pad_top + kernel, r0, d.in_h);
-      const int64_t rows = r1 - r0, plane = rows * w;
+      const int64_t rows = r1 - r0;
       float* mid = Scratch(std::max<int64_t>(1, e.out_c * plane), kFusedRows);
-      if (plane > 0 && direct) RunGemmColumns(in + n * e.in_c * in_hw + r0 * w, koff_.data(), plane, mid, plane);
-      if (plane > 0 && !direct) {
-        RunGemmColumns(planes + r0 * plan_.grid_w, koff_.data(), rows * plan_.grid_w, mid, plane, plan_.grid_w);
+      int64_t from = r0;  // the first row to compute
+      if (kept_n == n && kept_r0 <= r0 && r0 < kept_r1 && kept_r1 <= r1) {
+        if (r0 > kept_r0) {
+          for (int c = 0; c < e.out_c; ++c) {
+            std::memmove(mid + c * plane, mid + c * plane + (r0 - kept_r0) * w, sizeof(float) * (kept_r1 - r0) * w);
+          }
+        }
+        from = kept_r1;
       }
+      if (r1 > from && direct) {
+        RunGemmColumns(in + n * e.in_c * in_hw + from * w, koff_.data(), (r1 - from) * w, mid + (from - r0) * w,
+                       plane);
+      }
+      if (r1 > from && !direct) {
+        RunGemmColumns(planes + from * plan_.grid_w, koff_.data(), (r1 - from) * plan_.grid_w, mid + (from - r0) * w,
+                       plane, plan_.grid_w);
+      }
+      kept_n = n;
+      kept_r0 = r0;
+      kept_r1 = r1;
 #if QT_X86_KERNELS
       Fp32DepthwiseGrid g;
       g.in_h = rows;
