@@ -214,6 +214,15 @@ void PrintLayerTable(const QuantizeResult& q, const EvalSummary* eval) {
   for (size_t i = 0; i < eval->layers.size() && i < 3; ++i) {
     std::fprintf(stderr, "%s %s (%.5f)", i ? "," : "", eval->layers[i].layer.c_str(), eval->layers[i].cosine);
   }
+  // The input of lowest cosine on the output of lowest mean cosine.
+  const OutputAgreement* low = nullptr;
+  for (const auto& o : eval->outputs) {
+    if (!o.worst.empty() && (!low || o.cosine < low->cosine)) low = &o;
+  }
+  if (low && eval->inputs > 1) {
+    std::fprintf(stderr, "; lowest input on %s: %s (%.5f, output norm %.3g of its mean)", low->name.c_str(),
+                 low->worst[0].input.c_str(), low->worst[0].cosine, low->worst[0].norm_ratio);
+  }
   std::fputc('\n', stderr);
 }
 
