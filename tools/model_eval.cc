@@ -122,9 +122,17 @@ std::string ToJson(const EvalSummary& s, const std::vector<std::string>& rescale
     const auto& d = s.detections[i];
     char v[200];
     std::snprintf(v, sizeof(v), "\"fp32\": %lld, \"int8\": %lld, \"matched\": %lld, \"precision\": %.6f, "
-                  "\"recall\": %.6f}", static_cast<long long>(d.fp32), static_cast<long long>(d.int8),
+                  "\"recall\": %.6f", static_cast<long long>(d.fp32), static_cast<long long>(d.int8),
                   static_cast<long long>(d.matched), d.precision(), d.recall());
-    j += (i ? ", " : "") + std::string("{\"blob\": ") + JsonString(d.blob) + ", " + v;
+    j += (i ? ", " : "") + std::string("{\"blob\": ") + JsonString(d.blob) + ", " + v + ", \"worst_inputs\": [";
+    for (size_t k = 0; k < d.worst.size(); ++k) {
+      const auto& w = d.worst[k];
+      std::snprintf(v, sizeof(v), ", \"fp32\": %lld, \"int8\": %lld, \"matched\": %lld, \"keep_top_k_reached\": %s}",
+                    static_cast<long long>(w.fp32), static_cast<long long>(w.int8), static_cast<long long>(w.matched),
+                    w.capped ? "true" : "false");
+      j += (k ? ", " : "") + std::string("{\"input\": ") + JsonString(w.input) + v;
+    }
+    j += "]}";
   }
   j += "], \"layers\": [";
   for (size_t i = 0; i < s.layers.size(); ++i) {
@@ -172,6 +180,14 @@ void PrintSummary(const EvalSummary& s) {
     std::printf("detections of %s: fp32 %lld, int8 %lld, matched %lld (IoU >= 0.5, same label): precision %.4f, "
                 "recall %.4f\n", d.blob.c_str(), static_cast<long long>(d.fp32), static_cast<long long>(d.int8),
                 static_cast<long long>(d.matched), d.precision(), d.recall());
+    if (!d.worst.empty()) std::printf("  inputs with the most unmatched detections (fp32 / int8 / matched):");
+    for (size_t k = 0; k < d.worst.size(); ++k) {
+      const auto& w = d.worst[k];
+      std::printf("%s %s %lld / %lld / %lld%s", k ? "," : "", w.input.c_str(), static_cast<long long>(w.fp32),
+                  static_cast<long long>(w.int8), static_cast<long long>(w.matched),
+                  w.capped ? (" (keep_top_k " + std::to_string(d.keep_top_k) + " reached)").c_str() : "");
+    }
+    if (!d.worst.empty()) std::printf("\n");
   }
   std::printf("per-layer cosine of the int8 chain against fp32, worst first:\n");
   std::printf("  %-32s %-32s %10s %9s\n", "layer", "output blob", "cosine", "clipped");

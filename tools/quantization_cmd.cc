@@ -294,7 +294,15 @@ std::string DetectionsJson(const std::vector<DetectionAgreement>& detections) {
     const auto& d = detections[i];
     j += std::string(i ? ", " : "") + "{\"blob\": " + JsonString(d.blob) + ", \"fp32\": " + std::to_string(d.fp32) +
          ", \"int8\": " + std::to_string(d.int8) + ", \"matched\": " + std::to_string(d.matched) +
-         ", \"precision\": " + JsonNumber(d.precision()) + ", \"recall\": " + JsonNumber(d.recall()) + "}";
+         ", \"precision\": " + JsonNumber(d.precision()) + ", \"recall\": " + JsonNumber(d.recall()) +
+         ", \"worst_inputs\": [";
+    for (size_t k = 0; k < d.worst.size(); ++k) {
+      const auto& w = d.worst[k];
+      j += std::string(k ? ", " : "") + "{\"input\": " + JsonString(w.input) + ", \"fp32\": " +
+           std::to_string(w.fp32) + ", \"int8\": " + std::to_string(w.int8) + ", \"matched\": " +
+           std::to_string(w.matched) + ", \"keep_top_k_reached\": " + (w.capped ? "true" : "false") + "}";
+    }
+    j += "]}";
   }
   return j + "]";
 }

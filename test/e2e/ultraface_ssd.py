@@ -10,7 +10,9 @@ post-processing as Caffe PriorBox/DetectionOutput layers (bench/ultraface_ssd.py
 3. int8: quantization_cmd with default flags on 48 calibration images (its --json report counts the detections of
    its report inputs), then model_eval's detection agreement with fp32 on the 73 validation images (IoU >= 0.5,
    same label): precision and recall of at least 0.96. The figures of the full sets are in doc/accuracy.md
-   (0.977-0.997).
+   (0.977-0.997). The inputs model_eval lists with the most unmatched detections are, counted again here from
+   model_run's rows of both models with a matcher of this file, those counts, in that order, with the keep_top_k
+   flag where an image has 100 detections.
 4. slim-320: a method sweep (--stats, --sweep) lists each configuration's detection precision and recall on its
    scoring inputs, against the same fp32 detections in every row, and the kept row's are those that the closing
    report counts for the file it wrote.
@@ -35,6 +37,7 @@ FP32_IMAGES = ['Ultra-Light-Fast-Generic-Fac__imgs_25.jpg', 'retinaface__tests_d
                'deepface__tests_unit_dataset_img11.jpg', 'dlib__examples_faces_2008_001322.jpg']
 CALIB_COUNT = 48
 MIN_AGREEMENT = 0.96
+KEEP_TOP_K = 100  # bench/ultraface_ssd.py's DetectionOutput
 
 
 def rows(bin_dir, proto, weights, image, out, np):
@@ -70,6 +73,53 @@ def unmatched(ours, ref):
         else:
             used.add(best)
     return bad
+
+
+def matched(int8, fp32):
+    """int8 rows matched one to one with fp32 rows of the same image and label at IoU >= 0.5, int8 rows taken by
+    score (stable), each to its unused fp32 row of highest IoU (the later one on a tie), as model_eval counts."""
+    int8 = sorted(int8.tolist(), key=lambda r: -r[2])
+    fp32 = sorted(fp32.tolist(), key=lambda r: -r[2])
+    used, n = set(), 0
+    for a in int8:
+        best, best_iou = None, 0.5
+        for j, b in enumerate(fp32):
+            if j in used or a[0] != b[0] or a[1] != b[1]:
+                continue
+            v = iou(a, b)
+            if v >= best_iou:
+                best, best_iou = j, v
+        if best is not None:
+            used.add(best)
+            n += 1
+    return n
+
+
+def check_worst_inputs(args, model, d, proto, weights, prefix, val, out, np):
+    """Whether model_eval's list of inputs with the most unmatched detections fails a check (each printed)."""
+    worst = d.get('worst_inputs')
+    if worst is None or (not worst and d['matched'] < max(d['fp32'], d['int8'])):
+        print(f'{model}: model_eval lists no input with unmatched detections: {worst}')
+        return True
+    keys = [(-(w['fp32'] + w['int8'] - 2 * w['matched']), w['input']) for w in worst]
+    if keys != sorted(keys) or len(worst) > 5 or any(k[0] == 0 for k in keys):
+        print(f'{model}: model_eval\'s inputs with the most unmatched detections are not in order: {worst}')
+        return True
+    failed = False
+    for w in worst:
+        path = os.path.join(val, w['input'])
+        f = rows(args.bin, proto, weights, path, out, np)
+        q = rows(args.bin, prefix + '.quantized.tnnproto', prefix + '.quantized.tnnmodel', path, out, np)
+        counted = {'fp32': len(f), 'int8': len(q), 'matched': matched(q, f),
+                   'keep_top_k_reached': max(len(f), len(q)) >= KEEP_TOP_K}
+        if any(w[k] != v for k, v in counted.items()):
+            print(f'{model} {w["input"]}: model_eval lists {w}, counted here {counted}')
+            failed = True
+    if not failed:
+        print(f'{model}: model_eval\'s {len(worst)} inputs with the most unmatched detections counted again: ' +
+              ', '.join(f'{w["input"]} {w["fp32"]}/{w["int8"]}/{w["matched"]}'
+                        f'{" (keep_top_k reached)" if w["keep_top_k_reached"] else ""}' for w in worst))
+    return failed
 
 
 def main():
@@ -161,6 +211,7 @@ def check(args, model, tmp, cv2, np):
     if d['fp32'] < 100 or d['precision'] < MIN_AGREEMENT or d['recall'] < MIN_AGREEMENT:
         print(f'{model}: FAIL: precision and recall must be >= {MIN_AGREEMENT} over 100 or more fp32 detections')
         failed = True
+    failed = check_worst_inputs(args, model, d, proto, weights, prefix, val, out, np) or failed
     if model == 'slim-320':
         failed = check_sweep(args, proto, weights, calib, tmp) or failed
     return failed

@@ -12,6 +12,7 @@
 
 #include "core/graph/graph_simplify.h"
 #include "core/io/tnn_io.h"
+#include "core/layers/detection_output.h"
 #include "core/runtime/net.h"
 
 namespace qt {
@@ -121,7 +122,12 @@ Status Evaluator::Init(const Graph& fp32, const Graph* int8, const Preprocess& p
   for (size_t i = 0; i < output_names_.size(); ++i) {
     output_sums_[i].name = output_names_[i];
     const Layer* producer = fp32.Producer(output_names_[i]);
-    if (producer && producer->type == LayerType::kDetectionOutput) detections_.push_back({output_names_[i]});
+    if (producer && producer->type == LayerType::kDetectionOutput) {
+      DetectionAgreement d;
+      d.blob = output_names_[i];
+      d.keep_top_k = producer->Params<DetectionOutputLayerParams>().keep_top_k;
+      detections_.push_back(d);
+    }
   }
   if (!int8) return Status::Ok();
   int8_ = std::make_unique<Net>();
@@ -188,6 +194,26 @@ bool LowerCosine(const InputCosine& a, const InputCosine& b) {
 void KeepWorst(const InputCosine& c, std::vector<InputCosine>* worst) {
   worst->insert(std::upper_bound(worst->begin(), worst->end(), c, LowerCosine), c);
   if (worst->size() > kWorstInputs) worst->pop_back();
+}
+
+bool MoreUnmatched(const InputDetections& a, const InputDetections& b) {
+  return a.unmatched() > b.unmatched() || (a.unmatched() == b.unmatched() && a.input < b.input);
+}
+
+void KeepWorst(const InputDetections& d, std::vector<InputDetections>* worst) {
+  if (d.unmatched() == 0) return;
+  worst->insert(std::upper_bound(worst->begin(), worst->end(), d, MoreUnmatched), d);
+  if (worst->size() > kWorstInputs) worst->pop_back();
+}
+
+// The most detections (rows of a label >= 0) that one image of DetectionOutput rows has.
+int64_t MostPerImage(const std::vector<float>& rows) {
+  std::map<float, int64_t> per_image;
+  int64_t most = 0;
+  for (size_t i = 0; i + 7 <= rows.size(); i += 7) {
+    if (rows[i + 1] >= 0) most = std::max(most, ++per_image[rows[i]]);
+  }
+  return most;
 }
 
 // cos(int8 value, fp32 value) and how many fp32 values fall outside the int8 range of `s` (x/s + zp beyond
@@ -330,7 +356,15 @@ Status Evaluator::AddTensors(const std::map<std::string, Tensor>& inputs, int la
     output_norm_sums_[i] += std::sqrt(ff);
     KeepWorst({input, cosine, std::sqrt(ff)}, &o.worst);
     for (auto& det : detections_) {
-      if (det.blob == output_names_[i]) MatchDetections(f.data, q.data, &det);
+      if (det.blob != output_names_[i]) continue;
+      DetectionAgreement one;
+      MatchDetections(f.data, q.data, &one);
+      det.fp32 += one.fp32;
+      det.int8 += one.int8;
+      det.matched += one.matched;
+      const bool capped =
+          det.keep_top_k > 0 && std::max(MostPerImage(f.data), MostPerImage(q.data)) >= det.keep_top_k;
+      KeepWorst({input, one.fp32, one.int8, one.matched, capped}, &det.worst);
     }
   }
   return Status::Ok();
@@ -408,6 +442,7 @@ void Evaluator::Merge(const Evaluator& o) {
     detections_[i].fp32 += o.detections_[i].fp32;
     detections_[i].int8 += o.detections_[i].int8;
     detections_[i].matched += o.detections_[i].matched;
+    for (const InputDetections& d : o.detections_[i].worst) KeepWorst(d, &detections_[i].worst);
   }
   for (size_t i = 0; i < layers_.size() && i < o.layers_.size(); ++i) {
     layers_[i].cosine_sum += o.layers_[i].cosine_sum;

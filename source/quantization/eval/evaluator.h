@@ -45,11 +45,25 @@ struct OutputAgreement {
   std::vector<InputCosine> worst;
 };
 
+// One input's detections on one DetectionOutput blob.
+struct InputDetections {
+  std::string input;
+  int64_t fp32 = 0, int8 = 0, matched = 0;
+  // An image of the input has as many detections as the layer's keep_top_k in either model: the last ones kept are
+  // ranked by scores a hair apart, and which of them make the cut is not a disagreement about what is there.
+  bool capped = false;
+  int64_t unmatched() const { return fp32 + int8 - 2 * matched; }
+};
+
 // Detections of an SSD DetectionOutput blob (rows [image, label, score, x1, y1, x2, y2], label −1 rows ignored):
 // int8 detections matched one to one with fp32 ones of the same label at IoU >= 0.5, greedily by score.
 struct DetectionAgreement {
   std::string blob;
   int64_t fp32 = 0, int8 = 0, matched = 0;
+  int keep_top_k = -1;  // the layer's (-1: all)
+  // The kWorstInputs inputs with the most detections left unmatched (fp32 and int8 together), most first (ties:
+  // input name order); inputs where all match are not listed.
+  std::vector<InputDetections> worst;
   double precision() const { return int8 > 0 ? static_cast<double>(matched) / int8 : 1.0; }
   double recall() const { return fp32 > 0 ? static_cast<double>(matched) / fp32 : 1.0; }
 };

@@ -112,7 +112,14 @@ void Summary(const QuantReport& r, std::string* h) {
   for (const auto& d : r.detections) {
     *h += "<p>detections of " + Esc(d.blob) + ": fp32 " + std::to_string(d.fp32) + ", int8 " +
           std::to_string(d.int8) + ", matched " + std::to_string(d.matched) + " (IoU &ge; 0.5, same label): precision " +
-          Fig(d.precision(), "%.4f") + ", recall " + Fig(d.recall(), "%.4f") + "</p>";
+          Fig(d.precision(), "%.4f") + ", recall " + Fig(d.recall(), "%.4f");
+    for (size_t k = 0; k < d.worst.size(); ++k) {
+      const auto& w = d.worst[k];
+      *h += std::string(k ? ", " : "; inputs with the most unmatched detections (fp32 / int8 / matched): ") +
+            Esc(w.input) + " " + std::to_string(w.fp32) + " / " + std::to_string(w.int8) + " / " +
+            std::to_string(w.matched) + (w.capped ? " (keep_top_k " + std::to_string(d.keep_top_k) + " reached)" : "");
+    }
+    *h += "</p>";
   }
   if (!r.notes.empty()) {
     *h += "<details><summary>" + std::to_string(r.notes.size()) + " notes of the run</summary><ul>";
