@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -186,24 +187,26 @@ Status Outputs(const Net& net, const std::string& score_output, std::map<std::st
   return Status::Ok();
 }
 
-bool LowerCosine(const InputCosine& a, const InputCosine& b) {
-  return a.cosine < b.cosine || (a.cosine == b.cosine && a.input < b.input);
+// Adds `x` to a list kept sorted by `first` (which puts x before y) and at most kWorstInputs long.
+template <typename T, typename First>
+void KeepFirst(const T& x, First first, std::vector<T>* list) {
+  list->insert(std::upper_bound(list->begin(), list->end(), x, first), x);
+  if (list->size() > kWorstInputs) list->pop_back();
 }
 
-// Adds `c` to a list of the lowest cosines, kept sorted and at most kWorstInputs long.
+// The inputs of lowest cosine (ties: name order).
 void KeepWorst(const InputCosine& c, std::vector<InputCosine>* worst) {
-  worst->insert(std::upper_bound(worst->begin(), worst->end(), c, LowerCosine), c);
-  if (worst->size() > kWorstInputs) worst->pop_back();
+  KeepFirst(c, [](const InputCosine& a, const InputCosine& b) {
+    return a.cosine < b.cosine || (a.cosine == b.cosine && a.input < b.input);
+  }, worst);
 }
 
-bool MoreUnmatched(const InputDetections& a, const InputDetections& b) {
-  return a.unmatched() > b.unmatched() || (a.unmatched() == b.unmatched() && a.input < b.input);
-}
-
+// The inputs with the most unmatched detections (ties: name order); none that match all.
 void KeepWorst(const InputDetections& d, std::vector<InputDetections>* worst) {
   if (d.unmatched() == 0) return;
-  worst->insert(std::upper_bound(worst->begin(), worst->end(), d, MoreUnmatched), d);
-  if (worst->size() > kWorstInputs) worst->pop_back();
+  KeepFirst(d, [](const InputDetections& a, const InputDetections& b) {
+    return a.unmatched() > b.unmatched() || (a.unmatched() == b.unmatched() && a.input < b.input);
+  }, worst);
 }
 
 // The most detections (rows of a label >= 0) that one image of DetectionOutput rows has.
